@@ -1,0 +1,190 @@
+"""The validated configuration: frozen dataclasses built by `parse_config`.
+
+Everything here is already checked: durations are seconds (float), regexes are compiled,
+references resolve. Equality is structural, so a reload can tell unchanged checks apart.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, time
+
+# Probe reasons that count as failures for component status unless configured otherwise.
+DEFAULT_FAILURE_REASONS: frozenset[str] = frozenset(
+    {"http_5xx", "timeout", "connect", "dns", "tls", "protocol", "body_too_large"}
+)
+
+
+@dataclass(frozen=True)
+class StatusRange:
+    """An inclusive range of HTTP status codes; a single code has low == high."""
+
+    low: int
+    high: int
+
+    def __contains__(self, code: object) -> bool:
+        return isinstance(code, int) and self.low <= code <= self.high
+
+    def __str__(self) -> str:
+        return str(self.low) if self.low == self.high else f"{self.low}-{self.high}"
+
+
+@dataclass(frozen=True)
+class JsonExpectation:
+    """`path` is a dotted path into the JSON body (`data.items.0.state`); `equals` its value."""
+
+    path: str
+    equals: object
+
+
+@dataclass(frozen=True)
+class Expectations:
+    status: tuple[StatusRange, ...] = (StatusRange(200, 299),)
+    body_contains: tuple[str, ...] = ()
+    body_regex: tuple[re.Pattern[str], ...] = ()
+    json: tuple[JsonExpectation, ...] = ()
+    max_latency: float | None = None  # seconds
+
+
+@dataclass(frozen=True)
+class TLSOptions:
+    ca_file: str | None = None
+    cert_file: str | None = None
+    key_file: str | None = None
+    server_name: str | None = None
+    insecure_skip_verify: bool = False
+
+
+@dataclass(frozen=True)
+class Check:
+    id: str
+    component: str
+    url: str
+    method: str = "GET"
+    # Header values may hold secrets expanded from ${VAR}: never log or export them.
+    headers: tuple[tuple[str, str], ...] = ()
+    body: str | None = None
+    interval: float = 15.0
+    timeout: float = 5.0
+    expect: Expectations = field(default_factory=Expectations)
+    tls: TLSOptions = field(default_factory=TLSOptions)
+    follow_redirects: bool = True
+    max_redirects: int = 10
+    max_body_bytes: int = 1024 * 1024  # decoded body
+    requests_per_round: int = 1
+    fresh_connection: bool = True
+    # 1-based position of the check's mapping in checks.yaml, for error messages and docs.
+    line: int = 0
+
+    @property
+    def secret_values(self) -> tuple[str, ...]:
+        return tuple(v for _, v in self.headers if v)
+
+
+@dataclass(frozen=True)
+class StatusPolicy:
+    """How a component's failure ratio becomes a status (see docs/CONFIGURATION.md)."""
+
+    window: float = 300.0  # sliding window, seconds
+    min_samples: int = 20  # samples needed in the window before a ratio verdict
+    degraded: float = 0.05
+    partial: float = 0.25
+    major: float = 0.50
+    # A status is left only when the ratio stays below threshold * exit_factor ...
+    exit_factor: float = 0.5
+    # ... for this long (seconds).
+    recovery_time: float = 60.0
+    # This many consecutive failing rounds, every probe failing, give major_outage at once,
+    # whatever min_samples says (fast escalation).
+    failing_rounds_for_major: int = 2
+    failure_reasons: frozenset[str] = DEFAULT_FAILURE_REASONS
+    latency_percentile: float = 0.95
+    latency_threshold: float | None = None  # seconds; above it: degraded_performance
+
+
+@dataclass(frozen=True)
+class Component:
+    id: str
+    name: str
+    group: str | None = None
+    description: str | None = None
+    policy: StatusPolicy = field(default_factory=StatusPolicy)
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class WeeklyRecurrence:
+    days: tuple[int, ...]  # 0 = Monday ... 6 = Sunday
+    start: time
+    duration: float  # seconds
+    timezone: str = "UTC"
+
+
+@dataclass(frozen=True)
+class Maintenance:
+    id: str
+    name: str
+    components: tuple[str, ...]
+    start: datetime | None = None  # one-off: aware datetimes
+    end: datetime | None = None
+    weekly: WeeklyRecurrence | None = None
+    description: str | None = None
+
+
+@dataclass(frozen=True)
+class IncidentPolicy:
+    quiet_period: float = 600.0  # monitoring -> resolved after this long without relapse
+    min_update_spacing: float = 60.0  # coalesce automatic updates closer than this
+    per_group: bool = False  # one incident per component group instead of one per episode
+    title_template: str = "Elevated {reason} on {components}"
+
+
+@dataclass(frozen=True)
+class Webhook:
+    id: str
+    url: str
+    kind: str = "json"  # "json" (HMAC-signed) or "slack"
+    secret: str | None = None  # HMAC key; a secret
+    headers: tuple[tuple[str, str], ...] = ()
+    timeout: float = 5.0
+    max_attempts: int = 8
+
+
+@dataclass(frozen=True)
+class Page:
+    name: str = "Status"
+    url: str | None = None  # public base URL, for shortlinks and the feed
+    time_zone: str = "UTC"
+
+
+@dataclass(frozen=True)
+class Config:
+    page: Page
+    components: tuple[Component, ...]
+    checks: tuple[Check, ...]
+    maintenances: tuple[Maintenance, ...] = ()
+    incidents: IncidentPolicy = field(default_factory=IncidentPolicy)
+    webhooks: tuple[Webhook, ...] = ()
+    source: str = "<string>"
+
+    def component(self, component_id: str) -> Component:
+        for c in self.components:
+            if c.id == component_id:
+                return c
+        raise KeyError(component_id)
+
+    def checks_of(self, component_id: str) -> tuple[Check, ...]:
+        return tuple(c for c in self.checks if c.component == component_id)
+
+    @property
+    def secret_values(self) -> frozenset[str]:
+        """Every value expanded from the environment into a header or webhook secret."""
+        values: set[str] = set()
+        for check in self.checks:
+            values.update(check.secret_values)
+        for hook in self.webhooks:
+            if hook.secret:
+                values.add(hook.secret)
+            values.update(v for _, v in hook.headers)
+        return frozenset(v for v in values if len(v) >= 4)

@@ -1,0 +1,58 @@
+"""Exceptions prober raises, as one tree.
+
+    ProberError
+    ├── ConfigError            checks.yaml could not be loaded; carries every ConfigIssue
+    ├── StoreError             the database failed (full disk, read-only, corrupt)
+    │   └── SchemaTooNewError  the database was written by a newer prober
+    └── ApiError               a bad request to the write API (maps to a 4xx)
+
+A probe never raises for a target failure: it returns a ProbeResult with a reason.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class ProberError(Exception):
+    """Base of every error prober raises on purpose."""
+
+
+@dataclass(frozen=True)
+class ConfigIssue:
+    """One problem in a config file, located as FILE:LINE:COLUMN and a YAML path."""
+
+    file: str
+    line: int
+    column: int
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}:{self.column}"
+        return f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
+
+
+class ConfigError(ProberError):
+    """checks.yaml is invalid; `issues` lists every problem found in one pass."""
+
+    def __init__(self, issues: list[ConfigIssue]) -> None:
+        self.issues = list(issues)
+        super().__init__("\n".join(str(i) for i in self.issues))
+
+
+class StoreError(ProberError):
+    """The store could not read or write."""
+
+
+class SchemaTooNewError(StoreError):
+    """The database schema is newer than this prober understands."""
+
+
+class ApiError(ProberError):
+    """A client error on the HTTP API, carrying its status code."""
+
+    def __init__(self, status: int, message: str) -> None:
+        self.status = status
+        self.message = message
+        super().__init__(message)
