@@ -1,0 +1,198 @@
+"""The `prober` command: run | check-config | once | demo | schema."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import dataclasses
+import json
+import os
+import signal
+import sys
+from collections.abc import Sequence
+from importlib import resources
+from pathlib import Path
+
+from prober import __version__
+from prober.errors import ConfigError
+
+DEFAULT_LISTEN = "127.0.0.1:8080"
+
+
+def example_config_path() -> str:
+    """./checks.yaml when present, else the example packaged with prober."""
+    if Path("checks.yaml").is_file():
+        return "checks.yaml"
+    return str(resources.files("prober") / "examples" / "checks.yaml")
+
+
+def parse_listen(value: str) -> tuple[str, int]:
+    host, sep, port = value.rpartition(":")
+    if not sep or not port.isdigit():
+        raise argparse.ArgumentTypeError(f"expected HOST:PORT, got {value!r}")
+    return host.strip("[]") or "0.0.0.0", int(port)  # noqa: S104 - ":8080" means all
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    return os.environ.get(name, default)
+
+
+def read_token(args: argparse.Namespace) -> str | None:
+    if args.api_token_file:
+        token = Path(args.api_token_file).read_text().strip()
+        return token or None
+    token = os.environ.get("PROBER_API_TOKEN", "").strip()
+    return token or None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="prober", description="Synthetic checks, status, incidents.")
+    p.add_argument("--version", action="version", version=f"prober {__version__}")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def serve_args(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("--listen", type=parse_listen,
+                        default=parse_listen(_env("PROBER_LISTEN", DEFAULT_LISTEN) or ""),
+                        help="HOST:PORT to serve on (env PROBER_LISTEN, default %(default)s)")
+        sp.add_argument("--db", default=_env("PROBER_DB", "prober.db"),
+                        help="SQLite file, or :memory: (env PROBER_DB, default prober.db)")
+        sp.add_argument("--log-format", choices=["auto", "json", "console"],
+                        default=_env("PROBER_LOG_FORMAT", "auto"),
+                        help="json in containers, console on a terminal (env PROBER_LOG_FORMAT)")
+        sp.add_argument("--log-level", default=_env("PROBER_LOG_LEVEL", "info"))
+        sp.add_argument("--api-token-file", default=_env("PROBER_API_TOKEN_FILE"),
+                        help="file holding the bearer token for the write API "
+                        "(env PROBER_API_TOKEN_FILE; or the token itself in PROBER_API_TOKEN)")
+        sp.add_argument("--grace", type=float, default=10.0,
+                        help="seconds in-flight probes may finish on SIGTERM")
+
+    run = sub.add_parser("run", help="probe continuously and serve metrics, API and page")
+    run.add_argument("--config", default=_env("PROBER_CONFIG"),
+                     help="checks.yaml (env PROBER_CONFIG; default ./checks.yaml or the example)")
+    serve_args(run)
+
+    demo = sub.add_parser("demo", help="run a simulated SaaS API replaying an incident, and "
+                          "prober against it")
+    demo.add_argument("--config", default=None, help="checks.yaml (default: the example)")
+    demo.add_argument("--target-listen", type=parse_listen, default=("127.0.0.1", 8081))
+    demo.add_argument("--scenario", default="seed")
+    serve_args(demo)
+
+    cc = sub.add_parser("check-config", help="validate checks.yaml files; exit 1 on errors")
+    cc.add_argument("files", nargs="+")
+
+    sub.add_parser("schema", help="print the JSON Schema of checks.yaml")
+
+    once = sub.add_parser("once", help="run each check once and print a table")
+    once.add_argument("file")
+    once.add_argument("--check", action="append", dest="checks", metavar="ID")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "check-config":
+        from prober.config.loader import check_files
+
+        code, text = check_files(args.files)
+        print(text)
+        return code
+    if args.command == "schema":
+        from prober.config.schema import json_schema
+
+        print(json.dumps(json_schema(), indent=2))
+        return 0
+    if args.command == "once":
+        return _once(args.file, args.checks)
+    return _serve(args)
+
+
+def _once(path: str, checks: list[str] | None) -> int:
+    from prober.config.loader import load_config
+    from prober.probes.once import format_table, run_once
+
+    try:
+        config = load_config(path)
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    known = {c.id for c in config.checks}
+    unknown = [c for c in checks or [] if c not in known]
+    if unknown:
+        print(f"{path}: unknown check id(s): {', '.join(unknown)}", file=sys.stderr)
+        return 2
+    results = asyncio.run(run_once(config, checks))
+    print(format_table(results))
+    return 0 if all(r.ok for r in results) else 1
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from prober import logs
+    from prober.config.loader import load_config
+
+    logs.configure(args.log_format, args.log_level)
+    log = logs.get_logger("prober")
+    path = args.config or example_config_path()
+    try:
+        config = load_config(path)
+    except ConfigError as exc:
+        for issue in exc.issues:
+            log.error("config_invalid", error=str(issue))
+        return 1
+    except OSError as exc:
+        log.error("config_unreadable", path=path, error=str(exc))
+        return 1
+    if args.command == "demo":
+        # Compressed clock: the demo episode resolves in minutes, not the 10 min default.
+        config = dataclasses.replace(
+            config, incidents=dataclasses.replace(config.incidents, quiet_period=30.0,
+                                                  min_update_spacing=5.0))
+    with contextlib.suppress(ImportError):
+        import uvloop
+
+        uvloop.install()
+    return asyncio.run(_serve_async(args, config, path))
+
+
+async def _serve_async(args: argparse.Namespace, config: object, path: str) -> int:
+    from aiohttp import web
+
+    from prober.api.app import make_app
+    from prober.logs import get_logger
+    from prober.service import Service, Settings
+
+    log = get_logger("prober")
+    sim_runner = None
+    if args.command == "demo":
+        from prober.demo.sim import start_sim
+
+        host, port = args.target_listen
+        sim_runner, port = await start_sim(host, port, scenario=args.scenario)
+        log.info("demo_target_started", url=f"http://{host}:{port}/", scenario=args.scenario)
+
+    host, port = args.listen
+    settings = Settings(config_path=path, listen_host=host, listen_port=port, db_path=args.db,
+                        api_token=read_token(args), grace=args.grace)
+    service = Service(settings, config)  # type: ignore[arg-type]
+    app = make_app(service)
+    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port, reuse_address=True)
+    await service.start()
+    await site.start()
+    bound = runner.addresses[0] if runner.addresses else (host, port)
+    log.info("listening", url=f"http://{bound[0]}:{bound[1]}/")
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGTERM, stop.set)
+    loop.add_signal_handler(signal.SIGINT, stop.set)
+    loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(service.reload()))
+    await stop.wait()
+    log.info("shutting_down", grace=args.grace)
+    await service.stop()
+    await runner.cleanup()
+    if sim_runner is not None:
+        await sim_runner.cleanup()
+    return 0

@@ -1,0 +1,69 @@
+"""structlog set-up only: JSON when not on a terminal, console otherwise; secrets redacted.
+
+Events are snake_case verb phrases (`probe_failed`, `incident_opened`) with context as keys.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable, Iterable, MutableMapping
+from typing import Any
+
+import structlog
+
+REDACTED = "<redacted>"
+
+
+class SecretRedactor:
+    """A structlog processor replacing any known secret value inside string fields."""
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        self.secrets: frozenset[str] = frozenset(secrets)
+
+    def __call__(
+        self, _logger: Any, _name: str, event: MutableMapping[str, Any]
+    ) -> MutableMapping[str, Any]:
+        if not self.secrets:
+            return event
+        for key, value in event.items():
+            if isinstance(value, str):
+                for secret in self.secrets:
+                    if secret in value:
+                        value = value.replace(secret, REDACTED)
+                event[key] = value
+        return event
+
+
+REDACTOR = SecretRedactor()
+
+
+def configure(fmt: str = "auto", level: str = "info", stream: Any = None) -> None:
+    """Configure structlog once for the process. fmt is json, console or auto (tty -> console)."""
+    stream = stream or sys.stderr
+    if fmt == "auto":
+        fmt = "console" if stream.isatty() else "json"
+    renderer: Callable[..., Any]
+    if fmt == "json":
+        renderer = structlog.processors.JSONRenderer()
+    else:
+        renderer = structlog.dev.ConsoleRenderer(colors=stream.isatty())
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            REDACTOR,
+            structlog.processors.format_exc_info,
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(
+            logging.getLevelNamesMapping()[level.upper()]
+        ),
+        logger_factory=structlog.PrintLoggerFactory(file=stream),
+        cache_logger_on_first_use=False,
+    )
+
+
+def get_logger(name: str = "prober") -> Any:
+    return structlog.get_logger(name)
