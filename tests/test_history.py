@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+from prober.domain.status import ComponentStatus as S
+from prober.history import Aggregator, daily_uptime
+from prober.probes.result import ProbeResult, Reason
+from prober.store.base import StatusChange
+
+DAY = 86400.0
+T0 = 1_780_000_000.0 - (1_780_000_000.0 % DAY)  # a UTC midnight
+
+
+def result(at: float, ok: bool, duration: float = 0.1, check: str = "c1") -> ProbeResult:
+    return ProbeResult(check, "comp", at, Reason.OK if ok else Reason.HTTP_5XX, duration, 200)
+
+
+def test_aggregator_folds_results_per_check_and_minute() -> None:
+    agg = Aggregator()
+    for i in range(10):
+        agg.add(result(T0 + i, ok=i % 5 != 0, duration=0.1 * (i + 1)))
+    agg.add(result(T0 + 61, ok=True, duration=0.2))
+    agg.add(result(T0 + 1, ok=False, check="c2"))
+    rows = {(r.check_id, r.minute): r for r in agg.drain()}
+    first = rows[("c1", int(T0))]
+    assert (first.total, first.failures) == (10, 2)
+    assert abs(first.latency_sum - 5.5) < 1e-9 and abs(first.latency_max - 1.0) < 1e-9
+    assert rows[("c1", int(T0) + 60)].total == 1
+    assert rows[("c2", int(T0))].failures == 1
+    assert agg.drain() == []
+
+
+def test_daily_uptime_splits_time_by_status_and_day() -> None:
+    now = T0 + 2 * DAY + 6 * 3600  # 06:00 on the third day
+    changes = [
+        StatusChange("api", T0, S.OPERATIONAL),
+        StatusChange("api", T0 + DAY - 3600, S.MAJOR_OUTAGE),  # 23:00 day 1
+        StatusChange("api", T0 + DAY + 3600, S.OPERATIONAL),  # 01:00 day 2
+    ]
+    uptime = daily_uptime(changes, ["api", "other"], now, days=3)
+    d1, d2, d3 = uptime["api"]
+    assert d1.seconds == {"operational": DAY - 3600, "major_outage": 3600}
+    assert d2.seconds == {"major_outage": 3600, "operational": DAY - 3600}
+    assert d3.seconds == {"operational": 6 * 3600}
+    assert d3.uptime == 1.0
+    assert abs((d1.uptime or 0) - (DAY - 3600) / DAY) < 1e-9
+    # A component with no known history has unknown uptime, not 100%.
+    assert all(d.uptime is None for d in uptime["other"])
+
+
+def test_daily_uptime_ignores_time_before_the_window() -> None:
+    now = T0 + 10 * DAY
+    changes = [StatusChange("api", T0, S.PARTIAL_OUTAGE)]
+    days = daily_uptime(changes, ["api"], now, days=2)["api"]
+    assert days[0].seconds == {"partial_outage": DAY}
+    assert days[1].seconds == {}  # `now` is midnight: nothing of the last day has passed
