@@ -1,0 +1,157 @@
+"""prober as a real process against the real simulated target: start, reload, restart,
+kill -9 and SIGTERM. These wait on real endpoints with bounded polls."""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from prober.demo.sim import start_sim
+from tests.e2e.harness import ProberProcess, until, write_config
+
+FAST = """
+incidents:
+  quiet_period: 3s
+  min_update_spacing: 1s
+status:
+  window: 30s
+  min_samples: 5
+  recovery_time: 2s
+"""
+
+
+class Target:
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    async def scenario(self, name: str) -> None:
+        async with aiohttp.ClientSession() as s, s.post(
+            self.url + "/_sim/scenario", json={"scenario": name}
+        ) as r:
+            assert r.status == 200, await r.text()
+
+
+@pytest.fixture
+async def target() -> AsyncIterator[Target]:
+    runner, port = await start_sim("127.0.0.1", 0, scenario="healthy")
+    try:
+        yield Target(f"http://127.0.0.1:{port}")
+    finally:
+        await runner.cleanup()
+
+
+async def unresolved(p: ProberProcess) -> list[dict[str, Any]]:
+    data = await p.get_json("/api/v2/incidents/unresolved.json")
+    return list(data["incidents"])
+
+
+async def test_incident_survives_kill_9_without_duplicate_and_resolves_after(
+    tmp_path: Path, target: Target
+) -> None:
+    config = write_config(tmp_path / "checks.yaml", target.url, extra=FAST)
+    db = tmp_path / "prober.db"
+    first = ProberProcess(config, db)
+    await first.start()
+    try:
+        await until(lambda: first.request("GET", "/-/ready"), what="ready")
+        await target.scenario("outage")
+        opened = await until(lambda: unresolved(first), what="an incident to open")
+        assert len(opened) == 1
+        incident = opened[0]
+        assert {c["id"] for c in incident["components"]} == {"platform-api", "billing"}
+        assert incident["status"] == "investigating"
+    finally:
+        await first.kill()
+
+    second = ProberProcess(config, db)
+    await second.start()
+    try:
+        # Red before the restart is red after it, at once, and it is the same incident.
+        after = await unresolved(second)
+        assert [i["id"] for i in after] == [incident["id"]]
+        assert after[0]["started_at"] == incident["started_at"]
+        summary = await second.get_json("/api/v2/summary.json")
+        statuses = {c["id"]: c["status"] for c in summary["components"] if not c.get("group")}
+        assert statuses["platform-api"] == "major_outage"
+
+        await target.scenario("healthy")
+
+        async def resolved() -> Any:
+            data = await second.get_json("/api/v2/incidents.json")
+            return [i for i in data["incidents"] if i["status"] == "resolved"]
+
+        done = await until(resolved, timeout=60, what="the incident to resolve")
+        assert [i["id"] for i in done] == [incident["id"]]
+        everything = (await second.get_json("/api/v2/incidents.json"))["incidents"]
+        assert len(everything) == 1, "a restart must not duplicate the incident"
+        statuses_seen = [u["status"] for u in done[0]["incident_updates"]]
+        assert statuses_seen[-1] == "resolved" and "monitoring" in statuses_seen
+    finally:
+        assert await second.stop() == 0
+
+
+async def test_reload_keeps_running_config_on_bad_file_and_swaps_good_one(
+    tmp_path: Path, target: Target
+) -> None:
+    config = write_config(tmp_path / "checks.yaml", target.url)
+    p = ProberProcess(config, tmp_path / "db.sqlite")
+    await p.start()
+    try:
+        config.write_text(config.read_text() + "bogus_key: 1\n")
+        status, body = await p.request("POST", "/-/reload")
+        assert status >= 400 and "bogus_key" in body
+        _, metrics = await p.request("GET", "/metrics")
+        assert "prober_config_last_reload_successful 0.0" in metrics
+        assert 'check="billing-health"' in metrics  # still probing with the old config
+
+        write_config(config, target.url, components=("platform-api",))
+        status, body = await p.request("POST", "/-/reload")
+        assert status == 200, body
+        _, metrics = await p.request("GET", "/metrics")
+        assert "prober_config_last_reload_successful 1.0" in metrics
+        assert 'check="billing-health"' not in metrics  # stale series are gone
+
+        # A change on disk is picked up without being asked (ConfigMap style).
+        write_config(config, target.url, components=("platform-api", "scim"))
+
+        async def has_scim() -> bool:
+            return 'check="scim-health"' in (await p.request("GET", "/metrics"))[1]
+
+        await until(has_scim, timeout=20, what="the watched file to reload")
+        # SIGHUP reloads too: a bad file now is refused and logged.
+        config.write_text("checks: [\n")
+        assert p.proc is not None
+        p.proc.send_signal(signal.SIGHUP)
+        await until(lambda: _async(bool(p.events("config_reload_failed"))), what="reload log")
+    finally:
+        assert await p.stop() == 0
+
+
+async def _async(value: Any) -> Any:
+    return value
+
+
+async def test_sigterm_exits_zero_and_logs_no_secret(tmp_path: Path, target: Target) -> None:
+    config = write_config(tmp_path / "checks.yaml", target.url)
+    text = config.read_text().replace(
+        "    requests_per_round: 5",
+        "    requests_per_round: 5\n    headers:\n      Authorization: Bearer ${E2E_SECRET}",
+    )
+    config.write_text(text)
+    p = ProberProcess(config, tmp_path / "db.sqlite", env={"E2E_SECRET": "hunter2-very-secret"})
+    await p.start()
+    await target.scenario("outage")
+    await until(lambda: unresolved(p), what="an incident")
+    _, metrics = await p.request("GET", "/metrics")
+    _, checks = await p.request("GET", "/api/prober/v1/checks.json")
+    _, page = await p.request("GET", "/")
+    assert await p.stop(signal.SIGTERM) == 0
+    logged = "\n".join(str(line) for line in p.lines)
+    for text in (metrics, checks, page, logged):
+        assert "hunter2-very-secret" not in text
+    assert p.events("prober_stopped")
