@@ -1,0 +1,313 @@
+"""The probe scheduler: runs every check on its interval and hands each round's results on.
+
+Design (sized for 10,000 checks on one core):
+
+- ONE scheduler loop keeps a heap of next-due times; a task is created per round only when
+  that round is due. There are no per-check sleeping tasks.
+- Each check fires at a stable phase within its interval: `schedule_offset(id, interval)`,
+  a hash of the check id (not random), anchored to wall-clock epoch time. The same check
+  fires at the same second-of-interval across restarts and reloads, and the hash spreads
+  many checks evenly over the interval.
+- Concurrency is bounded by one semaphore over probe requests (`max_concurrency`). A
+  round sends `requests_per_round` probes concurrently.
+- No check delays another: rounds run in their own tasks. A round still running when its
+  next round is due makes that next round SKIPPED (not queued), counted in
+  `skipped_rounds`; the schedule itself never slips. If the loop falls behind by whole
+  intervals (a blocked event loop), missed rounds are skipped and counted too, rather than
+  fired in a burst.
+- Lag = the moment the round's first probe actually starts (after the semaphore) minus
+  its scheduled time, passed to `on_round`.
+- A watchdog entry in the same heap guards each round: probes still unfinished at
+  start + timeout + WATCHDOG_MARGIN (probes enforce their own deadline, so this only
+  catches a probe bug) are cancelled and reported as `timeout`.
+- `update()` reloads: checks equal to the running ones (ignoring their line number in the
+  file) keep their schedule; changed checks are rescheduled (same phase, the offset only
+  depends on the id and interval); removed ones stop. Rounds of changed or removed checks
+  that are still probing are cancelled, so no result of an old definition is reported
+  after the reload; a round already inside `on_round` is allowed to finish.
+- `stop()`: no new rounds; running rounds get `grace` seconds, then are cancelled.
+
+Only this shell reads the clock, always through the injected `Clock`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import hashlib
+import heapq
+from collections.abc import Awaitable, Callable, Sequence
+
+import structlog
+
+from prober.clock import Clock
+from prober.config.model import Check
+from prober.probes.result import ProbeResult, Reason
+
+ProbeFn = Callable[[Check], Awaitable[ProbeResult]]
+RoundFn = Callable[[Check, list[ProbeResult], float], Awaitable[None]]
+
+WATCHDOG_MARGIN = 1.0  # seconds past a check's timeout before the runner gives up on a probe
+
+_DUE = 0
+_WATCHDOG = 1
+
+log = structlog.get_logger("prober.runner")
+
+
+def schedule_offset(check_id: str, interval: float) -> float:
+    """Stable phase of a check within its interval, in [0, interval): a hash of its id."""
+    digest = hashlib.blake2b(check_id.encode("utf-8"), digest_size=8).digest()
+    return int.from_bytes(digest, "big") / 2.0**64 * interval
+
+
+def same_check(a: Check, b: Check) -> bool:
+    """Equal definitions, ignoring where they sit in checks.yaml."""
+    return a == b if a.line == b.line else a == dataclasses.replace(b, line=a.line)
+
+
+@dataclasses.dataclass(eq=False, slots=True)
+class _Slot:
+    """Scheduling state of one check."""
+
+    check: Check
+    active: bool = True
+    round_no: int = 0
+    task: asyncio.Task[None] | None = None
+    reporting: bool = False  # the current round is inside on_round
+    watchdog_round: int = -1  # round cancelled by the watchdog
+
+
+class Runner:
+    """Schedules probes; see the module docstring for the rules."""
+
+    def __init__(
+        self,
+        probe: ProbeFn,
+        on_round: RoundFn,
+        clock: Clock,
+        max_concurrency: int = 512,
+        grace: float = 10.0,
+    ) -> None:
+        if max_concurrency < 1:
+            raise ValueError("max_concurrency must be at least 1")
+        self._probe = probe
+        self._on_round = on_round
+        self._clock = clock
+        self._grace = grace
+        self._sem = asyncio.Semaphore(max_concurrency)
+        self._slots: dict[str, _Slot] = {}
+        # (when, seq, kind, slot, round_no): kind is _DUE or _WATCHDOG
+        self._heap: list[tuple[float, int, int, _Slot, int]] = []
+        self._seq = 0
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._loop_task: asyncio.Task[None] | None = None
+        self._sleeper: asyncio.Future[None] | None = None
+        self._sleep_until = float("inf")
+        self._in_flight = 0
+        self._skipped = 0
+        self._rounds = 0
+        self._stopping = False
+
+    # -- public surface -------------------------------------------------------------------
+
+    @property
+    def in_flight(self) -> int:
+        """Probe requests under way (holding a concurrency slot)."""
+        return self._in_flight
+
+    @property
+    def skipped_rounds(self) -> int:
+        """Rounds not started because the check's previous round was still running."""
+        return self._skipped
+
+    @property
+    def rounds_started(self) -> int:
+        return self._rounds
+
+    @property
+    def checks(self) -> tuple[Check, ...]:
+        return tuple(s.check for s in self._slots.values())
+
+    def start(self, checks: Sequence[Check]) -> None:
+        """Schedule `checks` and start the scheduler loop (call from a running event loop)."""
+        if self._loop_task is not None:
+            raise RuntimeError("runner already started")
+        self._stopping = False
+        self.update(checks)
+        self._loop_task = asyncio.get_running_loop().create_task(self._run())
+
+    def update(self, checks: Sequence[Check]) -> None:
+        """Swap in a new set of checks; unchanged ones keep their schedule."""
+        if self._stopping:
+            return
+        wanted = {c.id: c for c in checks}
+        for check_id, slot in list(self._slots.items()):
+            new = wanted.get(check_id)
+            if new is None or not same_check(slot.check, new):
+                self._retire(slot)
+                del self._slots[check_id]
+            elif new is not slot.check:
+                slot.check = new  # equal but for its line: keep the schedule
+        mono = self._clock.monotonic()
+        wall = self._clock.now().timestamp()
+        for check in checks:
+            if check.id in self._slots:
+                continue
+            slot = _Slot(check)
+            self._slots[check.id] = slot
+            phase = schedule_offset(check.id, check.interval)
+            self._push(mono + (phase - wall) % check.interval, _DUE, slot, 0)
+        self._kick()
+
+    async def stop(self) -> None:
+        """Stop scheduling; let running rounds finish within `grace`, then cancel them."""
+        self._stopping = True
+        if self._loop_task is not None:
+            self._loop_task.cancel()
+            await asyncio.gather(self._loop_task, return_exceptions=True)
+            self._loop_task = None
+        self._heap.clear()
+        pending = {t for t in self._tasks if not t.done()}
+        if pending:
+            waiter = asyncio.ensure_future(asyncio.wait(pending))
+            sleeper = asyncio.ensure_future(self._clock.sleep(self._grace))
+            await asyncio.wait({waiter, sleeper}, return_when=asyncio.FIRST_COMPLETED)
+            sleeper.cancel()
+            waiter.cancel()
+            cancelled = 0
+            for task in pending:
+                if not task.done():
+                    task.cancel()
+                    cancelled += 1
+            await asyncio.gather(sleeper, waiter, *pending, return_exceptions=True)
+            if cancelled:
+                log.warning("rounds_cancelled_at_stop", rounds=cancelled, grace=self._grace)
+
+    # -- scheduler loop -------------------------------------------------------------------
+
+    def _push(self, when: float, kind: int, slot: _Slot, round_no: int) -> None:
+        self._seq += 1
+        heapq.heappush(self._heap, (when, self._seq, kind, slot, round_no))
+
+    def _kick(self) -> None:
+        """Wake the loop early when the earliest due time moved before its current sleep."""
+        sleeper = self._sleeper
+        if sleeper is not None and self._heap and self._heap[0][0] < self._sleep_until:
+            sleeper.cancel()
+
+    async def _run(self) -> None:
+        clock = self._clock
+        heap = self._heap
+        loop = asyncio.get_running_loop()
+        while True:
+            now = clock.monotonic()
+            while heap and heap[0][0] <= now:
+                when, _, kind, slot, round_no = heapq.heappop(heap)
+                if not slot.active:
+                    continue
+                if kind == _DUE:
+                    self._fire(slot, when, now)
+                else:
+                    self._watchdog(slot, round_no)
+            if heap:
+                self._sleep_until = heap[0][0]
+                self._sleeper = asyncio.ensure_future(clock.sleep(self._sleep_until - now))
+            else:
+                self._sleep_until = float("inf")
+                self._sleeper = loop.create_future()
+            try:
+                await asyncio.wait((self._sleeper,))
+            finally:
+                self._sleeper.cancel()
+                self._sleeper = None
+
+    def _fire(self, slot: _Slot, due: float, now: float) -> None:
+        check = slot.check
+        interval = check.interval
+        next_due = due + interval
+        if next_due <= now:  # fell behind by whole intervals: skip, do not burst
+            missed = int((now - next_due) // interval) + 1
+            next_due += missed * interval
+            self._skipped += missed
+        self._push(next_due, _DUE, slot, 0)
+        if slot.task is not None and not slot.task.done():
+            self._skipped += 1
+            log.debug("round_skipped", check=check.id, reason="previous_round_running")
+            return
+        slot.round_no += 1
+        slot.reporting = False
+        self._rounds += 1
+        task = asyncio.get_running_loop().create_task(self._round(slot, due, slot.round_no))
+        slot.task = task
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        self._push(now + check.timeout + WATCHDOG_MARGIN, _WATCHDOG, slot, slot.round_no)
+
+    def _watchdog(self, slot: _Slot, round_no: int) -> None:
+        task = slot.task
+        live = task is not None and not task.done()
+        if live and slot.round_no == round_no and not slot.reporting:
+            assert task is not None
+            slot.watchdog_round = round_no
+            task.cancel()
+
+    def _retire(self, slot: _Slot) -> None:
+        slot.active = False
+        if slot.task is not None and not slot.task.done() and not slot.reporting:
+            slot.task.cancel()
+
+    # -- one round ------------------------------------------------------------------------
+
+    async def _round(self, slot: _Slot, due: float, round_no: int) -> None:
+        check = slot.check
+        n = max(1, check.requests_per_round)
+        results: list[ProbeResult | None] = [None] * n
+        crashed = [False] * n
+        started: list[float] = []
+
+        async def one(i: int) -> None:
+            async with self._sem:
+                if not started:
+                    started.append(self._clock.monotonic())
+                self._in_flight += 1
+                try:
+                    results[i] = await self._probe(check)
+                except Exception as exc:  # a probe must not raise; keep the scheduler alive
+                    crashed[i] = True
+                    log.error("probe_crashed", check=check.id, error=type(exc).__name__)
+                finally:
+                    self._in_flight -= 1
+
+        try:
+            if n == 1:
+                await one(0)
+            else:
+                await asyncio.gather(*(one(i) for i in range(n)))
+        except asyncio.CancelledError:
+            if slot.watchdog_round != round_no:
+                raise
+            current = asyncio.current_task()
+            if current is not None:
+                current.uncancel()
+            log.warning("probe_watchdog_fired", check=check.id, timeout=check.timeout)
+            wall = self._clock.now().timestamp()
+            for i in range(n):
+                if results[i] is None and not crashed[i]:
+                    results[i] = ProbeResult(
+                        check_id=check.id,
+                        component=check.component,
+                        at=wall - check.timeout - WATCHDOG_MARGIN,
+                        reason=Reason.TIMEOUT,
+                        duration=check.timeout + WATCHDOG_MARGIN,
+                        detail=f"no result within {check.timeout:g}s (runner watchdog)",
+                    )
+        lag = (started[0] if started else self._clock.monotonic()) - due
+        done = [r for r in results if r is not None]
+        if not slot.active:
+            return
+        slot.reporting = True
+        try:
+            await self._on_round(check, done, lag)
+        except Exception as exc:
+            log.error("on_round_failed", check=check.id, error=type(exc).__name__)
