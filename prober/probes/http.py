@@ -1,0 +1,249 @@
+"""The HTTP probe: one request per `HttpProber.probe(check)`, judged into a ProbeResult.
+
+One aiohttp ClientSession per connection mode (a force-close connector for checks with
+`fresh_connection`, a keep-alive pool otherwise), one cached SSLContext per distinct
+TLSOptions, and one deadline per probe (`check.timeout`, aiohttp's total timeout) that
+covers DNS, connect, TLS, every redirect hop, headers and body. The body is read in
+chunks after decompression and abandoned as soon as it passes `check.max_body_bytes`,
+so an endless body or a gzip bomb costs at most that much memory.
+
+A probe never raises for a target failure: every exception becomes a Reason with a
+short detail (see `prober.probes.failures`). Cancellation is not a target failure and
+always propagates.
+"""
+
+from __future__ import annotations
+
+import ssl
+from types import MappingProxyType
+
+import aiohttp
+from aiohttp.abc import AbstractResolver
+
+from prober.clock import Clock, SystemClock
+from prober.config.model import Check
+from prober.probes import expect
+from prober.probes.failures import classify
+from prober.probes.result import ProbeResult, Reason
+from prober.probes.timing import ProbeTiming, _now, current_timing, make_trace_config
+from prober.probes.tls import ContextCache, cert_expiry
+
+USER_AGENT = "prober/0.1"
+_DNS_CACHE_TTL = 10  # seconds; a failing resolver is still seen within one interval
+_REDACTED = "<redacted>"
+
+
+class _Outcome:
+    """What the request produced before judgement; filled as far as the probe got."""
+
+    __slots__ = ("body", "cert_expiry", "charset", "failure", "location", "status")
+
+    def __init__(self) -> None:
+        self.status: int | None = None
+        self.cert_expiry: float | None = None
+        self.body = b""
+        self.charset: str | None = None
+        self.location = False
+        self.failure: tuple[Reason, str] | None = None
+
+
+class HttpProber:
+    """Runs HTTP checks. Create inside the event loop's lifetime; `await close()` at the end."""
+
+    def __init__(self, clock: Clock | None = None, *, resolver: AbstractResolver | None = None):
+        self._clock: Clock = clock or SystemClock()
+        self._resolver = resolver
+        self._sessions: dict[bool, aiohttp.ClientSession] = {}
+        self._contexts = ContextCache()
+        self._default_tls: ssl.SSLContext | None = None
+        self._trace = make_trace_config()
+        self._timeouts: dict[float, aiohttp.ClientTimeout] = {}
+        self._expiry_cache: dict[bytes, float | None] = {}
+
+    async def close(self) -> None:
+        sessions = list(self._sessions.values())
+        self._sessions.clear()
+        for session in sessions:
+            await session.close()
+
+    async def __aenter__(self) -> HttpProber:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    def _session(self, fresh: bool) -> aiohttp.ClientSession:
+        session = self._sessions.get(fresh)
+        if session is None or session.closed:
+            connector = aiohttp.TCPConnector(
+                limit=0,  # concurrency is bounded by the scheduler, never queued here
+                limit_per_host=0,
+                force_close=fresh,
+                ttl_dns_cache=_DNS_CACHE_TTL,
+                resolver=self._resolver,
+            )
+            session = aiohttp.ClientSession(
+                connector=connector,
+                cookie_jar=aiohttp.DummyCookieJar(),  # probes must not carry state
+                headers=MappingProxyType({"User-Agent": USER_AGENT}),
+                trace_configs=[self._trace],
+                timeout=aiohttp.ClientTimeout(total=None),
+            )
+            self._sessions[fresh] = session
+        return session
+
+    def _timeout(self, seconds: float) -> aiohttp.ClientTimeout:
+        timeout = self._timeouts.get(seconds)
+        if timeout is None:
+            timeout = self._timeouts[seconds] = aiohttp.ClientTimeout(total=seconds)
+        return timeout
+
+    def _ssl_context(self, check: Check) -> ssl.SSLContext:
+        if check.tls == _DEFAULT_TLS:
+            if self._default_tls is None:
+                self._default_tls = self._contexts.get(check.tls)
+            return self._default_tls
+        return self._contexts.get(check.tls)
+
+    async def probe(self, check: Check) -> ProbeResult:
+        """One request for `check`; never raises for a target failure."""
+        clock = self._clock
+        at = clock.now().timestamp()
+        start = clock.monotonic()
+        timing = ProbeTiming(_now())
+        token = current_timing.set(timing)
+        outcome = _Outcome()
+        try:
+            try:
+                context = self._ssl_context(check)
+            except (OSError, ssl.SSLError, ValueError) as exc:
+                outcome.failure = (Reason.TLS, f"tls config: {type(exc).__name__}")
+            else:
+                await self._request(check, context, timing, outcome)
+        except Exception as exc:  # a target failure, never a bug in the caller
+            reason, detail = classify(exc)
+            if reason is Reason.TIMEOUT:
+                detail = f"timeout after {check.timeout:g}s ({timing.stage()})"
+            outcome.failure = (reason, detail)
+        finally:
+            current_timing.reset(token)
+        end = _now()
+        duration = clock.monotonic() - start
+        reason, detail = self._judge(check, outcome, duration)
+        if detail and check.headers:
+            detail = _scrub(detail, check.secret_values)
+        return ProbeResult(
+            check_id=check.id,
+            component=check.component,
+            at=at,
+            reason=reason,
+            duration=duration,
+            status_code=outcome.status,
+            detail=detail,
+            phases=timing.phases(end),
+            cert_expiry=outcome.cert_expiry,
+        )
+
+    async def _request(
+        self, check: Check, context: ssl.SSLContext, timing: ProbeTiming, outcome: _Outcome
+    ) -> None:
+        follow = check.follow_redirects and check.max_redirects > 0
+        session = self._session(check.fresh_connection)
+        async with session.request(
+            check.method,
+            check.url,
+            headers=check.headers or None,
+            data=check.body.encode() if check.body is not None else None,
+            ssl=context,
+            server_hostname=check.tls.server_name,
+            allow_redirects=follow,
+            max_redirects=check.max_redirects,
+            timeout=self._timeout(check.timeout),
+            trace_request_ctx=timing,
+        ) as resp:
+            outcome.status = resp.status
+            outcome.location = "Location" in resp.headers
+            if resp.url.scheme == "https":
+                outcome.cert_expiry = self._cert_expiry(resp)
+            keep = expect.needs_body(check.expect)
+            if keep:
+                outcome.charset = resp.charset
+            limit = check.max_body_bytes
+            chunks: list[bytes] = []
+            size = 0
+            content = resp.content
+            while True:
+                chunk = await content.readany()
+                if not chunk:
+                    break
+                size += len(chunk)
+                timing.body_bytes = size
+                if size > limit:
+                    resp.close()  # never reuse a connection with unread body
+                    outcome.failure = (
+                        Reason.BODY_TOO_LARGE,
+                        f"body larger than {limit} bytes (decoded)",
+                    )
+                    return
+                if keep:
+                    chunks.append(chunk)
+            if keep:
+                outcome.body = b"".join(chunks)
+
+    def _cert_expiry(self, resp: aiohttp.ClientResponse) -> float | None:
+        conn = resp.connection
+        transport = conn.transport if conn is not None else None
+        if transport is None:
+            return None
+        ssl_object = transport.get_extra_info("ssl_object")
+        if ssl_object is None:
+            return None
+        try:
+            der = ssl_object.getpeercert(binary_form=True)
+        except (ValueError, ssl.SSLError):
+            return None
+        if not der:
+            return None
+        cache = self._expiry_cache
+        if der in cache:
+            return cache[der]
+        if len(cache) >= 1024:
+            cache.clear()
+        expiry = cache[der] = cert_expiry(der)
+        return expiry
+
+    @staticmethod
+    def _judge(check: Check, outcome: _Outcome, duration: float) -> tuple[Reason, str]:
+        if outcome.failure is not None:
+            return outcome.failure
+        code = outcome.status
+        if code is None:  # pragma: no cover - a request without failure has a status
+            return Reason.PROTOCOL, "no response"
+        if (
+            300 <= code <= 399
+            and outcome.location
+            and check.follow_redirects
+            and check.max_redirects == 0
+        ):
+            return Reason.REDIRECTS, f"status {code} redirect, but max_redirects is 0"
+        failed = expect.check_status(code, check.expect)
+        if failed is not None:
+            return failed
+        if expect.needs_body(check.expect):
+            body_failure = expect.check_body(outcome.body, outcome.charset, check.expect)
+            if body_failure is not None:
+                return Reason.ASSERTION, body_failure
+        slow = expect.check_latency(duration, check.expect)
+        if slow is not None:
+            return Reason.LATENCY, slow
+        return Reason.OK, ""
+
+
+def _scrub(detail: str, secrets: tuple[str, ...]) -> str:
+    for secret in secrets:
+        if len(secret) >= 4 and secret in detail:
+            detail = detail.replace(secret, _REDACTED)
+    return detail
+
+
+_DEFAULT_TLS = Check(id="", component="", url="").tls
