@@ -1,0 +1,158 @@
+"""Readers for the value types checks.yaml shares across sections: ids, URLs, headers,
+time zones, regexes and free JSON values. Each records issues on the Reader it gets."""
+
+from __future__ import annotations
+
+import re
+import urllib.parse
+import zoneinfo
+
+import yaml
+
+from prober.config import keys
+from prober.config import yamlnodes as yn
+from prober.config.reader import Reader
+
+_ID = re.compile(keys.ID_PATTERN)
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+
+
+def ident(r: Reader, node: yaml.Node, path: str) -> str | None:
+    value = r.string(node, path, expand=False)
+    if value is None:
+        return None
+    if not _ID.match(value):
+        r.error(node, path, f"invalid id {value!r} (use 1 to 63 characters: lower-case "
+                            "letters, digits, - and _, starting with a letter or digit)")
+        return None
+    return value
+
+
+def url(r: Reader, node: yaml.Node, path: str) -> str | None:
+    """An absolute http(s) URL without credentials. The URL itself is never echoed: an
+    expanded ${VAR} may hold a secret."""
+    value = r.string(node, path)
+    if value is None:
+        return None
+    try:
+        parts = urllib.parse.urlsplit(value)
+        _ = parts.port
+    except ValueError:
+        r.error(node, path, "invalid URL (expected e.g. https://api.example.com/health)")
+        return None
+    if parts.scheme not in ("http", "https"):
+        got = f"scheme {parts.scheme!r}" if parts.scheme else "no scheme"
+        r.error(node, path, f"unsupported URL {got} (use http:// or https://)")
+        return None
+    if parts.username is not None or parts.password is not None:
+        r.error(node, path, "credentials in the URL (user:pass@) are not allowed (remove "
+                            "them and send a header instead, e.g. Authorization: "
+                            "\"Basic ${PROBE_CREDENTIALS}\")")
+        return None
+    if not parts.hostname:
+        r.error(node, path, "URL has no host (expected e.g. https://api.example.com/health)")
+        return None
+    if any(c in value for c in " \r\n\t"):
+        r.error(node, path, "URL contains whitespace (percent-encode it, e.g. %20)")
+        return None
+    return value
+
+
+def headers(r: Reader, node: yaml.Node, path: str) -> dict[str, tuple[str, str]] | None:
+    """Header name -> value, keyed by lower-cased name (value keeps the name's spelling)."""
+    fields = r.mapping(node, path, None)
+    if fields is None:
+        return None
+    out: dict[str, tuple[str, str]] = {}
+    for name, value_node in fields.items():
+        where = f"{path}.{name}"
+        if not _HEADER_NAME.fullmatch(name):
+            r.error(value_node, where, f"invalid header name {name!r} (use letters, digits "
+                                       "and - such as X-Api-Key)")
+            continue
+        if name.lower() in out:
+            r.error(value_node, where, f"header {name!r} is given twice (header names "
+                                       "are case-insensitive)")
+            continue
+        value = r.string(value_node, where)
+        if value is None:
+            continue
+        if any(c in value for c in "\r\n\0"):
+            r.error(value_node, where, "header value contains a line break or NUL "
+                                       "(remove it)")
+            continue
+        out[name.lower()] = (name, value)
+    return out
+
+
+def time_zone(r: Reader, node: yaml.Node, path: str) -> str | None:
+    value = r.string(node, path)
+    if value is None:
+        return None
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        r.error(node, path, f"unknown time zone {value!r} (use an IANA name such as "
+                            "\"UTC\" or \"Europe/Berlin\")")
+        return None
+    return value
+
+
+def regex(r: Reader, node: yaml.Node, path: str) -> re.Pattern[str] | None:
+    value = r.string(node, path)
+    if value is None:
+        return None
+    try:
+        return re.compile(value)
+    except re.error as exc:
+        r.error(node, path, f"invalid regular expression: {exc} (escape special "
+                            "characters with \\ or check the brackets)")
+        return None
+
+
+def one_of(r: Reader, node: yaml.Node, path: str, choices: tuple[str, ...], what: str,
+           *, upper: bool = False) -> str | None:
+    value = r.string(node, path)
+    if value is None:
+        return None
+    key = value.upper() if upper else value
+    if key not in choices:
+        r.error(node, path, f"unknown {what} {value!r} (use one of: {', '.join(choices)})")
+        return None
+    return key
+
+
+def strings(r: Reader, node: yaml.Node, path: str) -> list[yaml.Node] | None:
+    """A single scalar or a list: the nodes to read as items."""
+    if isinstance(node, yaml.SequenceNode):
+        return r.sequence(node, path)
+    return [node]
+
+
+def plain_value(r: Reader, node: yaml.Node, path: str) -> tuple[bool, object]:
+    """Any JSON-like value (for json[].equals). Returns (ok, value)."""
+    if node.tag not in yn.PLAIN_TAGS:
+        r.mapping(node, path, None)  # reports the tag
+        return False, None
+    if isinstance(node, yaml.SequenceNode):
+        items = [plain_value(r, n, f"{path}[{i}]") for i, n in enumerate(node.value)]
+        return all(ok for ok, _ in items), [v for _, v in items]
+    if isinstance(node, yaml.MappingNode):
+        fields = r.mapping(node, path, None) or {}
+        pairs = {k: plain_value(r, n, f"{path}.{k}") for k, n in fields.items()}
+        return all(ok for ok, _ in pairs.values()), {k: v for k, (_, v) in pairs.items()}
+    if node.tag == yn.NULL:
+        return True, None
+    if node.tag == yn.BOOL:
+        ok = r.boolean(node, path)
+        return ok is not None, ok
+    if node.tag == yn.INT:
+        if re.fullmatch(r"[-+]?[0-9]+", node.value):
+            return True, int(node.value)
+    elif node.tag == yn.FLOAT:
+        number = r.number(node, path, float("-inf"), float("inf"))
+        return number is not None, number
+    text = r.string(node, path) if node.tag != yn.INT else None
+    if node.tag == yn.INT:
+        r.error(node, path, f"write {node.value} as a decimal integer or quote it")
+    return text is not None, text

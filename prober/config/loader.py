@@ -1,0 +1,240 @@
+"""parse_config (pure) and load_config: checks.yaml text to a validated Config.
+
+One pass reads every section, records every problem, and raises one ConfigError listing
+them in file order; nothing is half-loaded.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from prober.config import checks as chk
+from prober.config import fields, keys, sections
+from prober.config import yamlnodes as yn
+from prober.config.model import Check, Component, Config, Maintenance, Webhook
+from prober.config.reader import Reader, is_null, suggest
+from prober.errors import ConfigError, ConfigIssue
+
+_EMPTY = "the file is empty (expected a mapping with at least components: and checks:)"
+
+
+def _child(node: yaml.Node, key: str) -> yaml.Node:
+    """The value node under `key` in a mapping node, or the mapping itself."""
+    if isinstance(node, yaml.MappingNode):
+        for k, v in node.value:
+            if isinstance(k, yaml.ScalarNode) and k.value == key:
+                child: yaml.Node = v
+                return child
+    return node
+
+
+def _unique(r: Reader, items: list[tuple[str, yaml.Node]], path: str, what: str) -> None:
+    seen: dict[str, yaml.Node] = {}
+    for ident, node in items:
+        if ident in seen:
+            first = yn.position(seen[ident])[0]
+            r.error(_child(node, "id"), path, f"duplicate {what} id {ident!r} (first defined "
+                                              f"on line {first}; ids must be unique)")
+        else:
+            seen[ident] = node
+
+
+class _Builder:
+    """Walks the top-level mapping; keeps the reader and what sections share."""
+
+    def __init__(self, r: Reader, top: dict[str, yaml.Node], root: yaml.Node) -> None:
+        self.r = r
+        self.top = top
+        self.root = root
+        self.reported: set[str] = set()
+        self.default_settings: chk.Settings = {}
+        self.default_policy: chk.Settings = {}
+
+    def defaults(self) -> None:
+        node = self.top.get("defaults")
+        if node is None:
+            return
+        f = self.r.mapping(node, "defaults", keys.DEFAULTS)
+        if f is None:
+            return
+        self.default_settings = chk.read_settings(self.r, f, "defaults")
+        if "status" in f:
+            self.default_policy = sections.read_policy(self.r, f["status"], "defaults.status")
+            sections.build_policy(self.r, self.default_policy, f["status"], "defaults.status",
+                                  self.reported)
+
+    def _list(self, key: str, required: bool) -> list[yaml.Node]:
+        node = self.top.get(key)
+        if node is None or is_null(node):
+            if required:
+                self.r.error(node or self.root, key, f"required key is missing (add {key}: "
+                                                     "with at least one entry)")
+            return []
+        items = self.r.sequence(node, key)
+        if items is not None and not items and required:
+            self.r.error(node, key, "must have at least one entry")
+        return items or []
+
+    def components(self) -> tuple[Component, ...]:
+        out: list[Component] = []
+        seen: list[tuple[str, yaml.Node]] = []
+        for i, node in enumerate(self._list("components", True)):
+            path = f"components[{i}]"
+            read = sections.read_component(self.r, node, path)
+            if read is None:
+                continue
+            values, own, _ = read
+            seen.append((values["id"], node))
+            merged = {**self.default_policy, **own}
+            policy = (sections.build_policy(self.r, merged, _child(node, "status"),
+                                            f"{path}.status", self.reported)
+                      if own else sections.build_policy(self.r, merged, None, "", set()))
+            if policy is not None:
+                out.append(sections.make_component(values, policy))
+        _unique(self.r, seen, "components", "component")
+        return tuple(out)
+
+    def checks(self, component_ids: set[str]) -> tuple[Check, ...]:
+        out: list[Check] = []
+        seen: list[tuple[str, yaml.Node]] = []
+        for i, node in enumerate(self._list("checks", True)):
+            path = f"checks[{i}]"
+            f = self.r.mapping(node, path, keys.CHECK)
+            if f is None:
+                continue
+            id_node = self.r.require(f, node, path, "id")
+            comp_node = self.r.require(f, node, path, "component")
+            url_node = self.r.require(f, node, path, "url")
+            ident = fields.ident(self.r, id_node, f"{path}.id") if id_node else None
+            comp = fields.ident(self.r, comp_node, f"{path}.component") if comp_node else None
+            url = fields.url(self.r, url_node, f"{path}.url") if url_node else None
+            if comp is not None and comp_node is not None and comp not in component_ids:
+                self.r.error(comp_node, f"{path}.component", f"unknown component {comp!r} ("
+                             f"{suggest(comp, component_ids)})" if component_ids else
+                             f"unknown component {comp!r} (define it under components:)")
+                comp = None
+            own = chk.read_settings(self.r, f, path)
+            merged = chk.merge(self.default_settings, own)
+            if ident is not None:
+                seen.append((ident, node))
+            if ident is None or comp is None or url is None:
+                continue
+            check = chk.build_check(self.r, ident, comp, url, merged, own,
+                                    yn.position(node)[0], self.reported)
+            if check is not None:
+                out.append(check)
+        _unique(self.r, seen, "checks", "check")
+        return tuple(out)
+
+    def maintenances(self, component_ids: set[str]) -> tuple[Maintenance, ...]:
+        out: list[Maintenance] = []
+        seen: list[tuple[str, yaml.Node]] = []
+        for i, node in enumerate(self._list("maintenances", False)):
+            path = f"maintenances[{i}]"
+            read = sections.read_maintenance(self.r, node, path)
+            if read is None:
+                continue
+            m, refs = read
+            seen.append((m.id, node))
+            bad = [ref for ref in refs if ref not in component_ids]
+            for j, ref in enumerate(m.components):
+                if ref in bad:
+                    self.r.error(refs[ref], f"{path}.components[{j}]", f"unknown component "
+                                 f"{ref!r} ({suggest(ref, component_ids)})")
+            if not bad:
+                out.append(m)
+        _unique(self.r, seen, "maintenances", "maintenance")
+        return tuple(out)
+
+    def webhooks(self) -> tuple[Webhook, ...]:
+        out: list[Webhook] = []
+        seen: list[tuple[str, yaml.Node]] = []
+        for i, node in enumerate(self._list("webhooks", False)):
+            hook = sections.read_webhook(self.r, node, f"webhooks[{i}]")
+            if hook is not None:
+                out.append(hook)
+                seen.append((hook.id, node))
+        _unique(self.r, seen, "webhooks", "webhook")
+        return tuple(out)
+
+
+def parse_config(text: str, source: str = "<string>",
+                 env: Mapping[str, str] | None = None) -> Config:
+    """Validate checks.yaml `text`; raise ConfigError listing every problem found."""
+    r = Reader(source, os.environ if env is None else env)
+    node, issues = yn.compose(text, source)
+    if issues:
+        raise ConfigError(issues)
+    if node is None or is_null(node):
+        raise ConfigError([ConfigIssue(source, 1, 1, "", _EMPTY)])
+    if not isinstance(node, yaml.MappingNode):
+        r.error(node, "", f"expected a mapping at the top level (keys such as components: "
+                          f"and checks:), got {yn.describe(node)}")
+        raise ConfigError(r.issues)
+    top = r.mapping(node, "", keys.TOP) or {}
+    b = _Builder(r, top, node)
+    page = sections.read_page(r, top.get("page"))
+    b.defaults()
+    components = b.components()
+    ids = {c.id for c in components}
+    parsed: dict[str, Any] = {
+        "page": page,
+        "components": components,
+        "checks": b.checks(ids),
+        "maintenances": b.maintenances(ids),
+        "incidents": sections.read_incidents(r, top.get("incidents")),
+        "webhooks": b.webhooks(),
+    }
+    if r.issues:
+        raise ConfigError(sorted(r.issues, key=lambda i: (i.line, i.column)))
+    return Config(source=source, **parsed)
+
+
+def load_config(path: str | Path) -> Config:
+    """Read and validate the file at `path` (UTF-8)."""
+    source = str(path)
+    try:
+        text = Path(path).read_bytes().decode("utf-8")
+    except OSError as exc:
+        raise ConfigError([ConfigIssue(source, 1, 1, "", f"cannot read the file: "
+                                                         f"{exc.strerror or exc}")]) from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError([ConfigIssue(source, 1, 1, "", f"the file is not UTF-8 (byte "
+                                                         f"{exc.start}; save it as UTF-8)")]
+                          ) from exc
+    return parse_config(text, source)
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def summary(config: Config) -> str:
+    parts = [_plural(len(config.components), "component"), _plural(len(config.checks), "check")]
+    if config.maintenances:
+        parts.append(_plural(len(config.maintenances), "maintenance"))
+    if config.webhooks:
+        parts.append(_plural(len(config.webhooks), "webhook"))
+    return f"{config.source}: OK: " + ", ".join(parts)
+
+
+def check_files(paths: Sequence[str]) -> tuple[int, str]:
+    """Validate each file: (exit code 0/1, text with every error and a summary per file)."""
+    lines: list[str] = []
+    code = 0
+    for path in paths:
+        try:
+            lines.append(summary(load_config(path)))
+        except ConfigError as exc:
+            code = 1
+            lines.extend(str(issue) for issue in exc.issues)
+            lines.append(f"{path}: FAILED: {_plural(len(exc.issues), 'error')}")
+    return code, "\n".join(lines) + ("\n" if lines else "")
+
+
+__all__ = ["check_files", "load_config", "parse_config", "summary"]

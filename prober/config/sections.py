@@ -1,0 +1,288 @@
+"""The sections of checks.yaml other than checks: page, status policy, components,
+maintenances, incidents and webhooks. Each reader returns its model value or None after
+recording issues; references between sections are resolved by the loader."""
+
+from __future__ import annotations
+
+import re
+import string
+from collections.abc import Callable
+from datetime import datetime, time
+from typing import Any
+
+import yaml
+
+from prober.config import fields, keys
+from prober.config import yamlnodes as yn
+from prober.config.checks import Setting, Settings
+from prober.config.model import (
+    Component,
+    IncidentPolicy,
+    Maintenance,
+    Page,
+    StatusPolicy,
+    Webhook,
+    WeeklyRecurrence,
+)
+from prober.config.reader import Reader
+from prober.probes.result import Reason
+
+FAILURE_REASONS = tuple(r.value for r in Reason if r is not Reason.OK)
+
+
+def _fraction(r: Reader, node: yaml.Node, path: str) -> float | None:
+    value = r.number(node, path, 0.0, 1.0)
+    if value == 0.0:
+        r.error(node, path, "must be above 0 (a fraction such as 0.05 for 5%)")
+        return None
+    return value
+
+
+def _reasons(r: Reader, node: yaml.Node, path: str) -> frozenset[str] | None:
+    items = r.each(node, path, lambda n, p: fields.one_of(r, n, p, FAILURE_REASONS,
+                                                           "failure reason"))
+    if items is None:
+        return None
+    if not items and isinstance(node, yaml.SequenceNode) and not node.value:
+        r.error(node, path, "must list at least one reason (e.g. [http_5xx, timeout])")
+        return None
+    return frozenset(items)
+
+
+_POLICY_READERS: dict[str, Callable[[Reader, yaml.Node, str], Any]] = {
+    "window": lambda r, n, p: r.duration(n, p, minimum=1.0, maximum=86400.0),
+    "min_samples": lambda r, n, p: r.integer(n, p, 1, 1_000_000),
+    "degraded": _fraction,
+    "partial": _fraction,
+    "major": _fraction,
+    "exit_factor": _fraction,
+    "recovery_time": lambda r, n, p: r.duration(n, p, maximum=86400.0),
+    "failing_rounds_for_major": lambda r, n, p: r.integer(n, p, 1, 1000),
+    "failure_reasons": _reasons,
+    "latency_percentile": _fraction,
+    "latency_threshold": lambda r, n, p: r.duration(n, p, minimum=0.001, maximum=3600.0),
+}
+
+
+def read_policy(r: Reader, node: yaml.Node, path: str) -> Settings:
+    f = r.mapping(node, path, keys.STATUS)
+    out: Settings = {}
+    for key, value_node in (f or {}).items():
+        value = _POLICY_READERS[key](r, value_node, f"{path}.{key}")
+        if value is not None:
+            out[key] = Setting(value, value_node, f"{path}.{key}")
+    return out
+
+
+def build_policy(r: Reader, s: Settings, node: yaml.Node | None, path: str,
+                 reported: set[str]) -> StatusPolicy | None:
+    """Built-in defaults overlaid with `s`; checks 0 < degraded < partial < major <= 1."""
+    values = {k: v.value for k, v in s.items()}
+    policy = StatusPolicy(**values)
+    if policy.degraded < policy.partial < policy.major:
+        return policy
+    where = s.get("degraded") or s.get("partial") or s.get("major")
+    at, at_path = (where.node, where.path) if where else (node, path)
+    if at is not None and at_path not in reported:
+        reported.add(at_path)
+        r.error(at, at_path, f"thresholds must rise: degraded ({policy.degraded:g}) < partial "
+                             f"({policy.partial:g}) < major ({policy.major:g}) <= 1 (e.g. "
+                             "0.05, 0.25, 0.5)")
+    return None
+
+
+def read_page(r: Reader, node: yaml.Node | None) -> Page | None:
+    if node is None:
+        return Page()
+    f = r.mapping(node, "page", keys.PAGE)
+    if f is None:
+        return None
+    values: dict[str, Any] = {}
+    readers: dict[str, Callable[[Reader, yaml.Node, str], Any]] = {
+        "name": lambda r, n, p: r.string(n, p),
+        "url": fields.url,
+        "time_zone": fields.time_zone,
+    }
+    ok = True
+    for key, value_node in f.items():
+        value = readers[key](r, value_node, f"page.{key}")
+        ok = ok and value is not None
+        values[key] = value
+    return Page(**values) if ok else None
+
+
+def read_component(r: Reader, node: yaml.Node, path: str
+                   ) -> tuple[dict[str, Any], Settings, yaml.Node] | None:
+    """(fields, status overrides, node) of one component; the policy is built later."""
+    f = r.mapping(node, path, keys.COMPONENT)
+    if f is None:
+        return None
+    ident_node = r.require(f, node, path, "id")
+    name_node = r.require(f, node, path, "name")
+    values: dict[str, Any] = {
+        "id": fields.ident(r, ident_node, f"{path}.id") if ident_node else None,
+        "name": r.string(name_node, f"{path}.name") if name_node else None,
+    }
+    for key in ("group", "description"):
+        if key in f:
+            values[key] = r.string(f[key], f"{path}.{key}")
+    policy = read_policy(r, f["status"], f"{path}.status") if "status" in f else {}
+    if any(v is None for v in values.values()):
+        return None
+    values["line"] = yn.position(node)[0]
+    return values, policy, node
+
+
+def make_component(values: dict[str, Any], policy: StatusPolicy) -> Component:
+    return Component(policy=policy, **values)
+
+
+def _timestamp(r: Reader, node: yaml.Node, path: str) -> datetime | None:
+    text = node.value if isinstance(node, yaml.ScalarNode) and node.tag in (
+        yn.TIMESTAMP, yn.STR) else None
+    try:
+        value = datetime.fromisoformat(text) if text else None
+    except ValueError:
+        value = None
+    if value is None or value.tzinfo is None or len(text or "") < 16:
+        r.error(node, path, "expected an RFC 3339 time with an offset (e.g. "
+                            "2026-06-01T02:00:00Z or 2026-06-01T04:00:00+02:00)")
+        return None
+    return value
+
+
+def _clock(r: Reader, node: yaml.Node, path: str) -> time | None:
+    text = node.value if isinstance(node, yaml.ScalarNode) else ""
+    m = re.fullmatch(r"([01]?[0-9]|2[0-3]):([0-5][0-9])", str(text))
+    if not m:
+        r.error(node, path, 'expected a time of day as "HH:MM" (e.g. "02:00")')
+        return None
+    return time(int(m.group(1)), int(m.group(2)))
+
+
+def _weekly(r: Reader, node: yaml.Node, path: str) -> WeeklyRecurrence | None:
+    f = r.mapping(node, path, keys.WEEKLY)
+    if f is None:
+        return None
+    days_node = r.require(f, node, path, "days")
+    start_node = r.require(f, node, path, "start")
+    dur_node = r.require(f, node, path, "duration")
+    days = r.each(days_node, f"{path}.days",
+                  lambda n, p: fields.one_of(r, n, p, keys.DAYS, "day"))
+    if days_node is not None and days is not None and not days and not days_node.value:
+        r.error(days_node, f"{path}.days", "must list at least one day (e.g. [sun])")
+        days = None
+    if days is not None and len(set(days)) != len(days):
+        r.error(days_node or node, f"{path}.days", "a day is listed twice")
+        days = None
+    start = _clock(r, start_node, f"{path}.start") if start_node else None
+    duration = (r.duration(dur_node, f"{path}.duration", minimum=60.0, maximum=7 * 86400.0)
+                if dur_node else None)
+    zone = fields.time_zone(r, f["timezone"], f"{path}.timezone") if "timezone" in f else "UTC"
+    if days is None or start is None or duration is None or zone is None:
+        return None
+    return WeeklyRecurrence(tuple(sorted(keys.DAYS.index(d) for d in days)), start, duration,
+                            zone)
+
+
+def read_maintenance(r: Reader, node: yaml.Node, path: str
+                     ) -> tuple[Maintenance, dict[str, yaml.Node]] | None:
+    """The maintenance and the nodes of its component references (checked later)."""
+    f = r.mapping(node, path, keys.MAINTENANCE)
+    if f is None:
+        return None
+    ident_node = r.require(f, node, path, "id")
+    name_node = r.require(f, node, path, "name")
+    comps_node = r.require(f, node, path, "components")
+    values: dict[str, Any] = {
+        "id": fields.ident(r, ident_node, f"{path}.id") if ident_node else None,
+        "name": r.string(name_node, f"{path}.name") if name_node else None,
+    }
+    refs: dict[str, yaml.Node] = {}
+    for i, item in enumerate(r.sequence(comps_node, f"{path}.components") or []
+                             if comps_node else []):
+        ref = fields.ident(r, item, f"{path}.components[{i}]")
+        if ref is not None:
+            refs[ref] = item
+    if comps_node is not None and isinstance(comps_node, yaml.SequenceNode) and not refs:
+        r.error(comps_node, f"{path}.components", "must list at least one component id")
+    if "description" in f:
+        values["description"] = r.string(f["description"], f"{path}.description")
+    one_off = "start" in f or "end" in f
+    if one_off == ("weekly" in f):
+        r.error(node, path, "give either start and end (a one-off window) or weekly "
+                            "(a recurring one), not " + ("both" if one_off else "neither"))
+        return None
+    if one_off:
+        start_node = r.require(f, node, path, "start")
+        end_node = r.require(f, node, path, "end")
+        start = _timestamp(r, start_node, f"{path}.start") if start_node else None
+        end = _timestamp(r, end_node, f"{path}.end") if end_node else None
+        if start is not None and end is not None and end <= start:
+            r.error(end_node or node, f"{path}.end", f"end {end.isoformat()} must be after "
+                                                     f"start {start.isoformat()}")
+            return None
+        values.update(start=start, end=end)
+        ok = start is not None and end is not None
+    else:
+        values["weekly"] = _weekly(r, f["weekly"], f"{path}.weekly")
+        ok = values["weekly"] is not None
+    if not ok or any(values.get(k) is None for k in ("id", "name")) or not refs:
+        return None
+    return Maintenance(components=tuple(refs), **values), refs
+
+
+def _template(r: Reader, node: yaml.Node, path: str) -> str | None:
+    text = r.string(node, path)
+    if text is None:
+        return None
+    try:
+        names = {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
+    except ValueError as exc:
+        r.error(node, path, f"invalid template: {exc} (write {{{{ and }}}} for literal braces)")
+        return None
+    unknown = sorted(n for n in names if n not in keys.TITLE_FIELDS)
+    if unknown:
+        r.error(node, path, f"unknown placeholder {{{unknown[0]}}} (use "
+                            + ", ".join(f"{{{n}}}" for n in keys.TITLE_FIELDS) + ")")
+        return None
+    return text
+
+
+def read_incidents(r: Reader, node: yaml.Node | None) -> IncidentPolicy | None:
+    if node is None:
+        return IncidentPolicy()
+    f = r.mapping(node, "incidents", keys.INCIDENTS)
+    if f is None:
+        return None
+    readers: dict[str, Callable[[Reader, yaml.Node, str], Any]] = {
+        "quiet_period": lambda r, n, p: r.duration(n, p, maximum=7 * 86400.0),
+        "min_update_spacing": lambda r, n, p: r.duration(n, p, maximum=86400.0),
+        "per_group": lambda r, n, p: r.boolean(n, p),
+        "title_template": _template,
+    }
+    values = {k: readers[k](r, n, f"incidents.{k}") for k, n in f.items()}
+    return None if None in values.values() else IncidentPolicy(**values)
+
+
+def read_webhook(r: Reader, node: yaml.Node, path: str) -> Webhook | None:
+    f = r.mapping(node, path, keys.WEBHOOK)
+    if f is None:
+        return None
+    ident_node = r.require(f, node, path, "id")
+    url_node = r.require(f, node, path, "url")
+    readers: dict[str, Callable[[Reader, yaml.Node, str], Any]] = {
+        "id": fields.ident,
+        "url": fields.url,
+        "kind": lambda r, n, p: fields.one_of(r, n, p, keys.WEBHOOK_KINDS, "kind"),
+        "secret": lambda r, n, p: r.string(n, p),
+        "headers": lambda r, n, p: (lambda h: None if h is None else tuple(h.values()))(
+            fields.headers(r, n, p)),
+        "timeout": lambda r, n, p: r.duration(n, p, minimum=0.1, maximum=300.0),
+        "max_attempts": lambda r, n, p: r.integer(n, p, 1, 100),
+    }
+    values = {k: readers[k](r, n, f"{path}.{k}") for k, n in f.items()}
+    if ident_node is None or url_node is None or None in values.values():
+        return None
+    return Webhook(**values)
+
