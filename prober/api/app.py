@@ -1,0 +1,196 @@
+"""The aiohttp application: routes, middleware and the handlers that serve cached views.
+
+Every GET is answered from a body rendered once per snapshot version (see cache.py).
+Routes are listed in docs/API.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from aiohttp import web
+
+from prober.api import extension, statuspage
+from prober.api.backend import ApiBackend
+from prober.api.cache import RenderCache, Rendered, dumps, error_json, render, render_json, respond
+from prober.api.feed import atom
+from prober.api.page import FEED_PATH, PageRenderer
+from prober.api.writes import post_update
+from prober.domain.snapshot import StatusSnapshot
+
+HTML_TYPE = "text/html; charset=utf-8"
+ATOM_TYPE = "application/atom+xml; charset=utf-8"
+# The page runs no script at all; styles are inline.
+PAGE_CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
+    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
+STATIC = Path(__file__).parent / "static"
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+View = Callable[[StatusSnapshot], Rendered]
+
+
+@dataclass
+class ApiState:
+    backend: ApiBackend
+    cache: RenderCache = field(default_factory=RenderCache)
+    pages: PageRenderer = field(default_factory=PageRenderer)
+
+
+STATE = web.AppKey("prober_api_state", ApiState)
+
+
+def _json_view(build: Callable[[StatusSnapshot], object]) -> View:
+    return lambda snap: render_json(build(snap))
+
+
+STATUSPAGE_VIEWS: dict[str, View] = {
+    "/api/v2/summary.json": _json_view(statuspage.summary),
+    "/api/v2/status.json": _json_view(statuspage.status),
+    "/api/v2/components.json": _json_view(statuspage.components),
+    "/api/v2/incidents.json": _json_view(statuspage.incidents),
+    "/api/v2/incidents/unresolved.json": _json_view(statuspage.unresolved),
+    "/api/v2/scheduled-maintenances.json": _json_view(statuspage.scheduled_maintenances),
+    "/api/v2/scheduled-maintenances/upcoming.json": _json_view(statuspage.upcoming_maintenances),
+    "/api/v2/scheduled-maintenances/active.json": _json_view(statuspage.active_maintenances),
+    "/api/prober/v1/uptime.json": _json_view(extension.uptime),
+    "/api/prober/v1/components.json": _json_view(extension.components),
+    "/api/prober/v1/checks.json": _json_view(extension.checks),
+}
+
+
+def _cached(key: str, view: View) -> Handler:
+    async def handler(request: web.Request) -> web.StreamResponse:
+        state = request.app[STATE]
+        snap = state.backend.snapshot()
+        return respond(request, state.cache.get(snap.version, key, lambda: view(snap)))
+
+    return handler
+
+
+async def _index(request: web.Request) -> web.StreamResponse:
+    state = request.app[STATE]
+    snap = state.backend.snapshot()
+    rendered = state.cache.get(
+        snap.version, "page:/", lambda: render(state.pages.index(snap).encode(), HTML_TYPE)
+    )
+    return respond(request, rendered)
+
+
+async def _incident_page(request: web.Request) -> web.StreamResponse:
+    state = request.app[STATE]
+    snap = state.backend.snapshot()
+    incident = extension.find_incident(snap, request.match_info["incident_id"])
+    if incident is None:
+        raise web.HTTPNotFound(reason="No such incident")
+    rendered = state.cache.get(
+        snap.version,
+        f"page:incident:{incident.id}",
+        lambda: render(state.pages.incident(snap, incident).encode(), HTML_TYPE),
+    )
+    return respond(request, rendered)
+
+
+async def _incident_json(request: web.Request) -> web.StreamResponse:
+    state = request.app[STATE]
+    snap = state.backend.snapshot()
+    incident_id = request.match_info["incident_id"]
+    incident = extension.find_incident(snap, incident_id)
+    if incident is None:
+        return error_json(404, "not_found", f"no incident with id {incident_id!r}")
+    rendered = state.cache.get(
+        snap.version,
+        f"json:incident:{incident.id}",
+        lambda: render_json(extension.incident_detail(incident, snap)),
+    )
+    return respond(request, rendered)
+
+
+async def _feed(request: web.Request) -> web.StreamResponse:
+    state = request.app[STATE]
+    snap = state.backend.snapshot()
+    return respond(
+        request, state.cache.get(snap.version, "feed", lambda: render(atom(snap), ATOM_TYPE))
+    )
+
+
+async def _metrics(request: web.Request) -> web.StreamResponse:
+    body, content_type = request.app[STATE].backend.metrics()
+    return web.Response(body=body, headers={"Content-Type": content_type})
+
+
+async def _healthy(request: web.Request) -> web.StreamResponse:
+    return web.Response(text="Healthy.\n")
+
+
+async def _ready(request: web.Request) -> web.StreamResponse:
+    ok, reason = request.app[STATE].backend.ready()
+    text = (reason or ("Ready." if ok else "Not ready.")) + "\n"
+    return web.Response(status=200 if ok else 503, text=text)
+
+
+async def _reload(request: web.Request) -> web.StreamResponse:
+    ok, errors = await request.app[STATE].backend.reload()
+    if ok:
+        return web.Response(body=dumps({"status": "reloaded"}), content_type="application/json")
+    return error_json(
+        400,
+        "reload_failed",
+        "the configuration was not applied; the running one is kept",
+        errors=errors,
+    )
+
+
+async def _write(request: web.Request) -> web.StreamResponse:
+    return await post_update(request, request.app[STATE].backend)
+
+
+_CODES = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}
+
+
+@web.middleware
+async def _headers(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Errors as JSON under /api and /-/, CORS on reads, defensive headers everywhere."""
+    try:
+        response = await handler(request)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        if request.path.startswith(("/api/", "/-/")):
+            response = error_json(exc.status, _CODES.get(exc.status, "error"), exc.reason)
+        else:
+            response = web.Response(status=exc.status, text=f"{exc.status} {exc.reason}\n")
+        if "Allow" in exc.headers:
+            response.headers["Allow"] = exc.headers["Allow"]
+    if request.method in ("GET", "HEAD"):
+        response.headers["Access-Control-Allow-Origin"] = "*"
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    content_type = response.headers.get("Content-Type", "")
+    if content_type.startswith("text/html"):
+        response.headers["Content-Security-Policy"] = PAGE_CSP
+        response.headers["X-Frame-Options"] = "DENY"
+        response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+def make_app(backend: ApiBackend) -> web.Application:
+    """The whole HTTP surface of prober, reading everything through `backend`."""
+    app = web.Application(middlewares=[_headers], client_max_size=256 * 1024)
+    app[STATE] = ApiState(backend=backend)
+    routes = app.router
+    routes.add_get("/metrics", _metrics)
+    routes.add_get("/-/healthy", _healthy)
+    routes.add_get("/-/ready", _ready)
+    routes.add_post("/-/reload", _reload)
+    for path, view in STATUSPAGE_VIEWS.items():
+        routes.add_get(path, _cached(path, view))
+    routes.add_get("/api/prober/v1/incidents/{incident_id}.json", _incident_json)
+    routes.add_post("/api/prober/v1/incidents/{incident_id}/updates", _write)
+    routes.add_get("/", _index)
+    routes.add_get("/incidents/{incident_id}", _incident_page)
+    routes.add_get(FEED_PATH, _feed)
+    routes.add_static("/static/", STATIC)
+    return app

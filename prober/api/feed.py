@@ -1,0 +1,77 @@
+"""The Atom feed of incidents (`/history.atom`), built with ElementTree so it is valid XML.
+
+Each entry is one incident; its content is the whole timeline as escaped HTML
+(`type="html"`), so feed readers show incident text as text, never as markup.
+"""
+
+from __future__ import annotations
+
+import re
+from xml.etree import ElementTree as ET
+
+from markupsafe import Markup
+
+from prober.api.page import FEED_PATH, Clock
+from prober.api.statuspage import base_url, iso, page_id
+from prober.domain.incident import Incident
+from prober.domain.snapshot import StatusSnapshot
+
+ATOM_NS = "http://www.w3.org/2005/Atom"
+FEED_LIMIT = 50
+# Characters XML 1.0 cannot carry at all, even escaped.
+_INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def _clean(text: str) -> str:
+    return _INVALID_XML.sub("\ufffd", text)
+
+
+def _sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
+    el = ET.SubElement(parent, tag, attrs)
+    if text is not None:
+        el.text = _clean(text)
+    return el
+
+
+def _content_html(incident: Incident, clock: Clock) -> str:
+    parts: list[Markup] = []
+    for update in reversed(incident.updates):
+        items = Markup("").join(
+            Markup("<li>{}: {} → {}</li>").format(ac.name, ac.old_status.label, ac.new_status.label)
+            for ac in update.affected_components
+        )
+        parts.append(
+            Markup("<p><strong>{}</strong> ({})</p><p>{}</p>").format(
+                update.status.value.capitalize(), clock.when(update.created_at), update.body
+            )
+        )
+        if items:
+            parts.append(Markup("<ul>{}</ul>").format(items))
+    return str(Markup("").join(parts))
+
+
+def atom(snap: StatusSnapshot) -> bytes:
+    base = base_url(snap)
+    clock = Clock(snap.page.time_zone)
+    feed = ET.Element("feed", {"xmlns": ATOM_NS})
+    _sub(feed, "id", f"{base}{FEED_PATH}" if base else f"urn:prober:{page_id(snap)}:history")
+    _sub(feed, "title", f"{snap.page.name} incident history")
+    _sub(feed, "updated", iso(snap.generated_at))
+    _sub(feed, "link", rel="self", href=f"{base}{FEED_PATH}")
+    _sub(feed, "link", rel="alternate", type="text/html", href=f"{base}/")
+    author = _sub(feed, "author")
+    _sub(author, "name", snap.page.name)
+    _sub(feed, "generator", "prober")
+    recent = sorted(snap.incidents, key=lambda i: (i.updated_at, i.id), reverse=True)
+    for incident in recent[:FEED_LIMIT]:
+        entry = _sub(feed, "entry")
+        link = f"{base}/incidents/{incident.id}"
+        _sub(entry, "id", link if base else f"urn:prober:{page_id(snap)}:incident:{incident.id}")
+        _sub(entry, "title", f"[{incident.status.value}] {incident.name}")
+        _sub(entry, "updated", iso(incident.updated_at))
+        _sub(entry, "published", iso(incident.created_at))
+        _sub(entry, "link", rel="alternate", type="text/html", href=link)
+        _sub(entry, "summary", f"{incident.impact.value} impact, {incident.status.value}")
+        _sub(entry, "content", _content_html(incident, clock), type="html")
+    data: bytes = ET.tostring(feed, encoding="utf-8", xml_declaration=True)
+    return data

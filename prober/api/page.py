@@ -1,0 +1,186 @@
+"""The server-rendered status page: view models from a snapshot, rendered with Jinja2.
+
+Autoescape is on for every template: incident text and component names from targets or
+API writers are always data, never markup. "Now" is the snapshot's time, so a page is a
+pure function of its snapshot and is rendered once per snapshot version.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+from prober.api.extension import overall_uptime, padded_days
+from prober.api.statuspage import indicator, iso, maintenance_status, worst_status
+from prober.domain.incident import Incident, IncidentUpdate
+from prober.domain.snapshot import ComponentView, DayUptime, MaintenanceWindow, StatusSnapshot
+from prober.domain.status import INDICATOR_DESCRIPTION, ComponentStatus
+
+TEMPLATES = Path(__file__).parent / "templates"
+PAST_DAYS = 14
+FEED_PATH = "/history.atom"
+
+
+class Clock:
+    """Formats epoch seconds for people, in the page's time zone."""
+
+    def __init__(self, zone: str) -> None:
+        try:
+            self.tz: ZoneInfo | None = ZoneInfo(zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            self.tz = None
+
+    def when(self, ts: float | None) -> str:
+        if ts is None:
+            return ""
+        moment = datetime.fromtimestamp(ts, tz=self.tz or UTC)
+        return moment.strftime("%b %d, %Y, %I:%M %p ") + (moment.tzname() or "UTC")
+
+    @staticmethod
+    def iso(ts: float | None) -> str:
+        return iso(ts) or ""
+
+
+def duration_text(seconds: float | None) -> str:
+    if seconds is None:
+        return "ongoing"
+    minutes = round(seconds / 60)
+    if minutes < 1:
+        return "under a minute"
+    hours, mins = divmod(minutes, 60)
+    days, hours = divmod(hours, 24)
+    parts = [
+        f"{days} d" if days else "",
+        f"{hours} h" if hours else "",
+        f"{mins} min" if mins else "",
+    ]
+    return " ".join(p for p in parts if p)
+
+
+@dataclass(frozen=True, slots=True)
+class Bar:
+    day: str
+    level: str  # css class: ok, minor, major, critical, none
+    label: str  # "2026-05-26: 99.52% uptime"
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    component: ComponentView
+    bars: tuple[Bar, ...]
+    uptime: str  # "99.98% uptime" over 90 days
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    name: str | None
+    status: ComponentStatus
+    rows: tuple[Row, ...]
+
+
+def _bar(d: DayUptime) -> Bar:
+    up = d.uptime
+    if up is None:
+        return Bar(d.day, "none", f"{d.day}: no data")
+    worst = "ok"
+    if d.seconds.get("major_outage", 0.0) > 0:
+        worst = "critical"
+    elif d.seconds.get("partial_outage", 0.0) > 0:
+        worst = "major"
+    elif d.seconds.get("degraded_performance", 0.0) > 0:
+        worst = "minor"
+    return Bar(d.day, worst, f"{d.day}: {_percent(up)} uptime")
+
+
+def _percent(share: float) -> str:
+    return f"{share * 100:.2f}%"
+
+
+def groups(snap: StatusSnapshot) -> list[Group]:
+    rows: dict[str | None, list[Row]] = {}
+    for comp in sorted(snap.components, key=lambda c: c.position):
+        days = padded_days(snap, comp.id)
+        total = overall_uptime(days)
+        uptime = "no data" if total is None else f"{_percent(total)} uptime"
+        rows.setdefault(comp.group, []).append(Row(comp, tuple(_bar(d) for d in days), uptime))
+    return [
+        Group(name, worst_status([r.component.status for r in members]), tuple(members))
+        for name, members in rows.items()
+    ]
+
+
+def past_incidents(snap: StatusSnapshot) -> list[Incident]:
+    since = snap.generated_at - PAST_DAYS * 86400
+    past = [i for i in snap.incidents if not i.is_open and (i.resolved_at or i.updated_at) >= since]
+    return sorted(past, key=lambda i: i.started_at, reverse=True)
+
+
+def timeline(incident: Incident) -> list[IncidentUpdate]:
+    return list(reversed(incident.updates))
+
+
+def maintenance_rows(snap: StatusSnapshot) -> list[tuple[MaintenanceWindow, str, list[str]]]:
+    out = []
+    for window in sorted(snap.maintenances, key=lambda w: w.starts_at):
+        status = maintenance_status(window, snap.generated_at)
+        if status == "completed":
+            continue
+        names = [c.name if (c := snap.component(cid)) else cid for cid in window.components]
+        out.append((window, status, names))
+    return out
+
+
+def component_names(snap: StatusSnapshot, incident: Incident) -> list[str]:
+    names = []
+    for cid, _ in incident.components:
+        comp = snap.component(cid)
+        names.append(comp.name if comp else cid)
+    return names
+
+
+class PageRenderer:
+    """Holds the Jinja2 environment (autoescape on) and renders the pages."""
+
+    def __init__(self) -> None:
+        self.env = Environment(
+            loader=FileSystemLoader(TEMPLATES),
+            autoescape=True,
+            undefined=StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        self.env.globals["label"] = lambda s: s.replace("_", " ").capitalize()
+        self.env.globals["duration_text"] = duration_text
+
+    def _common(self, snap: StatusSnapshot) -> dict[str, Any]:
+        impact = indicator(snap)
+        return {
+            "snap": snap,
+            "page": snap.page,
+            "clock": Clock(snap.page.time_zone),
+            "indicator": impact.value,
+            "description": INDICATOR_DESCRIPTION[impact.value],
+            "feed_path": FEED_PATH,
+            "component_names": lambda inc: component_names(snap, inc),
+            "timeline": timeline,
+        }
+
+    def index(self, snap: StatusSnapshot) -> str:
+        template = self.env.get_template("index.html")
+        return template.render(
+            **self._common(snap),
+            groups=groups(snap),
+            open_incidents=list(snap.open_incidents),
+            past_incidents=past_incidents(snap),
+            past_days=PAST_DAYS,
+            maintenances=maintenance_rows(snap),
+        )
+
+    def incident(self, snap: StatusSnapshot, incident: Incident) -> str:
+        template = self.env.get_template("incident.html")
+        return template.render(**self._common(snap), incident=incident)

@@ -1,0 +1,118 @@
+"""The write API: SREs post human updates to an incident with a bearer token.
+
+POST /api/prober/v1/incidents/{id}/updates  {"status"?: ..., "body": ..., "impact"?: ...}
+Auth is checked before anything else (so ids cannot be probed without the token), in
+constant time; every refusal is a 4xx with {"error": {"code", "message"}}.
+"""
+
+from __future__ import annotations
+
+import hmac
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+from prober.api.backend import ApiBackend
+from prober.api.cache import dumps, error_json
+from prober.api.statuspage import incident_json, update_json
+from prober.domain.status import Impact, IncidentStatus
+
+MAX_BODY_BYTES = 64 * 1024
+MAX_TEXT_CHARS = 20_000
+_FIELDS = frozenset({"status", "body", "impact"})
+WRITABLE_IMPACTS = frozenset({Impact.NONE, Impact.MINOR, Impact.MAJOR, Impact.CRITICAL})
+
+
+class BadRequest(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def check_auth(request: web.Request, token: str | None) -> web.Response | None:
+    """None when the request may write; else the 401/403 response to send."""
+    if not token:
+        return error_json(
+            403,
+            "writes_disabled",
+            "incident writes are disabled: configure a write token (environment or file)",
+        )
+    header = request.headers.get("Authorization", "")
+    scheme, _, given = header.partition(" ")
+    challenge = {"WWW-Authenticate": 'Bearer realm="prober"'}
+    if scheme.lower() != "bearer" or not given.strip():
+        resp = error_json(401, "unauthorized", "missing bearer token (Authorization: Bearer ...)")
+        resp.headers.update(challenge)
+        return resp
+    if not hmac.compare_digest(given.strip().encode(), token.encode()):
+        resp = error_json(401, "unauthorized", "invalid bearer token")
+        resp.headers.update(challenge)
+        return resp
+    return None
+
+
+def parse_update(raw: bytes) -> tuple[IncidentStatus | None, str, Impact | None]:
+    """Validate the request body; raise BadRequest with a precise message."""
+    try:
+        data: Any = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise BadRequest("malformed_json", f"request body is not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise BadRequest("invalid_body", "request body must be a JSON object")
+    unknown = sorted(set(data) - _FIELDS)
+    if unknown:
+        raise BadRequest(
+            "unknown_field", f"unknown field(s) {', '.join(unknown)}; allowed: body, impact, status"
+        )
+    body = data.get("body")
+    if not isinstance(body, str) or not body.strip():
+        raise BadRequest("invalid_field", "body: required, a non-empty string")
+    if len(body) > MAX_TEXT_CHARS:
+        raise BadRequest("invalid_field", f"body: at most {MAX_TEXT_CHARS} characters")
+    status = _enum(data.get("status"), "status", tuple(IncidentStatus))
+    impact = _enum(data.get("impact"), "impact", tuple(WRITABLE_IMPACTS))
+    return (
+        IncidentStatus(status) if status is not None else None,
+        body,
+        Impact(impact) if impact is not None else None,
+    )
+
+
+def _enum(value: Any, name: str, allowed: tuple[str, ...]) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or value not in allowed:
+        choices = ", ".join(sorted(allowed))
+        raise BadRequest("invalid_field", f"{name}: must be one of {choices}")
+    return value
+
+
+async def post_update(request: web.Request, backend: ApiBackend) -> web.Response:
+    denied = check_auth(request, backend.write_token())
+    if denied is not None:
+        return denied
+    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
+        return error_json(413, "too_large", f"request body over {MAX_BODY_BYTES} bytes")
+    raw = await request.content.read(MAX_BODY_BYTES + 1)
+    if len(raw) > MAX_BODY_BYTES:
+        return error_json(413, "too_large", f"request body over {MAX_BODY_BYTES} bytes")
+    try:
+        status, body, impact = parse_update(raw)
+    except BadRequest as exc:
+        return error_json(400, exc.code, exc.message)
+    incident_id = request.match_info["incident_id"]
+    try:
+        incident = await backend.write_incident(incident_id, status, body, impact)
+    except KeyError:
+        return error_json(404, "not_found", f"no incident with id {incident_id!r}")
+    except ValueError as exc:
+        return error_json(409, "conflict", str(exc) or "the incident refuses this update")
+    snap = backend.snapshot()
+    payload = {"incident": incident_json(incident, snap)}
+    if incident.updates:
+        payload["incident_update"] = update_json(incident.updates[-1])
+    return web.Response(
+        status=201, body=dumps(payload), headers={"Content-Type": "application/json"}
+    )
