@@ -26,10 +26,13 @@ a 2-minute cycle, 15 roughly the real hour). Timeline at scale 1.0 (seconds into
 
 With prober's default thresholds (degraded 5%, partial 25%, major 50%) 15% reads as
 degraded_performance and 40% as partial_outage. The 110 s without errors (130-240) are
-meant for a demo config with a short sliding window (status.window <= 60 s),
+meant for a demo config with a short sliding window (status.window 30 s, at most 60 s),
 status.recovery_time ~10 s and incidents.quiet_period ~30 s: window drain + recovery +
-quiet period fit well inside it. Prober's default quiet_period (600 s) does not fit a
-4-minute cycle; with defaults use ``time_scale >= 4``.
+quiet period fit inside it (window 30 s: operational near 165 s, resolved near 195 s;
+window 60 s: resolved near 225 s). A window of 30 s also lets the 40% shares lift the
+windowed ratio over 25% within ~12 s of each partial-outage phase starting.
+Prober's default quiet_period (600 s) does not fit a 4-minute cycle; with prober's
+defaults (window 300 s, quiet_period 600 s) use ``time_scale >= 5``.
 
 Other scenarios, mostly for end-to-end tests:
     healthy   every component 0% 500s
