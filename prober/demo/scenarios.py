@@ -32,7 +32,8 @@ quiet period fit inside it (window 30 s: operational near 165 s, resolved near 1
 window 60 s: resolved near 225 s). A window of 30 s also lets the 40% shares lift the
 windowed ratio over 25% within ~12 s of each partial-outage phase starting.
 Prober's default quiet_period (600 s) does not fit a 4-minute cycle; with prober's
-defaults (window 300 s, quiet_period 600 s) use ``time_scale >= 5``.
+defaults (window 300 s, quiet_period 600 s) use ``time_scale >= 9``
+(110 s x 9 covers 300 s of window + 60 s of recovery + 600 s of quiet period).
 
 Other scenarios, mostly for end-to-end tests:
     healthy   every component 0% 500s
