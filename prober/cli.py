@@ -145,9 +145,20 @@ def _serve(args: argparse.Namespace) -> int:
         return 1
     if args.command == "demo":
         # Compressed clock: the demo episode resolves in minutes, not the 10 min default.
+        # The simulated episode cycles every 240 s (prober/demo/scenarios.py).
+        components = tuple(
+            dataclasses.replace(
+                c, policy=dataclasses.replace(c.policy, window=30.0, recovery_time=10.0)
+            )
+            for c in config.components
+        )
         config = dataclasses.replace(
-            config, incidents=dataclasses.replace(config.incidents, quiet_period=30.0,
-                                                  min_update_spacing=5.0))
+            config,
+            components=components,
+            incidents=dataclasses.replace(
+                config.incidents, quiet_period=30.0, min_update_spacing=5.0
+            ),
+        )
     with contextlib.suppress(ImportError):
         import uvloop
 
