@@ -124,6 +124,10 @@ class HttpProber:
             reason, detail = classify(exc)
             if reason is Reason.TIMEOUT:
                 detail = f"timeout after {check.timeout:g}s ({timing.stage()})"
+            elif isinstance(exc, aiohttp.TooManyRedirects):
+                detail = f"more than {check.max_redirects} redirects"
+                if exc.history:
+                    outcome.status = exc.history[-1].status
             outcome.failure = (reason, detail)
         finally:
             current_timing.reset(token)
@@ -157,7 +161,7 @@ class HttpProber:
             ssl=context,
             server_hostname=check.tls.server_name,
             allow_redirects=follow,
-            max_redirects=check.max_redirects,
+            max_redirects=check.max_redirects + 1,  # aiohttp fails on reaching its limit
             timeout=self._timeout(check.timeout),
             trace_request_ctx=timing,
         ) as resp:
