@@ -33,15 +33,27 @@ def _child(node: yaml.Node, key: str) -> yaml.Node:
     return node
 
 
-def _unique(r: Reader, items: list[tuple[str, yaml.Node]], path: str, what: str) -> None:
+_Seen = list[tuple[str, yaml.Node, int]]
+
+
+def _unique(r: Reader, items: _Seen, section: str, what: str) -> None:
+    """Report every id of `section` that repeats an earlier one."""
     seen: dict[str, yaml.Node] = {}
-    for ident, node in items:
+    for ident, node, index in items:
         if ident in seen:
             first = yn.position(seen[ident])[0]
-            r.error(_child(node, "id"), path, f"duplicate {what} id {ident!r} (first defined "
-                                              f"on line {first}; ids must be unique)")
+            r.error(_child(node, "id"), f"{section}[{index}].id", f"duplicate {what} id "
+                    f"{ident!r} (first defined on line {first}; ids must be unique)")
         else:
             seen[ident] = node
+
+
+def _raw_id(node: yaml.Node) -> str | None:
+    """The id written in a list item, valid or not (to avoid cascading reference errors)."""
+    child = _child(node, "id")
+    if child is not node and isinstance(child, yaml.ScalarNode):
+        return str(child.value)
+    return None
 
 
 class _Builder:
@@ -54,6 +66,8 @@ class _Builder:
         self.reported: set[str] = set()
         self.default_settings: chk.Settings = {}
         self.default_policy: chk.Settings = {}
+        # Every component id written, valid or not: references to them are not reported.
+        self.known_ids: set[str] = set()
 
     def defaults(self) -> None:
         node = self.top.get("defaults")
@@ -82,18 +96,20 @@ class _Builder:
 
     def components(self) -> tuple[Component, ...]:
         out: list[Component] = []
-        seen: list[tuple[str, yaml.Node]] = []
+        seen: _Seen = []
         for i, node in enumerate(self._list("components", True)):
+            raw = _raw_id(node)
+            if raw is not None:
+                self.known_ids.add(raw)
             path = f"components[{i}]"
             read = sections.read_component(self.r, node, path)
             if read is None:
                 continue
             values, own, _ = read
-            seen.append((values["id"], node))
+            seen.append((values["id"], node, i))
             merged = {**self.default_policy, **own}
-            policy = (sections.build_policy(self.r, merged, _child(node, "status"),
-                                            f"{path}.status", self.reported)
-                      if own else sections.build_policy(self.r, merged, None, "", set()))
+            policy = sections.build_policy(self.r, merged, _child(node, "status"),
+                                           f"{path}.status", self.reported)
             if policy is not None:
                 out.append(sections.make_component(values, policy))
         _unique(self.r, seen, "components", "component")
@@ -101,7 +117,7 @@ class _Builder:
 
     def checks(self, component_ids: set[str]) -> tuple[Check, ...]:
         out: list[Check] = []
-        seen: list[tuple[str, yaml.Node]] = []
+        seen: _Seen = []
         for i, node in enumerate(self._list("checks", True)):
             path = f"checks[{i}]"
             f = self.r.mapping(node, path, keys.CHECK)
@@ -114,14 +130,14 @@ class _Builder:
             comp = fields.ident(self.r, comp_node, f"{path}.component") if comp_node else None
             url = fields.url(self.r, url_node, f"{path}.url") if url_node else None
             if comp is not None and comp_node is not None and comp not in component_ids:
-                self.r.error(comp_node, f"{path}.component", f"unknown component {comp!r} ("
-                             f"{suggest(comp, component_ids)})" if component_ids else
-                             f"unknown component {comp!r} (define it under components:)")
+                if self.known_ids and comp not in self.known_ids:
+                    self.r.error(comp_node, f"{path}.component", f"unknown component {comp!r}"
+                                 f" ({suggest(comp, self.known_ids)})")
                 comp = None
             own = chk.read_settings(self.r, f, path)
             merged = chk.merge(self.default_settings, own)
             if ident is not None:
-                seen.append((ident, node))
+                seen.append((ident, node, i))
             if ident is None or comp is None or url is None:
                 continue
             check = chk.build_check(self.r, ident, comp, url, merged, own,
@@ -133,17 +149,17 @@ class _Builder:
 
     def maintenances(self, component_ids: set[str]) -> tuple[Maintenance, ...]:
         out: list[Maintenance] = []
-        seen: list[tuple[str, yaml.Node]] = []
+        seen: _Seen = []
         for i, node in enumerate(self._list("maintenances", False)):
             path = f"maintenances[{i}]"
             read = sections.read_maintenance(self.r, node, path)
             if read is None:
                 continue
             m, refs = read
-            seen.append((m.id, node))
+            seen.append((m.id, node, i))
             bad = [ref for ref in refs if ref not in component_ids]
             for j, ref in enumerate(m.components):
-                if ref in bad:
+                if ref in bad and self.known_ids and ref not in self.known_ids:
                     self.r.error(refs[ref], f"{path}.components[{j}]", f"unknown component "
                                  f"{ref!r} ({suggest(ref, component_ids)})")
             if not bad:
@@ -153,12 +169,12 @@ class _Builder:
 
     def webhooks(self) -> tuple[Webhook, ...]:
         out: list[Webhook] = []
-        seen: list[tuple[str, yaml.Node]] = []
+        seen: _Seen = []
         for i, node in enumerate(self._list("webhooks", False)):
             hook = sections.read_webhook(self.r, node, f"webhooks[{i}]")
             if hook is not None:
                 out.append(hook)
-                seen.append((hook.id, node))
+                seen.append((hook.id, node, i))
         _unique(self.r, seen, "webhooks", "webhook")
         return tuple(out)
 

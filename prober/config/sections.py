@@ -31,9 +31,10 @@ FAILURE_REASONS = tuple(r.value for r in Reason if r is not Reason.OK)
 
 
 def _fraction(r: Reader, node: yaml.Node, path: str) -> float | None:
-    value = r.number(node, path, 0.0, 1.0)
-    if value == 0.0:
-        r.error(node, path, "must be above 0 (a fraction such as 0.05 for 5%)")
+    value = r.number(node, path, float("-inf"), float("inf"))
+    if value is not None and not 0.0 < value <= 1.0:
+        r.error(node, path, f"{value:g} is out of range (expected a fraction above 0 and at "
+                            "most 1, such as 0.05 for 5%)")
         return None
     return value
 
