@@ -1,0 +1,310 @@
+"""A FakeBackend behind the real ApiBackend seam, and snapshots modelled on the seed incident."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, datetime
+
+from prober.config.model import Page
+from prober.domain.incident import AffectedComponent, Incident, IncidentUpdate
+from prober.domain.snapshot import (
+    CheckView,
+    ComponentView,
+    DayUptime,
+    MaintenanceWindow,
+    StatusSnapshot,
+)
+from prober.domain.status import ComponentStatus as CS
+from prober.domain.status import Impact, IncidentStatus
+from prober.probes.result import ProbeResult, Reason
+
+T0 = datetime(2026, 5, 26, 21, 19, tzinfo=UTC).timestamp()  # first update of the seed
+CREATED = T0 - 200 * 86400
+TOKEN = "s3cret-write-token-for-tests"
+
+COMPONENTS: tuple[tuple[str, str, str], ...] = (
+    ("platform-api", "Platform API", "Core"),
+    ("user-auth", "User and authentication", "Core"),
+    ("session-management", "Session management", "Core"),
+    ("machine-auth", "Machine authentication", "Core"),
+    ("scim", "SCIM", "Core"),
+    ("dashboard", "Dashboard", "Product"),
+    ("account-portal", "Account Portal", "Product"),
+    ("b2b-saas", "B2B SaaS", "Product"),
+    ("billing", "Billing", "Product"),
+    ("webhooks", "Webhooks", "Delivery"),
+    ("email-delivery", "Email delivery", "Delivery"),
+    ("sms-delivery", "SMS delivery", "Delivery"),
+)
+NAMES = {cid: name for cid, name, _ in COMPONENTS}
+INCIDENT_ID = "inc-20260526-1"
+INCIDENT_NAME = "Elevated 500 rates on Platform API and 11 more"
+
+
+def components(statuses: dict[str, CS], at: float, names: dict[str, str] | None = None):
+    out = []
+    for pos, (cid, name, group) in enumerate(COMPONENTS, start=1):
+        status = statuses.get(cid, CS.OPERATIONAL)
+        bad = status is not CS.OPERATIONAL
+        out.append(
+            ComponentView(
+                id=cid,
+                name=(names or {}).get(cid, name),
+                group=group,
+                description="Core REST API" if cid == "platform-api" else None,
+                position=pos,
+                status=status,
+                failure_ratio=0.3 if bad else 0.001,
+                samples=600,
+                latency_p95=0.120,
+                created_at=CREATED,
+                updated_at=at if bad else CREATED,
+            )
+        )
+    return tuple(out)
+
+
+def checks(at: float) -> tuple[CheckView, ...]:
+    out = []
+    for cid, _, _ in COMPONENTS:
+        failing = cid == "dashboard"
+        result = ProbeResult(
+            check_id=f"{cid}-health",
+            component=cid,
+            at=at - 2,
+            reason=Reason.HTTP_5XX if failing else Reason.OK,
+            duration=0.042,
+            status_code=500 if failing else 200,
+            detail="status 500, expected 200-299" if failing else "",
+            phases={"connect": 0.001, "processing": 0.04},
+        )
+        out.append(CheckView(f"{cid}-health", cid, result, at - 60 if failing else at - 2))
+    out.append(CheckView("never-run", "scim", None, None))
+    return tuple(out)
+
+
+def uptime(at: float, bad_day: bool) -> dict[str, tuple[DayUptime, ...]]:
+    today = datetime.fromtimestamp(at, tz=UTC).date()
+    out = {}
+    for cid, _, _ in COMPONENTS:
+        days = []
+        for n in range(59, -1, -1):  # 60 days of history: the 30 before show "no data"
+            day = datetime.fromordinal(today.toordinal() - n).date().isoformat()
+            seconds = {"operational": 86400.0}
+            if n == 0 and bad_day:
+                seconds = {"operational": 70000.0, "partial_outage": 3000.0}
+            if n == 10 and cid == "billing":
+                seconds = {"operational": 80000.0, "major_outage": 6400.0}
+            days.append(DayUptime(day=day, seconds=seconds))
+        out[cid] = tuple(days)
+    return out
+
+
+def _affected(statuses: dict[str, CS], old: CS | None = None) -> tuple[AffectedComponent, ...]:
+    return tuple(
+        AffectedComponent(cid, NAMES[cid], old or CS.OPERATIONAL, st)
+        for cid, st in statuses.items()
+    )
+
+
+BAD = {cid: CS.DEGRADED_PERFORMANCE for cid, _, _ in COMPONENTS if cid != "dashboard"}
+WORSE = {**BAD, "dashboard": CS.PARTIAL_OUTAGE, "user-auth": CS.PARTIAL_OUTAGE}
+
+
+def open_incident(
+    body: str = "We are investigating elevated 500s affecting a subset of our API responses.",
+) -> Incident:
+    u1 = IncidentUpdate(
+        "upd-1", INCIDENT_ID, IncidentStatus.INVESTIGATING, body, T0, _affected(BAD)
+    )
+    u2 = IncidentUpdate(
+        "upd-2",
+        INCIDENT_ID,
+        IncidentStatus.INVESTIGATING,
+        "We are deploying a mitigation for the Dashboard and Backend API",
+        T0 + 28 * 60,
+        (
+            AffectedComponent("dashboard", "Dashboard", CS.OPERATIONAL, CS.PARTIAL_OUTAGE),
+            AffectedComponent(
+                "user-auth", NAMES["user-auth"], CS.DEGRADED_PERFORMANCE, CS.PARTIAL_OUTAGE
+            ),
+        ),
+        automatic=False,
+    )
+    return Incident(
+        id=INCIDENT_ID,
+        name=INCIDENT_NAME,
+        status=IncidentStatus.INVESTIGATING,
+        impact=Impact.MAJOR,
+        started_at=T0 - 90,
+        created_at=T0,
+        updated_at=T0 + 28 * 60,
+        components=tuple(WORSE.items()),
+        updates=(u1, u2),
+    )
+
+
+def resolved_incident() -> Incident:
+    inc = open_incident()
+    ok = {cid: CS.OPERATIONAL for cid in WORSE}
+    back = tuple(AffectedComponent(cid, NAMES[cid], WORSE[cid], CS.OPERATIONAL) for cid in WORSE)
+    mon = IncidentUpdate(
+        "upd-3",
+        INCIDENT_ID,
+        IncidentStatus.MONITORING,
+        "We have deployed a fix for this issue and our services appear to have returned to normal.",
+        T0 + 49 * 60,
+        back,
+    )
+    res = IncidentUpdate(
+        "upd-4",
+        INCIDENT_ID,
+        IncidentStatus.RESOLVED,
+        "This incident has been resolved.",
+        T0 + 67 * 60,
+    )
+    return dataclasses.replace(
+        inc,
+        status=IncidentStatus.RESOLVED,
+        monitoring_at=T0 + 49 * 60,
+        resolved_at=T0 + 67 * 60,
+        updated_at=T0 + 67 * 60,
+        components=tuple(ok.items()),
+        updates=(*inc.updates, mon, res),
+    )
+
+
+def old_incident() -> Incident:
+    """Resolved 30 days ago: in the API's list but not under the page's past 14 days."""
+    at = T0 - 30 * 86400
+    return Incident(
+        id="inc-old",
+        name="Old billing blip",
+        status=IncidentStatus.RESOLVED,
+        impact=Impact.MINOR,
+        started_at=at,
+        created_at=at,
+        updated_at=at + 600,
+        resolved_at=at + 600,
+        components=(("billing", CS.OPERATIONAL),),
+        updates=(IncidentUpdate("old-1", "inc-old", IncidentStatus.RESOLVED, "Fixed.", at + 600),),
+    )
+
+
+def maintenances(at: float) -> tuple[MaintenanceWindow, ...]:
+    return (
+        MaintenanceWindow(
+            "db-upgrade",
+            "Database upgrade",
+            ("billing", "dashboard"),
+            at + 86400,
+            at + 90000,
+            "Planned upgrade of the billing database.",
+        ),
+        MaintenanceWindow("sms-vendor", "SMS vendor switch", ("sms-delivery",), at - 600, at + 600),
+    )
+
+
+PAGE = Page(name="Acme Status", url="https://status.example.com", time_zone="UTC")
+
+
+def during_snapshot(version: int = 1, page: Page = PAGE) -> StatusSnapshot:
+    at = T0 + 30 * 60
+    return StatusSnapshot(
+        generated_at=at,
+        page=page,
+        components=components(WORSE, at),
+        checks=checks(at),
+        incidents=(open_incident(), old_incident()),
+        maintenances=maintenances(at),
+        uptime=uptime(at, bad_day=True),
+        version=version,
+    )
+
+
+def after_snapshot(version: int = 2) -> StatusSnapshot:
+    at = T0 + 80 * 60
+    return StatusSnapshot(
+        generated_at=at,
+        page=PAGE,
+        components=components({}, at),
+        checks=checks(at),
+        incidents=(resolved_incident(), old_incident()),
+        maintenances=(),
+        uptime=uptime(at, bad_day=True),
+        version=version,
+    )
+
+
+XSS = '<script>alert(1)</script>"><img src=x onerror=alert(2)>'
+
+
+def hostile_snapshot(version: int = 1) -> StatusSnapshot:
+    snap = during_snapshot(version, Page(name=f"Acme {XSS}", url=None))
+    inc = open_incident(body=f"body {XSS}")
+    inc = dataclasses.replace(inc, name=f"title {XSS}")
+    return dataclasses.replace(
+        snap,
+        components=components(WORSE, snap.generated_at, names={"dashboard": f"Dash {XSS}"}),
+        incidents=(inc,),
+    )
+
+
+class FakeBackend:
+    """Implements prober.api.backend.ApiBackend over a settable snapshot."""
+
+    def __init__(self, snap: StatusSnapshot | None = None, token: str | None = TOKEN) -> None:
+        self.snap = snap or during_snapshot()
+        self.token = token
+        self.readiness: tuple[bool, str] = (True, "ready")
+        self.reload_result: tuple[bool, list[str]] = (True, [])
+        self.reloads = 0
+        self.writes: list[tuple[str, IncidentStatus | None, str, Impact | None]] = []
+        self.now = self.snap.generated_at
+
+    def set_snapshot(self, snap: StatusSnapshot) -> None:
+        self.snap = dataclasses.replace(snap, version=self.snap.version + 1)
+
+    def snapshot(self) -> StatusSnapshot:
+        return self.snap
+
+    def metrics(self) -> tuple[bytes, str]:
+        return b"# TYPE prober_up gauge\nprober_up 1\n", "text/plain; version=0.0.4; charset=utf-8"
+
+    def ready(self) -> tuple[bool, str]:
+        return self.readiness
+
+    async def reload(self) -> tuple[bool, list[str]]:
+        self.reloads += 1
+        return self.reload_result
+
+    async def write_incident(
+        self, incident_id: str, status: IncidentStatus | None, body: str, impact: Impact | None
+    ) -> Incident:
+        self.writes.append((incident_id, status, body, impact))
+        found = [i for i in self.snap.incidents if i.id == incident_id]
+        if not found:
+            raise KeyError(incident_id)
+        inc = found[0]
+        if not inc.is_open:
+            raise ValueError("incident is resolved; it takes no more updates")
+        self.now += 60
+        new_status = status or inc.status
+        update = IncidentUpdate(
+            f"upd-{len(inc.updates) + 1}", inc.id, new_status, body, self.now, automatic=False
+        )
+        changed = dataclasses.replace(
+            inc,
+            status=new_status,
+            impact=impact or inc.impact,
+            impact_override=impact is not None or inc.impact_override,
+            updated_at=self.now,
+            resolved_at=self.now if new_status is IncidentStatus.RESOLVED else inc.resolved_at,
+            updates=(*inc.updates, update),
+        )
+        incidents = tuple(changed if i.id == incident_id else i for i in self.snap.incidents)
+        self.set_snapshot(dataclasses.replace(self.snap, incidents=incidents))
+        return changed
+
+    def write_token(self) -> str | None:
+        return self.token
