@@ -1,0 +1,236 @@
+"""The Engine: the one object the shell talks to. Pure: no I/O, no clock, no randomness.
+
+The shell feeds it probe rounds (`observe`) and the time (`tick`, every second), relays
+human writes (`post_update`) and reloads (`reconfigure`), and applies the effects it
+returns in order (store first). `to_state()` is everything the hysteresis and the incident
+lifecycle need; `Engine(config, state)` continues exactly where it stopped.
+
+Pipeline for one round: failure classification (StatusPolicy.failure_reasons) ->
+NetworkGuard (network.py: rounds with no HTTP answer wait until the network is known to
+be fine) -> ComponentHealth (state.py: window and hysteresis) -> maintenance overlay
+(maintenance.py: `under_maintenance`) -> IncidentBook (incidents.py).
+While prober's own network is down every status is held as it was.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from prober.config.model import Config
+from prober.domain import maintenance
+from prober.domain.effects import ComponentStateChanged, Effect, NetworkHealthChanged
+from prober.domain.incident import Incident
+from prober.domain.incidents import IncidentBook, bad
+from prober.domain.network import NetworkGuard
+from prober.domain.snapshot import ComponentView, MaintenanceWindow
+from prober.domain.state import OP, ComponentHealth, Sample
+from prober.domain.status import ComponentStatus, Impact, IncidentStatus
+from prober.probes.result import ProbeResult
+
+STATE_VERSION = 1
+MAINTENANCE_HORIZON_DAYS = 7.0
+
+
+def hold_limit(config: Config) -> float:
+    """How long unreachable rounds wait for a network verdict: one slowest round, max 60 s."""
+    longest = max((c.interval + c.timeout for c in config.checks), default=29.0)
+    return min(60.0, longest + 1.0)
+
+
+class Engine:
+    def __init__(self, config: Config, state: Mapping[str, Any] | None = None) -> None:
+        self.config = config
+        self._health: dict[str, ComponentHealth] = {}
+        self._shown: dict[str, ComponentStatus] = {}
+        self._created: dict[str, float] = {}
+        self._updated: dict[str, float] = {}
+        self._check_component: dict[str, str] = {}
+        self.book = IncidentBook(config.incidents, self._names(config), self._groups(config))
+        self.guard = NetworkGuard({}, hold_limit(config))
+        self._apply_config(config)
+        if state:
+            self._load(state)
+
+    # -- configuration -------------------------------------------------------------------
+
+    @staticmethod
+    def _names(config: Config) -> dict[str, str]:
+        return {c.id: c.name for c in config.components}
+
+    @staticmethod
+    def _groups(config: Config) -> dict[str, str | None]:
+        return {c.id: c.group for c in config.components}
+
+    def _apply_config(self, config: Config) -> None:
+        self.config = config
+        ids = {c.id for c in config.components}
+        for cid in [c for c in self._health if c not in ids]:
+            for table in (self._health, self._shown, self._created, self._updated):
+                table.pop(cid, None)
+        for comp in config.components:
+            health = self._health.get(comp.id)
+            if health is None:
+                self._health[comp.id] = ComponentHealth(comp.policy)
+                self._shown[comp.id] = OP
+            else:
+                health.reconfigure(comp.policy)
+        self._check_component = {c.id: c.component for c in config.checks if c.component in ids}
+        self.guard.reconfigure(self._check_component, hold_limit(config))
+        self.book.reconfigure(config.incidents, self._names(config), self._groups(config))
+
+    def reconfigure(self, config: Config, now: float) -> list[Effect]:
+        """Swap the config: unchanged components keep their state, removed ones drop out."""
+        self._apply_config(config)
+        return self._evaluate(now, list(self._health))
+
+    # -- inputs --------------------------------------------------------------------------
+
+    def observe(self, results: Sequence[ProbeResult], now: float) -> list[Effect]:
+        """The results of one round of one check."""
+        if not results:
+            return []
+        check_id = results[0].check_id
+        component = self._check_component.get(check_id)
+        if component is None:
+            return []
+        policy = self._health[component].policy
+        samples = [
+            Sample(r.at, r.reason.value in policy.failure_reasons, r.duration, r.reason.value)
+            for r in results
+        ]
+        verdict = self.guard.round(check_id, samples, min(r.at for r in results))
+        effects: list[Effect] = []
+        if verdict.health is not None:
+            effects.append(NetworkHealthChanged(verdict.health, now))
+        touched = {component}
+        for cid, round_samples in verdict.record:
+            comp = self._check_component.get(cid)
+            if comp is not None:
+                self._health[comp].record_round(round_samples)
+                touched.add(comp)
+        effects.extend(self._evaluate(now, [c for c in self._health if c in touched]))
+        return effects
+
+    def tick(self, now: float) -> list[Effect]:
+        """Time-driven transitions: recovery, due updates, resolution, maintenance."""
+        for cid, round_samples in self.guard.tick(now):
+            comp = self._check_component.get(cid)
+            if comp is not None:
+                self._health[comp].record_round(round_samples)
+        return self._evaluate(now, list(self._health))
+
+    def post_update(
+        self,
+        incident_id: str,
+        now: float,
+        status: IncidentStatus | None = None,
+        body: str = "",
+        impact: Impact | None = None,
+    ) -> list[Effect]:
+        """A human update. KeyError: unknown id; ValueError: resolved or a bad status."""
+        return self.book.post_update(incident_id, now, status, body, impact)
+
+    # -- the step ------------------------------------------------------------------------
+
+    def _evaluate(self, now: float, components: Sequence[str]) -> list[Effect]:
+        effects: list[Effect] = []
+        in_maintenance = maintenance.components_in_maintenance(self.config.maintenances, now)
+        for cid in components:
+            self._created.setdefault(cid, now)
+            health = self._health[cid]
+            if self.guard.healthy:
+                health.evaluate(now)
+            shown = ComponentStatus.UNDER_MAINTENANCE if cid in in_maintenance else health.status
+            old = self._shown.get(cid, OP)
+            if shown is not old:
+                self._shown[cid] = shown
+                self._updated[cid] = now
+                ratio = health.window.counts(now).ratio
+                effects.append(ComponentStateChanged(cid, old, shown, now, ratio))
+        starts = {cid: h.episode_start for cid, h in self._health.items()}
+        reasons = {
+            cid: h.window.reasons(now)
+            for cid, h in self._health.items()
+            if bad(self._shown[cid])
+        }
+        effects.extend(self.book.step(self._shown, starts, reasons, now))
+        return effects
+
+    # -- views ---------------------------------------------------------------------------
+
+    @property
+    def network_healthy(self) -> bool:
+        return self.guard.healthy
+
+    def status_of(self, component: str) -> ComponentStatus:
+        return self._shown[component]
+
+    def component_views(self, now: float) -> list[ComponentView]:
+        views = []
+        for position, comp in enumerate(self.config.components, start=1):
+            health = self._health[comp.id]
+            counts = health.window.counts(now)
+            views.append(
+                ComponentView(
+                    id=comp.id,
+                    name=comp.name,
+                    group=comp.group,
+                    description=comp.description,
+                    position=position,
+                    status=self._shown[comp.id],
+                    failure_ratio=counts.ratio,
+                    samples=counts.total,
+                    latency_p95=health.window.percentile(now, 0.95),
+                    created_at=self._created.get(comp.id, now),
+                    updated_at=self._updated.get(comp.id, self._created.get(comp.id, now)),
+                )
+            )
+        return views
+
+    def open_incidents(self) -> list[Incident]:
+        return self.book.open_incidents()
+
+    def maintenance_windows(self, now: float) -> list[MaintenanceWindow]:
+        """Active and upcoming (next 7 days) maintenance occurrences."""
+        return maintenance.upcoming(self.config.maintenances, now, MAINTENANCE_HORIZON_DAYS)
+
+    # -- persistence ---------------------------------------------------------------------
+
+    def to_state(self) -> dict[str, Any]:
+        return {
+            "version": STATE_VERSION,
+            "components": {
+                cid: {
+                    "health": h.to_state(),
+                    "shown": self._shown[cid].value,
+                    "created_at": self._created.get(cid),
+                    "updated_at": self._updated.get(cid),
+                }
+                for cid, h in self._health.items()
+            },
+            "incidents": self.book.to_state(),
+            "network": self.guard.to_state(),
+        }
+
+    def _load(self, state: Mapping[str, Any]) -> None:
+        version = int(state.get("version", 0))
+        if version > STATE_VERSION:
+            raise ValueError(f"domain state version {version} is newer than {STATE_VERSION}")
+        for cid, data in state.get("components", {}).items():
+            if cid not in self._health:
+                continue
+            policy = self._health[cid].policy
+            self._health[cid] = ComponentHealth.from_state(policy, data["health"])
+            self._shown[cid] = ComponentStatus(data.get("shown", "operational"))
+            if data.get("created_at") is not None:
+                self._created[cid] = float(data["created_at"])
+            if data.get("updated_at") is not None:
+                self._updated[cid] = float(data["updated_at"])
+        self.book = IncidentBook(
+            self.config.incidents,
+            self._names(self.config),
+            self._groups(self.config),
+            state.get("incidents"),
+        )
+        self.guard.load_state(state.get("network", {}))

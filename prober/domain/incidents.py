@@ -1,0 +1,364 @@
+"""The incident lifecycle: open, join, update, monitor, resolve; and human writes.
+
+Rules (the engine calls `step` with every component's status after each change):
+
+* A component that is bad (degraded, partial or major; `under_maintenance` counts as
+  fine) and in no open incident joins the open incident of its key, or opens one. The
+  key is None (one incident per episode), or the component's group with
+  `IncidentPolicy.per_group`. A new incident starts `investigating`; its first update
+  lists the affected components (old status operational, new status now); `started_at`
+  is the earliest episode start (first failing probe) of its components.
+* A new automatic update is written whenever the set of affected components or any of
+  their statuses changed since the last update, but never closer than
+  `min_update_spacing` to the previous update: a burst while flapping becomes one update
+  listing the net change (old = status in the previous update, new = status now), and a
+  flap that returned to where it was writes nothing. Every update lists all components.
+* When every component is fine again, the (coalesced) update is `monitoring`. After
+  `quiet_period` of all fine, measured from the later of that moment and the monitoring
+  update, the incident is `resolved`. A component getting worse while `monitoring`
+  is a relapse: the same incident goes back to `investigating`.
+* Impact is IMPACT_OF_STATUS of the worst status any component reached
+  (degraded -> minor, partial -> major, major -> critical) until a human sets it.
+* Humans post updates (`investigating`, `identified`, `monitoring`, `resolved`, or None
+  to keep the status) with a body and optionally an impact. A hand-resolved incident's
+  still-bad components open no new incident until they have been operational again.
+  Automatic updates keep a human `identified`.
+* Ids are derived from persisted counters with sha256, never random.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from prober.config.model import IncidentPolicy
+from prober.domain import wording
+from prober.domain.codec import incident_from_dict, incident_to_dict
+from prober.domain.effects import Effect, IncidentOpened, IncidentResolved, IncidentUpdated
+from prober.domain.incident import AffectedComponent, Incident, IncidentUpdate
+from prober.domain.state import OP, SEVERITY, worse
+from prober.domain.status import IMPACT_OF_STATUS, ComponentStatus, Impact, IncidentStatus
+
+INV = IncidentStatus.INVESTIGATING
+IDENT = IncidentStatus.IDENTIFIED
+MON = IncidentStatus.MONITORING
+RES = IncidentStatus.RESOLVED
+HUMAN_STATUSES = frozenset({INV, IDENT, MON, RES})
+CLOSED_MEMORY = 200  # resolved ids remembered, so writes to them are refused clearly
+
+
+def digest_id(text: str) -> str:
+    raw = hashlib.sha256(text.encode()).digest()
+    return base64.b32encode(raw).decode().lower()[:12]
+
+
+def bad(status: ComponentStatus) -> bool:
+    return SEVERITY[status] > 0
+
+
+@dataclass
+class _Record:
+    incident: Incident
+    key: str | None
+    members: dict[str, ComponentStatus]  # current status, in join order
+    announced: dict[str, ComponentStatus]  # as listed by the last update
+    worst: ComponentStatus
+    last_update_at: float
+    ok_since: float | None = None
+    reasons: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    def to_state(self) -> dict[str, Any]:
+        return {
+            "incident": incident_to_dict(self.incident),
+            "key": self.key,
+            "members": [[c, s.value] for c, s in self.members.items()],
+            "announced": [[c, s.value] for c, s in self.announced.items()],
+            "worst": self.worst.value,
+            "last_update_at": self.last_update_at,
+            "ok_since": self.ok_since,
+            "reasons": self.reasons,
+        }
+
+    @classmethod
+    def from_state(cls, d: dict[str, Any]) -> _Record:
+        return cls(
+            incident=incident_from_dict(d["incident"]),
+            key=d.get("key"),
+            members={str(c): ComponentStatus(s) for c, s in d["members"]},
+            announced={str(c): ComponentStatus(s) for c, s in d["announced"]},
+            worst=ComponentStatus(d["worst"]),
+            last_update_at=float(d["last_update_at"]),
+            ok_since=d.get("ok_since"),
+            reasons={str(c): {str(k): int(v) for k, v in r.items()}
+                     for c, r in d.get("reasons", {}).items()},
+        )
+
+
+class IncidentBook:
+    """Open incidents and the counters that make their ids; pure apart from its own state."""
+
+    def __init__(
+        self,
+        policy: IncidentPolicy,
+        names: Mapping[str, str],
+        groups: Mapping[str, str | None],
+        state: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.policy = policy
+        self.names = dict(names)
+        self.groups = dict(groups)
+        self.seq = 0
+        self.records: dict[str, _Record] = {}
+        self.suppressed: set[str] = set()
+        self.closed: list[str] = []
+        if state:
+            self.seq = int(state.get("seq", 0))
+            for d in state.get("records", []):
+                rec = _Record.from_state(d)
+                self.records[rec.incident.id] = rec
+            self.suppressed = set(state.get("suppressed", []))
+            self.closed = [str(x) for x in state.get("closed", [])]
+
+    # -- configuration and state ----------------------------------------------------------
+
+    def reconfigure(
+        self, policy: IncidentPolicy, names: Mapping[str, str], groups: Mapping[str, str | None]
+    ) -> None:
+        self.policy = policy
+        self.names.update(names)  # keep names of removed components for old incidents
+        self.groups = dict(groups)
+
+    def to_state(self) -> dict[str, Any]:
+        return {
+            "seq": self.seq,
+            "records": [r.to_state() for r in self.records.values()],
+            "suppressed": sorted(self.suppressed),
+            "closed": list(self.closed),
+        }
+
+    def open_incidents(self) -> list[Incident]:
+        return [r.incident for r in self.records.values()]
+
+    def incident_of(self, component: str) -> str | None:
+        for rid, rec in self.records.items():
+            if component in rec.members:
+                return rid
+        return None
+
+    # -- automatic lifecycle -------------------------------------------------------------
+
+    def step(
+        self,
+        statuses: Mapping[str, ComponentStatus],
+        starts: Mapping[str, float | None],
+        reasons: Mapping[str, Mapping[str, int]],
+        now: float,
+    ) -> list[Effect]:
+        """Advance every incident given each component's status (maintenance as fine)."""
+        effects: list[Effect] = []
+        self.suppressed = {c for c in self.suppressed if bad(statuses.get(c, OP))}
+        member_of = {c for r in self.records.values() for c in r.members}
+        fresh: dict[str | None, list[str]] = {}
+        for comp, status in statuses.items():
+            if not bad(status) or comp in self.suppressed or comp in member_of:
+                continue
+            key = self.groups.get(comp) if self.policy.per_group else None
+            target = self._latest(key)
+            if target is None:
+                fresh.setdefault(key, []).append(comp)
+                continue
+            target.members[comp] = status
+            start = starts.get(comp)
+            if start is not None and start < target.incident.started_at:
+                target.incident = replace(target.incident, started_at=start)
+        opened: set[str] = set()
+        for key, comps in fresh.items():
+            rec = self._open(key, comps, statuses, starts, reasons, now)
+            opened.add(rec.incident.id)
+            effects.append(IncidentOpened(rec.incident))
+        for rid, rec in list(self.records.items()):
+            if rid not in opened:
+                effects.extend(self._advance(rec, statuses, reasons, now))
+        return effects
+
+    def _latest(self, key: str | None) -> _Record | None:
+        found = None
+        for rec in self.records.values():
+            if rec.key == key:
+                found = rec
+        return found
+
+    def _open(
+        self,
+        key: str | None,
+        comps: list[str],
+        statuses: Mapping[str, ComponentStatus],
+        starts: Mapping[str, float | None],
+        reasons: Mapping[str, Mapping[str, int]],
+        now: float,
+    ) -> _Record:
+        self.seq += 1
+        iid = digest_id(f"incident/{self.seq}/{now!r}/{comps[0]}")
+        known = [t for c in comps if (t := starts.get(c)) is not None]
+        members = {c: statuses[c] for c in comps}
+        worst = OP
+        for status in members.values():
+            worst = worse(worst, status)
+        incident = Incident(
+            id=iid,
+            name="",
+            status=INV,
+            impact=IMPACT_OF_STATUS[worst],
+            started_at=min(known) if known else now,
+            created_at=now,
+            updated_at=now,
+            group=key,
+        )
+        rec = _Record(incident, key, members, {}, worst, now)
+        rec.reasons = {c: dict(reasons[c]) for c in comps if reasons.get(c)}
+        affected = self._affected(rec)
+        body = wording.opened_body(affected, self._reasons(rec))
+        self._write(rec, INV, body, now, automatic=True)
+        self.records[iid] = rec
+        return rec
+
+    def _advance(
+        self,
+        rec: _Record,
+        statuses: Mapping[str, ComponentStatus],
+        reasons: Mapping[str, Mapping[str, int]],
+        now: float,
+    ) -> list[Effect]:
+        for comp in rec.members:
+            status = statuses.get(comp, OP)
+            if status is ComponentStatus.UNDER_MAINTENANCE:
+                status = OP
+            rec.members[comp] = status
+            rec.worst = worse(rec.worst, status)
+            if reasons.get(comp):
+                rec.reasons[comp] = dict(reasons[comp])
+        all_ok = not any(bad(s) for s in rec.members.values())
+        if not all_ok:
+            rec.ok_since = None
+        elif rec.ok_since is None:
+            rec.ok_since = now
+        current = rec.incident.status
+        desired = current
+        relapse = False
+        if all_ok and current in (INV, IDENT):
+            desired = MON
+        elif current is MON and self._worsened(rec):
+            desired, relapse = INV, True
+        changed = rec.members != rec.announced or desired is not current
+        if changed:
+            if now - rec.last_update_at < self.policy.min_update_spacing:
+                return []
+            affected = self._affected(rec)
+            if desired is MON:
+                body = wording.monitoring_body()
+            else:
+                body = wording.changed_body(affected, relapse)
+            return [self._write(rec, desired, body, now, automatic=True)]
+        if current is MON and all_ok and rec.ok_since is not None:
+            since = max(rec.ok_since, rec.incident.monitoring_at or rec.ok_since)
+            if now - since >= self.policy.quiet_period:
+                body = wording.resolved_body(self.policy.quiet_period)
+                return [self._write(rec, RES, body, now, automatic=True)]
+        return []
+
+    def _worsened(self, rec: _Record) -> bool:
+        return any(
+            bad(s) and SEVERITY[s] > SEVERITY[rec.announced.get(c, OP)]
+            for c, s in rec.members.items()
+        )
+
+    # -- human writes --------------------------------------------------------------------
+
+    def post_update(
+        self,
+        incident_id: str,
+        now: float,
+        status: IncidentStatus | None = None,
+        body: str = "",
+        impact: Impact | None = None,
+    ) -> list[Effect]:
+        rec = self.records.get(incident_id)
+        if rec is None:
+            if incident_id in self.closed:
+                raise ValueError(f"incident {incident_id} is resolved: it takes no more updates")
+            raise KeyError(incident_id)
+        if status is not None and status not in HUMAN_STATUSES:
+            raise ValueError(f"status {status.value!r} cannot be posted to an incident")
+        if impact is not None:
+            if impact is Impact.MAINTENANCE:
+                raise ValueError("impact 'maintenance' is for scheduled maintenance only")
+            rec.incident = replace(rec.incident, impact=impact, impact_override=True)
+            if not body:
+                body = wording.impact_body(impact.value)
+        return [self._write(rec, status or rec.incident.status, body, now, automatic=False)]
+
+    # -- writing updates -----------------------------------------------------------------
+
+    def _affected(self, rec: _Record) -> tuple[AffectedComponent, ...]:
+        return tuple(
+            AffectedComponent(
+                code=c,
+                name=self.names.get(c, c),
+                old_status=rec.announced.get(c, OP),
+                new_status=s,
+            )
+            for c, s in rec.members.items()
+        )
+
+    def _reasons(self, rec: _Record) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for counts in rec.reasons.values():
+            for k, v in counts.items():
+                out[k] = out.get(k, 0) + v
+        return out
+
+    def _write(
+        self, rec: _Record, status: IncidentStatus, body: str, now: float, automatic: bool
+    ) -> Effect:
+        inc = rec.incident
+        affected = self._affected(rec)
+        update = IncidentUpdate(
+            id=digest_id(f"{inc.id}/update/{len(inc.updates) + 1}"),
+            incident_id=inc.id,
+            status=status,
+            body=body,
+            created_at=now,
+            affected_components=affected,
+            automatic=automatic,
+        )
+        monitoring_at = inc.monitoring_at
+        if status is MON and inc.status is not MON:
+            monitoring_at = now
+        elif status in (INV, IDENT):
+            monitoring_at = None
+        name = inc.name
+        if automatic or not name:
+            names = [self.names.get(c, c) for c in rec.members]
+            name = wording.title(self.policy.title_template, names, self._reasons(rec), rec.key)
+        rec.incident = replace(
+            inc,
+            name=name,
+            status=status,
+            impact=inc.impact if inc.impact_override else IMPACT_OF_STATUS[rec.worst],
+            updated_at=now,
+            monitoring_at=monitoring_at,
+            resolved_at=now if status is RES else None,
+            components=tuple(rec.members.items()),
+            updates=(*inc.updates, update),
+        )
+        rec.announced = dict(rec.members)
+        rec.last_update_at = now
+        if status is RES:
+            del self.records[inc.id]
+            self.closed = [*self.closed, inc.id][-CLOSED_MEMORY:]
+            self.suppressed.update(c for c, s in rec.members.items() if bad(s))
+            return IncidentResolved(rec.incident, update)
+        return IncidentUpdated(rec.incident, update)
