@@ -99,9 +99,18 @@ class SqliteStore:
     def _call(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """On the writer thread: (re)connect if needed, run fn, map errors to StoreError."""
         try:
-            if self._conn is None:
+            try:
+                if self._conn is None:
+                    self._conn = self._connect()
+                result = fn(self._conn)
+            except sqlite3.Error as exc:
+                # A connection opened while the volume was read-only stays read-only: reopen
+                # it and retry once (the failed transaction was rolled back).
+                if not sqlite_schema.needs_reconnect(exc) or self.path == ":memory:":
+                    raise
+                self._recover(exc)
                 self._conn = self._connect()
-            result = fn(self._conn)
+                result = fn(self._conn)
         except StoreError as exc:
             self.last_error = str(exc)
             raise
@@ -291,7 +300,8 @@ class SqliteStore:
     async def incident(self, incident_id: str) -> Incident | None:
         def q(c: sqlite3.Connection) -> Incident | None:
             rows = c.execute(
-                f"SELECT {_INCIDENT_COLS} FROM incidents WHERE id = ?", (incident_id,)  # noqa: S608
+                f"SELECT {_INCIDENT_COLS} FROM incidents WHERE id = ?",  # noqa: S608
+                (incident_id,),
             ).fetchall()
             found = self._load(c, rows)
             return found[0] if found else None
