@@ -1,0 +1,69 @@
+# syntax=docker/dockerfile:1
+# prober container image.
+#
+#   docker build -t prober .
+#   docker run --read-only --tmpfs /tmp -v prober-data:/var/lib/prober \
+#     -v "$PWD/checks.yaml:/etc/prober/checks.yaml:ro" -p 8080:8080 prober
+#
+# Two stages: the builder turns the source into wheels (prober's and every dependency's,
+# exactly what `pip install .` resolves); the final stage installs only those wheels on a
+# clean slim Python, with no compiler, no pip cache and no source tree. See docs/DEPLOY.md.
+
+ARG PYTHON_VERSION=3.12
+
+# The builder is never shipped, so it carries no labels.
+# hadolint ignore=DL3049
+FROM python:${PYTHON_VERSION}-slim AS builder
+ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PYTHONDONTWRITEBYTECODE=1
+WORKDIR /src
+COPY pyproject.toml README.md ./
+COPY prober/ prober/
+RUN pip wheel --wheel-dir /wheels .
+
+FROM python:${PYTHON_VERSION}-slim
+ARG VERSION=0.1.0
+ARG REVISION=unknown
+ARG CREATED=unknown
+LABEL org.opencontainers.image.title="prober" \
+      org.opencontainers.image.description="Prometheus-native synthetic checker and status exporter: probes, component status, automatic incidents, a Statuspage-compatible API and a status page." \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.created="${CREATED}" \
+      org.opencontainers.image.licenses="Apache-2.0" \
+      org.opencontainers.image.documentation="docs/DEPLOY.md"
+
+# No .pyc writes at run time (the root filesystem may be read-only); logs unbuffered.
+# prober listens on 8080 on every interface in the container (its own default is
+# 127.0.0.1:8080, which a port mapping cannot reach) and keeps SQLite under the volume.
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PROBER_LISTEN=0.0.0.0:8080 \
+    PROBER_CONFIG=/etc/prober/checks.yaml \
+    PROBER_DB=/var/lib/prober/prober.db \
+    PROBER_LOG_FORMAT=json
+
+# The wheels are bind-mounted from the builder, so they never become a layer of this image.
+# --no-index: only the wheels the builder resolved, so versions are pinned by that build.
+# hadolint ignore=DL3013
+RUN --mount=type=bind,from=builder,source=/wheels,target=/wheels \
+    pip install --no-index --find-links=/wheels prober \
+    && useradd --system --no-log-init --uid 65532 --user-group \
+       --home-dir /var/lib/prober --no-create-home --shell /usr/sbin/nologin prober \
+    && mkdir -p /var/lib/prober /etc/prober \
+    && chown 65532:65532 /var/lib/prober
+
+USER 65532:65532
+WORKDIR /var/lib/prober
+VOLUME ["/var/lib/prober", "/tmp"]
+EXPOSE 8080
+
+# Docker only; Kubernetes uses the chart's probes on /-/healthy and /-/ready.
+HEALTHCHECK --interval=30s --timeout=3s --start-period=10s --retries=3 \
+    CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8080/-/healthy', timeout=2)"]
+
+ENTRYPOINT ["prober"]
+CMD ["run"]
