@@ -1,7 +1,11 @@
-"""checks.yaml: `parse_config(text, source)` is pure; `load_config(path)` reads the file."""
+"""checks.yaml: `parse_config(text, source, env)` is pure; `load_config(path)` reads the file.
+
+`check_files(paths)` backs `prober check-config`; `json_schema()` backs `prober schema`.
+"""
 
 from __future__ import annotations
 
+from prober.config.loader import check_files, example_text, load_config, parse_config
 from prober.config.model import (
     Check,
     Component,
@@ -17,6 +21,7 @@ from prober.config.model import (
     Webhook,
     WeeklyRecurrence,
 )
+from prober.config.schema import json_schema
 
 __all__ = [
     "Check",
@@ -32,4 +37,9 @@ __all__ = [
     "TLSOptions",
     "Webhook",
     "WeeklyRecurrence",
+    "check_files",
+    "example_text",
+    "json_schema",
+    "load_config",
+    "parse_config",
 ]

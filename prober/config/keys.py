@@ -46,5 +46,5 @@ WEBHOOK = ("id", "url", "kind", "secret", "headers", "timeout", "max_attempts")
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 WEBHOOK_KINDS = ("json", "slack")
-TITLE_FIELDS = ("reason", "components")
+TITLE_FIELDS = ("reason", "components", "count", "group")
 ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"

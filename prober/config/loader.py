@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -211,6 +212,11 @@ def parse_config(text: str, source: str = "<string>",
     return Config(source=source, **parsed)
 
 
+def example_text() -> str:
+    """The example checks.yaml packaged with prober (a copy of the repository's)."""
+    return (resources.files("prober") / "examples" / "checks.yaml").read_text("utf-8")
+
+
 def load_config(path: str | Path) -> Config:
     """Read and validate the file at `path` (UTF-8)."""
     source = str(path)
@@ -240,7 +246,8 @@ def summary(config: Config) -> str:
 
 
 def check_files(paths: Sequence[str]) -> tuple[int, str]:
-    """Validate each file: (exit code 0/1, text with every error and a summary per file)."""
+    """Validate each file: (exit code 0/1, text to print: every error as
+    FILE:LINE:COL: path: message and one summary line per file; no trailing newline)."""
     lines: list[str] = []
     code = 0
     for path in paths:
@@ -250,7 +257,7 @@ def check_files(paths: Sequence[str]) -> tuple[int, str]:
             code = 1
             lines.extend(str(issue) for issue in exc.issues)
             lines.append(f"{path}: FAILED: {_plural(len(exc.issues), 'error')}")
-    return code, "\n".join(lines) + ("\n" if lines else "")
+    return code, "\n".join(lines)
 
 
-__all__ = ["check_files", "load_config", "parse_config", "summary"]
+__all__ = ["check_files", "example_text", "load_config", "parse_config", "summary"]

@@ -184,7 +184,7 @@ def json_schema() -> Schema:
                                    inc.min_update_spacing),
         "per_group": _d({"type": "boolean"}, "One incident per component group.",
                         inc.per_group),
-        "title_template": _str("Title; placeholders {reason} and {components}.",
+        "title_template": _str("Title; placeholders {reason}, {components}, {count}, {group}.",
                                inc.title_template),
     }, keys.INCIDENTS, description="Automatic incident behaviour.")
     webhook = _obj({

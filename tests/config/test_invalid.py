@@ -357,7 +357,7 @@ CASES: list[tuple[str, list[str]]] = [
         [
             (
                 'title_template.yaml:9:19: incidents.title_template: unknown placeholder '
-                '{component} (use {reason}, {components})'
+                '{component} (use {reason}, {components}, {count}, {group})'
             ),
         ],
     ),
