@@ -16,7 +16,7 @@ import aiohttp
 
 from prober.probes.result import Reason
 
-_SHOWN = 80
+_SHOWN = 120
 
 
 def classify(exc: Exception) -> tuple[Reason, str]:
@@ -82,12 +82,14 @@ def _ssl_text(exc: BaseException) -> str:
 def _cause_text(exc: aiohttp.ClientPayloadError) -> str:
     cause = exc.__cause__
     if cause is not None and type(cause).__name__ != "ClientPayloadError":
-        text = str(cause) or type(cause).__name__
+        message = getattr(cause, "message", None)
+        text = message if isinstance(message, str) and message else str(cause)
+        text = text or type(cause).__name__
     else:
         text = str(exc) or "payload error"
     return _printable(text)
 
 
 def _printable(text: str) -> str:
-    clean = "".join(c if c.isprintable() else "?" for c in text)
+    clean = "".join(c if c.isprintable() else "?" for c in " ".join(text.split()))
     return clean if len(clean) <= _SHOWN else clean[:_SHOWN] + "..."

@@ -66,7 +66,7 @@ async def raw_server(handler: Handler) -> AsyncIterator[str]:
         writers.add(writer)
         try:
             await handler(reader, writer)
-        except (ConnectionError, OSError):
+        except (ConnectionError, OSError, asyncio.IncompleteReadError):
             pass
         finally:
             writer.close()
@@ -80,10 +80,12 @@ async def raw_server(handler: Handler) -> AsyncIterator[str]:
     finally:
         server.close()
         for w in list(writers):
-            w.transport.abort()
-        for t in list(tasks):
-            t.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+            w.transport.abort()  # handlers see EOF or a reset and end by themselves
+        if tasks:
+            _, stuck = await asyncio.wait(list(tasks), timeout=2.0)
+            for t in stuck:
+                t.cancel()
+            await asyncio.gather(*stuck, return_exceptions=True)
         await server.wait_closed()
 
 
