@@ -70,8 +70,12 @@ async def test_summary_during_incident(client):
     # newest update first, as Statuspage orders them
     first, second = incident["incident_updates"]
     assert first["body"].startswith("We are deploying a mitigation")
-    assert {"code": "dashboard", "name": "Dashboard", "old_status": "operational",
-            "new_status": "partial_outage"} in first["affected_components"]
+    assert {
+        "code": "dashboard",
+        "name": "Dashboard",
+        "old_status": "operational",
+        "new_status": "partial_outage",
+    } in first["affected_components"]
     assert len(second["affected_components"]) == 11
     assert len(incident["components"]) == 12
     # the upcoming and the in-progress maintenance, not completed ones
@@ -84,7 +88,11 @@ async def test_components_groups(client):
     assert [g["name"] for g in groups] == ["Core", "Product", "Delivery"]
     core = groups[0]
     assert core["components"] == [
-        "platform-api", "user-auth", "session-management", "machine-auth", "scim"
+        "platform-api",
+        "user-auth",
+        "session-management",
+        "machine-auth",
+        "scim",
     ]
     assert core["status"] == "partial_outage"  # the worst of its members
     by_id = {c["id"]: c for c in comps}
@@ -108,7 +116,10 @@ async def test_after_incident(client, backend):
     assert resolved["monitoring_at"] == "2026-05-26T22:08:00.000Z"
     assert resolved["resolved_at"] == "2026-05-26T22:26:00.000Z"
     assert [u["status"] for u in resolved["incident_updates"]] == [
-        "resolved", "monitoring", "investigating", "investigating"
+        "resolved",
+        "monitoring",
+        "investigating",
+        "investigating",
     ]
     comps = (await (await client.get("/api/v2/components.json")).json())["components"]
     assert {c["status"] for c in comps} == {"operational"}

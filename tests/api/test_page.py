@@ -1,0 +1,152 @@
+"""The server-rendered page, the incident page and the Atom feed: content, a11y, escaping."""
+
+from __future__ import annotations
+
+import json
+import re
+from xml.etree import ElementTree as ET
+
+from prober.api.page import PageRenderer, duration_text
+from tests.api.fake import (
+    INCIDENT_ID,
+    INCIDENT_NAME,
+    TOKEN,
+    XSS,
+    after_snapshot,
+    hostile_snapshot,
+)
+
+ATOM = "{http://www.w3.org/2005/Atom}"
+RAW_MARKUP = ("<script>alert(1)</script>", "<img src=x onerror", '"><img')
+
+
+def _text(html: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+
+
+async def test_page_during_incident(client):
+    resp = await client.get("/")
+    assert resp.status == 200
+    assert resp.headers["Content-Type"] == "text/html; charset=utf-8"
+    csp = resp.headers["Content-Security-Policy"]
+    assert "default-src 'none'" in csp and "script-src" not in csp
+    html = await resp.text()
+    text = _text(html)
+    assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in html
+    assert "prefers-color-scheme:dark" in html
+    assert "<script" not in html
+    assert 'rel="alternate" type="application/atom+xml"' in html
+    assert "Partial System Outage" in text
+    assert "Active incidents" in text
+    assert INCIDENT_NAME in text
+    # the whole timeline, newest first, with old -> new statuses
+    assert text.index("We are deploying a mitigation") < text.index("We are investigating")
+    assert "Dashboard: Operational → Partial outage" in text
+    assert "User and authentication: Degraded performance → Partial outage" in text
+    # components in groups, status by text and by icon
+    for group in ("Core", "Product", "Delivery"):
+        assert f"<h3>{group}</h3>" in html
+    dashboard = html[html.index('id="component-dashboard"') :]
+    dashboard = dashboard[: dashboard.index('class="bars"')]
+    assert "Partial outage" in dashboard and "<svg" in dashboard
+    # maintenance
+    assert "Database upgrade" in text and "SMS vendor switch" in text
+    # the old incident is older than 14 days: not on the page
+    assert "Old billing blip" not in text
+
+
+async def test_uptime_bars_accessible(client):
+    html = await (await client.get("/")).text()
+    bars = re.findall(r'<span role="img" class="(\w+)" title="([^"]+)" aria-label="([^"]+)">', html)
+    assert len(bars) == 12 * 90
+    assert all(title == label for _, title, label in bars)
+    assert ("none", "2026-02-26: no data", "2026-02-26: no data") in bars
+    assert ("critical", "2026-05-16: 92.59% uptime", "2026-05-16: 92.59% uptime") in bars
+    assert ("major", "2026-05-26: 95.89% uptime", "2026-05-26: 95.89% uptime") in bars
+    assert 'aria-label="90-day uptime for Billing"' in html
+
+
+async def test_page_after_incident(client, backend):
+    backend.set_snapshot(after_snapshot())
+    text = _text(await (await client.get("/")).text())
+    assert "All Systems Operational" in text
+    assert "Active incidents" not in text
+    past = text[text.index("Past incidents") :]
+    assert INCIDENT_NAME in past
+    assert "We have deployed a fix for this issue" in past
+    assert "lasted 1 h 8 min" in past
+    assert "Partial outage" not in text[: text.index("Past incidents")]
+
+
+async def test_incident_page(client):
+    resp = await client.get(f"/incidents/{INCIDENT_ID}")
+    assert resp.status == 200
+    text = _text(await resp.text())
+    assert INCIDENT_NAME in text
+    assert "Update timeline" in text
+    assert "Major impact" in text or "major impact" in text
+
+
+async def test_feed_is_valid_atom(client, backend):
+    backend.set_snapshot(after_snapshot())
+    resp = await client.get("/history.atom")
+    assert resp.headers["Content-Type"] == "application/atom+xml; charset=utf-8"
+    root = ET.fromstring(await resp.read())
+    assert root.tag == f"{ATOM}feed"
+    entries = root.findall(f"{ATOM}entry")
+    assert entries[0].findtext(f"{ATOM}title") == f"[resolved] {INCIDENT_NAME}"
+    first = entries[0]
+    assert first.findtext(f"{ATOM}id") == f"https://status.example.com/incidents/{INCIDENT_ID}"
+    assert first.findtext(f"{ATOM}updated") == "2026-05-26T22:26:00.000Z"
+    content = first.find(f"{ATOM}content")
+    assert content is not None and content.get("type") == "html"
+    assert "We have deployed a fix" in content.text
+
+
+async def test_hostile_text_is_escaped_everywhere(client, backend):
+    backend.set_snapshot(hostile_snapshot())
+    html = await (await client.get("/")).text()
+    for raw in RAW_MARKUP:
+        assert raw not in html
+    escaped = "&lt;script&gt;alert(1)&lt;/script&gt;&#34;&gt;&lt;img src=x onerror=alert(2)&gt;"
+    assert escaped in html
+    page = await (await client.get(f"/incidents/{INCIDENT_ID}")).text()
+    for raw in RAW_MARKUP:
+        assert raw not in page
+    assert "title &lt;script&gt;" in page
+
+    feed = await (await client.get("/history.atom")).read()
+    root = ET.fromstring(feed)  # still well-formed XML
+    entry = root.find(f"{ATOM}entry")
+    assert entry is not None
+    assert entry.findtext(f"{ATOM}title") == f"[investigating] title {XSS}"  # text, not markup
+    content = entry.find(f"{ATOM}content").text
+    for raw in RAW_MARKUP:
+        assert raw not in content  # the HTML payload is escaped HTML
+    assert "body &lt;script&gt;alert(1)&lt;/script&gt;" in content
+    assert b"<script" not in feed and b"<img" not in feed
+
+    for path in ("/api/v2/summary.json", "/api/prober/v1/components.json"):
+        raw_body = await (await client.get(path)).read()
+        assert b"<" not in raw_body and b">" not in raw_body  # HTML-safe JSON escapes
+        decoded = json.loads(raw_body)
+        blob = json.dumps(decoded)
+        assert "Dash <script>alert(1)</script>" in blob  # the data itself is intact
+    summary = json.loads(await (await client.get("/api/v2/summary.json")).read())
+    assert summary["incidents"][0]["incident_updates"][-1]["body"] == f"body {XSS}"
+
+
+async def test_token_never_rendered(client):
+    for path in ("/", "/history.atom", "/api/v2/summary.json", "/api/prober/v1/checks.json"):
+        assert TOKEN not in await (await client.get(path)).text()
+
+
+def test_autoescape_on():
+    assert PageRenderer().env.autoescape is True
+
+
+def test_duration_text():
+    assert duration_text(None) == "ongoing"
+    assert duration_text(20) == "under a minute"
+    assert duration_text(4140) == "1 h 9 min"
+    assert duration_text(90000) == "1 d 1 h"
