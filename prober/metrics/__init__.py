@@ -103,4 +103,4 @@ class Metrics:
 
     def render(self) -> bytes:
         """The whole exposition, text format 0.0.4."""
-        return generate_latest(self.registry) + self._checks.render().encode("utf-8")
+        return b"".join([generate_latest(self.registry), *self._checks.render()])

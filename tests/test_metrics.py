@@ -1,0 +1,331 @@
+"""The /metrics contract: docs/METRICS.md, promtool, values, stale series, no secrets."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from prometheus_client import REGISTRY, CollectorRegistry, generate_latest
+from prometheus_client.parser import text_string_to_metric_families
+
+from prober.config.model import Check
+from prober.domain.snapshot import ComponentView
+from prober.domain.status import ComponentStatus
+from prober.metrics import Metrics
+from prober.metrics.checks import BLOCK
+from prober.probes.result import ProbeResult, Reason
+
+DOCS = Path(__file__).resolve().parent.parent / "docs" / "METRICS.md"
+SECRET = "s3cr3t-token-value"
+
+
+def check(check_id: str = "api-health", component: str = "api", **kw: object) -> Check:
+    return Check(  # type: ignore[arg-type]
+        id=check_id,
+        component=component,
+        url=f"https://user.example.test/health?token={SECRET}",
+        headers=(("Authorization", f"Bearer {SECRET}"),),
+        **kw,
+    )
+
+
+def result(
+    c: Check,
+    reason: Reason = Reason.OK,
+    duration: float = 0.12,
+    at: float = 1_780_000_000.5,
+    code: int | None = 200,
+    **kw: object,
+) -> ProbeResult:
+    return ProbeResult(c.id, c.component, at, reason, duration, code, **kw)  # type: ignore[arg-type]
+
+
+def view(cid: str, status: ComponentStatus, group: str | None = None) -> ComponentView:
+    return ComponentView(
+        id=cid,
+        name=cid.title(),
+        group=group,
+        description=None,
+        position=1,
+        status=status,
+        failure_ratio=0.25,
+        samples=40,
+        latency_p95=0.3,
+        created_at=0.0,
+        updated_at=0.0,
+    )
+
+
+def full_metrics() -> Metrics:
+    """A Metrics with every family holding at least one sample."""
+    m = Metrics(CollectorRegistry())
+    a, b = check("api-health", "api"), check("login", "auth")
+    m.set_checks([a, b])
+    phases = {"dns": 0.001, "connect": 0.002, "tls": 0.01, "processing": 0.05, "transfer": 0.001}
+    m.record_round(a, [result(a, phases=phases, cert_expiry=1_790_000_000.0)], 0.004)
+    m.record_round(b, [result(b, Reason.HTTP_5XX, code=503), result(b)], 0.0)
+    m.set_components(
+        [
+            view("api", ComponentStatus.OPERATIONAL, "Platform"),
+            view("auth", ComponentStatus.MAJOR_OUTAGE),
+        ],
+        {"api": "Platform", "auth": None},
+    )
+    m.config_reloaded(True, 1_780_000_000.0)
+    m.store_error("write")
+    m.store_healthy(False)
+    m.webhook_delivery("slack-sre", "delivered")
+    m.incident_opened("major", 95.0)
+    m.incident_resolved(1800.0)
+    m.incidents_open(1)
+    m.network_healthy(True)
+    m.in_flight(3)
+    return m
+
+
+def families(text: bytes) -> dict[str, object]:
+    return {f.name: f for f in text_string_to_metric_families(text.decode())}
+
+
+def samples(text: bytes) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    out = {}
+    for fam in text_string_to_metric_families(text.decode()):
+        for s in fam.samples:
+            out[(s.name, tuple(sorted(s.labels.items())))] = s.value
+    return out
+
+
+def documented() -> dict[str, tuple[str, frozenset[str]]]:
+    """name -> (type, labels) from the markdown tables of docs/METRICS.md."""
+    rows: dict[str, tuple[str, frozenset[str]]] = {}
+    for line in DOCS.read_text().splitlines():
+        m = re.match(r"^\|\s*`(prober_[a-z0-9_]+)`\s*\|\s*(\w+)\s*\|([^|]*)\|", line)
+        if m:
+            labels = frozenset(re.findall(r"`([a-z_]+)`", m.group(3)))
+            rows[m.group(1)] = (m.group(2), labels)
+    return rows
+
+
+def exposed(text: bytes) -> dict[str, tuple[str, frozenset[str]]]:
+    out: dict[str, tuple[str, frozenset[str]]] = {}
+    for fam in text_string_to_metric_families(text.decode()):
+        name = fam.name + "_total" if fam.type == "counter" else fam.name
+        labels = {k for s in fam.samples for k in s.labels} - (
+            {"le"} if fam.type == "histogram" else set()
+        )
+        out[name] = (fam.type, frozenset(labels))
+    return out
+
+
+def test_docs_table_is_parsed() -> None:
+    docs = documented()
+    assert len(docs) >= 25
+    assert docs["prober_probes_total"] == ("counter", frozenset({"check", "component", "reason"}))
+    assert docs["prober_checks"] == ("gauge", frozenset())
+
+
+def test_exposition_matches_docs_exactly() -> None:
+    assert exposed(full_metrics().render()) == documented()
+
+
+def test_promtool_accepts_the_exposition() -> None:
+    promtool = shutil.which("promtool")
+    assert promtool is not None, "promtool is required (Debian package prometheus)"
+    m = full_metrics()
+    many = [check(f"c{i}", f"comp{i % 7}") for i in range(BLOCK * 2 + 5)]
+    m.set_checks(many)
+    for i, c in enumerate(many):
+        m.record_round(c, [result(c, Reason.TIMEOUT if i % 9 == 0 else Reason.OK)], 0.01)
+    proc = subprocess.run(
+        [promtool, "check", "metrics"], input=m.render(), capture_output=True, timeout=60
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout.strip() == b"" and proc.stderr.strip() == b""
+
+
+def test_probe_values() -> None:
+    m = Metrics(CollectorRegistry())
+    c = check()
+    m.set_checks([c])
+    m.record_round(c, [result(c, duration=0.02, at=100.0), result(c, duration=0.3, at=101.25)], 0.5)
+    m.record_round(
+        c,
+        [result(c, Reason.TIMEOUT, duration=7.0, at=110.0, code=None, phases={"dns": 0.0015})],
+        0.0,
+    )
+    s = samples(m.render())
+    lbl = (("check", "api-health"), ("component", "api"))
+    assert s[("prober_probes_total", (*lbl, ("reason", "ok")))] == 2
+    assert s[("prober_probes_total", (*lbl, ("reason", "timeout")))] == 1
+    bucket = "prober_probe_duration_seconds_bucket"
+    le = dict(lbl)
+
+    def b(bound: str) -> float:
+        return s[(bucket, tuple(sorted({**le, "le": bound}.items())))]
+
+    assert [b("0.025"), b("0.25"), b("0.5"), b("5.0"), b("10.0"), b("+Inf")] == [1, 1, 2, 2, 3, 3]
+    assert s[("prober_probe_duration_seconds_count", lbl)] == 3
+    assert s[("prober_probe_duration_seconds_sum", lbl)] == pytest.approx(7.32)
+    assert s[("prober_check_up", lbl)] == 0
+    assert s[("prober_check_last_success_timestamp_seconds", lbl)] == 101.25
+    assert s[("prober_check_last_status_code", lbl)] == 0
+    assert s[("prober_probe_phase_seconds", (("check", "api-health"), ("phase", "dns")))] == 0.0015
+    assert ("prober_check_tls_cert_expiry_timestamp_seconds", lbl) not in s
+    assert s[("prober_scheduler_lag_seconds_count", ())] == 2
+    assert s[("prober_scheduler_lag_seconds_sum", ())] == 0.5
+    assert s[("prober_checks", ())] == 1
+
+
+def test_cached_templates_follow_new_values_and_new_shapes() -> None:
+    m = Metrics(CollectorRegistry())
+    c = check()
+    m.set_checks([c])
+    m.record_round(c, [result(c)], 0.0)
+    first = samples(m.render())
+    lbl = (("check", "api-health"), ("component", "api"))
+    assert first[("prober_probes_total", (*lbl, ("reason", "ok")))] == 1
+    assert ("prober_probes_total", (*lbl, ("reason", "http_5xx"))) not in first
+    m.record_round(c, [result(c), result(c, Reason.HTTP_5XX, code=503)], 0.0)  # new shape
+    second = samples(m.render())
+    assert second[("prober_probes_total", (*lbl, ("reason", "ok")))] == 2
+    assert second[("prober_probes_total", (*lbl, ("reason", "http_5xx")))] == 1
+    assert second[("prober_check_last_status_code", lbl)] == 503
+    m.record_round(c, [result(c, code=204)], 0.0)  # same shape, new values
+    third = samples(m.render())
+    assert third[("prober_probes_total", (*lbl, ("reason", "ok")))] == 3
+    assert third[("prober_check_last_status_code", lbl)] == 204
+    assert third[("prober_check_up", lbl)] == 1
+    assert m.render() == m.render()
+
+
+def test_reload_drops_stale_check_series() -> None:
+    m = Metrics(CollectorRegistry())
+    a, b = check("a", "api"), check("b", "api")
+    m.set_checks([a, b])
+    m.record_round(a, [result(a)], 0.0)
+    m.record_round(b, [result(b)], 0.0)
+    assert b'check="b"' in m.render()
+    moved = check("a", "auth")  # same id, new component: the old label set must vanish
+    m.set_checks([moved])
+    text = m.render()
+    assert b'check="b"' not in text
+    assert b'component="api"' not in text
+    m.record_round(b, [result(b)], 0.0)  # a late round of the removed check
+    m.record_round(a, [result(a)], 0.0)  # and one under the old component
+    text = m.render()
+    assert b'check="b"' not in text
+    assert b'component="api"' not in text
+    assert samples(text)[("prober_checks", ())] == 1
+
+
+def test_unchanged_checks_keep_their_counters_across_reload() -> None:
+    m = Metrics(CollectorRegistry())
+    a = check("a")
+    m.set_checks([a])
+    m.record_round(a, [result(a)], 0.0)
+    m.set_checks([dataclasses.replace(a, interval=30.0), check("new")])  # same labels
+    s = samples(m.render())
+    assert s[("prober_probes_total", (("check", "a"), ("component", "api"), ("reason", "ok")))] == 1
+
+
+def test_components_are_replaced_wholesale() -> None:
+    m = Metrics(CollectorRegistry())
+    m.set_components(
+        [
+            view("api", ComponentStatus.PARTIAL_OUTAGE, "Platform"),
+            view("sms", ComponentStatus.OPERATIONAL),
+        ],
+        {"api": "Platform", "sms": None},
+    )
+    s = samples(m.render())
+    assert s[("prober_component_status", (("component", "api"), ("group", "Platform")))] == 3
+    assert s[("prober_component_status", (("component", "sms"), ("group", "")))] == 0
+    states = {
+        k[1][1][1]: v
+        for k, v in s.items()
+        if k[0] == "prober_component_state" and k[1][0][1] == "api"
+    }
+    assert states == {
+        "operational": 0,
+        "under_maintenance": 0,
+        "degraded_performance": 0,
+        "partial_outage": 1,
+        "major_outage": 0,
+    }
+    assert s[("prober_component_failure_ratio", (("component", "api"),))] == 0.25
+    assert s[("prober_component_latency_p95_seconds", (("component", "api"),))] == 0.3
+    m.set_components([view("api", ComponentStatus.OPERATIONAL)], {"api": None})
+    assert b'component="sms"' not in m.render()
+
+
+def test_process_families() -> None:
+    m = Metrics(CollectorRegistry())
+    m.config_reloaded(True, 1234.5)
+    m.config_reloaded(False, 2000.0)
+    m.store_error("write")
+    m.store_error("write")
+    m.webhook_delivery("ops", "failed")
+    m.incident_opened("critical", 45.0)
+    m.incidents_open(2)
+    m.network_healthy(False)
+    m.in_flight(7)
+    s = samples(m.render())
+    assert s[("prober_config_last_reload_successful", ())] == 0
+    assert s[("prober_config_last_reload_success_timestamp_seconds", ())] == 1234.5
+    assert s[("prober_store_errors_total", (("operation", "write"),))] == 2
+    assert s[("prober_store_errors_total", (("operation", "prune"),))] == 0
+    assert s[("prober_webhook_deliveries_total", (("outcome", "failed"), ("webhook", "ops")))] == 1
+    assert s[("prober_incidents_opened_total", (("impact", "critical"),))] == 1
+    assert s[("prober_incident_time_to_detect_seconds_bucket", (("le", "60.0"),))] == 1
+    assert s[("prober_incidents_open", ())] == 2
+    assert s[("prober_network_healthy", ())] == 0
+    assert s[("prober_probes_in_flight", ())] == 7
+    m.track_in_flight(lambda: 11)
+    assert samples(m.render())[("prober_probes_in_flight", ())] == 11
+    build = [k for k in s if k[0] == "prober_build_info"]
+    assert len(build) == 1 and dict(build[0][1])["version"] == "0.1.0"
+    assert not any(name.endswith("_created") for name, _ in s)
+
+
+def test_uses_the_injected_registry_only() -> None:
+    registry = CollectorRegistry()
+    full = Metrics(registry)
+    assert b"prober_checks " in generate_latest(registry)
+    assert b"prober_" not in generate_latest(REGISTRY)
+    assert full.registry is registry
+
+
+def test_no_urls_or_header_values_in_labels() -> None:
+    text = full_metrics().render()
+    assert SECRET.encode() not in text
+    assert b"https://" not in text and b"example.test" not in text
+    for fam in text_string_to_metric_families(text.decode()):
+        for s in fam.samples:
+            for value in s.labels.values():
+                assert "://" not in value and SECRET not in value
+
+
+def test_label_values_are_escaped() -> None:
+    m = Metrics(CollectorRegistry())
+    odd = check('we"ird\\id%d', "c%s\nx")
+    m.set_checks([odd])
+    m.record_round(odd, [result(odd, phases={"dns": 0.25})], 0.0)
+    s = samples(m.render())
+    lbl = (("check", 'we"ird\\id%d'), ("component", "c%s\nx"))
+    assert s[("prober_check_up", lbl)] == 1
+    assert s[("prober_probe_phase_seconds", (("check", 'we"ird\\id%d'), ("phase", "dns")))] == 0.25
+
+
+def test_records_without_set_checks_and_empty_rounds() -> None:
+    m = Metrics(CollectorRegistry())
+    c = check()
+    m.record_round(c, [], -0.5)  # every probe of the round crashed; clock stepped back
+    s = samples(m.render())
+    lbl = (("check", "api-health"), ("component", "api"))
+    assert s[("prober_check_up", lbl)] == 0
+    assert s[("prober_check_last_status_code", lbl)] == 0
+    assert s[("prober_scheduler_lag_seconds_sum", ())] == 0.0
