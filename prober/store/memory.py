@@ -52,6 +52,8 @@ class MemoryStore:
         self._aggregates: dict[tuple[str, int], ProbeAggregate] = {}
         self._outbox: dict[int, _Outbox] = {}
         self._seq = 0
+        self._change_keys: set[tuple[str, float, ComponentStatus]] = set()
+        self._outbox_keys: set[tuple[str, str]] = set()
 
     def _next(self) -> int:
         self._seq += 1
@@ -91,7 +93,7 @@ class MemoryStore:
         for upd in writes.updates:
             old = self._updates.get(upd.id)
             self._updates[upd.id] = (old[0] if old else self._next(), upd)
-        seen = {(c.component, c.at, c.new) for c in self._changes}
+        seen = self._change_keys
         for ch in writes.status_changes:
             if (ch.component, ch.at, ch.new) not in seen:
                 seen.add((ch.component, ch.at, ch.new))
@@ -100,7 +102,7 @@ class MemoryStore:
             if (net.at, net.healthy) not in self._network:
                 self._network.append((net.at, net.healthy))
         self._state = state
-        keys = {(o.webhook, o.event_key) for o in self._outbox.values()}
+        keys = self._outbox_keys
         for webhook, key, payload in deliveries:
             if (webhook, key) not in keys:
                 keys.add((webhook, key))
@@ -210,7 +212,9 @@ class MemoryStore:
                 last[c.component] = c
         keep = {c.id for c in last.values()}
         self._changes = [c for c in self._changes if c.at >= cutoff or c.id in keep]
+        self._change_keys = {(c.component, c.at, c.new) for c in self._changes}
         self._network = [n for n in self._network if n[0] >= cutoff]
         self._outbox = {
             k: o for k, o in self._outbox.items() if o.state == "pending" or o.created_at >= cutoff
         }
+        self._outbox_keys = {(o.webhook, o.event_key) for o in self._outbox.values()}
