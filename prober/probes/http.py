@@ -31,6 +31,7 @@ from prober.probes.tls import ContextCache, cert_expiry
 USER_AGENT = "prober/0.1"
 _DNS_CACHE_TTL = 10  # seconds; a failing resolver is still seen within one interval
 _REDACTED = "<redacted>"
+_UNKNOWN: object = object()
 
 
 class _Outcome:
@@ -59,6 +60,7 @@ class HttpProber:
         self._trace = make_trace_config()
         self._timeouts: dict[float, aiohttp.ClientTimeout] = {}
         self._expiry_cache: dict[bytes, float | None] = {}
+        self._origin_expiry: dict[tuple[str | None, int | None], float | None] = {}
 
     async def close(self) -> None:
         sessions = list(self._sessions.values())
@@ -168,7 +170,7 @@ class HttpProber:
             outcome.status = resp.status
             outcome.location = "Location" in resp.headers
             if resp.url.scheme == "https":
-                outcome.cert_expiry = self._cert_expiry(resp)
+                outcome.cert_expiry = self._cert_expiry(resp, timing)
             keep = expect.needs_body(check.expect)
             if keep:
                 outcome.charset = resp.charset
@@ -194,27 +196,28 @@ class HttpProber:
             if keep:
                 outcome.body = b"".join(chunks)
 
-    def _cert_expiry(self, resp: aiohttp.ClientResponse) -> float | None:
-        conn = resp.connection
-        transport = conn.transport if conn is not None else None
-        if transport is None:
-            return None
-        ssl_object = transport.get_extra_info("ssl_object")
-        if ssl_object is None:
-            return None
+    def _cert_expiry(self, resp: aiohttp.ClientResponse, timing: ProbeTiming) -> float | None:
+        """The leaf certificate's notAfter; a reused connection keeps its origin's last one."""
+        origin = (resp.url.host, resp.url.port)
+        ssl_object = timing.ssl_object
+        if not isinstance(ssl_object, ssl.SSLObject):
+            return self._origin_expiry.get(origin)
         try:
             der = ssl_object.getpeercert(binary_form=True)
         except (ValueError, ssl.SSLError):
-            return None
+            der = None
         if not der:
             return None
         cache = self._expiry_cache
-        if der in cache:
-            return cache[der]
-        if len(cache) >= 1024:
-            cache.clear()
-        expiry = cache[der] = cert_expiry(der)
-        return expiry
+        expiry = cache.get(der, _UNKNOWN)
+        if expiry is _UNKNOWN:
+            if len(cache) >= 1024:
+                cache.clear()
+            expiry = cache[der] = cert_expiry(der)
+        if len(self._origin_expiry) >= 4096:
+            self._origin_expiry.clear()
+        self._origin_expiry[origin] = expiry  # type: ignore[assignment]
+        return expiry  # type: ignore[return-value]
 
     @staticmethod
     def _judge(check: Check, outcome: _Outcome, duration: float) -> tuple[Reason, str]:

@@ -33,6 +33,7 @@ class ProbeTiming:
         "headers_at",
         "processing",
         "ready_at",
+        "ssl_object",
         "start",
         "tls",
         "tls_start",
@@ -52,6 +53,7 @@ class ProbeTiming:
         self.ready_at = start  # when the current hop's request could be sent
         self.headers_at = 0.0  # when the last hop's response headers arrived
         self.body_bytes = 0
+        self.ssl_object: object = None  # the last hop's new TLS session, if any
 
     def stage(self) -> str:
         """Where the probe was, for a timeout's explanation."""

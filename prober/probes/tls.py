@@ -21,10 +21,11 @@ from prober.probes.timing import _now, current_timing
 class _TimedSSLObject(ssl.SSLObject):
     @classmethod
     def _create(cls, *args: Any, **kwargs: Any) -> ssl.SSLObject:
+        obj: ssl.SSLObject = super()._create(*args, **kwargs)  # type: ignore[misc]
         timing = current_timing.get()
         if timing is not None:
             timing.tls_start = _now()
-        obj: ssl.SSLObject = super()._create(*args, **kwargs)  # type: ignore[misc]
+            timing.ssl_object = obj
         return obj
 
 
