@@ -71,7 +71,8 @@ class Store(Protocol):
         ...
 
     async def incidents(self, limit: int = 50, since: float | None = None) -> list[Incident]:
-        """Open incidents first, then the most recent; each with all its updates."""
+        """Open incidents first, then the most recent; each with all its updates.
+        With `since`, closed incidents last updated before `since` are left out."""
         ...
 
     async def incident(self, incident_id: str) -> Incident | None: ...
@@ -94,5 +95,7 @@ class Store(Protocol):
         ...
 
     async def prune(self, now: float, retention: float) -> None:
-        """Drop probe aggregates and resolved incidents older than `retention` seconds."""
+        """Drop probe aggregates and resolved incidents older than `retention` seconds
+        (also old status changes, except each component's last one before the cutoff, and
+        finished outbox rows)."""
         ...

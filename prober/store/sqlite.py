@@ -90,13 +90,13 @@ class SqliteStore:
         self.last_error: str | None = None  # for readiness; None while healthy
 
     # -- plumbing ---------------------------------------------------------------------
-    async def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+    async def _run(self, fn: Callable[[sqlite3.Connection], T], write: bool = True) -> T:
         if self._executor is None or not self._opened:
             raise StoreError(f"database {self.path!r}: store is not open")
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, self._call, fn)
+        return await loop.run_in_executor(self._executor, self._call, fn, write)
 
-    def _call(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+    def _call(self, fn: Callable[[sqlite3.Connection], T], write: bool) -> T:
         """On the writer thread: (re)connect if needed, run fn, map errors to StoreError."""
         try:
             try:
@@ -118,7 +118,8 @@ class SqliteStore:
             self._recover(exc)
             self.last_error = sqlite_schema.describe(exc, self.path)
             raise StoreError(self.last_error) from exc
-        self.last_error = None
+        if write:  # reads may succeed while writes fail (disk full): only a write clears it
+            self.last_error = None
         return result
 
     def _connect(self) -> sqlite3.Connection:
@@ -197,7 +198,8 @@ class SqliteStore:
     # -- domain state and incidents ---------------------------------------------------
     async def load_domain_state(self) -> Mapping[str, Any] | None:
         row = await self._run(
-            lambda c: c.execute("SELECT state FROM domain_state WHERE id = 1").fetchone()
+            lambda c: c.execute("SELECT state FROM domain_state WHERE id = 1").fetchone(),
+            write=False,
         )
         return None if row is None else codec.load_state(row[0])
 
@@ -295,7 +297,7 @@ class SqliteStore:
             ).fetchall()
             return self._load(c, rows)
 
-        return await self._run(q)
+        return await self._run(q, write=False)
 
     async def incident(self, incident_id: str) -> Incident | None:
         def q(c: sqlite3.Connection) -> Incident | None:
@@ -306,7 +308,7 @@ class SqliteStore:
             found = self._load(c, rows)
             return found[0] if found else None
 
-        return await self._run(q)
+        return await self._run(q, write=False)
 
     async def status_changes(self, since: float) -> list[StatusChange]:
         def q(c: sqlite3.Connection) -> list[StatusChange]:
@@ -324,7 +326,7 @@ class SqliteStore:
                 [(r[0], r[1], ComponentStatus(r[2]), ComponentStatus(r[3])) for r in after],
             )
 
-        return await self._run(q)
+        return await self._run(q, write=False)
 
     # -- probe aggregates -------------------------------------------------------------
     async def add_probe_aggregates(self, rows: Sequence[ProbeAggregate]) -> None:
@@ -340,7 +342,8 @@ class SqliteStore:
                 "SELECT check_id, component, minute, total, failures, latency_sum, latency_max "
                 "FROM probe_aggregates WHERE check_id = ? AND minute >= ? ORDER BY minute",
                 (check_id, since),
-            ).fetchall()
+            ).fetchall(),
+            write=False,
         )
         return [ProbeAggregate(*r) for r in rows]
 
@@ -352,7 +355,8 @@ class SqliteStore:
                 "WHERE state = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, id "
                 "LIMIT ?",
                 (now, max(limit, 0)),
-            ).fetchall()
+            ).fetchall(),
+            write=False,
         )
         return [Delivery(r[0], r[1], r[2], bytes(r[3]), r[4], r[5]) for r in rows]
 

@@ -253,6 +253,7 @@ async def test_disk_full_fails_apply_clearly_then_recovers(tmp_path: Path) -> No
     assert (await s.load_domain_state() or {})["step"] == failed - 1
     assert await s.incident(f"inc{failed}") is None
     assert len(await s.due_deliveries(1e9, limit=1000)) == failed - 1
+    assert s.last_error is not None  # successful reads do not hide a failing write path
 
     await s.set_max_page_count(None)  # space is back
     await s.apply([opened(f"inc{failed}")], {"step": failed})
@@ -263,3 +264,14 @@ async def test_disk_full_fails_apply_clearly_then_recovers(tmp_path: Path) -> No
     conn = sqlite3.connect(db(tmp_path))
     assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     conn.close()
+
+
+def test_make_store_picks_the_backend(tmp_path: Path) -> None:
+    from prober.store.factory import make_store
+    from prober.store.memory import MemoryStore
+
+    assert isinstance(make_store(None), MemoryStore)
+    assert isinstance(make_store("memory"), MemoryStore)
+    s = make_store(db(tmp_path), synchronous="FULL")
+    assert isinstance(s, SqliteStore) and s.path == db(tmp_path)
+    assert not (tmp_path / "prober.db").exists()  # nothing is created before open()
