@@ -1,0 +1,92 @@
+{{/*
+Expand the name of the chart.
+*/}}
+{{- define "prober.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+Create a default fully qualified app name, truncated at 63 characters (some Kubernetes
+name fields are limited to this by the DNS naming spec). When the release name contains
+the chart name, it is used as the full name.
+*/}}
+{{- define "prober.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
+Chart name and version as used by the chart label.
+*/}}
+{{- define "prober.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+Common labels.
+*/}}
+{{- define "prober.labels" -}}
+helm.sh/chart: {{ include "prober.chart" . }}
+{{ include "prober.selectorLabels" . }}
+{{- if .Chart.AppVersion }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+{{- end }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: prober
+{{- end }}
+
+{{/*
+Selector labels.
+*/}}
+{{- define "prober.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "prober.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{/*
+Name of the service account to use.
+*/}}
+{{- define "prober.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "prober.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{/*
+The image reference: repository:tag, or repository@digest when a digest is set.
+*/}}
+{{- define "prober.image" -}}
+{{- if .Values.image.digest }}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest }}
+{{- else }}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
+{{- end }}
+{{- end }}
+
+{{/*
+Name of the ConfigMap holding checks.yaml, and its key.
+*/}}
+{{- define "prober.configMapName" -}}
+{{- default (include "prober.fullname" .) .Values.existingConfigMap }}
+{{- end }}
+
+{{- define "prober.configMapKey" -}}
+{{- if .Values.existingConfigMap }}{{ .Values.existingConfigMapKey }}{{ else }}checks.yaml{{ end }}
+{{- end }}
+
+{{/*
+Namespace for the monitoring objects: their own value, else the release namespace.
+*/}}
+{{- define "prober.namespace" -}}
+{{- default .root.Release.Namespace .namespace }}
+{{- end }}

@@ -1,0 +1,357 @@
+"""The Helm chart, rendered by the real Helm v4 engine for every ci/*-values.yaml scenario.
+
+Every object is validated against the Kubernetes schemas (kubernetes-validate --strict) or,
+for ServiceMonitor and PrometheusRule, against strict schemas of the Prometheus Operator
+CRD fields (tests/deploy/schemas/). The rendered checks.yaml passes `prober check-config`,
+the rendered rules pass promtool, and dashboards and rules are byte-for-byte the files
+under grafana/ (reached through symlinks in helm/prober/files/).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import helm_python as helm
+import jsonschema
+import kubernetes_validate
+import pytest
+import yaml
+
+from .chart import SCENARIOS, by_kind, objects, render, scenario_values
+from .promql import CHART, ROOT, RULES, dashboard_files
+
+DASHBOARDS = dashboard_files()
+SCHEMAS = Path(__file__).resolve().parent / "schemas"
+CRD_SCHEMAS = {
+    "ServiceMonitor": SCHEMAS / "servicemonitor-monitoring-v1.json",
+    "PrometheusRule": SCHEMAS / "prometheusrule-monitoring-v1.json",
+}
+K8S_VERSION = "1.30.0"
+ids = [p.name.removesuffix("-values.yaml") for p in SCENARIOS]
+
+
+def test_every_scenario_is_there() -> None:
+    assert set(ids) == {"default", "persistence", "existing-configmap", "monitoring", "exposure"}
+
+
+def test_lint_strict() -> None:
+    for path in SCENARIOS:
+        report = helm.lint(CHART, scenario_values(path), strict=True, kube_version="v1.30.0")
+        problems = [m for m in report["messages"] if m["severity"] >= 2]
+        assert not report["errors"] and not problems, (path.name, report)
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=ids)
+def test_objects_are_valid_kubernetes(scenario: Path) -> None:
+    objs = objects(render(scenario_values(scenario)))
+    assert objs
+    for obj in objs:
+        kind = obj["kind"]
+        if kind in CRD_SCHEMAS:
+            schema = json.loads(CRD_SCHEMAS[kind].read_text())
+            jsonschema.validate(obj, schema)
+        else:
+            kubernetes_validate.validate(obj, K8S_VERSION, strict=True)
+        name = obj["metadata"]["name"]
+        assert len(name) <= 63, name
+        labels = obj["metadata"]["labels"]
+        assert labels["app.kubernetes.io/name"] == "prober"
+        assert labels["app.kubernetes.io/instance"] == "prober"
+
+
+def test_kubernetes_validate_is_strict() -> None:
+    objs = objects(render())
+    deployment = by_kind(objs, "Deployment")[0]
+    deployment["spec"]["template"]["spec"]["containers"][0]["imagePullPolcy"] = "Always"
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(deployment, K8S_VERSION, strict=True)
+
+
+def test_crd_schemas_are_strict() -> None:
+    objs = objects(render(scenario_values(CHART / "ci" / "monitoring-values.yaml")))
+    monitor = by_kind(objs, "ServiceMonitor")[0]
+    monitor["spec"]["endpoints"][0]["intervall"] = "30s"
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(monitor, json.loads(CRD_SCHEMAS["ServiceMonitor"].read_text()))
+    rule = by_kind(objs, "PrometheusRule")[0]
+    rule["spec"]["groups"][0]["rules"][0]["for"] = "1 minute"
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(rule, json.loads(CRD_SCHEMAS["PrometheusRule"].read_text()))
+
+
+def _kinds(values: dict[str, Any]) -> list[str]:
+    return sorted(o["kind"] for o in objects(render(values)))
+
+
+def test_default_objects() -> None:
+    assert _kinds({}) == ["ConfigMap", "Deployment", "Pod", "Service", "ServiceAccount"]
+
+
+@pytest.mark.parametrize(("values", "kind"), [
+    ({"persistence": {"enabled": True}}, "PersistentVolumeClaim"),
+    ({"serviceMonitor": {"enabled": True}}, "ServiceMonitor"),
+    ({"prometheusRule": {"enabled": True}}, "PrometheusRule"),
+    ({"ingress": {"enabled": True}}, "Ingress"),
+    ({"networkPolicy": {"enabled": True}}, "NetworkPolicy"),
+    ({"podDisruptionBudget": {"enabled": True}}, "PodDisruptionBudget"),
+])
+def test_each_resource_has_its_own_switch(values: dict[str, Any], kind: str) -> None:
+    assert kind not in _kinds({})
+    assert _kinds(values).count(kind) == 1
+    assert _kinds(values) == sorted([*_kinds({}), kind])
+
+
+@pytest.mark.parametrize(("values", "kind"), [
+    ({"deployment": {"enabled": False}}, "Deployment"),
+    ({"service": {"enabled": False}}, "Service"),
+    ({"serviceAccount": {"create": False}}, "ServiceAccount"),
+    ({"existingConfigMap": "mine"}, "ConfigMap"),
+    ({"tests": {"enabled": False}}, "Pod"),
+])
+def test_default_resources_can_be_switched_off(values: dict[str, Any], kind: str) -> None:
+    assert kind not in _kinds(values)
+
+
+def _deployment(values: dict[str, Any] | None = None) -> dict[str, Any]:
+    return by_kind(objects(render(values or {})), "Deployment")[0]
+
+
+def test_deployment_is_one_replica_recreate_and_restricted() -> None:
+    dep = _deployment()
+    spec = dep["spec"]
+    assert spec["replicas"] == 1
+    assert spec["strategy"] == {"type": "Recreate"}
+    pod = spec["template"]["spec"]
+    assert pod["automountServiceAccountToken"] is False
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    (container,) = pod["containers"]
+    sc = container["securityContext"]
+    assert sc["readOnlyRootFilesystem"] is True
+    assert sc["allowPrivilegeEscalation"] is False
+    assert sc["capabilities"] == {"drop": ["ALL"]}
+    assert sc["runAsUser"] == 65532
+    assert container["livenessProbe"]["httpGet"]["path"] == "/-/healthy"
+    assert container["readinessProbe"]["httpGet"]["path"] == "/-/ready"
+    assert container["resources"]["requests"]["cpu"]
+    assert container["resources"]["requests"]["memory"]
+    mounts = {m["mountPath"]: m for m in container["volumeMounts"]}
+    assert {"/var/lib/prober", "/tmp", "/etc/prober/config"} <= set(mounts)
+    assert "subPath" not in mounts["/etc/prober/config"], "subPath mounts never update"
+    assert "--config=/etc/prober/config/checks.yaml" in container["args"]
+    assert "--db=/var/lib/prober/prober.db" in container["args"]
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    assert "emptyDir" in volumes["data"]
+
+
+def test_restricted_pod_security_in_every_scenario() -> None:
+    for path in SCENARIOS:
+        for obj in objects(render(scenario_values(path))):
+            if obj["kind"] not in {"Deployment", "Pod"}:
+                continue
+            pod = obj["spec"]["template"]["spec"] if obj["kind"] == "Deployment" else obj["spec"]
+            assert pod["automountServiceAccountToken"] is False
+            assert pod["securityContext"]["runAsNonRoot"] is True
+            for c in pod["containers"]:
+                assert c["securityContext"]["allowPrivilegeEscalation"] is False
+                assert c["securityContext"]["capabilities"]["drop"] == ["ALL"]
+                assert c["securityContext"]["readOnlyRootFilesystem"] is True
+
+
+def test_persistence_uses_the_claim() -> None:
+    objs = objects(render(scenario_values(CHART / "ci" / "persistence-values.yaml")))
+    pvc = by_kind(objs, "PersistentVolumeClaim")[0]
+    assert pvc["spec"]["resources"]["requests"]["storage"] == "2Gi"
+    assert pvc["spec"]["storageClassName"] == "standard"
+    pod = by_kind(objs, "Deployment")[0]["spec"]["template"]["spec"]
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    assert volumes["data"]["persistentVolumeClaim"]["claimName"] == pvc["metadata"]["name"]
+    existing = _deployment({"persistence": {"enabled": True, "existingClaim": "mine"}})
+    volumes = {v["name"]: v for v in existing["spec"]["template"]["spec"]["volumes"]}
+    assert volumes["data"]["persistentVolumeClaim"]["claimName"] == "mine"
+
+
+def test_checksum_follows_inline_config_only() -> None:
+    def checksum(values: dict[str, Any]) -> str | None:
+        annotations = _deployment(values)["spec"]["template"]["metadata"].get("annotations") or {}
+        return annotations.get("checksum/config")
+
+    base = checksum({})
+    assert base and len(base) == 64
+    assert checksum({}) == base
+    assert checksum({"config": "page: {name: Other}\n"}) != base
+    assert checksum({"existingConfigMap": "mine"}) is None
+
+
+def test_existing_configmap_and_token_as_env() -> None:
+    dep = _deployment(scenario_values(CHART / "ci" / "existing-configmap-values.yaml"))
+    pod = dep["spec"]["template"]["spec"]
+    config = next(v for v in pod["volumes"] if v["name"] == "config")["configMap"]
+    assert config == {"name": "prober-checks",
+                      "items": [{"key": "checks.yaml", "path": "checks.yaml"}]}
+    env = {e["name"]: e for e in pod["containers"][0]["env"]}
+    assert env["PROBER_API_TOKEN"]["valueFrom"]["secretKeyRef"] == {
+        "name": "prober-api-token", "key": "token"}
+    assert "PROBER_API_TOKEN_FILE" not in env
+
+
+def test_token_file_and_check_secrets() -> None:
+    dep = _deployment(scenario_values(CHART / "ci" / "persistence-values.yaml"))
+    pod = dep["spec"]["template"]["spec"]
+    container = pod["containers"][0]
+    env = {e["name"]: e for e in container["env"]}
+    assert env["PROBER_API_TOKEN_FILE"]["value"] == "/etc/prober/secrets/api-token"
+    assert "PROBER_API_TOKEN" not in env
+    secret = next(v for v in pod["volumes"] if v["name"] == "api-token")["secret"]
+    assert secret["secretName"] == "prober-api-token"
+    assert secret["items"] == [{"key": "token", "path": "api-token"}]
+    assert container["envFrom"] == [{"secretRef": {"name": "prober-check-secrets"}}]
+
+
+def test_no_token_means_no_token_env() -> None:
+    container = _deployment()["spec"]["template"]["spec"]["containers"][0]
+    names = {e["name"] for e in container.get("env") or []}
+    assert not names & {"PROBER_API_TOKEN", "PROBER_API_TOKEN_FILE"}
+
+
+def test_fullname_is_truncated_to_63() -> None:
+    long = "a" * 53  # the longest release name Helm accepts
+    for obj in objects(render(scenario_values(CHART / "ci" / "monitoring-values.yaml"),
+                              name=long)):
+        assert len(obj["metadata"]["name"]) <= 63
+        assert not obj["metadata"]["name"].endswith("-")
+    names = {o["metadata"]["name"] for o in objects(render({"fullnameOverride": "status"}))}
+    assert "status" in names
+
+
+@pytest.mark.parametrize("values", [
+    {"persistance": {"enabled": True}},
+    {"persistence": {"enabeld": True}},
+    {"serviceMonitor": {"enabled": True, "intreval": "30s"}},
+    {"deployment": {"strategy": {"type": "RollingUpdate"}}},
+    {"config": {"page": {"name": "x"}}},
+    {"logFormat": "yaml"},
+    {"image": {"repositry": "x"}},
+])
+def test_schema_rejects_typos_and_wrong_types(values: dict[str, Any]) -> None:
+    with pytest.raises(helm.HelmValuesError):
+        render(values)
+
+
+def _rendered_checks(values: dict[str, Any], tmp_path: Path) -> Path:
+    configmaps = [o for o in by_kind(objects(render(values)), "ConfigMap")
+                  if "checks.yaml" in o.get("data", {})]
+    assert len(configmaps) == 1
+    path = tmp_path / "checks.yaml"
+    path.write_text(configmaps[0]["data"]["checks.yaml"])
+    return path
+
+
+@pytest.mark.parametrize("scenario", [p for p in SCENARIOS if "existing" not in p.name],
+                         ids=[i for i in ids if "existing" not in i])
+def test_rendered_checks_yaml_passes_check_config(scenario: Path, tmp_path: Path) -> None:
+    path = _rendered_checks(scenario_values(scenario), tmp_path)
+    env = {"PATH": "/usr/bin:/bin", "PLATFORM_API_TOKEN": "example-token"}
+    out = subprocess.run([sys.executable, "-m", "prober", "check-config", str(path)],
+                         capture_output=True, text=True, timeout=60, cwd=ROOT, env=env,
+                         check=False)
+    assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_check_config_rejects_a_broken_rendered_config(tmp_path: Path) -> None:
+    path = _rendered_checks({"config": "components: []\nchecks: [{id: x}]\n"}, tmp_path)
+    out = subprocess.run([sys.executable, "-m", "prober", "check-config", str(path)],
+                         capture_output=True, text=True, timeout=60, cwd=ROOT, check=False)
+    assert out.returncode == 1, out.stdout + out.stderr
+
+
+def _monitoring() -> list[dict[str, Any]]:
+    return objects(render(scenario_values(CHART / "ci" / "monitoring-values.yaml")))
+
+
+def test_prometheusrule_is_the_rule_file(tmp_path: Path) -> None:
+    rule = by_kind(_monitoring(), "PrometheusRule")[0]
+    assert rule["metadata"]["labels"]["release"] == "kube-prometheus-stack"
+    source = yaml.safe_load(RULES.read_text())
+    assert rule["spec"]["groups"] == source["groups"]
+    rendered = tmp_path / "rendered.rules.yaml"
+    rendered.write_text(yaml.safe_dump({"groups": rule["spec"]["groups"]}))
+    out = subprocess.run(["promtool", "check", "rules", str(rendered)], capture_output=True,
+                         text=True, timeout=60, check=False)
+    assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_dashboards_are_the_grafana_files() -> None:
+    maps = [o for o in by_kind(_monitoring(), "ConfigMap") if "grafana_dashboard" in
+            o["metadata"]["labels"]]
+    rendered = {key: text for m in maps for key, text in m["data"].items()}
+    assert set(rendered) == {p.name for p in DASHBOARDS}
+    for path in DASHBOARDS:
+        assert rendered[path.name] == path.read_text().rstrip("\n"), path.name
+        json.loads(rendered[path.name])
+    for m in maps:
+        assert m["metadata"]["labels"]["grafana_dashboard"] == "1"
+        assert m["metadata"]["annotations"]["grafana_folder"] == "prober"
+
+
+def test_servicemonitor_scrapes_the_service() -> None:
+    objs = _monitoring()
+    monitor = by_kind(objs, "ServiceMonitor")[0]
+    service = by_kind(objs, "Service")[0]
+    assert monitor["spec"]["selector"]["matchLabels"].items() <= \
+        service["metadata"]["labels"].items()
+    (endpoint,) = monitor["spec"]["endpoints"]
+    assert endpoint["port"] == service["spec"]["ports"][0]["name"]
+    assert endpoint["path"] == "/metrics"
+
+
+def test_one_source_of_truth_through_symlinks() -> None:
+    files = CHART / "files"
+    assert (files / "dashboards").is_symlink()
+    assert (files / "dashboards").resolve() == (ROOT / "grafana" / "dashboards").resolve()
+    assert (files / "prober.rules.yaml").is_symlink()
+    assert (files / "prober.rules.yaml").resolve() == RULES.resolve()
+
+
+def test_packaged_chart_carries_dashboards_and_rules(tmp_path: Path) -> None:
+    archive = helm.package(CHART, destination=tmp_path)
+    objs = objects(render(scenario_values(CHART / "ci" / "monitoring-values.yaml"),
+                          chart=archive))
+    assert len(by_kind(objs, "PrometheusRule")) == 1
+    maps = [o for o in by_kind(objs, "ConfigMap") if "grafana_dashboard" in
+            o["metadata"]["labels"]]
+    assert len(maps) == len(DASHBOARDS)
+    with helm.Chart.load(archive) as loaded:
+        names = {f["name"] for f in loaded.files}
+    assert not any(n.startswith("ci/") for n in names), "ci/ is helmignored"
+
+
+def test_exposure_scenario() -> None:
+    objs = objects(render(scenario_values(CHART / "ci" / "exposure-values.yaml")))
+    ingress = by_kind(objs, "Ingress")[0]
+    assert ingress["spec"]["ingressClassName"] == "nginx"
+    assert ingress["spec"]["tls"][0]["secretName"] == "status-example-com-tls"
+    backend = ingress["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]
+    assert backend == {"name": "prober", "port": {"name": "http"}}
+    policy = by_kind(objs, "NetworkPolicy")[0]
+    assert policy["spec"]["policyTypes"] == ["Ingress", "Egress"]
+    assert len(policy["spec"]["ingress"][0]["from"]) == 2
+    pdb = by_kind(objs, "PodDisruptionBudget")[0]
+    assert pdb["spec"]["maxUnavailable"] == 1
+
+
+def test_helm_test_hook_curls_ready() -> None:
+    pod = by_kind(objects(render()), "Pod")[0]
+    assert pod["metadata"]["annotations"]["helm.sh/hook"] == "test"
+    args = pod["spec"]["containers"][0]["args"]
+    assert args[-1] == "http://prober:8080/-/ready"
+
+
+def test_notes_render() -> None:
+    notes = render()["prober/templates/NOTES.txt"]
+    assert "port-forward svc/prober" in notes
+    assert "persistence.enabled=false" in notes
