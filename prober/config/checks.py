@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from prober.config import fields, keys
+from prober.config.durations import format_duration as fmt
 from prober.config.model import (
     Check,
     Expectations,
@@ -171,8 +172,6 @@ def _timing_ok(r: Reader, s: Settings, own: Settings, reported: set[str]) -> boo
     timeout = s["timeout"].value if "timeout" in s else Check.timeout
     if timeout < interval:
         return True
-    from prober.config.durations import format_duration as fmt
-
     where = own.get("timeout") or own.get("interval") or s.get("timeout") or s.get("interval")
     if where is None or where.path in reported:
         return False

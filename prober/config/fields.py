@@ -130,16 +130,39 @@ def strings(r: Reader, node: yaml.Node, path: str) -> list[yaml.Node] | None:
 
 
 def plain_value(r: Reader, node: yaml.Node, path: str) -> tuple[bool, object]:
-    """Any JSON-like value (for json[].equals). Returns (ok, value)."""
+    """Any JSON-like value (for json[].equals). Returns (ok, value). Aliases that recurse or
+    expand into a huge value (a "billion laughs" document) are refused."""
+    try:
+        return _plain(r, node, path, 0, [_MAX_NODES])
+    except _TooBig:
+        r.error(node, path, f"value is nested deeper than {_MAX_DEPTH} levels or has more "
+                            f"than {_MAX_NODES} items (a recursive alias?)")
+        return False, None
+
+
+_MAX_DEPTH = 32
+_MAX_NODES = 10_000
+
+
+class _TooBig(Exception):
+    pass
+
+
+def _plain(r: Reader, node: yaml.Node, path: str, depth: int, budget: list[int]
+           ) -> tuple[bool, object]:
+    budget[0] -= 1
+    if depth > _MAX_DEPTH or budget[0] < 0:
+        raise _TooBig
     if node.tag not in yn.PLAIN_TAGS:
         r.mapping(node, path, None)  # reports the tag
         return False, None
     if isinstance(node, yaml.SequenceNode):
-        items = [plain_value(r, n, f"{path}[{i}]") for i, n in enumerate(node.value)]
+        items = [_plain(r, n, f"{path}[{i}]", depth + 1, budget)
+                 for i, n in enumerate(node.value)]
         return all(ok for ok, _ in items), [v for _, v in items]
     if isinstance(node, yaml.MappingNode):
         fields = r.mapping(node, path, None) or {}
-        pairs = {k: plain_value(r, n, f"{path}.{k}") for k, n in fields.items()}
+        pairs = {k: _plain(r, n, f"{path}.{k}", depth + 1, budget) for k, n in fields.items()}
         return all(ok for ok, _ in pairs.values()), {k: v for k, (_, v) in pairs.items()}
     if node.tag == yn.NULL:
         return True, None
@@ -149,10 +172,10 @@ def plain_value(r: Reader, node: yaml.Node, path: str) -> tuple[bool, object]:
     if node.tag == yn.INT:
         if re.fullmatch(r"[-+]?[0-9]+", node.value):
             return True, int(node.value)
-    elif node.tag == yn.FLOAT:
+        r.error(node, path, f"write {node.value} as a decimal integer or quote it")
+        return False, None
+    if node.tag == yn.FLOAT:
         number = r.number(node, path, float("-inf"), float("inf"))
         return number is not None, number
-    text = r.string(node, path) if node.tag != yn.INT else None
-    if node.tag == yn.INT:
-        r.error(node, path, f"write {node.value} as a decimal integer or quote it")
+    text = r.string(node, path)
     return text is not None, text

@@ -21,6 +21,7 @@ from prober.config.model import Check, Component, Config, Maintenance, Webhook
 from prober.config.reader import Reader, is_null, suggest
 from prober.errors import ConfigError, ConfigIssue
 
+_REQUIRED = ("components", "checks")
 _EMPTY = "the file is empty (expected a mapping with at least components: and checks:)"
 
 
@@ -194,6 +195,8 @@ def parse_config(text: str, source: str = "<string>",
                           f"and checks:), got {yn.describe(node)}")
         raise ConfigError(r.issues)
     top = r.mapping(node, "", keys.TOP) or {}
+    # An empty optional section (`page:` with nothing under it) means its defaults.
+    top = {k: v for k, v in top.items() if not (is_null(v) and k not in _REQUIRED)}
     b = _Builder(r, top, node)
     page = sections.read_page(r, top.get("page"))
     b.defaults()

@@ -113,7 +113,8 @@ class Reader:
             return None
         return node
 
-    def string(self, node: yaml.Node, path: str, *, expand: bool = True) -> str | None:
+    def string(self, node: yaml.Node, path: str, *, expand: bool = True,
+               nonempty: bool = False) -> str | None:
         """A string; numbers and booleans must be quoted to count as text."""
         scalar = self._scalar(node, path, "a string")
         if scalar is None:
@@ -127,6 +128,9 @@ class Reader:
         if scalar.tag in (yn.INT, yn.FLOAT):
             self.error(node, path, f"expected a string, got the number {raw} "
                                    f"(quote it: \"{raw}\")")
+            return None
+        if nonempty and not raw.strip():
+            self.error(node, path, "empty string (write a non-empty value)")
             return None
         return self.expand(raw, node, path) if expand else raw
 

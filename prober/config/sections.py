@@ -122,7 +122,7 @@ def read_component(r: Reader, node: yaml.Node, path: str
     name_node = r.require(f, node, path, "name")
     values: dict[str, Any] = {
         "id": fields.ident(r, ident_node, f"{path}.id") if ident_node else None,
-        "name": r.string(name_node, f"{path}.name") if name_node else None,
+        "name": r.string(name_node, f"{path}.name", nonempty=True) if name_node else None,
     }
     for key in ("group", "description"):
         if key in f:
@@ -197,7 +197,7 @@ def read_maintenance(r: Reader, node: yaml.Node, path: str
     comps_node = r.require(f, node, path, "components")
     values: dict[str, Any] = {
         "id": fields.ident(r, ident_node, f"{path}.id") if ident_node else None,
-        "name": r.string(name_node, f"{path}.name") if name_node else None,
+        "name": r.string(name_node, f"{path}.name", nonempty=True) if name_node else None,
     }
     refs: dict[str, yaml.Node] = {}
     for i, item in enumerate(r.sequence(comps_node, f"{path}.components") or []

@@ -83,6 +83,12 @@ CASES: list[tuple[str, list[str]]] = [
         ],
     ),
     (
+        'empty_name',
+        [
+            'empty_name.yaml:3:11: components[0].name: empty string (write a non-empty value)',
+        ],
+    ),
+    (
         'env_malformed',
         [
             (
@@ -264,6 +270,16 @@ CASES: list[tuple[str, list[str]]] = [
             (
                 'number_in_string.yaml:9:18: checks[0].headers.X-Version: expected a '
                 'string, got the number 1.10 (quote it: "1.10")'
+            ),
+        ],
+    ),
+    (
+        'recursive_alias',
+        [
+            (
+                'recursive_alias.yaml:11:19: checks[0].expect.json[0].equals: value is '
+                'nested deeper than 32 levels or has more than 10000 items (a recursive '
+                'alias?)'
             ),
         ],
     ),
