@@ -150,3 +150,12 @@ def test_duration_text():
     assert duration_text(20) == "under a minute"
     assert duration_text(4140) == "1 h 9 min"
     assert duration_text(90000) == "1 d 1 h"
+
+
+async def test_network_notice(client, backend):
+    import dataclasses
+
+    backend.set_snapshot(dataclasses.replace(after_snapshot(), network_healthy=False))
+    text = _text(await (await client.get("/")).text())
+    assert "Monitoring degraded" in text
+    assert "most likely a problem on the prober's side" in text

@@ -148,3 +148,23 @@ async def test_relative_links_without_page_url(client, backend):
     body = await (await client.get("/api/v2/incidents.json")).json()
     assert body["page"]["url"] == "/"
     assert body["incidents"][0]["shortlink"] == f"/incidents/{INCIDENT_ID}"
+
+
+async def test_maintenance_indicator(client, backend):
+    import dataclasses
+
+    from prober.domain.status import ComponentStatus
+
+    snap = after_snapshot()
+    comps = tuple(
+        dataclasses.replace(c, status=ComponentStatus.UNDER_MAINTENANCE)
+        if c.id == "sms-delivery"
+        else c
+        for c in snap.components
+    )
+    backend.set_snapshot(dataclasses.replace(snap, components=comps))
+    status = (await (await client.get("/api/v2/status.json")).json())["status"]
+    assert status == {"indicator": "maintenance", "description": "Service Under Maintenance"}
+    comps = (await (await client.get("/api/v2/components.json")).json())["components"]
+    delivery = next(c for c in comps if c["name"] == "Delivery")
+    assert delivery["status"] == "under_maintenance"
