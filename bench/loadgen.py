@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import sys
 import time
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
@@ -49,10 +50,11 @@ async def open_loop(rate: float, count: int, fire: Callable[[float], Awaitable[N
     """
     loop = asyncio.get_running_loop()
     tasks: set[asyncio.Task[None]] = set()
-    start = loop.time()
+    clock = time.perf_counter  # uvloop's loop.time() has only millisecond resolution
+    start = clock()
     sent = 0
     while sent < count:
-        now = loop.time()
+        now = clock()
         due = min(count, int((now - start) * rate) + 1)
         while sent < due:
             task = loop.create_task(fire(start + sent / rate))
@@ -60,22 +62,21 @@ async def open_loop(rate: float, count: int, fire: Callable[[float], Awaitable[N
             task.add_done_callback(tasks.discard)
             sent += 1
         if sent < count:
-            await asyncio.sleep(max(0.0, start + sent / rate - loop.time()))
+            await asyncio.sleep(max(0.0, start + sent / rate - clock()))
     if tasks:
         await asyncio.gather(*tasks, return_exceptions=True)
-    return loop.time() - start
+    return clock() - start
 
 
 async def run(
-    url: str, rate: float, duration: float, connections: int, timeout: float
+    url: str, rate: float, duration: float, connections: int, deadline: float
 ) -> dict[str, object]:
     count = max(1, int(rate * duration))
     latencies: list[float] = []
     errors = 0
     statuses: dict[int, int] = {}
-    loop = asyncio.get_running_loop()
     connector = aiohttp.TCPConnector(limit=connections)
-    client_timeout = aiohttp.ClientTimeout(total=timeout)
+    client_timeout = aiohttp.ClientTimeout(total=deadline)
     async with aiohttp.ClientSession(connector=connector, timeout=client_timeout) as session:
 
         async def fire(scheduled: float) -> None:
@@ -90,10 +91,12 @@ async def run(
             except (aiohttp.ClientError, TimeoutError):
                 errors += 1
                 return
-            latencies.append(loop.time() - scheduled)
+            latencies.append(time.perf_counter() - scheduled)
 
         async with session.get(url) as resp:  # warm one connection and the server's cache
             await resp.read()
+        sys.stderr.write("started\n")  # the orchestrator starts its measured window here
+        sys.stderr.flush()
         elapsed = await open_loop(rate, count, fire)
     latencies.sort()
     return {

@@ -175,11 +175,11 @@ def _session(limit: int, force_close: bool) -> aiohttp.ClientSession:
 async def _get(
     session: aiohttp.ClientSession,
     url: str,
-    timeout: aiohttp.ClientTimeout,
+    deadline: aiohttp.ClientTimeout,
     needle: bytes | None = None,
 ) -> bool:
     try:
-        async with session.get(url, timeout=timeout) as resp:
+        async with session.get(url, timeout=deadline) as resp:
             body = await resp.read()
             return resp.status == 200 and (needle is None or needle in body)
     except (aiohttp.ClientError, TimeoutError):

@@ -1,0 +1,261 @@
+"""Scale: many checks in a real `prober run` process, its /metrics and status API under load.
+
+The prober process is pinned to the measured core; nginx, this orchestrator and the load
+generator stay on the other. Windows, in order:
+
+1. warm-up: one interval and a bit, so every check has fired;
+2. `before`: probing alone. CPU share from /proc, scheduler lag quantiles from the delta
+   of the `prober_scheduler_lag_seconds` histogram between two scrapes, probes per second
+   from `prober_probes_total`;
+3. `/metrics`: timed GETs (wall time of the whole request as a scraper sees it) and size;
+4. `during`: the load generator sends GET /api/v2/summary.json open-loop at a fixed rate
+   while the same figures are taken again, so lag during can be compared with before.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bench import promtext
+from bench.procstat import cpu_seconds, pinned, rss_bytes
+
+REPO = Path(__file__).resolve().parents[1]
+API_PATH = "/api/v2/summary.json"
+FAIL_EVERY = 100  # one check in 100 probes /fail (a 500): the failure path is exercised too
+
+
+@dataclass(frozen=True)
+class ScaleSize:
+    checks: int
+    interval: float  # seconds
+    window: float  # seconds of the `before` window
+    api_rate: float  # requests per second
+    api_duration: float  # seconds
+    scrapes: int  # timed GETs of /metrics
+
+
+def write_config(path: Path, target: str, size: ScaleSize) -> None:
+    components = 10
+    lines = ["page:", "  name: Bench", "components:"]
+    for c in range(components):
+        lines += [f"  - id: comp-{c}", f"    name: Component {c}"]
+    lines.append("checks:")
+    timeout = "2s" if size.interval > 2 else f"{int(size.interval * 500)}ms"
+    for i in range(size.checks):
+        path_ = "/fail" if i % FAIL_EVERY == FAIL_EVERY - 1 else "/ok"
+        lines += [
+            f"  - id: check-{i:05d}",
+            f"    component: comp-{i % components}",
+            f"    url: {target}{path_}",
+            f"    interval: {size.interval:g}s",
+            f"    timeout: {timeout}",
+        ]
+    path.write_text("\n".join(lines) + "\n")
+
+
+def _get(url: str, timeout: float = 10.0) -> tuple[bytes, float]:
+    start = time.perf_counter()
+    with urllib.request.urlopen(url, timeout=timeout) as resp:
+        body: bytes = resp.read()
+    return body, time.perf_counter() - start
+
+
+class ProberProcess:
+    """`python -m prober run` on the measured core; its JSON log is drained in a thread."""
+
+    def __init__(self, config: Path, db: Path, core: int | None, in_process: bool = False) -> None:
+        self.url = ""
+        self.events: dict[str, int] = {}
+        self.last_raw = ""
+        self._listening = threading.Event()
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        if in_process:
+            argv = [sys.executable, "-m", "bench.scale_host", "--config", str(config)]
+        else:
+            argv = [
+                sys.executable,
+                "-m",
+                "prober",
+                "run",
+                "--config",
+                str(config),
+                "--listen",
+                "127.0.0.1:0",
+                "--db",
+                str(db),
+                "--log-format",
+                "json",
+            ]
+        self.started = time.monotonic()
+        self.proc = subprocess.Popen(
+            pinned(core, argv),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            cwd=str(REPO),
+            env=env,
+        )
+        self.ready_after: float | None = None
+        threading.Thread(target=self._drain, daemon=True).start()
+
+    def _drain(self) -> None:
+        assert self.proc.stderr is not None
+        for raw in self.proc.stderr:
+            try:
+                line = json.loads(raw)
+            except ValueError:
+                line = {"event": "raw_output", "level": "error"}
+                self.last_raw = raw.decode(errors="replace").strip()[-300:]
+            event = str(line.get("event", "?"))
+            level = str(line.get("level", "info"))
+            if level in ("warning", "error", "critical"):
+                self.events[event] = self.events.get(event, 0) + 1
+            if event == "listening" and not self.url:
+                self.url = str(line["url"]).rstrip("/")
+                self.ready_after = time.monotonic() - self.started
+                self._listening.set()
+
+    def wait_listening(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while not self._listening.wait(0.1):
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"prober run did not start (exit {self.proc.returncode})")
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def scrape(self) -> tuple[promtext.Scrape, float, float]:
+        """(parsed /metrics, process CPU seconds, monotonic time), taken together."""
+        body, _ = _get(self.url + "/metrics")
+        return promtext.parse(body.decode()), cpu_seconds(self.pid), time.monotonic()
+
+    def stop(self) -> int | None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        return self.proc.returncode
+
+
+def _window(
+    a: tuple[promtext.Scrape, float, float],
+    b: tuple[promtext.Scrape, float, float],
+    expected_pps: float,
+) -> dict[str, Any]:
+    (s0, c0, t0), (s1, c1, t1) = a, b
+    wall = t1 - t0
+    buckets = promtext.delta(s1, s0)
+    pps = (s1.probes_total - s0.probes_total) / wall
+    return {
+        "seconds": wall,
+        "cpu_share": (c1 - c0) / wall,
+        "rounds": buckets[-1][1] if buckets else 0,
+        "lag_p50": promtext.histogram_quantile(0.50, buckets),
+        "lag_p99": promtext.histogram_quantile(0.99, buckets),
+        "lag_share_within_50ms": promtext.share_within(0.05, buckets),
+        "probes_per_second": pps,
+        "probes_per_second_expected": expected_pps,
+        "ms_per_probe": (c1 - c0) / (s1.probes_total - s0.probes_total) * 1000.0
+        if s1.probes_total > s0.probes_total
+        else None,
+    }
+
+
+def run(
+    tmp: Path, target: str, size: ScaleSize, core: int | None, driver_core: int | None
+) -> dict[str, Any]:
+    config = tmp / "scale-checks.yaml"
+    write_config(config, target, size)
+    mode = "prober run process"
+    prober = ProberProcess(config, tmp / "scale.db", core)
+    try:
+        prober.wait_listening(timeout=120.0)
+    except RuntimeError as exc:
+        failure = f"{exc}: {prober.last_raw}"
+        prober.stop()
+        mode = f"in-process Runner+HttpProber+Metrics+api (bench.scale_host); {failure}"
+        prober = ProberProcess(config, tmp / "scale.db", core, in_process=True)
+    expected = size.checks / size.interval
+    try:
+        prober.wait_listening(timeout=120.0)
+        time.sleep(size.interval + min(2.0, size.interval))  # every check has fired once
+        first = prober.scrape()
+        time.sleep(size.window)
+        second = prober.scrape()
+        before = _window(first, second, expected)
+        rss_before, _ = rss_bytes(prober.pid)
+
+        times: list[float] = []
+        body = b""
+        for _ in range(size.scrapes):
+            body, took = _get(prober.url + "/metrics")
+            times.append(took)
+
+        load = subprocess.Popen(
+            pinned(
+                driver_core,
+                [
+                    sys.executable,
+                    "-m",
+                    "bench.loadgen",
+                    prober.url + API_PATH,
+                    "--rate",
+                    str(size.api_rate),
+                    "--duration",
+                    str(size.api_duration),
+                ],
+            ),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=str(REPO),
+        )
+        assert load.stderr is not None
+        load.stderr.readline()  # "started", or "" if it failed before sending
+        third = prober.scrape()
+        try:
+            out, err = load.communicate(timeout=size.api_duration + 60)
+        except subprocess.TimeoutExpired:
+            load.kill()
+            out, err = load.communicate()
+        fourth = prober.scrape()
+        during = _window(third, fourth, expected)
+        rss_after, rss_peak = rss_bytes(prober.pid)
+        api: dict[str, Any] = (
+            json.loads(out.strip().splitlines()[-1])
+            if load.returncode == 0 and out.strip()
+            else {"error": err[-2000:]}
+        )
+    finally:
+        exit_code = prober.stop()
+    return {
+        "mode": mode,
+        "checks": size.checks,
+        "interval": size.interval,
+        "startup_seconds": prober.ready_after,
+        "before": before,
+        "during_api_load": during,
+        "rss_bytes": max(rss_before, rss_after),
+        "rss_peak_bytes": rss_peak,
+        "metrics_render_seconds_median": statistics.median(times) if times else None,
+        "metrics_render_seconds_max": max(times) if times else None,
+        "metrics_bytes": len(body),
+        "metrics_series": promtext.parse(body.decode()).series if body else 0,
+        "api": api,
+        "warnings_logged": dict(prober.events),
+        "exit_code": exit_code,
+    }
