@@ -9,11 +9,14 @@ The rule (documented here, it is what a status means):
 * A trailing window *supports* level L (degraded 5%, partial 25%, major 50% by default)
   at factor f when it holds at least `min_samples` samples, its failure ratio
   p >= f * t_L, and the failures are significant: under a true failure rate of
-  f * t_L * exit_factor, seeing as many failures would have probability <= ALPHA
-  (exact binomial tail, ALPHA = 1e-3). The guard is what keeps noise out: one failed
-  probe among hundreds, or 0.5% random failures, never reach a status, whereas 30% of
-  responses failing supports `degraded_performance` from 20 samples (5 failures
-  needed) and `partial_outage` from a few more.
+  f * t_L * m, with m = (1 + exit_factor) / 2 (0.75: halfway between the exit level and
+  the threshold), seeing as many failures would have probability <= ALPHA (exact
+  binomial tail, ALPHA = 1e-3). The guard is what keeps noise out: one failed probe
+  among hundreds, or 0.5% random failures, never reach a status (5 failures in 20
+  samples are the least that count, 30 in 600), and a steady 30% of failures supports
+  `degraded_performance` from 20 samples (the second round at 10 requests per round)
+  and `partial_outage` within a few minutes, but practically never `major_outage`
+  (which hysteresis would then hold).
 * Escalation is immediate: the status rises to the highest level any trailing window
   supports at f = 1. Fast path: when every probe of the component failed in
   `failing_rounds_for_major` consecutive rounds, the status is `major_outage` at once,
@@ -110,7 +113,8 @@ def supported_level(counts: Counts, policy: StatusPolicy, factor: float) -> Comp
         bar = threshold * factor
         if bar <= 0 or ratio < bar:
             continue
-        if binom_sf(counts.failures, counts.total, bar * policy.exit_factor) <= ALPHA:
+        null = bar * (1.0 + policy.exit_factor) / 2.0
+        if binom_sf(counts.failures, counts.total, null) <= ALPHA:
             return status
     return OP
 
