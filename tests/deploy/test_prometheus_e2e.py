@@ -1,0 +1,317 @@
+"""End to end with a real Prometheus: prober probes a local target, Prometheus scrapes prober
+and evaluates the real alert rules; breaking the target fires the component-outage alert,
+and every PromQL expression of every dashboard and rule parses and returns data.
+
+Processes: an aiohttp target on 127.0.0.1 (switchable to HTTP 500), `python -m prober run`
+(1 s check interval), and `/usr/bin/prometheus` (1 s scrape and evaluation interval). Each
+waits is a bounded poll of a real endpoint; teardown kills every process.
+
+The rule file Prometheus loads is generated from grafana/alerts/prober.rules.yaml by one
+documented transformation, `shorten_for()`: every rule's `for:` becomes 2s (instead of 1m
+and more), so that the alert fires within seconds; expressions, labels and annotations are
+the real ones.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+import yaml
+from aiohttp import web
+
+from .promql import (
+    ROOT,
+    RULES,
+    dashboard_exprs,
+    dashboard_files,
+    load_rules,
+    metric_names,
+    substitute,
+)
+
+pytestmark = pytest.mark.slow
+
+PROMETHEUS = shutil.which("prometheus") or "/usr/bin/prometheus"
+ALERT_TIMEOUT = 90.0
+CHECK = "billing-health"
+COMPONENT = "billing"
+OUTAGE_ALERTS = {"ProberComponentMajorOutage", "ProberComponentPartialOutage"}
+# Metrics that legitimately have no series in this scenario: a plain-http target has no
+# certificate, nothing fails in the store, no webhook is configured.
+MAY_BE_ABSENT = {
+    "prober_check_tls_cert_expiry_timestamp_seconds",
+    "prober_store_errors_total",
+    "prober_webhook_deliveries_total",
+}
+# Alert expressions that must select nothing while prober is healthy and scraped.
+QUIET_RULES = {"ProberAbsent", "ProberConfigReloadFailed", "ProberStoreUnhealthy",
+               "ProberStoreErrors", "ProberCertificateExpiringSoon", "ProberNotProbing"}
+
+
+def shorten_for(rules_text: str, duration: str = "2s") -> str:
+    """The documented transformation: the real rule file with every `for:` set to `duration`."""
+    doc = yaml.safe_load(rules_text)
+    for group in doc["groups"]:
+        for rule in group["rules"]:
+            if "for" in rule:
+                rule["for"] = duration
+    return yaml.safe_dump(doc, sort_keys=False)
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def config_text(target: str) -> str:
+    return f"""
+page:
+  name: e2e
+components:
+  - id: {COMPONENT}
+    name: Billing
+    group: Product
+checks:
+  - id: {CHECK}
+    component: {COMPONENT}
+    url: {target}/{COMPONENT}/health
+    interval: 1s
+    timeout: 500ms
+    requests_per_round: 5
+"""
+
+
+def prometheus_config(prober: str, rules: Path) -> str:
+    return f"""
+global:
+  scrape_interval: 1s
+  scrape_timeout: 1s
+  evaluation_interval: 1s
+rule_files:
+  - {rules}
+scrape_configs:
+  - job_name: prober
+    static_configs:
+      - targets: ["{prober}"]
+"""
+
+
+class Target:
+    """GET /<component>/health: 200 while healthy, 500 once broken."""
+
+    def __init__(self) -> None:
+        self.failing = False
+
+    async def health(self, request: web.Request) -> web.Response:
+        if self.failing:
+            return web.json_response({"status": "error"}, status=500)
+        return web.json_response({"status": "ok"})
+
+
+@pytest.fixture
+async def target() -> AsyncIterator[tuple[Target, str]]:
+    t = Target()
+    app = web.Application()
+    app.router.add_get("/{component}/health", t.health)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    host, port = runner.addresses[0][:2]
+    try:
+        yield t, f"http://{host}:{port}"
+    finally:
+        await runner.cleanup()
+
+
+@contextlib.contextmanager
+def process(args: list[str], log: Path, **kw: Any) -> Iterator[subprocess.Popen[bytes]]:
+    with log.open("wb") as out:
+        proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, **kw)
+        try:
+            yield proc
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=15)
+
+
+def tail(log: Path) -> str:
+    return log.read_text(errors="replace")[-3000:]
+
+
+async def wait_until_ready(session: aiohttp.ClientSession, url: str,
+                           proc: subprocess.Popen[bytes], log: Path,
+                           limit: float = 60.0) -> None:
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"{proc.args!r} exited {proc.returncode}:\n{tail(log)}")
+        with contextlib.suppress(aiohttp.ClientError, asyncio.TimeoutError):
+            async with session.get(url, timeout=aiohttp.ClientTimeout(total=2)) as r:
+                if r.status == 200:
+                    return
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"{url} not ready in {limit}s:\n{tail(log)}")
+
+
+async def query(session: aiohttp.ClientSession, prom: str, expr: str) -> dict[str, Any]:
+    async with session.get(f"{prom}/api/v1/query", params={"query": expr}) as r:
+        body: dict[str, Any] = await r.json()
+    return body
+
+
+async def poll(session: aiohttp.ClientSession, prom: str, expr: str, limit: float) -> None:
+    """Wait until `expr` returns at least one sample."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        body = await query(session, prom, expr)
+        if body.get("status") == "success" and body["data"]["result"]:
+            return
+        await asyncio.sleep(0.5)
+    raise AssertionError(f"no data for {expr} within {limit}s")
+
+
+async def firing_alerts(session: aiohttp.ClientSession, prom: str) -> list[dict[str, Any]]:
+    async with session.get(f"{prom}/api/v1/alerts") as r:
+        body = await r.json()
+    assert body["status"] == "success"
+    return [a for a in body["data"]["alerts"] if a["state"] == "firing"]
+
+
+def test_shorten_for_changes_only_for() -> None:
+    original = yaml.safe_load(RULES.read_text())
+    short = yaml.safe_load(shorten_for(RULES.read_text()))
+    for g_orig, g_short in zip(original["groups"], short["groups"], strict=True):
+        for r_orig, r_short in zip(g_orig["rules"], g_short["rules"], strict=True):
+            assert r_short.pop("for") == "2s"
+            r_orig.pop("for")
+            assert r_short == r_orig
+
+
+def setup(tmp_path: Path, target_url: str) -> tuple[list[str], list[str], dict[str, str]]:
+    """Write checks.yaml, the transformed rules and prometheus.yml; the two commands."""
+    assert Path(PROMETHEUS).exists(), "Debian package prometheus is required"
+    checks = tmp_path / "checks.yaml"
+    checks.write_text(config_text(target_url))
+    rules = tmp_path / "prober.rules.yaml"
+    rules.write_text(shorten_for(RULES.read_text()))
+    prober_port, prom_port = free_port(), free_port()
+    prom_yml = tmp_path / "prometheus.yml"
+    prom_yml.write_text(prometheus_config(f"127.0.0.1:{prober_port}", rules))
+    check = subprocess.run(["promtool", "check", "config", str(prom_yml)], capture_output=True,
+                           text=True, timeout=60, check=False)
+    assert check.returncode == 0, check.stdout + check.stderr
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PROBER_")}
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (env.get("PYTHONPATH"), str(ROOT)) if p)
+    prober_cmd = [sys.executable, "-m", "prober", "run", "--config", str(checks),
+                  "--listen", f"127.0.0.1:{prober_port}", "--db", str(tmp_path / "prober.db"),
+                  "--log-format", "json"]
+    prom_cmd = [PROMETHEUS, f"--config.file={prom_yml}",
+                f"--storage.tsdb.path={tmp_path / 'tsdb'}",
+                f"--web.listen-address=127.0.0.1:{prom_port}", "--log.level=warn"]
+    return prober_cmd, prom_cmd, env
+
+
+async def test_alert_fires_and_every_expression_runs(
+        target: tuple[Target, str], tmp_path: Path) -> None:
+    tgt, target_url = target
+    prober_cmd, prom_cmd, env = setup(tmp_path, target_url)
+    prober_url = prober_cmd[prober_cmd.index("--listen") + 1]
+    prober_url = f"http://{prober_url}"
+    prom = "http://" + prom_cmd[3].removeprefix("--web.listen-address=")
+    prober_log, prom_log = tmp_path / "prober.log", tmp_path / "prometheus.log"
+
+    timeout = aiohttp.ClientTimeout(total=10)
+    with process(prober_cmd, prober_log, env=env, cwd=tmp_path) as prober_proc, \
+            process(prom_cmd, prom_log, cwd=tmp_path) as prom_proc:
+        async with aiohttp.ClientSession(timeout=timeout) as session:
+            await wait_until_ready(session, f"{prober_url}/-/ready", prober_proc, prober_log)
+            await wait_until_ready(session, f"{prom}/-/ready", prom_proc, prom_log)
+
+            # Healthy first: prober is scraped and reports the component operational.
+            await poll(session, prom, f'prober_probes_total{{check="{CHECK}", reason="ok"}}',
+                       limit=60)
+            await poll(session, prom, f'prober_component_status{{component="{COMPONENT}"}} == 0',
+                       limit=60)
+            assert not [a for a in await firing_alerts(session, prom)
+                        if a["labels"]["alertname"] in OUTAGE_ALERTS]
+
+            # Break the target: the component-outage alert must fire.
+            tgt.failing = True
+            deadline = time.monotonic() + ALERT_TIMEOUT
+            fired: list[dict[str, Any]] = []
+            while not fired:
+                assert time.monotonic() < deadline, (
+                    f"no outage alert within {ALERT_TIMEOUT}s; alerts: "
+                    f"{await firing_alerts(session, prom)}; prober log:\n"
+                    f"{tail(prober_log)}")
+                assert prober_proc.poll() is None, tail(prober_log)
+                fired = [a for a in await firing_alerts(session, prom)
+                         if a["labels"]["alertname"] in OUTAGE_ALERTS
+                         and a["labels"].get("component") == COMPONENT]
+                if not fired:
+                    await asyncio.sleep(0.5)
+            alert = fired[0]
+            assert alert["labels"]["severity"] in {"critical", "warning"}
+            assert alert["labels"]["group"] == "Product"
+            assert COMPONENT in alert["annotations"]["summary"]
+            assert alert["annotations"]["runbook"]
+
+            # Let the failure show in counters and an incident open, then run every query.
+            await poll(session, prom, f'prober_probes_total{{check="{CHECK}", reason="http_5xx"}}',
+                       limit=30)
+            await poll(session, prom, "prober_incidents_open > 0", limit=60)
+            await _every_expression_runs(session, prom)
+
+
+async def _every_expression_runs(session: aiohttp.ClientSession, prom: str) -> None:
+    problems: list[str] = []
+    checked = 0
+    for path in dashboard_files():
+        for where, expr in dashboard_exprs(path):
+            promql = substitute(expr, check=CHECK)
+            body = await query(session, prom, promql)
+            checked += 1
+            if body.get("status") != "success":
+                problems.append(f"{where}: {promql}: {body.get('error')}")
+            elif not body["data"]["result"] and not metric_names(expr) & MAY_BE_ABSENT:
+                problems.append(f"{where}: no data for {promql}")
+    for rule in load_rules():
+        name, expr = rule["alert"], rule["expr"]
+        body = await query(session, prom, expr)
+        checked += 1
+        if body.get("status") != "success":
+            problems.append(f"rule {name}: {body.get('error')}")
+            continue
+        result = body["data"]["result"]
+        if name in QUIET_RULES and result:
+            problems.append(f"rule {name} selects {result} while prober is healthy")
+        for metric in sorted(metric_names(expr) - MAY_BE_ABSENT):
+            base = metric.removesuffix("_bucket")
+            present = await query(session, prom, f"count({{__name__=~\"{base}(_bucket)?\"}})")
+            if not present["data"]["result"]:
+                problems.append(f"rule {name}: no series for {metric}")
+    firing = await query(session, prom,
+                         next(r["expr"] for r in load_rules()
+                              if r["alert"] == "ProberComponentMajorOutage"))
+    if not firing["data"]["result"]:
+        problems.append("ProberComponentMajorOutage expression selects nothing during the outage")
+    assert checked >= 30
+    assert not problems, "\n".join(problems)
