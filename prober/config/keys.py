@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-TOP = ("page", "defaults", "components", "checks", "maintenances", "incidents", "webhooks")
+TOP = (
+    "page", "defaults", "status", "components", "checks", "maintenances", "incidents",
+    "webhooks",
+)
 PAGE = ("name", "url", "time_zone")
 # Keys a check may set that `defaults:` may also set.
 CHECK_SETTINGS = (

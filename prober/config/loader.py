@@ -73,15 +73,20 @@ class _Builder:
 
     def defaults(self) -> None:
         node = self.top.get("defaults")
-        if node is None:
-            return
-        f = self.r.mapping(node, "defaults", keys.DEFAULTS)
-        if f is None:
-            return
-        self.default_settings = chk.read_settings(self.r, f, "defaults")
-        if "status" in f:
-            self.default_policy = sections.read_policy(self.r, f["status"], "defaults.status")
-            sections.build_policy(self.r, self.default_policy, f["status"], "defaults.status",
+        f = self.r.mapping(node, "defaults", keys.DEFAULTS) if node is not None else None
+        if f is not None:
+            self.default_settings = chk.read_settings(self.r, f, "defaults")
+        # The status policy of every component: top-level `status:` or `defaults.status:`.
+        given = [(n, p) for n, p in ((self.top.get("status"), "status"),
+                                     ((f or {}).get("status"), "defaults.status"))
+                 if n is not None]
+        if len(given) == 2:
+            self.r.error(given[1][0], given[1][1], "the status policy is given twice (keep "
+                         "either the top-level status: or defaults.status:)")
+        if given:
+            policy_node, path = given[0]
+            self.default_policy = sections.read_policy(self.r, policy_node, path)
+            sections.build_policy(self.r, self.default_policy, policy_node, path,
                                   self.reported)
 
     def _list(self, key: str, required: bool) -> list[yaml.Node]:

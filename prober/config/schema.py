@@ -201,6 +201,8 @@ def json_schema() -> Schema:
                  "time_zone": _str("IANA time zone for displayed times.", "UTC")}, keys.PAGE)
     top = _obj({
         "page": page, "defaults": defaults,
+        "status": _d(_ref("status_policy"), "Status policy of every component (or use "
+                     "defaults.status)."),
         "components": {"type": "array", "minItems": 1, "items": component},
         "checks": {"type": "array", "minItems": 1, "items": check},
         "maintenances": {"type": "array", "items": maintenance},

@@ -304,6 +304,15 @@ CASES: list[tuple[str, list[str]]] = [
         ],
     ),
     (
+        'status_given_twice',
+        [
+            (
+                'status_given_twice.yaml:3:5: defaults.status: the status policy is given '
+                'twice (keep either the top-level status: or defaults.status:)'
+            ),
+        ],
+    ),
+    (
         'status_range_reversed',
         [
             (

@@ -109,6 +109,13 @@ checks:
     assert billing_c.policy.failure_reasons == frozenset({"http_5xx", "timeout"})
 
 
+def test_top_level_status_is_the_default_policy() -> None:
+    text = "status:\n  window: 30s\n  min_samples: 5\n  recovery_time: 2s\n" + BASE
+    (component,) = parse_config(text, "t", {}).components
+    assert (component.policy.window, component.policy.min_samples) == (30.0, 5)
+    assert component.policy.recovery_time == 2.0 and component.policy.degraded == 0.05
+
+
 @pytest.mark.parametrize(
     ("written", "seconds"),
     [("500ms", 0.5), ("1s", 1.0), ("15s", 15.0), ("5m", 300.0), ("1h", 3600.0),
