@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import re
 import shutil
@@ -329,3 +330,30 @@ def test_records_without_set_checks_and_empty_rounds() -> None:
     assert s[("prober_check_up", lbl)] == 0
     assert s[("prober_check_last_status_code", lbl)] == 0
     assert s[("prober_scheduler_lag_seconds_sum", ())] == 0.0
+
+
+async def test_render_async_matches_render_and_survives_rounds_between_chunks() -> None:
+    m = Metrics(CollectorRegistry())
+    many = [check(f"c{i}") for i in range(BLOCK * 2 + 3)]
+    m.set_checks(many)
+    for c in many:
+        m.record_round(c, [result(c)], 0.0)
+    assert await m.render_async() == m.render()
+
+    async def meddle() -> None:
+        # new shapes (a new reason, phases) and a reload while the scrape is half done
+        for _ in range(10):
+            for c in many:
+                m.record_round(c, [result(c, Reason.DNS, phases={"dns": 0.5})], 0.0)
+            await asyncio.sleep(0)
+        m.set_checks(many[:5])
+
+    scrape = asyncio.ensure_future(m.render_async(chunks_per_yield=1))
+    await asyncio.gather(scrape, meddle())
+    parsed = families(scrape.result())
+    assert "prober_probes" in parsed
+    after = samples(m.render())
+    lbl = (("check", "c0"), ("component", "api"))
+    assert after[("prober_probes_total", (*lbl, ("reason", "dns")))] == 10
+    assert after[("prober_probe_phase_seconds", (("check", "c0"), ("phase", "dns")))] == 0.5
+    assert ("prober_check_up", (("check", "c9"), ("component", "api"))) not in after

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_left
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 from prober.config.model import Check
 from prober.probes.result import PHASES, ProbeResult
@@ -70,6 +70,7 @@ class CheckSeries:
     """Counters and last values of one check."""
 
     __slots__ = (
+        "block",
         "cert_expiry",
         "check_id",
         "component",
@@ -106,7 +107,8 @@ class CheckSeries:
         self.phase_keys: tuple[str, ...] = ()
         self.phase_values: tuple[int, ...] = ()  # (whole, micros) per phase, flattened
         self.cert_expiry: int | None = None
-        self.shape = ALL_SHAPES  # bit F set: this family's template lines changed
+        self.shape = 0  # bit F set: this family's template lines changed (a new shape)
+        self.block: Block | None = None
 
     def record(self, results: Sequence[ProbeResult]) -> None:
         reasons = self.reasons
@@ -157,6 +159,10 @@ class CheckSeries:
             self.phase_values = tuple(values)
         elif self.last_code is None:
             self.last_code = 0
+        if self.shape:
+            if self.block is not None:
+                self.block.shape |= self.shape
+            self.shape = 0
 
     def template(self, family: int) -> str:
         """This check's lines of one family, with a `%` placeholder per value."""
@@ -212,14 +218,35 @@ def _gather(family: int, block: list[CheckSeries]) -> tuple[int, ...]:
     return tuple(values)
 
 
+class Block:
+    """Up to BLOCK checks rendered together: one `%`-template per family."""
+
+    __slots__ = ("series", "shape", "templates")
+
+    def __init__(self, series: list[CheckSeries]) -> None:
+        self.series = series
+        self.shape = ALL_SHAPES  # families whose template must be rebuilt
+        self.templates: list[bytes] = [b""] * len(FAMILIES)
+        for s in series:
+            s.block = self
+            s.shape = 0
+
+    def render(self, family: int) -> bytes:
+        """This block's lines of one family. Synchronous, so template and values agree."""
+        if self.shape >> family & 1:
+            self.templates[family] = "".join(s.template(family) for s in self.series).encode()
+            self.shape &= ~(1 << family)
+        template = self.templates[family]
+        return template % _gather(family, self.series) if template else b""
+
+
 class CheckSeriesTable:
     """All checks' series. Once `set_checks` ran, only configured checks are recorded."""
 
     def __init__(self) -> None:
         self._series: dict[str, CheckSeries] = {}
         self._configured = False
-        self._blocks: list[list[CheckSeries]] = []
-        self._templates: list[list[bytes | None]] = []
+        self._blocks: list[Block] = []
 
     def __len__(self) -> int:
         return len(self._series)
@@ -233,6 +260,9 @@ class CheckSeriesTable:
             if series is None or series.component != check.component:
                 series = CheckSeries(check.id, check.component)
             new[check.id] = series
+        for gone in old.values():
+            if new.get(gone.check_id) is not gone:
+                gone.block = None
         self._series = new
         self._configured = True
         self._reblock()
@@ -248,25 +278,20 @@ class CheckSeriesTable:
 
     def _reblock(self) -> None:
         series = list(self._series.values())
-        self._blocks = [series[i : i + BLOCK] for i in range(0, len(series), BLOCK)]
-        self._templates = [[None] * len(FAMILIES) for _ in self._blocks]
+        self._blocks = [Block(series[i : i + BLOCK]) for i in range(0, len(series), BLOCK)]
+
+    def steps(self) -> Iterator[bytes]:
+        """The exposition in chunks, one family of one block each.
+
+        Between two chunks the caller may yield to the event loop (see
+        `Metrics.render_async`): each chunk is internally consistent; a reload meanwhile
+        leaves this scrape on the blocks it started with.
+        """
+        blocks = self._blocks
+        for family, header in enumerate(_HEADERS):
+            yield header
+            for block in blocks:
+                yield block.render(family)
 
     def render(self) -> list[bytes]:
-        """The families' exposition, as chunks to join."""
-        for block, templates in zip(self._blocks, self._templates, strict=True):
-            changed = 0
-            for s in block:
-                if s.shape:
-                    changed |= s.shape
-                    s.shape = 0
-            for f in range(len(FAMILIES)):
-                if changed >> f & 1 or templates[f] is None:
-                    templates[f] = "".join(s.template(f) for s in block).encode("utf-8")
-        out: list[bytes] = []
-        for f, header in enumerate(_HEADERS):
-            out.append(header)
-            for block, templates in zip(self._blocks, self._templates, strict=True):
-                template = templates[f]
-                if template:
-                    out.append(template % _gather(f, block))
-        return out
+        return list(self.steps())

@@ -1,0 +1,188 @@
+"""/metrics render cost at scale: prober's exposition next to a naive prometheus_client one.
+
+    python bench/metrics_render.py [--checks 10000] [--repeats 7] [--json out.json]
+
+Both sides get the same realistic rounds (mostly ok, a few 5xx/timeouts, all five phases,
+certificate expiry on https checks). Before each timed prober render every check records
+a fresh round, as happens between two scrapes when the interval (10 s) is shorter than the
+scrape interval (15 s); the first render after a (re)load, which also builds the
+templates, is reported apart. The naive side is a labelled Histogram (default buckets),
+Counter and Gauges per check, rendered with generate_latest. Figures are medians.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+from prober.config.model import Check
+from prober.metrics import Metrics
+from prober.probes.result import PHASES, ProbeResult, Reason
+
+FAILURES = (Reason.HTTP_5XX, Reason.TIMEOUT, Reason.CONNECT)
+
+
+def make_checks(n: int) -> list[Check]:
+    return [
+        Check(
+            id=f"check-{i:05d}",
+            component=f"component-{i % 200:03d}",
+            url=("https" if i % 2 else "http") + f"://svc-{i}.internal.test/health",
+        )
+        for i in range(n)
+    ]
+
+
+def make_round(check: Check, rnd: random.Random, at: float) -> list[ProbeResult]:
+    out = []
+    for _ in range(check.requests_per_round):
+        failed = rnd.random() < 0.03
+        reason = rnd.choice(FAILURES) if failed else Reason.OK
+        duration = min(9.0, rnd.lognormvariate(-2.5, 0.6))
+        phases = {p: duration * w for p, w in zip(PHASES, (0.05, 0.1, 0.2, 0.6, 0.05), strict=True)}
+        out.append(
+            ProbeResult(
+                check.id,
+                check.component,
+                at,
+                reason,
+                duration,
+                503 if reason is Reason.HTTP_5XX else (200 if not failed else None),
+                phases=phases,
+                cert_expiry=1_790_000_000.0 if check.url.startswith("https") else None,
+            )
+        )
+    return out
+
+
+class Naive:
+    """What a first attempt looks like: prometheus_client children per check."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.probes = Counter("prober_probes", "", ["check", "component", "reason"], registry=r)
+        self.duration = Histogram(
+            "prober_probe_duration_seconds", "", ["check", "component"], registry=r
+        )
+        self.phase = Gauge("prober_probe_phase_seconds", "", ["check", "phase"], registry=r)
+        self.up = Gauge("prober_check_up", "", ["check", "component"], registry=r)
+        self.success = Gauge(
+            "prober_check_last_success_timestamp_seconds", "", ["check", "component"], registry=r
+        )
+        self.code = Gauge("prober_check_last_status_code", "", ["check", "component"], registry=r)
+        self.cert = Gauge(
+            "prober_check_tls_cert_expiry_timestamp_seconds", "", ["check", "component"], registry=r
+        )
+
+    def record(self, check: Check, results: list[ProbeResult]) -> None:
+        for res in results:
+            self.probes.labels(check.id, check.component, res.reason.value).inc()
+            self.duration.labels(check.id, check.component).observe(res.duration)
+            if res.ok:
+                self.success.labels(check.id, check.component).set(res.at)
+            if res.cert_expiry is not None:
+                self.cert.labels(check.id, check.component).set(res.cert_expiry)
+        last = results[-1]
+        for p, v in last.phases.items():
+            self.phase.labels(check.id, p).set(v)
+        self.up.labels(check.id, check.component).set(all(r.ok for r in results))
+        self.code.labels(check.id, check.component).set(last.status_code or 0)
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)
+
+
+def timed(fn: Any) -> tuple[float, float, Any]:
+    """(wall seconds, cpu seconds, result)."""
+    w, c = time.perf_counter(), time.process_time()
+    out = fn()
+    return time.perf_counter() - w, time.process_time() - c, out
+
+
+def run(n_checks: int = 10_000, repeats: int = 7, warmup_rounds: int = 20) -> dict[str, Any]:
+    rnd = random.Random(42)
+    checks = make_checks(n_checks)
+    metrics = Metrics(CollectorRegistry())
+    metrics.set_checks(checks)
+    naive = Naive()
+    at = 1_780_000_000.0
+
+    def record_all(naive_too: bool) -> None:
+        nonlocal at
+        at += 10.0
+        for c in checks:
+            results = make_round(c, rnd, at)
+            metrics.record_round(c, results, rnd.random() * 0.002)
+            if naive_too:
+                naive.record(c, results)
+
+    record_all(True)
+    first_wall, first_cpu, _ = timed(metrics.render)
+    for _ in range(warmup_rounds):
+        record_all(True)
+    walls, cpus, size = [], [], 0
+    for _ in range(repeats):
+        record_all(False)
+        wall, cpu, body = timed(metrics.render)
+        walls.append(wall)
+        cpus.append(cpu)
+        size = len(body)
+    n_walls, n_cpus, n_size = [], [], 0
+    for _ in range(max(1, repeats // 2)):
+        wall, cpu, body = timed(naive.render)
+        n_walls.append(wall)
+        n_cpus.append(cpu)
+        n_size = len(body)
+    return {
+        "checks": n_checks,
+        "prober_render_ms": round(statistics.median(walls) * 1000, 1),
+        "prober_render_cpu_ms": round(statistics.median(cpus) * 1000, 1),
+        "prober_first_render_ms": round(first_wall * 1000, 1),
+        "prober_first_render_cpu_ms": round(first_cpu * 1000, 1),
+        "prober_size_mb": round(size / 1e6, 2),
+        "naive_render_ms": round(statistics.median(n_walls) * 1000, 1),
+        "naive_render_cpu_ms": round(statistics.median(n_cpus) * 1000, 1),
+        "naive_size_mb": round(n_size / 1e6, 2),
+        "speedup": round(statistics.median(n_cpus) / max(statistics.median(cpus), 1e-9), 1),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--checks", type=int, default=10_000)
+    ap.add_argument("--repeats", type=int, default=7)
+    ap.add_argument("--warmup-rounds", type=int, default=20)
+    ap.add_argument("--json", type=Path, help="also write the figures here")
+    args = ap.parse_args(argv)
+    res = run(args.checks, args.repeats, args.warmup_rounds)
+    print(f"/metrics render, {res['checks']} checks (median)")
+    print(f"{'':22}{'wall ms':>10}{'cpu ms':>10}{'size MB':>10}")
+    print(
+        f"{'prober':22}{res['prober_render_ms']:>10}{res['prober_render_cpu_ms']:>10}"
+        f"{res['prober_size_mb']:>10}"
+    )
+    print(f"{'prober first render':22}{res['prober_first_render_ms']:>10}")
+    print(
+        f"{'naive prometheus_client':22}{res['naive_render_ms']:>10}"
+        f"{res['naive_render_cpu_ms']:>10}{res['naive_size_mb']:>10}"
+    )
+    print(f"speedup (cpu): {res['speedup']}x")
+    if args.json:
+        args.json.write_text(json.dumps(res, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
