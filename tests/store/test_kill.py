@@ -17,9 +17,11 @@ CHILD = Path(__file__).with_name("kill_child.py")
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def run_until(db: str, steps: int, deadline: float) -> tuple[int, int]:
-    """Start the child, wait until it printed `steps` more committed steps, SIGKILL it.
-    Returns (step it resumed from, last step it reported committed)."""
+def run_until(db: str, steps: int, offset: float, deadline: float) -> tuple[int, int]:
+    """Start the child, wait until it printed `steps` more committed steps, then SIGKILL it
+    `offset` seconds later (a fraction of one step, so the kill lands at varied points inside
+    a transaction, not only just after a commit). Returns (step it resumed from, last step
+    it reported committed before the kill)."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen(
         [sys.executable, str(CHILD), db], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
@@ -37,6 +39,12 @@ def run_until(db: str, steps: int, deadline: float) -> tuple[int, int]:
                 buf += chunk
                 *done, buf = buf.split(b"\n")
                 lines.extend(d.decode() for d in done)
+        time.sleep(offset)  # sub-millisecond: picks the kill point, waits for no logic
+        reported = int(lines[-1])
+        ready, _, _ = select.select([proc.stdout], [], [], 0)
+        if ready:  # steps the child reported during the offset were committed too
+            tail = (buf + os.read(proc.stdout.fileno(), 65536)).split(b"\n")[:-1]
+            reported = int(tail[-1]) if tail else reported
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=10)
@@ -44,7 +52,7 @@ def run_until(db: str, steps: int, deadline: float) -> tuple[int, int]:
             if f is not None:
                 f.close()
     assert proc.returncode == -signal.SIGKILL
-    return int(lines[0].split()[1]), int(lines[-1])
+    return int(lines[0].split()[1]), reported
 
 
 async def check_consistent(db: str) -> int:
@@ -81,11 +89,13 @@ async def test_kill_9_leaves_a_consistent_database(tmp_path: Path) -> None:
     db = str(tmp_path / "prober.db")
     deadline = time.monotonic() + 60
     last_saved = 0
-    for round_, steps in enumerate((1, 7, 23, 3, 40, 11)):
-        resumed, reported = run_until(db, steps, deadline)
+    rounds = [(1, 0.0), (7, 0.0003), (23, 0.0006), (3, 0.0009), (40, 0.0012), (11, 0.0015)]
+    rounds += [(5, 0.0002), (9, 0.0005), (2, 0.0008), (13, 0.0011)]
+    for round_, (steps, offset) in enumerate(rounds):
+        resumed, reported = run_until(db, steps, offset, deadline)
         assert resumed == last_saved, f"round {round_}: resumed from {resumed}"
         saved = await check_consistent(db)
         # every step reported committed survived; at most the one in flight also did
         assert reported <= saved <= reported + 1, (round_, reported, saved)
         last_saved = saved
-    assert last_saved >= 1 + 7 + 23 + 3 + 40 + 11
+    assert last_saved >= sum(steps for steps, _ in rounds)

@@ -236,7 +236,9 @@ async def test_disk_full_fails_apply_clearly_then_recovers(tmp_path: Path) -> No
     s = SqliteStore(db(tmp_path))
     await s.open()
     await s.apply([], {"step": 0})
-    pages = sqlite3.connect(db(tmp_path)).execute("PRAGMA page_count").fetchone()[0]
+    probe = sqlite3.connect(db(tmp_path))
+    pages = probe.execute("PRAGMA page_count").fetchone()[0]
+    probe.close()
     await s.set_max_page_count(pages + 4)
     big = "x" * 3000
     step = 0
