@@ -126,7 +126,7 @@ class Assessment:
     onset: float | None  # first failing probe of the window that supported escalation
     ratio: float  # failure ratio over the whole window
     samples: int
-    latency: float | None  # latency percentile over the window
+    latency: float | None  # latency percentile over the window (with latency_threshold)
 
 
 def assess(
@@ -150,7 +150,9 @@ def assess(
         escalate = hold = MAJOR
         if all_fail_since is not None:
             onset = all_fail_since if onset is None else min(onset, all_fail_since)
-    latency = window.percentile(now, policy.latency_percentile)
+    latency = None
+    if policy.latency_threshold is not None:
+        latency = window.percentile(now, policy.latency_percentile)
     if (
         policy.latency_threshold is not None
         and latency is not None
@@ -175,6 +177,7 @@ class ComponentHealth:
         self.failing_rounds = 0  # consecutive rounds where every probe failed
         self.all_fail_since: float | None = None
         self.episode_start: float | None = None
+        self._cache: tuple[tuple[int, int, int], Assessment] | None = None
 
     def record_round(self, samples: Sequence[Sample]) -> None:
         if not samples:
@@ -190,7 +193,14 @@ class ComponentHealth:
             self.all_fail_since = None
 
     def assess(self, now: float) -> Assessment:
-        return assess(self.window, self.policy, now, self.failing_rounds, self.all_fail_since)
+        # The verdict only changes with the window's content or when time enters a new
+        # bucket: cache it on both, so a tick every second costs almost nothing.
+        key = (self.window.version, math.floor(now / self.window.width), self.failing_rounds)
+        if self._cache is not None and self._cache[0] == key:
+            return self._cache[1]
+        a = assess(self.window, self.policy, now, self.failing_rounds, self.all_fail_since)
+        self._cache = (key, a)
+        return a
 
     def evaluate(self, now: float) -> tuple[ComponentStatus, ComponentStatus] | None:
         """Apply the hysteresis rule at `now`; (old, new) when the status changed."""
@@ -220,6 +230,7 @@ class ComponentHealth:
     def reconfigure(self, policy: StatusPolicy) -> None:
         self.window = _rewindow(self.window, policy.window)
         self.policy = policy
+        self._cache = None
 
     def to_state(self) -> dict[str, Any]:
         return {

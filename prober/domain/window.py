@@ -91,10 +91,12 @@ class Window:
         self.span = float(span)
         self.width = float(width) if width else bucket_width(self.span)
         self._buckets: dict[int, Bucket] = {}
+        self.version = 0  # bumped by every change, for callers that cache derived values
 
     # -- writing -------------------------------------------------------------------------
 
     def add(self, at: float, failed: bool, latency: float | None, reason: str = "") -> None:
+        self.version += 1
         key = math.floor(at / self.width)
         bucket = self._buckets.get(key)
         if bucket is None:
@@ -112,11 +114,15 @@ class Window:
 
     def prune(self, now: float) -> None:
         oldest = self._oldest_key(now)
-        for key in [k for k in self._buckets if k < oldest]:
+        stale = [k for k in self._buckets if k < oldest]
+        for key in stale:
             del self._buckets[key]
+        if stale:
+            self.version += 1
 
     def clear(self) -> None:
         self._buckets.clear()
+        self.version += 1
 
     # -- reading -------------------------------------------------------------------------
 
@@ -137,7 +143,6 @@ class Window:
 
     def suffixes(self, now: float) -> list[Counts]:
         """Counts over the trailing 2, 4, 8, ... buckets and finally the whole span."""
-        live = self._live(now)
         current = math.floor(now / self.width)
         full = max(1, math.ceil(self.span / self.width))
         sizes: list[int] = []
@@ -146,10 +151,25 @@ class Window:
             sizes.append(size)
             size *= 2
         sizes.append(full)
-        out = []
+        oldest = self._oldest_key(now)
+        buckets = self._buckets
+        out: list[Counts] = []
+        total = failures = 0
+        first: float | None = None
+        key = current
         for size in sizes:
-            first = current - size + 1
-            out.append(_sum(b for k, b in live if k >= first))
+            boundary = max(current - size + 1, oldest)
+            while key >= boundary:
+                b = buckets.get(key)
+                key -= 1
+                if b is None:
+                    continue
+                total += b.total
+                failures += b.failures
+                ff = b.first_failure_at
+                if ff is not None and (first is None or ff < first):
+                    first = ff
+            out.append(Counts(total, failures, first))
         return out
 
     def percentile(self, now: float, q: float) -> float | None:
