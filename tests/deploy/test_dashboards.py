@@ -7,6 +7,7 @@ import re
 import pytest
 
 from .promql import (
+    ROOT,
     dashboard_exprs,
     dashboard_files,
     documented_metrics,
@@ -17,6 +18,7 @@ from .promql import (
 )
 
 DASHBOARDS = dashboard_files()
+DEPLOY_DOC = ROOT / "docs" / "DEPLOY.md"
 
 
 def test_metric_name_parser() -> None:
@@ -110,6 +112,7 @@ def test_rules_have_severity_and_annotations() -> None:
             assert rule["annotations"].get(key), f"{rule['alert']}: missing {key}"
         anchor = rule["annotations"]["runbook_url"]
         assert anchor == f"docs/DEPLOY.md#{rule['alert'].lower()}", rule["alert"]
+        assert f"\n#### {rule['alert']}\n" in DEPLOY_DOC.read_text(), "runbook section"
 
 
 def _walk(panels):  # type: ignore[no-untyped-def]
