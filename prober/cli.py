@@ -15,6 +15,7 @@ from importlib import resources
 from pathlib import Path
 
 from prober import __version__
+from prober.config.model import Config
 from prober.errors import ConfigError
 
 DEFAULT_LISTEN = "127.0.0.1:8080"
@@ -143,22 +144,6 @@ def _serve(args: argparse.Namespace) -> int:
     except OSError as exc:
         log.error("config_unreadable", path=path, error=str(exc))
         return 1
-    if args.command == "demo":
-        # Compressed clock: the demo episode resolves in minutes, not the 10 min default.
-        # The simulated episode cycles every 240 s (prober/demo/scenarios.py).
-        components = tuple(
-            dataclasses.replace(
-                c, policy=dataclasses.replace(c.policy, window=30.0, recovery_time=10.0)
-            )
-            for c in config.components
-        )
-        config = dataclasses.replace(
-            config,
-            components=components,
-            incidents=dataclasses.replace(
-                config.incidents, quiet_period=30.0, min_update_spacing=5.0
-            ),
-        )
     with contextlib.suppress(ImportError):
         import uvloop
 
@@ -166,7 +151,30 @@ def _serve(args: argparse.Namespace) -> int:
     return asyncio.run(_serve_async(args, config, path))
 
 
-async def _serve_async(args: argparse.Namespace, config: object, path: str) -> int:
+DEMO_TARGET = "http://127.0.0.1:8081"
+
+
+def demo_config(config: Config, target: tuple[str, int]) -> Config:
+    """The example config pointed at the demo target, with a compressed clock: the simulated
+    episode cycles every 240 s (prober/demo/scenarios.py), so the status window, recovery
+    time and quiet period shrink to fit it."""
+    base = f"http://{target[0]}:{target[1]}"
+    checks = tuple(
+        dataclasses.replace(c, url=base + c.url[len(DEMO_TARGET) :])
+        if c.url.startswith(DEMO_TARGET + "/")
+        else c
+        for c in config.checks
+    )
+    components = tuple(
+        dataclasses.replace(c, policy=dataclasses.replace(c.policy, window=30.0,
+                                                          recovery_time=10.0))
+        for c in config.components
+    )
+    incidents = dataclasses.replace(config.incidents, quiet_period=30.0, min_update_spacing=5.0)
+    return dataclasses.replace(config, checks=checks, components=components, incidents=incidents)
+
+
+async def _serve_async(args: argparse.Namespace, config: Config, path: str) -> int:
     from aiohttp import web
 
     from prober.api.app import make_app
@@ -175,17 +183,24 @@ async def _serve_async(args: argparse.Namespace, config: object, path: str) -> i
 
     log = get_logger("prober")
     sim_runner = None
+    transform = None
     if args.command == "demo":
         from prober.demo.sim import start_sim
 
-        host, port = args.target_listen
-        sim_runner, port = await start_sim(host, port, scenario=args.scenario)
-        log.info("demo_target_started", url=f"http://{host}:{port}/", scenario=args.scenario)
+        sim_host, sim_port = args.target_listen
+        sim_runner, sim_port = await start_sim(sim_host, sim_port, scenario=args.scenario)
+        log.info("demo_target_started", url=f"http://{sim_host}:{sim_port}/",
+                 scenario=args.scenario)
+        target = sim_host, sim_port
+        config = demo_config(config, target)
+
+        def transform(c: Config) -> Config:
+            return demo_config(c, target)
 
     host, port = args.listen
     settings = Settings(config_path=path, listen_host=host, listen_port=port, db_path=args.db,
-                        api_token=read_token(args), grace=args.grace)
-    service = Service(settings, config)  # type: ignore[arg-type]
+                        api_token=read_token(args), grace=args.grace, transform=transform)
+    service = Service(settings, config)
     app = make_app(service)
     runner = web.AppRunner(app, access_log=None, handle_signals=False)
     await runner.setup()

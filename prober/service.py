@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,7 +19,7 @@ from typing import Any
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from prober import __version__
-from prober.api.statuspage import incident_view, page_view
+from prober.api.statuspage import incident_json, page_json
 from prober.clock import Clock, SystemClock
 from prober.config import Config
 from prober.config.loader import load_config
@@ -36,13 +36,14 @@ from prober.domain.incident import Incident
 from prober.domain.snapshot import CheckView, StatusSnapshot
 from prober.domain.status import Impact, IncidentStatus
 from prober.errors import ConfigError, StoreError
+from prober.history import Aggregator, daily_uptime
 from prober.logs import REDACTOR, get_logger
 from prober.metrics import Metrics
 from prober.probes.http import HttpProber
 from prober.probes.result import ProbeResult
 from prober.runner import Runner
 from prober.store.base import Store
-from prober.history import Aggregator, daily_uptime
+from prober.store.factory import make_store
 from prober.webhooks import WebhookSender, deliveries_for
 
 log = get_logger("prober.service")
@@ -62,16 +63,8 @@ class Settings:
     watch_interval: float = 2.0
     tick_interval: float = 1.0
     state_save_interval: float = 15.0
-
-
-def open_store(path: str) -> Store:
-    if path == ":memory:" or path == "memory":
-        from prober.store.memory import MemoryStore
-
-        return MemoryStore()
-    from prober.store.sqlite import SqliteStore
-
-    return SqliteStore(path)
+    # Applied to every config loaded from the file (the demo points checks at its target).
+    transform: Callable[[Config], Config] | None = None
 
 
 class Service:
@@ -82,7 +75,7 @@ class Service:
         self.config = config
         self.clock = clock or SystemClock()
         self.exporter = Metrics(version=__version__)
-        self.store: Store = open_store(settings.db_path)
+        self.store: Store = make_store(settings.db_path)
         self.store_ok = True
         self.store_problem = ""
         self.engine = Engine(config)
@@ -90,6 +83,7 @@ class Service:
         self.runner = Runner(self.prober.probe, self._on_round, self.clock, grace=settings.grace)
         self.sender = WebhookSender(self.store, self.clock, self.exporter.webhook_delivery)
         self.aggregator = Aggregator()
+        self.exporter.track_in_flight(lambda: self.runner.in_flight)
         self._lock = asyncio.Lock()
         self._tasks: list[asyncio.Task[None]] = []
         self._last: dict[str, ProbeResult] = {}
@@ -206,8 +200,9 @@ class Service:
     async def _apply(self, effects: Sequence[Effect], now: float) -> None:
         """Store first, then metrics, logs and the snapshot."""
         async with self._lock:
+            snap = self.snapshot()
             rows = deliveries_for(
-                effects, self.config.webhooks, incident_view, page_view(self.config.page)
+                effects, self.config.webhooks, lambda i: incident_json(i, snap), page_json(snap)
             )
             try:
                 await self.store.apply(effects, self.engine.to_state(), rows, now)
@@ -368,6 +363,8 @@ class Service:
         now = self.clock.now().timestamp()
         try:
             config = await asyncio.to_thread(load_config, self.settings.config_path)
+            if self.settings.transform is not None:
+                config = self.settings.transform(config)
         except ConfigError as exc:
             errors = [str(i) for i in exc.issues]
             self.exporter.config_reloaded(False, now)
@@ -385,7 +382,9 @@ class Service:
             self.runner.update(config.checks)
             self.exporter.set_checks(config.checks)
             self.sender.configure(config.webhooks)
-            self._last = {k: v for k, v in self._last.items() if any(c.id == k for c in config.checks)}
+            ids = {c.id for c in config.checks}
+            self._last = {k: v for k, v in self._last.items() if k in ids}
+            self._last_success = {k: v for k, v in self._last_success.items() if k in ids}
         if effects:
             await self._apply(effects, now)
         self.exporter.config_reloaded(True, now)
