@@ -51,13 +51,22 @@ class _Outcome:
 class HttpProber:
     """Runs HTTP checks. Create inside the event loop's lifetime; `await close()` at the end."""
 
-    def __init__(self, clock: Clock | None = None, *, resolver: AbstractResolver | None = None):
+    def __init__(
+        self,
+        clock: Clock | None = None,
+        *,
+        resolver: AbstractResolver | None = None,
+        phase_timings: bool = True,
+    ) -> None:
+        """`resolver` replaces DNS (a test seam); `phase_timings=False` skips aiohttp
+        tracing (phases then stay 0 except transfer), for the leanest probe."""
         self._clock: Clock = clock or SystemClock()
         self._resolver = resolver
         self._sessions: dict[bool, aiohttp.ClientSession] = {}
         self._contexts = ContextCache()
-        self._default_tls: ssl.SSLContext | None = None
-        self._trace = make_trace_config()
+        self._last_tls: object = None
+        self._last_context: ssl.SSLContext | None = None
+        self._traces = [make_trace_config()] if phase_timings else []
         self._timeouts: dict[float, aiohttp.ClientTimeout] = {}
         self._expiry_cache: dict[bytes, float | None] = {}
         self._origin_expiry: dict[tuple[str | None, int | None], float | None] = {}
@@ -88,7 +97,7 @@ class HttpProber:
                 connector=connector,
                 cookie_jar=aiohttp.DummyCookieJar(),  # probes must not carry state
                 headers=MappingProxyType({"User-Agent": USER_AGENT}),
-                trace_configs=[self._trace],
+                trace_configs=self._traces or None,
                 timeout=aiohttp.ClientTimeout(total=None),
             )
             self._sessions[fresh] = session
@@ -101,11 +110,12 @@ class HttpProber:
         return timeout
 
     def _ssl_context(self, check: Check) -> ssl.SSLContext:
-        if check.tls == _DEFAULT_TLS:
-            if self._default_tls is None:
-                self._default_tls = self._contexts.get(check.tls)
-            return self._default_tls
-        return self._contexts.get(check.tls)
+        options = check.tls
+        if options is self._last_tls and self._last_context is not None:
+            return self._last_context  # most checks share one TLSOptions object
+        context = self._contexts.get(options)
+        self._last_tls, self._last_context = options, context
+        return context
 
     async def probe(self, check: Check) -> ProbeResult:
         """One request for `check`; never raises for a target failure."""
@@ -251,6 +261,3 @@ def _scrub(detail: str, secrets: tuple[str, ...]) -> str:
         if len(secret) >= 4 and secret in detail:
             detail = detail.replace(secret, _REDACTED)
     return detail
-
-
-_DEFAULT_TLS = Check(id="", component="", url="").tls
