@@ -27,7 +27,7 @@ from bench.targets import Blackbox, Target
 
 DEFAULT_JSON = Path(__file__).resolve().parent / "results" / "latest.json"
 
-QUICK_COST = cost.CostSize(duration=0.8, warmup=0.2, concurrency=16, rate=200.0, interval=1.0)
+QUICK_COST = cost.CostSize(duration=0.6, warmup=0.2, concurrency=16, rate=200.0, interval=0.5)
 FULL_COST = cost.CostSize(duration=5.0, warmup=1.0, concurrency=64, rate=1000.0, interval=2.0)
 QUICK_SCALE = scale.ScaleSize(
     checks=200, interval=1.0, window=1.5, api_rate=200.0, api_duration=1.5, scrapes=3

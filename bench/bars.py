@@ -59,13 +59,13 @@ def evaluate(results: dict[str, Any]) -> list[Verdict]:
     if during and during.get("lag_p99") is not None:
         on_rate = during["probes_per_second"] >= 0.98 * during["probes_per_second_expected"]
         undisturbed = during["lag_p99"] if on_rate else float("inf")
+    sat_p = _get(cost, "prober", "ms_per_probe_saturated")
+    sat_a = _get(cost, "aiohttp", "ms_per_probe_saturated")
     verdicts = [
-        judge(
-            "CPU per probe / bare aiohttp loop",
-            prober_ms / aiohttp_ms if prober_ms and aiohttp_ms else None,
-            1.3,
-            "x",
-        ),
+        judge("CPU per probe / bare aiohttp loop",
+              prober_ms / aiohttp_ms if prober_ms and aiohttp_ms else None, 1.3, "x",
+              note=f" (both at {cost.get('rate', 0):g}/s)"),
+        judge("  same, both saturated", sat_p / sat_a if sat_p and sat_a else None, 1.3, "x"),
         judge(
             "CPU per probe / blackbox_exporter",
             prober_ms / blackbox_ms if prober_ms and blackbox_ms else None,

@@ -83,6 +83,7 @@ def run(
                     "rate": size.rate,
                     "interval": size.interval,
                     "uvloop": use_uvloop,
+                    "measured_core": core,
                 }
                 where = core
                 if name == "blackbox" and blackbox is not None:
@@ -107,6 +108,7 @@ def run(
             "ms_per_probe": median([r.get("ms_per_probe") for r in rate]),
             "rate_achieved": median([r.get("pps") for r in rate]),
             "cpu_share_at_rate": median([r.get("cpu_share") for r in rate]),
+            "foreign_share": median([r.get("foreign_share") for r in sat + rate]),
             "errors": sum(int(r.get("errors", 0)) for r in sat + rate),
             "failed_runs": [r["error"] for r in sat + rate if "error" in r],
             "loop": next((r["loop"] for r in sat + rate if "loop" in r), None),

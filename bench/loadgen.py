@@ -18,8 +18,7 @@ import time
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 
-import aiohttp
-
+from bench.httpclient import Client, HttpError
 from bench.procstat import quantile
 
 T = TypeVar("T")
@@ -68,36 +67,34 @@ async def open_loop(rate: float, count: int, fire: Callable[[float], Awaitable[N
     return clock() - start
 
 
-async def run(
-    url: str, rate: float, duration: float, connections: int, deadline: float
-) -> dict[str, object]:
+async def run(url: str, rate: float, duration: float, connections: int,
+              deadline: float) -> dict[str, object]:
     count = max(1, int(rate * duration))
     latencies: list[float] = []
     errors = 0
     statuses: dict[int, int] = {}
-    connector = aiohttp.TCPConnector(limit=connections)
-    client_timeout = aiohttp.ClientTimeout(total=deadline)
-    async with aiohttp.ClientSession(connector=connector, timeout=client_timeout) as session:
+    client = Client(url, connections)
 
-        async def fire(scheduled: float) -> None:
-            nonlocal errors
-            try:
-                async with session.get(url) as resp:
-                    await resp.read()
-                    statuses[resp.status] = statuses.get(resp.status, 0) + 1
-                    if resp.status >= 400:
-                        errors += 1
-                        return
-            except (aiohttp.ClientError, TimeoutError):
-                errors += 1
-                return
-            latencies.append(time.perf_counter() - scheduled)
+    async def fire(scheduled: float) -> None:
+        nonlocal errors
+        try:
+            status, _ = await client.get(deadline)
+        except (OSError, HttpError, TimeoutError):
+            errors += 1
+            return
+        statuses[status] = statuses.get(status, 0) + 1
+        if status >= 400:
+            errors += 1
+            return
+        latencies.append(time.perf_counter() - scheduled)
 
-        async with session.get(url) as resp:  # warm one connection and the server's cache
-            await resp.read()
+    try:
+        await client.get(deadline)  # warm one connection and the server's cache
         sys.stderr.write("started\n")  # the orchestrator starts its measured window here
         sys.stderr.flush()
         elapsed = await open_loop(rate, count, fire)
+    finally:
+        client.close()
     latencies.sort()
     return {
         "url_path": url.split("/", 3)[-1] if url.count("/") >= 3 else url,

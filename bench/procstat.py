@@ -65,3 +65,16 @@ def quantile(sorted_values: Sequence[float], q: float) -> float | None:
         return None
     rank = max(0, min(len(sorted_values) - 1, int(q * len(sorted_values) + 0.5) - 1))
     return sorted_values[rank]
+
+
+def core_busy(core: int | None) -> float | None:
+    """Seconds core `core` spent busy (not idle or iowait) since boot, from /proc/stat."""
+    if core is None:
+        return None
+    with open("/proc/stat", encoding="ascii") as f:
+        for line in f:
+            if line.startswith(f"cpu{core} "):
+                v = [int(x) for x in line.split()[1:]]
+                idle = v[3] + (v[4] if len(v) > 4 else 0)
+                return (sum(v[:8]) - idle) / _TICKS
+    return None

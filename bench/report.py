@@ -41,6 +41,7 @@ def cost_table(cost: dict[str, Any]) -> list[str]:
         (f"probes/s achieved at {rate:g}/s", "rate_achieved", _num()),
         (f"CPU share at {rate:g}/s", "cpu_share_at_rate", PCT),
         ("failed probes (all runs)", "errors", _num()),
+        ("other load on the measured core", "foreign_share", PCT),
     ]
     lines = [
         f"Cost per probe, fresh connection per GET (median of {cost.get('repeat')})",
@@ -80,7 +81,8 @@ def scale_table(scale: dict[str, Any]) -> list[str]:
         ("scheduler lag p50", "lag_p50", MS),
         ("scheduler lag p99", "lag_p99", MS),
         ("rounds started within 50 ms", "lag_share_within_50ms", _num(2, 100.0, "%")),
-        ("probes/s (expected)", "probes_per_second", _num()),
+        ("probes/s", "probes_per_second", _num()),
+        ("other load on the measured core", "foreign_share", PCT),
     ]:
         lines.append(_row(label, [fmt(before.get(key)), fmt(during.get(key))]))
     lines += [

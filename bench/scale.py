@@ -25,10 +25,10 @@ import time
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from bench import promtext
-from bench.procstat import cpu_seconds, pinned, rss_bytes
+from bench.procstat import core_busy, cpu_seconds, pinned, rss_bytes
 
 REPO = Path(__file__).resolve().parents[1]
 API_PATH = "/api/v2/summary.json"
@@ -43,6 +43,13 @@ class ScaleSize:
     api_rate: float  # requests per second
     api_duration: float  # seconds
     scrapes: int  # timed GETs of /metrics
+
+
+class Sample(NamedTuple):
+    scrape: promtext.Scrape
+    cpu: float
+    core_busy: float | None
+    at: float
 
 
 def write_config(path: Path, target: str, size: ScaleSize) -> None:
@@ -75,6 +82,7 @@ class ProberProcess:
     """`python -m prober run` on the measured core; its JSON log is drained in a thread."""
 
     def __init__(self, config: Path, db: Path, core: int | None, in_process: bool = False) -> None:
+        self.core = core
         self.url = ""
         self.events: dict[str, int] = {}
         self.last_raw = ""
@@ -135,10 +143,11 @@ class ProberProcess:
     def pid(self) -> int:
         return self.proc.pid
 
-    def scrape(self) -> tuple[promtext.Scrape, float, float]:
-        """(parsed /metrics, process CPU seconds, monotonic time), taken together."""
+    def scrape(self) -> Sample:
+        """/metrics, the process's CPU, the measured core's busy time and the time, together."""
         body, _ = _get(self.url + "/metrics")
-        return promtext.parse(body.decode()), cpu_seconds(self.pid), time.monotonic()
+        return Sample(promtext.parse(body.decode()), cpu_seconds(self.pid),
+                      core_busy(self.core), time.monotonic())
 
     def stop(self) -> int | None:
         if self.proc.poll() is None:
@@ -151,18 +160,16 @@ class ProberProcess:
         return self.proc.returncode
 
 
-def _window(
-    a: tuple[promtext.Scrape, float, float],
-    b: tuple[promtext.Scrape, float, float],
-    expected_pps: float,
-) -> dict[str, Any]:
-    (s0, c0, t0), (s1, c1, t1) = a, b
+def _window(a: Sample, b: Sample, expected_pps: float) -> dict[str, Any]:
+    (s0, c0, k0, t0), (s1, c1, k1, t1) = a, b
     wall = t1 - t0
     buckets = promtext.delta(s1, s0)
     pps = (s1.probes_total - s0.probes_total) / wall
     return {
         "seconds": wall,
         "cpu_share": (c1 - c0) / wall,
+        "foreign_share": (k1 - k0 - (c1 - c0)) / wall if k0 is not None and k1 is not None
+        else None,
         "rounds": buckets[-1][1] if buckets else 0,
         "lag_p50": promtext.histogram_quantile(0.50, buckets),
         "lag_p99": promtext.histogram_quantile(0.99, buckets),
