@@ -94,7 +94,6 @@ async def run_prober(url: str, n: int, concurrency: int, trace: bool) -> tuple[f
 
 def measure(n: int, concurrency: int, repeats: int) -> dict[str, object]:
     proc, url = start_target()
-    _pin(0)
     runs: dict[str, list[float]] = {"bare": [], "prober": [], "prober_notrace": []}
     failures = 0
     try:
@@ -110,6 +109,8 @@ def measure(n: int, concurrency: int, repeats: int) -> dict[str, object]:
     finally:
         proc.terminate()
         proc.wait(timeout=5)
+        if proc.stdout is not None:
+            proc.stdout.close()
     medians = {name: statistics.median(v) for name, v in runs.items()}
     return {
         "n": n,
@@ -130,6 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--json", help="write the figures to this file")
     args = ap.parse_args(argv)
+    _pin(0)  # the client on core 0; the target is pinned to the last core
     result = measure(args.n, args.concurrency, args.repeats)
     per = result["cpu_s_per_1000"]
     assert isinstance(per, dict)
