@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import pytest
-
-probe_overhead = pytest.importorskip("bench.probe_overhead")
+from bench import probe_overhead
 
 
 def test_probe_overhead_runs_tiny() -> None:
