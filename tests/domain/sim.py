@@ -167,3 +167,6 @@ def failing(reason: Reason, since: float, until: float = float("inf"),
         hit = since <= at < until and (checks is None or check in checks)
         return reason if hit else Reason.OK
     return behave
+
+
+TWO_COMPONENTS = (("api", "Platform API"), ("web", "Dashboard"))

@@ -12,10 +12,10 @@ from prober.domain.engine import Engine
 from prober.domain.status import ComponentStatus, Impact, IncidentStatus
 from prober.probes.result import Reason
 
-from .sim import Sim, changes, failing, make_config, network, opened, resolved, updated
+from .sim import TWO_COMPONENTS, Sim, changes, failing, make_config, network, opened, resolved, updated
 
 CS = ComponentStatus
-TWO = (("api", "Platform API"), ("web", "Dashboard"))
+TWO = TWO_COMPONENTS
 
 
 def warm(sim: Sim) -> None:
