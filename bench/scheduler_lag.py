@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import resource
 import statistics
@@ -45,6 +46,14 @@ def rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def runqueue_wait() -> float:
+    """Seconds this process's main thread spent runnable but waiting for a CPU (Linux)."""
+    try:
+        return int(Path("/proc/thread-self/schedstat").read_text().split()[1]) / 1e9
+    except (OSError, IndexError, ValueError):
+        return float("nan")
+
+
 def percentile(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
@@ -53,7 +62,12 @@ def percentile(values: list[float], q: float) -> float:
 
 
 async def measure(
-    n_checks: int, interval: float, seconds: float, scrape_interval: float, with_metrics: bool
+    n_checks: int,
+    interval: float,
+    seconds: float,
+    scrape_interval: float,
+    with_metrics: bool,
+    freeze: bool = False,
 ) -> dict[str, Any]:
     clock = SystemClock()
     checks = [
@@ -69,6 +83,7 @@ async def measure(
     metrics = Metrics(CollectorRegistry())
     metrics.set_checks(checks)
     lags: list[float] = []
+    lag_times: list[float] = []
 
     async def probe(check: Check) -> ProbeResult:
         await asyncio.sleep(0)
@@ -76,11 +91,13 @@ async def measure(
 
     async def on_round(check: Check, results: list[ProbeResult], lag: float) -> None:
         lags.append(lag)
+        lag_times.append(time.perf_counter())
         if with_metrics:
             metrics.record_round(check, results, lag)
 
     runner = Runner(probe, on_round, clock)
     renders: list[float] = []
+    scrape_windows: list[tuple[float, float]] = []
 
     async def scraper() -> None:
         while True:
@@ -88,18 +105,44 @@ async def measure(
             t0 = time.perf_counter()
             await metrics.render_async()
             renders.append(time.perf_counter() - t0)
+            scrape_windows.append((t0, time.perf_counter()))
 
+    gc_pauses: list[tuple[int, float]] = []
+    gc_start = [0.0]
+
+    def on_gc(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            gc_start[0] = time.perf_counter()
+        else:
+            gc_pauses.append((info["generation"], time.perf_counter() - gc_start[0]))
+
+    gc.callbacks.append(on_gc)
     rss_before = rss_mib()
-    wall0, cpu0 = time.perf_counter(), time.process_time()
+    wall0, cpu0, rq0 = time.perf_counter(), time.process_time(), runqueue_wait()
     runner.start(checks)
+    if freeze:
+        gc.freeze()  # what a service can do after start-up: long-lived objects leave GC scans
     scrape = asyncio.ensure_future(scraper()) if with_metrics and scrape_interval > 0 else None
     await asyncio.sleep(seconds)
     wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
+    rq = runqueue_wait() - rq0
     rss = rss_mib()
     if scrape is not None:
         scrape.cancel()
         await asyncio.gather(scrape, return_exceptions=True)
     await runner.stop()
+    gc.callbacks.remove(on_gc)
+    windows = []
+    for k in range(int(wall // 5) + 1):
+        lo, hi = wall0 + 5 * k, wall0 + 5 * (k + 1)
+        part = [lag for lag, t in zip(lags, lag_times, strict=True) if lo <= t < hi]
+        if part:
+            windows.append(round(percentile(part, 0.99) * 1000, 1))
+    during = [
+        lag
+        for lag, t in zip(lags, lag_times, strict=True)
+        if any(a <= t <= b + 0.05 for a, b in scrape_windows)
+    ]
     return {
         "checks": n_checks,
         "interval_s": interval,
@@ -110,13 +153,21 @@ async def measure(
         "lag_p50_ms": round(percentile(lags, 0.50) * 1000, 2),
         "lag_p99_ms": round(percentile(lags, 0.99) * 1000, 2),
         "lag_max_ms": round(max(lags, default=float("nan")) * 1000, 2),
+        "lag_p99_ms_per_5s": windows,
+        "lag_p99_ms_during_scrapes": round(percentile(during, 0.99) * 1000, 1) if during else None,
         "lag_mean_ms": round(statistics.fmean(lags) * 1000, 2) if lags else None,
         "cpu_share": round(cpu / wall, 3),
+        # time spent waiting for a CPU held by other processes: a busy host shows up here
+        "runqueue_wait_s": round(rq, 2),
         "cpu_us_per_round": round(cpu / max(1, len(lags)) * 1e6, 1),
         "rss_mib": round(rss, 1),
         "rss_before_start_mib": round(rss_before, 1),
         "scrapes": len(renders),
         "render_ms_median": round(statistics.median(renders) * 1000, 1) if renders else None,
+        "gc_collections": len(gc_pauses),
+        "gc_max_pause_ms": round(max((p for _, p in gc_pauses), default=0.0) * 1000, 1),
+        "gc_gen2_pauses_ms": [round(p * 1000, 1) for g, p in gc_pauses if g == 2],
+        "gc_freeze": freeze,
         "metrics": with_metrics,
         "loop": type(asyncio.get_running_loop()).__module__,
     }
@@ -130,10 +181,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--scrape-interval", type=float, default=15.0)
     ap.add_argument("--no-metrics", action="store_true")
     ap.add_argument("--no-uvloop", action="store_true")
+    ap.add_argument("--gc-freeze", action="store_true", help="gc.freeze() after start-up")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args(argv)
     coro = measure(
-        args.checks, args.interval, args.seconds, args.scrape_interval, not args.no_metrics
+        args.checks,
+        args.interval,
+        args.seconds,
+        args.scrape_interval,
+        not args.no_metrics,
+        args.gc_freeze,
     )
     try:
         if args.no_uvloop:

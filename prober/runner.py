@@ -71,6 +71,7 @@ class _Slot:
     """Scheduling state of one check."""
 
     check: Check
+    key: int  # heap entries name slots by key: tuples of numbers are not scanned by the GC
     active: bool = True
     round_no: int = 0
     task: asyncio.Task[None] | None = None
@@ -97,12 +98,15 @@ class Runner:
         self._grace = grace
         self._sem = asyncio.Semaphore(max_concurrency)
         self._slots: dict[str, _Slot] = {}
-        # (when, seq, kind, slot, round_no): kind is _DUE or _WATCHDOG
-        self._heap: list[tuple[float, int, int, _Slot, int]] = []
+        # (when, seq, kind, slot key, round_no): kind is _DUE or _WATCHDOG
+        self._heap: list[tuple[float, int, int, int, int]] = []
+        self._by_key: dict[int, _Slot] = {}
+        self._next_key = 0
         self._seq = 0
         self._tasks: set[asyncio.Task[None]] = set()
         self._loop_task: asyncio.Task[None] | None = None
-        self._sleeper: asyncio.Future[None] | None = None
+        self._sleeping = False
+        self._kicked = False
         self._sleep_until = float("inf")
         self._in_flight = 0
         self._skipped = 0
@@ -154,8 +158,10 @@ class Runner:
         for check in checks:
             if check.id in self._slots:
                 continue
-            slot = _Slot(check)
+            self._next_key += 1
+            slot = _Slot(check, self._next_key)
             self._slots[check.id] = slot
+            self._by_key[slot.key] = slot
             phase = schedule_offset(check.id, check.interval)
             self._push(mono + (phase - wall) % check.interval, _DUE, slot, 0)
         self._kick()
@@ -188,39 +194,53 @@ class Runner:
 
     def _push(self, when: float, kind: int, slot: _Slot, round_no: int) -> None:
         self._seq += 1
-        heapq.heappush(self._heap, (when, self._seq, kind, slot, round_no))
+        heapq.heappush(self._heap, (when, self._seq, kind, slot.key, round_no))
 
     def _kick(self) -> None:
         """Wake the loop early when the earliest due time moved before its current sleep."""
-        sleeper = self._sleeper
-        if sleeper is not None and self._heap and self._heap[0][0] < self._sleep_until:
-            sleeper.cancel()
+        task = self._loop_task
+        if (
+            self._sleeping
+            and not self._kicked
+            and task is not None
+            and self._heap
+            and self._heap[0][0] < self._sleep_until
+        ):
+            self._kicked = True
+            task.cancel()  # caught in _run: a kick, not a stop
 
     async def _run(self) -> None:
         clock = self._clock
         heap = self._heap
+        by_key = self._by_key
         loop = asyncio.get_running_loop()
         while True:
             now = clock.monotonic()
             while heap and heap[0][0] <= now:
-                when, _, kind, slot, round_no = heapq.heappop(heap)
-                if not slot.active:
+                when, _, kind, key, round_no = heapq.heappop(heap)
+                slot = by_key.get(key)
+                if slot is None:
                     continue
                 if kind == _DUE:
                     self._fire(slot, when, now)
                 else:
                     self._watchdog(slot, round_no)
-            if heap:
-                self._sleep_until = heap[0][0]
-                self._sleeper = asyncio.ensure_future(clock.sleep(self._sleep_until - now))
-            else:
-                self._sleep_until = float("inf")
-                self._sleeper = loop.create_future()
+            self._sleep_until = heap[0][0] if heap else float("inf")
+            self._sleeping = True
             try:
-                await asyncio.wait((self._sleeper,))
+                if heap:
+                    await clock.sleep(self._sleep_until - now)
+                else:
+                    await loop.create_future()  # until a kick
+            except asyncio.CancelledError:
+                if not self._kicked or self._stopping:
+                    raise
+                current = asyncio.current_task()
+                if current is not None:
+                    current.uncancel()
             finally:
-                self._sleeper.cancel()
-                self._sleeper = None
+                self._sleeping = False
+                self._kicked = False
 
     def _fire(self, slot: _Slot, due: float, now: float) -> None:
         check = slot.check
@@ -254,6 +274,7 @@ class Runner:
 
     def _retire(self, slot: _Slot) -> None:
         slot.active = False
+        del self._by_key[slot.key]
         if slot.task is not None and not slot.task.done() and not slot.reporting:
             slot.task.cancel()
 

@@ -283,3 +283,16 @@ async def test_start_twice_is_an_error(h: Harness) -> None:
     runner = start(h, [])
     with pytest.raises(RuntimeError):
         runner.start([])
+
+
+async def test_update_wakes_the_loop_for_an_earlier_check(h: Harness) -> None:
+    runner = start(h, [])  # nothing to do: the loop waits for a kick
+    await h.clock.advance(5.0)
+    runner.update([make_check("late", interval=3600.0, timeout=5.0)])
+    await h.clock.advance(1.0)
+    runner.update([make_check("late", interval=3600.0, timeout=5.0), make_check("soon")])
+    await h.clock.advance(10.0)
+    assert h.count()["soon"] == 1
+    await h.clock.advance(10.0)
+    assert h.count()["soon"] == 2
+    assert runner.skipped_rounds == 0

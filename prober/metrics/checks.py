@@ -19,6 +19,7 @@ prober_check_last_status_code, prober_check_tls_cert_expiry_timestamp_seconds.
 from __future__ import annotations
 
 import math
+from array import array
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Sequence
 
@@ -98,7 +99,8 @@ class CheckSeries:
         self.reasons: dict[str, int] = {"ok": 0}
         # Every value is kept as ints ready for the template; seconds as (whole, micros).
         # hist: cumulative bucket counts (le=... then +Inf), the sum (2 ints), the count
-        self.hist: list[int] = [0] * (len(DURATION_BUCKETS) + 1) + [0, 0, 0]
+        # an array, not a list: the GC never scans it
+        self.hist = array("q", [0] * (len(DURATION_BUCKETS) + 4))
         self.dur_us = 0
         self.up: int | None = None
         self.last_success: float | None = None
