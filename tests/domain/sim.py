@@ -82,7 +82,9 @@ class Sim:
             c.id: start + (i * 0.37) % c.interval for i, c in enumerate(config.checks)
         }
 
-    def round(self, check_id: str, reasons: Sequence[Reason], at: float | None = None) -> list[Effect]:
+    def round(
+        self, check_id: str, reasons: Sequence[Reason], at: float | None = None
+    ) -> list[Effect]:
         check = next(c for c in self.config.checks if c.id == check_id)
         at = self.now if at is None else at
         results = [

@@ -20,12 +20,14 @@ T = 1_000_000.0
 
 
 def book(**policy: object) -> IncidentBook:
-    return IncidentBook(IncidentPolicy(**policy), NAMES, {"api": "core", "web": "ui", "sms": "core"})  # type: ignore[arg-type]
+    groups: dict[str, str | None] = {"api": "core", "web": "ui", "sms": "core"}
+    return IncidentBook(IncidentPolicy(**policy), NAMES, groups)  # type: ignore[arg-type]
 
 
 def step(b: IncidentBook, now: float, **statuses: CS) -> list[object]:
     full = {c: statuses.get(c, OP) for c in NAMES}
-    return list(b.step(full, {c: T - 3 for c in NAMES}, {c: {"http_5xx": 5} for c in statuses}, now))
+    reasons = {c: {"http_5xx": 5} for c in statuses}
+    return list(b.step(full, {c: T - 3 for c in NAMES}, reasons, now))
 
 
 @pytest.mark.parametrize(

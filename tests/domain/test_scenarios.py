@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import random
 
@@ -12,7 +13,17 @@ from prober.domain.engine import Engine
 from prober.domain.status import ComponentStatus, Impact, IncidentStatus
 from prober.probes.result import Reason
 
-from .sim import TWO_COMPONENTS, Sim, changes, failing, make_config, network, opened, resolved, updated
+from .sim import (
+    TWO_COMPONENTS,
+    Sim,
+    changes,
+    failing,
+    make_config,
+    network,
+    opened,
+    resolved,
+    updated,
+)
 
 CS = ComponentStatus
 TWO = TWO_COMPONENTS
@@ -123,17 +134,18 @@ def test_flapping_around_a_threshold_neither_flaps_status_nor_floods_updates() -
             return Reason.OK
         # alternate 40 s at 20% failures and 40 s at 3% (inside the hysteresis band)
         phase = int((at - start) // 40) % 2
-        return Reason.HTTP_5XX if i < (2 if phase == 0 else 0) or (phase and i == 0 and int(at) % 35 == 0) else Reason.OK
+        fails = i < 2 if phase == 0 else (i == 0 and int(at) % 35 == 0)
+        return Reason.HTTP_5XX if fails else Reason.OK
 
     out = sim.run(1800.0, flap)
     api = changes(out, "api")
     assert 1 <= len(api) <= 2  # up once (maybe a second step up), never back down
     assert api[0].new is not CS.OPERATIONAL
     assert all(c.new is not CS.OPERATIONAL for c in api)
-    [inc] = opened(out)
+    [_inc] = opened(out)
     spacing = IncidentPolicy().min_update_spacing
     times = [u.created_at for u in sim.engine.open_incidents()[0].updates]
-    assert all(b - a >= spacing for a, b in zip(times, times[1:], strict=False))
+    assert all(b - a >= spacing for a, b in itertools.pairwise(times))
 
 
 def test_updates_are_coalesced_into_the_net_change() -> None:
@@ -166,7 +178,10 @@ def test_relapse_during_monitoring_returns_the_same_incident_to_investigating() 
     t = sim.now
     out = sim.run(30.0, failing(Reason.HTTP_5XX, t, checks=["api-check"]))
     [inc] = opened(out)
-    out = sim.run(900.0, stop=lambda o: any(u.incident.status is IncidentStatus.MONITORING for u in updated(o)))
+    def monitoring(o: list[object]) -> bool:
+        return any(u.incident.status is IncidentStatus.MONITORING for u in updated(o))  # type: ignore[arg-type]
+
+    out = sim.run(900.0, stop=monitoring)  # type: ignore[arg-type]
     mon = [u for u in updated(out) if u.update.status is IncidentStatus.MONITORING]
     assert mon and all(a.new_status is CS.OPERATIONAL for a in mon[0].update.affected_components)
     t2 = sim.now

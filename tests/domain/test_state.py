@@ -27,7 +27,10 @@ def brute_sf(k: int, n: int, p: float) -> float:
 
 @pytest.mark.parametrize(
     ("k", "n", "p"),
-    [(5, 20, 0.0375), (3, 20, 0.025), (11, 20, 0.1875), (39, 600, 0.0375), (15, 20, 0.375), (1, 1, 0.5)],
+    [
+        (5, 20, 0.0375), (3, 20, 0.025), (11, 20, 0.1875),
+        (39, 600, 0.0375), (15, 20, 0.375), (1, 1, 0.5),
+    ],
 )
 def test_binom_sf_matches_brute_force(k: int, n: int, p: float) -> None:
     assert binom_sf(k, n, p) == pytest.approx(brute_sf(k, n, p), rel=1e-6)

@@ -78,7 +78,7 @@ def test_suffixes_see_a_recent_burst_and_its_first_failure() -> None:
         for i in range(10):
             w.add(burst + s, i < 3, 0.05, "http_5xx")
     suffixes = w.suffixes(burst + 5)
-    assert [c.total for c in suffixes][0] == 20
+    assert next(c.total for c in suffixes) == 20
     assert suffixes[0].failures == 6
     assert suffixes[0].first_failure_at == burst
     assert suffixes[-1].ratio == pytest.approx(6 / 600, abs=0.002)
