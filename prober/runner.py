@@ -153,8 +153,7 @@ class Runner:
                 del self._slots[check_id]
             elif new is not slot.check:
                 slot.check = new  # equal but for its line: keep the schedule
-        mono = self._clock.monotonic()
-        wall = self._clock.now().timestamp()
+        fresh: list[tuple[_Slot, float]] = []
         for check in checks:
             if check.id in self._slots:
                 continue
@@ -162,8 +161,15 @@ class Runner:
             slot = _Slot(check, self._next_key)
             self._slots[check.id] = slot
             self._by_key[slot.key] = slot
-            phase = schedule_offset(check.id, check.interval)
-            self._push(mono + (phase - wall) % check.interval, _DUE, slot, 0)
+            fresh.append((slot, schedule_offset(check.id, check.interval)))
+        # read the clock only now, so the set-up time above does not show up as lag
+        mono = self._clock.monotonic()
+        wall = self._clock.now().timestamp()
+        for slot, phase in fresh:
+            self._seq += 1
+            due = mono + (phase - wall) % slot.check.interval
+            self._heap.append((due, self._seq, _DUE, slot.key, 0))
+        heapq.heapify(self._heap)
         self._kick()
 
     async def stop(self) -> None:
