@@ -16,10 +16,11 @@ Design (sized for 10,000 checks on one core):
   intervals (a blocked event loop), missed rounds are skipped and counted too, rather than
   fired in a burst.
 - Lag = the moment the round's first probe actually starts (after the semaphore) minus
-  its scheduled time, passed to `on_round`.
-- A watchdog entry in the same heap guards each round: probes still unfinished at
-  start + timeout + WATCHDOG_MARGIN (probes enforce their own deadline, so this only
-  catches a probe bug) are cancelled and reported as `timeout`.
+  its scheduled time, passed to `on_round` (down to -TIMER_GRANULARITY: see there).
+- A watchdog entry in a second heap guards each round: probes still unfinished at
+  start + timeout + WATCHDOG_MARGIN (checked at most WATCHDOG_SLACK late, so watchdogs
+  ride along with due wake-ups) are cancelled and reported as `timeout`. Probes enforce
+  their own deadline; this only catches a probe bug.
 - `update()` reloads: checks equal to the running ones (ignoring their line number in the
   file) keep their schedule; changed checks are rescheduled (same phase, the offset only
   depends on the id and interval); removed ones stop. Rounds of changed or removed checks
@@ -48,6 +49,13 @@ ProbeFn = Callable[[Check], Awaitable[ProbeResult]]
 RoundFn = Callable[[Check, list[ProbeResult], float], Awaitable[None]]
 
 WATCHDOG_MARGIN = 1.0  # seconds past a check's timeout before the runner gives up on a probe
+# The loop wakes for a watchdog at most this late, so that watchdogs ride along with the
+# wake-ups for due rounds instead of doubling them.
+WATCHDOG_SLACK = 0.5
+# Rounds due within this much of now start now: event-loop timers have about millisecond
+# resolution (uvloop's clock is in ms), so waiting for a sub-millisecond remainder only
+# spins the loop. A round may thus start up to 1 ms early (a lag down to -1 ms).
+TIMER_GRANULARITY = 0.001
 
 _DUE = 0
 _WATCHDOG = 1
@@ -100,6 +108,7 @@ class Runner:
         self._slots: dict[str, _Slot] = {}
         # (when, seq, kind, slot key, round_no): kind is _DUE or _WATCHDOG
         self._heap: list[tuple[float, int, int, int, int]] = []
+        self._watch: list[tuple[float, int, int, int, int]] = []  # watchdogs, same shape
         self._by_key: dict[int, _Slot] = {}
         self._next_key = 0
         self._seq = 0
@@ -180,6 +189,7 @@ class Runner:
             await asyncio.gather(self._loop_task, return_exceptions=True)
             self._loop_task = None
         self._heap.clear()
+        self._watch.clear()
         pending = {t for t in self._tasks if not t.done()}
         if pending:
             waiter = asyncio.ensure_future(asyncio.wait(pending))
@@ -200,7 +210,8 @@ class Runner:
 
     def _push(self, when: float, kind: int, slot: _Slot, round_no: int) -> None:
         self._seq += 1
-        heapq.heappush(self._heap, (when, self._seq, kind, slot.key, round_no))
+        heap = self._heap if kind == _DUE else self._watch
+        heapq.heappush(heap, (when, self._seq, kind, slot.key, round_no))
 
     def _kick(self) -> None:
         """Wake the loop early when the earliest due time moved before its current sleep."""
@@ -218,23 +229,28 @@ class Runner:
     async def _run(self) -> None:
         clock = self._clock
         heap = self._heap
+        watch = self._watch
         by_key = self._by_key
         loop = asyncio.get_running_loop()
         while True:
             now = clock.monotonic()
-            while heap and heap[0][0] <= now:
-                when, _, kind, key, round_no = heapq.heappop(heap)
+            while watch and watch[0][0] <= now:
+                _, _, _, key, round_no = heapq.heappop(watch)
                 slot = by_key.get(key)
-                if slot is None:
-                    continue
-                if kind == _DUE:
-                    self._fire(slot, when, now)
-                else:
+                if slot is not None:
                     self._watchdog(slot, round_no)
-            self._sleep_until = heap[0][0] if heap else float("inf")
+            while heap and heap[0][0] <= now + TIMER_GRANULARITY:
+                when, _, _, key, _ = heapq.heappop(heap)
+                slot = by_key.get(key)
+                if slot is not None:
+                    self._fire(slot, when, now)
+            self._sleep_until = min(
+                heap[0][0] if heap else float("inf"),
+                watch[0][0] + WATCHDOG_SLACK if watch else float("inf"),
+            )
             self._sleeping = True
             try:
-                if heap:
+                if self._sleep_until < float("inf"):
                     await clock.sleep(self._sleep_until - now)
                 else:
                     await loop.create_future()  # until a kick

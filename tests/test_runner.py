@@ -97,7 +97,7 @@ async def test_each_check_runs_once_per_interval_at_its_phase(h: Harness) -> Non
         assert (at - first) % 10.0 == pytest.approx(0.0, abs=1e-6) or (
             at - first
         ) % 10.0 == pytest.approx(10.0, abs=1e-6)
-    assert all(lag == pytest.approx(0.0, abs=1e-9) for *_, lag, _ in h.rounds)
+    assert all(abs(lag) <= 0.001 for *_, lag, _ in h.rounds)
 
 
 async def test_phase_is_anchored_to_wall_time_across_restarts(clock: VirtualClock) -> None:
@@ -130,7 +130,7 @@ async def test_slow_check_does_not_delay_others_and_overlap_is_skipped(h: Harnes
     await h.clock.advance(40.0)
     fast = [r for r in h.rounds if r[0] == "fast"]
     assert len(fast) == 4
-    assert all(lag == pytest.approx(0.0, abs=1e-9) for _, _, lag, _ in fast)
+    assert all(abs(lag) <= 0.001 for _, _, lag, _ in fast)
     slow = [r for r in h.rounds if r[0] == "slow"]
     # rounds at 0, 20 (10 and 30 were skipped); the one at 20 is reported at 30.5
     assert len(slow) >= 1
