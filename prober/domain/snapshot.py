@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from prober.config.model import Maintenance, Page
+from prober.config.model import Page
 from prober.domain.incident import Incident
 from prober.domain.status import ComponentStatus
 from prober.probes.result import ProbeResult
