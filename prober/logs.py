@@ -67,3 +67,28 @@ def configure(fmt: str = "auto", level: str = "info", stream: Any = None) -> Non
 
 def get_logger(name: str = "prober") -> Any:
     return structlog.get_logger(name)
+
+
+class Throttle:
+    """At most one log line per key per `every` seconds; counts what it held back.
+
+    `allow(key, now)` returns None to stay quiet, else how many lines were suppressed since
+    the last one that went out, so a flapping target does not flood the log.
+    """
+
+    def __init__(self, every: float = 60.0) -> None:
+        self.every = every
+        self._last: dict[str, float] = {}
+        self._held: dict[str, int] = {}
+
+    def allow(self, key: str, now: float) -> int | None:
+        last = self._last.get(key)
+        if last is not None and now - last < self.every:
+            self._held[key] = self._held.get(key, 0) + 1
+            return None
+        self._last[key] = now
+        return self._held.pop(key, 0)
+
+    def forget(self, keep: set[str]) -> None:
+        self._last = {k: v for k, v in self._last.items() if k in keep}
+        self._held = {k: v for k, v in self._held.items() if k in keep}

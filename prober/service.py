@@ -21,7 +21,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from prober import __version__
 from prober.api.statuspage import incident_json, page_json
 from prober.clock import Clock, SystemClock
-from prober.config import Config
+from prober.config import Check, Config
 from prober.config.loader import load_config
 from prober.domain.effects import (
     ComponentStateChanged,
@@ -37,7 +37,7 @@ from prober.domain.snapshot import CheckView, StatusSnapshot
 from prober.domain.status import Impact, IncidentStatus
 from prober.errors import ConfigError, StoreError
 from prober.history import Aggregator, daily_uptime
-from prober.logs import REDACTOR, get_logger
+from prober.logs import REDACTOR, Throttle, get_logger
 from prober.metrics import Metrics
 from prober.probes.http import HttpProber
 from prober.probes.result import ProbeResult
@@ -87,6 +87,7 @@ class Service:
         self._lock = asyncio.Lock()
         self._tasks: list[asyncio.Task[None]] = []
         self._last: dict[str, ProbeResult] = {}
+        self._log_throttle = Throttle(60.0)
         self._last_success: dict[str, float] = {}
         self._incidents: list[Incident] = []
         self._uptime: dict[str, Any] = {}
@@ -161,33 +162,38 @@ class Service:
                 log.exception("periodic_job_failed", job=getattr(fn, "__name__", "?"))
 
     # ---- probing -> domain -> effects ------------------------------------------------
-    async def _on_round(self, check: Any, results: list[ProbeResult], lag: float) -> None:
+    async def _on_round(self, check: Check, results: list[ProbeResult], lag: float) -> None:
         self.exporter.record_round(check, results, lag)
         for r in results:
             self.aggregator.add(r)
             if r.ok:
                 self._last_success[check.id] = r.at
         if results:
-            last = results[-1]
-            prev = self._last.get(check.id)
-            self._last[check.id] = last
-            if prev is None or prev.ok != last.ok:
-                if last.ok:
-                    log.info("probe_recovered", check=check.id, component=check.component)
-                else:
-                    log.warning(
-                        "probe_failed",
-                        check=check.id,
-                        component=check.component,
-                        reason=last.reason.value,
-                        status_code=last.status_code,
-                        detail=last.detail,
-                    )
+            self._log_transition(check, results[-1])
         now = self.clock.now().timestamp()
         effects = self.engine.observe(results, now)
         self._dirty = True
         if effects:
             await self._apply(effects, now)
+
+    def _log_transition(self, check: Check, last: ProbeResult) -> None:
+        """Log a check going bad or good again, throttled per check (flapping)."""
+        prev = self._last.get(check.id)
+        self._last[check.id] = last
+        if prev is not None and prev.ok == last.ok:
+            return
+        if prev is None and last.ok:
+            return
+        held = self._log_throttle.allow(check.id, self.clock.monotonic())
+        if held is None:
+            return
+        if last.ok:
+            log.info("probe_recovered", check=check.id, component=check.component,
+                     suppressed=held)
+        else:
+            log.warning("probe_failed", check=check.id, component=check.component,
+                        reason=last.reason.value, status_code=last.status_code,
+                        detail=last.detail, suppressed=held)
 
     async def _tick(self) -> None:
         now = self.clock.now().timestamp()
@@ -385,6 +391,7 @@ class Service:
             ids = {c.id for c in config.checks}
             self._last = {k: v for k, v in self._last.items() if k in ids}
             self._last_success = {k: v for k, v in self._last_success.items() if k in ids}
+            self._log_throttle.forget(ids)
         if effects:
             await self._apply(effects, now)
         self.exporter.config_reloaded(True, now)

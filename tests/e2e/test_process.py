@@ -161,3 +161,60 @@ async def test_sigterm_exits_zero_and_logs_no_secret(tmp_path: Path, target: Tar
     for text in (metrics, checks, page, logged):
         assert "hunter2-very-secret" not in text
     assert p.events("prober_stopped")
+
+
+async def test_corrupt_database_is_reported_untouched_while_probing_and_serving_go_on(
+    tmp_path: Path, target: Target
+) -> None:
+    config = write_config(tmp_path / "checks.yaml", target.url)
+    db = tmp_path / "prober.db"
+    garbage = b"this is not a database\n" * 100
+    db.write_bytes(garbage)
+    p = ProberProcess(config, db)
+    await p.start()
+    try:
+        status, body = await p.request("GET", "/-/ready")
+        assert status == 503 and "store" in body
+        _, metrics = await p.request("GET", "/metrics")
+        assert "prober_store_healthy 0.0" in metrics
+        assert 'prober_store_errors_total{operation="open"}' in metrics
+        await target.scenario("outage")
+        opened = await until(lambda: unresolved(p), what="an incident, store or not")
+        assert opened
+        assert p.events("store_failed")
+    finally:
+        assert await p.stop() == 0
+    assert db.read_bytes() == garbage, "prober must never overwrite a database on its own"
+
+
+async def test_write_api_posts_a_human_update_with_the_token_only(
+    tmp_path: Path, target: Target
+) -> None:
+    config = write_config(tmp_path / "checks.yaml", target.url)
+    token_file = tmp_path / "token"
+    token_file.write_text("t0ken-for-writes\n")
+    p = ProberProcess(config, tmp_path / "db.sqlite", args=("--api-token-file", str(token_file)))
+    await p.start()
+    try:
+        await target.scenario("outage")
+        (incident, *_) = await until(lambda: unresolved(p), what="an incident")
+        path = f"/api/prober/v1/incidents/{incident['id']}/updates"
+        update = {"status": "identified", "body": "We have deployed a fix...", "impact": "critical"}
+        status, _ = await p.request("POST", path, json=update)
+        assert status == 401
+        status, _ = await p.request("POST", path, json=update,
+                                    headers={"Authorization": "Bearer wrong"})
+        assert status == 401
+        status, body = await p.request("POST", path, json=update,
+                                       headers={"Authorization": "Bearer t0ken-for-writes"})
+        assert status == 201, body
+        after = await p.get_json(f"/api/prober/v1/incidents/{incident['id']}.json")
+        text = str(after)
+        assert "We have deployed a fix..." in text and "identified" in text
+        assert "critical" in text
+        summary = await p.get_json("/api/v2/incidents/unresolved.json")
+        assert summary["incidents"][0]["impact"] == "critical"
+        assert summary["incidents"][0]["incident_updates"][0]["status"] == "identified"
+    finally:
+        assert await p.stop() == 0
+    assert "t0ken-for-writes" not in "\n".join(str(line) for line in p.lines)
