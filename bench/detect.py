@@ -1,0 +1,139 @@
+"""Time to detect: a real `prober run` process against the simulated SaaS API.
+
+    python -m bench.detect [--timeout 300]
+
+For each probe setting and each failure scenario, a fresh prober process probes two
+components of the simulated target (platform-api, billing) until everything is healthy and
+the status window is full of healthy samples... then the target is switched to the scenario
+(`outage`: every request 500; `partial`: 30% of platform-api's requests 500) and we read
+the incident from /api/v2/incidents/unresolved.json. Reported per run:
+
+  start_error   incident started_at minus the moment the target began failing (how true
+                the start time is; the first failing probe comes at most one interval later)
+  detect        incident created_at minus started_at: from the first failing probe to the
+                incident opening (the figure issue 3 asks for)
+  switch_to_open  incident created_at minus the moment the target began failing
+
+All runs of one setting go in parallel (separate processes and targets). Figures are wall
+clock on this machine, not simulated.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from prober.demo.sim import start_sim
+from tests.e2e.harness import ProberProcess, write_config
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    interval: str
+    requests: int
+    warmup: float  # seconds of healthy probing before the switch
+
+
+SETTINGS = (
+    Setting("defaults (15s, 1 request)", "15s", 1, 35.0),
+    Setting("example (5s, 10 requests)", "5s", 10, 12.0),
+    Setting("1s, 1 request", "1s", 1, 5.0),
+    Setting("1s, 10 requests", "1s", 10, 5.0),
+)
+SCENARIOS = ("outage", "partial")
+
+
+async def one_run(setting: Setting, scenario: str, limit: float, tmp: Path) -> dict[str, Any]:
+    runner, port = await start_sim("127.0.0.1", 0, scenario="healthy")
+    target = f"http://127.0.0.1:{port}"
+    config = write_config(tmp / "checks.yaml", target, interval=setting.interval)
+    text = config.read_text()
+    text = text.replace("timeout: 500ms", "timeout: 800ms")
+    text = text.replace("requests_per_round: 5", f"requests_per_round: {setting.requests}")
+    config.write_text(text)
+    proc = ProberProcess(config, tmp / "prober.db")
+    row: dict[str, Any] = {"setting": setting.name, "scenario": scenario}
+    try:
+        await proc.start()
+        await asyncio.sleep(setting.warmup)
+        async with aiohttp.ClientSession() as s:
+            async with s.post(target + "/_sim/scenario", json={"scenario": scenario}) as r:
+                assert r.status == 200
+            switched = time.time()
+            deadline = time.monotonic() + limit
+            incident = None
+            while time.monotonic() < deadline and incident is None:
+                async with s.get(proc.url + "/api/v2/incidents/unresolved.json") as r:
+                    found = (await r.json())["incidents"]
+                incident = found[0] if found else None
+                if incident is None:
+                    await asyncio.sleep(0.1)
+        if incident is None:
+            row["result"] = f"no incident within {limit:.0f}s"
+            return row
+        started = _ts(incident["started_at"])
+        created = _ts(incident["created_at"])
+        row.update(
+            result="opened",
+            impact=incident["impact"],
+            start_error=round(started - switched, 2),
+            detect=round(created - started, 2),
+            switch_to_open=round(created - switched, 2),
+        )
+        return row
+    finally:
+        if proc.proc is not None:
+            await proc.stop()
+        await runner.cleanup()
+
+
+def _ts(iso: str) -> float:
+    from datetime import datetime
+
+    return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
+
+
+async def main_async(limit: float) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory() as d:
+        for setting in SETTINGS:
+            dirs = [Path(d) / f"{setting.interval}-{setting.requests}-{s}" for s in SCENARIOS]
+            for p in dirs:
+                p.mkdir()
+            rows += await asyncio.gather(
+                *(one_run(setting, s, limit, p) for s, p in zip(SCENARIOS, dirs, strict=True))
+            )
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    ap.add_argument("--timeout", type=float, default=300.0)
+    ap.add_argument("--json", type=Path, default=None)
+    args = ap.parse_args(argv)
+    rows = asyncio.run(main_async(args.timeout))
+    print(f"{'setting':28} {'scenario':8} {'start_error':>11} {'detect':>7} "
+          f"{'switch_to_open':>14}  impact")
+    for r in rows:
+        if r["result"] != "opened":
+            print(f"{r['setting']:28} {r['scenario']:8} {r['result']}")
+            continue
+        print(f"{r['setting']:28} {r['scenario']:8} {r['start_error']:>10}s {r['detect']:>6}s "
+              f"{r['switch_to_open']:>13}s  {r['impact']}")
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
