@@ -95,8 +95,10 @@ class Client:
         target = parts.path or "/"
         if parts.query:
             target += "?" + parts.query
-        self.request = (f"GET {target} HTTP/1.1\r\nHost: {parts.netloc}\r\n"
-                        "User-Agent: prober-bench\r\nAccept: */*\r\n\r\n").encode()
+        self.request = (
+            f"GET {target} HTTP/1.1\r\nHost: {parts.netloc}\r\n"
+            "User-Agent: prober-bench\r\nAccept: */*\r\n\r\n"
+        ).encode()
         self.idle: asyncio.Queue[_Conn | None] = asyncio.Queue()
         for _ in range(connections):
             self.idle.put_nowait(None)  # a slot: a connection opened on first use

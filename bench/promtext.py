@@ -67,3 +67,10 @@ def share_within(bound: float, buckets: tuple[tuple[float, float], ...]) -> floa
         return None
     within = max((n for le, n in buckets if le <= bound), default=0.0)
     return within / buckets[-1][1]
+
+
+def beyond_last_bound(q: float, buckets: tuple[tuple[float, float], ...]) -> bool:
+    """Whether quantile `q` lies in the +Inf bucket (histogram_quantile then under-reports)."""
+    if len(buckets) < 2 or buckets[-1][1] <= 0:
+        return False
+    return buckets[-2][1] < q * buckets[-1][1]

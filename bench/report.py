@@ -84,7 +84,13 @@ def scale_table(scale: dict[str, Any]) -> list[str]:
         ("probes/s", "probes_per_second", _num()),
         ("other load on the measured core", "foreign_share", PCT),
     ]:
-        lines.append(_row(label, [fmt(before.get(key)), fmt(during.get(key))]))
+        cells = [fmt(w.get(key)) for w in (before, during)]
+        if key in ("lag_p50", "lag_p99"):  # beyond the last bucket: only a lower bound
+            cells = [
+                f">{c}" if w.get("lag_p99_above_buckets") and w.get(key) == w.get("lag_p99") else c
+                for c, w in zip(cells, (before, during), strict=True)
+            ]
+        lines.append(_row(label, cells))
     lines += [
         _row("expected probes/s", [_num()(before.get("probes_per_second_expected"))]),
         _row(
@@ -143,7 +149,8 @@ def render(results: dict[str, Any]) -> str:
     head = (
         f"prober bench ({'quick' if results['quick'] else 'full'}): target {env['target']}, "
         f"blackbox_exporter {env.get('blackbox') or 'not installed'}, loop {env['loop']}, "
-        f"cores {env['pinning']}, load average at start {env['loadavg_start']}"
+        f"cores {env['pinning']}, nice {env.get('nice', 0)}, "
+        f"load average at start {env['loadavg_start']}"
     )
     out = [head, ""]
     if "cost" in results:
