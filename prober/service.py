@@ -9,6 +9,7 @@ every reader sees. The API reads snapshots and the store, never the runner.
 from __future__ import annotations
 
 import asyncio
+import gc
 import hashlib
 import os
 from collections.abc import Callable, Sequence
@@ -84,6 +85,7 @@ class Service:
         self.sender = WebhookSender(self.store, self.clock, self.exporter.webhook_delivery)
         self.aggregator = Aggregator()
         self.exporter.track_in_flight(lambda: self.runner.in_flight)
+        self.exporter.track_skipped_rounds(lambda: self.runner.skipped_rounds)
         self._lock = asyncio.Lock()
         self._tasks: list[asyncio.Task[None]] = []
         self._last: dict[str, ProbeResult] = {}
@@ -130,6 +132,7 @@ class Service:
             asyncio.create_task(self._every(self.settings.state_save_interval, self._save_state)),
         ]
         self._started = True
+        gc.freeze()  # config and start-up objects: no full collection walks them again
         log.info(
             "prober_started",
             version=__version__,
@@ -396,6 +399,7 @@ class Service:
             await self._apply(effects, now)
         self.exporter.config_reloaded(True, now)
         self._rebuild(now)
+        gc.freeze()
         log.info("config_reloaded", checks=len(config.checks), components=len(config.components))
         return True, []
 
@@ -406,8 +410,9 @@ class Service:
         assert self._snapshot is not None
         return self._snapshot
 
-    def metrics(self) -> tuple[bytes, str]:
-        return self.exporter.render(), CONTENT_TYPE_LATEST
+    async def metrics(self) -> tuple[bytes, str]:
+        # Yields to the loop between blocks of checks: a scrape never stalls probing.
+        return await self.exporter.render_async(), CONTENT_TYPE_LATEST
 
     def ready(self) -> tuple[bool, str]:
         if not self._started:

@@ -118,7 +118,7 @@ async def _feed(request: web.Request) -> web.StreamResponse:
 
 
 async def _metrics(request: web.Request) -> web.StreamResponse:
-    body, content_type = request.app[STATE].backend.metrics()
+    body, content_type = await request.app[STATE].backend.metrics()
     return web.Response(body=body, headers={"Content-Type": content_type})
 
 

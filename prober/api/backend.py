@@ -17,7 +17,7 @@ class ApiBackend(Protocol):
         """The current immutable snapshot (cheap: no I/O, no copying)."""
         ...
 
-    def metrics(self) -> tuple[bytes, str]:
+    async def metrics(self) -> tuple[bytes, str]:
         """The Prometheus exposition: (body, content type)."""
         ...
 

@@ -58,6 +58,10 @@ class Metrics:
         """Read the in-flight gauge at scrape time instead (e.g. `lambda: runner.in_flight`)."""
         self._state.in_flight_fn = read
 
+    def track_skipped_rounds(self, read: Callable[[], int]) -> None:
+        """Read the skipped-rounds counter at scrape time (`lambda: runner.skipped_rounds`)."""
+        self._state.skipped_fn = read
+
     # -- config, network, store, webhooks ----------------------------------------------------
 
     def config_reloaded(self, ok: bool, at: float) -> None:

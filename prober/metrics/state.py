@@ -24,7 +24,7 @@ from prober.domain.status import ComponentStatus, Impact
 LAG_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 DETECT_BUCKETS = (10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0)
 DURATION_BUCKETS = (60.0, 300.0, 900.0, 1800.0, 3600.0, 7200.0, 21600.0, 86400.0)
-STORE_OPERATIONS = ("write", "read", "migrate", "prune")
+STORE_OPERATIONS = ("open", "write", "read", "prune")
 WEBHOOK_OUTCOMES = ("delivered", "failed", "dropped")
 
 
@@ -62,6 +62,7 @@ class StateCollector(Collector):
         self.lag = Hist(LAG_BUCKETS)
         self.in_flight = 0
         self.in_flight_fn: Callable[[], int] | None = None
+        self.skipped_fn: Callable[[], int] | None = None
         self.reload_ok = 1
         self.reload_success_at = 0.0
         self.network_healthy = 1
@@ -82,6 +83,13 @@ class StateCollector(Collector):
         yield self.lag.family(
             "prober_scheduler_lag_seconds",
             "How late each probe round started against its schedule.",
+        )
+        skipped = self.skipped_fn() if self.skipped_fn is not None else 0
+        yield CounterMetricFamily(
+            "prober_scheduler_skipped_rounds",
+            "Rounds not started because the check's previous round was still running "
+            "or the scheduler fell a whole interval behind.",
+            skipped,
         )
         in_flight = self.in_flight_fn() if self.in_flight_fn is not None else self.in_flight
         yield GaugeMetricFamily("prober_probes_in_flight", "Probe requests under way.", in_flight)

@@ -268,7 +268,7 @@ class FakeBackend:
     def snapshot(self) -> StatusSnapshot:
         return self.snap
 
-    def metrics(self) -> tuple[bytes, str]:
+    async def metrics(self) -> tuple[bytes, str]:
         return b"# TYPE prober_up gauge\nprober_up 1\n", "text/plain; version=0.0.4; charset=utf-8"
 
     def ready(self) -> tuple[bool, str]:
