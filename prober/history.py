@@ -3,7 +3,7 @@ stored timeline of component status changes. Pure functions and a small accumula
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -58,10 +58,12 @@ def daily_uptime(
     component_ids: Sequence[str],
     now: float,
     days: int = 90,
+    created: Mapping[str, float] | None = None,
 ) -> dict[str, tuple[DayUptime, ...]]:
     """Seconds spent in each status per UTC day for the last `days` days, oldest first.
 
-    Time before a component's first known status counts as unknown (absent from the day).
+    Time before a component's first known status, or before prober first saw it
+    (`created`), counts as unknown (absent from the day), never as uptime.
     """
     first_day = (int(now) // DAY - days + 1) * DAY
     by_component: dict[str, list[StatusChange]] = {c: [] for c in component_ids}
@@ -72,8 +74,9 @@ def daily_uptime(
     for cid, items in by_component.items():
         items.sort(key=lambda c: c.at)
         buckets: list[dict[str, float]] = [{} for _ in range(days)]
+        born = (created or {}).get(cid, first_day)
         for i, ch in enumerate(items):
-            start = max(ch.at, first_day)
+            start = max(ch.at, first_day, born)
             end = items[i + 1].at if i + 1 < len(items) else now
             end = min(end, now)
             while start < end:

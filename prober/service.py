@@ -50,6 +50,7 @@ from prober.webhooks import WebhookSender, deliveries_for
 log = get_logger("prober.service")
 
 UPTIME_DAYS = 90
+RECENT_INCIDENTS = 50
 RETENTION = 100 * 86400.0
 
 
@@ -91,7 +92,7 @@ class Service:
         self._last: dict[str, ProbeResult] = {}
         self._log_throttle = Throttle(60.0)
         self._last_success: dict[str, float] = {}
-        self._incidents: list[Incident] = []
+        self._incidents: dict[str, Incident] = {}
         self._uptime: dict[str, Any] = {}
         self._snapshot: StatusSnapshot | None = None
         self._version = 0
@@ -120,7 +121,7 @@ class Service:
         self.exporter.set_checks(self.config.checks)
         self.exporter.config_reloaded(True, now)
         self.sender.configure(self.config.webhooks)
-        await self._refresh_incidents()
+        await self._load_incidents()
         await self._refresh_uptime()
         self._rebuild(now)
         self.runner.start(self.config.checks)
@@ -220,8 +221,10 @@ class Service:
                 self._store_failed("write", exc)
             for effect in effects:
                 self._announce(effect)
-            if any(not isinstance(e, NetworkHealthChanged) for e in effects):
-                await self._refresh_incidents()
+            self._merge_incidents(
+                [e.incident for e in effects
+                 if isinstance(e, IncidentOpened | IncidentUpdated | IncidentResolved)]
+            )
             if any(isinstance(e, ComponentStateChanged) for e in effects):
                 await self._refresh_uptime()
             self._rebuild(now)
@@ -314,19 +317,26 @@ class Service:
             self._store_failed("read", exc)
 
     # ---- snapshot ------------------------------------------------------------------------
-    async def _refresh_incidents(self) -> None:
+    async def _load_incidents(self) -> None:
+        """Read recent incidents once at start; effects keep the list current after that."""
         try:
-            self._incidents = await self.store.incidents(limit=50)
+            stored = await self.store.incidents(limit=RECENT_INCIDENTS)
         except StoreError as exc:
             self._store_failed("read", exc)
-        open_ids = {i.id for i in self._incidents if i.is_open}
-        # The engine is the authority on open incidents, even while the store is failing.
-        live = [i for i in self.engine.open_incidents()]
-        merged = {i.id: i for i in self._incidents}
-        merged.update({i.id: i for i in live})
-        ordered = sorted(merged.values(), key=lambda i: (not i.is_open, -i.created_at))
-        self._incidents = ordered[:50]
-        self.exporter.incidents_open(len(live) or len(open_ids & set(merged)))
+            stored = []
+        self._incidents = {i.id: i for i in stored}
+        self._merge_incidents(self.engine.open_incidents())
+
+    def _merge_incidents(self, incidents: Sequence[Incident]) -> None:
+        """Newest version of each incident; open ones first, then the most recent."""
+        for inc in incidents:
+            self._incidents[inc.id] = inc
+        ordered = sorted(self._incidents.values(), key=lambda i: (not i.is_open, -i.created_at))
+        self._incidents = {i.id: i for i in ordered[:RECENT_INCIDENTS]}
+        still_open = [i for i in ordered if i.is_open]
+        self.exporter.incidents_open(
+            len(still_open), min((i.created_at for i in still_open), default=0.0)
+        )
 
     async def _refresh_uptime(self) -> None:
         now = self.clock.now().timestamp()
@@ -335,8 +345,9 @@ class Service:
         except StoreError as exc:
             self._store_failed("read", exc)
             return
+        created = {v.id: v.created_at for v in self.engine.component_views(now)}
         self._uptime = daily_uptime(
-            changes, [c.id for c in self.config.components], now, UPTIME_DAYS
+            changes, [c.id for c in self.config.components], now, UPTIME_DAYS, created
         )
 
     def _rebuild(self, now: float) -> None:
@@ -352,7 +363,7 @@ class Service:
             page=self.config.page,
             components=tuple(views),
             checks=checks,
-            incidents=tuple(self._incidents),
+            incidents=tuple(self._incidents.values()),
             maintenances=tuple(self.engine.maintenance_windows(now)),
             uptime=dict(self._uptime),
             network_healthy=self._network_healthy,
@@ -439,9 +450,8 @@ class Service:
         for effect in reversed(effects):
             if isinstance(effect, IncidentOpened | IncidentUpdated | IncidentResolved):
                 return effect.incident
-        for inc in self._incidents:
-            if inc.id == incident_id:
-                return inc
+        if incident_id in self._incidents:
+            return self._incidents[incident_id]
         raise KeyError(incident_id)
 
 

@@ -52,3 +52,13 @@ def test_daily_uptime_ignores_time_before_the_window() -> None:
     days = daily_uptime(changes, ["api"], now, days=2)["api"]
     assert days[0].seconds == {"partial_outage": DAY}
     assert days[1].seconds == {}  # `now` is midnight: nothing of the last day has passed
+
+
+def test_daily_uptime_counts_nothing_before_the_component_was_first_seen() -> None:
+    now = T0 + 2 * DAY + 3600
+    born = T0 + 2 * DAY + 1800  # prober started 30 minutes ago
+    # A store reports the status at the window start as a change dated `since`.
+    changes = [StatusChange("api", T0, S.OPERATIONAL)]
+    days = daily_uptime(changes, ["api"], now, days=3, created={"api": born})["api"]
+    assert days[0].uptime is None and days[1].uptime is None
+    assert days[2].seconds == {"operational": 1800.0}

@@ -101,8 +101,10 @@ class Metrics:
     def incident_resolved(self, duration: float) -> None:
         self._state.incident_duration.observe(max(0.0, duration))
 
-    def incidents_open(self, n: int) -> None:
+    def incidents_open(self, n: int, oldest_opened_at: float = 0.0) -> None:
+        """How many incidents are unresolved, and when the oldest of them opened (0: none)."""
         self._state.incidents_open = n
+        self._state.oldest_open_at = oldest_opened_at if n else 0.0
 
     # -- exposition --------------------------------------------------------------------------
 

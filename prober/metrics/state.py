@@ -69,6 +69,7 @@ class StateCollector(Collector):
         self.components: tuple[ComponentView, ...] = ()
         self.groups: Mapping[str, str | None] = {}
         self.incidents_open = 0
+        self.oldest_open_at = 0.0
         self.incidents_opened: dict[str, int] = {i.value: 0 for i in Impact}
         self.time_to_detect = Hist(DETECT_BUCKETS)
         self.incident_duration = Hist(DURATION_BUCKETS)
@@ -116,6 +117,11 @@ class StateCollector(Collector):
         yield from self._component_families()
         yield GaugeMetricFamily(
             "prober_incidents_open", "Incidents not yet resolved.", self.incidents_open
+        )
+        yield GaugeMetricFamily(
+            "prober_incident_oldest_open_timestamp_seconds",
+            "Unix time when the oldest unresolved incident opened; 0 when none is open.",
+            self.oldest_open_at,
         )
         opened = CounterMetricFamily(
             "prober_incidents_opened",
