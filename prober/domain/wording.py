@@ -66,37 +66,66 @@ def title(
         return DEFAULT_TEMPLATE.format_map(values)
 
 
-def _listing(affected: Sequence[AffectedComponent]) -> str:
-    return ", ".join(f"{a.name} ({a.new_status.label})" for a in affected)
+def _count(n: int) -> str:
+    return f"{n} component" if n == 1 else f"{n} components"
+
+
+def _state_phrase(status: ComponentStatus, plural: bool) -> str:
+    verb = "are" if plural else "is"
+    if status is ComponentStatus.OPERATIONAL:
+        return f"{verb} operational again"
+    if status is ComponentStatus.DEGRADED_PERFORMANCE:
+        return f"{verb} now degraded"
+    if status is ComponentStatus.UNDER_MAINTENANCE:
+        return f"{verb} now under maintenance"
+    return f"{verb} now in {status.label.lower()}"
+
+
+def _affected_count(affected: Sequence[AffectedComponent]) -> str:
+    bad = sum(1 for a in affected if a.new_status is not ComponentStatus.OPERATIONAL)
+    return f"{_count(bad)} affected"
+
+
+# Automatic update bodies are one short sentence: the affected-components list shown under
+# each update carries the detail (which component, from which status to which).
 
 
 def opened_body(affected: Sequence[AffectedComponent], reasons: Mapping[str, int]) -> str:
-    return (
-        f"We are investigating elevated {reason_phrase(reasons)} affecting "
-        f"{_listing(affected)}."
-    )
+    """E.g. We are investigating elevated 500 rates on 3 components (one is named)."""
+    where = affected[0].name if len(affected) == 1 else _count(len(affected))
+    return f"We are investigating elevated {reason_phrase(reasons)} on {where}."
 
 
 def changed_body(affected: Sequence[AffectedComponent], relapse: bool) -> str:
-    changes = [
-        f"{a.name} ({a.old_status.label} -> {a.new_status.label})"
-        for a in affected
-        if a.old_status is not a.new_status
+    """E.g. Dashboard is now in partial outage; 12 components affected (worst first)."""
+    by_status: dict[ComponentStatus, list[str]] = {}
+    for a in affected:
+        if a.old_status is not a.new_status:
+            by_status.setdefault(a.new_status, []).append(a.name)
+    parts = [
+        f"{components_phrase(names)} {_state_phrase(status, len(names) > 1)}"
+        for status, names in sorted(by_status.items(), key=lambda kv: -kv[0].level)
     ]
-    lead = "The problem has returned" if relapse else "We are still investigating"
-    if not changes:
-        return f"{lead}. Affected components: {_listing(affected)}."
-    return f"{lead}. Changes: {', '.join(changes)}."
+    lead = "The problem has returned. " if relapse else ""
+    if not parts:
+        still = "The problem has returned" if relapse else "We are still investigating"
+        return f"{still}; {_affected_count(affected)}."
+    sentence = "; ".join(parts)
+    return f"{lead}{sentence[0].upper()}{sentence[1:]}; {_affected_count(affected)}."
 
 
 def monitoring_body() -> str:
-    return "All affected components are operational again. We are monitoring the situation."
+    return "All affected components are operational again; we are monitoring."
 
 
 def resolved_body(quiet_period: float) -> str:
-    minutes = quiet_period / 60.0
-    span = f"{minutes:g} minutes" if quiet_period >= 60 else f"{quiet_period:g} seconds"
-    return f"No relapse for {span}: this incident is resolved."
+    """E.g. Resolved: no failures for 10 minutes."""
+    if quiet_period >= 60:
+        minutes = quiet_period / 60.0
+        span = f"{minutes:g} minute" + ("" if minutes == 1 else "s")
+    else:
+        span = f"{quiet_period:g} second" + ("" if quiet_period == 1 else "s")
+    return f"Resolved: no failures for {span}."
 
 
 def impact_body(impact: str) -> str:
