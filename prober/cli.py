@@ -54,7 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     def serve_args(sp: argparse.ArgumentParser) -> None:
         sp.add_argument("--listen", type=parse_listen,
-                        default=parse_listen(_env("PROBER_LISTEN", DEFAULT_LISTEN) or ""),
+                        default=_env("PROBER_LISTEN", DEFAULT_LISTEN),
                         help="HOST:PORT to serve on (env PROBER_LISTEN, default %(default)s)")
         sp.add_argument("--db", default=_env("PROBER_DB", "prober.db"),
                         help="SQLite file, or :memory: (env PROBER_DB, default prober.db)")
@@ -141,14 +141,16 @@ def _serve(args: argparse.Namespace) -> int:
         for issue in exc.issues:
             log.error("config_invalid", error=str(issue))
         return 1
+    try:
+        token = read_token(args)
     except OSError as exc:
-        log.error("config_unreadable", path=path, error=str(exc))
+        log.error("api_token_unreadable", path=args.api_token_file, error=exc.strerror)
         return 1
     with contextlib.suppress(ImportError):
         import uvloop
 
         uvloop.install()
-    return asyncio.run(_serve_async(args, config, path))
+    return asyncio.run(_serve_async(args, config, path, token))
 
 
 DEMO_TARGET = "http://127.0.0.1:8081"
@@ -174,7 +176,9 @@ def demo_config(config: Config, target: tuple[str, int]) -> Config:
     return dataclasses.replace(config, checks=checks, components=components, incidents=incidents)
 
 
-async def _serve_async(args: argparse.Namespace, config: Config, path: str) -> int:
+async def _serve_async(
+    args: argparse.Namespace, config: Config, path: str, token: str | None
+) -> int:
     from aiohttp import web
 
     from prober.api.app import make_app
@@ -182,13 +186,18 @@ async def _serve_async(args: argparse.Namespace, config: Config, path: str) -> i
     from prober.service import Service, Settings
 
     log = get_logger("prober")
-    sim_runner = None
+    sim_runner: web.AppRunner | None = None
     transform = None
     if args.command == "demo":
         from prober.demo.sim import start_sim
 
         sim_host, sim_port = args.target_listen
-        sim_runner, sim_port = await start_sim(sim_host, sim_port, scenario=args.scenario)
+        try:
+            sim_runner, sim_port = await start_sim(sim_host, sim_port, scenario=args.scenario)
+        except OSError as exc:
+            log.error("listen_failed", what="demo target", host=sim_host, port=sim_port,
+                      error=exc.strerror)
+            return 1
         log.info("demo_target_started", url=f"http://{sim_host}:{sim_port}/",
                  scenario=args.scenario)
         target = sim_host, sim_port
@@ -198,27 +207,38 @@ async def _serve_async(args: argparse.Namespace, config: Config, path: str) -> i
             return demo_config(c, target)
 
     host, port = args.listen
-    settings = Settings(config_path=path, listen_host=host, listen_port=port, db_path=args.db,
-                        api_token=read_token(args), grace=args.grace, transform=transform)
+    settings = Settings(config_path=path, db_path=args.db, api_token=token, grace=args.grace,
+                        transform=transform)
     service = Service(settings, config)
-    app = make_app(service)
-    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    runner = web.AppRunner(make_app(service), access_log=None, handle_signals=False)
     await runner.setup()
-    site = web.TCPSite(runner, host, port, reuse_address=True)
-    await service.start()
-    await site.start()
-    bound = runner.addresses[0] if runner.addresses else (host, port)
-    log.info("listening", url=f"http://{bound[0]}:{bound[1]}/")
+    try:
+        try:  # bind first: a port in use fails before anything else starts
+            await web.TCPSite(runner, host, port, reuse_address=True).start()
+        except OSError as exc:
+            log.error("listen_failed", host=host, port=port, error=exc.strerror)
+            return 1
+        await service.start()
+        bound = runner.addresses[0] if runner.addresses else (host, port)
+        log.info("listening", url=f"http://{bound[0]}:{bound[1]}/")
 
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    loop.add_signal_handler(signal.SIGTERM, stop.set)
-    loop.add_signal_handler(signal.SIGINT, stop.set)
-    loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(service.reload()))
-    await stop.wait()
-    log.info("shutting_down", grace=args.grace)
-    await service.stop()
-    await runner.cleanup()
-    if sim_runner is not None:
-        await sim_runner.cleanup()
-    return 0
+        stop = asyncio.Event()
+        reloads: set[asyncio.Task[tuple[bool, list[str]]]] = set()
+
+        def on_hup() -> None:
+            task = asyncio.ensure_future(service.reload())
+            reloads.add(task)
+            task.add_done_callback(reloads.discard)
+
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGTERM, stop.set)
+        loop.add_signal_handler(signal.SIGINT, stop.set)
+        loop.add_signal_handler(signal.SIGHUP, on_hup)
+        await stop.wait()
+        log.info("shutting_down", grace=args.grace)
+        await service.stop()
+        return 0
+    finally:
+        await runner.cleanup()
+        if sim_runner is not None:
+            await sim_runner.cleanup()

@@ -10,6 +10,7 @@ Generic webhooks get JSON signed with HMAC-SHA256 (`X-Prober-Signature: sha256=<
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import hmac
 from collections.abc import Callable, Mapping, Sequence
@@ -22,6 +23,7 @@ from prober.clock import Clock
 from prober.config.model import Webhook
 from prober.domain.effects import Effect, IncidentOpened, IncidentResolved, IncidentUpdated
 from prober.domain.incident import Incident, IncidentUpdate
+from prober.errors import StoreError
 from prober.logs import get_logger
 from prober.store.base import Delivery, Store
 
@@ -94,33 +96,58 @@ class WebhookSender:
         store: Store,
         clock: Clock,
         on_outcome: Callable[[str, str], None],
-        concurrency: int = 4,
     ) -> None:
         self._store = store
         self._clock = clock
         self._on_outcome = on_outcome
         self._hooks: dict[str, Webhook] = {}
         self._session: aiohttp.ClientSession | None = None
-        self._sem = asyncio.Semaphore(concurrency)
+        # One send at a time per webhook: its events arrive in order, and a hanging
+        # endpoint holds up only its own queue.
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._tasks: dict[int, asyncio.Task[None]] = {}
 
     def configure(self, webhooks: Sequence[Webhook]) -> None:
         self._hooks = {h.id: h for h in webhooks}
 
     async def close(self) -> None:
+        for task in list(self._tasks.values()):
+            task.cancel()
+        await asyncio.gather(*self._tasks.values(), return_exceptions=True)
         if self._session is not None:
             await self._session.close()
             self._session = None
 
     async def run_once(self) -> int:
-        """Send every due delivery once; returns how many were attempted."""
+        """Start sending every due delivery that is not already under way; returns how many
+        were started. Sends run as their own tasks, so a slow endpoint holds up nothing."""
         now = self._clock.now().timestamp()
-        due = await self._store.due_deliveries(now)
+        due = [d for d in await self._store.due_deliveries(now) if d.id not in self._tasks]
         if not due:
             return 0
         if self._session is None:
             self._session = aiohttp.ClientSession()
-        await asyncio.gather(*(self._send(d) for d in due))
+        for delivery in due:
+            task = asyncio.create_task(self._send_logged(delivery))
+            self._tasks[delivery.id] = task
+            task.add_done_callback(functools.partial(self._done, delivery.id))
         return len(due)
+
+    def _done(self, delivery_id: int, _task: asyncio.Task[None]) -> None:
+        self._tasks.pop(delivery_id, None)
+
+    async def idle(self) -> None:
+        """Wait until every send under way has finished (for tests and shutdown)."""
+        while self._tasks:
+            await asyncio.gather(*self._tasks.values(), return_exceptions=True)
+
+    async def _send_logged(self, delivery: Delivery) -> None:
+        lock = self._locks.setdefault(delivery.webhook, asyncio.Lock())
+        try:
+            async with lock:
+                await self._send(delivery)
+        except StoreError as exc:  # the row stays due; the next pass tries again
+            log.error("webhook_outbox_failed", webhook=delivery.webhook, error=str(exc))
 
     async def _send(self, delivery: Delivery) -> None:
         hook = self._hooks.get(delivery.webhook)
@@ -135,14 +162,14 @@ class WebhookSender:
             headers["X-Prober-Signature"] = sign(hook.secret, delivery.payload)
         assert self._session is not None
         try:
-            async with self._sem, self._session.post(
+            async with self._session.post(
                 hook.url,
                 data=delivery.payload,
                 headers=headers,
                 timeout=aiohttp.ClientTimeout(total=hook.timeout),
                 allow_redirects=False,
             ) as resp:
-                await resp.read()
+                resp.release()  # the answer's body is not needed (nor trusted to be small)
                 ok = 200 <= resp.status < 300
                 detail = f"status {resp.status}"
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:

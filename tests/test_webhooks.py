@@ -85,6 +85,7 @@ async def test_signed_json_delivered_once_even_when_effects_are_applied_twice() 
     await store.apply(effects, {}, rows, now)  # a restart re-applying the same step
     try:
         assert await sender.run_once() == 1
+        await sender.idle()
         assert await sender.run_once() == 0
     finally:
         await sender.close()
@@ -109,11 +110,14 @@ async def test_failures_back_off_then_deliver() -> None:
                       clock.now().timestamp())
     try:
         assert await sender.run_once() == 1  # 503
+        await sender.idle()
         assert await sender.run_once() == 0  # not due yet: backing off
         clock.advance(backoff(1))
         assert await sender.run_once() == 1  # 503 again
+        await sender.idle()
         clock.advance(backoff(2))
         assert await sender.run_once() == 1
+        await sender.idle()
     finally:
         await sender.close()
         await receiver.server.close()
@@ -131,9 +135,11 @@ async def test_hanging_endpoint_times_out_and_gives_up_after_max_attempts() -> N
     await store.apply(effects, {}, deliveries_for(effects, hooks, view, {}),
                       clock.now().timestamp())
     try:
-        await asyncio.wait_for(sender.run_once(), 5)
+        await sender.run_once()
+        await asyncio.wait_for(sender.idle(), 5)
         clock.advance(backoff(1))
-        await asyncio.wait_for(sender.run_once(), 5)
+        await sender.run_once()
+        await asyncio.wait_for(sender.idle(), 5)
         clock.advance(3600)
         assert await sender.run_once() == 0  # dropped: never retried again
     finally:
@@ -145,3 +151,28 @@ async def test_hanging_endpoint_times_out_and_gives_up_after_max_attempts() -> N
 def test_backoff_grows_and_is_capped() -> None:
     assert [backoff(n) for n in (1, 2, 3)] == [2.0, 4.0, 8.0]
     assert backoff(30) == 600.0
+
+
+async def test_a_hanging_endpoint_does_not_hold_up_another_webhook() -> None:
+    hanging, good = Receiver(hang=True), Receiver()
+    await hanging.server.start_server()
+    store, sender, clock, outcomes = await setup(good)
+    hooks = [Webhook(id="slow", url=hanging.url, timeout=1.5), Webhook(id="ops", url=good.url)]
+    sender.configure(hooks)
+    effects = [IncidentOpened(incident())]
+    await store.apply(effects, {}, deliveries_for(effects, hooks, view, {}),
+                      clock.now().timestamp())
+    try:
+        assert await sender.run_once() == 2
+        for _ in range(200):  # bounded: the good one lands while the slow one still hangs
+            if good.bodies:
+                break
+            await asyncio.sleep(0.01)
+        assert good.bodies and outcomes == [("ops", "delivered")]
+        assert await sender.run_once() == 0  # the hanging send is not started twice
+        await sender.idle()
+        assert ("slow", "failed") in outcomes
+    finally:
+        await sender.close()
+        await good.server.close()
+        await hanging.server.close()
