@@ -16,6 +16,7 @@ from prober.api import extension, statuspage
 from prober.api.backend import ApiBackend
 from prober.api.cache import RenderCache, Rendered, dumps, error_json, render, render_json, respond
 from prober.api.feed import atom
+from prober.api.origin import linked
 from prober.api.page import FEED_PATH, PageRenderer
 from prober.api.writes import post_update
 from prober.domain.snapshot import StatusSnapshot
@@ -65,8 +66,9 @@ STATUSPAGE_VIEWS: dict[str, View] = {
 def _cached(key: str, view: View) -> Handler:
     async def handler(request: web.Request) -> web.StreamResponse:
         state = request.app[STATE]
-        snap = state.backend.snapshot()
-        return respond(request, state.cache.get(snap.version, key, lambda: view(snap)))
+        snap, base, vary = linked(request, state.backend.snapshot())
+        rendered = state.cache.get(snap.version, key, lambda: view(snap), base)
+        return respond(request, rendered, vary)
 
     return handler
 
@@ -96,7 +98,7 @@ async def _incident_page(request: web.Request) -> web.StreamResponse:
 
 async def _incident_json(request: web.Request) -> web.StreamResponse:
     state = request.app[STATE]
-    snap = state.backend.snapshot()
+    snap, base, vary = linked(request, state.backend.snapshot())
     incident_id = request.match_info["incident_id"]
     incident = extension.find_incident(snap, incident_id)
     if incident is None:
@@ -105,16 +107,16 @@ async def _incident_json(request: web.Request) -> web.StreamResponse:
         snap.version,
         f"json:incident:{incident.id}",
         lambda: render_json(extension.incident_detail(incident, snap)),
+        base,
     )
-    return respond(request, rendered)
+    return respond(request, rendered, vary)
 
 
 async def _feed(request: web.Request) -> web.StreamResponse:
     state = request.app[STATE]
-    snap = state.backend.snapshot()
-    return respond(
-        request, state.cache.get(snap.version, "feed", lambda: render(atom(snap), ATOM_TYPE))
-    )
+    snap, base, vary = linked(request, state.backend.snapshot())
+    rendered = state.cache.get(snap.version, "feed", lambda: render(atom(snap), ATOM_TYPE), base)
+    return respond(request, rendered, vary)
 
 
 async def _metrics(request: web.Request) -> web.StreamResponse:

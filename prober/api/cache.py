@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -17,6 +18,7 @@ from aiohttp import web
 
 JSON_TYPE = "application/json"
 _MAX_ENTRIES = 512
+_MAX_BASES = 8
 
 # In JSON these bytes only ever occur inside strings, where their \u escapes are equivalent:
 # escaping them keeps API bodies inert if a client ever embeds them in HTML.
@@ -58,26 +60,46 @@ def render_json(obj: Any) -> Rendered:
 
 
 class RenderCache:
-    """Rendered bodies of one snapshot version; a newer version empties it."""
+    """Rendered bodies of one snapshot version, per base URL; a newer version empties it.
 
-    def __init__(self, max_entries: int = _MAX_ENTRIES) -> None:
+    Bodies with absolute links depend on the base URL when `page.url` is not configured
+    (see origin.py). The distinct base URLs kept are bounded (least recently used evicted),
+    so random Host headers cost renders, never memory.
+    """
+
+    def __init__(self, max_entries: int = _MAX_ENTRIES, max_bases: int = _MAX_BASES) -> None:
         self._version: int | None = None
-        self._entries: dict[str, Rendered] = {}
+        self._bases: OrderedDict[str, dict[str, Rendered]] = OrderedDict()
         self._max = max_entries
+        self._max_bases = max_bases
         self.builds = 0  # how many renders ran (tests assert reuse)
 
-    def get(self, version: int, key: str, build: Callable[[], Rendered]) -> Rendered:
+    def get(
+        self, version: int, key: str, build: Callable[[], Rendered], base: str = ""
+    ) -> Rendered:
         if version != self._version:
             self._version = version
-            self._entries = {}
-        hit = self._entries.get(key)
+            self._bases = OrderedDict()
+        entries = self._bases.get(base)
+        if entries is None:
+            entries = self._bases[base] = {}
+            while len(self._bases) > self._max_bases:
+                self._bases.popitem(last=False)
+        else:
+            self._bases.move_to_end(base)
+        hit = entries.get(key)
         if hit is not None:
             return hit
         rendered = build()
         self.builds += 1
-        if len(self._entries) < self._max:
-            self._entries[key] = rendered
+        if len(entries) < self._max:
+            entries[key] = rendered
         return rendered
+
+    @property
+    def bases(self) -> int:
+        """How many base URLs the current version holds bodies for."""
+        return len(self._bases)
 
 
 def accepts_gzip(header: str | None) -> bool:
@@ -106,11 +128,15 @@ def _matches(header: str | None, rendered: Rendered) -> bool:
     return "*" in tags or rendered.etag in tags or rendered.gzip_etag in tags
 
 
-def respond(request: web.Request, rendered: Rendered) -> web.Response:
-    """A 200 (gzip when accepted) or a 304 when the client already has this version."""
+def respond(request: web.Request, rendered: Rendered, vary: str = "") -> web.Response:
+    """A 200 (gzip when accepted) or a 304 when the client already has this version.
+
+    `vary` names further request headers the body depends on (after Accept-Encoding).
+    """
     use_gzip = rendered.gzipped is not None and accepts_gzip(request.headers.get("Accept-Encoding"))
     etag = rendered.gzip_etag if use_gzip else rendered.etag
-    headers = {"ETag": etag, "Vary": "Accept-Encoding", "Cache-Control": "no-cache"}
+    vary_all = f"Accept-Encoding, {vary}" if vary else "Accept-Encoding"
+    headers = {"ETag": etag, "Vary": vary_all, "Cache-Control": "no-cache"}
     if _matches(request.headers.get("If-None-Match"), rendered):
         return web.Response(status=304, headers=headers)
     headers["Content-Type"] = rendered.content_type

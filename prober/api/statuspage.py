@@ -58,7 +58,7 @@ def group_id(group: str) -> str:
 
 
 def base_url(snap: StatusSnapshot) -> str:
-    """The public base URL without a trailing slash ('' when not configured: links are relative)."""
+    """The public base URL without a trailing slash ('' only outside a request: webhooks)."""
     return (snap.page.url or "").rstrip("/")
 
 

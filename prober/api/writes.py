@@ -15,6 +15,7 @@ from aiohttp import web
 
 from prober.api.backend import ApiBackend
 from prober.api.cache import dumps, error_json
+from prober.api.origin import linked
 from prober.api.statuspage import incident_json, update_json
 from prober.domain.status import Impact, IncidentStatus
 
@@ -109,7 +110,7 @@ async def post_update(request: web.Request, backend: ApiBackend) -> web.Response
         return error_json(404, "not_found", f"no incident with id {incident_id!r}")
     except ValueError as exc:
         return error_json(409, "conflict", str(exc) or "the incident refuses this update")
-    snap = backend.snapshot()
+    snap, _, _ = linked(request, backend.snapshot())
     payload = {"incident": incident_json(incident, snap)}
     if incident.updates:
         payload["incident_update"] = update_json(incident.updates[-1])
