@@ -150,6 +150,21 @@ async def _write(request: web.Request) -> web.StreamResponse:
     return await post_update(request, request.app[STATE].backend)
 
 
+# CORS: reads are public, for browser widgets on any origin; a preflight is answered
+# without touching the snapshot. Writes get no CORS headers at all (same origin only).
+_PREFLIGHT = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Allow-Methods": "GET, HEAD",
+    "Access-Control-Allow-Headers": "If-None-Match, If-Modified-Since, Cache-Control, Content-Type",
+    "Access-Control-Max-Age": "86400",
+    "Allow": "GET, HEAD, OPTIONS",
+}
+
+
+async def _preflight(request: web.Request) -> web.StreamResponse:
+    return web.Response(status=204, headers=_PREFLIGHT)
+
+
 _CODES = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}
 
 
@@ -169,6 +184,7 @@ async def _headers(request: web.Request, handler: Handler) -> web.StreamResponse
             response.headers["Allow"] = exc.headers["Allow"]
     if request.method in ("GET", "HEAD"):
         response.headers["Access-Control-Allow-Origin"] = "*"
+        response.headers["Access-Control-Expose-Headers"] = "ETag"
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     content_type = response.headers.get("Content-Type", "")
     if content_type.startswith("text/html"):
@@ -187,12 +203,16 @@ def make_app(backend: ApiBackend) -> web.Application:
     routes.add_get("/-/healthy", _healthy)
     routes.add_get("/-/ready", _ready)
     routes.add_post("/-/reload", _reload)
-    for path, view in STATUSPAGE_VIEWS.items():
-        routes.add_get(path, _cached(path, view))
-    routes.add_get("/api/prober/v1/incidents/{incident_id}.json", _incident_json)
+    reads: list[tuple[str, Handler]] = [
+        *((path, _cached(path, view)) for path, view in STATUSPAGE_VIEWS.items()),
+        ("/api/prober/v1/incidents/{incident_id}.json", _incident_json),
+        ("/", _index),
+        ("/incidents/{incident_id}", _incident_page),
+        (FEED_PATH, _feed),
+    ]
+    for path, handler in reads:
+        routes.add_get(path, handler)
+        routes.add_route("OPTIONS", path, _preflight)
     routes.add_post("/api/prober/v1/incidents/{incident_id}/updates", _write)
-    routes.add_get("/", _index)
-    routes.add_get("/incidents/{incident_id}", _incident_page)
-    routes.add_get(FEED_PATH, _feed)
     routes.add_static("/static/", STATIC)
     return app

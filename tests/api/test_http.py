@@ -167,3 +167,37 @@ async def test_static_favicon(client):
     resp = await client.get("/static/favicon.svg")
     assert resp.status == 200
     assert b"<svg" in await resp.read()
+
+
+PREFLIGHT = {
+    "Origin": "https://widget.example",
+    "Access-Control-Request-Method": "GET",
+    "Access-Control-Request-Headers": "if-none-match",
+}
+
+
+@pytest.mark.parametrize("path", [*READ_PATHS, "/api/v2/status.json", "/api/prober/v1/checks.json"])
+async def test_cors_preflight_on_reads(client, path):
+    resp = await client.options(path, headers=PREFLIGHT)
+    assert resp.status == 204
+    assert resp.headers["Access-Control-Allow-Origin"] == "*"
+    assert resp.headers["Access-Control-Allow-Methods"] == "GET, HEAD"
+    allowed = {h.strip().lower() for h in resp.headers["Access-Control-Allow-Headers"].split(",")}
+    assert {"if-none-match", "content-type"} <= allowed
+    assert int(resp.headers["Access-Control-Max-Age"]) > 0
+    assert await resp.read() == b""
+
+
+async def test_get_exposes_etag_to_cross_origin_scripts(client):
+    resp = await client.get("/api/v2/summary.json", headers={"Origin": "https://w.example"})
+    assert resp.headers["Access-Control-Expose-Headers"] == "ETag"
+
+
+async def test_writes_get_no_cors(client):
+    path = "/api/prober/v1/incidents/inc-20260526-1/updates"
+    pre = await client.options(path, headers={**PREFLIGHT, "Access-Control-Request-Method": "POST"})
+    assert pre.status == 405
+    assert "Access-Control-Allow-Origin" not in pre.headers
+    post = await client.post(path, json={"body": "x"}, headers={"Origin": "https://w.example"})
+    assert post.status == 401
+    assert not any(h.lower().startswith("access-control-") for h in post.headers)
