@@ -236,16 +236,33 @@ def maintenance_status(window: MaintenanceWindow, now: float) -> str:
     return "completed"
 
 
+def maintenance_times(window: MaintenanceWindow, now: float) -> tuple[float, float]:
+    """(created_at, updated_at) of a maintenance, never in the future.
+
+    prober does not know when a window was written into checks.yaml (weekly ones are
+    computed occurrences), so it is "created" at its start, or now while it is still
+    ahead. It is updated when its status last changed: creation while scheduled, the
+    start while in progress, the end once completed.
+    """
+    created = min(window.starts_at, now)
+    if now < window.starts_at:
+        return created, created
+    if now < window.ends_at:
+        return created, window.starts_at
+    return created, window.ends_at
+
+
 def maintenance_json(window: MaintenanceWindow, snap: StatusSnapshot) -> Json:
     status = maintenance_status(window, snap.generated_at)
+    created, updated = maintenance_times(window, snap.generated_at)
     comps = [c for cid in window.components if (c := snap.component(cid)) is not None]
     update_id = f"{window.id}-{status}"
     return {
         "id": window.id,
         "name": window.name,
         "status": status,
-        "created_at": iso(window.starts_at),
-        "updated_at": iso(window.starts_at),
+        "created_at": iso(created),
+        "updated_at": iso(updated),
         "monitoring_at": None,
         "resolved_at": iso(window.ends_at) if status == "completed" else None,
         "impact": Impact.MAINTENANCE.value,
@@ -258,9 +275,9 @@ def maintenance_json(window: MaintenanceWindow, snap: StatusSnapshot) -> Json:
                 "status": status,
                 "body": window.description or window.name,
                 "incident_id": window.id,
-                "created_at": iso(window.starts_at),
-                "updated_at": iso(window.starts_at),
-                "display_at": iso(window.starts_at),
+                "created_at": iso(updated),
+                "updated_at": iso(updated),
+                "display_at": iso(updated),
                 "affected_components": [
                     {
                         "code": c.id,

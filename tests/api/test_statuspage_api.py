@@ -159,3 +159,31 @@ async def test_maintenance_indicator(client, backend):
     comps = (await (await client.get("/api/v2/components.json")).json())["components"]
     delivery = next(c for c in comps if c["name"] == "Delivery")
     assert delivery["status"] == "under_maintenance"
+
+
+async def test_maintenance_times_are_never_in_the_future(client):
+    from prober.api.statuspage import iso
+
+    snap = during_snapshot()
+    now = iso(snap.generated_at)
+    body = await (await client.get("/api/v2/scheduled-maintenances.json")).json()
+    by_id = {m["id"]: m for m in body["scheduled_maintenances"]}
+    upcoming, active = by_id["db-upgrade"], by_id["sms-vendor"]
+    # ISO 8601 UTC with a fixed width: string order is time order
+    for m in (upcoming, active):
+        assert m["created_at"] <= now and m["updated_at"] <= now
+        assert m["incident_updates"][0]["created_at"] <= now
+        assert m["incident_updates"][0]["display_at"] == m["updated_at"]
+    assert upcoming["scheduled_for"] > now
+    assert upcoming["created_at"] == upcoming["updated_at"] == now
+    assert active["created_at"] == active["updated_at"] == active["scheduled_for"]
+
+
+def test_completed_maintenance_updated_at_its_end():
+    from prober.api.statuspage import maintenance_times
+    from prober.domain.snapshot import MaintenanceWindow
+
+    window = MaintenanceWindow("w", "W", (), starts_at=1000.0, ends_at=2000.0)
+    assert maintenance_times(window, 500.0) == (500.0, 500.0)
+    assert maintenance_times(window, 1500.0) == (1000.0, 1000.0)
+    assert maintenance_times(window, 2500.0) == (1000.0, 2000.0)
