@@ -44,3 +44,35 @@ def objects(rendered: dict[str, str]) -> list[dict[str, Any]]:
 
 def by_kind(objs: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
     return [o for o in objs if o["kind"] == kind]
+
+
+RUNBOOK_TOKEN = "__RUNBOOK_BASE_URL__"
+
+
+def chart_rule_groups(rules_text: str, *, runbook_base_url: str, job: str, namespace: str,
+                      service_monitor: bool) -> list[dict[str, Any]]:
+    """The rule file's groups as the chart must render them: the only two substitutions.
+
+    runbook_url: the token becomes the base URL (dropped when there is none). ProberAbsent:
+    scoped to the release's job and namespace, and left out without the ServiceMonitor.
+    """
+    doc = yaml.safe_load(rules_text)
+    for group in doc["groups"]:
+        kept = []
+        for rule in group["rules"]:
+            annotations = rule.get("annotations", {})
+            if "runbook_url" in annotations:
+                if runbook_base_url:
+                    annotations["runbook_url"] = annotations["runbook_url"].replace(
+                        RUNBOOK_TOKEN, runbook_base_url)
+                else:
+                    del annotations["runbook_url"]
+            if rule.get("alert") == "ProberAbsent":
+                if not service_monitor:
+                    continue
+                rule["expr"] = (f'absent(prober_build_info{{job="{job}", '
+                                f'namespace="{namespace}"}})')
+            kept.append(rule)
+        group["rules"] = kept
+    groups: list[dict[str, Any]] = doc["groups"]
+    return groups

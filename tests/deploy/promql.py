@@ -107,9 +107,12 @@ def load_rules() -> list[dict[str, Any]]:
 
 
 # How Grafana would expand the variables our dashboards use, for running them in Prometheus.
-def substitute(expr: str, check: str = ".+", rate_interval: str = "1m") -> str:
+def substitute(expr: str, check: str = ".+", rate_interval: str = "1m", *,
+               namespace: str = ".*", job: str = ".*") -> str:
+    """`$namespace` and `$job` are regex matchers (multi-value variables, All is `.*`)."""
     out = expr.replace("$__rate_interval", rate_interval).replace("$__interval", "15s")
     out = out.replace("$__range", "1h").replace('"$check"', json.dumps(check))
     out = out.replace("$component", ".+")
+    out = out.replace("$namespace", namespace).replace("$job", job)
     assert "$" not in out, f"unsubstituted variable in {out}"
     return out

@@ -10,6 +10,7 @@ under grafana/ (reached through symlinks in helm/prober/files/).
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -21,8 +22,8 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from .chart import SCENARIOS, by_kind, objects, render, scenario_values
-from .promql import CHART, ROOT, RULES, dashboard_files
+from .chart import SCENARIOS, by_kind, chart_rule_groups, objects, render, scenario_values
+from .promql import CHART, ROOT, RULES, dashboard_files, load_rules, metric_names
 
 DASHBOARDS = dashboard_files()
 SCHEMAS = Path(__file__).resolve().parent / "schemas"
@@ -59,7 +60,8 @@ def test_objects_are_valid_kubernetes(scenario: Path) -> None:
         name = obj["metadata"]["name"]
         assert len(name) <= 63, name
         labels = obj["metadata"]["labels"]
-        assert labels["app.kubernetes.io/name"] == "prober"
+        is_test = obj["metadata"].get("annotations", {}).get("helm.sh/hook") == "test"
+        assert labels["app.kubernetes.io/name"] == ("prober-test" if is_test else "prober")
         assert labels["app.kubernetes.io/instance"] == "prober"
 
 
@@ -274,10 +276,14 @@ def _monitoring() -> list[dict[str, Any]]:
 
 
 def test_prometheusrule_is_the_rule_file(tmp_path: Path) -> None:
-    rule = by_kind(_monitoring(), "PrometheusRule")[0]
+    values = scenario_values(CHART / "ci" / "monitoring-values.yaml")
+    base = values["prometheusRule"]["runbookBaseUrl"]
+    rule = by_kind(objects(render(values)), "PrometheusRule")[0]
     assert rule["metadata"]["labels"]["release"] == "kube-prometheus-stack"
-    source = yaml.safe_load(RULES.read_text())
-    assert rule["spec"]["groups"] == source["groups"]
+    expected = chart_rule_groups(RULES.read_text(), runbook_base_url=base, job="prober",
+                                 namespace="monitoring", service_monitor=True)
+    assert rule["spec"]["groups"] == expected
+    assert "__RUNBOOK_BASE_URL__" not in json.dumps(rule)
     rendered = tmp_path / "rendered.rules.yaml"
     rendered.write_text(yaml.safe_dump({"groups": rule["spec"]["groups"]}))
     out = subprocess.run(["promtool", "check", "rules", str(rendered)], capture_output=True,
@@ -339,7 +345,11 @@ def test_exposure_scenario() -> None:
     assert backend == {"name": "prober", "port": {"name": "http"}}
     policy = by_kind(objs, "NetworkPolicy")[0]
     assert policy["spec"]["policyTypes"] == ["Ingress", "Egress"]
-    assert len(policy["spec"]["ingress"][0]["from"]) == 2
+    peers = policy["spec"]["ingress"][0]["from"]
+    assert len(peers) == 3, "the two peers of the scenario and the helm test pod"
+    test_pod = by_kind(objs, "Pod")[0]
+    assert peers[2]["podSelector"]["matchLabels"].items() <= \
+        test_pod["metadata"]["labels"].items(), "helm test may reach prober"
     pdb = by_kind(objs, "PodDisruptionBudget")[0]
     assert pdb["spec"]["maxUnavailable"] == 1
 
@@ -355,3 +365,164 @@ def test_notes_render() -> None:
     notes = render()["prober/templates/NOTES.txt"]
     assert "port-forward svc/prober" in notes
     assert "persistence.enabled=false" in notes
+
+
+def _rule_groups(values: dict[str, Any], **kw: Any) -> list[dict[str, Any]]:
+    groups: list[dict[str, Any]] = by_kind(objects(render(values, **kw)),
+                                           "PrometheusRule")[0]["spec"]["groups"]
+    return groups
+
+
+def _rules_by_alert(groups: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {r["alert"]: r for g in groups for r in g["rules"]}
+
+
+def test_runbook_urls_are_absolute_from_the_base_url() -> None:
+    base = "https://docs.example.com/prober/DEPLOY.md"
+    rules = _rules_by_alert(_rule_groups({"prometheusRule": {
+        "enabled": True, "runbookBaseUrl": base}}))
+    assert rules
+    for alert, rule in rules.items():
+        assert rule["annotations"]["runbook_url"] == f"{base}#{alert.lower()}"
+    # No base URL: no runbook_url at all (a relative one is a broken link in Alertmanager),
+    # and the rest is the rule file.
+    groups = _rule_groups({"prometheusRule": {"enabled": True}})
+    assert groups == chart_rule_groups(RULES.read_text(), runbook_base_url="", job="prober",
+                                       namespace="monitoring", service_monitor=False)
+    for rule in _rules_by_alert(groups).values():
+        assert "runbook_url" not in rule["annotations"]
+        assert rule["annotations"]["runbook"]
+
+
+@pytest.mark.parametrize("url", ["docs/DEPLOY.md", "ftp://x/y", "https://x/DEPLOY.md#a"])
+def test_schema_rejects_a_relative_runbook_base_url(url: str) -> None:
+    with pytest.raises(helm.HelmValuesError):
+        render({"prometheusRule": {"enabled": True, "runbookBaseUrl": url}})
+
+
+def test_prober_absent_needs_and_follows_the_servicemonitor() -> None:
+    alone = _rules_by_alert(_rule_groups({"prometheusRule": {"enabled": True}}))
+    assert "ProberAbsent" not in alone, "an unscoped absent() fires where prober is not scraped"
+    assert "ProberComponentMajorOutage" in alone
+    objs = objects(render({"prometheusRule": {"enabled": True},
+                           "serviceMonitor": {"enabled": True}},
+                          name="status", namespace="ops"))
+    monitor = by_kind(objs, "ServiceMonitor")[0]
+    service = by_kind(objs, "Service")[0]
+    assert "jobLabel" not in monitor["spec"], "job is the Service name, one per release"
+    rule = _rules_by_alert(by_kind(objs, "PrometheusRule")[0]["spec"]["groups"])["ProberAbsent"]
+    job = service["metadata"]["name"]
+    assert job == "status-prober"
+    assert rule["expr"] == 'absent(prober_build_info{job="status-prober", namespace="ops"})'
+
+
+ABSENT_TEST = """
+rule_files: [rules.yaml]
+evaluation_interval: 1m
+tests:
+- interval: 1m
+  input_series:
+  # this release stops being scraped after 5m; another prober release keeps running
+  - series: prober_build_info{job="prober", namespace="monitoring", version="0.1.0"}
+    values: 1x5
+  - series: prober_build_info{job="other-prober", namespace="monitoring", version="0.1.0"}
+    values: 1x30
+  - series: prober_build_info{job="prober", namespace="elsewhere", version="0.1.0"}
+    values: 1x30
+  alert_rule_test:
+  - eval_time: 5m
+    alertname: ProberAbsent
+    exp_alerts: []
+  - eval_time: 20m
+    alertname: ProberAbsent
+    exp_alerts:
+    - exp_labels: {severity: critical, job: prober, namespace: monitoring}
+"""
+
+
+def test_rendered_prober_absent_is_scoped_to_its_release(tmp_path: Path) -> None:
+    """promtool on the chart's rules: ProberAbsent fires for this release although other
+    probers (another job, another namespace) are scraped by the same Prometheus."""
+    groups = _rule_groups({"prometheusRule": {"enabled": True},
+                           "serviceMonitor": {"enabled": True}})
+    for group in groups:
+        for rule in group["rules"]:
+            rule.pop("annotations", None)  # only the alert's labels matter here
+    (tmp_path / "rules.yaml").write_text(yaml.safe_dump({"groups": groups}))
+    (tmp_path / "absent.test.yaml").write_text(ABSENT_TEST)
+    out = subprocess.run(["promtool", "test", "rules", "absent.test.yaml"], cwd=tmp_path,
+                         capture_output=True, text=True, timeout=60, check=False)
+    assert out.returncode == 0, out.stdout + out.stderr
+
+
+def _surviving(metric: str, relabelings: list[dict[str, Any]]) -> bool:
+    """Whether a series named `metric` survives keep/drop relabelings on __name__ (the
+    only relabelings on metric names we document); anything else on __name__ fails."""
+    for r in relabelings:
+        if r.get("sourceLabels") != ["__name__"]:
+            continue
+        action = r.get("action", "replace").lower()
+        assert action in {"keep", "drop"}, f"unsupported relabeling on __name__: {r}"
+        matched = re.fullmatch(r.get("regex", "(.*)"), metric) is not None
+        if matched != (action == "keep"):
+            return False
+    return True
+
+
+def _metrics_the_rules_need() -> set[str]:
+    names = {"prober_build_info"}
+    for rule in load_rules():
+        names |= metric_names(rule["expr"])
+    return names
+
+
+def test_surviving_understands_keep_and_drop() -> None:
+    keep = [{"sourceLabels": ["__name__"], "regex": "prober_probe_phase_seconds",
+             "action": "keep"}]
+    assert not _surviving("prober_build_info", keep), "the old monitoring example"
+    assert _surviving("prober_probe_phase_seconds", keep)
+    drop = [{"sourceLabels": ["__name__"], "regex": "prober_probe_.*", "action": "drop"}]
+    assert not _surviving("prober_probe_phase_seconds", drop)
+    assert _surviving("prober_build_info", drop)
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=ids)
+def test_servicemonitors_keep_what_the_alerts_read(scenario: Path) -> None:
+    for monitor in by_kind(objects(render(scenario_values(scenario))), "ServiceMonitor"):
+        for endpoint in monitor["spec"]["endpoints"]:
+            relabelings = endpoint.get("metricRelabelings", [])
+            for metric in sorted(_metrics_the_rules_need()):
+                assert _surviving(metric, relabelings), f"{scenario.name} drops {metric}"
+
+
+def test_helm_test_pod_is_selected_by_nothing() -> None:
+    values = scenario_values(CHART / "ci" / "exposure-values.yaml")
+    objs = objects(render(values))
+    pod = by_kind(objs, "Pod")[0]
+    labels = pod["metadata"]["labels"]
+    assert labels["app.kubernetes.io/instance"] == "prober"
+    selectors = [
+        by_kind(objs, "Service")[0]["spec"]["selector"],
+        by_kind(objs, "Deployment")[0]["spec"]["selector"]["matchLabels"],
+        by_kind(objs, "PodDisruptionBudget")[0]["spec"]["selector"]["matchLabels"],
+        by_kind(objs, "NetworkPolicy")[0]["spec"]["podSelector"]["matchLabels"],
+    ]
+    for selector in selectors:
+        assert selector
+        assert not selector.items() <= labels.items(), f"{selector} selects the test pod"
+
+
+def test_default_config_follows_the_container_port(tmp_path: Path) -> None:
+    values = {"containerPort": 9090}
+    path = _rendered_checks(values, tmp_path)
+    config = yaml.safe_load(path.read_text())
+    assert [c["url"] for c in config["checks"]] == ["http://127.0.0.1:9090/-/healthy"]
+    container = _deployment(values)["spec"]["template"]["spec"]["containers"][0]
+    assert "--listen=0.0.0.0:9090" in container["args"]
+    assert container["ports"][0]["containerPort"] == 9090
+    out = subprocess.run([sys.executable, "-m", "prober", "check-config", str(path)],
+                         capture_output=True, text=True, timeout=60, cwd=ROOT, check=False)
+    assert out.returncode == 0, out.stdout + out.stderr
+    # An inline config is used as written.
+    own = _rendered_checks({"containerPort": 9090, "config": "page: {name: Mine}\n"}, tmp_path)
+    assert own.read_text() == "page: {name: Mine}\n"

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import re
+from typing import Any
 
 import pytest
 
@@ -19,6 +21,9 @@ from .promql import (
 
 DASHBOARDS = dashboard_files()
 DEPLOY_DOC = ROOT / "docs" / "DEPLOY.md"
+INFINITY = "yesoreyeram-infinity-datasource"
+API_SCHEMAS = ROOT / "tests" / "api" / "schemas"
+FILTERS = ('namespace=~"$namespace"', 'job=~"$job"')
 
 
 def test_metric_name_parser() -> None:
@@ -65,9 +70,15 @@ def test_dashboard_conventions(path) -> None:  # type: ignore[no-untyped-def]
     panels = [p for p in _walk(dash["panels"]) if p.get("type") != "row"]
     assert panels
     for p in panels:
-        assert p["datasource"]["uid"] == "${datasource}", p["title"]
+        # Prometheus panels use $datasource, status-API panels $infinity; nothing else.
+        uid = {"prometheus": "${datasource}", INFINITY: "${infinity}"}[p["datasource"]["type"]]
+        assert p["datasource"]["uid"] == uid, p["title"]
+        if uid == "${infinity}":
+            assert variables["infinity"]["query"] == INFINITY
         for t in p.get("targets", []):
-            assert t["datasource"]["uid"] == "${datasource}", p["title"]
+            assert t["datasource"] == p["datasource"], p["title"]
+            if "expr" not in t:
+                continue
             for fn in re.finditer(r"\b(rate|irate|increase)\s*\(([^\[]*)\[([^\]]*)\]", t["expr"]):
                 assert fn.group(3) == "$__rate_interval", f"{p['title']}: {fn.group(0)}"
     ids = [p["id"] for p in _walk(dash["panels"])]
@@ -111,7 +122,8 @@ def test_rules_have_severity_and_annotations() -> None:
         for key in ("summary", "description", "runbook", "runbook_url"):
             assert rule["annotations"].get(key), f"{rule['alert']}: missing {key}"
         anchor = rule["annotations"]["runbook_url"]
-        assert anchor == f"docs/DEPLOY.md#{rule['alert'].lower()}", rule["alert"]
+        # the chart replaces the token with prometheusRule.runbookBaseUrl (test_chart.py)
+        assert anchor == f"__RUNBOOK_BASE_URL__#{rule['alert'].lower()}", rule["alert"]
         assert f"\n#### {rule['alert']}\n" in DEPLOY_DOC.read_text(), "runbook section"
 
 
@@ -119,3 +131,111 @@ def _walk(panels):  # type: ignore[no-untyped-def]
     for p in panels:
         yield p
         yield from _walk(p.get("panels", []))
+
+
+def _selectors(expr: str) -> list[tuple[str, str]]:
+    """(metric, label matchers) of every prober series selector in an expression."""
+    return [(m.group(1), m.group(2) or "")
+            for m in re.finditer(r"\b(prober_[a-z0-9_]+)(\{[^}]*\})?", expr)]
+
+
+def test_selectors_parser() -> None:
+    expr = 'max(a{x="1"}) + prober_b{job=~"$job"} / prober_c and on (job) prober_d_bucket'
+    assert _selectors(expr) == [("prober_b", '{job=~"$job"}'), ("prober_c", ""),
+                                ("prober_d_bucket", "")]
+
+
+@pytest.mark.parametrize("path", DASHBOARDS, ids=lambda p: p.name)
+def test_every_query_filters_on_namespace_and_job(path) -> None:  # type: ignore[no-untyped-def]
+    """Two prober releases in one Prometheus never merge: every selector of every panel
+    and variable (but $namespace's own) is filtered on $namespace and $job."""
+    variables = {v["name"]: v for v in load_dashboard(path)["templating"]["list"]}
+    for name, query in (("namespace", "label_values(prober_build_info, namespace)"),
+                        ("job", 'label_values(prober_build_info{namespace=~"$namespace"}, job)')):
+        var = variables[name]
+        assert var["type"] == "query"
+        assert var["query"]["query"] == query
+        assert var["datasource"]["uid"] == "${datasource}"
+        assert var["includeAll"] and var["multi"] and var["allValue"] == ".*"
+    checked = 0
+    for where, expr in dashboard_exprs(path):
+        if where.endswith("variable namespace"):
+            continue
+        selectors = _selectors(expr)
+        assert selectors, where
+        for metric, matchers in selectors:
+            checked += 1
+            for f in FILTERS:
+                if where.endswith("variable job") and f.startswith("job"):
+                    continue
+                assert f in matchers, f"{where}: {metric} not filtered on {f}"
+    assert checked >= 8
+
+
+def _overview() -> dict[str, Any]:
+    return load_dashboard(next(p for p in DASHBOARDS if p.name == "prober-overview.json"))
+
+
+def incident_table() -> dict[str, Any]:
+    tables = [p for p in _walk(_overview()["panels"])
+              if p["type"] == "table" and p["datasource"]["type"] == INFINITY]
+    assert len(tables) == 1, "one incident table from the status API"
+    return tables[0]
+
+
+INCIDENT_COLUMNS = ["name", "status", "impact", "started_at", "resolved_at", "shortlink"]
+
+
+def test_overview_has_the_incident_table_from_the_status_api() -> None:
+    variables = {v["name"]: v for v in _overview()["templating"]["list"]}
+    assert variables["infinity"]["type"] == "datasource"
+    assert variables["infinity"]["query"] == INFINITY
+    panel = incident_table()
+    assert panel["datasource"] == {"type": INFINITY, "uid": "${infinity}"}
+    (target,) = panel["targets"]
+    assert target["datasource"] == panel["datasource"]
+    assert (target["type"], target["source"], target["parser"]) == ("json", "url", "backend")
+    assert target["url"] == "/api/v2/incidents.json"
+    assert target["url_options"]["method"] == "GET"
+    assert target["root_selector"] == "incidents"
+    columns = {c["selector"]: c for c in target["columns"]}
+    assert list(columns) == INCIDENT_COLUMNS
+    for field in ("started_at", "resolved_at"):
+        assert columns[field]["type"] == "timestamp", field
+    link = next(o for o in panel["fieldConfig"]["overrides"]
+                if o["matcher"]["options"] == columns["shortlink"]["text"])
+    (links,) = [p["value"] for p in link["properties"] if p["id"] == "links"]
+    assert links[0]["url"] == "${__value.raw}", "shortlink is a link"
+    # The metrics-based stat stays, next to the table.
+    stats = [p for p in _walk(_overview()["panels"]) if p["type"] == "stat"
+             and any("prober_incidents_open" in t.get("expr", "") for t in p["targets"])]
+    assert len(stats) == 1
+
+
+def test_incident_columns_are_fields_of_the_api() -> None:
+    """The table's URL and columns against the API's own schema (tests/api/schemas)."""
+    page = json.loads((API_SCHEMAS / "incidents.json").read_text())
+    assert "/api/v2/incidents.json" in page["title"]
+    assert page["properties"]["incidents"]["type"] == "array"
+    common = json.loads((API_SCHEMAS / "common.json").read_text())
+    item = page["properties"]["incidents"]["items"]["$ref"]
+    assert item == "common.json#/$defs/incident"
+    base = common["$defs"]["incident_base"]
+    assert {"$ref": "#/$defs/incident_base"} in common["$defs"]["incident"]["allOf"]
+    properties = {**base["properties"], **common["$defs"]["incident"]["properties"]}
+    target = incident_table()["targets"][0]
+    for column in target["columns"]:
+        field = column["selector"]
+        assert field in properties and field in base["required"], field
+        ref = properties[field].get("$ref", "")
+        if column["type"] == "timestamp":
+            assert ref.endswith("datetime"), field
+
+
+def test_deploy_doc_sets_up_the_infinity_data_source() -> None:
+    text = DEPLOY_DOC.read_text()
+    assert INFINITY in text
+    assert "yesoreyram" not in text, "the plugin id is yesoreyeram-infinity-datasource"
+    assert "allowedHosts" in text
+    for column in INCIDENT_COLUMNS:
+        assert f"`{column}`" in text, column

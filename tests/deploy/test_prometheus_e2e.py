@@ -6,10 +6,15 @@ Processes: an aiohttp target on 127.0.0.1 (switchable to HTTP 500), `python -m p
 (1 s check interval), and `/usr/bin/prometheus` (1 s scrape and evaluation interval). Each
 waits is a bounded poll of a real endpoint; teardown kills every process.
 
-The rule file Prometheus loads is generated from grafana/alerts/prober.rules.yaml by one
-documented transformation, `shorten_for()`: every rule's `for:` becomes 2s (instead of 1m
-and more), so that the alert fires within seconds; expressions, labels and annotations are
-the real ones.
+The rules Prometheus loads are the chart's PrometheusRule groups (rendered by the real Helm
+engine from grafana/alerts/prober.rules.yaml, with runbookBaseUrl set and ProberAbsent
+scoped to the release's job and namespace; the scrape job is named and labelled as the
+ServiceMonitor would: job "prober", namespace "e2e"), with one documented transformation,
+`shorten_for()`: every rule's `for:` becomes 2s (instead of 1m and more), so that the
+alert fires within seconds; expressions, labels and annotations are the real ones.
+
+Dashboards run with their variables set to this job and namespace, and the overview's
+incident table (Infinity data source) is checked against prober's real API.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -31,12 +37,13 @@ import pytest
 import yaml
 from aiohttp import web
 
+from .chart import by_kind, objects, render
 from .promql import (
     ROOT,
     RULES,
     dashboard_exprs,
     dashboard_files,
-    load_rules,
+    load_dashboard,
     metric_names,
     substitute,
 )
@@ -47,6 +54,9 @@ PROMETHEUS = shutil.which("prometheus") or "/usr/bin/prometheus"
 ALERT_TIMEOUT = 90.0
 CHECK = "billing-health"
 COMPONENT = "billing"
+JOB = "prober"  # the release's Service name, which is the ServiceMonitor's job
+NAMESPACE = "e2e"
+RUNBOOK_BASE = "https://docs.example.com/prober/DEPLOY.md"
 OUTAGE_ALERTS = {"ProberComponentMajorOutage", "ProberComponentPartialOutage"}
 # Metrics that legitimately have no series in this scenario: a plain-http target has no
 # certificate, nothing fails in the store, no webhook is configured.
@@ -68,6 +78,18 @@ def shorten_for(rules_text: str, duration: str = "2s") -> str:
             if "for" in rule:
                 rule["for"] = duration
     return yaml.safe_dump(doc, sort_keys=False)
+
+
+def chart_rules_text() -> str:
+    """The PrometheusRule's groups, as the chart renders them for this release."""
+    values = {"prometheusRule": {"enabled": True, "runbookBaseUrl": RUNBOOK_BASE},
+              "serviceMonitor": {"enabled": True}}
+    rule = by_kind(objects(render(values, name=JOB, namespace=NAMESPACE)), "PrometheusRule")[0]
+    return yaml.safe_dump({"groups": rule["spec"]["groups"]}, sort_keys=False)
+
+
+def chart_rules() -> list[dict[str, Any]]:
+    return [r for g in yaml.safe_load(chart_rules_text())["groups"] for r in g["rules"]]
 
 
 def free_port() -> int:
@@ -103,9 +125,11 @@ global:
 rule_files:
   - {rules}
 scrape_configs:
-  - job_name: prober
+  - job_name: {JOB}
     static_configs:
       - targets: ["{prober}"]
+        labels:
+          namespace: {NAMESPACE}
 """
 
 
@@ -211,7 +235,7 @@ def setup(tmp_path: Path, target_url: str) -> tuple[list[str], list[str], dict[s
     checks = tmp_path / "checks.yaml"
     checks.write_text(config_text(target_url))
     rules = tmp_path / "prober.rules.yaml"
-    rules.write_text(shorten_for(RULES.read_text()))
+    rules.write_text(shorten_for(chart_rules_text()))
     prober_port, prom_port = free_port(), free_port()
     prom_yml = tmp_path / "prometheus.yml"
     prom_yml.write_text(prometheus_config(f"127.0.0.1:{prober_port}", rules))
@@ -273,12 +297,36 @@ async def test_alert_fires_and_every_expression_runs(
             assert alert["labels"]["group"] == "Product"
             assert COMPONENT in alert["annotations"]["summary"]
             assert alert["annotations"]["runbook"]
+            assert alert["annotations"]["runbook_url"] == (
+                f"{RUNBOOK_BASE}#{alert['labels']['alertname'].lower()}")
+            assert (alert["labels"]["job"], alert["labels"]["namespace"]) == (JOB, NAMESPACE)
 
             # Let the failure show in counters and an incident open, then run every query.
             await poll(session, prom, f'prober_probes_total{{check="{CHECK}", reason="http_5xx"}}',
                        limit=30)
             await poll(session, prom, "prober_incidents_open > 0", limit=60)
             await _every_expression_runs(session, prom)
+            await _incident_table_reads_the_api(session, prober_url)
+
+
+async def _incident_table_reads_the_api(session: aiohttp.ClientSession, prober: str) -> None:
+    """The overview's Infinity table: its URL, root and columns against the real API."""
+    dash = load_dashboard(next(p for p in dashboard_files() if p.name == "prober-overview.json"))
+    (panel,) = [p for p in dash["panels"] if p["type"] == "table"]
+    (target,) = panel["targets"]
+    async with session.get(prober + target["url"]) as r:
+        assert r.status == 200
+        body = await r.json()
+    rows = body[target["root_selector"]]
+    assert rows, "an incident is open"
+    for row in rows:
+        for column in target["columns"]:
+            assert column["selector"] in row, column
+            value = row[column["selector"]]
+            if column["type"] == "timestamp" and value is not None:
+                datetime.fromisoformat(value.replace("Z", "+00:00"))
+    assert rows[0]["resolved_at"] is None
+    assert rows[0]["shortlink"].endswith(f"/incidents/{rows[0]['id']}")
 
 
 async def _every_expression_runs(session: aiohttp.ClientSession, prom: str) -> None:
@@ -286,14 +334,16 @@ async def _every_expression_runs(session: aiohttp.ClientSession, prom: str) -> N
     checked = 0
     for path in dashboard_files():
         for where, expr in dashboard_exprs(path):
-            promql = substitute(expr, check=CHECK)
+            promql = substitute(expr, check=CHECK, namespace=NAMESPACE, job=JOB)
             body = await query(session, prom, promql)
             checked += 1
             if body.get("status") != "success":
                 problems.append(f"{where}: {promql}: {body.get('error')}")
             elif not body["data"]["result"] and not metric_names(expr) & MAY_BE_ABSENT:
                 problems.append(f"{where}: no data for {promql}")
-    for rule in load_rules():
+    rules = chart_rules()
+    assert "ProberAbsent" in {r["alert"] for r in rules}
+    for rule in rules:
         name, expr = rule["alert"], rule["expr"]
         body = await query(session, prom, expr)
         checked += 1
@@ -309,7 +359,7 @@ async def _every_expression_runs(session: aiohttp.ClientSession, prom: str) -> N
             if not present["data"]["result"]:
                 problems.append(f"rule {name}: no series for {metric}")
     firing = await query(session, prom,
-                         next(r["expr"] for r in load_rules()
+                         next(r["expr"] for r in rules
                               if r["alert"] == "ProberComponentMajorOutage"))
     if not firing["data"]["result"]:
         problems.append("ProberComponentMajorOutage expression selects nothing during the outage")

@@ -90,3 +90,40 @@ Namespace for the monitoring objects: their own value, else the release namespac
 {{- define "prober.namespace" -}}
 {{- default .root.Release.Namespace .namespace }}
 {{- end }}
+
+{{/*
+The default checks.yaml (when `config` is empty): prober probes its own health endpoint,
+on containerPort so that the two stay in step.
+*/}}
+{{- define "prober.defaultConfig" -}}
+# prober checks.yaml: replace with your components and checks (docs/CONFIGURATION.md).
+page:
+  name: Status
+components:
+  - id: prober
+    name: prober
+    group: Monitoring
+checks:
+  - id: prober-healthy
+    component: prober
+    url: http://127.0.0.1:{{ .Values.containerPort }}/-/healthy
+    interval: 30s
+    timeout: 5s
+{{- end }}
+
+{{/*
+Labels of the `helm test` pod: the common labels without the selector labels, so that the
+Service, PodDisruptionBudget and NetworkPolicy never select it as a prober pod.
+*/}}
+{{- define "prober.testLabels" -}}
+helm.sh/chart: {{ include "prober.chart" . }}
+{{ include "prober.testSelectorLabels" . }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: prober
+{{- end }}
+
+{{- define "prober.testSelectorLabels" -}}
+app.kubernetes.io/name: {{ printf "%s-test" (include "prober.name" .) | trunc 63 | trimSuffix "-" }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: test
+{{- end }}
