@@ -104,10 +104,10 @@ _EXPECT_READERS: dict[str, Callable[[Reader, yaml.Node, str], Any]] = {
 }
 
 _TLS_READERS: dict[str, Callable[[Reader, yaml.Node, str], Any]] = {
-    "ca_file": lambda r, n, p: r.string(n, p),
-    "cert_file": lambda r, n, p: r.string(n, p),
-    "key_file": lambda r, n, p: r.string(n, p),
-    "server_name": lambda r, n, p: r.string(n, p),
+    "ca_file": lambda r, n, p: r.string(n, p, secret=False),
+    "cert_file": lambda r, n, p: r.string(n, p, secret=False),
+    "key_file": lambda r, n, p: r.string(n, p, secret=False),
+    "server_name": lambda r, n, p: r.string(n, p, secret=False),
     "insecure_skip_verify": lambda r, n, p: r.boolean(n, p),
 }
 
@@ -183,7 +183,10 @@ def _timing_ok(r: Reader, s: Settings, own: Settings, reported: set[str]) -> boo
 
 
 def build_check(r: Reader, ident: str, component: str, url: str, s: Settings, own: Settings,
-                line: int, reported: set[str]) -> Check | None:
+                line: int, reported: set[str],
+                expanded: frozenset[str] = frozenset()) -> Check | None:
+    """The Check for merged settings `s`; `expanded` is what ${VAR}s in the check and in
+    the defaults it inherits expanded to (its secrets)."""
     if not _timing_ok(r, s, own, reported):
         return None
     tls = {k: v.value for k, v in s["tls"].value.items()} if "tls" in s else {}
@@ -198,4 +201,5 @@ def build_check(r: Reader, ident: str, component: str, url: str, s: Settings, ow
     if "max_body_size" in v:
         v["max_body_bytes"] = v.pop("max_body_size")
     return Check(id=ident, component=component, url=url, headers=hdrs,
-                 expect=Expectations(**expect), tls=TLSOptions(**tls), line=line, **v)
+                 expect=Expectations(**expect), tls=TLSOptions(**tls), line=line,
+                 expanded=expanded, **v)

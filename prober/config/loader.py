@@ -147,8 +147,9 @@ class _Builder:
                 seen.append((ident, node, i))
             if ident is None or comp is None or url is None:
                 continue
+            expanded = self.r.secrets("defaults.", f"{path}.")
             check = chk.build_check(self.r, ident, comp, url, merged, own,
-                                    yn.position(node)[0], self.reported)
+                                    yn.position(node)[0], self.reported, expanded)
             if check is not None:
                 out.append(check)
         _unique(self.r, seen, "checks", "check")
@@ -217,7 +218,7 @@ def parse_config(text: str, source: str = "<string>",
     }
     if r.issues:
         raise ConfigError(sorted(r.issues, key=lambda i: (i.line, i.column)))
-    return Config(source=source, **parsed)
+    return Config(source=source, expanded=r.secrets(), **parsed)
 
 
 def example_text() -> str:

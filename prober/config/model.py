@@ -10,6 +10,8 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, time
 
+from prober.config.secrets import keep
+
 # Probe reasons that count as failures for component status unless configured otherwise.
 DEFAULT_FAILURE_REASONS: frozenset[str] = frozenset(
     {"http_5xx", "timeout", "connect", "dns", "tls", "protocol", "body_too_large"}
@@ -62,7 +64,7 @@ class Check:
     component: str
     url: str
     method: str = "GET"
-    # Header values may hold secrets expanded from ${VAR}: never log or export them.
+    # Headers, body and URL may hold secrets expanded from ${VAR}: never log or export them.
     headers: tuple[tuple[str, str], ...] = ()
     body: str | None = None
     interval: float = 15.0
@@ -76,10 +78,15 @@ class Check:
     fresh_connection: bool = True
     # 1-based position of the check's mapping in checks.yaml, for error messages and docs.
     line: int = 0
+    # What the ${VAR}s of this check (and of the defaults it inherits) expanded to: its
+    # secrets. Derived from the fields above, so it takes no part in equality.
+    expanded: frozenset[str] = field(default=frozenset(), compare=False, repr=False)
 
     @property
     def secret_values(self) -> tuple[str, ...]:
-        return tuple(v for _, v in self.headers if v)
+        """The check's secrets that are long enough to redact (see prober.config.secrets),
+        longest first. Literal values written in checks.yaml are not secrets."""
+        return tuple(sorted(keep(self.expanded), key=lambda v: (-len(v), v)))
 
 
 @dataclass(frozen=True)
@@ -167,6 +174,8 @@ class Config:
     incidents: IncidentPolicy = field(default_factory=IncidentPolicy)
     webhooks: tuple[Webhook, ...] = ()
     source: str = "<string>"
+    # What every ${VAR} in the file expanded to (TLS paths and durations aside).
+    expanded: frozenset[str] = field(default=frozenset(), compare=False, repr=False)
 
     def component(self, component_id: str) -> Component:
         for c in self.components:
@@ -179,12 +188,11 @@ class Config:
 
     @property
     def secret_values(self) -> frozenset[str]:
-        """Every value expanded from the environment into a header or webhook secret."""
-        values: set[str] = set()
+        """Every value a ${VAR} expanded to (in checks, webhooks - their URL, secret and
+        headers - or anywhere else) plus each webhook's HMAC secret, long enough to redact
+        (see prober.config.secrets)."""
+        values: set[str] = set(self.expanded)
         for check in self.checks:
-            values.update(check.secret_values)
-        for hook in self.webhooks:
-            if hook.secret:
-                values.add(hook.secret)
-            values.update(v for _, v in hook.headers)
-        return frozenset(v for v in values if len(v) >= 4)
+            values.update(check.expanded)
+        values.update(hook.secret for hook in self.webhooks if hook.secret)
+        return keep(values)

@@ -2,7 +2,9 @@
 
 Each getter returns the value, or None after recording an issue at the node's line, so
 that one pass over the file reports every error. String values get `${VAR}` expansion
-here, per scalar, so an unset variable is reported where it is used.
+here, per scalar, so an unset variable is reported where it is used, and every value a
+`${VAR}` expanded to is recorded with its path: those are the config's secrets (see
+`prober.config.secrets`).
 """
 
 from __future__ import annotations
@@ -40,6 +42,8 @@ class Reader:
         self.source = source
         self.env = env
         self.issues: list[ConfigIssue] = []
+        # (path, value) of every ${VAR} expansion that may be a secret, in reading order
+        self.expansions: list[tuple[str, str]] = []
 
     # -- reporting -----------------------------------------------------------------------
 
@@ -114,8 +118,10 @@ class Reader:
         return node
 
     def string(self, node: yaml.Node, path: str, *, expand: bool = True,
-               nonempty: bool = False) -> str | None:
-        """A string; numbers and booleans must be quoted to count as text."""
+               nonempty: bool = False, secret: bool = True) -> str | None:
+        """A string; numbers and booleans must be quoted to count as text. `secret=False`
+        for values that cannot be secrets (file paths, durations): their expansions are not
+        recorded."""
         scalar = self._scalar(node, path, "a string")
         if scalar is None:
             return None
@@ -132,9 +138,10 @@ class Reader:
         if nonempty and not raw.strip():
             self.error(node, path, "empty string (write a non-empty value)")
             return None
-        return self.expand(raw, node, path) if expand else raw
+        return self.expand(raw, node, path, secret=secret) if expand else raw
 
-    def expand(self, text: str, node: yaml.Node, path: str) -> str | None:
+    def expand(self, text: str, node: yaml.Node, path: str, *,
+               secret: bool = True) -> str | None:
         """`${VAR}` from the environment; `$$` is a literal `$`; other `$` stay as they are."""
         if "$" not in text:
             return text
@@ -157,10 +164,21 @@ class Reader:
                 self.error(node, path, f"environment variable {name} is not set (set it, or "
                                        "write $${" + name + "} for a literal ${" + name + "})")
                 return ""
+            if secret:
+                self.expansions.append((path, value))
             return value
 
         out = _REF.sub(repl, text)
         return None if failed else out
+
+    def secrets(self, *prefixes: str) -> frozenset[str]:
+        """The values expanded under any of the path `prefixes` (a prefix ends with "." or
+        is a whole path); every recorded expansion when none are given."""
+        return frozenset(
+            value for path, value in self.expansions
+            if not prefixes or any(path == p.rstrip(".") or path.startswith(p)
+                                   for p in prefixes)
+        )
 
     def boolean(self, node: yaml.Node, path: str) -> bool | None:
         scalar = self._scalar(node, path, "true or false")
@@ -211,7 +229,7 @@ class Reader:
             self.error(node, path, f"duration {scalar.value} has no unit (write e.g. "
                                    f"\"{scalar.value}s\" or \"{scalar.value}ms\")")
             return None
-        text = self.string(node, path)
+        text = self.string(node, path, secret=False)
         if text is None:
             return None
         return self._convert(node, path, text, parse_duration, minimum, maximum)
@@ -220,7 +238,7 @@ class Reader:
         scalar = self._scalar(node, path, 'a size such as "1MiB"')
         if scalar is None:
             return None
-        text = scalar.value if scalar.tag == yn.INT else self.string(node, path)
+        text = scalar.value if scalar.tag == yn.INT else self.string(node, path, secret=False)
         if text is None:
             return None
         value = self._convert(node, path, text, parse_size, minimum, maximum)

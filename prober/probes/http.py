@@ -8,12 +8,14 @@ chunks after decompression and abandoned as soon as it passes `check.max_body_by
 so an endless body or a gzip bomb costs at most that much memory.
 
 A probe never raises for a target failure: every exception becomes a Reason with a
-short detail (see `prober.probes.failures`). Cancellation is not a target failure and
+short detail (see `prober.probes.failures`), with the check's secrets and its URL's query
+and credentials redacted (a target may echo them). Cancellation is not a target failure and
 always propagates.
 """
 
 from __future__ import annotations
 
+import functools
 import ssl
 from types import MappingProxyType
 
@@ -22,6 +24,7 @@ from aiohttp.abc import AbstractResolver
 
 from prober.clock import Clock, SystemClock
 from prober.config.model import Check
+from prober.config.secrets import Redactor, url_secrets
 from prober.probes import expect
 from prober.probes.failures import classify
 from prober.probes.result import ProbeResult, Reason
@@ -30,7 +33,6 @@ from prober.probes.tls import ContextCache, cert_expiry
 
 USER_AGENT = "prober/0.1"
 _DNS_CACHE_TTL = 10  # seconds; a failing resolver is still seen within one interval
-_REDACTED = "<redacted>"
 _UNKNOWN: object = object()
 
 
@@ -146,8 +148,8 @@ class HttpProber:
         end = _now()
         duration = clock.monotonic() - start
         reason, detail = self._judge(check, outcome, duration)
-        if detail and check.headers:
-            detail = _scrub(detail, check.secret_values)
+        if detail:
+            detail = _redactor(check.secret_values + url_secrets(check.url))(detail)
         return ProbeResult(
             check_id=check.id,
             component=check.component,
@@ -256,8 +258,8 @@ class HttpProber:
         return Reason.OK, ""
 
 
-def _scrub(detail: str, secrets: tuple[str, ...]) -> str:
-    for secret in secrets:
-        if len(secret) >= 4 and secret in detail:
-            detail = detail.replace(secret, _REDACTED)
-    return detail
+@functools.lru_cache(maxsize=1024)
+def _redactor(secrets: tuple[str, ...]) -> Redactor:
+    """A check's secrets and its URL's query and userinfo, out of every detail: a target
+    may echo a token back into a body that a failed JSON expectation shows."""
+    return Redactor(secrets)
