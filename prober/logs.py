@@ -12,27 +12,61 @@ from typing import Any
 
 import structlog
 
-REDACTED = "<redacted>"
+from prober.config.secrets import REDACTED, Redactor
+
+__all__ = ["REDACTED", "REDACTOR", "SecretRedactor", "Throttle", "configure", "get_logger"]
+
+_MAX_DEPTH = 8
 
 
 class SecretRedactor:
-    """A structlog processor replacing any known secret value inside string fields."""
+    """A structlog processor replacing any known secret inside the event's values.
+
+    It runs after `format_exc_info`, so tracebacks are scrubbed too, and it walks lists,
+    tuples, sets and dicts. Other objects whose text holds a secret are replaced by their
+    redacted str(). Assign `secrets` (prober.service does, on start and on every reload).
+    """
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
-        self.secrets: frozenset[str] = frozenset(secrets)
+        self._redact = Redactor(secrets)
+
+    @property
+    def secrets(self) -> frozenset[str]:
+        return self._redact.secrets
+
+    @secrets.setter
+    def secrets(self, values: Iterable[str]) -> None:
+        self._redact = Redactor(values)
 
     def __call__(
         self, _logger: Any, _name: str, event: MutableMapping[str, Any]
     ) -> MutableMapping[str, Any]:
-        if not self.secrets:
+        redact = self._redact
+        if not redact:
             return event
         for key, value in event.items():
-            if isinstance(value, str):
-                for secret in self.secrets:
-                    if secret in value:
-                        value = value.replace(secret, REDACTED)
-                event[key] = value
+            event[key] = _scrub(value, redact, 0)
         return event
+
+
+def _scrub(value: Any, redact: Redactor, depth: int) -> Any:
+    if isinstance(value, str):
+        return redact(value)
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    if depth >= _MAX_DEPTH:
+        return redact(str(value))
+    if isinstance(value, list | tuple | set | frozenset):
+        items = [_scrub(v, redact, depth + 1) for v in value]
+        return items if isinstance(value, list | set | frozenset) else tuple(items)
+    if isinstance(value, dict):
+        return {_scrub(k, redact, depth + 1): _scrub(v, redact, depth + 1)
+                for k, v in value.items()}
+    for text in (str(value), repr(value)):
+        clean = redact(text)
+        if clean != text:
+            return redact(str(value))
+    return value
 
 
 REDACTOR = SecretRedactor()
@@ -53,8 +87,8 @@ def configure(fmt: str = "auto", level: str = "info", stream: Any = None) -> Non
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
-            REDACTOR,
             structlog.processors.format_exc_info,
+            REDACTOR,  # after format_exc_info: tracebacks hold secrets too
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(

@@ -53,18 +53,28 @@ async def run_once(
             await active.close()
 
 
+def explain(result: ProbeResult) -> str:
+    """The reason and its detail, the reason said once ("connect: connection refused", not
+    "connect: connect: connection refused")."""
+    reason, detail = result.reason.value, result.detail
+    if not detail:
+        return reason
+    if detail == reason or detail.startswith((f"{reason}:", f"{reason} ")):
+        return detail
+    return f"{reason}: {detail}"
+
+
 def format_table(results: Sequence[ProbeResult]) -> str:
     """A plain-text table: check, result, status code, latency, reason and detail."""
     rows = [_COLUMNS]
     for r in results:
-        explanation = r.reason.value if not r.detail else f"{r.reason.value}: {r.detail}"
         rows.append(
             (
                 r.check_id,
                 "ok" if r.ok else "FAIL",
                 str(r.status_code) if r.status_code is not None else "-",
                 f"{r.duration * 1000:.0f}ms",
-                explanation,
+                explain(r),
             )
         )
     widths = [max(len(row[i]) for row in rows) for i in range(len(_COLUMNS) - 1)]

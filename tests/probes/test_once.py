@@ -94,3 +94,22 @@ def test_format_table() -> None:
     # columns line up
     assert lines[1].index("ok") == lines[2].index("FAIL") == lines[0].index("RESULT")
     assert lines[-1] == "3 checks, 1 ok, 2 failed"
+
+
+def test_format_table_says_the_reason_once() -> None:
+    results = [
+        ProbeResult("a", "api", 0.0, Reason.PROTOCOL, 0.001,
+                    detail="protocol: Bad status line 'SSH-2.0-OpenSSH'"),
+        ProbeResult("b", "api", 0.0, Reason.CONNECT, 0.001, detail="connect: connection refused"),
+        ProbeResult("c", "api", 0.0, Reason.TIMEOUT, 2.0, detail="timeout after 2s (headers)"),
+        ProbeResult("d", "api", 0.0, Reason.ASSERTION, 0.01, detail="body is not valid JSON"),
+        ProbeResult("e", "api", 0.0, Reason.TLS, 0.01),
+    ]
+    reasons = [line.split("  ")[-1].strip() for line in format_table(results).splitlines()[1:6]]
+    assert reasons == [
+        "protocol: Bad status line 'SSH-2.0-OpenSSH'",
+        "connect: connection refused",
+        "timeout after 2s (headers)",
+        "assertion: body is not valid JSON",
+        "tls",
+    ]
