@@ -11,9 +11,9 @@ from xml.etree import ElementTree as ET
 
 from markupsafe import Markup
 
-from prober.api.page import FEED_PATH, Clock
+from prober.api.page import FEED_PATH, Clock, affected
 from prober.api.statuspage import base_url, iso, page_id
-from prober.domain.incident import Incident
+from prober.domain.incident import AffectedComponent, Incident
 from prober.domain.snapshot import StatusSnapshot
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
@@ -33,13 +33,17 @@ def _sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) ->
     return el
 
 
+def _affected_item(ac: AffectedComponent) -> Markup:
+    """'Name: Status' when unchanged, 'Name: Old → New' for a real change."""
+    if ac.old_status is ac.new_status:
+        return Markup("<li>{}: {}</li>").format(ac.name, ac.new_status.label)
+    return Markup("<li>{}: {} → {}</li>").format(ac.name, ac.old_status.label, ac.new_status.label)
+
+
 def _content_html(incident: Incident, clock: Clock) -> str:
     parts: list[Markup] = []
     for update in reversed(incident.updates):
-        items = Markup("").join(
-            Markup("<li>{}: {} → {}</li>").format(ac.name, ac.old_status.label, ac.new_status.label)
-            for ac in update.affected_components
-        )
+        items = Markup("").join(_affected_item(ac) for ac in affected(update))
         parts.append(
             Markup("<p><strong>{}</strong> ({})</p><p>{}</p>").format(
                 update.status.value.capitalize(), clock.when(update.created_at), update.body

@@ -17,7 +17,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from prober.api.extension import overall_uptime, padded_days
 from prober.api.statuspage import indicator, iso, maintenance_status, worst_status
-from prober.domain.incident import Incident, IncidentUpdate
+from prober.domain.incident import AffectedComponent, Incident, IncidentUpdate
 from prober.domain.snapshot import ComponentView, DayUptime, MaintenanceWindow, StatusSnapshot
 from prober.domain.status import INDICATOR_DESCRIPTION, ComponentStatus
 
@@ -124,6 +124,11 @@ def timeline(incident: Incident) -> list[IncidentUpdate]:
     return list(reversed(incident.updates))
 
 
+def affected(update: IncidentUpdate) -> list[AffectedComponent]:
+    """An update's affected components for people: real changes first, then the others."""
+    return sorted(update.affected_components, key=lambda a: a.old_status is a.new_status)
+
+
 def maintenance_rows(snap: StatusSnapshot) -> list[tuple[MaintenanceWindow, str, list[str]]]:
     out = []
     for window in sorted(snap.maintenances, key=lambda w: w.starts_at):
@@ -168,6 +173,7 @@ class PageRenderer:
             "feed_path": FEED_PATH,
             "component_names": lambda inc: component_names(snap, inc),
             "timeline": timeline,
+            "affected": affected,
         }
 
     def index(self, snap: StatusSnapshot) -> str:

@@ -123,11 +123,10 @@ def open_incident(
         IncidentStatus.INVESTIGATING,
         "We are deploying a mitigation for the Dashboard and Backend API",
         T0 + 28 * 60,
-        (
-            AffectedComponent("dashboard", "Dashboard", CS.OPERATIONAL, CS.PARTIAL_OUTAGE),
-            AffectedComponent(
-                "user-auth", NAMES["user-auth"], CS.DEGRADED_PERFORMANCE, CS.PARTIAL_OUTAGE
-            ),
+        # As Statuspage does: every affected component, changed or not.
+        tuple(
+            AffectedComponent(cid, NAMES[cid], BAD.get(cid, CS.OPERATIONAL), st)
+            for cid, st in WORSE.items()
         ),
         automatic=False,
     )

@@ -21,7 +21,7 @@ import pytest
 from aiohttp import web
 
 from prober.api import make_app
-from tests.api.fake import INCIDENT_NAME, FakeBackend, after_snapshot, during_snapshot
+from tests.api.fake import INCIDENT_ID, INCIDENT_NAME, FakeBackend, after_snapshot, during_snapshot
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
@@ -104,6 +104,13 @@ class Driver:
 
     async def script(self, source: str) -> Any:
         return await self.call("POST", "/execute/sync", {"script": source, "args": []})
+
+    async def dark(self, on: bool) -> None:
+        """Emulate prefers-color-scheme: dark (or back to light) through Chromium's CDP."""
+        media = {"features": [{"name": "prefers-color-scheme", "value": "dark" if on else "light"}]}
+        await self.call(
+            "POST", "/goog/cdp/execute", {"cmd": "Emulation.setEmulatedMedia", "params": media}
+        )
 
     async def screenshot(self, name: str) -> Path:
         png = base64.b64decode(await self.call("GET", "/screenshot"))
@@ -197,6 +204,8 @@ async def test_status_page_in_chromium(tmp_path):
         assert INCIDENT_NAME in active
         assert "We are deploying a mitigation for the Dashboard and Backend API" in active
         assert "Dashboard: Operational → Partial outage" in active
+        assert "Billing: Degraded performance" in active  # unchanged: no arrow
+        assert "Degraded performance → Degraded performance" not in active
         dashboard = await browser.text("#component-dashboard .comp-head")
         assert "Dashboard" in dashboard and "Partial outage" in dashboard
         assert await browser.displayed("#component-dashboard .status svg")  # icon, not colour
@@ -215,6 +224,14 @@ async def test_status_page_in_chromium(tmp_path):
         assert await browser.text("#banner") == "Partial System Outage"
         await browser.screenshot("status-page-phone.png")
 
+        # Dark, on the phone: the page follows the system theme.
+        await browser.dark(True)
+        background = await browser.script("return getComputedStyle(document.body).backgroundColor")
+        assert background == "rgb(13, 17, 23)", background
+        assert await browser.text("#banner") == "Partial System Outage"
+        await browser.screenshot("status-page-phone-dark.png")
+        await browser.dark(False)
+
         # After it: all operational, the incident under past incidents.
         backend.set_snapshot(after_snapshot())
         await browser.resize(1000, 2400)
@@ -231,3 +248,15 @@ async def test_status_page_in_chromium(tmp_path):
         assert statuses == {"Operational"}
         shot = await browser.screenshot("status-page-after-incident.png")
         assert shot.stat().st_size > 10_000
+
+        # The resolved incident's own page: resolved, not "monitoring"; no band above the title.
+        await browser.resize(1280, 1400)
+        await browser.open(url + "/incidents/" + INCIDENT_ID)
+        card = await browser.text("article.incident")
+        assert "resolved at" in card and "after 1 h 8 min" in card
+        assert "monitoring since" not in card
+        top = (await browser.rect("article.incident"))["y"]
+        title = (await browser.rect("article.incident h2"))["y"]
+        assert title - top < 24, f"{title - top}px above the incident title"
+        await browser.dark(True)
+        await browser.screenshot("incident-page-dark.png")

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from xml.etree import ElementTree as ET
 
 from prober.api.page import PageRenderer, duration_text
+from prober.domain.status import IncidentStatus
 from tests.api.fake import (
     INCIDENT_ID,
     INCIDENT_NAME,
@@ -74,7 +76,8 @@ async def test_page_after_incident(client, backend):
     past = text[text.index("Past incidents") :]
     assert INCIDENT_NAME in past
     assert "We have deployed a fix for this issue" in past
-    assert "lasted 1 h 8 min" in past
+    assert "resolved at May 26, 2026, 10:26 PM UTC after 1 h 8 min" in past
+    assert "monitoring since" not in past
     assert "Partial outage" not in text[: text.index("Past incidents")]
 
 
@@ -85,6 +88,63 @@ async def test_incident_page(client):
     assert INCIDENT_NAME in text
     assert "Update timeline" in text
     assert "Major impact" in text or "major impact" in text
+    assert "resolved at" not in text
+
+
+async def test_resolved_incident_page_says_resolved_not_monitoring(client, backend):
+    backend.set_snapshot(after_snapshot())
+    text = _text(await (await client.get(f"/incidents/{INCIDENT_ID}")).text())
+    assert "Resolved · detected May 26, 2026, 09:19 PM UTC" in text
+    assert "resolved at May 26, 2026, 10:26 PM UTC after 1 h 8 min" in text
+    assert "monitoring since" not in text
+
+
+async def test_monitoring_incident_says_monitoring_since(client, backend):
+    snap = after_snapshot()
+    inc = snap.incidents[0]
+    monitoring = dataclasses.replace(
+        inc, status=IncidentStatus.MONITORING, resolved_at=None, updates=inc.updates[:-1]
+    )
+    backend.set_snapshot(dataclasses.replace(snap, incidents=(monitoring,)))
+    text = _text(await (await client.get(f"/incidents/{INCIDENT_ID}")).text())
+    assert "monitoring since May 26, 2026, 10:08 PM UTC" in text
+    assert "resolved at" not in text
+
+
+def _update_items(html: str, update_id_text: str) -> list[str]:
+    """The visible text of each affected-component item of the update with that body."""
+    start = html.index(update_id_text)
+    block = html[start : html.index("</ul>", start)]
+    return [_text(li).strip() for li in re.findall(r"<li[^>]*>(.*?)</li>", block, re.S)]
+
+
+async def test_unchanged_components_show_only_their_status(client):
+    html = await (await client.get("/")).text()
+    items = _update_items(html, "We are deploying a mitigation")
+    assert len(items) == 12  # every affected component, as Statuspage lists them
+    # real changes first, each with a real arrow; unchanged ones show just their status
+    assert items[:2] == [
+        "User and authentication: Degraded performance → Partial outage",
+        "Dashboard: Operational → Partial outage",
+    ]
+    assert "Billing: Degraded performance" in items
+    assert all("→" not in i for i in items[2:])
+    assert "Degraded performance → Degraded performance" not in _text(html)
+    assert "->" not in _text(html)
+
+
+async def test_feed_marks_only_real_changes(client):
+    root = ET.fromstring(await (await client.get("/history.atom")).read())
+    content = root.find(f"{ATOM}entry/{ATOM}content").text
+    assert "Billing: Degraded performance<" in content
+    assert "Dashboard: Operational → Partial outage" in content
+    assert "Degraded performance → Degraded performance" not in content
+
+
+async def test_no_blank_band_above_card_titles(client):
+    html = await (await client.get(f"/incidents/{INCIDENT_ID}")).text()
+    assert '<article class="card incident" id="incident-inc-20260526-1">\n<h2>' in html
+    assert ".card>h2:first-child,.card>h3:first-child{margin-top:0}" in html
 
 
 async def test_feed_is_valid_atom(client, backend):
@@ -153,8 +213,6 @@ def test_duration_text():
 
 
 async def test_network_notice(client, backend):
-    import dataclasses
-
     backend.set_snapshot(dataclasses.replace(after_snapshot(), network_healthy=False))
     text = _text(await (await client.get("/")).text())
     assert "Monitoring degraded" in text

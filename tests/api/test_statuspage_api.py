@@ -78,6 +78,13 @@ async def test_summary_during_incident(client):
         "old_status": "operational",
         "new_status": "partial_outage",
     } in first["affected_components"]
+    assert {  # unchanged components are listed too, with old_status == new_status
+        "code": "billing",
+        "name": "Billing",
+        "old_status": "degraded_performance",
+        "new_status": "degraded_performance",
+    } in first["affected_components"]
+    assert len(first["affected_components"]) == 12
     assert len(second["affected_components"]) == 11
     assert len(incident["components"]) == 12
     # the upcoming and the in-progress maintenance, not completed ones
