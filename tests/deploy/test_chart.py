@@ -526,3 +526,13 @@ def test_default_config_follows_the_container_port(tmp_path: Path) -> None:
     # An inline config is used as written.
     own = _rendered_checks({"containerPort": 9090, "config": "page: {name: Mine}\n"}, tmp_path)
     assert own.read_text() == "page: {name: Mine}\n"
+
+
+@pytest.mark.parametrize(("values", "expected"), [({}, True),
+                                                  ({"service": {"publishNotReadyAddresses":
+                                                                False}}, False)])
+def test_service_keeps_serving_the_page_while_readiness_reports_a_problem(
+    values: dict[str, Any], expected: bool
+) -> None:
+    (service,) = by_kind(objects(render(values)), "Service")
+    assert service["spec"]["publishNotReadyAddresses"] is expected
