@@ -6,6 +6,7 @@ import dataclasses
 from datetime import UTC, datetime
 
 from prober.config.model import Page
+from prober.demo.scenarios import COMPONENTS  # the seed's twelve components
 from prober.domain.incident import AffectedComponent, Incident, IncidentUpdate
 from prober.domain.snapshot import (
     CheckView,
@@ -22,20 +23,6 @@ T0 = datetime(2026, 5, 26, 21, 19, tzinfo=UTC).timestamp()  # first update of th
 CREATED = T0 - 200 * 86400
 TOKEN = "s3cret-write-token-for-tests"
 
-COMPONENTS: tuple[tuple[str, str, str], ...] = (
-    ("platform-api", "Platform API", "Core"),
-    ("user-auth", "User and authentication", "Core"),
-    ("session-management", "Session management", "Core"),
-    ("machine-auth", "Machine authentication", "Core"),
-    ("scim", "SCIM", "Core"),
-    ("dashboard", "Dashboard", "Product"),
-    ("account-portal", "Account Portal", "Product"),
-    ("b2b-saas", "B2B SaaS", "Product"),
-    ("billing", "Billing", "Product"),
-    ("webhooks", "Webhooks", "Delivery"),
-    ("email-delivery", "Email delivery", "Delivery"),
-    ("sms-delivery", "SMS delivery", "Delivery"),
-)
 NAMES = {cid: name for cid, name, _ in COMPONENTS}
 INCIDENT_ID = "inc-20260526-1"
 INCIDENT_NAME = "Elevated 500 rates on Platform API and 11 more"
