@@ -57,6 +57,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--no-blackbox", action="store_true", help="skip blackbox_exporter")
     p.add_argument("--no-uvloop", action="store_true", help="plain asyncio in the workers")
     p.add_argument(
+        "--in-process",
+        action="store_true",
+        help="scale run on bench/scale_host.py (Runner+HttpProber+Metrics+API in one process) "
+        "instead of `prober run`, to tell the service's own cost apart",
+    )
+    p.add_argument(
         "--nice",
         type=int,
         default=10,
@@ -137,7 +143,12 @@ def main(argv: list[str] | None = None) -> int:
                         sz.scrapes,
                     )
                 try:
-                    results["scale"] = scale.run(tmp, target.base, sz, core, driver_core)
+                    results["scale"] = scale.run(
+                        tmp, target.base, sz, core, driver_core, in_process=args.in_process
+                    )
+                    results["scale"]["metrics_render_isolated"] = scale.isolated_render(
+                        sz.checks, core, tmp
+                    )
                 except (RuntimeError, OSError, ValueError) as exc:
                     results["scale"] = {"error": f"{type(exc).__name__}: {exc}", "checks": 0}
         finally:

@@ -74,6 +74,7 @@ def evaluate(results: dict[str, Any]) -> list[Verdict]:
         )
     if before.get("lag_p99_above_buckets"):
         small += "; p99 beyond the histogram's last bucket: a lower bound"
+    iso_ms = _get(scale, "metrics_render_isolated", "prober_render_ms")
     sat_p = _get(cost, "prober", "ms_per_probe_saturated")
     sat_a = _get(cost, "aiohttp", "ms_per_probe_saturated")
     verdicts = [
@@ -90,7 +91,7 @@ def evaluate(results: dict[str, Any]) -> list[Verdict]:
             prober_ms / blackbox_ms if prober_ms and blackbox_ms else None,
             0.7,
             "x",
-            note="" if blackbox_ms else " (blackbox_exporter not installed)",
+            note="" if blackbox_ms else " (no blackbox_exporter figure)",
         ),
         judge(
             "probes per second on one core",
@@ -110,8 +111,15 @@ def evaluate(results: dict[str, Any]) -> list[Verdict]:
             note=small,
         ),
         judge(
-            "/metrics render time",
+            "/metrics GET while probing (scraper's wait)",
             scale.get("metrics_render_seconds_median"),
+            0.150,
+            "s",
+            note=small,
+        ),
+        judge(
+            "  render() alone (bench/metrics_render.py)",
+            iso_ms / 1000.0 if iso_ms is not None else None,
             0.150,
             "s",
             note=small,

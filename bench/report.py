@@ -124,6 +124,24 @@ def scale_table(scale: dict[str, Any]) -> list[str]:
     ]
     if "error" in api:
         lines.append(f"  ! load generator failed: {api['error'].splitlines()[-1:]}")
+    iso = scale.get("metrics_render_isolated") or {}
+    if "prober_render_ms" in iso:
+        lines.append(
+            _row(
+                "render() alone: prober / naive registry",
+                [f"{iso['prober_render_ms']:,.0f} ms", f"{iso['naive_render_ms']:,.0f} ms"],
+            )
+        )
+        lines.append(
+            _row(
+                "render() alone: size prober / naive",
+                [f"{iso['prober_size_mb']:.1f} MB", f"{iso['naive_size_mb']:.1f} MB"],
+            )
+        )
+    elif "error" in iso:
+        lines.append(f"  ! bench/metrics_render.py failed: {iso['error'].splitlines()[-1:]}")
+    for phase, err in (scale.get("errors") or {}).items():
+        lines.append(f"  ! {phase} failed: {err.splitlines()[-1] if err else '?'}")
     if scale.get("warnings_logged"):
         lines.append(f"  warnings logged: {scale['warnings_logged']}")
     return lines

@@ -23,15 +23,17 @@ import sys
 import threading
 import time
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 from bench import promtext
 from bench.procstat import core_busy, cpu_seconds, pinned, rss_bytes
 
 REPO = Path(__file__).resolve().parents[1]
 API_PATH = "/api/v2/summary.json"
+T = TypeVar("T")
 METRICS_BUDGET = 30.0  # seconds at most for the timed /metrics GETs
 FAIL_EVERY = 100  # one check in 100 probes /fail (a 500): the failure path is exercised too
 
@@ -191,39 +193,66 @@ def _window(a: Sample, b: Sample, expected_pps: float) -> dict[str, Any]:
 
 
 def run(
-    tmp: Path, target: str, size: ScaleSize, core: int | None, driver_core: int | None
+    tmp: Path,
+    target: str,
+    size: ScaleSize,
+    core: int | None,
+    driver_core: int | None,
+    in_process: bool = False,
 ) -> dict[str, Any]:
     config = tmp / "scale-checks.yaml"
     write_config(config, target, size)
     mode = "prober run process"
-    prober = ProberProcess(config, tmp / "scale.db", core)
+    prober = ProberProcess(config, tmp / "scale.db", core, in_process=in_process)
+    if in_process:
+        mode = "in-process Runner+HttpProber+Metrics+api (bench.scale_host), as asked"
     try:
         prober.wait_listening(timeout=120.0)
     except RuntimeError as exc:
+        if in_process:
+            raise
         failure = f"{exc}: {prober.last_raw}"
         prober.stop()
         mode = f"in-process Runner+HttpProber+Metrics+api (bench.scale_host); {failure}"
         prober = ProberProcess(config, tmp / "scale.db", core, in_process=True)
     expected = size.checks / size.interval
+    errors: dict[str, str] = {}
+
+    def attempt(phase: str, fn: Callable[[], T]) -> T | None:
+        """Run one phase; a failure is recorded and the later phases still run."""
+        try:
+            return fn()
+        except (OSError, ValueError, subprocess.SubprocessError) as exc:
+            errors[phase] = f"{type(exc).__name__}: {exc}"
+            return None
+
+    def window(a: Sample | None, b: Sample | None) -> dict[str, Any]:
+        return _window(a, b, expected) if a is not None and b is not None else {}
+
+    times: list[float] = []
+    body = b""
+    api: dict[str, Any] = {"rate_target": size.api_rate}
+    rss: list[int] = []
+    rss_peak = 0
     try:
         prober.wait_listening(timeout=120.0)
         time.sleep(size.interval + min(2.0, size.interval))  # every check has fired once
-        first = prober.scrape()
+        first = attempt("scrape before", prober.scrape)
         time.sleep(size.window)
-        second = prober.scrape()
-        before = _window(first, second, expected)
-        rss_before, _ = rss_bytes(prober.pid)
+        second = attempt("scrape before", prober.scrape)
+        before = window(first, second)
+        rss.append(rss_bytes(prober.pid)[0])
 
-        times: list[float] = []
-        body = b""
         budget = time.monotonic() + METRICS_BUDGET
         for _ in range(size.scrapes):  # bounded in count and in time
-            body, took = _get(prober.url + "/metrics")
-            times.append(took)
-            if time.monotonic() > budget:
+            got = attempt("timed /metrics", lambda: _get(prober.url + "/metrics"))
+            if got is not None:
+                body, took = got
+                times.append(took)
+            if got is None or time.monotonic() > budget:
                 break
 
-        third = prober.scrape()  # before the load generator starts: it may take a while
+        third = attempt("scrape during", prober.scrape)  # before the load generator starts
         argv = [
             sys.executable,
             "-m",
@@ -234,24 +263,27 @@ def run(
             "--duration",
             str(size.api_duration),
         ]
-        load = subprocess.run(
-            pinned(driver_core, argv),
-            capture_output=True,
-            text=True,
-            cwd=str(REPO),
-            timeout=size.api_duration + 60,
-            check=False,
+        load = attempt(
+            "load generator",
+            lambda: subprocess.run(
+                pinned(driver_core, argv),
+                capture_output=True,
+                text=True,
+                cwd=str(REPO),
+                timeout=size.api_duration + 60,
+                check=False,
+            ),
         )
-        fourth = prober.scrape()
-        during = _window(third, fourth, expected)
-        rss_after, rss_peak = rss_bytes(prober.pid)
-        lines = load.stdout.strip().splitlines()
-        api: dict[str, Any] = (
-            json.loads(lines[-1])
-            if load.returncode == 0 and lines
-            else {"error": load.stderr[-2000:]}
-        )
-        api.setdefault("rate_target", size.api_rate)
+        fourth = attempt("scrape during", prober.scrape)
+        during = window(third, fourth)
+        rss_now, rss_peak = rss_bytes(prober.pid)
+        rss.append(rss_now)
+        if load is not None:
+            lines = load.stdout.strip().splitlines()
+            if load.returncode == 0 and lines:
+                api.update(json.loads(lines[-1]))
+            else:
+                errors["load generator"] = load.stderr.strip()[-1000:]
     finally:
         exit_code = prober.stop()
     return {
@@ -261,13 +293,45 @@ def run(
         "startup_seconds": prober.ready_after,
         "before": before,
         "during_api_load": during,
-        "rss_bytes": max(rss_before, rss_after),
+        "rss_bytes": max(rss) if rss else None,
         "rss_peak_bytes": rss_peak,
         "metrics_render_seconds_median": statistics.median(times) if times else None,
         "metrics_render_seconds_max": max(times) if times else None,
         "metrics_bytes": len(body),
         "metrics_series": promtext.parse(body.decode()).series if body else 0,
         "api": api,
+        "errors": errors,
         "warnings_logged": dict(prober.events),
         "exit_code": exit_code,
     }
+
+
+def isolated_render(checks: int, core: int | None, tmp: Path) -> dict[str, Any]:
+    """`Metrics.render()` alone at `checks` checks, next to a naive prometheus_client
+    registry: bench/metrics_render.py in its own process on the measured core."""
+    out = tmp / "metrics-render.json"
+    argv = [
+        sys.executable,
+        str(REPO / "bench" / "metrics_render.py"),
+        "--checks",
+        str(checks),
+        "--repeats",
+        "3",
+        "--json",
+        str(out),
+    ]
+    try:
+        done = subprocess.run(
+            pinned(core, argv),
+            capture_output=True,
+            text=True,
+            cwd=str(REPO),
+            timeout=180,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        return {"error": "bench/metrics_render.py took over 180 s"}
+    if done.returncode != 0 or not out.exists():
+        return {"error": done.stderr.strip()[-1000:] or f"exit {done.returncode}"}
+    result: dict[str, Any] = json.loads(out.read_text())
+    return result

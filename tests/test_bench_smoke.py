@@ -26,7 +26,8 @@ BARS = {
     "probes per second on one core",
     "scheduler lag p99 at scale",
     "RSS at scale",
-    "/metrics render time",
+    "/metrics GET while probing (scraper's wait)",
+    "  render() alone (bench/metrics_render.py)",
     "status API p99 under load",
     "lag p99 during API load (probing undisturbed)",
 }
@@ -37,7 +38,11 @@ def test_quick_bench_writes_table_and_json(tmp_path: Path) -> None:
     out_json = tmp_path / "bench.json"
     proc = subprocess.run(
         [sys.executable, "-m", "bench", "--quick", "--json", str(out_json)],
-        cwd=REPO, capture_output=True, text=True, timeout=180, check=False,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     for heading in ("Cost per probe", "Scale:", "The bar (issue 6)", "prober/aiohttp"):
@@ -53,8 +58,13 @@ def test_quick_bench_writes_table_and_json(tmp_path: Path) -> None:
         figures = cost[name]
         assert figures["failed_runs"] == [], figures["failed_runs"]
         assert figures["errors"] == 0
-        for key in ("pps_per_core", "pps_wall", "ms_per_probe", "ms_per_probe_saturated",
-                    "rate_achieved"):
+        for key in (
+            "pps_per_core",
+            "pps_wall",
+            "ms_per_probe",
+            "ms_per_probe_saturated",
+            "rate_achieved",
+        ):
             assert figures[key] is not None and figures[key] > 0, (name, key, figures)
     assert cost["prober"]["runner_lag_p99"] is not None
 
@@ -68,6 +78,8 @@ def test_quick_bench_writes_table_and_json(tmp_path: Path) -> None:
     assert scale["rss_bytes"] > 0
     assert scale["metrics_bytes"] > 0 and scale["metrics_series"] > scale["checks"]
     assert scale["metrics_render_seconds_median"] > 0
+    iso = scale["metrics_render_isolated"]
+    assert iso["checks"] == scale["checks"] and iso["prober_render_ms"] > 0, iso
     api = scale["api"]
     assert api["sent"] > 0 and api["errors"] == 0 and api["statuses"] == {"200": api["sent"]}
     assert api["p99"] is not None
@@ -82,15 +94,17 @@ def test_quick_bench_writes_table_and_json(tmp_path: Path) -> None:
 
 
 def test_histogram_quantile_matches_promql() -> None:
-    text = "\n".join([
-        "# TYPE prober_scheduler_lag_seconds histogram",
-        'prober_scheduler_lag_seconds_bucket{le="0.01"} 50',
-        'prober_scheduler_lag_seconds_bucket{le="0.05"} 99',
-        'prober_scheduler_lag_seconds_bucket{le="+Inf"} 100',
-        "prober_scheduler_lag_seconds_count 100",
-        'prober_probes_total{check="a",component="c",reason="ok"} 7',
-        'prober_probes_total{check="b",component="c",reason="http_5xx"} 3',
-    ])
+    text = "\n".join(
+        [
+            "# TYPE prober_scheduler_lag_seconds histogram",
+            'prober_scheduler_lag_seconds_bucket{le="0.01"} 50',
+            'prober_scheduler_lag_seconds_bucket{le="0.05"} 99',
+            'prober_scheduler_lag_seconds_bucket{le="+Inf"} 100',
+            "prober_scheduler_lag_seconds_count 100",
+            'prober_probes_total{check="a",component="c",reason="ok"} 7',
+            'prober_probes_total{check="b",component="c",reason="http_5xx"} 3',
+        ]
+    )
     scrape = promtext.parse(text)
     assert scrape.probes_total == 10
     assert scrape.lag_count == 100
