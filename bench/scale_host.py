@@ -90,7 +90,7 @@ async def serve(config_path: str) -> None:
         def snapshot(self) -> StatusSnapshot:
             return snapshot
 
-        def metrics(self) -> tuple[bytes, str]:
+        async def metrics(self) -> tuple[bytes, str]:
             return metrics.render(), CONTENT_TYPE_LATEST
 
         def ready(self) -> tuple[bool, str]:

@@ -123,3 +123,35 @@ def test_judge_says_by_how_much() -> None:
     assert bars.judge("x", 2.6, 1.3, "x").by == "NOT MET: 100% over"
     assert bars.judge("pps", 1500.0, 3000.0, "/s", at_most=False).by == "NOT MET: 50% short"
     assert bars.judge("pps", None, 3000.0, "/s", at_most=False).met is None
+
+
+@pytest.mark.slow
+def test_in_process_scale_host_serves_metrics_and_api(tmp_path: Path) -> None:
+    out_json = tmp_path / "bench.json"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench",
+            "--quick",
+            "--skip",
+            "cost",
+            "--in-process",
+            "--checks",
+            "50",
+            "--json",
+            str(out_json),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    scale = json.loads(out_json.read_text())["scale"]
+    assert scale["mode"].startswith("in-process"), scale["mode"]
+    assert scale["errors"] == {}, scale["errors"]
+    assert scale["before"]["probes_per_second"] > 0
+    assert scale["metrics_series"] > 50
+    assert scale["api"]["errors"] == 0 and scale["api"]["sent"] > 0
