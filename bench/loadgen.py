@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import json
 import time
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
 from bench.httpclient import Client, HttpError
@@ -42,7 +42,9 @@ def run_async(coro: Coroutine[Any, Any, T], use_uvloop: bool = True) -> T:
     return asyncio.run(coro)
 
 
-async def open_loop(rate: float, count: int, fire: Callable[[float], Awaitable[None]]) -> float:
+async def open_loop(
+    rate: float, count: int, fire: Callable[[float], Coroutine[Any, Any, None]]
+) -> float:
     """Call `fire(scheduled_time)` `count` times at `rate` per second; returns elapsed time.
 
     Every call runs in its own task; this returns when all of them are done.

@@ -22,7 +22,7 @@ import json
 import resource
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 import aiohttp
@@ -238,7 +238,7 @@ async def bare_or_blackbox(spec: dict[str, Any], counter: Counter) -> dict[str, 
     return await _measure(spec, counter, cpu, close)
 
 
-KINDS: dict[str, Callable[[dict[str, Any], Counter], Awaitable[dict[str, Any]]]] = {
+KINDS: dict[str, Callable[[dict[str, Any], Counter], Coroutine[Any, Any, dict[str, Any]]]] = {
     "prober_sat": prober_sat,
     "prober_rate": prober_rate,
     "aiohttp_sat": bare_or_blackbox,
