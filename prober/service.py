@@ -156,7 +156,7 @@ class Service:
             self.aggregator.add(r)
         if results:
             self._log_transition(check, results[-1])
-        self.view.record(check.id, results)
+        self.view.record(check, results)
         now = self.clock.now().timestamp()
         self._dirty = True
         async with self._lock:
@@ -286,7 +286,7 @@ class Service:
             if self.sender is not None:
                 self.sender.configure(config.webhooks)
             ids = {c.id for c in config.checks}
-            self.view.keep_checks(ids)
+            self.view.keep_checks(config.checks)
             self._log_throttle.forget(ids)
             if effects:
                 await self._apply(effects, now)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from prober.config.model import Config
+from prober.config.model import Check, Config
 from prober.domain.engine import Engine
 from prober.domain.incident import Incident
 from prober.domain.snapshot import CheckView, DayUptime, StatusSnapshot
@@ -18,24 +18,29 @@ class SnapshotBuilder:
     def __init__(self) -> None:
         self.incidents: dict[str, Incident] = {}  # open first, then newest first
         self.uptime: dict[str, tuple[DayUptime, ...]] = {}
-        self._last: dict[str, ProbeResult] = {}
-        self._last_success: dict[str, float] = {}
+        # Each check's view is rebuilt when its round ends, not at every snapshot.
+        self._checks: dict[str, CheckView] = {}
         self._version = 0
         self.current: StatusSnapshot | None = None
 
     def last(self, check_id: str) -> ProbeResult | None:
-        return self._last.get(check_id)
+        view = self._checks.get(check_id)
+        return None if view is None else view.last
 
-    def record(self, check_id: str, results: Sequence[ProbeResult]) -> None:
+    def record(self, check: Check, results: Sequence[ProbeResult]) -> None:
+        if not results:
+            return
+        prev = self._checks.get(check.id)
+        success = prev.last_success_at if prev is not None else None
         for r in results:
             if r.ok:
-                self._last_success[check_id] = r.at
-        if results:
-            self._last[check_id] = results[-1]
+                success = r.at
+        self._checks[check.id] = CheckView(check.id, check.component, results[-1], success)
 
-    def keep_checks(self, ids: set[str]) -> None:
-        self._last = {k: v for k, v in self._last.items() if k in ids}
-        self._last_success = {k: v for k, v in self._last_success.items() if k in ids}
+    def keep_checks(self, checks: Iterable[Check]) -> None:
+        """After a reload: forget removed checks and those moved to another component."""
+        wanted = {c.id: c.component for c in checks}
+        self._checks = {k: v for k, v in self._checks.items() if wanted.get(k) == v.component}
 
     def merge_incidents(self, incidents: Iterable[Incident]) -> list[Incident]:
         """Keep the newest version of each incident; returns the open ones."""
@@ -52,7 +57,7 @@ class SnapshotBuilder:
             page=config.page,
             components=tuple(engine.component_views(now)),
             checks=tuple(
-                CheckView(c.id, c.component, self._last.get(c.id), self._last_success.get(c.id))
+                self._checks.get(c.id) or CheckView(c.id, c.component, None, None)
                 for c in config.checks
             ),
             incidents=tuple(self.incidents.values()),
