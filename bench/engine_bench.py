@@ -62,7 +62,9 @@ def quantile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def run(checks: int, components: int, interval: float, warmup: int, intervals: int) -> dict[str, float]:
+def run(
+    checks: int, components: int, interval: float, warmup: int, intervals: int
+) -> dict[str, float]:
     config = make_config(checks, components, interval)
     engine = Engine(config)
     ids = [c.id for c in config.checks]

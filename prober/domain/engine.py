@@ -46,6 +46,8 @@ class Engine:
         self._created: dict[str, float] = {}
         self._updated: dict[str, float] = {}
         self._check_component: dict[str, str] = {}
+        self._position: dict[str, int] = {}
+        self._maintenance: tuple[float, float, frozenset[str]] = (0.0, 0.0, frozenset())
         self.book = IncidentBook(config.incidents, self._names(config), self._groups(config))
         self.guard = NetworkGuard({}, hold_limit(config))
         self._apply_config(config)
@@ -75,6 +77,8 @@ class Engine:
                 self._shown[comp.id] = OP
             else:
                 health.reconfigure(comp.policy)
+        self._position = {cid: i for i, cid in enumerate(self._health)}
+        self._maintenance = (0.0, 0.0, frozenset())  # maintenances may have changed
         self._check_component = {c.id: c.component for c in config.checks if c.component in ids}
         self.guard.reconfigure(self._check_component, hold_limit(config))
         self.book.reconfigure(config.incidents, self._names(config), self._groups(config))
@@ -87,7 +91,14 @@ class Engine:
     # -- inputs --------------------------------------------------------------------------
 
     def observe(self, results: Sequence[ProbeResult], now: float) -> list[Effect]:
-        """The results of one round of one check."""
+        """The results of one round of one check. O(1) amortized in checks and components.
+
+        Only the components that recorded rounds are evaluated (time-driven changes of the
+        others wait for `tick`, as they always did); the incident book steps only when a
+        shown status changed or it has something due (`IncidentBook.due`): with unchanged
+        statuses a step before `due` does nothing but refresh the failure reasons of the
+        members, which `note_reasons` does for the components touched here.
+        """
         if not results:
             return []
         check_id = results[0].check_id
@@ -103,13 +114,24 @@ class Engine:
         effects: list[Effect] = []
         if verdict.health is not None:
             effects.append(NetworkHealthChanged(verdict.health, now))
-        touched = {component}
+        touched = [component]
         for cid, round_samples in verdict.record:
             comp = self._check_component.get(cid)
             if comp is not None:
-                self._health[comp].record_round(round_samples)
-                touched.add(comp)
-        effects.extend(self._evaluate(now, [c for c in self._health if c in touched]))
+                health = self._health[comp]
+                if bad(self._shown[comp]):
+                    # The reasons the step before this round would have left in the book.
+                    self.book.note_reasons(comp, health.window.reasons(now))
+                health.record_round(round_samples)
+                if comp not in touched:
+                    touched.append(comp)
+        if len(touched) > 1:
+            touched.sort(key=self._position.__getitem__)
+        changed = self._evaluate_some(now, touched)
+        effects.extend(changed)
+        due = self.book.due
+        if changed or (due is not None and now >= due):
+            effects.extend(self._step(now))
         return effects
 
     def tick(self, now: float) -> list[Effect]:
@@ -134,12 +156,20 @@ class Engine:
     # -- the step ------------------------------------------------------------------------
 
     def _evaluate(self, now: float, components: Sequence[str]) -> list[Effect]:
+        """Evaluate `components`, then a full incident book step: O(components)."""
+        effects = self._evaluate_some(now, components)
+        effects.extend(self._step(now))
+        return effects
+
+    def _evaluate_some(self, now: float, components: Sequence[str]) -> list[Effect]:
         effects: list[Effect] = []
-        in_maintenance = maintenance.components_in_maintenance(self.config.maintenances, now)
+        in_maintenance = self._in_maintenance(now)
+        healthy = self.guard.healthy
         for cid in components:
-            self._created.setdefault(cid, now)
+            if cid not in self._created:
+                self._created[cid] = now
             health = self._health[cid]
-            if self.guard.healthy:
+            if healthy:
                 health.evaluate(now)
             shown = ComponentStatus.UNDER_MAINTENANCE if cid in in_maintenance else health.status
             old = self._shown.get(cid, OP)
@@ -148,14 +178,27 @@ class Engine:
                 self._updated[cid] = now
                 ratio = health.window.counts(now).ratio
                 effects.append(ComponentStateChanged(cid, old, shown, now, ratio))
+        return effects
+
+    def _step(self, now: float) -> list[Effect]:
         starts = {cid: h.episode_start for cid, h in self._health.items()}
         reasons = {
             cid: h.window.reasons(now)
             for cid, h in self._health.items()
             if bad(self._shown[cid])
         }
-        effects.extend(self.book.step(self._shown, starts, reasons, now))
-        return effects
+        return self.book.step(self._shown, starts, reasons, now)
+
+    def _in_maintenance(self, now: float) -> frozenset[str]:
+        """Components in maintenance at `now`, recomputed only when it may have changed."""
+        since, until, comps = self._maintenance
+        if since <= now < until:
+            return comps
+        comps, until = maintenance.components_in_maintenance_until(
+            self.config.maintenances, now
+        )
+        self._maintenance = (now, until, comps)
+        return comps
 
     # -- views ---------------------------------------------------------------------------
 

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -48,6 +49,7 @@ MON = IncidentStatus.MONITORING
 RES = IncidentStatus.RESOLVED
 HUMAN_STATUSES = frozenset({INV, IDENT, MON, RES})
 CLOSED_MEMORY = 200  # resolved ids remembered, so writes to them are refused clearly
+DUE_SLACK = 1e-6  # seconds: `due` errs early, never late
 
 
 def digest_id(text: str) -> str:
@@ -114,6 +116,8 @@ class IncidentBook:
         self.records: dict[str, _Record] = {}
         self.suppressed: set[str] = set()
         self.closed: list[str] = []
+        self.due: float | None = None  # earliest time a step with unchanged statuses acts
+        self._member_of: dict[str, str] = {}  # component -> id of the open record it is in
         if state:
             self.seq = int(state.get("seq", 0))
             for d in state.get("records", []):
@@ -121,6 +125,7 @@ class IncidentBook:
                 self.records[rec.incident.id] = rec
             self.suppressed = set(state.get("suppressed", []))
             self.closed = [str(x) for x in state.get("closed", [])]
+        self._reindex()
 
     # -- configuration and state ----------------------------------------------------------
 
@@ -130,6 +135,47 @@ class IncidentBook:
         self.policy = policy
         self.names.update(names)  # keep names of removed components for old incidents
         self.groups = dict(groups)
+        self._reindex()
+
+    def _reindex(self) -> None:
+        """Recompute `due` and the member index after anything that changed the records.
+
+        `due` mirrors `_advance`: with the statuses of the last step unchanged, a step
+        does nothing (but refresh member reasons, see `note_reasons`) before `due`. It is
+        a hair early (DUE_SLACK) so float rounding can never make a caller skip a step.
+        """
+        due: float | None = None
+        for rec in self.records.values():
+            at = self._due_of(rec)
+            if at is not None and (due is None or at < due):
+                due = at
+        self.due = due
+        self._member_of = {c: rid for rid, rec in self.records.items() for c in rec.members}
+
+    def _due_of(self, rec: _Record) -> float | None:
+        all_ok = not any(bad(s) for s in rec.members.values())
+        if all_ok != (rec.ok_since is not None):
+            return -math.inf  # the next step sets or clears ok_since: step at once
+        current = rec.incident.status
+        desired = current
+        if all_ok and current in (INV, IDENT):
+            desired = MON
+        elif current is MON and self._worsened(rec):
+            desired = INV
+        if rec.members != rec.announced or desired is not current:
+            return rec.last_update_at + self.policy.min_update_spacing - DUE_SLACK
+        if current is MON and all_ok and rec.ok_since is not None:
+            since = max(rec.ok_since, rec.incident.monitoring_at or rec.ok_since)
+            return since + self.policy.quiet_period - DUE_SLACK
+        return None
+
+    def note_reasons(self, component: str, reasons: Mapping[str, int]) -> None:
+        """What a step does to a bad member's reasons, for one component, without a step."""
+        rid = self._member_of.get(component)
+        if rid is not None and reasons:
+            rec = self.records.get(rid)
+            if rec is not None and component in rec.members:
+                rec.reasons[component] = dict(reasons)
 
     def to_state(self) -> dict[str, Any]:
         return {
@@ -182,6 +228,7 @@ class IncidentBook:
         for rid, rec in list(self.records.items()):
             if rid not in opened:
                 effects.extend(self._advance(rec, statuses, reasons, now))
+        self._reindex()
         return effects
 
     def _latest(self, key: str | None) -> _Record | None:
@@ -298,7 +345,9 @@ class IncidentBook:
             rec.incident = replace(rec.incident, impact=impact, impact_override=True)
             if not body:
                 body = wording.impact_body(impact.value)
-        return [self._write(rec, status or rec.incident.status, body, now, automatic=False)]
+        effect = self._write(rec, status or rec.incident.status, body, now, automatic=False)
+        self._reindex()
+        return [effect]
 
     # -- writing updates -----------------------------------------------------------------
 

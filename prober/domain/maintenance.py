@@ -70,6 +70,26 @@ def components_in_maintenance(maintenances: Iterable[Maintenance], now: float) -
     return frozenset(c for w in active(maintenances, now) for c in w.components)
 
 
+def components_in_maintenance_until(
+    maintenances: Iterable[Maintenance], now: float, horizon: float = DAY
+) -> tuple[frozenset[str], float]:
+    """`components_in_maintenance(now)`, and a time until which it cannot change.
+
+    The set is the same for every t with now <= t < until (until is at most now +
+    horizon): the next start or end of an occurrence after `now`. Callers cache it.
+    """
+    until = now + horizon
+    comps: set[str] = set()
+    for m in maintenances:
+        for w in occurrences(m, now, until):
+            if w.starts_at <= now < w.ends_at:
+                comps.update(w.components)
+                until = min(until, w.ends_at)
+            elif w.starts_at > now:
+                until = min(until, w.starts_at)
+    return frozenset(comps), until
+
+
 def upcoming(
     maintenances: Iterable[Maintenance], now: float, days: float = 7.0
 ) -> list[MaintenanceWindow]:
