@@ -54,6 +54,18 @@ def classify(exc: Exception) -> tuple[Reason, str]:
     return Reason.PROTOCOL, f"unexpected error: {type(exc).__name__}"
 
 
+def classify_os(exc: OSError) -> tuple[Reason, str]:
+    """The Reason and detail for an OSError from name resolution, connect or the TLS
+    handshake (the lean client's errors, which aiohttp would have wrapped)."""
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return Reason.TLS, f"tls: certificate: {_ssl_text(exc)}"
+    if isinstance(exc, ssl.SSLError):
+        return Reason.TLS, f"tls: {_ssl_text(exc)}"
+    if isinstance(exc, socket.gaierror):
+        return Reason.DNS, f"dns: {_os_text(exc)}"
+    return Reason.CONNECT, f"connect: {_os_text(exc)}"
+
+
 def _os_text(exc: BaseException | None) -> str:
     if isinstance(exc, socket.gaierror):
         return _printable(exc.strerror or "name resolution failed").lower()
@@ -93,3 +105,9 @@ def _cause_text(exc: aiohttp.ClientPayloadError) -> str:
 def _printable(text: str) -> str:
     clean = "".join(c if c.isprintable() else "?" for c in " ".join(text.split()))
     return clean if len(clean) <= _SHOWN else clean[:_SHOWN] + "..."
+
+
+# Public names for the lean client's parser (`prober.probes.h1`).
+os_text = _os_text
+ssl_text = _ssl_text
+printable = _printable

@@ -27,6 +27,7 @@ from prober.config.model import Check
 from prober.config.secrets import Redactor, url_secrets
 from prober.probes import expect
 from prober.probes.failures import classify
+from prober.probes.fast import FastClient, Outcome
 from prober.probes.result import ProbeResult, Reason
 from prober.probes.timing import ProbeTiming, _now, current_timing, make_trace_config
 from prober.probes.tls import ContextCache, cert_expiry
@@ -34,20 +35,7 @@ from prober.probes.tls import ContextCache, cert_expiry
 USER_AGENT = "prober/0.1"
 _DNS_CACHE_TTL = 10  # seconds; a failing resolver is still seen within one interval
 _UNKNOWN: object = object()
-
-
-class _Outcome:
-    """What the request produced before judgement; filled as far as the probe got."""
-
-    __slots__ = ("body", "cert_expiry", "charset", "failure", "location", "status")
-
-    def __init__(self) -> None:
-        self.status: int | None = None
-        self.cert_expiry: float | None = None
-        self.body = b""
-        self.charset: str | None = None
-        self.location = False
-        self.failure: tuple[Reason, str] | None = None
+ENGINES = ("fast", "aiohttp")
 
 
 class HttpProber:
@@ -59,9 +47,15 @@ class HttpProber:
         *,
         resolver: AbstractResolver | None = None,
         phase_timings: bool = True,
+        engine: str = "aiohttp",
     ) -> None:
         """`resolver` replaces DNS (a test seam); `phase_timings=False` skips aiohttp
-        tracing (phases then stay 0 except transfer), for the leanest probe."""
+        tracing (phases then stay 0 except transfer), for the leanest probe.
+        `engine="fast"` runs checks with a fresh connection per probe on the lean client
+        (`prober.probes.fast`) and everything else on aiohttp; "aiohttp" runs all on
+        aiohttp."""
+        if engine not in ENGINES:
+            raise ValueError(f"engine must be one of {ENGINES}, not {engine!r}")
         self._clock: Clock = clock or SystemClock()
         self._resolver = resolver
         self._sessions: dict[bool, aiohttp.ClientSession] = {}
@@ -72,6 +66,7 @@ class HttpProber:
         self._timeouts: dict[float, aiohttp.ClientTimeout] = {}
         self._expiry_cache: dict[bytes, float | None] = {}
         self._origin_expiry: dict[tuple[str | None, int | None], float | None] = {}
+        self._fast = FastClient(self._expiry, resolver) if engine == "fast" else None
 
     async def close(self) -> None:
         sessions = list(self._sessions.values())
@@ -126,14 +121,19 @@ class HttpProber:
         start = clock.monotonic()
         timing = ProbeTiming(_now())
         token = current_timing.set(timing)
-        outcome = _Outcome()
+        outcome = Outcome()
         try:
             try:
                 context = self._ssl_context(check)
             except (OSError, ssl.SSLError, ValueError) as exc:
                 outcome.failure = (Reason.TLS, f"tls config: {type(exc).__name__}")
             else:
-                await self._request(check, context, timing, outcome)
+                request = self._fast.prepare(check) if self._fast is not None else None
+                if request is not None:
+                    assert self._fast is not None
+                    await self._fast.fetch(check, request, context, timing, outcome)
+                else:
+                    await self._request(check, context, timing, outcome)
         except Exception as exc:  # a target failure, never a bug in the caller
             reason, detail = classify(exc)
             if reason is Reason.TIMEOUT:
@@ -163,7 +163,7 @@ class HttpProber:
         )
 
     async def _request(
-        self, check: Check, context: ssl.SSLContext, timing: ProbeTiming, outcome: _Outcome
+        self, check: Check, context: ssl.SSLContext, timing: ProbeTiming, outcome: Outcome
     ) -> None:
         follow = check.follow_redirects and check.max_redirects > 0
         session = self._session(check.fresh_connection)
@@ -210,8 +210,9 @@ class HttpProber:
 
     def _cert_expiry(self, resp: aiohttp.ClientResponse, timing: ProbeTiming) -> float | None:
         """The leaf certificate's notAfter; a reused connection keeps its origin's last one."""
-        origin = (resp.url.host, resp.url.port)
-        ssl_object = timing.ssl_object
+        return self._expiry((resp.url.host, resp.url.port), timing.ssl_object)
+
+    def _expiry(self, origin: tuple[str | None, int | None], ssl_object: object) -> float | None:
         if not isinstance(ssl_object, ssl.SSLObject):
             return self._origin_expiry.get(origin)
         try:
@@ -232,7 +233,7 @@ class HttpProber:
         return expiry  # type: ignore[return-value]
 
     @staticmethod
-    def _judge(check: Check, outcome: _Outcome, duration: float) -> tuple[Reason, str]:
+    def _judge(check: Check, outcome: Outcome, duration: float) -> tuple[Reason, str]:
         if outcome.failure is not None:
             return outcome.failure
         code = outcome.status

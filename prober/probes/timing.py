@@ -55,6 +55,31 @@ class ProbeTiming:
         self.body_bytes = 0
         self.ssl_object: object = None  # the last hop's new TLS session, if any
 
+    # Plain (synchronous) marks, shared by the aiohttp trace callbacks below and by the
+    # Protocol client in `prober.probes.fast`.
+
+    def conn_started(self, now: float) -> None:
+        self.conn_start = now
+        self.conn_end = 0.0
+        self.tls_start = 0.0
+        self.dns_start = 0.0
+        self.dns_before = self.dns
+
+    def conn_done(self, now: float) -> None:
+        self.conn_end = now
+        tcp_end = now
+        if self.tls_start:
+            self.tls += now - self.tls_start
+            tcp_end = self.tls_start
+        # DNS resolution happens inside connection creation: do not count it twice.
+        self.connect += max(0.0, tcp_end - self.conn_start - (self.dns - self.dns_before))
+        self.ready_at = now
+
+    def headers_done(self, now: float) -> None:
+        self.processing += now - self.ready_at
+        self.headers_at = now
+        self.ready_at = now
+
     def stage(self) -> str:
         """Where the probe was, for a timeout's explanation."""
         if self.headers_at:
@@ -110,26 +135,13 @@ async def _dns_end(_s: Any, ctx: SimpleNamespace, _p: Any) -> None:
 async def _conn_start(_s: Any, ctx: SimpleNamespace, _p: Any) -> None:
     t = _timing(ctx)
     if t is not None:
-        t.conn_start = _now()
-        t.conn_end = 0.0
-        t.tls_start = 0.0
-        t.dns_start = 0.0
-        t.dns_before = t.dns
+        t.conn_started(_now())
 
 
 async def _conn_end(_s: Any, ctx: SimpleNamespace, _p: Any) -> None:
     t = _timing(ctx)
-    if t is None:
-        return
-    now = _now()
-    t.conn_end = now
-    tcp_end = now
-    if t.tls_start:
-        t.tls += now - t.tls_start
-        tcp_end = t.tls_start
-    # DNS resolution happens inside connection creation: do not count it twice.
-    t.connect += max(0.0, tcp_end - t.conn_start - (t.dns - t.dns_before))
-    t.ready_at = now
+    if t is not None:
+        t.conn_done(_now())
 
 
 async def _reuse(_s: Any, ctx: SimpleNamespace, _p: Any) -> None:
@@ -141,10 +153,7 @@ async def _reuse(_s: Any, ctx: SimpleNamespace, _p: Any) -> None:
 async def _request_end(_s: Any, ctx: SimpleNamespace, _p: Any) -> None:
     t = _timing(ctx)
     if t is not None:
-        now = _now()
-        t.processing += now - t.ready_at
-        t.headers_at = now
-        t.ready_at = now
+        t.headers_done(_now())
 
 
 def make_trace_config() -> aiohttp.TraceConfig:

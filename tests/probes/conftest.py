@@ -1,4 +1,4 @@
-"""Fixtures for probe tests: a prober per test, one PKI per session."""
+"""Fixtures for probe tests: a prober per test on each engine, one PKI per session."""
 
 from __future__ import annotations
 
@@ -6,14 +6,20 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from prober.probes.http import HttpProber
+from prober.probes.http import ENGINES, HttpProber
 
 from .servers import Pki, make_pki
 
 
+@pytest.fixture(params=ENGINES)
+def engine(request: pytest.FixtureRequest) -> str:
+    """Every probe test runs on the lean client ("fast") and on aiohttp."""
+    return str(request.param)
+
+
 @pytest.fixture
-async def prober() -> AsyncIterator[HttpProber]:
-    p = HttpProber()
+async def prober(engine: str) -> AsyncIterator[HttpProber]:
+    p = HttpProber(engine=engine)
     yield p
     await p.close()
 

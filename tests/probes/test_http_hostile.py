@@ -199,8 +199,8 @@ class FailingResolver(AbstractResolver):
         pass
 
 
-async def test_dns_failure_through_resolver_seam() -> None:
-    async with HttpProber(resolver=FailingResolver()) as p:
+async def test_dns_failure_through_resolver_seam(engine: str) -> None:
+    async with HttpProber(resolver=FailingResolver(), engine=engine) as p:
         r = await p.probe(make_check("http://status.example.com/"))
     assert (r.reason, r.detail) == (Reason.DNS, "dns: name or service not known")
 
@@ -252,11 +252,11 @@ async def test_hostile_target_does_not_delay_healthy_probe(
     assert [r.reason for r in results] == [Reason.TIMEOUT] * 5 + [Reason.BODY_TOO_LARGE]
 
 
-async def test_no_leaked_tasks_or_sockets(healthy: str) -> None:
+async def test_no_leaked_tasks_or_sockets(healthy: str, engine: str) -> None:
     handlers = [h for h, _, _ in HOSTILE if h is not bomb] + [reset_mid_body]
     fds_before = open_fds()
     tasks_before = asyncio.all_tasks()
-    p = HttpProber()
+    p = HttpProber(engine=engine)
     async with raw_server(never_answers) as silent:
         for _ in range(3):
             for handler in handlers:
