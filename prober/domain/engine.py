@@ -48,6 +48,10 @@ class Engine:
         self._check_component: dict[str, str] = {}
         self._position: dict[str, int] = {}
         self._maintenance: tuple[float, float, frozenset[str]] = (0.0, 0.0, frozenset())
+        self._maintenance_moved: set[str] = set()  # membership flipped since the last tick
+        self._active: set[str] = set()  # components time alone may change (see `tick`)
+        self._bad: set[str] = set()  # components whose shown status is bad
+        self._uncreated: set[str] = set()  # components never evaluated yet
         self.book = IncidentBook(config.incidents, self._names(config), self._groups(config))
         self.guard = NetworkGuard({}, hold_limit(config))
         self._apply_config(config)
@@ -78,10 +82,18 @@ class Engine:
             else:
                 health.reconfigure(comp.policy)
         self._position = {cid: i for i, cid in enumerate(self._health)}
-        self._maintenance = (0.0, 0.0, frozenset())  # maintenances may have changed
+        self._maintenance = (0.0, 0.0, self._maintenance[2])  # maintenances may have changed
+        self._reindex()
         self._check_component = {c.id: c.component for c in config.checks if c.component in ids}
         self.guard.reconfigure(self._check_component, hold_limit(config))
         self.book.reconfigure(config.incidents, self._names(config), self._groups(config))
+
+    def _reindex(self) -> None:
+        """Rebuild the derived sets from the tables (after a reconfigure or a state load)."""
+        self._active = set(self._health)
+        self._bad = {cid for cid, shown in self._shown.items() if bad(shown)}
+        self._uncreated = {cid for cid in self._health if cid not in self._created}
+        self._maintenance_moved &= self._active
 
     def reconfigure(self, config: Config, now: float) -> list[Effect]:
         """Swap the config: unchanged components keep their state, removed ones drop out."""
@@ -135,12 +147,27 @@ class Engine:
         return effects
 
     def tick(self, now: float) -> list[Effect]:
-        """Time-driven transitions: recovery, due updates, resolution, maintenance."""
+        """Time-driven transitions: recovery, due updates, resolution, maintenance.
+
+        Evaluates the components time alone may change (`_active`: not operational, any
+        failure in the window, a latency rule, a recovery under way, or not yet evaluated
+        while the network was down) and those whose maintenance membership flipped; an
+        operational component without a failure in its window stays operational until its
+        next round whatever the time (its window is pruned then). Then a full book step.
+        """
         for cid, round_samples in self.guard.tick(now):
             comp = self._check_component.get(cid)
             if comp is not None:
                 self._health[comp].record_round(round_samples)
-        return self._evaluate(now, list(self._health))
+                self._active.add(comp)
+        self._in_maintenance(now)
+        due = self._active | self._maintenance_moved
+        self._maintenance_moved = set()
+        if self._uncreated:
+            for cid in self._uncreated:
+                self._created.setdefault(cid, now)
+            self._uncreated = set()
+        return self._evaluate(now, sorted(due, key=self._position.__getitem__))
 
     def post_update(
         self,
@@ -168,26 +195,35 @@ class Engine:
         for cid in components:
             if cid not in self._created:
                 self._created[cid] = now
+                self._uncreated.discard(cid)
             health = self._health[cid]
             if healthy:
                 health.evaluate(now)
+                if health.settled():
+                    self._active.discard(cid)
+                else:
+                    self._active.add(cid)
+            else:
+                self._active.add(cid)  # not evaluated while the network is down: later
             shown = ComponentStatus.UNDER_MAINTENANCE if cid in in_maintenance else health.status
             old = self._shown.get(cid, OP)
             if shown is not old:
                 self._shown[cid] = shown
                 self._updated[cid] = now
+                if bad(shown):
+                    self._bad.add(cid)
+                else:
+                    self._bad.discard(cid)
                 ratio = health.window.counts(now).ratio
                 effects.append(ComponentStateChanged(cid, old, shown, now, ratio))
         return effects
 
     def _step(self, now: float) -> list[Effect]:
-        starts = {cid: h.episode_start for cid, h in self._health.items()}
-        reasons = {
-            cid: h.window.reasons(now)
-            for cid, h in self._health.items()
-            if bad(self._shown[cid])
-        }
-        return self.book.step(self._shown, starts, reasons, now)
+        """A book step: O(bad components + open incidents), not O(components)."""
+        order = sorted(self._bad, key=self._position.__getitem__)
+        starts = {cid: self._health[cid].episode_start for cid in order}
+        reasons = {cid: self._health[cid].window.reasons(now) for cid in order}
+        return self.book.step(self._shown, starts, reasons, now, order)
 
     def _in_maintenance(self, now: float) -> frozenset[str]:
         """Components in maintenance at `now`, recomputed only when it may have changed."""
@@ -196,6 +232,9 @@ class Engine:
             return comps
         comps, until = maintenance.components_in_maintenance_until(
             self.config.maintenances, now
+        )
+        self._maintenance_moved.update(
+            c for c in comps.symmetric_difference(self._maintenance[2]) if c in self._health
         )
         self._maintenance = (now, until, comps)
         return comps
@@ -277,3 +316,4 @@ class Engine:
             state.get("incidents"),
         )
         self.guard.load_state(state.get("network", {}))
+        self._reindex()

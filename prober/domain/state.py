@@ -202,21 +202,40 @@ class ComponentHealth:
         self._cache = (key, a)
         return a
 
+    def _quiet(self) -> bool:
+        return (
+            self.window.failures_held == 0
+            and self.policy.latency_threshold is None
+            and self.failing_rounds < max(1, self.policy.failing_rounds_for_major)
+        )
+
+    def settled(self) -> bool:
+        """Operational with nothing that time alone could change: `evaluate` is a no-op
+        until the next recorded round (but for pruning, which no query can see)."""
+        return self.status is OP and self.calm_since is None and self._quiet()
+
     def evaluate(self, now: float) -> tuple[ComponentStatus, ComponentStatus] | None:
         """Apply the hysteresis rule at `now`; (old, new) when the status changed."""
         self.window.prune(now)
-        a = self.assess(now)
+        if self._quiet():
+            # No failure held, no latency rule, no fast path: every trailing window
+            # supports nothing, so the assessment is operational without walking buckets.
+            escalate = hold = OP
+            onset: float | None = None
+        else:
+            a = self.assess(now)
+            escalate, hold, onset = a.escalate, a.hold, a.onset
         old = self.status
-        if SEVERITY[a.escalate] > SEVERITY[old]:
-            self.status = a.escalate
+        if SEVERITY[escalate] > SEVERITY[old]:
+            self.status = escalate
             self.calm_since = None
             if old is OP or self.episode_start is None:
-                self.episode_start = a.onset if a.onset is not None else now
-        elif SEVERITY[a.hold] < SEVERITY[old]:
+                self.episode_start = onset if onset is not None else now
+        elif SEVERITY[hold] < SEVERITY[old]:
             if self.calm_since is None:
                 self.calm_since = now
             if now - self.calm_since >= self.policy.recovery_time:
-                self.status = a.hold
+                self.status = hold
                 self.calm_since = None
         else:
             self.calm_since = None

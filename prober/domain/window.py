@@ -92,6 +92,8 @@ class Window:
         self.width = float(width) if width else bucket_width(self.span)
         self._buckets: dict[int, Bucket] = {}
         self.version = 0  # bumped by every change, for callers that cache derived values
+        self.failures_held = 0  # failures in all held buckets: 0 means no failure anywhere
+        self._min_key: int | None = None  # oldest held bucket, so `prune` is O(1) when idle
 
     # -- writing -------------------------------------------------------------------------
 
@@ -101,9 +103,12 @@ class Window:
         bucket = self._buckets.get(key)
         if bucket is None:
             bucket = self._buckets[key] = Bucket()
+            if self._min_key is None or key < self._min_key:
+                self._min_key = key
         bucket.total += 1
         if failed:
             bucket.failures += 1
+            self.failures_held += 1
             if bucket.first_failure_at is None or at < bucket.first_failure_at:
                 bucket.first_failure_at = at
             if reason:
@@ -113,15 +118,21 @@ class Window:
             bucket.latency[b] = bucket.latency.get(b, 0) + 1
 
     def prune(self, now: float) -> None:
+        """Drop buckets older than the span: O(1) unless one is due (once per bucket)."""
         oldest = self._oldest_key(now)
+        if self._min_key is None or self._min_key >= oldest:
+            return
         stale = [k for k in self._buckets if k < oldest]
         for key in stale:
-            del self._buckets[key]
+            self.failures_held -= self._buckets.pop(key).failures
+        self._min_key = min(self._buckets, default=None)
         if stale:
             self.version += 1
 
     def clear(self) -> None:
         self._buckets.clear()
+        self.failures_held = 0
+        self._min_key = None
         self.version += 1
 
     # -- reading -------------------------------------------------------------------------
@@ -211,6 +222,8 @@ class Window:
         window = cls(float(data["span"]), float(data["width"]))
         for k, b in data.get("buckets", {}).items():
             window._buckets[int(k)] = Bucket.from_state(b)
+        window.failures_held = sum(b.failures for b in window._buckets.values())
+        window._min_key = min(window._buckets, default=None)
         return window
 
 
