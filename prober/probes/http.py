@@ -1,11 +1,15 @@
 """The HTTP probe: one request per `HttpProber.probe(check)`, judged into a ProbeResult.
 
-One aiohttp ClientSession per connection mode (a force-close connector for checks with
-`fresh_connection`, a keep-alive pool otherwise), one cached SSLContext per distinct
-TLSOptions, and one deadline per probe (`check.timeout`, aiohttp's total timeout) that
-covers DNS, connect, TLS, every redirect hop, headers and body. The body is read in
-chunks after decompression and abandoned as soon as it passes `check.max_body_bytes`,
-so an endless body or a gzip bomb costs at most that much memory.
+Two engines behind one judgement. By default (`engine="fast"`) a check with a fresh
+connection per probe (the default) runs on the lean asyncio Protocol client in
+`prober.probes.fast`, about half the CPU of a bare aiohttp request; the rest (kept-alive
+checks, credentials in the URL, URLs it would have to re-encode) runs on aiohttp: one
+ClientSession per connection mode (a force-close connector for checks with
+`fresh_connection`, a keep-alive pool otherwise), with aiohttp's total timeout as the
+deadline. Either way one cached SSLContext per distinct TLSOptions, and one deadline per
+probe (`check.timeout`) that covers DNS, connect, TLS, every redirect hop, headers and
+body. The body is counted after decompression and abandoned as soon as it passes
+`check.max_body_bytes`, so an endless body or a gzip bomb costs at most that much memory.
 
 A probe never raises for a target failure: every exception becomes a Reason with a
 short detail (see `prober.probes.failures`), with the check's secrets and its URL's query
@@ -47,7 +51,7 @@ class HttpProber:
         *,
         resolver: AbstractResolver | None = None,
         phase_timings: bool = True,
-        engine: str = "aiohttp",
+        engine: str = "fast",
     ) -> None:
         """`resolver` replaces DNS (a test seam); `phase_timings=False` skips aiohttp
         tracing (phases then stay 0 except transfer), for the leanest probe.
