@@ -14,7 +14,7 @@ While prober's own network is down every status is held as it was.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from prober.config.model import Config
@@ -52,6 +52,7 @@ class Engine:
         self._active: set[str] = set()  # components time alone may change (see `tick`)
         self._bad: set[str] = set()  # components whose shown status is bad
         self._uncreated: set[str] = set()  # components never evaluated yet
+        self._stepped_at: float | None = None  # `now` of the last call that may step
         self.book = IncidentBook(config.incidents, self._names(config), self._groups(config))
         self.guard = NetworkGuard({}, hold_limit(config))
         self._apply_config(config)
@@ -98,6 +99,8 @@ class Engine:
     def reconfigure(self, config: Config, now: float) -> list[Effect]:
         """Swap the config: unchanged components keep their state, removed ones drop out."""
         self._apply_config(config)
+        self._catch_up_reasons(self._bad)
+        self._stepped_at = now
         return self._evaluate(now, list(self._health))
 
     # -- inputs --------------------------------------------------------------------------
@@ -108,8 +111,10 @@ class Engine:
         Only the components that recorded rounds are evaluated (time-driven changes of the
         others wait for `tick`, as they always did); the incident book steps only when a
         shown status changed or it has something due (`IncidentBook.due`): with unchanged
-        statuses a step before `due` does nothing but refresh the failure reasons of the
-        members, which `note_reasons` does for the components touched here.
+        statuses a step before `due` does nothing but refresh the failure reasons the book
+        keeps for bad members. Those are brought up to date lazily, to exactly what a step
+        on every call would have left (`_catch_up_reasons`: as of the previous call): for a
+        component about to record a round, here; for all, at tick, reconfigure, to_state.
         """
         if not results:
             return []
@@ -127,18 +132,17 @@ class Engine:
         if verdict.health is not None:
             effects.append(NetworkHealthChanged(verdict.health, now))
         touched = [component]
-        for cid, round_samples in verdict.record:
-            comp = self._check_component.get(cid)
-            if comp is not None:
-                health = self._health[comp]
-                if bad(self._shown[comp]):
-                    # The reasons the step before this round would have left in the book.
-                    self.book.note_reasons(comp, health.window.reasons(now))
-                health.record_round(round_samples)
-                if comp not in touched:
-                    touched.append(comp)
+        recorded = [(comp, r) for cid, r in verdict.record
+                    if (comp := self._check_component.get(cid)) is not None]
+        for comp, _ in recorded:
+            if comp not in touched:
+                touched.append(comp)
+        self._catch_up_reasons([c for c in touched if c in self._bad])  # before the rounds
+        for comp, round_samples in recorded:
+            self._health[comp].record_round(round_samples)
         if len(touched) > 1:
             touched.sort(key=self._position.__getitem__)
+        self._stepped_at = now
         changed = self._evaluate_some(now, touched)
         effects.extend(changed)
         due = self.book.due
@@ -155,6 +159,8 @@ class Engine:
         operational component without a failure in its window stays operational until its
         next round whatever the time (its window is pruned then). Then a full book step.
         """
+        self._catch_up_reasons(self._bad)
+        self._stepped_at = now
         for cid, round_samples in self.guard.tick(now):
             comp = self._check_component.get(cid)
             if comp is not None:
@@ -225,6 +231,16 @@ class Engine:
         reasons = {cid: self._health[cid].window.reasons(now) for cid in order}
         return self.book.step(self._shown, starts, reasons, now, order)
 
+    def _catch_up_reasons(self, components: Iterable[str]) -> None:
+        """Give the book the failure reasons of these (bad) components as of the last call
+        that stepped or could have: what a book step on every call would hold."""
+        at = self._stepped_at
+        if at is None:
+            return
+        for cid in components:
+            if self.book.incident_of_member(cid) is not None:
+                self.book.note_reasons(cid, self._health[cid].window.reasons(at))
+
     def _in_maintenance(self, now: float) -> frozenset[str]:
         """Components in maintenance at `now`, recomputed only when it may have changed."""
         since, until, comps = self._maintenance
@@ -280,6 +296,7 @@ class Engine:
     # -- persistence ---------------------------------------------------------------------
 
     def to_state(self) -> dict[str, Any]:
+        self._catch_up_reasons(self._bad)
         return {
             "version": STATE_VERSION,
             "components": {

@@ -169,6 +169,10 @@ class IncidentBook:
             return since + self.policy.quiet_period - DUE_SLACK
         return None
 
+    def incident_of_member(self, component: str) -> str | None:
+        """The open incident `component` is a member of, in O(1)."""
+        return self._member_of.get(component)
+
     def note_reasons(self, component: str, reasons: Mapping[str, int]) -> None:
         """What a step does to a bad member's reasons, for one component, without a step."""
         rid = self._member_of.get(component)
