@@ -94,6 +94,7 @@ class Window:
         self.version = 0  # bumped by every change, for callers that cache derived values
         self.failures_held = 0  # failures in all held buckets: 0 means no failure anywhere
         self._min_key: int | None = None  # oldest held bucket, so `prune` is O(1) when idle
+        self._reasons_cache: tuple[tuple[int, int, int], dict[str, int]] | None = None
 
     # -- writing -------------------------------------------------------------------------
 
@@ -201,12 +202,18 @@ class Window:
         return bin_upper(max(merged))  # pragma: no cover - rank <= total always hits above
 
     def reasons(self, now: float) -> dict[str, int]:
-        """Failure reason counts over the window."""
+        """Failure reason counts over the window (cached on content and oldest bucket)."""
+        key = (self.version, self._oldest_key(now), math.floor(now / self.width))
+        cached = self._reasons_cache
+        if cached is not None and cached[0] == key:
+            return dict(cached[1])
         out: dict[str, int] = {}
-        for _, b in self._live(now):
-            for k, v in b.reasons.items():
-                out[k] = out.get(k, 0) + v
-        return out
+        if self.failures_held:
+            for _, b in self._live(now):
+                for k, v in b.reasons.items():
+                    out[k] = out.get(k, 0) + v
+        self._reasons_cache = (key, out)
+        return dict(out)
 
     # -- persistence ---------------------------------------------------------------------
 
