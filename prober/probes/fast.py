@@ -161,7 +161,7 @@ class FastClient:
         the caller); `resolver` replaces getaddrinfo (a test seam, aiohttp's interface)."""
         self._expiry = expiry
         self._resolver = resolver
-        self._prepared: dict[int, tuple[Check, Request | None, bool]] = {}
+        self._prepared: dict[int, tuple[Check, Request | None]] = {}
         self._dns: dict[tuple[str, int], tuple[float, list[Addr]]] = {}
 
     def prepare(self, check: Check) -> Request | None:
@@ -179,7 +179,7 @@ class FastClient:
                 request = None
         if len(self._prepared) >= _CACHE_MAX:
             self._prepared.clear()
-        self._prepared[id(check)] = (check, request, expect.needs_body(check.expect))
+        self._prepared[id(check)] = (check, request)
         return request
 
     async def fetch(
@@ -194,7 +194,7 @@ class FastClient:
 
         Raises TimeoutError at the deadline (the caller words it) and CancelledError;
         every other target failure lands in `outcome.failure`."""
-        keep = self._prepared[id(check)][2]
+        keep = expect.needs_body(check.expect)
         follow = check.follow_redirects and check.max_redirects > 0
         hops = 0
         async with asyncio.timeout(check.timeout):

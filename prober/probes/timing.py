@@ -1,10 +1,11 @@
 """Phase timings of one HTTP probe (dns, connect, tls, processing, transfer).
 
-aiohttp's TraceConfig reports DNS and connection set-up; TLS has no trace signal of its
-own, so the TLS contexts built in `prober.probes.tls` note when the handshake starts
-through the `current_timing` context variable (TCP connect ends there). Only the few
-signals needed are subscribed, and each callback is one attribute write, because the
-CPU spent per probe is part of the product.
+The lean client (`prober.probes.fast`) marks the phases itself through the plain methods
+below; for aiohttp, its TraceConfig reports DNS and connection set-up. TLS has no signal
+of its own in either, so the TLS contexts built in `prober.probes.tls` note when the
+handshake starts through the `current_timing` context variable (TCP connect ends there).
+Only the few aiohttp signals needed are subscribed, and each callback is one method call,
+because the CPU spent per probe is part of the product.
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ import pytest
 from aiohttp.abc import AbstractResolver, ResolveResult
 
 from prober.config.model import Expectations, StatusRange
+from prober.probes.fast import FastClient
 from prober.probes.http import HttpProber
 from prober.probes.result import Reason
 
@@ -265,3 +266,41 @@ async def test_cancelled_probe_closes_its_socket(engine: str) -> None:
 def test_unknown_engine_is_refused() -> None:
     with pytest.raises(ValueError, match="engine"):
         HttpProber(engine="curl")
+
+
+async def test_response_split_into_single_bytes(prober: HttpProber) -> None:
+    """Every boundary (status line, head terminator, chunk sizes, CRLFs, trailers, gzip)
+    falls between two reads."""
+    raw = (
+        b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n"
+        + chunked(_gzip(BODY), size=3)
+    )
+
+    async def bytewise(reader: Reader, writer: Writer) -> None:
+        await read_request_head(reader)
+        for i in range(len(raw)):
+            writer.write(raw[i : i + 1])
+            await writer.drain()
+            await asyncio.sleep(0)
+
+    async with raw_server(bytewise) as url:
+        r = await prober.probe(make_check(url + "/", expect=TEXT, timeout=5.0))
+    assert (r.reason, r.status_code) == (Reason.OK, 200), r.detail
+
+
+@pytest.mark.parametrize(
+    ("url", "kw", "covered"),
+    [
+        ("http://127.0.0.1:8080/health?x=1", {}, True),
+        ("https://status.example.com/", {"method": "HEAD"}, True),
+        ("http://127.0.0.1:8080/", {"fresh_connection": False}, False),
+        ("http://user:pass@127.0.0.1:8080/", {}, False),
+        ("http://127.0.0.1:8080/a b", {}, False),
+        ("http://127.0.0.1:8080/", {"headers": (("X-Bad", "a\r\nInjected: 1"),)}, False),
+    ],
+)
+def test_what_the_lean_client_covers(url: str, kw: dict[str, object], covered: bool) -> None:
+    client = FastClient(lambda origin, ssl_object: None)
+    check = make_check(url, **kw)
+    assert (client.prepare(check) is not None) is covered
+    assert client.prepare(check) is client.prepare(check)  # prepared once per check
