@@ -10,6 +10,13 @@ NetworkGuard (network.py: rounds with no HTTP answer wait until the network is k
 be fine) -> ComponentHealth (state.py: window and hysteresis) -> maintenance overlay
 (maintenance.py: `under_maintenance`) -> IncidentBook (incidents.py).
 While prober's own network is down every status is held as it was.
+
+Cost: `observe` is O(1) amortized in the number of checks and components (it evaluates
+the components that recorded rounds and steps the incident book only on a status change
+or when an update is due; a failing component's evaluation walks its window's buckets, at
+most span / width + 1, 61 by default); `tick` is O(components time can change + bad
+components + open incidents). tests/domain/test_equivalence.py holds both to the original
+evaluate-everything pipeline (tests/domain/reference.py); bench/engine_bench.py times them.
 """
 
 from __future__ import annotations
