@@ -71,6 +71,7 @@ def daily_uptime(
         if ch.component in by_component:
             by_component[ch.component].append(ch)
     out: dict[str, tuple[DayUptime, ...]] = {}
+    labels = [_day(first_day + i * DAY) for i in range(days)]
     for cid, items in by_component.items():
         items.sort(key=lambda c: c.at)
         buckets: list[dict[str, float]] = [{} for _ in range(days)]
@@ -87,7 +88,5 @@ def daily_uptime(
                     b = buckets[index]
                     b[ch.status.value] = b.get(ch.status.value, 0.0) + (stop - start)
                 start = stop
-        out[cid] = tuple(
-            DayUptime(_day(first_day + i * DAY), buckets[i]) for i in range(days)
-        )
+        out[cid] = tuple(map(DayUptime, labels, buckets))
     return out

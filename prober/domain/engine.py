@@ -93,6 +93,8 @@ class Engine:
         self._maintenance = (0.0, 0.0, self._maintenance[2])  # maintenances may have changed
         self._reindex()
         self._check_component = {c.id: c.component for c in config.checks if c.component in ids}
+        for comp_id, health in self._health.items():
+            health.forget_checks({c for c, k in self._check_component.items() if k == comp_id})
         self.guard.reconfigure(self._check_component, hold_limit(config))
         self.book.reconfigure(config.incidents, self._names(config), self._groups(config))
 
@@ -145,8 +147,10 @@ class Engine:
             if comp not in touched:
                 touched.append(comp)
         self._catch_up_reasons([c for c in touched if c in self._bad])  # before the rounds
-        for comp, round_samples in recorded:
-            self._health[comp].record_round(round_samples)
+        for cid, round_samples in verdict.record:
+            comp = self._check_component.get(cid)
+            if comp is not None:
+                self._health[comp].record_round(round_samples, cid)
         if len(touched) > 1:
             touched.sort(key=self._position.__getitem__)
         self._stepped_at = now
@@ -171,7 +175,7 @@ class Engine:
         for cid, round_samples in self.guard.tick(now):
             comp = self._check_component.get(cid)
             if comp is not None:
-                self._health[comp].record_round(round_samples)
+                self._health[comp].record_round(round_samples, cid)
                 self._active.add(comp)
         self._in_maintenance(now)
         due = self._active | self._maintenance_moved

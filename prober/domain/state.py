@@ -18,9 +18,10 @@ The rule (documented here, it is what a status means):
   and `partial_outage` within a few minutes, but practically never `major_outage`
   (which hysteresis would then hold).
 * Escalation is immediate: the status rises to the highest level any trailing window
-  supports at f = 1. Fast path: when every probe of the component failed in
-  `failing_rounds_for_major` consecutive rounds, the status is `major_outage` at once,
-  whatever `min_samples` says (so a total outage reaches it within two intervals).
+  supports at f = 1. Fast path: when every check of the component failed every probe
+  of its last `failing_rounds_for_major` rounds, the status is `major_outage` at once,
+  whatever `min_samples` says (so a total outage reaches it within two intervals, while
+  one broken check among several is judged by the ratio rule alone).
 * Latency: with `latency_threshold` set and `min_samples` samples in the window, a
   `latency_percentile` above the bound gives at least `degraded_performance`.
 * De-escalation: the status is *held* at the highest level supported at
@@ -174,20 +175,39 @@ class ComponentHealth:
         self.status: ComponentStatus = OP
         self.changed_at: float | None = None
         self.calm_since: float | None = None  # held level below status since
-        self.failing_rounds = 0  # consecutive rounds where every probe failed
+        # check id -> (consecutive rounds where every probe failed, first failure of those)
+        self.streaks: dict[str, tuple[int, float]] = {}
+        self.failing_rounds = 0  # the smallest streak over the checks (see record_round)
         self.all_fail_since: float | None = None
         self.episode_start: float | None = None
         self._cache: tuple[tuple[int, int, int], Assessment] | None = None
 
-    def record_round(self, samples: Sequence[Sample]) -> None:
+    def record_round(self, samples: Sequence[Sample], check: str = "") -> None:
+        """One round of one check. The fast path counts, per check, the consecutive rounds
+        in which every probe failed; the component's count is the smallest over the checks
+        that have reported, so it is `failing_rounds_for_major` only when EVERY check of the
+        component failed its last rounds (one broken check among many is no total outage)."""
         if not samples:
             return
         for s in samples:
             self.window.add(s.at, s.failed, s.latency, s.reason)
         if all(s.failed for s in samples):
-            if self.failing_rounds == 0:
-                self.all_fail_since = min(s.at for s in samples)
-            self.failing_rounds += 1
+            n, since = self.streaks.get(check, (0, 0.0))
+            self.streaks[check] = (n + 1, since if n else min(s.at for s in samples))
+        else:
+            self.streaks[check] = (0, 0.0)
+        self._fast_path()
+
+    def forget_checks(self, keep: set[str]) -> None:
+        """After a reload: streaks of checks no longer in this component are dropped."""
+        self.streaks = {c: v for c, v in self.streaks.items() if c in keep}
+        self._fast_path()
+
+    def _fast_path(self) -> None:
+        streaks = self.streaks.values()
+        if streaks and all(n > 0 for n, _ in streaks):
+            self.failing_rounds = min(n for n, _ in streaks)
+            self.all_fail_since = min(since for _, since in streaks)
         else:
             self.failing_rounds = 0
             self.all_fail_since = None
@@ -256,8 +276,7 @@ class ComponentHealth:
             "status": self.status.value,
             "changed_at": self.changed_at,
             "calm_since": self.calm_since,
-            "failing_rounds": self.failing_rounds,
-            "all_fail_since": self.all_fail_since,
+            "streaks": {c: [n, since] for c, (n, since) in self.streaks.items()},
             "episode_start": self.episode_start,
             "window": self.window.to_state(),
         }
@@ -269,8 +288,11 @@ class ComponentHealth:
         health.status = ComponentStatus(data["status"])
         health.changed_at = data.get("changed_at")
         health.calm_since = data.get("calm_since")
-        health.failing_rounds = int(data.get("failing_rounds", 0))
-        health.all_fail_since = data.get("all_fail_since")
+        health.streaks = {c: (int(n), float(since))
+                          for c, (n, since) in data.get("streaks", {}).items()}
+        if "streaks" not in data and data.get("failing_rounds"):  # state from before streaks
+            health.streaks = {"": (int(data["failing_rounds"]), data.get("all_fail_since") or 0.0)}
+        health._fast_path()
         health.episode_start = data.get("episode_start")
         health.window = _rewindow(window, policy.window)
         return health

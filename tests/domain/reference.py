@@ -142,7 +142,7 @@ class ScanningEngine(Engine):
         for cid, round_samples in verdict.record:
             comp = self._check_component.get(cid)
             if comp is not None:
-                self._health[comp].record_round(round_samples)
+                self._health[comp].record_round(round_samples, cid)
                 touched.add(comp)
         effects.extend(self._full(now, [c for c in self._health if c in touched]))
         return effects
@@ -151,7 +151,7 @@ class ScanningEngine(Engine):
         for cid, round_samples in self.old_guard.tick(now):
             comp = self._check_component.get(cid)
             if comp is not None:
-                self._health[comp].record_round(round_samples)
+                self._health[comp].record_round(round_samples, cid)
         return self._full(now, list(self._health))
 
     @property

@@ -92,6 +92,40 @@ def test_fast_path_total_outage_with_one_request_per_round() -> None:
     assert h.episode_start == first
 
 
+def test_fast_path_needs_every_check_of_the_component_failing() -> None:
+    # 20 checks, 1 request per round; checks a and b are broken for good, the rest healthy.
+    h = ComponentHealth(POLICY)
+    t = T
+    for _ in range(6):
+        for c in ("a", "b", *(f"ok{i}" for i in range(18))):
+            h.record_round([Sample(t, c in ("a", "b"), 0.05, "http_5xx")], c)
+            h.evaluate(t)
+            t += 0.5
+    assert h.failing_rounds == 0
+    assert h.status is not MAJOR  # two broken checks among twenty are no total outage
+    # Then every check fails twice in a row: now it is a total outage.
+    first = t
+    for _ in range(2):
+        for c in ("a", "b", *(f"ok{i}" for i in range(18))):
+            h.record_round([Sample(t, True, 0.05, "http_5xx")], c)
+            h.evaluate(t)
+            t += 0.5
+    assert h.status is MAJOR
+    assert h.episode_start is not None and h.episode_start <= first + 10
+
+
+def test_streaks_of_removed_checks_are_forgotten() -> None:
+    h = ComponentHealth(POLICY)
+    h.record_round([Sample(T, False, 0.05)], "gone")
+    h.record_round([Sample(T, True, 0.05, "timeout")], "kept")
+    h.record_round([Sample(T + 15, True, 0.05, "timeout")], "kept")
+    assert h.failing_rounds == 0  # "gone" answered
+    h.forget_checks({"kept"})
+    assert h.failing_rounds == 2
+    back = ComponentHealth.from_state(POLICY, h.to_state())
+    assert back.streaks == h.streaks and back.failing_rounds == 2
+
+
 def test_recovery_waits_for_exit_threshold_and_recovery_time() -> None:
     h = ComponentHealth(StatusPolicy(recovery_time=60.0))
     t = rounds(h, T, 4, 10)  # total outage for 20 s
