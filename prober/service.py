@@ -62,7 +62,8 @@ class Settings:
     grace: float = 10.0
     watch_interval: float = 2.0
     tick_interval: float = 1.0
-    state_save_interval: float = 15.0
+    state_save_interval: float = 60.0  # window counters; effects save state at once
+    uptime_interval: float = 10.0  # at most this often after status changes
     # Applied to every config loaded from the file (the demo points checks at its target).
     transform: Callable[[Config], Config] | None = None
 
@@ -89,6 +90,8 @@ class Service:
         self._tasks: list[asyncio.Task[None]] = []
         self._log_throttle = Throttle(60.0)
         self._dirty = True
+        self._uptime_due = False
+        self._uptime_at = 0.0
         self._config_digest = _digest(settings.config_path)
         self._started = False
 
@@ -186,6 +189,9 @@ class Service:
             effects = self.engine.tick(now)
             if effects:
                 await self._apply(effects, now)
+        if self._uptime_due and now - self._uptime_at >= self.settings.uptime_interval:
+            await self._refresh_uptime()
+            self._dirty = True
         if self._dirty:
             self._rebuild(now)
 
@@ -203,7 +209,7 @@ class Service:
              if isinstance(e, IncidentOpened | IncidentUpdated | IncidentResolved)]
         )
         if any(isinstance(e, ComponentStateChanged) for e in effects):
-            await self._refresh_uptime()
+            self._uptime_due = True  # refreshed by the next tick, at most every 10 s
         self._rebuild(now)
 
     def _merge_incidents(self, incidents: Sequence[Incident]) -> None:
@@ -236,6 +242,7 @@ class Service:
 
     async def _refresh_uptime(self) -> None:
         now = self.clock.now().timestamp()
+        self._uptime_due, self._uptime_at = False, now
         since = now - UPTIME_DAYS * 86400
         changes = await self.keeper.call(
             "read", lambda: self.keeper.store.status_changes(since), None
@@ -243,8 +250,10 @@ class Service:
         if changes is None:
             return
         created = {v.id: v.created_at for v in self.engine.component_views(now)}
-        self.view.uptime = daily_uptime(
-            changes, [c.id for c in self.config.components], now, UPTIME_DAYS, created
+        # Pure and GIL-bound, but in a thread the loop still gets its turn every few ms.
+        self.view.uptime = await asyncio.to_thread(
+            daily_uptime, changes, [c.id for c in self.config.components], now, UPTIME_DAYS,
+            created,
         )
 
     def _rebuild(self, now: float) -> None:
