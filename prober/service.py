@@ -64,6 +64,9 @@ class Settings:
     tick_interval: float = 1.0
     state_save_interval: float = 60.0  # window counters; effects save state at once
     uptime_interval: float = 10.0  # at most this often after status changes
+    # Ratios, latencies and last results refresh this often; status changes and incident
+    # updates show at once (every effect rebuilds the snapshot).
+    snapshot_interval: float = 5.0
     # Applied to every config loaded from the file (the demo points checks at its target).
     transform: Callable[[Config], Config] | None = None
 
@@ -92,6 +95,7 @@ class Service:
         self._dirty = True
         self._uptime_due = False
         self._uptime_at = 0.0
+        self._built_at = 0.0
         self._config_digest = _digest(settings.config_path)
         self._started = False
 
@@ -192,7 +196,7 @@ class Service:
         if self._uptime_due and now - self._uptime_at >= self.settings.uptime_interval:
             await self._refresh_uptime()
             self._dirty = True
-        if self._dirty:
+        if self._dirty and now - self._built_at >= self.settings.snapshot_interval:
             self._rebuild(now)
 
     async def _apply(self, effects: Sequence[Effect], now: float) -> None:
@@ -257,6 +261,7 @@ class Service:
         )
 
     def _rebuild(self, now: float) -> None:
+        self._built_at = now
         snap = self.view.build(now, self.config, self.engine)
         self.exporter.set_components(snap.components,
                                      {c.id: c.group for c in self.config.components})
