@@ -183,7 +183,7 @@ async def _serve_async(
 
     from prober.api.app import make_app
     from prober.logs import get_logger
-    from prober.service import Service, Settings
+    from prober.service import Service, Settings, quiet_gc
 
     log = get_logger("prober")
     sim_runner: web.AppRunner | None = None
@@ -206,6 +206,7 @@ async def _serve_async(
         def transform(c: Config) -> Config:
             return demo_config(c, target)
 
+    quiet_gc()
     host, port = args.listen
     settings = Settings(config_path=path, db_path=args.db, api_token=token, grace=args.grace,
                         transform=transform)

@@ -51,6 +51,20 @@ from prober.webhooks import WebhookSender, deliveries_for
 log = get_logger("prober.service")
 
 UPTIME_DAYS = 90
+GC_FULL_INTERVAL = 600.0
+
+
+def quiet_gc() -> None:
+    """Process-wide: no automatic full (oldest-generation) garbage collections.
+
+    At 10,000 checks each full collection held the event loop for 70 to 270 ms, every few
+    seconds, and found no cyclic garbage at all (measured with gc.callbacks): the objects of
+    each round live about one interval, long enough to reach the oldest generation, and die
+    by reference counting. Young collections stay automatic (they catch the short-lived
+    cycles, such as exception tracebacks); the service runs a full one every 10 minutes.
+    """
+    young, middle, _ = gc.get_threshold()
+    gc.set_threshold(young, middle, 1_000_000_000)
 RETENTION = 100 * 86400.0
 
 
@@ -125,6 +139,7 @@ class Service:
             asyncio.create_task(every(1.0, self._send_webhooks)),
             asyncio.create_task(every(60.0, self._minutely)),
             asyncio.create_task(every(self.settings.state_save_interval, self._save_state)),
+            asyncio.create_task(every(GC_FULL_INTERVAL, self._collect_garbage)),
         ]
         self._started = True
         gc.freeze()  # config and start-up objects: no full collection walks them again
@@ -239,6 +254,13 @@ class Service:
         await self._refresh_uptime()
         now = self.clock.now().timestamp()
         await self.keeper.call("prune", lambda: self.keeper.store.prune(now, RETENTION), None)
+
+    async def _collect_garbage(self) -> None:
+        """The full collection the CLI takes off automatic (see `quiet_gc`), on a timer."""
+        began = self.clock.monotonic()
+        found = gc.collect()
+        log.debug("gc_full_collection", seconds=round(self.clock.monotonic() - began, 3),
+                  collected=found)
 
     async def _send_webhooks(self) -> None:
         if self.sender is not None:

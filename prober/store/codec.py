@@ -11,6 +11,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+import orjson
+
 from prober.domain.effects import (
     ComponentStateChanged,
     Effect,
@@ -57,8 +59,12 @@ def expand(effects: Sequence[Effect]) -> Writes:
 
 
 def dump_state(state: Mapping[str, Any]) -> str:
-    """The domain state as JSON (both backends store the text, so both round-trip alike)."""
-    return json.dumps(state, separators=(",", ":"), sort_keys=True)
+    """The domain state as JSON (both backends store the text, so both round-trip alike).
+
+    orjson: at 10,000 checks the state is about 1.4 MB, which the stdlib encoder takes
+    about 35 ms to write while holding the event loop (the domain keeps only finite numbers;
+    orjson would write a non-finite one as null)."""
+    return orjson.dumps(state, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS).decode()
 
 
 def load_state(text: str) -> dict[str, Any]:
