@@ -181,7 +181,7 @@ async def _serve_async(
 ) -> int:
     from aiohttp import web
 
-    from prober.api.app import make_app
+    from prober.api.thread import ServerThread
     from prober.logs import get_logger
     from prober.service import Service, Settings, quiet_gc
 
@@ -211,16 +211,16 @@ async def _serve_async(
     settings = Settings(config_path=path, db_path=args.db, api_token=token, grace=args.grace,
                         transform=transform)
     service = Service(settings, config)
-    runner = web.AppRunner(make_app(service), access_log=None, handle_signals=False)
-    await runner.setup()
+    # HTTP is served from its own thread and loop (prober/api/thread.py): reads of the
+    # immutable snapshot never queue behind probe rounds.
+    server = ServerThread(service, host, port)
     try:
         try:  # bind first: a port in use fails before anything else starts
-            await web.TCPSite(runner, host, port, reuse_address=True).start()
+            bound = server.start()
         except OSError as exc:
-            log.error("listen_failed", host=host, port=port, error=exc.strerror)
+            log.error("listen_failed", host=host, port=port, error=exc.strerror or str(exc))
             return 1
         await service.start()
-        bound = runner.addresses[0] if runner.addresses else (host, port)
         log.info("listening", url=f"http://{bound[0]}:{bound[1]}/")
 
         stop = asyncio.Event()
@@ -240,6 +240,6 @@ async def _serve_async(
         await service.stop()
         return 0
     finally:
-        await runner.cleanup()
+        await server.stop()
         if sim_runner is not None:
             await sim_runner.cleanup()

@@ -112,6 +112,8 @@ class Service:
         self._built_at = 0.0
         self._config_digest = _digest(settings.config_path)
         self._started = False
+        # A snapshot exists from the start: the HTTP thread may read it before start() ends.
+        self._rebuild(self.clock.now().timestamp())
 
     # ---- life cycle -------------------------------------------------------------------
     async def start(self) -> None:

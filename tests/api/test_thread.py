@@ -1,0 +1,67 @@
+"""The HTTP app on its own thread: reads served there, writes and /metrics run on the
+caller's loop, a taken port fails start() with OSError."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+
+import aiohttp
+import pytest
+
+from prober.api.thread import ServerThread
+from prober.domain.status import IncidentStatus
+
+from .fake import INCIDENT_ID, TOKEN, FakeBackend
+
+
+class RecordingBackend(FakeBackend):
+    """Remembers which thread ran its coroutines."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.threads: list[str] = []
+
+    async def metrics(self) -> tuple[bytes, str]:
+        self.threads.append(threading.current_thread().name)
+        return await super().metrics()
+
+    async def write_incident(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        self.threads.append(threading.current_thread().name)
+        return await super().write_incident(*args, **kwargs)
+
+
+async def test_reads_on_the_thread_writes_and_metrics_on_the_callers_loop() -> None:
+    backend = RecordingBackend()
+    server = ServerThread(backend, "127.0.0.1", 0)
+    host, port = server.start()
+    base = f"http://{host}:{port}"
+    try:
+        async with aiohttp.ClientSession() as s:
+            async with s.get(base + "/api/v2/summary.json") as r:
+                assert r.status == 200
+                assert (await r.json())["page"]["name"]
+            async with s.get(base + "/metrics") as r:
+                assert r.status == 200
+            async with s.post(
+                f"{base}/api/prober/v1/incidents/{INCIDENT_ID}/updates",
+                json={"status": IncidentStatus.IDENTIFIED.value, "body": "Found it."},
+                headers={"Authorization": f"Bearer {TOKEN}"},
+            ) as r:
+                assert r.status == 201, await r.text()
+    finally:
+        await server.stop()
+    assert backend.threads == [threading.current_thread().name] * 2
+
+
+async def test_a_taken_port_fails_start() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        server = ServerThread(FakeBackend(), "127.0.0.1", port)
+        with pytest.raises(OSError):
+            server.start()
+        await server.stop()
+    await asyncio.sleep(0)
