@@ -9,6 +9,7 @@ handed to the probing loop and awaited from here (`LoopBackend`).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from collections.abc import Coroutine
 from typing import Any, TypeVar
@@ -58,22 +59,31 @@ class LoopBackend:
 
 class ServerThread:
     """`start()` binds and serves in a daemon thread (OSError if the port is taken);
-    `stop()` closes the server and joins the thread."""
+    `stop()` closes the server and joins the thread.
+
+    The thread's whole life is one coroutine, `_life()`: set up and bind, report to
+    `start()`, wait for the stop event, clean up. `stop()` only sets that event (from any
+    thread, at any point: before the server is up, after a failed start, twice) and joins;
+    it never stops the loop under a running clean-up.
+    """
 
     def __init__(self, backend: ApiBackend, host: str, port: int) -> None:
         self._backend = backend
         self._host, self._port = host, port
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._runner: web.AppRunner | None = None
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
         self._error: BaseException | None = None
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop_event: asyncio.Event | None = None
+        self._stop_requested = False
         self.address: tuple[str, int] = (host, port)
 
     def start(self, timeout: float = 30.0) -> tuple[str, int]:
         main = asyncio.get_running_loop()
-        self._thread = threading.Thread(target=self._run, args=(main,), name="prober-http",
-                                        daemon=True)
+        self._thread = threading.Thread(
+            target=self._run, args=(main,), name="prober-http", daemon=True
+        )
         self._thread.start()
         if not self._ready.wait(timeout):
             raise OSError(f"the HTTP server did not start within {timeout:g}s")
@@ -82,32 +92,42 @@ class ServerThread:
         return self.address
 
     def _run(self, main: asyncio.AbstractEventLoop) -> None:
-        loop = asyncio.new_event_loop()
-        self._loop = loop
-        try:
-            try:
-                loop.run_until_complete(self._serve(main))
-            except BaseException as exc:  # reported to start(); the thread just ends
-                self._error = exc
-                self._ready.set()
-            else:
-                loop.run_forever()
-            if self._runner is not None:
-                loop.run_until_complete(self._runner.cleanup())
-        finally:
-            loop.close()
+        asyncio.run(self._life(main))
 
-    async def _serve(self, main: asyncio.AbstractEventLoop) -> None:
-        app = make_app(LoopBackend(self._backend, main))
-        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, self._host, self._port, reuse_address=True).start()
-        if self._runner.addresses:
-            host, port = self._runner.addresses[0][:2]
-            self.address = (str(host), int(port))
+    async def _life(self, main: asyncio.AbstractEventLoop) -> None:
+        with self._lock:
+            self._loop = asyncio.get_running_loop()
+            self._stop_event = asyncio.Event()
+            if self._stop_requested:
+                self._stop_event.set()
+        runner = web.AppRunner(
+            make_app(LoopBackend(self._backend, main)), access_log=None, handle_signals=False
+        )
+        try:
+            await runner.setup()
+            await web.TCPSite(runner, self._host, self._port, reuse_address=True).start()
+            if runner.addresses:
+                host, port = runner.addresses[0][:2]
+                self.address = (str(host), int(port))
+        except BaseException as exc:  # reported to start(); the thread just ends
+            self._error = exc
         self._ready.set()
+        try:
+            if self._error is None:
+                await self._stop_event.wait()
+        finally:
+            await runner.cleanup()
+
+    def _request_stop(self) -> None:
+        with self._lock:
+            self._stop_requested = True
+            if self._loop is None or self._stop_event is None:
+                return  # _life() sees the flag when it starts
+            # RuntimeError: the loop has already closed, the thread is ending on its own.
+            with contextlib.suppress(RuntimeError):
+                self._loop.call_soon_threadsafe(self._stop_event.set)
 
     async def stop(self) -> None:
-        if self._loop is not None and self._thread is not None and self._thread.is_alive():
-            self._loop.call_soon_threadsafe(self._loop.stop)
+        self._request_stop()
+        if self._thread is not None:
             await asyncio.to_thread(self._thread.join, 30.0)

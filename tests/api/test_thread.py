@@ -65,3 +65,14 @@ async def test_a_taken_port_fails_start() -> None:
             server.start()
         await server.stop()
     await asyncio.sleep(0)
+
+
+async def test_stop_is_idempotent_and_safe_before_and_after_start() -> None:
+    server = ServerThread(FakeBackend(), "127.0.0.1", 0)
+    await server.stop()  # never started: nothing to join
+    server = ServerThread(FakeBackend(), "127.0.0.1", 0)
+    server.start()
+    await asyncio.gather(server.stop(), server.stop())
+    await server.stop()
+    with socket.socket() as probe:  # the port is released
+        assert probe.connect_ex(server.address) != 0
