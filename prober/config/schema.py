@@ -131,7 +131,8 @@ def _check_settings() -> dict[str, Schema]:
         "headers": _d(_ref("headers"), "Request headers; values may use ${VAR}."),
         "body": _str("Request body."),
         "interval": _d(_ref("duration"), "Time between rounds (at least 1s).", "15s"),
-        "timeout": _d(_ref("duration"), "Deadline of one probe; below interval.", "5s"),
+        "timeout": _d(_ref("duration"), "Deadline of one probe; below interval. Default: "
+                      "the lesser of 5s and 80% of the interval.", "5s"),
         "expect": expect,
         "tls": tls,
         "follow_redirects": _d({"type": "boolean"}, "Follow 3xx redirects.",

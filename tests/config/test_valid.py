@@ -133,6 +133,30 @@ def test_interval_of_one_second_is_valid() -> None:
 
 
 @pytest.mark.parametrize(
+    ("settings", "timeout"),
+    [
+        ("    interval: 5s\n", 4.0),  # alone: 80% of the interval
+        ("    interval: 2s\n", 1.6),
+        ("    interval: 1s\n", 0.8),
+        ("    interval: 10s\n", 5.0),  # 5 s is the ceiling
+        ("    interval: 5m\n", 5.0),
+        ("    interval: 5s\n    timeout: 4500ms\n", 4.5),  # given: kept as written
+    ],
+)
+def test_unset_timeout_is_the_lesser_of_5s_and_80_percent_of_the_interval(
+    settings: str, timeout: float
+) -> None:
+    (check,) = parse_config(BASE + settings, "t", {}).checks
+    assert check.timeout == pytest.approx(timeout)
+    assert check.timeout < check.interval
+
+
+def test_unset_timeout_follows_an_interval_from_defaults() -> None:
+    (check,) = parse_config("defaults:\n  interval: 3s\n" + BASE, "t", {}).checks
+    assert (check.interval, check.timeout) == (3.0, pytest.approx(2.4))
+
+
+@pytest.mark.parametrize(
     ("written", "size"),
     [("1024", 1024), ("1MiB", 1024**2), ("512KiB", 512 * 1024), ("2MB", 2_000_000),
      ('"100 B"', 100)],
