@@ -35,9 +35,9 @@ from prober.domain.effects import (
 from prober.domain.engine import Engine
 from prober.domain.incident import Incident
 from prober.domain.snapshot import StatusSnapshot
-from prober.domain.status import Impact, IncidentStatus
+from prober.domain.status import ComponentStatus, Impact, IncidentStatus
 from prober.errors import ConfigError
-from prober.history import Aggregator, daily_uptime
+from prober.history import Aggregator, DailyProbes, daily_uptime
 from prober.keeper import StoreKeeper
 from prober.logs import REDACTOR, Throttle, get_logger
 from prober.metrics import Metrics
@@ -99,6 +99,7 @@ class Service:
         self.runner = Runner(self.prober.probe, self._on_round, self.clock, grace=settings.grace)
         self.sender: WebhookSender | None = None
         self.aggregator = Aggregator()
+        self.daily = DailyProbes()  # uptime: probes per component and day
         self.view = SnapshotBuilder()
         self.exporter.track_in_flight(lambda: self.runner.in_flight)
         self.exporter.track_skipped_rounds(lambda: self.runner.skipped_rounds)
@@ -126,6 +127,11 @@ class Service:
         self.sender.configure(self.config.webhooks)
         self.exporter.set_checks(self.config.checks)
         self.exporter.config_reloaded(True, now)
+        no_days: list[tuple[str, int, int, int]] = []
+        days = await self.keeper.call(
+            "read", lambda: self.keeper.store.probe_days(now - UPTIME_DAYS * 86400), no_days
+        )
+        self.daily.seed(days)
         none: list[Incident] = []
         stored = await self.keeper.call(
             "read", lambda: self.keeper.store.incidents(limit=RECENT_INCIDENTS), none
@@ -176,8 +182,13 @@ class Service:
     # ---- probing -> domain -> effects ------------------------------------------------
     async def _on_round(self, check: Check, results: list[ProbeResult], lag: float) -> None:
         self.exporter.record_round(check, results, lag)
+        # Uptime counts probes outside maintenance, while prober's own network is fine.
+        counted = self._counts_for_uptime(check.component)
         for r in results:
-            self.aggregator.add(r)
+            if counted:
+                self.aggregator.add(r)
+                if self.daily.add(r.component, r.at, r.ok):
+                    self._uptime_due = True
         if results:
             self._log_transition(check, results[-1])
         self.view.record(check, results)
@@ -187,6 +198,14 @@ class Service:
             effects = self.engine.observe(results, now)
             if effects:
                 await self._apply(effects, now)
+
+    def _counts_for_uptime(self, component: str) -> bool:
+        if not self.engine.network_healthy:
+            return False
+        try:
+            return self.engine.status_of(component) is not ComponentStatus.UNDER_MAINTENANCE
+        except KeyError:  # removed by a reload while its round was in flight
+            return False
 
     def _log_transition(self, check: Check, last: ProbeResult) -> None:
         """Log a check going bad or good again, throttled per check (flapping)."""
@@ -278,10 +297,11 @@ class Service:
         if changes is None:
             return
         created = {v.id: v.created_at for v in self.engine.component_views(now)}
+        self.daily.prune(since)
         # Pure and GIL-bound, but in a thread the loop still gets its turn every few ms.
         self.view.uptime = await asyncio.to_thread(
             daily_uptime, changes, [c.id for c in self.config.components], now, UPTIME_DAYS,
-            created,
+            created, self.daily.copy(),
         )
 
     def _rebuild(self, now: float) -> None:

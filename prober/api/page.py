@@ -62,11 +62,19 @@ def duration_text(seconds: float | None) -> str:
     return " ".join(p for p in parts if p)
 
 
+# Bar colour from the day's weighted downtime (Statuspage: major outage minutes plus 0.3 x
+# partial outage minutes; degraded performance is not downtime): green, then yellow up to
+# YELLOW_MAX, orange up to ORANGE_MAX, red beyond.
+YELLOW_MAX = 10 * 60.0
+ORANGE_MAX = 60 * 60.0
+
+
 @dataclass(frozen=True, slots=True)
 class Bar:
     day: str
     level: str  # css class: ok, minor, major, critical, none
-    label: str  # "2026-05-26: 99.52% uptime"
+    label: str  # "2026-05-26: 99.52% of probes succeeded; 12 min partial outage"
+    notable: bool  # failed probes or time in a bad status: listed in the day table
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +82,20 @@ class Row:
     component: ComponentView
     bars: tuple[Bar, ...]
     uptime: str  # "99.98% uptime" over 90 days
+    summary: str  # one sentence for screen readers: the 90 days at a glance
+
+    @property
+    def notable(self) -> list[Bar]:
+        """Days with failed probes or time in a bad status, newest first."""
+        return [b for b in reversed(self.bars) if b.notable]
+
+    @property
+    def clean_days(self) -> int:
+        return sum(1 for b in self.bars if not b.notable and b.level != "none")
+
+    @property
+    def empty_days(self) -> int:
+        return sum(1 for b in self.bars if b.level == "none")
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,22 +105,50 @@ class Group:
     rows: tuple[Row, ...]
 
 
+def bar_level(d: DayUptime) -> str:
+    if d.uptime is None and not d.seconds:
+        return "none"
+    down = d.downtime
+    if down <= 0:
+        return "ok"
+    if down <= YELLOW_MAX:
+        return "minor"
+    return "major" if down <= ORANGE_MAX else "critical"
+
+
+_BAD_TIME = (("major_outage", "major outage"), ("partial_outage", "partial outage"),
+             ("degraded_performance", "degraded performance"))
+
+
 def _bar(d: DayUptime) -> Bar:
     up = d.uptime
-    if up is None:
-        return Bar(d.day, "none", f"{d.day}: no data")
-    worst = "ok"
-    if d.seconds.get("major_outage", 0.0) > 0:
-        worst = "critical"
-    elif d.seconds.get("partial_outage", 0.0) > 0:
-        worst = "major"
-    elif d.seconds.get("degraded_performance", 0.0) > 0:
-        worst = "minor"
-    return Bar(d.day, worst, f"{d.day}: {_percent(up)} uptime")
+    parts = ["no data" if up is None else f"{_percent(up)} of probes succeeded"]
+    for key, words in _BAD_TIME:
+        seconds = d.seconds.get(key, 0.0)
+        if seconds >= 1:
+            parts.append(f"{duration_text(seconds)} {words}")
+    notable = d.failures > 0 or len(parts) > 1
+    return Bar(d.day, bar_level(d), f"{d.day}: " + "; ".join(parts), notable)
 
 
 def _percent(share: float) -> str:
-    return f"{share * 100:.2f}%"
+    text = f"{share * 100:.2f}%"
+    return "99.99%" if text == "100.00%" and share < 1 else text
+
+
+def _summary(name: str, days: list[DayUptime], total: float | None) -> str:
+    if total is None:
+        return f"{name}: no probe data in the last 90 days."
+    probed = sum(1 for d in days if d.probes)
+    bad = [d for d in days if (d.uptime is not None and d.uptime < 1) or d.downtime > 0]
+    text = f"{name}: {_percent(total)} uptime over {probed} day{'s' if probed != 1 else ''} " \
+           f"with probes"
+    if not bad:
+        return text + ", no failed probes."
+    worst = min(bad, key=lambda d: (d.uptime if d.uptime is not None else 1.0, -d.downtime))
+    worst_up = "no data" if worst.uptime is None else _percent(worst.uptime)
+    return (f"{text}; {len(bad)} day{'s' if len(bad) != 1 else ''} with failures, "
+            f"the worst {worst.day} ({worst_up}).")
 
 
 def groups(snap: StatusSnapshot) -> list[Group]:
@@ -107,7 +157,9 @@ def groups(snap: StatusSnapshot) -> list[Group]:
         days = padded_days(snap, comp.id)
         total = overall_uptime(days)
         uptime = "no data" if total is None else f"{_percent(total)} uptime"
-        rows.setdefault(comp.group, []).append(Row(comp, tuple(_bar(d) for d in days), uptime))
+        rows.setdefault(comp.group, []).append(
+            Row(comp, tuple(_bar(d) for d in days), uptime, _summary(comp.name, days, total))
+        )
     return [
         Group(name, worst_status([r.component.status for r in members]), tuple(members))
         for name, members in rows.items()

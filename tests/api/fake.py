@@ -78,11 +78,14 @@ def uptime(at: float, bad_day: bool) -> dict[str, tuple[DayUptime, ...]]:
         for n in range(59, -1, -1):  # 60 days of history: the 30 before show "no data"
             day = datetime.fromordinal(today.toordinal() - n).date().isoformat()
             seconds = {"operational": 86400.0}
+            probes, failures = 8640, 0  # a probe every 10 s
             if n == 0 and bad_day:
                 seconds = {"operational": 70000.0, "partial_outage": 3000.0}
+                probes, failures = 7300, 300
             if n == 10 and cid == "billing":
                 seconds = {"operational": 80000.0, "major_outage": 6400.0}
-            days.append(DayUptime(day=day, seconds=seconds))
+                failures = 640
+            days.append(DayUptime(day=day, seconds=seconds, probes=probes, failures=failures))
         out[cid] = tuple(days)
     return out
 
