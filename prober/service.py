@@ -66,6 +66,7 @@ def quiet_gc() -> None:
     young, middle, _ = gc.get_threshold()
     gc.set_threshold(young, middle, 1_000_000_000)
 RETENTION = 100 * 86400.0
+HISTORY_LIMIT = 1000  # incidents read for one month of the history page
 
 
 @dataclass(frozen=True)
@@ -378,6 +379,13 @@ class Service:
 
     def write_token(self) -> str | None:
         return self.settings.api_token
+
+    async def incident_history(self, since: float, until: float) -> list[Incident]:
+        none: list[Incident] = []
+        stored = await self.keeper.call(
+            "read", lambda: self.keeper.store.incidents(limit=HISTORY_LIMIT, since=since), none
+        )
+        return [i for i in stored if since <= i.started_at < until]
 
     async def write_incident(
         self, incident_id: str, status: IncidentStatus | None, body: str, impact: Impact | None

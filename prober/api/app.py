@@ -12,7 +12,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from prober.api import extension, statuspage
+from prober.api import extension, history, statuspage
 from prober.api.backend import ApiBackend
 from prober.api.cache import RenderCache, Rendered, dumps, error_json, render, render_json, respond
 from prober.api.feed import atom
@@ -112,6 +112,16 @@ async def _incident_json(request: web.Request) -> web.StreamResponse:
     return respond(request, rendered, vary)
 
 
+async def _history(request: web.Request) -> web.StreamResponse:
+    return await history.current_month(request, request.app[STATE].backend)
+
+
+async def _history_month(request: web.Request) -> web.StreamResponse:
+    state = request.app[STATE]
+    rendered = await history.month_page(request, state.backend, state.pages, state.cache)
+    return respond(request, rendered)
+
+
 async def _feed(request: web.Request) -> web.StreamResponse:
     state = request.app[STATE]
     snap, base, vary = linked(request, state.backend.snapshot())
@@ -208,6 +218,8 @@ def make_app(backend: ApiBackend) -> web.Application:
         ("/api/prober/v1/incidents/{incident_id}.json", _incident_json),
         ("/", _index),
         ("/incidents/{incident_id}", _incident_page),
+        ("/history", _history),
+        ("/history/{month}", _history_month),
         (FEED_PATH, _feed),
     ]
     for path, handler in reads:

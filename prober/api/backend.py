@@ -43,6 +43,10 @@ class ApiBackend(Protocol):
         """
         ...
 
+    async def incident_history(self, since: float, until: float) -> list[Incident]:
+        """Incidents that started in [since, until), as stored (for the monthly history)."""
+        ...
+
     def write_token(self) -> str | None:
         """The bearer token for writes, or None when writes are disabled."""
         ...

@@ -16,10 +16,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from prober.api.extension import overall_uptime, padded_days
-from prober.api.statuspage import indicator, iso, maintenance_status, worst_status
+from prober.api.statuspage import iso, maintenance_status, worst_status
 from prober.domain.incident import AffectedComponent, Incident, IncidentUpdate
 from prober.domain.snapshot import ComponentView, DayUptime, MaintenanceWindow, StatusSnapshot
-from prober.domain.status import INDICATOR_DESCRIPTION, ComponentStatus
+from prober.domain.status import IMPACT_OF_STATUS, INDICATOR_DESCRIPTION, ComponentStatus
 
 TEMPLATES = Path(__file__).parent / "templates"
 PAST_DAYS = 14
@@ -27,7 +27,9 @@ FEED_PATH = "/history.atom"
 
 
 class Clock:
-    """Formats epoch seconds for people, in the page's time zone."""
+    """Formats epoch seconds for people, in the page's time zone, to the second and with the
+    zone's UTC offset; `iso` is the same moment for `<time datetime>` (machine readable, so
+    a reader's tools can show it in their own zone)."""
 
     def __init__(self, zone: str) -> None:
         try:
@@ -39,11 +41,19 @@ class Clock:
         if ts is None:
             return ""
         moment = datetime.fromtimestamp(ts, tz=self.tz or UTC)
-        return moment.strftime("%b %d, %Y, %I:%M %p ") + (moment.tzname() or "UTC")
+        text = moment.strftime("%b %d, %Y, %I:%M:%S %p ")
+        name = moment.tzname() or "UTC"
+        if name == "UTC":
+            return text + "UTC"
+        offset = moment.strftime("%z")
+        return f"{text}{name} (UTC{offset[:3]}:{offset[3:]})"
 
-    @staticmethod
-    def iso(ts: float | None) -> str:
-        return iso(ts) or ""
+    def iso(self, ts: float | None) -> str:
+        if ts is None:
+            return ""
+        if self.tz is None:
+            return iso(ts) or ""
+        return datetime.fromtimestamp(ts, tz=self.tz).isoformat(timespec="seconds")
 
 
 def duration_text(seconds: float | None) -> str:
@@ -181,6 +191,63 @@ def affected(update: IncidentUpdate) -> list[AffectedComponent]:
     return sorted(update.affected_components, key=lambda a: a.old_status is a.new_status)
 
 
+def changes(update: IncidentUpdate) -> list[AffectedComponent]:
+    return [a for a in update.affected_components if a.old_status is not a.new_status]
+
+
+def change_sentence(update: IncidentUpdate) -> str:
+    """What changed in one sentence, for a human update whose body may not say it
+    ("Dashboard: Operational → Partial outage."); "" when no component changed."""
+    moved = changes(update)
+    if not moved:
+        return ""
+    if len(moved) > 3:
+        return f"{len(moved)} components changed status."
+    return "; ".join(f"{a.name}: {a.old_status.label} → {a.new_status.label}"
+                     for a in moved) + "."
+
+
+def banner(snap: StatusSnapshot) -> str:
+    """The page's banner: the components' present states only (an incident in monitoring
+    above all-green components says so in its own card, not in a red banner)."""
+    worst = worst_status([c.status for c in snap.components])
+    return IMPACT_OF_STATUS[worst].value
+
+
+def last_change(snap: StatusSnapshot) -> float | None:
+    """When anything the page shows last changed (the page's ETag moves with it)."""
+    times = [c.updated_at for c in snap.components]
+    times += [i.updated_at for i in snap.incidents]
+    return max(times, default=None)
+
+
+def month_key(ts: float) -> str:
+    return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m")
+
+
+def month_bounds(key: str) -> tuple[float, float] | None:
+    """[start, end) of a "YYYY-MM" UTC month, or None when `key` is no such month."""
+    try:
+        start = datetime.strptime(key, "%Y-%m").replace(tzinfo=UTC)
+    except ValueError:
+        return None
+    if len(key) != 7 or not 2000 <= start.year <= 2999:
+        return None
+    end = start.replace(year=start.year + (start.month == 12), month=start.month % 12 + 1)
+    return start.timestamp(), end.timestamp()
+
+
+def month_title(key: str) -> str:
+    return datetime.strptime(key, "%Y-%m").strftime("%B %Y")
+
+
+def neighbour_months(key: str) -> tuple[str, str]:
+    year, month = int(key[:4]), int(key[5:])
+    prev = f"{year - (month == 1):04d}-{(month - 2) % 12 + 1:02d}"
+    nxt = f"{year + (month == 12):04d}-{month % 12 + 1:02d}"
+    return prev, nxt
+
+
 def maintenance_rows(snap: StatusSnapshot) -> list[tuple[MaintenanceWindow, str, list[str]]]:
     out = []
     for window in sorted(snap.maintenances, key=lambda w: w.starts_at):
@@ -215,13 +282,17 @@ class PageRenderer:
         self.env.globals["duration_text"] = duration_text
 
     def _common(self, snap: StatusSnapshot) -> dict[str, Any]:
-        impact = indicator(snap)
+        impact = banner(snap)
         return {
             "snap": snap,
             "page": snap.page,
             "clock": Clock(snap.page.time_zone),
-            "indicator": impact.value,
-            "description": INDICATOR_DESCRIPTION[impact.value],
+            "indicator": impact,
+            "description": INDICATOR_DESCRIPTION[impact],
+            "refresh": round(snap.page.refresh),
+            "last_change": last_change(snap),
+            "change_sentence": change_sentence,
+            "changes": changes,
             "feed_path": FEED_PATH,
             "component_names": lambda inc: component_names(snap, inc),
             "timeline": timeline,
@@ -242,3 +313,17 @@ class PageRenderer:
     def incident(self, snap: StatusSnapshot, incident: Incident) -> str:
         template = self.env.get_template("incident.html")
         return template.render(**self._common(snap), incident=incident)
+
+    def history(self, snap: StatusSnapshot, key: str, incidents: list[Incident]) -> str:
+        """The incidents that started in month `key` ("YYYY-MM"), newest first."""
+        template = self.env.get_template("history.html")
+        prev, nxt = neighbour_months(key)
+        return template.render(
+            **self._common(snap),
+            month=month_title(key),
+            incidents=sorted(incidents, key=lambda i: i.started_at, reverse=True),
+            prev=prev,
+            next=nxt if nxt <= month_key(snap.generated_at) else None,
+            prev_title=month_title(prev),
+            next_title=month_title(nxt),
+        )

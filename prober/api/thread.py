@@ -50,6 +50,9 @@ class LoopBackend:
     async def reload(self) -> tuple[bool, list[str]]:
         return await self._there(self._backend.reload())
 
+    async def incident_history(self, since: float, until: float) -> list[Incident]:
+        return await self._there(self._backend.incident_history(since, until))
+
     async def write_incident(
         self, incident_id: str, status: IncidentStatus | None, body: str, impact: Impact | None
     ) -> Incident:

@@ -6,7 +6,7 @@ TOP = (
     "page", "defaults", "status", "components", "checks", "maintenances", "incidents",
     "webhooks",
 )
-PAGE = ("name", "url", "time_zone")
+PAGE = ("name", "url", "time_zone", "refresh")
 # Keys a check may set that `defaults:` may also set.
 CHECK_SETTINGS = (
     "method",

@@ -163,6 +163,7 @@ class Page:
     name: str = "Status"
     url: str | None = None  # public base URL, for shortlinks and the feed
     time_zone: str = "UTC"
+    refresh: float = 60.0  # seconds between page reloads (<meta http-equiv=refresh>); 0: off
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from prober.config.model import (
     DEFAULT_FAILURE_REASONS,
     Check,
     IncidentPolicy,
+    Page,
     StatusPolicy,
     TLSOptions,
     Webhook,
@@ -199,7 +200,9 @@ def json_schema() -> Schema:
     }, keys.WEBHOOK, required=("id", "url"))
     page = _obj({"name": _str("Title of the status page.", "Status"),
                  "url": _d(_ref("url"), "Public base URL of the page."),
-                 "time_zone": _str("IANA time zone for displayed times.", "UTC")}, keys.PAGE)
+                 "time_zone": _str("IANA time zone for displayed times.", "UTC"),
+                 "refresh": _dur("How often the page reloads itself (no script); 0s: never.",
+                                 Page.refresh)}, keys.PAGE)
     top = _obj({
         "page": page, "defaults": defaults,
         "status": _d(_ref("status_policy"), "Status policy of every component (or use "

@@ -295,5 +295,8 @@ class FakeBackend:
         self.set_snapshot(dataclasses.replace(self.snap, incidents=incidents))
         return changed
 
+    async def incident_history(self, since: float, until: float) -> list[Incident]:
+        return [i for i in self.snap.incidents if since <= i.started_at < until]
+
     def write_token(self) -> str | None:
         return self.token

@@ -110,7 +110,7 @@ async def test_page_after_incident(client, backend):
     past = text[text.index("Past incidents") :]
     assert INCIDENT_NAME in past
     assert "We have deployed a fix for this issue" in past
-    assert "resolved at May 26, 2026, 10:26 PM UTC after 1 h 8 min" in past
+    assert "resolved at May 26, 2026, 10:26:00 PM UTC after 1 h 8 min" in past
     assert "monitoring since" not in past
     assert "Partial outage" not in text[: text.index("Past incidents")]
 
@@ -128,8 +128,8 @@ async def test_incident_page(client):
 async def test_resolved_incident_page_says_resolved_not_monitoring(client, backend):
     backend.set_snapshot(after_snapshot())
     text = _text(await (await client.get(f"/incidents/{INCIDENT_ID}")).text())
-    assert "Resolved · detected May 26, 2026, 09:19 PM UTC" in text
-    assert "resolved at May 26, 2026, 10:26 PM UTC after 1 h 8 min" in text
+    assert "Resolved · detected May 26, 2026, 09:19:00 PM UTC" in text
+    assert "resolved at May 26, 2026, 10:26:00 PM UTC after 1 h 8 min" in text
     assert "monitoring since" not in text
 
 
@@ -141,7 +141,7 @@ async def test_monitoring_incident_says_monitoring_since(client, backend):
     )
     backend.set_snapshot(dataclasses.replace(snap, incidents=(monitoring,)))
     text = _text(await (await client.get(f"/incidents/{INCIDENT_ID}")).text())
-    assert "monitoring since May 26, 2026, 10:08 PM UTC" in text
+    assert "monitoring since May 26, 2026, 10:08:00 PM UTC" in text
     assert "resolved at" not in text
 
 

@@ -337,3 +337,13 @@ def test_check_files_output_and_exit_code(tmp_path: Path) -> None:
 
 def test_config_equality_is_structural() -> None:
     assert parse_config(BASE, "t", {}) == parse_config(BASE, "t", {})
+
+
+@pytest.mark.parametrize(("written", "seconds"), [("30s", 30.0), ("0s", 0.0), ("5m", 300.0)])
+def test_page_refresh(written: str, seconds: float) -> None:
+    config = parse_config(f"page:\n  refresh: {written}\n" + BASE, "t", {})
+    assert config.page.refresh == seconds
+
+
+def test_page_refresh_defaults_to_a_minute() -> None:
+    assert parse_config(BASE, "t", {}).page.refresh == 60.0
