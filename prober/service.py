@@ -25,6 +25,7 @@ from prober.api.statuspage import incident_json, page_json
 from prober.clock import Clock, SystemClock
 from prober.config import Check, Config
 from prober.config.loader import load_config
+from prober.domain.commands import Command, PostMortem, Result, execute
 from prober.domain.effects import (
     ComponentStateChanged,
     Effect,
@@ -379,6 +380,18 @@ class Service:
 
     def write_token(self) -> str | None:
         return self.settings.api_token
+
+    async def command(self, command: Command) -> Result:
+        now = self.clock.now().timestamp()
+        stored: Incident | None = None
+        if isinstance(command, PostMortem):
+            stored = self.view.incidents.get(command.incident_id)
+            if stored is None:
+                stored = await self.keeper.store.incident(command.incident_id)
+        async with self._lock:
+            effects, result = execute(self.engine, command, now, stored)
+            await self._apply(effects, now)
+        return result
 
     async def incident_history(self, since: float, until: float) -> list[Incident]:
         none: list[Incident] = []

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from prober.api import extension, history, statuspage
+from prober.api import extension, history, manage, statuspage
 from prober.api.backend import ApiBackend
 from prober.api.cache import RenderCache, Rendered, dumps, error_json, render, render_json, respond
 from prober.api.feed import atom
@@ -226,5 +226,6 @@ def make_app(backend: ApiBackend) -> web.Application:
         routes.add_get(path, handler)
         routes.add_route("OPTIONS", path, _preflight)
     routes.add_post("/api/prober/v1/incidents/{incident_id}/updates", _write)
+    manage.add_routes(app, lambda request: request.app[STATE].backend)
     routes.add_static("/static/", STATIC)
     return app

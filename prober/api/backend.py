@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from prober.domain.commands import Command, Result
 from prober.domain.incident import Incident
 from prober.domain.snapshot import StatusSnapshot
 from prober.domain.status import Impact, IncidentStatus
@@ -45,6 +46,13 @@ class ApiBackend(Protocol):
 
     async def incident_history(self, since: float, until: float) -> list[Incident]:
         """Incidents that started in [since, until), as stored (for the monthly history)."""
+        ...
+
+    async def command(self, command: Command) -> Result:
+        """Run a person's command (prober/domain/commands.py) and return the incident or
+        maintenance as it now stands, once durable. Raises commands.UnknownName for an
+        unknown component or template, KeyError for an unknown incident or maintenance id,
+        ValueError for what the lifecycle refuses."""
         ...
 
     def write_token(self) -> str | None:

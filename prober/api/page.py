@@ -14,6 +14,8 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markdown_it import MarkdownIt
+from markupsafe import Markup
 
 from prober.api.extension import overall_uptime, padded_days
 from prober.api.statuspage import iso, maintenance_status, worst_status
@@ -54,6 +56,16 @@ class Clock:
         if self.tz is None:
             return iso(ts) or ""
         return datetime.fromtimestamp(ts, tz=self.tz).isoformat(timespec="seconds")
+
+
+# Post-mortems are Markdown written by people: CommonMark with raw HTML off (it is shown
+# escaped), no images (the page loads nothing from elsewhere); markdown-it refuses
+# javascript:, vbscript:, file: and data: links.
+_MARKDOWN = MarkdownIt("commonmark", {"html": False}).disable("image")
+
+
+def markdown(text: str) -> Markup:
+    return Markup(_MARKDOWN.render(text))  # noqa: S704 - html is off: the output is safe
 
 
 def duration_text(seconds: float | None) -> str:
@@ -280,6 +292,7 @@ class PageRenderer:
         )
         self.env.globals["label"] = lambda s: s.replace("_", " ").capitalize()
         self.env.globals["duration_text"] = duration_text
+        self.env.globals["markdown"] = markdown
 
     def _common(self, snap: StatusSnapshot) -> dict[str, Any]:
         impact = banner(snap)

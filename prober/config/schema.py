@@ -203,6 +203,17 @@ def json_schema() -> Schema:
                  "time_zone": _str("IANA time zone for displayed times.", "UTC"),
                  "refresh": _dur("How often the page reloads itself (no script); 0s: never.",
                                  Page.refresh)}, keys.PAGE)
+    template = _obj({
+        "id": ident, "name": _str("Title of the incident."),
+        "body": _str("Text of its first update."),
+        "status": _d({"enum": ["investigating", "identified", "monitoring"]},
+                     "Status it opens with.", "investigating"),
+        "impact": _d({"enum": ["none", "minor", "major", "critical"]},
+                     "Impact; default: from the worst component status."),
+        "components": _d({"type": "object", "additionalProperties": {"enum": [
+            "operational", "degraded_performance", "partial_outage", "major_outage",
+            "under_maintenance"]}}, "Affected component ids and the status each is in."),
+    }, keys.INCIDENT_TEMPLATE, required=("id", "name", "body"))
     top = _obj({
         "page": page, "defaults": defaults,
         "status": _d(_ref("status_policy"), "Status policy of every component (or use "
@@ -212,6 +223,7 @@ def json_schema() -> Schema:
         "maintenances": {"type": "array", "items": maintenance},
         "incidents": incidents,
         "webhooks": {"type": "array", "items": webhook},
+        "incident_templates": {"type": "array", "items": template},
     }, keys.TOP, required=("components", "checks"))
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
