@@ -15,14 +15,18 @@ from aiohttp import web
 from prober.api import extension, history, manage, statuspage
 from prober.api.backend import ApiBackend
 from prober.api.cache import RenderCache, Rendered, dumps, error_json, render, render_json, respond
-from prober.api.feed import atom
+from prober.api.feed import atom, component_feed_path
 from prober.api.origin import linked
 from prober.api.page import FEED_PATH, PageRenderer
+from prober.api.subscribe import RSS_PATH, rss, status_badge, uptime_badge
 from prober.api.writes import post_update
 from prober.domain.snapshot import StatusSnapshot
 
 HTML_TYPE = "text/html; charset=utf-8"
 ATOM_TYPE = "application/atom+xml; charset=utf-8"
+RSS_TYPE = "application/rss+xml; charset=utf-8"
+SVG_TYPE = "image/svg+xml; charset=utf-8"
+SVG_CSP = "default-src 'none'; style-src 'unsafe-inline'"
 # The page runs no script at all; styles are inline.
 PAGE_CSP = (
     "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
@@ -129,6 +133,41 @@ async def _feed(request: web.Request) -> web.StreamResponse:
     return respond(request, rendered, vary)
 
 
+async def _component_feed(request: web.Request) -> web.StreamResponse:
+    state = request.app[STATE]
+    snap, base, vary = linked(request, state.backend.snapshot())
+    cid = request.match_info["component"]
+    if snap.component(cid) is None:
+        raise web.HTTPNotFound(reason="No such component")
+    rendered = state.cache.get(snap.version, f"feed:{cid}",
+                               lambda: render(atom(snap, cid), ATOM_TYPE), base)
+    return respond(request, rendered, vary)
+
+
+async def _rss(request: web.Request) -> web.StreamResponse:
+    state = request.app[STATE]
+    snap, base, vary = linked(request, state.backend.snapshot())
+    rendered = state.cache.get(snap.version, "rss", lambda: render(rss(snap), RSS_TYPE), base)
+    return respond(request, rendered, vary)
+
+
+def _badge(kind: str, build: Callable[[StatusSnapshot, str], bytes | None]) -> Handler:
+    async def handler(request: web.Request) -> web.StreamResponse:
+        state = request.app[STATE]
+        snap = state.backend.snapshot()
+        cid = request.match_info["component"]
+        body = build(snap, cid)
+        if body is None:
+            raise web.HTTPNotFound(reason="No such component")
+        rendered = state.cache.get(snap.version, f"badge:{kind}:{cid}",
+                                   lambda: render(body, SVG_TYPE))
+        response = respond(request, rendered)
+        response.headers["Content-Security-Policy"] = SVG_CSP
+        return response
+
+    return handler
+
+
 async def _metrics(request: web.Request) -> web.StreamResponse:
     body, content_type = await request.app[STATE].backend.metrics()
     return web.Response(body=body, headers={"Content-Type": content_type})
@@ -221,6 +260,10 @@ def make_app(backend: ApiBackend) -> web.Application:
         ("/history", _history),
         ("/history/{month}", _history_month),
         (FEED_PATH, _feed),
+        (component_feed_path("{component}"), _component_feed),
+        (RSS_PATH, _rss),
+        ("/badge/{component}/status.svg", _badge("status", status_badge)),
+        ("/badge/{component}/uptime.svg", _badge("uptime", uptime_badge)),
     ]
     for path, handler in reads:
         routes.add_get(path, handler)
