@@ -80,8 +80,12 @@ def _cached(key: str, view: View) -> Handler:
 async def _index(request: web.Request) -> web.StreamResponse:
     state = request.app[STATE]
     snap = state.backend.snapshot()
+    # ?refresh=on: the reader asked for a page that reloads itself (WCAG 2.2.1: an
+    # automatic reload is the reader's choice, never the default).
+    auto = request.query.get("refresh") == "on" and snap.page.refresh > 0
     rendered = state.cache.get(
-        snap.version, "page:/", lambda: render(state.pages.index(snap).encode(), HTML_TYPE)
+        snap.version, "page:/auto" if auto else "page:/",
+        lambda: render(state.pages.index(snap, auto).encode(), HTML_TYPE),
     )
     return respond(request, rendered)
 

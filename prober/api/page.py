@@ -303,6 +303,7 @@ class PageRenderer:
             "indicator": impact,
             "description": INDICATOR_DESCRIPTION[impact],
             "refresh": round(snap.page.refresh),
+            "auto": False,
             "last_change": last_change(snap),
             "change_sentence": change_sentence,
             "changes": changes,
@@ -312,10 +313,13 @@ class PageRenderer:
             "affected": affected,
         }
 
-    def index(self, snap: StatusSnapshot) -> str:
+    def index(self, snap: StatusSnapshot, auto: bool = False) -> str:
+        """The home page; `auto`: the variant that reloads itself (a reader's choice)."""
         template = self.env.get_template("index.html")
+        common = self._common(snap)
+        common["auto"] = auto and common["refresh"] > 0
         return template.render(
-            **self._common(snap),
+            **common,
             groups=groups(snap),
             open_incidents=list(snap.open_incidents),
             past_incidents=past_incidents(snap),

@@ -68,31 +68,36 @@ async def test_times_have_seconds_offset_and_datetime(client, backend):
     assert '<time datetime="2026-05-26T22:26:00+00:00">May 26, 2026, 10:26:00 PM UTC</time>' in html
 
 
-async def test_refresh_without_script_is_configurable(client, backend):
+async def test_refresh_without_script_is_the_readers_choice(client, backend):
+    # The default page never reloads by itself (WCAG 2.2.1); it offers to.
     html = await (await client.get("/")).text()
-    assert '<meta http-equiv="refresh" content="60">' in html
-    assert "<script" not in html
+    assert 'http-equiv="refresh"' not in html and "<script" not in html
+    assert '<a href="/?refresh=on">Reload this page every 1 min</a>' in html
+    auto = await (await client.get("/?refresh=on")).text()
+    assert '<meta http-equiv="refresh" content="60">' in auto
+    assert '<a href="/">Stop reloading</a>' in auto
     for refresh, expected in ((15.0, 'content="15"'), (0.0, None)):
         page = Page(name="Acme Status", url=PAGE.url, refresh=refresh)
         backend.set_snapshot(dataclasses.replace(during_snapshot(), page=page))
-        html = await (await client.get("/")).text()
+        html = await (await client.get("/?refresh=on")).text()
         if expected is None:
-            assert 'http-equiv="refresh"' not in html
+            assert 'http-equiv="refresh"' not in html and "refresh=on" not in html
         else:
             assert f'<meta http-equiv="refresh" {expected}>' in html
+            assert "this page reloads every 15 s" in html
 
 
 async def test_an_unchanged_page_keeps_its_etag_across_snapshots(client, backend):
-    first = await client.get("/")
+    first = await client.get("/?refresh=on")  # what a reloading page asks for
     etag = first.headers["ETag"]
     # a new snapshot 5 s later (ratios refreshed, nothing a reader sees changed)
     later = during_snapshot()
     backend.set_snapshot(dataclasses.replace(later, generated_at=later.generated_at + 5))
-    again = await client.get("/", headers={"If-None-Match": etag})
+    again = await client.get("/?refresh=on", headers={"If-None-Match": etag})
     assert again.status == 304
     # a real change gives a new body and a new ETag
     backend.set_snapshot(after_snapshot())
-    changed = await client.get("/", headers={"If-None-Match": etag})
+    changed = await client.get("/?refresh=on", headers={"If-None-Match": etag})
     assert changed.status == 200 and changed.headers["ETag"] != etag
 
 
