@@ -20,8 +20,7 @@ COMPONENT_STATUSES = ("operational", "degraded_performance", "partial_outage", "
 def _choice(r: Reader, node: yaml.Node, path: str, allowed: tuple[str, ...]) -> str | None:
     value = r.string(node, path, expand=False)
     if value is not None and value not in allowed:
-        r.error(node, path, f"unknown value {value!r} (one of {', '.join(allowed)}; "
-                            f"{suggest(value, allowed)})")
+        r.error(node, path, f"unknown value {value!r} ({suggest(value, allowed)})")
         return None
     return value
 

@@ -347,3 +347,23 @@ def test_page_refresh(written: str, seconds: float) -> None:
 
 def test_page_refresh_defaults_to_a_minute() -> None:
     assert parse_config(BASE, "t", {}).page.refresh == 60.0
+
+
+def test_incident_templates() -> None:
+    text = BASE + """incident_templates:
+  - id: db-failover
+    name: Database failover
+    body: Writes may fail for a few minutes.
+    status: identified
+    impact: major
+    components:
+      api: partial_outage
+  - id: plain
+    name: Plain
+    body: Something.
+"""
+    failover, plain = parse_config(text, "t", {}).incident_templates
+    assert (failover.id, failover.status, failover.impact) == ("db-failover", "identified",
+                                                               "major")
+    assert failover.components == (("api", "partial_outage"),)
+    assert (plain.status, plain.impact, plain.components) == ("investigating", None, ())
