@@ -21,7 +21,8 @@ def _issue(issue: ConfigIssue) -> dict[str, Any]:
 
 def _counts(config: Config) -> dict[str, int]:
     return {"components": len(config.components), "checks": len(config.checks),
-            "maintenances": len(config.maintenances), "webhooks": len(config.webhooks)}
+            "maintenances": len(config.maintenances), "webhooks": len(config.webhooks),
+            "incident_templates": len(config.incident_templates)}
 
 
 def check_config(paths: Sequence[str], output: str) -> tuple[int, str]:

@@ -271,6 +271,8 @@ def summary(config: Config) -> str:
         parts.append(_plural(len(config.maintenances), "maintenance"))
     if config.webhooks:
         parts.append(_plural(len(config.webhooks), "webhook"))
+    if config.incident_templates:
+        parts.append(_plural(len(config.incident_templates), "incident template"))
     return f"{config.source}: OK: " + ", ".join(parts)
 
 
