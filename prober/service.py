@@ -37,7 +37,7 @@ from prober.domain.engine import Engine
 from prober.domain.incident import Incident
 from prober.domain.snapshot import StatusSnapshot
 from prober.domain.status import ComponentStatus, Impact, IncidentStatus
-from prober.errors import ConfigError
+from prober.errors import ConfigError, StoreError
 from prober.history import Aggregator, DailyProbes, daily_uptime
 from prober.keeper import StoreKeeper
 from prober.logs import REDACTOR, Throttle, get_logger
@@ -382,6 +382,12 @@ class Service:
         return self.settings.api_token
 
     async def command(self, command: Command) -> Result:
+        """A person's command, acknowledged only once durable: refused (StoreError) while
+        the store is failing or replaced by memory; StoreError too if this very write
+        failed (it stays queued and is written once the store recovers: do not repeat)."""
+        if not self.keeper.healthy:
+            why = self.keeper.degraded or self.keeper.problem
+            raise StoreError(f"the store is unavailable ({why}); nothing was changed")
         now = self.clock.now().timestamp()
         stored: Incident | None = None
         if isinstance(command, PostMortem):
@@ -391,6 +397,9 @@ class Service:
         async with self._lock:
             effects, result = execute(self.engine, command, now, stored)
             await self._apply(effects, now)
+        if self.keeper.pending_effects or not self.keeper.healthy:
+            raise StoreError("the change is applied but not yet stored (the store failed); "
+                             "it is written once the store recovers: do not repeat it")
         return result
 
     async def incident_history(self, since: float, until: float) -> list[Incident]:

@@ -52,7 +52,8 @@ class ApiBackend(Protocol):
         """Run a person's command (prober/domain/commands.py) and return the incident or
         maintenance as it now stands, once durable. Raises commands.UnknownName for an
         unknown component or template, KeyError for an unknown incident or maintenance id,
-        ValueError for what the lifecycle refuses."""
+        ValueError for what the lifecycle refuses, StoreError when it cannot be made
+        durable now."""
         ...
 
     def write_token(self) -> str | None:

@@ -10,7 +10,8 @@ POST  /api/prober/v1/maintenances/{id}/complete        end it now
 
 Auth first (writes.check_auth), then the body is validated field by field; refusals are
 4xx with {"error": {"code", "message"}}: 400 malformed, 404 unknown id, 409 refused by
-the lifecycle, 422 unknown component or template. Responses carry the Statuspage shapes.
+the lifecycle, 422 unknown component or template, 503 while the store cannot make the
+change durable. Responses carry the Statuspage shapes.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from prober.domain.desk import Window
 from prober.domain.incident import Incident
 from prober.domain.snapshot import MaintenanceWindow
 from prober.domain.status import ComponentStatus, Impact, IncidentStatus
+from prober.errors import StoreError
 
 MAX_BODY_BYTES = 64 * 1024
 MAX_TEXT = 20_000
@@ -228,6 +230,10 @@ def handler(backend_of: Callable[[web.Request], ApiBackend], parse: Parse,
             result = await backend.command(command)
         except BadRequest as exc:
             return error_json(400, exc.code, exc.message)
+        except StoreError as exc:
+            response = error_json(503, "store_unavailable", str(exc))
+            response.headers["Retry-After"] = "30"
+            return response
         except cmd.UnknownName as exc:
             return error_json(422, "unknown_reference", str(exc))
         except KeyError:

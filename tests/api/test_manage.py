@@ -342,3 +342,36 @@ async def test_human_incident_and_maintenance_survive_a_restart(aiohttp_client, 
             await write(c, "PATCH", f"/api/prober/v1/incidents/{incident['id']}",
                         {"status": "resolved", "body": "done"}, 200)
             assert re.search(r"Payments delayed", await (await c.get("/")).text())
+
+
+async def test_a_write_is_acknowledged_only_once_stored(client):
+    """A store that fails: the write that hit the failure is a 503 (kept and written on
+    recovery, not to be repeated); later writes are refused before changing anything."""
+    from prober.errors import StoreError
+
+    store = client.service.keeper.store
+    real_apply = store.apply
+
+    async def failing_apply(*args: Any, **kwargs: Any) -> None:
+        raise StoreError("disk full")
+
+    store.apply = failing_apply
+    try:
+        first = await client.post("/api/prober/v1/incidents", headers=AUTH,
+                                  json={"name": "A", "body": "a"})
+        assert first.status == 503 and first.headers["Retry-After"] == "30"
+        assert "do not repeat it" in (await first.json())["error"]["message"]
+        before = len(client.service.engine.book.records)
+        second = await client.post("/api/prober/v1/incidents", headers=AUTH,
+                                   json={"name": "B", "body": "b"})
+        assert second.status == 503
+        assert "nothing was changed" in (await second.json())["error"]["message"]
+        assert len(client.service.engine.book.records) == before
+    finally:
+        store.apply = real_apply
+    # the store recovers: the queued write lands, and writes are accepted again
+    await client.service._save_state()
+    assert client.service.keeper.healthy
+    stored = await store.incidents()
+    assert [i.name for i in stored] == ["A"]
+    await open_one(client)
