@@ -18,10 +18,10 @@ from markdown_it import MarkdownIt
 from markupsafe import Markup
 
 from prober.api.extension import overall_uptime, padded_days
-from prober.api.statuspage import iso, maintenance_status, worst_status
+from prober.api.statuspage import indicator, iso, maintenance_status, worst_status
 from prober.domain.incident import AffectedComponent, Incident, IncidentUpdate
 from prober.domain.snapshot import ComponentView, DayUptime, MaintenanceWindow, StatusSnapshot
-from prober.domain.status import IMPACT_OF_STATUS, INDICATOR_DESCRIPTION, ComponentStatus
+from prober.domain.status import INDICATOR_DESCRIPTION, ComponentStatus
 
 TEMPLATES = Path(__file__).parent / "templates"
 PAST_DAYS = 14
@@ -220,10 +220,10 @@ def change_sentence(update: IncidentUpdate) -> str:
 
 
 def banner(snap: StatusSnapshot) -> str:
-    """The page's banner: the components' present states only (an incident in monitoring
-    above all-green components says so in its own card, not in a red banner)."""
-    worst = worst_status([c.status for c in snap.components])
-    return IMPACT_OF_STATUS[worst].value
+    """The page's banner: the components' present states (statuspage.indicator), the same
+    as /api/v2/status.json; an incident in monitoring above all-green components says so
+    in its own card, not in a red banner."""
+    return indicator(snap).value
 
 
 def last_change(snap: StatusSnapshot) -> float | None:

@@ -50,6 +50,9 @@ async def test_banner_follows_the_components_not_an_incident_in_monitoring(clien
     assert "banner-none" in html and "All Systems Operational" in banner
     assert "Partial System Outage" not in html
     assert "Active incidents" in _text(html) and "Monitoring" in _text(html)
+    # the Statuspage status rollup agrees with the banner
+    status = (await (await client.get("/api/v2/status.json")).json())["status"]
+    assert status == {"indicator": "none", "description": "All Systems Operational"}
 
 
 async def test_banner_during_outage(client):
