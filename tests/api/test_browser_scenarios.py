@@ -107,8 +107,8 @@ async def _incident(b: Driver) -> None:
     assert "We are deploying a mitigation for the Dashboard and Backend API" in card
     assert "Billing: Degraded performance" not in card  # the list waits behind <details>
     assert "12 affected components (2 changed)" in card
-    details = await b.find("#open-h + article details.affected-box")
-    summary = await b.find("#open-h + article details.affected-box summary")
+    details = await b.find("#open-h + article .timeline details.affected-box")
+    summary = await b.find("#open-h + article .timeline details.affected-box summary")
     await b.call("POST", f"/element/{summary}/click", {})
     assert "Billing: Degraded performance" in " ".join(
         str(await b.call("GET", f"/element/{details}/text")).split())

@@ -23,7 +23,8 @@ async def test_each_update_is_one_sentence_with_the_component_list_behind_detail
     active = html[html.index('id="open-h"'):html.index('id="comp-h"')]
     # the list of 12 components sits inside a closed <details>, one per update
     boxes = re.findall(r'<details class="affected-box">\s*<summary>([^<]+)</summary>', active)
-    assert boxes == ["12 affected components (2 changed)", "11 affected components (11 changed)"]
+    assert boxes[1:] == ["12 affected components (2 changed)",
+                         "11 affected components (11 changed)"]
     assert "<details open" not in html
     # what a reader sees without opening anything: status, time, one sentence
     timeline = active[active.index('<ol class="timeline">'):active.index("</ol>")]
@@ -153,3 +154,12 @@ def test_change_sentence_counts_many_changes():
     update = IncidentUpdate("u", "i", IncidentStatus.INVESTIGATING, "x", T0, moved)
     assert change_sentence(update) == "5 components changed status."
     assert change_sentence(dataclasses.replace(update, affected_components=())) == ""
+
+
+async def test_a_long_list_of_affected_components_is_summarised(client):
+    html = await (await client.get("/")).text()
+    card = html[html.index('id="open-h"'):html.index('<ol class="timeline">')]
+    assert ("<summary>Affected: Platform API, User and authentication, Session management "
+            "and 9 more</summary>") in card
+    visible = re.sub(r"<details.*?</details>", "", card, flags=re.S)
+    assert "SMS delivery" not in visible
