@@ -144,13 +144,18 @@ _BAD_TIME = (("major_outage", "major outage"), ("partial_outage", "partial outag
 
 def _bar(d: DayUptime) -> Bar:
     up = d.uptime
+    seconds = d.seconds
+    if d.failures == 0 and not any(seconds.get(k, 0.0) >= 1 for k, _ in _BAD_TIME):
+        # the common day (all probes fine, no bad status, or no data): no formatting work
+        if up is None:
+            return Bar(d.day, "none" if not seconds else "ok", f"{d.day}: no data", False)
+        return Bar(d.day, "ok", f"{d.day}: 100.00% of probes succeeded", False)
     parts = ["no data" if up is None else f"{_percent(up)} of probes succeeded"]
     for key, words in _BAD_TIME:
-        seconds = d.seconds.get(key, 0.0)
-        if seconds >= 1:
-            parts.append(f"{duration_text(seconds)} {words}")
-    notable = d.failures > 0 or len(parts) > 1
-    return Bar(d.day, bar_level(d), f"{d.day}: " + "; ".join(parts), notable)
+        spent = seconds.get(key, 0.0)
+        if spent >= 1:
+            parts.append(f"{duration_text(spent)} {words}")
+    return Bar(d.day, bar_level(d), f"{d.day}: " + "; ".join(parts), True)
 
 
 def _percent(share: float) -> str:
