@@ -13,12 +13,30 @@ import sys
 from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
+from typing import NoReturn
 
 from prober import __version__
 from prober.config.model import Config
 from prober.errors import ConfigError
 
 DEFAULT_LISTEN = "127.0.0.1:8080"
+LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
+USAGE_ERROR = 2  # exit code of every user mistake: one line on stderr, never a traceback
+
+
+class UsageError(Exception):
+    """A mistake in how prober was invoked: printed as one line, exit code 2."""
+
+    def __init__(self, message: str, prog: str = "prober") -> None:
+        super().__init__(message)
+        self.prog = prog
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a mistake as one line (no usage dump) through UsageError."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(message, self.prog)
 
 
 def example_config_path() -> str:
@@ -32,7 +50,30 @@ def parse_listen(value: str) -> tuple[str, int]:
     host, sep, port = value.rpartition(":")
     if not sep or not port.isdigit():
         raise argparse.ArgumentTypeError(f"expected HOST:PORT, got {value!r}")
+    if int(port) > 65535:
+        raise argparse.ArgumentTypeError(f"port {port} out of range 0-65535 in {value!r}")
     return host.strip("[]") or "0.0.0.0", int(port)  # noqa: S104 - ":8080" means all
+
+
+def _seconds(value: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds, got {value!r}") from None
+    if not 0 <= seconds <= 3600:
+        raise argparse.ArgumentTypeError(f"expected 0 to 3600 seconds, got {value!r}")
+    return seconds
+
+
+def _readable(path: str, what: str = "config file") -> None:
+    """UsageError unless `path` is a readable file."""
+    try:
+        with open(path, "rb"):
+            pass
+    except OSError as exc:
+        raise UsageError(f"cannot read {what} {path}: {exc.strerror or exc}") from None
+    if Path(path).is_dir():
+        raise UsageError(f"cannot read {what} {path}: is a directory")
 
 
 def _env(name: str, default: str | None = None) -> str | None:
@@ -41,14 +82,23 @@ def _env(name: str, default: str | None = None) -> str | None:
 
 def read_token(args: argparse.Namespace) -> str | None:
     if args.api_token_file:
-        token = Path(args.api_token_file).read_text().strip()
-        return token or None
+        try:
+            token = Path(args.api_token_file).read_text().strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = getattr(exc, "strerror", None) or "not a UTF-8 text file"
+            raise UsageError(f"cannot read API token file {args.api_token_file}: "
+                             f"{reason}") from None
+        if not token:
+            raise UsageError(f"API token file {args.api_token_file} is empty")
+        return token
     token = os.environ.get("PROBER_API_TOKEN", "").strip()
     return token or None
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="prober", description="Synthetic checks, status, incidents.")
+    from prober.demo.scenarios import SCENARIOS
+
+    p = _Parser(prog="prober", description="Synthetic checks, status, incidents.")
     p.add_argument("--version", action="version", version=f"prober {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
 
@@ -61,11 +111,13 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--log-format", choices=["auto", "json", "console"],
                         default=_env("PROBER_LOG_FORMAT", "auto"),
                         help="json in containers, console on a terminal (env PROBER_LOG_FORMAT)")
-        sp.add_argument("--log-level", default=_env("PROBER_LOG_LEVEL", "info"))
+        sp.add_argument("--log-level", type=str.lower, choices=LOG_LEVELS,
+                        default=(_env("PROBER_LOG_LEVEL") or "info").lower(),
+                        help="env PROBER_LOG_LEVEL, default %(default)s")
         sp.add_argument("--api-token-file", default=_env("PROBER_API_TOKEN_FILE"),
                         help="file holding the bearer token for the write API "
                         "(env PROBER_API_TOKEN_FILE; or the token itself in PROBER_API_TOKEN)")
-        sp.add_argument("--grace", type=float, default=10.0,
+        sp.add_argument("--grace", type=_seconds, default=10.0,
                         help="seconds in-flight probes may finish on SIGTERM")
 
     run = sub.add_parser("run", help="probe continuously and serve metrics, API and page")
@@ -77,26 +129,46 @@ def build_parser() -> argparse.ArgumentParser:
                           "prober against it")
     demo.add_argument("--config", default=None, help="checks.yaml (default: the example)")
     demo.add_argument("--target-listen", type=parse_listen, default=("127.0.0.1", 8081))
-    demo.add_argument("--scenario", default="seed")
+    demo.add_argument("--scenario", default="seed", choices=list(SCENARIOS))
     serve_args(demo)
 
     cc = sub.add_parser("check-config", help="validate checks.yaml files; exit 1 on errors")
     cc.add_argument("files", nargs="+")
+    cc.add_argument("--output", choices=["text", "json"], default="text",
+                    help="json: one object per file with its errors, for CI")
 
     sub.add_parser("schema", help="print the JSON Schema of checks.yaml")
 
     once = sub.add_parser("once", help="run each check once and print a table")
     once.add_argument("file")
     once.add_argument("--check", action="append", dest="checks", metavar="ID")
+    once.add_argument("--output", choices=["text", "json"], default="text",
+                      help="json: one object per probe result, for CI")
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command; a user mistake prints one line `prober: error: ...`, exit code 2."""
+    try:
+        return _main(argv)
+    except UsageError as exc:
+        text = " ".join(str(exc).split())
+        print(f"{exc.prog}: error: {text}", file=sys.stderr)
+        return USAGE_ERROR
+
+
+def _main(argv: Sequence[str] | None) -> int:
+    env_level = _env("PROBER_LOG_LEVEL")
+    if env_level and env_level.lower() not in LOG_LEVELS:
+        raise UsageError(f"PROBER_LOG_LEVEL: invalid level {env_level!r} "
+                         f"(choose from {', '.join(LOG_LEVELS)})")
     args = build_parser().parse_args(argv)
     if args.command == "check-config":
-        from prober.config.loader import check_files
+        from prober.cliout import check_config
 
-        code, text = check_files(args.files)
+        for path in args.files:
+            _readable(path)
+        code, text = check_config(args.files, args.output)
         print(text)
         return code
     if args.command == "schema":
@@ -105,26 +177,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(json.dumps(json_schema(), indent=2))
         return 0
     if args.command == "once":
-        return _once(args.file, args.checks)
+        return _once(args.file, args.checks, args.output)
     return _serve(args)
 
 
-def _once(path: str, checks: list[str] | None) -> int:
+def _once(path: str, checks: list[str] | None, output: str) -> int:
+    from prober.cliout import config_errors_json, once_json
     from prober.config.loader import load_config
     from prober.probes.once import format_table, run_once
 
+    _readable(path)
     try:
         config = load_config(path)
     except ConfigError as exc:
-        print(exc, file=sys.stderr)
+        if output == "json":
+            print(config_errors_json(path, exc))
+        else:
+            print(exc, file=sys.stderr)
         return 1
     known = {c.id for c in config.checks}
     unknown = [c for c in checks or [] if c not in known]
     if unknown:
-        print(f"{path}: unknown check id(s): {', '.join(unknown)}", file=sys.stderr)
-        return 2
+        raise UsageError(f"{path}: unknown check id(s): {', '.join(unknown)}")
     results = asyncio.run(run_once(config, checks))
-    print(format_table(results))
+    print(once_json(results) if output == "json" else format_table(results))
     return 0 if all(r.ok for r in results) else 1
 
 
@@ -132,25 +208,39 @@ def _serve(args: argparse.Namespace) -> int:
     from prober import logs
     from prober.config.loader import load_config
 
+    path = args.config or example_config_path()
+    _readable(path)
+    _db_dir_exists(args.db)
+    token = read_token(args)
     logs.configure(args.log_format, args.log_level)
     log = logs.get_logger("prober")
-    path = args.config or example_config_path()
     try:
         config = load_config(path)
     except ConfigError as exc:
         for issue in exc.issues:
             log.error("config_invalid", error=str(issue))
         return 1
-    try:
-        token = read_token(args)
-    except OSError as exc:
-        log.error("api_token_unreadable", path=args.api_token_file, error=exc.strerror)
-        return 1
     with contextlib.suppress(ImportError):
         import uvloop
 
         uvloop.install()
     return asyncio.run(_serve_async(args, config, path, token))
+
+
+def _db_dir_exists(db: str) -> None:
+    if db in ("", "memory", ":memory:") or db.startswith("file:"):
+        return
+    folder = Path(db).parent
+    if not folder.is_dir():
+        raise UsageError(f"--db {db}: folder {folder} does not exist (create it, or give "
+                         f":memory:)")
+
+
+def _listen_failed(option: str, host: str, port: int, exc: OSError) -> None:
+    """A listen address that cannot be bound: one line, like every usage mistake."""
+    where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    print(f"prober: error: {option} {where}: cannot listen: {exc.strerror or exc}",
+          file=sys.stderr)
 
 
 DEMO_TARGET = "http://127.0.0.1:8081"
@@ -195,9 +285,8 @@ async def _serve_async(
         try:
             sim_runner, sim_port = await start_sim(sim_host, sim_port, scenario=args.scenario)
         except OSError as exc:
-            log.error("listen_failed", what="demo target", host=sim_host, port=sim_port,
-                      error=exc.strerror)
-            return 1
+            _listen_failed("--target-listen", sim_host, sim_port, exc)
+            return USAGE_ERROR
         log.info("demo_target_started", url=f"http://{sim_host}:{sim_port}/",
                  scenario=args.scenario)
         target = sim_host, sim_port
@@ -218,8 +307,8 @@ async def _serve_async(
         try:  # bind first: a port in use fails before anything else starts
             bound = server.start()
         except OSError as exc:
-            log.error("listen_failed", host=host, port=port, error=exc.strerror or str(exc))
-            return 1
+            _listen_failed("--listen", host, port, exc)
+            return USAGE_ERROR
         await service.start()
         log.info("listening", url=f"http://{bound[0]}:{bound[1]}/")
 

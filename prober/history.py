@@ -1,9 +1,10 @@
-"""History: probe results folded into per-minute aggregates, and daily uptime from the
-stored timeline of component status changes. Pure functions and a small accumulator."""
+"""History: probe results folded into per-minute aggregates (stored), per-day probe counts
+per component (uptime: successful probes over all probes), and the seconds spent in each
+status per day (the uptime bar's colour). Pure functions and small accumulators."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -49,6 +50,38 @@ class Aggregator:
         return rows
 
 
+class DailyProbes:
+    """Probes and failures per (component, UTC day start): seeded once from the store's
+    probe aggregates (`Store.probe_days`), then fed every result as it arrives."""
+
+    def __init__(self) -> None:
+        self._days: dict[tuple[str, int], list[int]] = {}
+
+    def seed(self, rows: Iterable[tuple[str, int, int, int]]) -> None:
+        for component, day, total, failures in rows:
+            counts = self._days.setdefault((component, int(day)), [0, 0])
+            counts[0] += total
+            counts[1] += failures
+
+    def add(self, component: str, at: float, ok: bool) -> bool:
+        """Count one probe; True when it is the component's first of that day."""
+        key = (component, int(at) // DAY * DAY)
+        counts = self._days.get(key)
+        first = counts is None
+        if counts is None:
+            counts = self._days[key] = [0, 0]
+        counts[0] += 1
+        if not ok:
+            counts[1] += 1
+        return first
+
+    def prune(self, before: float) -> None:
+        self._days = {k: v for k, v in self._days.items() if k[1] + DAY > before}
+
+    def copy(self) -> dict[tuple[str, int], tuple[int, int]]:
+        return {k: (v[0], v[1]) for k, v in self._days.items()}
+
+
 def _day(ts: float) -> str:
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d")
 
@@ -59,11 +92,14 @@ def daily_uptime(
     now: float,
     days: int = 90,
     created: Mapping[str, float] | None = None,
+    probes: Mapping[tuple[str, int], tuple[int, int]] | None = None,
 ) -> dict[str, tuple[DayUptime, ...]]:
-    """Seconds spent in each status per UTC day for the last `days` days, oldest first.
+    """Per UTC day for the last `days` days, oldest first: the probes and failures of
+    `probes` ((component, day start) -> (total, failures)) and the seconds spent in each
+    status.
 
     Time before a component's first known status, or before prober first saw it
-    (`created`), counts as unknown (absent from the day), never as uptime.
+    (`created`), is absent from the day's seconds, never counted as a status.
     """
     first_day = (int(now) // DAY - days + 1) * DAY
     by_component: dict[str, list[StatusChange]] = {c: [] for c in component_ids}
@@ -88,5 +124,9 @@ def daily_uptime(
                     b = buckets[index]
                     b[ch.status.value] = b.get(ch.status.value, 0.0) + (stop - start)
                 start = stop
-        out[cid] = tuple(map(DayUptime, labels, buckets))
+        counts = [(probes or {}).get((cid, first_day + i * DAY), (0, 0)) for i in range(days)]
+        out[cid] = tuple(
+            DayUptime(label, b, total, failures)
+            for label, b, (total, failures) in zip(labels, buckets, counts, strict=True)
+        )
     return out

@@ -25,6 +25,7 @@ from prober.api.statuspage import incident_json, page_json
 from prober.clock import Clock, SystemClock
 from prober.config import Check, Config
 from prober.config.loader import load_config
+from prober.domain.commands import Command, PostMortem, Result, execute
 from prober.domain.effects import (
     ComponentStateChanged,
     Effect,
@@ -35,9 +36,9 @@ from prober.domain.effects import (
 from prober.domain.engine import Engine
 from prober.domain.incident import Incident
 from prober.domain.snapshot import StatusSnapshot
-from prober.domain.status import Impact, IncidentStatus
-from prober.errors import ConfigError
-from prober.history import Aggregator, daily_uptime
+from prober.domain.status import ComponentStatus, Impact, IncidentStatus
+from prober.errors import ConfigError, StoreError
+from prober.history import Aggregator, DailyProbes, daily_uptime
 from prober.keeper import StoreKeeper
 from prober.logs import REDACTOR, Throttle, get_logger
 from prober.metrics import Metrics
@@ -66,6 +67,7 @@ def quiet_gc() -> None:
     young, middle, _ = gc.get_threshold()
     gc.set_threshold(young, middle, 1_000_000_000)
 RETENTION = 100 * 86400.0
+HISTORY_LIMIT = 1000  # incidents read for one month of the history page
 
 
 @dataclass(frozen=True)
@@ -99,6 +101,7 @@ class Service:
         self.runner = Runner(self.prober.probe, self._on_round, self.clock, grace=settings.grace)
         self.sender: WebhookSender | None = None
         self.aggregator = Aggregator()
+        self.daily = DailyProbes()  # uptime: probes per component and day
         self.view = SnapshotBuilder()
         self.exporter.track_in_flight(lambda: self.runner.in_flight)
         self.exporter.track_skipped_rounds(lambda: self.runner.skipped_rounds)
@@ -126,6 +129,11 @@ class Service:
         self.sender.configure(self.config.webhooks)
         self.exporter.set_checks(self.config.checks)
         self.exporter.config_reloaded(True, now)
+        no_days: list[tuple[str, int, int, int]] = []
+        days = await self.keeper.call(
+            "read", lambda: self.keeper.store.probe_days(now - UPTIME_DAYS * 86400), no_days
+        )
+        self.daily.seed(days)
         none: list[Incident] = []
         stored = await self.keeper.call(
             "read", lambda: self.keeper.store.incidents(limit=RECENT_INCIDENTS), none
@@ -176,8 +184,13 @@ class Service:
     # ---- probing -> domain -> effects ------------------------------------------------
     async def _on_round(self, check: Check, results: list[ProbeResult], lag: float) -> None:
         self.exporter.record_round(check, results, lag)
+        # Uptime counts probes outside maintenance, while prober's own network is fine.
+        counted = self._counts_for_uptime(check.component)
         for r in results:
-            self.aggregator.add(r)
+            if counted:
+                self.aggregator.add(r)
+                if self.daily.add(r.component, r.at, r.ok):
+                    self._uptime_due = True
         if results:
             self._log_transition(check, results[-1])
         self.view.record(check, results)
@@ -187,6 +200,14 @@ class Service:
             effects = self.engine.observe(results, now)
             if effects:
                 await self._apply(effects, now)
+
+    def _counts_for_uptime(self, component: str) -> bool:
+        if not self.engine.network_healthy:
+            return False
+        try:
+            return self.engine.status_of(component) is not ComponentStatus.UNDER_MAINTENANCE
+        except KeyError:  # removed by a reload while its round was in flight
+            return False
 
     def _log_transition(self, check: Check, last: ProbeResult) -> None:
         """Log a check going bad or good again, throttled per check (flapping)."""
@@ -278,10 +299,11 @@ class Service:
         if changes is None:
             return
         created = {v.id: v.created_at for v in self.engine.component_views(now)}
+        self.daily.prune(since)
         # Pure and GIL-bound, but in a thread the loop still gets its turn every few ms.
         self.view.uptime = await asyncio.to_thread(
             daily_uptime, changes, [c.id for c in self.config.components], now, UPTIME_DAYS,
-            created,
+            created, self.daily.copy(),
         )
 
     def _rebuild(self, now: float) -> None:
@@ -358,6 +380,34 @@ class Service:
 
     def write_token(self) -> str | None:
         return self.settings.api_token
+
+    async def command(self, command: Command) -> Result:
+        """A person's command, acknowledged only once durable: refused (StoreError) while
+        the store is failing or replaced by memory; StoreError too if this very write
+        failed (it stays queued and is written once the store recovers: do not repeat)."""
+        if not self.keeper.healthy:
+            why = self.keeper.degraded or self.keeper.problem
+            raise StoreError(f"the store is unavailable ({why}); nothing was changed")
+        now = self.clock.now().timestamp()
+        stored: Incident | None = None
+        if isinstance(command, PostMortem):
+            stored = self.view.incidents.get(command.incident_id)
+            if stored is None:
+                stored = await self.keeper.store.incident(command.incident_id)
+        async with self._lock:
+            effects, result = execute(self.engine, command, now, stored)
+            await self._apply(effects, now)
+        if self.keeper.pending_effects or not self.keeper.healthy:
+            raise StoreError("the change is applied but not yet stored (the store failed); "
+                             "it is written once the store recovers: do not repeat it")
+        return result
+
+    async def incident_history(self, since: float, until: float) -> list[Incident]:
+        none: list[Incident] = []
+        stored = await self.keeper.call(
+            "read", lambda: self.keeper.store.incidents(limit=HISTORY_LIMIT, since=since), none
+        )
+        return [i for i in stored if since <= i.started_at < until]
 
     async def write_incident(
         self, incident_id: str, status: IncidentStatus | None, body: str, impact: Impact | None

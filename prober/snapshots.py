@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from prober.config.model import Check, Config
+from prober.domain import human
 from prober.domain.engine import Engine
 from prober.domain.incident import Incident
 from prober.domain.snapshot import CheckView, DayUptime, StatusSnapshot
@@ -55,7 +56,8 @@ class SnapshotBuilder:
         self.current = StatusSnapshot(
             generated_at=now,
             page=config.page,
-            components=tuple(engine.component_views(now)),
+            components=tuple(human.overlay(engine.component_views(now),
+                                           engine.open_incidents())),
             checks=tuple(
                 self._checks.get(c.id) or CheckView(c.id, c.component, None, None)
                 for c in config.checks

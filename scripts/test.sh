@@ -10,6 +10,7 @@ declare -A debs=(
   [prometheus]=prometheus [promtool]=prometheus [chromium]=chromium
   [chromedriver]=chromium-driver [nginx]=nginx-light
   [prometheus-blackbox-exporter]=prometheus-blackbox-exporter
+  [npm]=npm
 )
 missing=()
 for bin in "${!debs[@]}"; do
@@ -27,6 +28,9 @@ if [ "${#missing[@]}" -gt 0 ]; then
 fi
 
 python3 -m pip install -q --disable-pip-version-check -e '.[test]'
+# axe-core, injected into Chromium by tests/api/test_browser_scenarios.py (project-local).
+[ -f .axe/node_modules/axe-core/axe.min.js ] || \
+  npm install --prefix .axe --no-save --no-audit --no-fund --silent axe-core@4
 
 echo "== ruff"; python3 -m ruff check .
 echo "== mypy"; python3 -m mypy

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from prober.domain.status import ComponentStatus as S
-from prober.history import Aggregator, daily_uptime
+from prober.history import Aggregator, DailyProbes, daily_uptime
 from prober.probes.result import ProbeResult, Reason
 from prober.store.base import StatusChange
 
@@ -40,10 +40,29 @@ def test_daily_uptime_splits_time_by_status_and_day() -> None:
     assert d1.seconds == {"operational": DAY - 3600, "major_outage": 3600}
     assert d2.seconds == {"major_outage": 3600, "operational": DAY - 3600}
     assert d3.seconds == {"operational": 6 * 3600}
+    assert d1.downtime == 3600
+    # Uptime comes from probes: no probes, no uptime, whatever the statuses say.
+    assert all(d.uptime is None for d in uptime["api"] + uptime["other"])
+
+
+def test_daily_uptime_from_probe_counts() -> None:
+    now = T0 + 2 * DAY + 6 * 3600
+    daily = DailyProbes()
+    daily.seed([("api", int(T0), 100, 0), ("api", int(T0 + DAY), 50, 0)])
+    for i in range(10):
+        daily.add("api", T0 + DAY + i, ok=i != 0)  # one failure on day 2
+    assert daily.add("api", T0 + 2 * DAY, ok=True) is True  # first probe of the day
+    assert daily.add("api", T0 + 2 * DAY + 1, ok=True) is False
+    # Never a status change: a component with only good probes has 100%, not "no data".
+    uptime = daily_uptime([], ["api", "idle"], now, days=3, probes=daily.copy())
+    d1, d2, d3 = uptime["api"]
+    assert (d1.probes, d1.failures, d1.uptime) == (100, 0, 1.0)
+    assert (d2.probes, d2.failures) == (60, 1)
+    assert d2.uptime == 59 / 60
     assert d3.uptime == 1.0
-    assert abs((d1.uptime or 0) - (DAY - 3600) / DAY) < 1e-9
-    # A component with no known history has unknown uptime, not 100%.
-    assert all(d.uptime is None for d in uptime["other"])
+    assert all(d.uptime is None for d in uptime["idle"])  # nothing probed: no data
+    daily.prune(T0 + DAY)
+    assert ("api", int(T0)) not in daily.copy() and ("api", int(T0 + DAY)) in daily.copy()
 
 
 def test_daily_uptime_ignores_time_before_the_window() -> None:

@@ -12,17 +12,21 @@ from pathlib import Path
 
 from aiohttp import web
 
-from prober.api import extension, statuspage
+from prober.api import extension, history, manage, statuspage
 from prober.api.backend import ApiBackend
 from prober.api.cache import RenderCache, Rendered, dumps, error_json, render, render_json, respond
-from prober.api.feed import atom
+from prober.api.feed import atom, component_feed_path
 from prober.api.origin import linked
 from prober.api.page import FEED_PATH, PageRenderer
+from prober.api.subscribe import RSS_PATH, rss, status_badge, uptime_badge
 from prober.api.writes import post_update
 from prober.domain.snapshot import StatusSnapshot
 
 HTML_TYPE = "text/html; charset=utf-8"
 ATOM_TYPE = "application/atom+xml; charset=utf-8"
+RSS_TYPE = "application/rss+xml; charset=utf-8"
+SVG_TYPE = "image/svg+xml; charset=utf-8"
+SVG_CSP = "default-src 'none'; style-src 'unsafe-inline'"
 # The page runs no script at all; styles are inline.
 PAGE_CSP = (
     "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
@@ -76,8 +80,12 @@ def _cached(key: str, view: View) -> Handler:
 async def _index(request: web.Request) -> web.StreamResponse:
     state = request.app[STATE]
     snap = state.backend.snapshot()
+    # ?refresh=on: the reader asked for a page that reloads itself (WCAG 2.2.1: an
+    # automatic reload is the reader's choice, never the default).
+    auto = request.query.get("refresh") == "on" and snap.page.refresh > 0
     rendered = state.cache.get(
-        snap.version, "page:/", lambda: render(state.pages.index(snap).encode(), HTML_TYPE)
+        snap.version, "page:/auto" if auto else "page:/",
+        lambda: render(state.pages.index(snap, auto).encode(), HTML_TYPE),
     )
     return respond(request, rendered)
 
@@ -112,11 +120,56 @@ async def _incident_json(request: web.Request) -> web.StreamResponse:
     return respond(request, rendered, vary)
 
 
+async def _history(request: web.Request) -> web.StreamResponse:
+    return await history.current_month(request, request.app[STATE].backend)
+
+
+async def _history_month(request: web.Request) -> web.StreamResponse:
+    state = request.app[STATE]
+    rendered = await history.month_page(request, state.backend, state.pages, state.cache)
+    return respond(request, rendered)
+
+
 async def _feed(request: web.Request) -> web.StreamResponse:
     state = request.app[STATE]
     snap, base, vary = linked(request, state.backend.snapshot())
     rendered = state.cache.get(snap.version, "feed", lambda: render(atom(snap), ATOM_TYPE), base)
     return respond(request, rendered, vary)
+
+
+async def _component_feed(request: web.Request) -> web.StreamResponse:
+    state = request.app[STATE]
+    snap, base, vary = linked(request, state.backend.snapshot())
+    cid = request.match_info["component"]
+    if snap.component(cid) is None:
+        raise web.HTTPNotFound(reason="No such component")
+    rendered = state.cache.get(snap.version, f"feed:{cid}",
+                               lambda: render(atom(snap, cid), ATOM_TYPE), base)
+    return respond(request, rendered, vary)
+
+
+async def _rss(request: web.Request) -> web.StreamResponse:
+    state = request.app[STATE]
+    snap, base, vary = linked(request, state.backend.snapshot())
+    rendered = state.cache.get(snap.version, "rss", lambda: render(rss(snap), RSS_TYPE), base)
+    return respond(request, rendered, vary)
+
+
+def _badge(kind: str, build: Callable[[StatusSnapshot, str], bytes | None]) -> Handler:
+    async def handler(request: web.Request) -> web.StreamResponse:
+        state = request.app[STATE]
+        snap = state.backend.snapshot()
+        cid = request.match_info["component"]
+        body = build(snap, cid)
+        if body is None:
+            raise web.HTTPNotFound(reason="No such component")
+        rendered = state.cache.get(snap.version, f"badge:{kind}:{cid}",
+                                   lambda: render(body, SVG_TYPE))
+        response = respond(request, rendered)
+        response.headers["Content-Security-Policy"] = SVG_CSP
+        return response
+
+    return handler
 
 
 async def _metrics(request: web.Request) -> web.StreamResponse:
@@ -208,11 +261,18 @@ def make_app(backend: ApiBackend) -> web.Application:
         ("/api/prober/v1/incidents/{incident_id}.json", _incident_json),
         ("/", _index),
         ("/incidents/{incident_id}", _incident_page),
+        ("/history", _history),
+        ("/history/{month}", _history_month),
         (FEED_PATH, _feed),
+        (component_feed_path("{component}"), _component_feed),
+        (RSS_PATH, _rss),
+        ("/badge/{component}/status.svg", _badge("status", status_badge)),
+        ("/badge/{component}/uptime.svg", _badge("uptime", uptime_badge)),
     ]
     for path, handler in reads:
         routes.add_get(path, handler)
         routes.add_route("OPTIONS", path, _preflight)
     routes.add_post("/api/prober/v1/incidents/{incident_id}/updates", _write)
+    manage.add_routes(app, lambda request: request.app[STATE].backend)
     routes.add_static("/static/", STATIC)
     return app

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from prober.domain.commands import Command, Result
 from prober.domain.incident import Incident
 from prober.domain.snapshot import StatusSnapshot
 from prober.domain.status import Impact, IncidentStatus
@@ -41,6 +42,18 @@ class ApiBackend(Protocol):
         Raises KeyError for an unknown incident and ValueError for a transition the
         lifecycle refuses (for example an update to a resolved incident).
         """
+        ...
+
+    async def incident_history(self, since: float, until: float) -> list[Incident]:
+        """Incidents that started in [since, until), as stored (for the monthly history)."""
+        ...
+
+    async def command(self, command: Command) -> Result:
+        """Run a person's command (prober/domain/commands.py) and return the incident or
+        maintenance as it now stands, once durable. Raises commands.UnknownName for an
+        unknown component or template, KeyError for an unknown incident or maintenance id,
+        ValueError for what the lifecycle refuses, StoreError when it cannot be made
+        durable now."""
         ...
 
     def write_token(self) -> str | None:

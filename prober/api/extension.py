@@ -31,13 +31,11 @@ def padded_days(snap: StatusSnapshot, component_id: str) -> list[DayUptime]:
 
 
 def overall_uptime(days: list[DayUptime]) -> float | None:
-    good = total = 0.0
-    for d in days:
-        known = sum(d.seconds.values())
-        total += known
-        if known > 0 and d.uptime is not None:
-            good += d.uptime * known
-    return None if total <= 0 else good / total
+    """Successful probes over all probes of these days; None when nothing was probed."""
+    probes = sum(d.probes for d in days)
+    if probes <= 0:
+        return None
+    return (probes - sum(d.failures for d in days)) / probes
 
 
 def _day_json(d: DayUptime) -> Json:
@@ -45,6 +43,9 @@ def _day_json(d: DayUptime) -> Json:
     return {
         "date": d.day,
         "uptime": d.uptime,
+        "probes": d.probes,
+        "failures": d.failures,
+        "downtime_seconds": d.downtime,
         "known_seconds": known,
         "share": {s: (d.seconds.get(s, 0.0) / known if known > 0 else 0.0) for s in STATUSES},
     }

@@ -40,7 +40,7 @@ def _affected_item(ac: AffectedComponent) -> Markup:
     return Markup("<li>{}: {} → {}</li>").format(ac.name, ac.old_status.label, ac.new_status.label)
 
 
-def _content_html(incident: Incident, clock: Clock) -> str:
+def content_html(incident: Incident, clock: Clock) -> str:
     parts: list[Markup] = []
     for update in reversed(incident.updates):
         items = Markup("").join(_affected_item(ac) for ac in affected(update))
@@ -54,20 +54,46 @@ def _content_html(incident: Incident, clock: Clock) -> str:
     return str(Markup("").join(parts))
 
 
-def atom(snap: StatusSnapshot) -> bytes:
+def feed_incidents(snap: StatusSnapshot, component: str | None = None) -> list[Incident]:
+    """The feed's incidents, most recently updated first; only those that affected
+    `component` when given."""
+    chosen = [i for i in snap.incidents
+              if component is None or any(cid == component for cid, _ in i.components)]
+    return sorted(chosen, key=lambda i: (i.updated_at, i.id), reverse=True)[:FEED_LIMIT]
+
+
+def feed_updated(snap: StatusSnapshot, incidents: list[Incident]) -> float:
+    """When the feed last changed: its newest incident update (not the snapshot's time,
+    so an unchanged feed keeps its ETag); with no incidents, the components' first sight."""
+    if incidents:
+        return max(i.updated_at for i in incidents)
+    return min((c.created_at for c in snap.components), default=0.0)
+
+
+def component_feed_path(component: str) -> str:
+    return f"/components/{component}/history.atom"
+
+
+def atom(snap: StatusSnapshot, component: str | None = None) -> bytes:
     base = base_url(snap)
     clock = Clock(snap.page.time_zone)
+    recent = feed_incidents(snap, component)
+    path = FEED_PATH if component is None else component_feed_path(component)
+    comp = snap.component(component) if component else None
+    title = f"{snap.page.name} incident history"
+    if comp is not None:
+        title += f": {comp.name}"
     feed = ET.Element("feed", {"xmlns": ATOM_NS})
-    _sub(feed, "id", f"{base}{FEED_PATH}" if base else f"urn:prober:{page_id(snap)}:history")
-    _sub(feed, "title", f"{snap.page.name} incident history")
-    _sub(feed, "updated", iso(snap.generated_at))
-    _sub(feed, "link", rel="self", href=f"{base}{FEED_PATH}")
+    urn = f"urn:prober:{page_id(snap)}:history" + (f":{component}" if component else "")
+    _sub(feed, "id", f"{base}{path}" if base else urn)
+    _sub(feed, "title", title)
+    _sub(feed, "updated", iso(feed_updated(snap, recent)))
+    _sub(feed, "link", rel="self", href=f"{base}{path}")
     _sub(feed, "link", rel="alternate", type="text/html", href=f"{base}/")
     author = _sub(feed, "author")
     _sub(author, "name", snap.page.name)
     _sub(feed, "generator", "prober")
-    recent = sorted(snap.incidents, key=lambda i: (i.updated_at, i.id), reverse=True)
-    for incident in recent[:FEED_LIMIT]:
+    for incident in recent:
         entry = _sub(feed, "entry")
         link = f"{base}/incidents/{incident.id}"
         _sub(entry, "id", link if base else f"urn:prober:{page_id(snap)}:incident:{incident.id}")
@@ -76,6 +102,6 @@ def atom(snap: StatusSnapshot) -> bytes:
         _sub(entry, "published", iso(incident.created_at))
         _sub(entry, "link", rel="alternate", type="text/html", href=link)
         _sub(entry, "summary", f"{incident.impact.value} impact, {incident.status.value}")
-        _sub(entry, "content", _content_html(incident, clock), type="html")
+        _sub(entry, "content", content_html(incident, clock), type="html")
     data: bytes = ET.tostring(feed, encoding="utf-8", xml_declaration=True)
     return data

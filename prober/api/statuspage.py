@@ -77,16 +77,18 @@ def page_json(snap: StatusSnapshot) -> Json:
 
 
 def indicator(snap: StatusSnapshot) -> Impact:
-    """The page indicator: the worst of the open incidents' impacts and component statuses."""
-    worst = Impact.NONE
-    for inc in snap.open_incidents:
-        if _IMPACT_RANK[inc.impact] > _IMPACT_RANK[worst]:
-            worst = inc.impact
-    for comp in snap.components:
-        impact = IMPACT_OF_STATUS[comp.status]
-        if _IMPACT_RANK[impact] > _IMPACT_RANK[worst]:
-            worst = impact
-    return worst
+    """The page indicator, as Statuspage's "blended component status": from the components'
+    present states (a person's declaration in an open incident included, see
+    domain/human.py), not from incidents' impacts, so an incident in monitoring above
+    all-green components reads "All Systems Operational". A page without components
+    falls back to the worst open incident's impact."""
+    if not snap.components:
+        worst = Impact.NONE
+        for inc in snap.open_incidents:
+            if _IMPACT_RANK[inc.impact] > _IMPACT_RANK[worst]:
+                worst = inc.impact
+        return worst
+    return IMPACT_OF_STATUS[worst_status([c.status for c in snap.components])]
 
 
 def status_json(snap: StatusSnapshot) -> Json:

@@ -18,6 +18,7 @@ from aiohttp import web
 
 from prober.api.app import make_app
 from prober.api.backend import ApiBackend
+from prober.domain.commands import Command, Result
 from prober.domain.incident import Incident
 from prober.domain.snapshot import StatusSnapshot
 from prober.domain.status import Impact, IncidentStatus
@@ -50,6 +51,12 @@ class LoopBackend:
 
     async def reload(self) -> tuple[bool, list[str]]:
         return await self._there(self._backend.reload())
+
+    async def command(self, command: Command) -> Result:
+        return await self._there(self._backend.command(command))
+
+    async def incident_history(self, since: float, until: float) -> list[Incident]:
+        return await self._there(self._backend.incident_history(since, until))
 
     async def write_incident(
         self, incident_id: str, status: IncidentStatus | None, body: str, impact: Impact | None

@@ -167,9 +167,19 @@ def merge(defaults: Settings, own: Settings) -> Settings:
     return out
 
 
+TIMEOUT_SHARE = 0.8  # an unset timeout is the lesser of Check.timeout and 80% of the interval
+
+
+def default_timeout(interval: float) -> float:
+    """The timeout of a check that sets none (neither itself nor in defaults)."""
+    return min(Check.timeout, round(interval * TIMEOUT_SHARE, 3))
+
+
 def _timing_ok(r: Reader, s: Settings, own: Settings, reported: set[str]) -> bool:
     interval = s["interval"].value if "interval" in s else Check.interval
-    timeout = s["timeout"].value if "timeout" in s else Check.timeout
+    if "timeout" not in s:
+        return True  # default_timeout is always below the interval
+    timeout = s["timeout"].value
     if timeout < interval:
         return True
     where = own.get("timeout") or own.get("interval") or s.get("timeout") or s.get("interval")
@@ -198,6 +208,8 @@ def build_check(r: Reader, ident: str, component: str, url: str, s: Settings, ow
     expect = {k: v.value for k, v in s["expect"].value.items()} if "expect" in s else {}
     hdrs = tuple(s["headers"].value.values()) if "headers" in s else ()
     v = {k: st.value for k, st in s.items() if k not in ("tls", "expect", "headers")}
+    if "timeout" not in v:
+        v["timeout"] = default_timeout(v.get("interval", Check.interval))
     if "max_body_size" in v:
         v["max_body_bytes"] = v.pop("max_body_size")
     return Check(id=ident, component=component, url=url, headers=hdrs,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 TOP = (
     "page", "defaults", "status", "components", "checks", "maintenances", "incidents",
-    "webhooks",
+    "webhooks", "incident_templates",
 )
-PAGE = ("name", "url", "time_zone")
+PAGE = ("name", "url", "time_zone", "refresh")
 # Keys a check may set that `defaults:` may also set.
 CHECK_SETTINGS = (
     "method",
@@ -44,6 +44,7 @@ COMPONENT = ("id", "name", "group", "description", "status")
 MAINTENANCE = ("id", "name", "components", "start", "end", "weekly", "description")
 WEEKLY = ("days", "start", "duration", "timezone")
 INCIDENTS = ("quiet_period", "min_update_spacing", "per_group", "title_template")
+INCIDENT_TEMPLATE = ("id", "name", "body", "status", "impact", "components")
 WEBHOOK = ("id", "url", "kind", "secret", "headers", "timeout", "max_attempts")
 
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")

@@ -15,9 +15,16 @@ from typing import Any
 import yaml
 
 from prober.config import checks as chk
-from prober.config import fields, keys, sections
+from prober.config import fields, keys, sections, templates
 from prober.config import yamlnodes as yn
-from prober.config.model import Check, Component, Config, Maintenance, Webhook
+from prober.config.model import (
+    Check,
+    Component,
+    Config,
+    IncidentTemplate,
+    Maintenance,
+    Webhook,
+)
 from prober.config.reader import Reader, is_null, suggest
 from prober.errors import ConfigError, ConfigIssue
 
@@ -175,6 +182,18 @@ class _Builder:
         _unique(self.r, seen, "maintenances", "maintenance")
         return tuple(out)
 
+    def incident_templates(self, component_ids: set[str]) -> tuple[IncidentTemplate, ...]:
+        out: list[IncidentTemplate] = []
+        seen: _Seen = []
+        for i, node in enumerate(self._list("incident_templates", False)):
+            tpl = templates.read_template(self.r, node, f"incident_templates[{i}]",
+                                          component_ids)
+            if tpl is not None:
+                out.append(tpl)
+                seen.append((tpl.id, node, i))
+        _unique(self.r, seen, "incident_templates", "incident template")
+        return tuple(out)
+
     def webhooks(self) -> tuple[Webhook, ...]:
         out: list[Webhook] = []
         seen: _Seen = []
@@ -215,6 +234,7 @@ def parse_config(text: str, source: str = "<string>",
         "maintenances": b.maintenances(ids),
         "incidents": sections.read_incidents(r, top.get("incidents")),
         "webhooks": b.webhooks(),
+        "incident_templates": b.incident_templates(ids),
     }
     if r.issues:
         raise ConfigError(sorted(r.issues, key=lambda i: (i.line, i.column)))
@@ -251,6 +271,8 @@ def summary(config: Config) -> str:
         parts.append(_plural(len(config.maintenances), "maintenance"))
     if config.webhooks:
         parts.append(_plural(len(config.webhooks), "webhook"))
+    if config.incident_templates:
+        parts.append(_plural(len(config.incident_templates), "incident template"))
     return f"{config.source}: OK: " + ", ".join(parts)
 
 

@@ -163,6 +163,19 @@ class Page:
     name: str = "Status"
     url: str | None = None  # public base URL, for shortlinks and the feed
     time_zone: str = "UTC"
+    refresh: float = 60.0  # seconds between page reloads (<meta http-equiv=refresh>); 0: off
+
+
+@dataclass(frozen=True)
+class IncidentTemplate:
+    """A prepared human incident (`incident_templates:`); values are Statuspage words."""
+
+    id: str
+    name: str
+    body: str
+    status: str = "investigating"
+    impact: str | None = None  # None: from the worst component status
+    components: tuple[tuple[str, str], ...] = ()  # (component id, component status)
 
 
 @dataclass(frozen=True)
@@ -173,6 +186,7 @@ class Config:
     maintenances: tuple[Maintenance, ...] = ()
     incidents: IncidentPolicy = field(default_factory=IncidentPolicy)
     webhooks: tuple[Webhook, ...] = ()
+    incident_templates: tuple[IncidentTemplate, ...] = ()
     source: str = "<string>"
     # What every ${VAR} in the file expanded to (TLS paths and durations aside).
     expanded: frozenset[str] = field(default=frozenset(), compare=False, repr=False)

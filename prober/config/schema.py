@@ -14,6 +14,7 @@ from prober.config.model import (
     DEFAULT_FAILURE_REASONS,
     Check,
     IncidentPolicy,
+    Page,
     StatusPolicy,
     TLSOptions,
     Webhook,
@@ -131,7 +132,8 @@ def _check_settings() -> dict[str, Schema]:
         "headers": _d(_ref("headers"), "Request headers; values may use ${VAR}."),
         "body": _str("Request body."),
         "interval": _d(_ref("duration"), "Time between rounds (at least 1s).", "15s"),
-        "timeout": _d(_ref("duration"), "Deadline of one probe; below interval.", "5s"),
+        "timeout": _d(_ref("duration"), "Deadline of one probe; below interval. Default: "
+                      "the lesser of 5s and 80% of the interval.", "5s"),
         "expect": expect,
         "tls": tls,
         "follow_redirects": _d({"type": "boolean"}, "Follow 3xx redirects.",
@@ -198,7 +200,20 @@ def json_schema() -> Schema:
     }, keys.WEBHOOK, required=("id", "url"))
     page = _obj({"name": _str("Title of the status page.", "Status"),
                  "url": _d(_ref("url"), "Public base URL of the page."),
-                 "time_zone": _str("IANA time zone for displayed times.", "UTC")}, keys.PAGE)
+                 "time_zone": _str("IANA time zone for displayed times.", "UTC"),
+                 "refresh": _dur("How often the page reloads itself (no script); 0s: never.",
+                                 Page.refresh)}, keys.PAGE)
+    template = _obj({
+        "id": ident, "name": _str("Title of the incident."),
+        "body": _str("Text of its first update."),
+        "status": _d({"enum": ["investigating", "identified", "monitoring"]},
+                     "Status it opens with.", "investigating"),
+        "impact": _d({"enum": ["none", "minor", "major", "critical"]},
+                     "Impact; default: from the worst component status."),
+        "components": _d({"type": "object", "additionalProperties": {"enum": [
+            "operational", "degraded_performance", "partial_outage", "major_outage",
+            "under_maintenance"]}}, "Affected component ids and the status each is in."),
+    }, keys.INCIDENT_TEMPLATE, required=("id", "name", "body"))
     top = _obj({
         "page": page, "defaults": defaults,
         "status": _d(_ref("status_policy"), "Status policy of every component (or use "
@@ -208,6 +223,7 @@ def json_schema() -> Schema:
         "maintenances": {"type": "array", "items": maintenance},
         "incidents": incidents,
         "webhooks": {"type": "array", "items": webhook},
+        "incident_templates": {"type": "array", "items": template},
     }, keys.TOP, required=("components", "checks"))
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",

@@ -103,6 +103,7 @@ def read_page(r: Reader, node: yaml.Node | None) -> Page | None:
         "name": lambda r, n, p: r.string(n, p),
         "url": fields.url,
         "time_zone": fields.time_zone,
+        "refresh": lambda r, n, p: r.duration(n, p, minimum=0.0, maximum=3600.0),
     }
     ok = True
     for key, value_node in f.items():

@@ -24,8 +24,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from prober.config.model import Config
+from prober.config.model import Config, Maintenance
 from prober.domain import maintenance
+from prober.domain.desk import Desk
 from prober.domain.effects import ComponentStateChanged, Effect, NetworkHealthChanged
 from prober.domain.incident import Incident
 from prober.domain.incidents import IncidentBook, bad
@@ -61,6 +62,7 @@ class Engine:
         self._uncreated: set[str] = set()  # components never evaluated yet
         self._stepped_at: float | None = None  # `now` of the last call that may step
         self.book = IncidentBook(config.incidents, self._names(config), self._groups(config))
+        self.desk = Desk()  # maintenances scheduled by people (desk.py)
         self.guard = NetworkGuard({}, hold_limit(config))
         self._apply_config(config)
         if state:
@@ -258,13 +260,21 @@ class Engine:
         if since <= now < until:
             return comps
         comps, until = maintenance.components_in_maintenance_until(
-            self.config.maintenances, now
+            self._all_maintenances(), now
         )
         self._maintenance_moved.update(
             c for c in comps.symmetric_difference(self._maintenance[2]) if c in self._health
         )
         self._maintenance = (now, until, comps)
         return comps
+
+    def _all_maintenances(self) -> tuple[Maintenance, ...]:
+        return (*self.config.maintenances, *self.desk.maintenances())
+
+    def maintenances_changed(self, now: float) -> list[Effect]:
+        """After a person changed the desk: re-evaluate who is in maintenance, at once."""
+        self._maintenance = (0.0, 0.0, self._maintenance[2])
+        return self.tick(now)
 
     # -- views ---------------------------------------------------------------------------
 
@@ -302,7 +312,7 @@ class Engine:
 
     def maintenance_windows(self, now: float) -> list[MaintenanceWindow]:
         """Active and upcoming (next 7 days) maintenance occurrences."""
-        return maintenance.upcoming(self.config.maintenances, now, MAINTENANCE_HORIZON_DAYS)
+        return maintenance.upcoming(self._all_maintenances(), now, MAINTENANCE_HORIZON_DAYS)
 
     # -- persistence ---------------------------------------------------------------------
 
@@ -321,6 +331,7 @@ class Engine:
             },
             "incidents": self.book.to_state(),
             "network": self.guard.to_state(),
+            "desk": self.desk.to_state(),
         }
 
     def _load(self, state: Mapping[str, Any]) -> None:
@@ -344,4 +355,5 @@ class Engine:
             state.get("incidents"),
         )
         self.guard.load_state(state.get("network", {}))
+        self.desk = Desk(state.get("desk"))
         self._reindex()

@@ -39,6 +39,7 @@ from prober.config.model import IncidentPolicy
 from prober.domain import wording
 from prober.domain.codec import incident_from_dict, incident_to_dict
 from prober.domain.effects import Effect, IncidentOpened, IncidentResolved, IncidentUpdated
+from prober.domain.hold import still_held
 from prober.domain.incident import AffectedComponent, Incident, IncidentUpdate
 from prober.domain.state import OP, SEVERITY, worse
 from prober.domain.status import IMPACT_OF_STATUS, ComponentStatus, Impact, IncidentStatus
@@ -71,6 +72,8 @@ class _Record:
     last_update_at: float
     ok_since: float | None = None
     reasons: dict[str, dict[str, int]] = field(default_factory=dict)
+    human: bool = False  # opened by a person (human.py): the engine never advances it
+    renamed: bool = False  # named by a person: automatic updates keep the name
 
     def to_state(self) -> dict[str, Any]:
         return {
@@ -82,6 +85,8 @@ class _Record:
             "last_update_at": self.last_update_at,
             "ok_since": self.ok_since,
             "reasons": self.reasons,
+            "human": self.human,
+            "renamed": self.renamed,
         }
 
     @classmethod
@@ -96,6 +101,8 @@ class _Record:
             ok_since=d.get("ok_since"),
             reasons={str(c): {str(k): int(v) for k, v in r.items()}
                      for c, r in d.get("reasons", {}).items()},
+            human=bool(d.get("human", False)),
+            renamed=bool(d.get("renamed", False)),
         )
 
 
@@ -115,6 +122,9 @@ class IncidentBook:
         self.seq = 0
         self.records: dict[str, _Record] = {}
         self.suppressed: set[str] = set()
+        # Status of each suppressed component when a person resolved its incident: the
+        # resolve holds unless the component gets worse than that (human.still_held).
+        self.held: dict[str, ComponentStatus] = {}
         self.closed: list[str] = []
         self.due: float | None = None  # earliest time a step with unchanged statuses acts
         self._member_of: dict[str, str] = {}  # component -> id of the open record it is in
@@ -124,6 +134,7 @@ class IncidentBook:
                 rec = _Record.from_state(d)
                 self.records[rec.incident.id] = rec
             self.suppressed = set(state.get("suppressed", []))
+            self.held = {str(c): ComponentStatus(s) for c, s in state.get("held", {}).items()}
             self.closed = [str(x) for x in state.get("closed", [])]
         self._reindex()
 
@@ -153,6 +164,8 @@ class IncidentBook:
         self._member_of = {c: rid for rid, rec in self.records.items() for c in rec.members}
 
     def _due_of(self, rec: _Record) -> float | None:
+        if rec.human:
+            return None
         all_ok = not any(bad(s) for s in rec.members.values())
         if all_ok != (rec.ok_since is not None):
             return -math.inf  # the next step sets or clears ok_since: step at once
@@ -186,6 +199,7 @@ class IncidentBook:
             "seq": self.seq,
             "records": [r.to_state() for r in self.records.values()],
             "suppressed": sorted(self.suppressed),
+            "held": {c: s.value for c, s in sorted(self.held.items())},
             "closed": list(self.closed),
         }
 
@@ -214,7 +228,7 @@ class IncidentBook:
         in the order of `statuses`: the step then costs O(bad + open incidents).
         """
         effects: list[Effect] = []
-        self.suppressed = {c for c in self.suppressed if bad(statuses.get(c, OP))}
+        self.suppressed, self.held = still_held(self.suppressed, self.held, statuses)
         member_of = {c for r in self.records.values() for c in r.members}
         fresh: dict[str | None, list[str]] = {}
         candidates = (
@@ -239,7 +253,7 @@ class IncidentBook:
             opened.add(rec.incident.id)
             effects.append(IncidentOpened(rec.incident))
         for rid, rec in list(self.records.items()):
-            if rid not in opened:
+            if rid not in opened and not rec.human:
                 effects.extend(self._advance(rec, statuses, reasons, now))
         self._reindex()
         return effects
@@ -247,7 +261,7 @@ class IncidentBook:
     def _latest(self, key: str | None) -> _Record | None:
         found = None
         for rec in self.records.values():
-            if rec.key == key:
+            if rec.key == key and not rec.human:
                 found = rec
         return found
 
@@ -402,7 +416,7 @@ class IncidentBook:
         elif status in (INV, IDENT):
             monitoring_at = None
         name = inc.name
-        if automatic or not name:
+        if (automatic and not rec.renamed) or not name:
             names = [self.names.get(c, c) for c in rec.members]
             name = wording.title(self.policy.title_template, names, self._reasons(rec), rec.key)
         rec.incident = replace(
@@ -421,6 +435,9 @@ class IncidentBook:
         if status is RES:
             del self.records[inc.id]
             self.closed = [*self.closed, inc.id][-CLOSED_MEMORY:]
-            self.suppressed.update(c for c, s in rec.members.items() if bad(s))
+            gone = {c: s for c, s in rec.members.items() if bad(s)}
+            self.suppressed.update(gone)
+            if not automatic:
+                self.held.update(gone)
             return IncidentResolved(rec.incident, update)
         return IncidentUpdated(rec.incident, update)

@@ -36,20 +36,32 @@ class CheckView:
     last_success_at: float | None
 
 
+# Statuspage's weights: a minute of partial outage counts as 0.3 of a minute of downtime,
+# a minute of major outage as one; degraded performance is not downtime.
+DOWNTIME_WEIGHT = {"major_outage": 1.0, "partial_outage": 0.3}
+
+
 @dataclass(frozen=True, slots=True)
 class DayUptime:
-    """Share of one UTC day spent in each status (fractions summing to 1 over known time)."""
+    """One UTC day of a component: its probes (what uptime is computed from) and the seconds
+    spent in each status (what the bar's colour is computed from)."""
 
     day: str  # YYYY-MM-DD
     seconds: dict[str, float]  # status value -> seconds in that status that day
+    probes: int = 0  # probe requests made that day (outside maintenance)
+    failures: int = 0  # of which failed
 
     @property
     def uptime(self) -> float | None:
-        known = sum(self.seconds.values())
-        if known <= 0:
+        """Successful probes over all probes; None when nothing was probed that day."""
+        if self.probes <= 0:
             return None
-        good = self.seconds.get("operational", 0.0) + self.seconds.get("under_maintenance", 0.0)
-        return good / known
+        return (self.probes - self.failures) / self.probes
+
+    @property
+    def downtime(self) -> float:
+        """Weighted downtime seconds: major outage + 0.3 x partial outage."""
+        return sum(self.seconds.get(s, 0.0) * w for s, w in DOWNTIME_WEIGHT.items())
 
 
 @dataclass(frozen=True, slots=True)

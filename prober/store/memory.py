@@ -164,6 +164,16 @@ class MemoryStore:
         ]
         return sorted(rows, key=lambda a: a.minute)
 
+    async def probe_days(self, since: float) -> list[tuple[str, int, int, int]]:
+        self._check_open()
+        days: dict[tuple[str, int], list[int]] = {}
+        for a in self._aggregates.values():
+            if a.minute >= since:
+                sums = days.setdefault((a.component, a.minute // 86400 * 86400), [0, 0])
+                sums[0] += a.total
+                sums[1] += a.failures
+        return [(c, d, t, f) for (c, d), (t, f) in days.items()]
+
     async def due_deliveries(self, now: float, limit: int = 100) -> list[Delivery]:
         self._check_open()
         due = sorted(

@@ -347,6 +347,17 @@ class SqliteStore:
         )
         return [ProbeAggregate(*r) for r in rows]
 
+    async def probe_days(self, since: float) -> list[tuple[str, int, int, int]]:
+        rows = await self._run(
+            lambda c: c.execute(
+                "SELECT component, (minute / 86400) * 86400 AS day, SUM(total), SUM(failures) "
+                "FROM probe_aggregates WHERE minute >= ? GROUP BY component, day",
+                (int(since),),
+            ).fetchall(),
+            write=False,
+        )
+        return [(str(r[0]), int(r[1]), int(r[2]), int(r[3])) for r in rows]
+
     # -- webhook outbox ---------------------------------------------------------------
     async def due_deliveries(self, now: float, limit: int = 100) -> list[Delivery]:
         rows = await self._run(

@@ -78,11 +78,14 @@ def uptime(at: float, bad_day: bool) -> dict[str, tuple[DayUptime, ...]]:
         for n in range(59, -1, -1):  # 60 days of history: the 30 before show "no data"
             day = datetime.fromordinal(today.toordinal() - n).date().isoformat()
             seconds = {"operational": 86400.0}
+            probes, failures = 8640, 0  # a probe every 10 s
             if n == 0 and bad_day:
                 seconds = {"operational": 70000.0, "partial_outage": 3000.0}
+                probes, failures = 7300, 300
             if n == 10 and cid == "billing":
                 seconds = {"operational": 80000.0, "major_outage": 6400.0}
-            days.append(DayUptime(day=day, seconds=seconds))
+                failures = 640
+            days.append(DayUptime(day=day, seconds=seconds, probes=probes, failures=failures))
         out[cid] = tuple(days)
     return out
 
@@ -292,5 +295,101 @@ class FakeBackend:
         self.set_snapshot(dataclasses.replace(self.snap, incidents=incidents))
         return changed
 
+    async def incident_history(self, since: float, until: float) -> list[Incident]:
+        return [i for i in self.snap.incidents if since <= i.started_at < until]
+
     def write_token(self) -> str | None:
         return self.token
+
+
+# -- the scenarios the browser tests show a person -------------------------------------
+
+def healthy_snapshot(version: int = 1) -> StatusSnapshot:
+    """Every component operational, 60 days of probes all good: 100% uptime."""
+    at = T0 + 80 * 60
+    days = {}
+    for cid, day_list in uptime(at, bad_day=False).items():
+        days[cid] = tuple(dataclasses.replace(d, failures=0, seconds={"operational": 86400.0})
+                          for d in day_list)
+    return StatusSnapshot(
+        generated_at=at, page=PAGE, components=components({}, at), checks=checks(at),
+        incidents=(), maintenances=(), uptime=days, version=version,
+    )
+
+
+def monitoring_snapshot(version: int = 1) -> StatusSnapshot:
+    snap = after_snapshot(version)
+    inc = snap.incidents[0]
+    monitoring = dataclasses.replace(
+        inc, status=IncidentStatus.MONITORING, resolved_at=None, updates=inc.updates[:-1],
+        updated_at=inc.updates[-2].created_at,
+    )
+    return dataclasses.replace(snap, generated_at=T0 + 55 * 60, incidents=(monitoring,))
+
+
+POSTMORTEM = """## What happened
+
+A configuration push removed the **connection pool limit** of the Platform API; under
+load it opened more connections than the database accepts, and requests failed with 500s.
+
+## What we are changing
+
+- Configuration pushes go to one region first, for 30 minutes.
+- An alert on database connection saturation now pages the on-call engineer.
+
+<script>alert("this stays text")</script>
+"""
+
+
+def postmortem_snapshot(version: int = 1) -> StatusSnapshot:
+    snap = after_snapshot(version)
+    inc = snap.incidents[0]
+    pm = IncidentUpdate("upd-5", INCIDENT_ID, IncidentStatus.POSTMORTEM, POSTMORTEM,
+                        T0 + 3 * 3600, automatic=False)
+    done = dataclasses.replace(inc, status=IncidentStatus.POSTMORTEM, updated_at=pm.created_at,
+                               updates=(*inc.updates, pm))
+    return dataclasses.replace(snap, generated_at=T0 + 3 * 3600 + 60,
+                               incidents=(done, *snap.incidents[1:]))
+
+
+HUMAN_ID = "inc-human-1"
+HUMAN_NAME = "Card payments delayed for some EU customers"
+
+
+def human_snapshot(version: int = 1) -> StatusSnapshot:
+    """An incident a person opened (probes see nothing wrong), with a later human update."""
+    at = T0 + 2 * 3600
+    declared = {"billing": CS.PARTIAL_OUTAGE}
+    first = IncidentUpdate(
+        "h-1", HUMAN_ID, IncidentStatus.INVESTIGATING,
+        "Our payment provider reports delays for cards issued in the EU; we are in contact.",
+        at - 1200, _affected(declared), automatic=False,
+    )
+    second = IncidentUpdate(
+        "h-2", HUMAN_ID, IncidentStatus.IDENTIFIED,
+        "The provider has found the cause and is rolling out a fix.", at - 300,
+        (AffectedComponent("billing", NAMES["billing"], CS.PARTIAL_OUTAGE,
+                           CS.DEGRADED_PERFORMANCE),),
+        automatic=False,
+    )
+    inc = Incident(
+        id=HUMAN_ID, name=HUMAN_NAME, status=IncidentStatus.IDENTIFIED, impact=Impact.MINOR,
+        started_at=at - 1200, created_at=at - 1200, updated_at=at - 300,
+        components=(("billing", CS.DEGRADED_PERFORMANCE),), updates=(first, second),
+        impact_override=True,
+    )
+    snap = healthy_snapshot(version)
+    return dataclasses.replace(
+        snap, generated_at=at, incidents=(inc,),
+        components=components({"billing": CS.DEGRADED_PERFORMANCE}, at),
+    )
+
+
+def maintenance_snapshot(version: int = 1) -> StatusSnapshot:
+    """One maintenance in progress, one scheduled for tomorrow."""
+    snap = healthy_snapshot(version)
+    at = snap.generated_at
+    return dataclasses.replace(
+        snap, maintenances=maintenances(at),
+        components=components({"sms-delivery": CS.UNDER_MAINTENANCE}, at),
+    )

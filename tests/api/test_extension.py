@@ -18,6 +18,9 @@ async def test_uptime(client):
     assert billing["days"][0] == {
         "date": "2026-02-26",
         "uptime": None,
+        "probes": 0,
+        "failures": 0,
+        "downtime_seconds": 0.0,
         "known_seconds": 0.0,
         "share": dict.fromkeys(
             (
@@ -32,7 +35,9 @@ async def test_uptime(client):
     }
     day = next(d for d in billing["days"] if d["date"] == "2026-05-16")
     assert day["share"]["major_outage"] == pytest.approx(6400 / 86400)
-    assert day["uptime"] == pytest.approx(80000 / 86400)
+    assert day["uptime"] == pytest.approx(1 - 640 / 8640)  # successful probes over all
+    assert (day["probes"], day["failures"]) == (8640, 640)
+    assert day["downtime_seconds"] == 6400.0
     today = billing["days"][-1]
     assert today["date"] == "2026-05-26"
     assert sum(today["share"].values()) == pytest.approx(1.0)

@@ -59,13 +59,47 @@ async def test_page_during_incident(client):
 
 async def test_uptime_bars_accessible(client):
     html = await (await client.get("/")).text()
-    bars = re.findall(r'<span role="img" class="(\w+)" title="([^"]+)" aria-label="([^"]+)">', html)
+    # One summary per component for screen readers; the 90 bars are presentational.
+    summaries = re.findall(r'<div class="bars" role="img" aria-label="([^"]+)">', html)
+    assert len(summaries) == 12
+    assert ("Billing: 99.82% uptime over 60 days with probes; 2 days with failures, the worst "
+            "2026-05-16 (92.59%).") in summaries
+    assert ("Email delivery: 99.94% uptime over 60 days with probes; 1 day with failures, the "
+            "worst 2026-05-26 (95.89%).") in summaries
+    assert "aria-label=\"2026" not in html  # no per-day labels for a screen reader to wade
+    bars = re.findall(r'<span class="(\w+)" title="([^"]+)"></span>', html)
     assert len(bars) == 12 * 90
-    assert all(title == label for _, title, label in bars)
-    assert ("none", "2026-02-26: no data", "2026-02-26: no data") in bars
-    assert ("critical", "2026-05-16: 92.59% uptime", "2026-05-16: 92.59% uptime") in bars
-    assert ("major", "2026-05-26: 95.89% uptime", "2026-05-26: 95.89% uptime") in bars
-    assert 'aria-label="90-day uptime for Billing"' in html
+    assert ("none", "2026-02-26: no data") in bars
+    assert ("critical", "2026-05-16: 92.59% of probes succeeded; 1 h 47 min major outage") in bars
+    assert ("major", "2026-05-26: 95.89% of probes succeeded; 50 min partial outage") in bars
+    assert ("ok", "2026-05-25: 100.00% of probes succeeded") in bars
+    # details on demand, newest first, without script
+    billing = html[html.index('id="component-billing"'):]
+    billing = billing[: billing.index("</details>")]
+    assert "<details" in billing and "Daily uptime" in billing
+    items = re.findall(r"<li>([^<]+)</li>", billing)
+    assert items == ["2026-05-26: 95.89% of probes succeeded; 50 min partial outage",
+                     "2026-05-16: 92.59% of probes succeeded; 1 h 47 min major outage"]
+    assert "58 with every probe successful, 30 without probes" in billing
+
+
+def test_uptime_is_successful_probes_over_all_and_degraded_is_not_downtime():
+    from prober.api.page import bar_level
+    from prober.domain.snapshot import DayUptime
+
+    healthy = DayUptime("2026-05-01", {}, probes=8640, failures=0)
+    assert healthy.uptime == 1.0 and bar_level(healthy) == "ok"  # no status change needed
+    nothing = DayUptime("2026-05-01", {"operational": 600.0})
+    assert nothing.uptime is None
+    # 15% errors while degraded: 85% uptime, and degraded is no downtime (a green bar).
+    degraded = DayUptime("2026-05-01", {"degraded_performance": 86400.0}, 1000, 150)
+    assert degraded.uptime == 0.85 and degraded.downtime == 0 and bar_level(degraded) == "ok"
+    # a partial outage weighs 0.3 of a major one
+    partial = DayUptime("2026-05-01", {"partial_outage": 4000.0}, 100, 10)
+    major = DayUptime("2026-05-01", {"major_outage": 4000.0}, 100, 10)
+    assert partial.downtime == 1200.0 and major.downtime == 4000.0
+    assert bar_level(partial) == "major" and bar_level(major) == "critical"
+    assert bar_level(DayUptime("d", {"major_outage": 300.0}, 10, 1)) == "minor"
 
 
 async def test_page_after_incident(client, backend):
@@ -76,7 +110,7 @@ async def test_page_after_incident(client, backend):
     past = text[text.index("Past incidents") :]
     assert INCIDENT_NAME in past
     assert "We have deployed a fix for this issue" in past
-    assert "resolved at May 26, 2026, 10:26 PM UTC after 1 h 8 min" in past
+    assert "resolved at May 26, 2026, 10:26:00 PM UTC after 1 h 8 min" in past
     assert "monitoring since" not in past
     assert "Partial outage" not in text[: text.index("Past incidents")]
 
@@ -94,8 +128,8 @@ async def test_incident_page(client):
 async def test_resolved_incident_page_says_resolved_not_monitoring(client, backend):
     backend.set_snapshot(after_snapshot())
     text = _text(await (await client.get(f"/incidents/{INCIDENT_ID}")).text())
-    assert "Resolved · detected May 26, 2026, 09:19 PM UTC" in text
-    assert "resolved at May 26, 2026, 10:26 PM UTC after 1 h 8 min" in text
+    assert "Resolved · detected May 26, 2026, 09:19:00 PM UTC" in text
+    assert "resolved at May 26, 2026, 10:26:00 PM UTC after 1 h 8 min" in text
     assert "monitoring since" not in text
 
 
@@ -107,7 +141,7 @@ async def test_monitoring_incident_says_monitoring_since(client, backend):
     )
     backend.set_snapshot(dataclasses.replace(snap, incidents=(monitoring,)))
     text = _text(await (await client.get(f"/incidents/{INCIDENT_ID}")).text())
-    assert "monitoring since May 26, 2026, 10:08 PM UTC" in text
+    assert "monitoring since May 26, 2026, 10:08:00 PM UTC" in text
     assert "resolved at" not in text
 
 

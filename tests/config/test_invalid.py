@@ -524,6 +524,26 @@ CASES: list[tuple[str, list[str]]] = [
         ],
     ),
     (
+        'template_bad_values',
+        [
+            ("template_bad_values.yaml:12:13: incident_templates[0].status: unknown value "
+             "'resolved' (allowed: identified, investigating, monitoring)"),
+            ("template_bad_values.yaml:13:13: incident_templates[0].impact: unknown value "
+             "'huge' (allowed: critical, major, minor, none)"),
+            ("template_bad_values.yaml:15:12: incident_templates[0].components.api: unknown "
+             "value 'down' (allowed: degraded_performance, major_outage, operational, "
+             "partial_outage, under_maintenance)"),
+            "template_bad_values.yaml:16:5: incident_templates[1].body: required key is missing",
+        ],
+    ),
+    (
+        'template_unknown_component',
+        [
+            ("template_unknown_component.yaml:13:13: incident_templates[0].components.apii: "
+             "unknown component 'apii' (did you mean 'api'?)"),
+        ],
+    ),
+    (
         'yaml_syntax',
         [
             (

@@ -133,6 +133,30 @@ def test_interval_of_one_second_is_valid() -> None:
 
 
 @pytest.mark.parametrize(
+    ("settings", "timeout"),
+    [
+        ("    interval: 5s\n", 4.0),  # alone: 80% of the interval
+        ("    interval: 2s\n", 1.6),
+        ("    interval: 1s\n", 0.8),
+        ("    interval: 10s\n", 5.0),  # 5 s is the ceiling
+        ("    interval: 5m\n", 5.0),
+        ("    interval: 5s\n    timeout: 4500ms\n", 4.5),  # given: kept as written
+    ],
+)
+def test_unset_timeout_is_the_lesser_of_5s_and_80_percent_of_the_interval(
+    settings: str, timeout: float
+) -> None:
+    (check,) = parse_config(BASE + settings, "t", {}).checks
+    assert check.timeout == pytest.approx(timeout)
+    assert check.timeout < check.interval
+
+
+def test_unset_timeout_follows_an_interval_from_defaults() -> None:
+    (check,) = parse_config("defaults:\n  interval: 3s\n" + BASE, "t", {}).checks
+    assert (check.interval, check.timeout) == (3.0, pytest.approx(2.4))
+
+
+@pytest.mark.parametrize(
     ("written", "size"),
     [("1024", 1024), ("1MiB", 1024**2), ("512KiB", 512 * 1024), ("2MB", 2_000_000),
      ('"100 B"', 100)],
@@ -313,3 +337,33 @@ def test_check_files_output_and_exit_code(tmp_path: Path) -> None:
 
 def test_config_equality_is_structural() -> None:
     assert parse_config(BASE, "t", {}) == parse_config(BASE, "t", {})
+
+
+@pytest.mark.parametrize(("written", "seconds"), [("30s", 30.0), ("0s", 0.0), ("5m", 300.0)])
+def test_page_refresh(written: str, seconds: float) -> None:
+    config = parse_config(f"page:\n  refresh: {written}\n" + BASE, "t", {})
+    assert config.page.refresh == seconds
+
+
+def test_page_refresh_defaults_to_a_minute() -> None:
+    assert parse_config(BASE, "t", {}).page.refresh == 60.0
+
+
+def test_incident_templates() -> None:
+    text = BASE + """incident_templates:
+  - id: db-failover
+    name: Database failover
+    body: Writes may fail for a few minutes.
+    status: identified
+    impact: major
+    components:
+      api: partial_outage
+  - id: plain
+    name: Plain
+    body: Something.
+"""
+    failover, plain = parse_config(text, "t", {}).incident_templates
+    assert (failover.id, failover.status, failover.impact) == ("db-failover", "identified",
+                                                               "major")
+    assert failover.components == (("api", "partial_outage"),)
+    assert (plain.status, plain.impact, plain.components) == ("investigating", None, ())

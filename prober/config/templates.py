@@ -1,0 +1,59 @@
+"""`incident_templates:` in checks.yaml: prepared human incidents (name, body, status,
+impact, affected components with their statuses) that the write API opens by id."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+from prober.config import fields, keys
+from prober.config.model import IncidentTemplate
+from prober.config.reader import Reader, suggest
+
+STATUSES = ("investigating", "identified", "monitoring")
+IMPACTS = ("none", "minor", "major", "critical")
+COMPONENT_STATUSES = ("operational", "degraded_performance", "partial_outage", "major_outage",
+                      "under_maintenance")
+
+
+def _choice(r: Reader, node: yaml.Node, path: str, allowed: tuple[str, ...]) -> str | None:
+    value = r.string(node, path, expand=False)
+    if value is not None and value not in allowed:
+        r.error(node, path, f"unknown value {value!r} ({suggest(value, allowed)})")
+        return None
+    return value
+
+
+def read_template(r: Reader, node: yaml.Node, path: str, component_ids: set[str]
+                  ) -> IncidentTemplate | None:
+    f = r.mapping(node, path, keys.INCIDENT_TEMPLATE)
+    if f is None:
+        return None
+    values: dict[str, Any] = {}
+    for key in ("id", "name", "body"):
+        found = r.require(f, node, path, key)
+        if found is None:
+            values[key] = None
+        elif key == "id":
+            values[key] = fields.ident(r, found, f"{path}.id")
+        else:
+            values[key] = r.string(found, f"{path}.{key}", nonempty=True)
+    if "status" in f:
+        values["status"] = _choice(r, f["status"], f"{path}.status", STATUSES)
+    if "impact" in f:
+        values["impact"] = _choice(r, f["impact"], f"{path}.impact", IMPACTS)
+    comps: list[tuple[str, str]] = []
+    if "components" in f:
+        where = f"{path}.components"
+        for cid, value_node in (r.mapping(f["components"], where, None) or {}).items():
+            if cid not in component_ids:
+                r.error(value_node, f"{where}.{cid}",
+                        f"unknown component {cid!r} ({suggest(cid, component_ids)})")
+                continue
+            status = _choice(r, value_node, f"{where}.{cid}", COMPONENT_STATUSES)
+            if status is not None:
+                comps.append((cid, status))
+    if any(values.get(k) is None for k in values):
+        return None
+    return IncidentTemplate(components=tuple(comps), **values)
