@@ -107,7 +107,7 @@ def _printable(text: str) -> str:
     return clean if len(clean) <= _SHOWN else clean[:_SHOWN] + "..."
 
 
-# Public names for the lean client's parser (`prober.probes.h1`).
+# Public names for the lean client's parser (`prober.probes.response`).
 os_text = _os_text
 ssl_text = _ssl_text
 printable = _printable

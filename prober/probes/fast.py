@@ -4,7 +4,7 @@ aiohttp's client costs about 0.4 ms of CPU per request with a fresh connection h
 than half of what a probe may cost. This client is asyncio's low-level API only:
 `loop.create_connection` (with `ssl=` for https, so TLS is asyncio's own), the request
 written as one prepared bytes object (cached per check), and the response read by
-`prober.probes.h1.ResponseProtocol` into one future. One deadline (`asyncio.timeout`)
+`prober.probes.response.ResponseProtocol` (llhttp) into one future. One deadline (`asyncio.timeout`)
 covers DNS, connect, TLS, every redirect hop, headers and body.
 
 DNS answers are cached for `DNS_CACHE_TTL` seconds per (host, port) as aiohttp's connector
@@ -34,14 +34,15 @@ from aiohttp.abc import AbstractResolver
 
 from prober.config.model import Check
 from prober.probes import expect
+from prober.probes.decoding import ACCEPT_ENCODING
 from prober.probes.failures import classify_os
-from prober.probes.h1 import REDIRECT_CODES, ResponseProtocol
+from prober.probes.response import REDIRECT_CODES, ResponseProtocol
 from prober.probes.result import Reason
 from prober.probes.timing import ProbeTiming, _now
 
 DNS_CACHE_TTL = 10.0  # seconds, as aiohttp's ttl_dns_cache in HttpProber
 USER_AGENT = "prober/0.1"
-_DEFAULTS = (("User-Agent", USER_AGENT), ("Accept", "*/*"), ("Accept-Encoding", "gzip, deflate"))
+_DEFAULTS = (("User-Agent", USER_AGENT), ("Accept", "*/*"), ("Accept-Encoding", ACCEPT_ENCODING))
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _TARGET = re.compile(r"[\x21-\x7e]+")
 _BAD_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")

@@ -32,6 +32,7 @@ from prober.config.secrets import Redactor, url_secrets
 from prober.probes import expect
 from prober.probes.failures import classify
 from prober.probes.fast import FastClient, Outcome
+from prober.probes.response import MAX_FIELD_SIZE, MAX_HEADERS
 from prober.probes.result import ProbeResult, Reason
 from prober.probes.timing import ProbeTiming, _now, current_timing, make_trace_config
 from prober.probes.tls import ContextCache, cert_expiry
@@ -100,6 +101,10 @@ class HttpProber:
                 headers=MappingProxyType({"User-Agent": USER_AGENT}),
                 trace_configs=self._traces or None,
                 timeout=aiohttp.ClientTimeout(total=None),
+                # the lean client's limits (aiohttp's defaults, stated so both stay in step)
+                max_line_size=MAX_FIELD_SIZE,
+                max_field_size=MAX_FIELD_SIZE,
+                max_headers=MAX_HEADERS,
             )
             self._sessions[fresh] = session
         return session
