@@ -18,8 +18,8 @@ and details as the aiohttp path; cancellation always propagates, and the transpo
 closed on every path.
 
 What it does not do, so `HttpProber` keeps aiohttp for it: kept-alive connections
-(`fresh_connection: false`), credentials inside the URL, and URLs or headers it would have
-to re-encode (non-ASCII targets, control characters in header values).
+(`fresh_connection: false`), credentials inside the URL, and header values with control
+characters (which the config loader refuses anyway).
 """
 
 from __future__ import annotations
@@ -30,10 +30,10 @@ import re
 import socket
 import ssl
 from collections.abc import Callable
-from urllib.parse import urljoin, urlsplit
 
 import aiohappyeyeballs
 from aiohttp.abc import AbstractResolver
+from yarl import URL
 
 from prober.config.model import Check
 from prober.probes import expect
@@ -49,6 +49,7 @@ USER_AGENT = "prober/0.1"
 _DEFAULTS = (("User-Agent", USER_AGENT), ("Accept", "*/*"), ("Accept-Encoding", ACCEPT_ENCODING))
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _TARGET = re.compile(r"[\x21-\x7e]+")
+_HOST = re.compile(r"[A-Za-z0-9._~:%-]+")
 _BAD_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 _DROPPED = frozenset({"connection", "content-length", "host", "transfer-encoding", "keep-alive"})
 _CROSS_ORIGIN_DROPPED = frozenset({"authorization", "cookie", "proxy-authorization"})
@@ -91,40 +92,40 @@ class Request:
 
     def __init__(
         self,
-        url: str,
+        url: str | URL,
         method: str,
         headers: tuple[tuple[str, str], ...],
         body: bytes | None,
         server_name: str | None,
     ) -> None:
-        """Raises ValueError for what the lean client does not send (see module doc)."""
-        parts = urlsplit(url)
-        scheme = parts.scheme.lower()
+        """Raises ValueError for what the lean client does not send (see module doc).
+
+        The URL is read by yarl as aiohttp reads it: an international name becomes its
+        IDNA 2008 A-label (UTS 46), a path or query with spaces or non-ASCII characters
+        is percent-encoded (UTF-8)."""
+        parsed = url if isinstance(url, URL) else URL(url)
+        scheme = parsed.scheme.lower()
         if scheme not in ("http", "https"):
             raise ValueError("scheme")
-        if "@" in parts.netloc:
+        if parsed.raw_user is not None or parsed.raw_password is not None:
             raise ValueError("userinfo")
-        host = parts.hostname
-        if not host:
+        host = parsed.raw_host
+        if not host or _HOST.fullmatch(host) is None:
             raise ValueError("host")
-        if not host.isascii():
-            host = host.encode("idna").decode("ascii")  # UnicodeError is a ValueError
-        default = 443 if scheme == "https" else 80
-        port = parts.port or default
-        target = (parts.path or "/") + ("?" + parts.query if parts.query else "")
+        port = parsed.port
+        if port is None:
+            raise ValueError("port")
+        target = parsed.raw_path_qs or "/"
         if _TARGET.fullmatch(target) is None or _TOKEN.fullmatch(method) is None:
             raise ValueError("target")
+        host_header = parsed.host_port_subcomponent or host
         try:
             ip = ipaddress.ip_address(host)
         except ValueError:
             self.addrs: list[Addr] | None = None
-            host_header = host
         else:
             family = socket.AF_INET6 if ip.version == 6 else socket.AF_INET
             self.addrs = [(family, host, port)]
-            host_header = f"[{host}]" if ip.version == 6 else host
-        if port != default:
-            host_header += f":{port}"
         names = {name.lower() for name, _ in headers}
         lines = [f"{method} {target} HTTP/1.1"]
         if "host" not in names:
@@ -147,7 +148,7 @@ class Request:
         lines.append("Connection: close\r\n\r\n")
         data = "\r\n".join(lines).encode("utf-8")
         self.data = data + body if body else data
-        self.url = url
+        self.url = parsed
         self.method = method
         self.headers = headers
         self.body = body
@@ -327,8 +328,11 @@ def _sockaddr(family: int, ip: str, port: int) -> tuple[str, int] | tuple[str, i
 def _redirected(request: Request, location: str, status: int) -> Request:
     """The next hop's request (aiohttp's rules: 303, and POST on 301/302, become GET
     without a body; credentials are not sent to another origin). ValueError names why."""
-    url = urljoin(request.url, location)
-    scheme = urlsplit(url).scheme.lower()
+    try:
+        url = request.url.join(URL(location))
+    except (ValueError, TypeError):
+        raise ValueError("InvalidUrlRedirectClientError") from None
+    scheme = url.scheme.lower()
     if scheme not in ("http", "https"):
         raise ValueError("NonHttpUrlRedirectClientError")
     method, body, headers = request.method, request.body, request.headers

@@ -295,7 +295,8 @@ async def test_response_split_into_single_bytes(prober: HttpProber) -> None:
         ("https://status.example.com/", {"method": "HEAD"}, True),
         ("http://127.0.0.1:8080/", {"fresh_connection": False}, False),
         ("http://user:pass@127.0.0.1:8080/", {}, False),
-        ("http://127.0.0.1:8080/a b", {}, False),
+        ("http://127.0.0.1:8080/a b", {}, True),
+        ("http://faß.example/ü", {}, True),
         ("http://127.0.0.1:8080/", {"headers": (("X-Bad", "a\r\nInjected: 1"),)}, False),
     ],
 )
