@@ -30,6 +30,7 @@ from prober.clock import Clock, SystemClock
 from prober.config.model import Check
 from prober.config.secrets import Redactor, url_secrets
 from prober.probes import expect
+from prober.probes.decoding import ACCEPT_ENCODING, DecodeError, decoder_for
 from prober.probes.failures import classify
 from prober.probes.fast import FastClient, Outcome
 from prober.probes.response import MAX_FIELD_SIZE, MAX_HEADERS
@@ -98,7 +99,10 @@ class HttpProber:
             session = aiohttp.ClientSession(
                 connector=connector,
                 cookie_jar=aiohttp.DummyCookieJar(),  # probes must not carry state
-                headers=MappingProxyType({"User-Agent": USER_AGENT}),
+                headers=MappingProxyType(
+                    {"User-Agent": USER_AGENT, "Accept-Encoding": ACCEPT_ENCODING}
+                ),
+                auto_decompress=False,  # decoded by prober.probes.decoding, as the lean client
                 trace_configs=self._traces or None,
                 timeout=aiohttp.ClientTimeout(total=None),
                 # the lean client's limits (aiohttp's defaults, stated so both stay in step)
@@ -199,21 +203,39 @@ class HttpProber:
             chunks: list[bytes] = []
             size = 0
             content = resp.content
-            while True:
-                chunk = await content.readany()
-                if not chunk:
-                    break
-                size += len(chunk)
-                timing.body_bytes = size
-                if size > limit:
-                    resp.close()  # never reuse a connection with unread body
-                    outcome.failure = (
-                        Reason.BODY_TOO_LARGE,
-                        f"body larger than {limit} bytes (decoded)",
-                    )
-                    return
-                if keep:
-                    chunks.append(chunk)
+            coding = resp.headers.get("Content-Encoding", "")
+            try:
+                decoder = decoder_for(coding.encode("utf-8", "surrogateescape"))
+            except DecodeError as exc:
+                resp.close()
+                outcome.failure = (Reason.PROTOCOL, f"protocol: {exc}")
+                return
+            try:
+                while True:
+                    chunk = await content.readany()
+                    if not chunk:
+                        break
+                    if decoder is not None:
+                        chunk = decoder.feed(chunk, limit - size + 1)
+                    size += len(chunk)
+                    timing.body_bytes = size
+                    if size > limit:
+                        resp.close()  # never reuse a connection with unread body
+                        outcome.failure = (
+                            Reason.BODY_TOO_LARGE,
+                            f"body larger than {limit} bytes (decoded)",
+                        )
+                        return
+                    if keep:
+                        chunks.append(chunk)
+                if decoder is not None:
+                    decoder.finish()
+            except DecodeError as exc:
+                resp.close()
+                outcome.failure = (
+                    Reason.PROTOCOL, f"protocol: incomplete or malformed body: {exc}"
+                )
+                return
             if keep:
                 outcome.body = b"".join(chunks)
 
