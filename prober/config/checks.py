@@ -184,9 +184,11 @@ def _timing_ok(r: Reader, s: Settings, own: Settings, reported: set[str]) -> boo
 
 def build_check(r: Reader, ident: str, component: str, url: str, s: Settings, own: Settings,
                 line: int, reported: set[str],
-                expanded: frozenset[str] = frozenset()) -> Check | None:
+                expanded: frozenset[str] = frozenset(),
+                header_expanded: frozenset[str] = frozenset()) -> Check | None:
     """The Check for merged settings `s`; `expanded` is what ${VAR}s in the check and in
-    the defaults it inherits expanded to (its secrets)."""
+    the defaults it inherits expanded to (its secrets), `header_expanded` the part of it
+    written in headers."""
     if not _timing_ok(r, s, own, reported):
         return None
     tls = {k: v.value for k, v in s["tls"].value.items()} if "tls" in s else {}
@@ -200,6 +202,8 @@ def build_check(r: Reader, ident: str, component: str, url: str, s: Settings, ow
     v = {k: st.value for k, st in s.items() if k not in ("tls", "expect", "headers")}
     if "max_body_size" in v:
         v["max_body_bytes"] = v.pop("max_body_size")
+    secret_headers = frozenset(name.lower() for name, value in hdrs
+                               if any(x and x in value for x in header_expanded))
     return Check(id=ident, component=component, url=url, headers=hdrs,
                  expect=Expectations(**expect), tls=TLSOptions(**tls), line=line,
-                 expanded=expanded, **v)
+                 expanded=expanded, secret_headers=secret_headers, **v)

@@ -81,6 +81,9 @@ class Check:
     # What the ${VAR}s of this check (and of the defaults it inherits) expanded to: its
     # secrets. Derived from the fields above, so it takes no part in equality.
     expanded: frozenset[str] = field(default=frozenset(), compare=False, repr=False)
+    # Lower-cased names of the headers whose value holds a ${VAR} expansion: never sent
+    # to another origin on a redirect.
+    secret_headers: frozenset[str] = field(default=frozenset(), compare=False, repr=False)
 
     @property
     def secret_values(self) -> tuple[str, ...]:

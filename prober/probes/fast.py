@@ -52,7 +52,7 @@ _TARGET = re.compile(r"[\x21-\x7e]+")
 _HOST = re.compile(r"[A-Za-z0-9._~:%-]+")
 _BAD_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 _DROPPED = frozenset({"connection", "content-length", "host", "transfer-encoding", "keep-alive"})
-_CROSS_ORIGIN_DROPPED = frozenset({"authorization", "cookie", "proxy-authorization"})
+_CROSS_ORIGIN_DROPPED = frozenset({"authorization", "cookie", "proxy-authorization", "host"})
 _CACHE_MAX = 16384
 
 Addr = tuple[int, str, int]  # family, IP, port
@@ -225,7 +225,7 @@ class FastClient:
                         return
                     assert status is not None
                     try:
-                        request = _redirected(request, location, status)
+                        request = _redirected(request, location, status, check.secret_headers)
                     except ValueError as exc:
                         outcome.status = None
                         outcome.failure = (
@@ -325,9 +325,13 @@ def _sockaddr(family: int, ip: str, port: int) -> tuple[str, int] | tuple[str, i
     return (ip, port, 0, 0) if family == socket.AF_INET6 else (ip, port)
 
 
-def _redirected(request: Request, location: str, status: int) -> Request:
+def _redirected(
+    request: Request, location: str, status: int, secret: frozenset[str] = frozenset()
+) -> Request:
     """The next hop's request (aiohttp's rules: 303, and POST on 301/302, become GET
-    without a body; credentials are not sent to another origin). ValueError names why."""
+    without a body). Another origin gets none of the credentials: Authorization, Cookie,
+    Proxy-Authorization, a configured Host, nor the `secret` headers (those written with
+    a ${VAR}); once dropped they stay dropped. ValueError names why it cannot go on."""
     try:
         url = request.url.join(URL(location))
     except (ValueError, TypeError):
@@ -344,7 +348,8 @@ def _redirected(request: Request, location: str, status: int) -> Request:
         name = request.server_name if request.server_name != request.host else None
         nxt = Request(url, method, headers, body, name)
         if nxt.origin != request.origin:
-            kept = tuple(h for h in headers if h[0].lower() not in _CROSS_ORIGIN_DROPPED)
+            kept = tuple(h for h in headers if h[0].lower() not in _CROSS_ORIGIN_DROPPED
+                         and h[0].lower() not in secret)
             if kept != headers:
                 nxt = Request(url, method, kept, body, name)
     except ValueError:

@@ -25,6 +25,7 @@ from types import MappingProxyType
 
 import aiohttp
 from aiohttp.abc import AbstractResolver
+from yarl import URL
 
 from prober.clock import Clock, SystemClock
 from prober.config.model import Check
@@ -188,6 +189,7 @@ class HttpProber:
             ssl=context,
             server_hostname=check.tls.server_name,
             allow_redirects=follow,
+            middlewares=(_CrossOrigin(check),) if follow else None,
             max_redirects=check.max_redirects + 1,  # aiohttp fails on reaching its limit
             timeout=self._timeout(check.timeout),
             trace_request_ctx=timing,
@@ -288,6 +290,35 @@ class HttpProber:
         if slow is not None:
             return Reason.LATENCY, slow
         return Reason.OK, ""
+
+
+class _CrossOrigin:
+    """aiohttp middleware for one probe: on a hop to another origin (and every hop after
+    it) the request goes without a configured Host and without the headers written with a
+    ${VAR}, as the lean client sends it (aiohttp itself drops Authorization, Cookie and
+    Proxy-Authorization)."""
+
+    __slots__ = ("drop", "left", "origin")
+
+    def __init__(self, check: Check) -> None:
+        self.origin: URL | None = None
+        self.left = False
+        self.drop = check.secret_headers | {"host"}
+
+    async def __call__(
+        self, req: aiohttp.ClientRequest, handler: aiohttp.ClientHandlerType
+    ) -> aiohttp.ClientResponse:
+        origin = req.url.origin()
+        if self.origin is None:
+            self.origin = origin
+        elif origin != self.origin:
+            self.left = True
+        if self.left:
+            for name in list(req.headers):
+                if name.lower() in self.drop:
+                    del req.headers[name]
+            req.headers["Host"] = req.url.host_port_subcomponent or ""
+        return await handler(req)
 
 
 @functools.lru_cache(maxsize=1024)
