@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from prober.config import fields, keys
+from prober.config import fields, keys, network
 from prober.config.durations import format_duration as fmt
 from prober.config.model import (
     Check,
@@ -141,6 +141,8 @@ _SETTING_READERS: dict[str, Callable[[Reader, yaml.Node, str], Any]] = {
     "max_body_size": lambda r, n, p: r.size(n, p, 1, 1024**3),
     "requests_per_round": lambda r, n, p: r.integer(n, p, 1, 1000),
     "fresh_connection": lambda r, n, p: r.boolean(n, p),
+    "egress": network.egress,
+    "proxy": network.proxy,
 }
 
 

@@ -18,8 +18,8 @@ and details as the aiohttp path; cancellation always propagates, and the transpo
 closed on every path.
 
 What it does not do, so `HttpProber` keeps aiohttp for it: kept-alive connections
-(`fresh_connection: false`), credentials inside the URL, and header values with control
-characters (which the config loader refuses anyway).
+(`fresh_connection: false`), checks through a proxy (`proxy:`), credentials inside the
+URL, and header values with control characters (which the config loader refuses).
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ from yarl import URL
 from prober.config.model import Check
 from prober.probes import expect
 from prober.probes.decoding import ACCEPT_ENCODING
+from prober.probes.egress import EgressRefused, permitted
 from prober.probes.failures import classify_os
 from prober.probes.response import REDIRECT_CODES, ResponseProtocol
 from prober.probes.result import Reason
@@ -176,7 +177,7 @@ class FastClient:
         if entry is not None and entry[0] is check:
             return entry[1]
         request: Request | None = None
-        if check.fresh_connection:
+        if check.fresh_connection and check.proxy is None:
             body = check.body.encode() if check.body is not None else None
             try:
                 request = Request(check.url, check.method, check.headers, body,
@@ -253,6 +254,11 @@ class FastClient:
         loop = asyncio.get_running_loop()
         timing.conn_started(_now())
         addrs = request.addrs or await self._resolve(request.host, request.port, timing)
+        if check.egress is not None:
+            allowed = [a for a in addrs if permitted(check.egress, a[1])]
+            if not allowed:
+                raise EgressRefused(addrs[0][1])
+            addrs = allowed
         tls = context if request.https else None
         name = request.server_name if tls is not None else None
         waiter: asyncio.Future[None] = loop.create_future()

@@ -32,6 +32,7 @@ from prober.config.model import Check
 from prober.config.secrets import Redactor, url_secrets
 from prober.probes import expect
 from prober.probes.decoding import ACCEPT_ENCODING, DecodeError, decoder_for
+from prober.probes.egress import current_egress, socket_factory
 from prober.probes.failures import classify
 from prober.probes.fast import FastClient, Outcome
 from prober.probes.response import MAX_FIELD_SIZE, MAX_HEADERS
@@ -65,7 +66,7 @@ class HttpProber:
             raise ValueError(f"engine must be one of {ENGINES}, not {engine!r}")
         self._clock: Clock = clock or SystemClock()
         self._resolver = resolver
-        self._sessions: dict[bool, aiohttp.ClientSession] = {}
+        self._sessions: dict[tuple[bool, bool], aiohttp.ClientSession] = {}
         self._contexts = ContextCache()
         self._last_tls: object = None
         self._last_context: ssl.SSLContext | None = None
@@ -87,8 +88,10 @@ class HttpProber:
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
 
-    def _session(self, fresh: bool) -> aiohttp.ClientSession:
-        session = self._sessions.get(fresh)
+    def _session(self, fresh: bool, env_proxy: bool = False) -> aiohttp.ClientSession:
+        """`env_proxy`: the session that honours HTTP_PROXY, HTTPS_PROXY and NO_PROXY."""
+        key = (fresh, env_proxy)
+        session = self._sessions.get(key)
         if session is None or session.closed:
             connector = aiohttp.TCPConnector(
                 limit=0,  # concurrency is bounded by the scheduler, never queued here
@@ -96,6 +99,7 @@ class HttpProber:
                 force_close=fresh,
                 ttl_dns_cache=_DNS_CACHE_TTL,
                 resolver=self._resolver,
+                socket_factory=socket_factory,  # refuses addresses outside the egress policy
             )
             session = aiohttp.ClientSession(
                 connector=connector,
@@ -104,6 +108,7 @@ class HttpProber:
                     {"User-Agent": USER_AGENT, "Accept-Encoding": ACCEPT_ENCODING}
                 ),
                 auto_decompress=False,  # decoded by prober.probes.decoding, as the lean client
+                trust_env=env_proxy,
                 trace_configs=self._traces or None,
                 timeout=aiohttp.ClientTimeout(total=None),
                 # the lean client's limits (aiohttp's defaults, stated so both stay in step)
@@ -111,7 +116,7 @@ class HttpProber:
                 max_field_size=MAX_FIELD_SIZE,
                 max_headers=MAX_HEADERS,
             )
-            self._sessions[fresh] = session
+            self._sessions[key] = session
         return session
 
     def _timeout(self, seconds: float) -> aiohttp.ClientTimeout:
@@ -135,6 +140,7 @@ class HttpProber:
         start = clock.monotonic()
         timing = ProbeTiming(_now())
         token = current_timing.set(timing)
+        egress_token = current_egress.set(check.egress)
         outcome = Outcome()
         try:
             try:
@@ -159,6 +165,7 @@ class HttpProber:
             outcome.failure = (reason, detail)
         finally:
             current_timing.reset(token)
+            current_egress.reset(egress_token)
         end = _now()
         duration = clock.monotonic() - start
         reason, detail = self._judge(check, outcome, duration)
@@ -180,7 +187,8 @@ class HttpProber:
         self, check: Check, context: ssl.SSLContext, timing: ProbeTiming, outcome: Outcome
     ) -> None:
         follow = check.follow_redirects and check.max_redirects > 0
-        session = self._session(check.fresh_connection)
+        env_proxy = check.proxy == "env"
+        session = self._session(check.fresh_connection, env_proxy)
         async with session.request(
             check.method,
             check.url,
@@ -189,6 +197,7 @@ class HttpProber:
             ssl=context,
             server_hostname=check.tls.server_name,
             allow_redirects=follow,
+            proxy=None if env_proxy else check.proxy,
             middlewares=(_CrossOrigin(check),) if follow else None,
             max_redirects=check.max_redirects + 1,  # aiohttp fails on reaching its limit
             timeout=self._timeout(check.timeout),
