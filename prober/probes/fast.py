@@ -4,18 +4,18 @@ aiohttp's client costs about 0.4 ms of CPU per request with a fresh connection h
 than half of what a probe may cost. This client is asyncio's low-level API only:
 `loop.create_connection` (with `ssl=` for https, so TLS is asyncio's own), the request
 written as one prepared bytes object (cached per check), and the response read by
-`prober.probes.response.ResponseProtocol` (llhttp) into one future. A host with several addresses
-is connected with Happy Eyeballs (RFC 8305, `aiohappyeyeballs` as aiohttp uses it): one
-dead address costs 250 ms, not the deadline. One deadline (`asyncio.timeout`)
+`prober.probes.response.ResponseProtocol` (llhttp) into one future. A host with several
+addresses is connected with Happy Eyeballs (RFC 8305, `aiohappyeyeballs` as aiohttp uses
+it): one dead address costs 250 ms, not the deadline. One deadline (`asyncio.timeout`)
 covers DNS, connect, TLS, every redirect hop, headers and body.
 
-DNS answers are cached for `DNS_CACHE_TTL` seconds per (host, port) as aiohttp's connector
-does; an IP-literal host is never resolved. Phase timings go into the probe's ProbeTiming
-exactly as the aiohttp trace callbacks put them (the TLS start mark comes from the
-context's SSLObject class, see `prober.probes.tls`), so both engines report the same
-phases and timeout stages. Failures are written into an `Outcome` with the same Reasons
-and details as the aiohttp path; cancellation always propagates, and the transport is
-closed on every path.
+Names are resolved by `prober.probes.dns` (c-ares, shared lookups, TTL-bound cache), the
+same resolver the aiohttp engine uses; an IP-literal host is never resolved. Phase timings
+go into the probe's ProbeTiming exactly as the aiohttp trace callbacks put them (the TLS
+start mark comes from the context's SSLObject class, see `prober.probes.tls`), so both
+engines report the same phases and timeout stages. Failures are written into an `Outcome`
+with the same Reasons and details as the aiohttp path; cancellation always propagates,
+and the transport is closed on every path.
 
 What it does not do, so `HttpProber` keeps aiohttp for it: kept-alive connections
 (`fresh_connection: false`), checks through a proxy (`proxy:`), credentials inside the
@@ -32,12 +32,12 @@ import ssl
 from collections.abc import Callable
 
 import aiohappyeyeballs
-from aiohttp.abc import AbstractResolver
 from yarl import URL
 
 from prober.config.model import Check
 from prober.probes import expect
 from prober.probes.decoding import ACCEPT_ENCODING
+from prober.probes.dns import Addr, Resolver
 from prober.probes.egress import EgressRefused, permitted
 from prober.probes.failures import classify_os
 from prober.probes.response import REDIRECT_CODES, ResponseProtocol
@@ -45,7 +45,6 @@ from prober.probes.result import Reason
 from prober.probes.timing import ProbeTiming, _now
 
 HAPPY_EYEBALLS_DELAY = 0.25  # seconds between attempts (RFC 8305 5; aiohttp's default)
-DNS_CACHE_TTL = 10.0  # seconds, as aiohttp's ttl_dns_cache in HttpProber
 USER_AGENT = "prober/0.1"
 _DEFAULTS = (("User-Agent", USER_AGENT), ("Accept", "*/*"), ("Accept-Encoding", ACCEPT_ENCODING))
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
@@ -56,7 +55,6 @@ _DROPPED = frozenset({"connection", "content-length", "host", "transfer-encoding
 _CROSS_ORIGIN_DROPPED = frozenset({"authorization", "cookie", "proxy-authorization", "host"})
 _CACHE_MAX = 16384
 
-Addr = tuple[int, str, int]  # family, IP, port
 ExpiryFn = Callable[[tuple[str, int], object], "float | None"]
 
 
@@ -163,13 +161,12 @@ class Request:
 class FastClient:
     """Runs one check's request on fresh connections; see the module doc for the scope."""
 
-    def __init__(self, expiry: ExpiryFn, resolver: AbstractResolver | None = None) -> None:
+    def __init__(self, expiry: ExpiryFn, dns: Resolver) -> None:
         """`expiry(origin, ssl_object)` reads the leaf certificate's notAfter (cached by
-        the caller); `resolver` replaces getaddrinfo (a test seam, aiohttp's interface)."""
+        the caller); `dns` resolves names (shared with the aiohttp engine)."""
         self._expiry = expiry
-        self._resolver = resolver
+        self._dns = dns
         self._prepared: dict[int, tuple[Check, Request | None]] = {}
-        self._dns: dict[tuple[str, int], tuple[float, list[Addr]]] = {}
 
     def prepare(self, check: Check) -> Request | None:
         """The check's first request, or None when the lean client does not cover it."""
@@ -302,28 +299,12 @@ class FastClient:
                     transport.abort()  # type: ignore[attr-defined]  # no TLS close_notify wait
 
     async def _resolve(self, host: str, port: int, timing: ProbeTiming) -> list[Addr]:
-        key = (host, port)
-        now = _now()
-        cached = self._dns.get(key)
-        if cached is not None and cached[0] > now:
-            return cached[1]
-        timing.dns_start = now
-        if self._resolver is not None:
-            found = await self._resolver.resolve(host, port, family=socket.AF_UNSPEC)
-            addrs = [(r["family"], r["host"], r["port"]) for r in found]
-        else:
-            infos = await asyncio.get_running_loop().getaddrinfo(
-                host, port, type=socket.SOCK_STREAM, flags=socket.AI_ADDRCONFIG
-            )
-            addrs = [(fam, str(sa[0]), int(sa[1])) for fam, _, _, _, sa in infos]
-        end = _now()
-        timing.dns += end - timing.dns_start
-        addrs = list(dict.fromkeys(addrs))
-        if not addrs:
-            raise socket.gaierror(socket.EAI_NONAME, "no address for the host")
-        if len(self._dns) >= _CACHE_MAX:
-            self._dns.clear()
-        self._dns[key] = (end + DNS_CACHE_TTL, addrs)
+        addrs = self._dns.cached(host, port)
+        if addrs is not None:
+            return addrs
+        timing.dns_start = _now()
+        addrs = await self._dns.resolve(host, port)
+        timing.dns += _now() - timing.dns_start
         return addrs
 
 

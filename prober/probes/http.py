@@ -32,6 +32,7 @@ from prober.config.model import Check
 from prober.config.secrets import Redactor, url_secrets
 from prober.probes import expect
 from prober.probes.decoding import ACCEPT_ENCODING, DecodeError, decoder_for
+from prober.probes.dns import AiohttpResolver, Resolver
 from prober.probes.egress import current_egress, socket_factory
 from prober.probes.failures import classify
 from prober.probes.fast import FastClient, Outcome
@@ -41,7 +42,6 @@ from prober.probes.timing import ProbeTiming, _now, current_timing, make_trace_c
 from prober.probes.tls import ContextCache, cert_expiry
 
 USER_AGENT = "prober/0.1"
-_DNS_CACHE_TTL = 10  # seconds; a failing resolver is still seen within one interval
 _UNKNOWN: object = object()
 ENGINES = ("fast", "aiohttp")
 
@@ -56,9 +56,11 @@ class HttpProber:
         resolver: AbstractResolver | None = None,
         phase_timings: bool = True,
         engine: str = "fast",
+        dns: Resolver | None = None,
     ) -> None:
         """`resolver` replaces DNS (a test seam); `phase_timings=False` skips aiohttp
         tracing (phases then stay 0 except transfer), for the leanest probe.
+        `dns` replaces the default resolver (c-ares with the system's name servers).
         `engine="fast"` runs checks with a fresh connection per probe on the lean client
         (`prober.probes.fast`) and everything else on aiohttp; "aiohttp" runs all on
         aiohttp."""
@@ -74,13 +76,15 @@ class HttpProber:
         self._timeouts: dict[float, aiohttp.ClientTimeout] = {}
         self._expiry_cache: dict[bytes, float | None] = {}
         self._origin_expiry: dict[tuple[str | None, int | None], float | None] = {}
-        self._fast = FastClient(self._expiry, resolver) if engine == "fast" else None
+        self._dns = dns or Resolver(seam=resolver)
+        self._fast = FastClient(self._expiry, self._dns) if engine == "fast" else None
 
     async def close(self) -> None:
         sessions = list(self._sessions.values())
         self._sessions.clear()
         for session in sessions:
             await session.close()
+        await self._dns.close()
 
     async def __aenter__(self) -> HttpProber:
         return self
@@ -97,8 +101,8 @@ class HttpProber:
                 limit=0,  # concurrency is bounded by the scheduler, never queued here
                 limit_per_host=0,
                 force_close=fresh,
-                ttl_dns_cache=_DNS_CACHE_TTL,
-                resolver=self._resolver,
+                use_dns_cache=False,  # prober.probes.dns caches, for each answer's TTL
+                resolver=AiohttpResolver(self._dns),
                 socket_factory=socket_factory,  # refuses addresses outside the egress policy
             )
             session = aiohttp.ClientSession(
