@@ -207,6 +207,9 @@ class HttpProber:
             timeout=self._timeout(check.timeout),
             trace_request_ctx=timing,
         ) as resp:
+            if not 100 <= resp.status <= 999:  # as llhttp on the lean client
+                outcome.failure = (Reason.PROTOCOL, f"protocol: invalid status code {resp.status}")
+                return
             outcome.status = resp.status
             outcome.location = "Location" in resp.headers
             if resp.url.scheme == "https":

@@ -212,6 +212,8 @@ class ResponseProtocol(asyncio.Protocol):
         if len(name) + len(value) > MAX_FIELD_SIZE:
             self._stop(Reason.PROTOCOL, f"protocol: header field longer than {MAX_FIELD_SIZE}"
                                         " bytes")
+        if b"\x00" in value:  # RFC 9110 5.5: NUL in a field value is refused
+            self._stop(Reason.PROTOCOL, "protocol: NUL character in a header value")
         if self.state == _BODY:
             self._progress = True
             return  # a trailer: counted, not used

@@ -19,6 +19,9 @@ STATUS_LINES = [
     shape("reason_with_spaces", fixed(status="200 All Good Here")),
     shape("reason_obs_text", fixed(status="200 Gr\xfc\xdfe".encode("latin-1").decode("latin-1"))),
     shape("http_1_0", b"HTTP/1.0 200 OK\r\nContent-Length: 23\r\n\r\n" + BODY),
+    shape("status_600_outside_classes", fixed(status="600 Custom"),
+          reason=Reason.UNEXPECTED_STATUS, status=600, check={"expect": Expectations()}),
+    shape("leading_empty_line", b"\r\n" + fixed()),
     shape("status_599", fixed(status="599 Custom"), reason=Reason.HTTP_5XX, status=599,
           check={"expect": Expectations()}),
 ]
@@ -45,6 +48,13 @@ BAD_STATUS_LINES = [
           status=None),
     shape("no_version", b"200 OK\r\nContent-Length: 0\r\n\r\n", reason=P, status=None),
     shape("empty_response", b"", reason=P, status=None),
+    shape("status_below_100", b"HTTP/1.1 099 OK\r\nContent-Length: 0\r\n\r\n", reason=P,
+          status=None),
+    shape("no_space_after_version", b"HTTP/1.1200 OK\r\nContent-Length: 0\r\n\r\n",
+          reason=P, status=None),
+    shape("version_1_2", b"HTTP/1.2 200 OK\r\nContent-Length: 0\r\n\r\n", reason=P,
+          status=None),
+    shape("http_0_9_body_only", BODY, reason=P, status=None),
 ]
 
 
@@ -90,6 +100,7 @@ FIELDS = [
     shape("long_field_8000", fixed(BODY, "X-Long: " + "a" * 8000)),
     shape("obs_text_value", fixed(BODY, "X-Latin: caf\xe9")),
     shape("duplicate_field_names", fixed(BODY, "Set-Cookie: a=1", "Set-Cookie: b=2")),
+    shape("control_character_in_value", fixed(BODY, "X-A: a\x01b")),
 ]
 
 
@@ -103,7 +114,14 @@ BAD_FIELDS = [
           reason=P, status=None),
     shape("space_before_colon", fixed(BODY, "X-A : b"), reason=P, status=None),
     shape("space_in_name", fixed(BODY, "X A: b"), reason=P, status=None),
+    shape("non_ascii_name", fixed(BODY, "X-\xe9: v"), reason=P, status=None),
 ]
+
+
+@pytest.mark.parametrize("s", [shape("nul_in_value", fixed(BODY, "X-A: a\x00b"), reason=P)],
+                         ids=str)
+async def test_rfc9110_5_5_nul_in_a_field_value_is_refused(engine: str, s: object) -> None:
+    await assert_shape(engine, s)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("s", BAD_FIELDS, ids=str)
@@ -158,6 +176,10 @@ BAD_LENGTHS = [
           + BODY, reason=P),
     shape("length_list", head("200 OK", "Content-Length: 23, 24") + BODY, reason=P,
           status=None),
+    shape("length_plus_sign", head("200 OK", "Content-Length: +23") + BODY, reason=P),
+    shape("length_space_inside", head("200 OK", "Content-Length: 2 3") + BODY, reason=P),
+    shape("length_overflow", head("200 OK", "Content-Length: 99999999999999999999") + BODY,
+          reason=P),
 ]
 
 
@@ -212,6 +234,8 @@ CHUNKED = [
           hold=True),
     shape("chunked_after_gzip_coding_list", head("200 OK", "Transfer-Encoding: chunked")
           + chunked(BODY, 5)),
+    shape("chunked_listed_after_gzip", head("200 OK", "Transfer-Encoding: gzip, chunked")
+          + b"17\r\n" + BODY + b"\r\n0\r\n\r\n"),
     shape("chunked_size_then_space", head("200 OK", "Transfer-Encoding: chunked")
           + b"17 \r\n" + BODY + b"\r\n0\r\n\r\n"),
 ]
