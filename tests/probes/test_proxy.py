@@ -4,17 +4,20 @@ forward proxy; without `proxy:` the environment's proxy variables are not used."
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import pytest
 
+from prober.config.model import EgressPolicy, TLSOptions
 from prober.probes.http import HttpProber
 from prober.probes.result import Reason
 
 from .conformance.harness import BODY, OK, fixed
-from .servers import make_check, raw_server, read_request_head
+from .servers import Pki, make_check, raw_server, read_request_head
+from .test_http_tls import tls_server
 
 
 class ForwardProxy:
@@ -103,3 +106,53 @@ async def test_unreachable_proxy_is_a_connect_failure(engine: str) -> None:
     async with HttpProber(engine=engine) as p:
         r = await p.probe(make_check("http://127.0.0.1:9/", proxy=f"http://127.0.0.1:{dead}"))
     assert r.reason is Reason.CONNECT, r.detail
+
+
+class ConnectProxy:
+    """An HTTPS proxy: answers CONNECT host:port, then pipes bytes both ways."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    async def __call__(self, reader: asyncio.StreamReader,
+                       writer: asyncio.StreamWriter) -> None:
+        head = await read_request_head(reader)
+        line = head.split(b"\r\n", 1)[0].decode()
+        self.lines.append(line)
+        method, target, _ = line.split(" ")
+        assert method == "CONNECT"
+        host, port = target.rsplit(":", 1)
+        up_reader, up_writer = await asyncio.open_connection(host, int(port))
+        writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
+        await writer.drain()
+
+        async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+            while data := await src.read(65536):
+                dst.write(data)
+                await dst.drain()
+            dst.close()
+
+        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer),
+                             return_exceptions=True)
+
+
+async def test_https_goes_through_a_connect_tunnel(engine: str, pki: Pki) -> None:
+    proxy = ConnectProxy()
+    async with tls_server(pki.server_cert, pki.server_key) as url, \
+            raw_server(proxy) as proxy_url:
+        check = make_check(url + "/", proxy=proxy_url, tls=TLSOptions(ca_file=pki.ca_file))
+        async with HttpProber(engine=engine) as p:
+            r = await p.probe(check)
+    assert r.reason is Reason.OK, r.detail
+    assert proxy.lines == [f"CONNECT {url.removeprefix('https://')} HTTP/1.1"]
+    assert r.cert_expiry == pki.server_not_after
+
+
+async def test_egress_policy_applies_to_the_proxy_address(engine: str) -> None:
+    async with proxied_origin() as (origin, proxy_url, proxy, hits):
+        check = make_check(origin + "/", proxy=proxy_url, egress=EgressPolicy(
+            deny=(ipaddress.ip_network("127.0.0.0/8"),)))
+        async with HttpProber(engine=engine) as p:
+            r = await p.probe(check)
+    assert r.reason is Reason.CONNECT, r.detail
+    assert proxy.lines == [] and hits == []
