@@ -8,9 +8,10 @@ non-blocking sockets in the event loop: a hung lookup costs one pending query an
 nobody else. It also returns each record's TTL, which getaddrinfo hides, so answers are
 cached exactly as long as the zone allows (capped at MAX_TTL; a TTL of 0 is not cached;
 c-ares keeps a TTL-bound cache of its own underneath).
-`/etc/hosts` is read first, as the system resolver does (c-ares follows resolv.conf's
-`lookup` order). c-ares's own timeout and tries bound every query (QUERY_TIMEOUT x TRIES
-seconds), so a query outlives no probe for long.
+`/etc/hosts` is read first, then the name servers and search domains of resolv.conf, as
+the system resolver does; names that only other NSS modules know (mDNS, LDAP) are not
+resolved (the price of not blocking threads). c-ares's own timeout and tries bound every
+query (QUERY_TIMEOUT x TRIES seconds), so a query outlives no probe for long.
 
 Concurrent lookups of one (name, port) share one query: a second probe awaits the first
 one's answer. Each caller waits under its own deadline (the probe's `asyncio.timeout`) and
