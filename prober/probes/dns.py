@@ -10,8 +10,9 @@ cached exactly as long as the zone allows (capped at MAX_TTL; a TTL of 0 is not 
 c-ares keeps a TTL-bound cache of its own underneath).
 `/etc/hosts` is read first, then the name servers and search domains of resolv.conf, as
 the system resolver does; names that only other NSS modules know (mDNS, LDAP) are not
-resolved (the price of not blocking threads). c-ares's own timeout and tries bound every
-query (QUERY_TIMEOUT x TRIES seconds), so a query outlives no probe for long.
+resolved (the price of not blocking threads). c-ares takes its timeout and attempts from
+resolv.conf's `options` (else its own defaults), as the system resolver does, so every
+query ends by itself, whatever the probes waiting on it do.
 
 Concurrent lookups of one (name, port) share one query: a second probe awaits the first
 one's answer. Each caller waits under its own deadline (the probe's `asyncio.timeout`) and
@@ -39,8 +40,6 @@ Addr = tuple[int, str, int]  # family, IP, port
 
 MAX_TTL: Final = 300.0  # seconds an answer is kept at most, whatever its TTL
 NEGATIVE_TTL: Final = 5.0  # seconds a failed lookup is remembered
-QUERY_TIMEOUT: Final = 2.0  # seconds c-ares waits for one server's answer
-TRIES: Final = 2
 MAX_ENTRIES: Final = 16384
 SEAM_TTL: Final = 10.0
 
@@ -123,8 +122,7 @@ class Resolver:
                 raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
             return seen, SEAM_TTL
         if self._cares is None:
-            kwargs: dict[str, Any] = {"timeout": QUERY_TIMEOUT, "tries": TRIES}
-            self._cares = aiodns.DNSResolver(nameservers=self._nameservers, **kwargs)
+            self._cares = aiodns.DNSResolver(nameservers=self._nameservers)
         self.queries += 1
         try:
             result = await self._cares.getaddrinfo(host, port=port, type=socket.SOCK_STREAM)
