@@ -84,6 +84,7 @@ class ResponseProtocol(asyncio.Protocol):
         self._until_close = False
         self._decoder: Decoder | None = None
         self._headers = 0
+        self._status_len = 0
         self._length: bytes | None = None
         self._chunked = False
         self._coded = False
@@ -194,13 +195,14 @@ class ResponseProtocol(asyncio.Protocol):
 
     def on_message_begin(self) -> None:
         self.location = self.charset = None
-        self._headers = 0
+        self._headers = self._status_len = 0
         self._length = None
         self._chunked = self._coded = False
         self._encoding = b""
 
     def on_status(self, reason: bytes) -> None:
-        if len(reason) > MAX_FIELD_SIZE:
+        self._status_len += len(reason)  # the reason phrase may come in many pieces
+        if self._status_len > MAX_FIELD_SIZE:
             self._stop(Reason.PROTOCOL, f"protocol: status line longer than {MAX_FIELD_SIZE}"
                                         " bytes")
 

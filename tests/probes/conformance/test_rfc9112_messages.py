@@ -134,6 +134,8 @@ LIMITS = [
     shape("field_over_8190_trickled", head("200 OK", "Content-Length: 0")[:-2],
           *([b"X-Long: " + b"a" * 4000] + [b"a" * 4000] * 2 + [b"\r\n\r\n"]),
           reason=P, status=None),
+    shape("status_line_over_8190_in_pieces", b"HTTP/1.1 200 ", *([b"x" * 3000] * 4),
+          reason=P, status=None, hold=True),
     shape("headers_over_128", fixed(BODY, *(f"X-H{i}: v" for i in range(130))), reason=P,
           status=None),
     shape("endless_head", head("200 OK")[:-2], *([b"X-A: b\r\n" * 100] * 20), reason=P,
