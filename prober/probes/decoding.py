@@ -61,12 +61,12 @@ class Decoder:
                 out.append(piece)
                 if obj.eof:
                     data = obj.unused_data
-                    if data and self._wbits == 31:  # another gzip member follows
+                    if not data.strip(b"\x00"):
+                        break  # the end, or zero padding after it (as gzip(1) allows)
+                    if self._wbits == 31:  # another gzip member follows
                         obj = self._obj = zlib.decompressobj(31)
                         continue
-                    if data.strip(b"\x00"):
-                        raise DecodeError(f"{self.coding}: data after the end of the stream")
-                    break
+                    raise DecodeError(f"{self.coding}: data after the end of the stream")
                 data = obj.unconsumed_tail
         except zlib.error as exc:
             raise DecodeError(f"{self.coding}: {exc}") from None

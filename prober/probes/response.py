@@ -228,7 +228,8 @@ class ResponseProtocol(asyncio.Protocol):
         elif name == b"content-encoding":
             self._encoding = value
         elif name == b"location":
-            self.location = value.strip().decode("utf-8", "surrogateescape")
+            # an empty Location is no redirect target (aiohttp ignores it too)
+            self.location = value.strip().decode("utf-8", "surrogateescape") or None
         elif name == b"content-type" and self.keep:
             found = _CHARSET.search(value.decode("latin-1"))
             self.charset = found.group(1) if found else None

@@ -5,6 +5,7 @@ body is a `protocol` failure; the size cap applies to the decoded body."""
 from __future__ import annotations
 
 import asyncio
+import gzip as gzip_module
 import zlib
 
 import pytest
@@ -38,6 +39,7 @@ GZ = gzip(BODY)
 ZL = zlib.compress(BODY)
 RAW = deflate_raw(BODY)
 TWO_MEMBERS = gzip(BODY[:10]) + gzip(BODY[10:])
+GZ_STDLIB = gzip_module.compress(BODY, mtime=1_700_000_000)  # the stdlib's framing, an mtime
 
 DECODED = [
     shape("gzip", coded("gzip", GZ)),
@@ -58,6 +60,8 @@ DECODED = [
     shape("deflate_zlib_chunked_bytewise", coded_chunked("deflate", ZL, 1)),
     shape("identity", coded("identity", BODY)),
     shape("unknown_coding_passed_through", coded("x-custom", BODY)),
+    shape("gzip_zero_padding", coded("gzip", GZ + b"\0" * 8)),
+    shape("gzip_from_stdlib_with_mtime", coded("gzip", GZ_STDLIB)),
     shape("gzip_empty_body", coded("gzip", b""), check={"expect": ANY}),
 ]
 

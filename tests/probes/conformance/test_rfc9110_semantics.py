@@ -82,6 +82,8 @@ REDIRECT_LIMITS = [
     shape("redirect_with_max_zero", head("302 Found", "Location: /elsewhere",
                                          "Content-Length: 0"),
           reason=Reason.REDIRECTS, status=302, check={"max_redirects": 0}),
+    shape("redirect_with_empty_location", head("302 Found", "Location:", "Content-Length: 0"),
+          reason=Reason.UNEXPECTED_STATUS, status=302, check={"expect": Expectations()}),
     shape("redirect_loop", head("302 Found", "Location: /", "Content-Length: 0"),
           reason=Reason.REDIRECTS, status=302, check={"max_redirects": 3}),
 ]
