@@ -59,7 +59,9 @@ BAD_STATUS_LINES = [
 
 
 @pytest.mark.parametrize("s", BAD_STATUS_LINES, ids=str)
-async def test_rfc9112_4_non_http_reply_is_protocol_at_once(engine: str, s: object) -> None:
+async def test_rfc9112_4_invalid_status_line_or_non_http_reply_is_protocol_at_once(
+    engine: str, s: object
+) -> None:
     """A service that does not speak HTTP (held open after its greeting) fails as protocol
     as soon as its first bytes are read, not at the deadline."""
     await assert_shape(engine, s)  # type: ignore[arg-type]
