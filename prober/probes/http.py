@@ -28,7 +28,7 @@ from aiohttp.abc import AbstractResolver
 from yarl import URL
 
 from prober.clock import Clock, SystemClock
-from prober.config.model import Check
+from prober.config.model import Check, EgressPolicy
 from prober.config.secrets import Redactor, url_secrets
 from prober.probes import expect
 from prober.probes.decoding import ACCEPT_ENCODING, DecodeError, decoder_for
@@ -68,7 +68,7 @@ class HttpProber:
             raise ValueError(f"engine must be one of {ENGINES}, not {engine!r}")
         self._clock: Clock = clock or SystemClock()
         self._resolver = resolver
-        self._sessions: dict[tuple[bool, bool], aiohttp.ClientSession] = {}
+        self._sessions: dict[tuple[bool, bool, EgressPolicy | None], aiohttp.ClientSession] = {}
         self._contexts = ContextCache()
         self._last_tls: object = None
         self._last_context: ssl.SSLContext | None = None
@@ -92,9 +92,12 @@ class HttpProber:
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
 
-    def _session(self, fresh: bool, env_proxy: bool = False) -> aiohttp.ClientSession:
-        """`env_proxy`: the session that honours HTTP_PROXY, HTTPS_PROXY and NO_PROXY."""
-        key = (fresh, env_proxy)
+    def _session(self, fresh: bool, env_proxy: bool = False,
+                 egress: EgressPolicy | None = None) -> aiohttp.ClientSession:
+        """`env_proxy`: the session that honours HTTP_PROXY, HTTPS_PROXY and NO_PROXY.
+        One pool per egress policy: a kept-alive connection opened under one policy is
+        never reused by a check under another (its address was checked at connect)."""
+        key = (fresh, env_proxy, egress)
         session = self._sessions.get(key)
         if session is None or session.closed:
             connector = aiohttp.TCPConnector(
@@ -192,7 +195,7 @@ class HttpProber:
     ) -> None:
         follow = check.follow_redirects and check.max_redirects > 0
         env_proxy = check.proxy == "env"
-        session = self._session(check.fresh_connection, env_proxy)
+        session = self._session(check.fresh_connection, env_proxy, check.egress)
         async with session.request(
             check.method,
             check.url,

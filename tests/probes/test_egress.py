@@ -142,3 +142,29 @@ checks:
         parse_config(text, "checks.yaml", {})
     assert "checks.yaml:7:" in str(info.value)
     assert "checks[0].egress.allow[1]: invalid network 'not-a-net'" in str(info.value)
+
+
+async def test_kept_alive_connection_is_not_reused_under_a_stricter_policy(engine: str) -> None:
+    async def keep_alive(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                await read_request_head(reader)
+                writer.write(fixed(BODY))
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            writer.close()
+
+    srv = await asyncio.start_server(keep_alive, "127.0.0.1", 0)
+    port = srv.sockets[0].getsockname()[1]
+    try:
+        url = f"http://127.0.0.1:{port}/"
+        async with HttpProber(engine=engine) as p:
+            opened = await p.probe(make_check(url, expect=OK, fresh_connection=False))
+            strict = await p.probe(make_check(url, fresh_connection=False,
+                                              egress=policy(deny=("127.0.0.0/8",))))
+    finally:
+        srv.close()
+        await srv.wait_closed()
+    assert opened.reason is Reason.OK, opened.detail
+    assert (strict.reason, strict.detail) == (Reason.CONNECT,
+                                              "connect: 127.0.0.1 is outside the egress policy")
