@@ -51,6 +51,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 # hadolint ignore=DL3013
 RUN --mount=type=bind,from=builder,source=/wheels,target=/wheels \
     pip install --no-index --find-links=/wheels prober \
+    && python -c "import uvloop, httptools, aiodns" \
     && useradd --system --no-log-init --uid 65532 --user-group \
        --home-dir /var/lib/prober --no-create-home --shell /usr/sbin/nologin prober \
     && mkdir -p /var/lib/prober /etc/prober \

@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from prober.config import fields, keys
+from prober.config import fields, keys, network
 from prober.config.durations import format_duration as fmt
 from prober.config.model import (
     Check,
@@ -141,6 +141,8 @@ _SETTING_READERS: dict[str, Callable[[Reader, yaml.Node, str], Any]] = {
     "max_body_size": lambda r, n, p: r.size(n, p, 1, 1024**3),
     "requests_per_round": lambda r, n, p: r.integer(n, p, 1, 1000),
     "fresh_connection": lambda r, n, p: r.boolean(n, p),
+    "egress": network.egress,
+    "proxy": network.proxy,
 }
 
 
@@ -194,9 +196,11 @@ def _timing_ok(r: Reader, s: Settings, own: Settings, reported: set[str]) -> boo
 
 def build_check(r: Reader, ident: str, component: str, url: str, s: Settings, own: Settings,
                 line: int, reported: set[str],
-                expanded: frozenset[str] = frozenset()) -> Check | None:
+                expanded: frozenset[str] = frozenset(),
+                header_expanded: frozenset[str] = frozenset()) -> Check | None:
     """The Check for merged settings `s`; `expanded` is what ${VAR}s in the check and in
-    the defaults it inherits expanded to (its secrets)."""
+    the defaults it inherits expanded to (its secrets), `header_expanded` the part of it
+    written in headers."""
     if not _timing_ok(r, s, own, reported):
         return None
     tls = {k: v.value for k, v in s["tls"].value.items()} if "tls" in s else {}
@@ -212,6 +216,8 @@ def build_check(r: Reader, ident: str, component: str, url: str, s: Settings, ow
         v["timeout"] = default_timeout(v.get("interval", Check.interval))
     if "max_body_size" in v:
         v["max_body_bytes"] = v.pop("max_body_size")
+    secret_headers = frozenset(name.lower() for name, value in hdrs
+                               if any(x and x in value for x in header_expanded))
     return Check(id=ident, component=component, url=url, headers=hdrs,
                  expect=Expectations(**expect), tls=TLSOptions(**tls), line=line,
-                 expanded=expanded, **v)
+                 expanded=expanded, secret_headers=secret_headers, **v)

@@ -21,11 +21,14 @@ CHECK_SETTINGS = (
     "max_body_size",
     "requests_per_round",
     "fresh_connection",
+    "egress",
+    "proxy",
 )
 CHECK = ("id", "component", "url", *CHECK_SETTINGS)
 DEFAULTS = (*CHECK_SETTINGS, "status")
 EXPECT = ("status", "body_contains", "body_regex", "json", "max_latency")
 JSON_EXPECT = ("path", "equals")
+EGRESS = ("allow", "deny")
 TLS = ("ca_file", "cert_file", "key_file", "server_name", "insecure_skip_verify")
 STATUS = (
     "window",

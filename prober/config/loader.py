@@ -155,8 +155,9 @@ class _Builder:
             if ident is None or comp is None or url is None:
                 continue
             expanded = self.r.secrets("defaults.", f"{path}.")
+            in_headers = self.r.secrets("defaults.headers.", f"{path}.headers.")
             check = chk.build_check(self.r, ident, comp, url, merged, own,
-                                    yn.position(node)[0], self.reported, expanded)
+                                    yn.position(node)[0], self.reported, expanded, in_headers)
             if check is not None:
                 out.append(check)
         _unique(self.r, seen, "checks", "check")

@@ -6,6 +6,7 @@ references resolve. Equality is structural, so a reload can tell unchanged check
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, time
@@ -58,6 +59,24 @@ class TLSOptions:
     insecure_skip_verify: bool = False
 
 
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+@dataclass(frozen=True)
+class EgressPolicy:
+    """Networks a probe may connect to: none of `deny`, and one of `allow` when given."""
+
+    allow: tuple[Network, ...] = ()
+    deny: tuple[Network, ...] = ()
+
+    def permits(self, ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+        if ip.version == 6 and ip.ipv4_mapped is not None:
+            ip = ip.ipv4_mapped
+        if any(ip in net for net in self.deny):
+            return False
+        return not self.allow or any(ip in net for net in self.allow)
+
+
 @dataclass(frozen=True)
 class Check:
     id: str
@@ -76,11 +95,16 @@ class Check:
     max_body_bytes: int = 1024 * 1024  # decoded body
     requests_per_round: int = 1
     fresh_connection: bool = True
+    egress: EgressPolicy | None = None  # None: any address
+    proxy: str | None = None  # "env" or an http:// proxy URL; None: direct
     # 1-based position of the check's mapping in checks.yaml, for error messages and docs.
     line: int = 0
     # What the ${VAR}s of this check (and of the defaults it inherits) expanded to: its
     # secrets. Derived from the fields above, so it takes no part in equality.
     expanded: frozenset[str] = field(default=frozenset(), compare=False, repr=False)
+    # Lower-cased names of the headers whose value holds a ${VAR} expansion: never sent
+    # to another origin on a redirect.
+    secret_headers: frozenset[str] = field(default=frozenset(), compare=False, repr=False)
 
     @property
     def secret_values(self) -> tuple[str, ...]:

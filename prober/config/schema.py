@@ -145,6 +145,14 @@ def _check_settings() -> dict[str, Schema]:
                                  "Requests sent per round.", c.requests_per_round),
         "fresh_connection": _d({"type": "boolean"}, "New connection for every request.",
                                c.fresh_connection),
+        "egress": _obj({
+            "allow": _d(_one_or_many({"type": "string"}),
+                        "Only these networks (CIDRs or named sets) may be connected to."),
+            "deny": _d(_one_or_many({"type": "string"}),
+                       "Networks (CIDRs or named sets) never connected to."),
+        }, keys.EGRESS, description="Networks the probe may connect to, for the target and "
+                                    "every redirect hop."),
+        "proxy": _str("\"env\" (HTTP_PROXY, HTTPS_PROXY, NO_PROXY) or an http:// proxy URL."),
     }
 
 

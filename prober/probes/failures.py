@@ -14,6 +14,7 @@ import ssl
 
 import aiohttp
 
+from prober.probes.egress import EgressRefused
 from prober.probes.result import Reason
 
 _SHOWN = 120
@@ -67,6 +68,8 @@ def classify_os(exc: OSError) -> tuple[Reason, str]:
 
 
 def _os_text(exc: BaseException | None) -> str:
+    if isinstance(exc, EgressRefused):
+        return str(exc)
     if isinstance(exc, socket.gaierror):
         return _printable(exc.strerror or "name resolution failed").lower()
     if isinstance(exc, OSError):
@@ -107,7 +110,7 @@ def _printable(text: str) -> str:
     return clean if len(clean) <= _SHOWN else clean[:_SHOWN] + "..."
 
 
-# Public names for the lean client's parser (`prober.probes.h1`).
+# Public names for the lean client's parser (`prober.probes.response`).
 os_text = _os_text
 ssl_text = _ssl_text
 printable = _printable

@@ -4,20 +4,22 @@ aiohttp's client costs about 0.4 ms of CPU per request with a fresh connection h
 than half of what a probe may cost. This client is asyncio's low-level API only:
 `loop.create_connection` (with `ssl=` for https, so TLS is asyncio's own), the request
 written as one prepared bytes object (cached per check), and the response read by
-`prober.probes.h1.ResponseProtocol` into one future. One deadline (`asyncio.timeout`)
+`prober.probes.response.ResponseProtocol` (llhttp) into one future. A host with several
+addresses is connected with Happy Eyeballs (RFC 8305, `aiohappyeyeballs` as aiohttp uses
+it): one dead address costs 250 ms, not the deadline. One deadline (`asyncio.timeout`)
 covers DNS, connect, TLS, every redirect hop, headers and body.
 
-DNS answers are cached for `DNS_CACHE_TTL` seconds per (host, port) as aiohttp's connector
-does; an IP-literal host is never resolved. Phase timings go into the probe's ProbeTiming
-exactly as the aiohttp trace callbacks put them (the TLS start mark comes from the
-context's SSLObject class, see `prober.probes.tls`), so both engines report the same
-phases and timeout stages. Failures are written into an `Outcome` with the same Reasons
-and details as the aiohttp path; cancellation always propagates, and the transport is
-closed on every path.
+Names are resolved by `prober.probes.dns` (c-ares, shared lookups, TTL-bound cache), the
+same resolver the aiohttp engine uses; an IP-literal host is never resolved. Phase timings
+go into the probe's ProbeTiming exactly as the aiohttp trace callbacks put them (the TLS
+start mark comes from the context's SSLObject class, see `prober.probes.tls`), so both
+engines report the same phases and timeout stages. Failures are written into an `Outcome`
+with the same Reasons and details as the aiohttp path; cancellation always propagates,
+and the transport is closed on every path.
 
 What it does not do, so `HttpProber` keeps aiohttp for it: kept-alive connections
-(`fresh_connection: false`), credentials inside the URL, and URLs or headers it would have
-to re-encode (non-ASCII targets, control characters in header values).
+(`fresh_connection: false`), checks through a proxy (`proxy:`), credentials inside the
+URL, and header values with control characters (which the config loader refuses).
 """
 
 from __future__ import annotations
@@ -28,28 +30,31 @@ import re
 import socket
 import ssl
 from collections.abc import Callable
-from urllib.parse import urljoin, urlsplit
 
-from aiohttp.abc import AbstractResolver
+import aiohappyeyeballs
+from yarl import URL
 
 from prober.config.model import Check
 from prober.probes import expect
+from prober.probes.decoding import ACCEPT_ENCODING
+from prober.probes.dns import Addr, Resolver
+from prober.probes.egress import EgressRefused, permitted
 from prober.probes.failures import classify_os
-from prober.probes.h1 import REDIRECT_CODES, ResponseProtocol
+from prober.probes.response import REDIRECT_CODES, ResponseProtocol
 from prober.probes.result import Reason
 from prober.probes.timing import ProbeTiming, _now
 
-DNS_CACHE_TTL = 10.0  # seconds, as aiohttp's ttl_dns_cache in HttpProber
+HAPPY_EYEBALLS_DELAY = 0.25  # seconds between attempts (RFC 8305 5; aiohttp's default)
 USER_AGENT = "prober/0.1"
-_DEFAULTS = (("User-Agent", USER_AGENT), ("Accept", "*/*"), ("Accept-Encoding", "gzip, deflate"))
+_DEFAULTS = (("User-Agent", USER_AGENT), ("Accept", "*/*"), ("Accept-Encoding", ACCEPT_ENCODING))
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _TARGET = re.compile(r"[\x21-\x7e]+")
+_HOST = re.compile(r"[A-Za-z0-9._~:%-]+")
 _BAD_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 _DROPPED = frozenset({"connection", "content-length", "host", "transfer-encoding", "keep-alive"})
-_CROSS_ORIGIN_DROPPED = frozenset({"authorization", "cookie", "proxy-authorization"})
+_CROSS_ORIGIN_DROPPED = frozenset({"authorization", "cookie", "proxy-authorization", "host"})
 _CACHE_MAX = 16384
 
-Addr = tuple[int, str, int]  # family, IP, port
 ExpiryFn = Callable[[tuple[str, int], object], "float | None"]
 
 
@@ -86,40 +91,40 @@ class Request:
 
     def __init__(
         self,
-        url: str,
+        url: str | URL,
         method: str,
         headers: tuple[tuple[str, str], ...],
         body: bytes | None,
         server_name: str | None,
     ) -> None:
-        """Raises ValueError for what the lean client does not send (see module doc)."""
-        parts = urlsplit(url)
-        scheme = parts.scheme.lower()
+        """Raises ValueError for what the lean client does not send (see module doc).
+
+        The URL is read by yarl as aiohttp reads it: an international name becomes its
+        IDNA 2008 A-label (UTS 46), a path or query with spaces or non-ASCII characters
+        is percent-encoded (UTF-8)."""
+        parsed = url if isinstance(url, URL) else URL(url)
+        scheme = parsed.scheme.lower()
         if scheme not in ("http", "https"):
             raise ValueError("scheme")
-        if "@" in parts.netloc:
+        if parsed.raw_user is not None or parsed.raw_password is not None:
             raise ValueError("userinfo")
-        host = parts.hostname
-        if not host:
+        host = parsed.raw_host
+        if not host or _HOST.fullmatch(host) is None:
             raise ValueError("host")
-        if not host.isascii():
-            host = host.encode("idna").decode("ascii")  # UnicodeError is a ValueError
-        default = 443 if scheme == "https" else 80
-        port = parts.port or default
-        target = (parts.path or "/") + ("?" + parts.query if parts.query else "")
+        port = parsed.port
+        if port is None:
+            raise ValueError("port")
+        target = parsed.raw_path_qs or "/"
         if _TARGET.fullmatch(target) is None or _TOKEN.fullmatch(method) is None:
             raise ValueError("target")
+        host_header = parsed.host_port_subcomponent or host
         try:
             ip = ipaddress.ip_address(host)
         except ValueError:
             self.addrs: list[Addr] | None = None
-            host_header = host
         else:
             family = socket.AF_INET6 if ip.version == 6 else socket.AF_INET
             self.addrs = [(family, host, port)]
-            host_header = f"[{host}]" if ip.version == 6 else host
-        if port != default:
-            host_header += f":{port}"
         names = {name.lower() for name, _ in headers}
         lines = [f"{method} {target} HTTP/1.1"]
         if "host" not in names:
@@ -142,7 +147,7 @@ class Request:
         lines.append("Connection: close\r\n\r\n")
         data = "\r\n".join(lines).encode("utf-8")
         self.data = data + body if body else data
-        self.url = url
+        self.url = parsed
         self.method = method
         self.headers = headers
         self.body = body
@@ -156,13 +161,12 @@ class Request:
 class FastClient:
     """Runs one check's request on fresh connections; see the module doc for the scope."""
 
-    def __init__(self, expiry: ExpiryFn, resolver: AbstractResolver | None = None) -> None:
+    def __init__(self, expiry: ExpiryFn, dns: Resolver) -> None:
         """`expiry(origin, ssl_object)` reads the leaf certificate's notAfter (cached by
-        the caller); `resolver` replaces getaddrinfo (a test seam, aiohttp's interface)."""
+        the caller); `dns` resolves names (shared with the aiohttp engine)."""
         self._expiry = expiry
-        self._resolver = resolver
+        self._dns = dns
         self._prepared: dict[int, tuple[Check, Request | None]] = {}
-        self._dns: dict[tuple[str, int], tuple[float, list[Addr]]] = {}
 
     def prepare(self, check: Check) -> Request | None:
         """The check's first request, or None when the lean client does not cover it."""
@@ -170,7 +174,7 @@ class FastClient:
         if entry is not None and entry[0] is check:
             return entry[1]
         request: Request | None = None
-        if check.fresh_connection:
+        if check.fresh_connection and check.proxy is None:
             body = check.body.encode() if check.body is not None else None
             try:
                 request = Request(check.url, check.method, check.headers, body,
@@ -219,7 +223,7 @@ class FastClient:
                         return
                     assert status is not None
                     try:
-                        request = _redirected(request, location, status)
+                        request = _redirected(request, location, status, check.secret_headers)
                     except ValueError as exc:
                         outcome.status = None
                         outcome.failure = (
@@ -247,6 +251,11 @@ class FastClient:
         loop = asyncio.get_running_loop()
         timing.conn_started(_now())
         addrs = request.addrs or await self._resolve(request.host, request.port, timing)
+        if check.egress is not None:
+            allowed = [a for a in addrs if permitted(check.egress, a[1])]
+            if not allowed:
+                raise EgressRefused(addrs[0][1])
+            addrs = allowed
         tls = context if request.https else None
         name = request.server_name if tls is not None else None
         waiter: asyncio.Future[None] = loop.create_future()
@@ -254,28 +263,30 @@ class FastClient:
         transport: asyncio.BaseTransport | None = None
         proto: ResponseProtocol | None = None
         try:
-            last = len(addrs) - 1
-            for i, (_, ip, port) in enumerate(addrs):
-                proto = ResponseProtocol(
-                    waiter, timing, check.max_body_bytes, keep, body_expected, follow
+            proto = made = ResponseProtocol(
+                waiter, timing, check.max_body_bytes, keep, body_expected, follow
+            )
+            if len(addrs) == 1:
+                _, ip, port = addrs[0]
+                transport, _ = await loop.create_connection(
+                    lambda: made, ip, port, ssl=tls, server_hostname=name
                 )
-                try:
-                    transport, _ = await loop.create_connection(
-                        lambda p=proto: p, ip, port, ssl=tls, server_hostname=name
-                    )
-                    break
-                except ssl.SSLError:
-                    raise
-                except OSError:
-                    if i == last:
-                        raise
+            else:  # RFC 8305: staggered attempts over every address, families interleaved
+                sock = await aiohappyeyeballs.start_connection(
+                    [(fam, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", _sockaddr(fam, ip, port))
+                     for fam, ip, port in addrs],
+                    happy_eyeballs_delay=HAPPY_EYEBALLS_DELAY,
+                )
+                transport, _ = await loop.create_connection(
+                    lambda: made, sock=sock, ssl=tls, server_hostname=name
+                )
             assert transport is not None and proto is not None
             timing.conn_done(_now())
             if tls is not None:
                 outcome.cert_expiry = self._expiry(
                     (request.host, request.port), transport.get_extra_info("ssl_object")
                 )
-            transport.write(request.data)  # type: ignore[attr-defined]
+            transport.write(request.data)
             await waiter
             return proto
         finally:
@@ -288,36 +299,31 @@ class FastClient:
                     transport.abort()  # type: ignore[attr-defined]  # no TLS close_notify wait
 
     async def _resolve(self, host: str, port: int, timing: ProbeTiming) -> list[Addr]:
-        key = (host, port)
-        now = _now()
-        cached = self._dns.get(key)
-        if cached is not None and cached[0] > now:
-            return cached[1]
-        timing.dns_start = now
-        if self._resolver is not None:
-            found = await self._resolver.resolve(host, port, family=socket.AF_UNSPEC)
-            addrs = [(r["family"], r["host"], r["port"]) for r in found]
-        else:
-            infos = await asyncio.get_running_loop().getaddrinfo(
-                host, port, type=socket.SOCK_STREAM, flags=socket.AI_ADDRCONFIG
-            )
-            addrs = [(fam, str(sa[0]), int(sa[1])) for fam, _, _, _, sa in infos]
-        end = _now()
-        timing.dns += end - timing.dns_start
-        addrs = list(dict.fromkeys(addrs))
-        if not addrs:
-            raise socket.gaierror(socket.EAI_NONAME, "no address for the host")
-        if len(self._dns) >= _CACHE_MAX:
-            self._dns.clear()
-        self._dns[key] = (end + DNS_CACHE_TTL, addrs)
+        addrs = self._dns.cached(host, port)
+        if addrs is not None:
+            return addrs
+        timing.dns_start = _now()
+        addrs = await self._dns.resolve(host, port)
+        timing.dns += _now() - timing.dns_start
         return addrs
 
 
-def _redirected(request: Request, location: str, status: int) -> Request:
+def _sockaddr(family: int, ip: str, port: int) -> tuple[str, int] | tuple[str, int, int, int]:
+    return (ip, port, 0, 0) if family == socket.AF_INET6 else (ip, port)
+
+
+def _redirected(
+    request: Request, location: str, status: int, secret: frozenset[str] = frozenset()
+) -> Request:
     """The next hop's request (aiohttp's rules: 303, and POST on 301/302, become GET
-    without a body; credentials are not sent to another origin). ValueError names why."""
-    url = urljoin(request.url, location)
-    scheme = urlsplit(url).scheme.lower()
+    without a body). Another origin gets none of the credentials: Authorization, Cookie,
+    Proxy-Authorization, a configured Host, nor the `secret` headers (those written with
+    a ${VAR}); once dropped they stay dropped. ValueError names why it cannot go on."""
+    try:
+        url = request.url.join(URL(location))
+    except (ValueError, TypeError):
+        raise ValueError("InvalidUrlRedirectClientError") from None
+    scheme = url.scheme.lower()
     if scheme not in ("http", "https"):
         raise ValueError("NonHttpUrlRedirectClientError")
     method, body, headers = request.method, request.body, request.headers
@@ -329,7 +335,8 @@ def _redirected(request: Request, location: str, status: int) -> Request:
         name = request.server_name if request.server_name != request.host else None
         nxt = Request(url, method, headers, body, name)
         if nxt.origin != request.origin:
-            kept = tuple(h for h in headers if h[0].lower() not in _CROSS_ORIGIN_DROPPED)
+            kept = tuple(h for h in headers if h[0].lower() not in _CROSS_ORIGIN_DROPPED
+                         and h[0].lower() not in secret)
             if kept != headers:
                 nxt = Request(url, method, kept, body, name)
     except ValueError:

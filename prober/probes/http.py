@@ -25,19 +25,23 @@ from types import MappingProxyType
 
 import aiohttp
 from aiohttp.abc import AbstractResolver
+from yarl import URL
 
 from prober.clock import Clock, SystemClock
-from prober.config.model import Check
+from prober.config.model import Check, EgressPolicy
 from prober.config.secrets import Redactor, url_secrets
 from prober.probes import expect
+from prober.probes.decoding import ACCEPT_ENCODING, DecodeError, decoder_for
+from prober.probes.dns import AiohttpResolver, Resolver
+from prober.probes.egress import current_egress, socket_factory
 from prober.probes.failures import classify
 from prober.probes.fast import FastClient, Outcome
+from prober.probes.response import MAX_FIELD_SIZE, MAX_HEADERS
 from prober.probes.result import ProbeResult, Reason
 from prober.probes.timing import ProbeTiming, _now, current_timing, make_trace_config
 from prober.probes.tls import ContextCache, cert_expiry
 
 USER_AGENT = "prober/0.1"
-_DNS_CACHE_TTL = 10  # seconds; a failing resolver is still seen within one interval
 _UNKNOWN: object = object()
 ENGINES = ("fast", "aiohttp")
 
@@ -52,9 +56,11 @@ class HttpProber:
         resolver: AbstractResolver | None = None,
         phase_timings: bool = True,
         engine: str = "fast",
+        dns: Resolver | None = None,
     ) -> None:
         """`resolver` replaces DNS (a test seam); `phase_timings=False` skips aiohttp
         tracing (phases then stay 0 except transfer), for the leanest probe.
+        `dns` replaces the default resolver (c-ares with the system's name servers).
         `engine="fast"` runs checks with a fresh connection per probe on the lean client
         (`prober.probes.fast`) and everything else on aiohttp; "aiohttp" runs all on
         aiohttp."""
@@ -62,7 +68,7 @@ class HttpProber:
             raise ValueError(f"engine must be one of {ENGINES}, not {engine!r}")
         self._clock: Clock = clock or SystemClock()
         self._resolver = resolver
-        self._sessions: dict[bool, aiohttp.ClientSession] = {}
+        self._sessions: dict[tuple[bool, bool, EgressPolicy | None], aiohttp.ClientSession] = {}
         self._contexts = ContextCache()
         self._last_tls: object = None
         self._last_context: ssl.SSLContext | None = None
@@ -70,13 +76,15 @@ class HttpProber:
         self._timeouts: dict[float, aiohttp.ClientTimeout] = {}
         self._expiry_cache: dict[bytes, float | None] = {}
         self._origin_expiry: dict[tuple[str | None, int | None], float | None] = {}
-        self._fast = FastClient(self._expiry, resolver) if engine == "fast" else None
+        self._dns = dns or Resolver(seam=resolver)
+        self._fast = FastClient(self._expiry, self._dns) if engine == "fast" else None
 
     async def close(self) -> None:
         sessions = list(self._sessions.values())
         self._sessions.clear()
         for session in sessions:
             await session.close()
+        await self._dns.close()
 
     async def __aenter__(self) -> HttpProber:
         return self
@@ -84,24 +92,38 @@ class HttpProber:
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
 
-    def _session(self, fresh: bool) -> aiohttp.ClientSession:
-        session = self._sessions.get(fresh)
+    def _session(self, fresh: bool, env_proxy: bool = False,
+                 egress: EgressPolicy | None = None) -> aiohttp.ClientSession:
+        """`env_proxy`: the session that honours HTTP_PROXY, HTTPS_PROXY and NO_PROXY.
+        One pool per egress policy: a kept-alive connection opened under one policy is
+        never reused by a check under another (its address was checked at connect)."""
+        key = (fresh, env_proxy, egress)
+        session = self._sessions.get(key)
         if session is None or session.closed:
             connector = aiohttp.TCPConnector(
                 limit=0,  # concurrency is bounded by the scheduler, never queued here
                 limit_per_host=0,
                 force_close=fresh,
-                ttl_dns_cache=_DNS_CACHE_TTL,
-                resolver=self._resolver,
+                use_dns_cache=False,  # prober.probes.dns caches, for each answer's TTL
+                resolver=AiohttpResolver(self._dns),
+                socket_factory=socket_factory,  # refuses addresses outside the egress policy
             )
             session = aiohttp.ClientSession(
                 connector=connector,
                 cookie_jar=aiohttp.DummyCookieJar(),  # probes must not carry state
-                headers=MappingProxyType({"User-Agent": USER_AGENT}),
+                headers=MappingProxyType(
+                    {"User-Agent": USER_AGENT, "Accept-Encoding": ACCEPT_ENCODING}
+                ),
+                auto_decompress=False,  # decoded by prober.probes.decoding, as the lean client
+                trust_env=env_proxy,
                 trace_configs=self._traces or None,
                 timeout=aiohttp.ClientTimeout(total=None),
+                # the lean client's limits (aiohttp's defaults, stated so both stay in step)
+                max_line_size=MAX_FIELD_SIZE,
+                max_field_size=MAX_FIELD_SIZE,
+                max_headers=MAX_HEADERS,
             )
-            self._sessions[fresh] = session
+            self._sessions[key] = session
         return session
 
     def _timeout(self, seconds: float) -> aiohttp.ClientTimeout:
@@ -125,6 +147,7 @@ class HttpProber:
         start = clock.monotonic()
         timing = ProbeTiming(_now())
         token = current_timing.set(timing)
+        egress_token = current_egress.set(check.egress)
         outcome = Outcome()
         try:
             try:
@@ -149,6 +172,7 @@ class HttpProber:
             outcome.failure = (reason, detail)
         finally:
             current_timing.reset(token)
+            current_egress.reset(egress_token)
         end = _now()
         duration = clock.monotonic() - start
         reason, detail = self._judge(check, outcome, duration)
@@ -170,7 +194,8 @@ class HttpProber:
         self, check: Check, context: ssl.SSLContext, timing: ProbeTiming, outcome: Outcome
     ) -> None:
         follow = check.follow_redirects and check.max_redirects > 0
-        session = self._session(check.fresh_connection)
+        env_proxy = check.proxy == "env"
+        session = self._session(check.fresh_connection, env_proxy, check.egress)
         async with session.request(
             check.method,
             check.url,
@@ -179,10 +204,15 @@ class HttpProber:
             ssl=context,
             server_hostname=check.tls.server_name,
             allow_redirects=follow,
+            proxy=None if env_proxy else check.proxy,
+            middlewares=(_CrossOrigin(check),) if follow else None,
             max_redirects=check.max_redirects + 1,  # aiohttp fails on reaching its limit
             timeout=self._timeout(check.timeout),
             trace_request_ctx=timing,
         ) as resp:
+            if not 100 <= resp.status <= 999:  # as llhttp on the lean client
+                outcome.failure = (Reason.PROTOCOL, f"protocol: invalid status code {resp.status}")
+                return
             outcome.status = resp.status
             outcome.location = "Location" in resp.headers
             if resp.url.scheme == "https":
@@ -194,21 +224,39 @@ class HttpProber:
             chunks: list[bytes] = []
             size = 0
             content = resp.content
-            while True:
-                chunk = await content.readany()
-                if not chunk:
-                    break
-                size += len(chunk)
-                timing.body_bytes = size
-                if size > limit:
-                    resp.close()  # never reuse a connection with unread body
-                    outcome.failure = (
-                        Reason.BODY_TOO_LARGE,
-                        f"body larger than {limit} bytes (decoded)",
-                    )
-                    return
-                if keep:
-                    chunks.append(chunk)
+            coding = resp.headers.get("Content-Encoding", "")
+            try:
+                decoder = decoder_for(coding.encode("utf-8", "surrogateescape"))
+            except DecodeError as exc:
+                resp.close()
+                outcome.failure = (Reason.PROTOCOL, f"protocol: {exc}")
+                return
+            try:
+                while True:
+                    chunk = await content.readany()
+                    if not chunk:
+                        break
+                    if decoder is not None:
+                        chunk = decoder.feed(chunk, limit - size + 1)
+                    size += len(chunk)
+                    timing.body_bytes = size
+                    if size > limit:
+                        resp.close()  # never reuse a connection with unread body
+                        outcome.failure = (
+                            Reason.BODY_TOO_LARGE,
+                            f"body larger than {limit} bytes (decoded)",
+                        )
+                        return
+                    if keep:
+                        chunks.append(chunk)
+                if decoder is not None:
+                    decoder.finish()
+            except DecodeError as exc:
+                resp.close()
+                outcome.failure = (
+                    Reason.PROTOCOL, f"protocol: incomplete or malformed body: {exc}"
+                )
+                return
             if keep:
                 outcome.body = b"".join(chunks)
 
@@ -261,6 +309,35 @@ class HttpProber:
         if slow is not None:
             return Reason.LATENCY, slow
         return Reason.OK, ""
+
+
+class _CrossOrigin:
+    """aiohttp middleware for one probe: on a hop to another origin (and every hop after
+    it) the request goes without a configured Host and without the headers written with a
+    ${VAR}, as the lean client sends it (aiohttp itself drops Authorization, Cookie and
+    Proxy-Authorization)."""
+
+    __slots__ = ("drop", "left", "origin")
+
+    def __init__(self, check: Check) -> None:
+        self.origin: URL | None = None
+        self.left = False
+        self.drop = check.secret_headers | {"host"}
+
+    async def __call__(
+        self, req: aiohttp.ClientRequest, handler: aiohttp.ClientHandlerType
+    ) -> aiohttp.ClientResponse:
+        origin = req.url.origin()
+        if self.origin is None:
+            self.origin = origin
+        elif origin != self.origin:
+            self.left = True
+        if self.left:
+            for name in list(req.headers):
+                if name.lower() in self.drop:
+                    del req.headers[name]
+            req.headers["Host"] = req.url.host_port_subcomponent or ""
+        return await handler(req)
 
 
 @functools.lru_cache(maxsize=1024)

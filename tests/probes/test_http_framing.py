@@ -12,6 +12,7 @@ import pytest
 from aiohttp.abc import AbstractResolver, ResolveResult
 
 from prober.config.model import Expectations, StatusRange
+from prober.probes.dns import Resolver
 from prober.probes.fast import FastClient
 from prober.probes.http import HttpProber
 from prober.probes.result import Reason
@@ -295,12 +296,13 @@ async def test_response_split_into_single_bytes(prober: HttpProber) -> None:
         ("https://status.example.com/", {"method": "HEAD"}, True),
         ("http://127.0.0.1:8080/", {"fresh_connection": False}, False),
         ("http://user:pass@127.0.0.1:8080/", {}, False),
-        ("http://127.0.0.1:8080/a b", {}, False),
+        ("http://127.0.0.1:8080/a b", {}, True),
+        ("http://faß.example/ü", {}, True),
         ("http://127.0.0.1:8080/", {"headers": (("X-Bad", "a\r\nInjected: 1"),)}, False),
     ],
 )
 def test_what_the_lean_client_covers(url: str, kw: dict[str, object], covered: bool) -> None:
-    client = FastClient(lambda origin, ssl_object: None)
+    client = FastClient(lambda origin, ssl_object: None, Resolver())
     check = make_check(url, **kw)
     assert (client.prepare(check) is not None) is covered
     assert client.prepare(check) is client.prepare(check)  # prepared once per check
