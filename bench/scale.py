@@ -299,6 +299,10 @@ def run(
         "metrics_render_seconds_max": max(times) if times else None,
         "metrics_bytes": len(body),
         "metrics_series": promtext.parse(body.decode()).series if body else 0,
+        "metrics_series_per_check": (
+            round(promtext.parse(body.decode()).check_series / size.checks, 2)
+            if body and size.checks else None
+        ),
         "api": api,
         "errors": errors,
         "warnings_logged": dict(prober.events),

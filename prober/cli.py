@@ -67,6 +67,14 @@ def build_parser() -> argparse.ArgumentParser:
                         "(env PROBER_API_TOKEN_FILE; or the token itself in PROBER_API_TOKEN)")
         sp.add_argument("--grace", type=float, default=10.0,
                         help="seconds in-flight probes may finish on SIGTERM")
+        sp.add_argument("--metrics-detail", action="store_true",
+                        default=_env("PROBER_METRICS_DETAIL", "") == "true",
+                        help="per-check latency histograms, phase gauges and last status "
+                        "code on /metrics (env PROBER_METRICS_DETAIL=true)")
+        sp.add_argument("--metrics-blackbox", action="store_true",
+                        default=_env("PROBER_METRICS_BLACKBOX", "") == "true",
+                        help="blackbox_exporter-compatible probe_* families on /metrics "
+                        "(env PROBER_METRICS_BLACKBOX=true)")
 
     run = sub.add_parser("run", help="probe continuously and serve metrics, API and page")
     run.add_argument("--config", default=_env("PROBER_CONFIG"),
@@ -208,8 +216,11 @@ async def _serve_async(
 
     quiet_gc()
     host, port = args.listen
+    from prober.metrics import MetricsOptions
+
     settings = Settings(config_path=path, db_path=args.db, api_token=token, grace=args.grace,
-                        transform=transform)
+                        transform=transform,
+                        metrics=MetricsOptions(args.metrics_detail, args.metrics_blackbox))
     service = Service(settings, config)
     # HTTP is served from its own thread and loop (prober/api/thread.py): reads of the
     # immutable snapshot never queue behind probe rounds.

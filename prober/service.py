@@ -14,10 +14,8 @@ import gc
 import hashlib
 import os
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-
-from prometheus_client import CONTENT_TYPE_LATEST
 
 from prober import __version__
 from prober.announce import announce
@@ -40,7 +38,12 @@ from prober.errors import ConfigError
 from prober.history import Aggregator, daily_uptime
 from prober.keeper import StoreKeeper
 from prober.logs import REDACTOR, Throttle, get_logger
-from prober.metrics import Metrics
+from prober.metrics import (
+    CONTENT_TYPE_OPENMETRICS,
+    CONTENT_TYPE_TEXT,
+    Metrics,
+    MetricsOptions,
+)
 from prober.probes.http import HttpProber
 from prober.probes.result import ProbeResult
 from prober.runner import Runner
@@ -83,6 +86,8 @@ class Settings:
     snapshot_interval: float = 5.0
     # Applied to every config loaded from the file (the demo points checks at its target).
     transform: Callable[[Config], Config] | None = None
+    # Opt-in per-check metric families (--metrics-detail, --metrics-blackbox).
+    metrics: MetricsOptions = field(default_factory=MetricsOptions)
 
 
 class Service:
@@ -92,7 +97,7 @@ class Service:
         self.settings = settings
         self.config = config
         self.clock = clock or SystemClock()
-        self.exporter = Metrics(version=__version__)
+        self.exporter = Metrics(version=__version__, options=settings.metrics)
         self.keeper = StoreKeeper(make_store(settings.db_path), self.exporter)
         self.engine = Engine(config)
         self.prober = HttpProber(self.clock)
@@ -341,9 +346,10 @@ class Service:
         assert self.view.current is not None
         return self.view.current
 
-    async def metrics(self) -> tuple[bytes, str]:
+    async def metrics(self, openmetrics: bool = False) -> tuple[bytes, str]:
         # Yields to the loop between blocks of checks: a scrape never stalls probing.
-        return await self.exporter.render_async(), CONTENT_TYPE_LATEST
+        body = await self.exporter.render_async(openmetrics=openmetrics)
+        return body, CONTENT_TYPE_OPENMETRICS if openmetrics else CONTENT_TYPE_TEXT
 
     def ready(self) -> tuple[bool, str]:
         if not self._started:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from aiohttp import web
+from prometheus_client.exposition import choose_encoder, gzip_accepted
 
 from prober.api import extension, statuspage
 from prober.api.backend import ApiBackend
@@ -120,8 +121,17 @@ async def _feed(request: web.Request) -> web.StreamResponse:
 
 
 async def _metrics(request: web.Request) -> web.StreamResponse:
-    body, content_type = await request.app[STATE].backend.metrics()
-    return web.Response(body=body, headers={"Content-Type": content_type})
+    """Content negotiation as prometheus_client's own handlers: OpenMetrics when the scraper
+    asks for it, else the text format 0.0.4; gzip when `Accept-Encoding` allows it."""
+    _, negotiated = choose_encoder(request.headers.get("Accept", ""))
+    openmetrics = negotiated.startswith("application/openmetrics-text")
+    body, content_type = await request.app[STATE].backend.metrics(openmetrics)
+    response = web.Response(
+        body=body, headers={"Content-Type": content_type, "Vary": "Accept, Accept-Encoding"}
+    )
+    if gzip_accepted(request.headers.get("Accept-Encoding", "")):
+        response.enable_compression(web.ContentCoding.gzip)
+    return response
 
 
 async def _healthy(request: web.Request) -> web.StreamResponse:

@@ -44,8 +44,8 @@ class LoopBackend:
     def write_token(self) -> str | None:
         return self._backend.write_token()
 
-    async def metrics(self) -> tuple[bytes, str]:
-        return await self._there(self._backend.metrics())
+    async def metrics(self, openmetrics: bool = False) -> tuple[bytes, str]:
+        return await self._there(self._backend.metrics(openmetrics))
 
     async def reload(self) -> tuple[bool, list[str]]:
         return await self._there(self._backend.reload())

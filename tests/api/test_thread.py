@@ -23,9 +23,9 @@ class RecordingBackend(FakeBackend):
         super().__init__()
         self.threads: list[str] = []
 
-    async def metrics(self) -> tuple[bytes, str]:
+    async def metrics(self, openmetrics: bool = False) -> tuple[bytes, str]:
         self.threads.append(threading.current_thread().name)
-        return await super().metrics()
+        return await super().metrics(openmetrics)
 
     async def write_incident(self, *args, **kwargs):  # type: ignore[no-untyped-def]
         self.threads.append(threading.current_thread().name)

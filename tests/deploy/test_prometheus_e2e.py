@@ -244,8 +244,10 @@ def setup(tmp_path: Path, target_url: str) -> tuple[list[str], list[str], dict[s
     assert check.returncode == 0, check.stdout + check.stderr
     env = {k: v for k, v in os.environ.items() if not k.startswith("PROBER_")}
     env["PYTHONPATH"] = os.pathsep.join(p for p in (env.get("PYTHONPATH"), str(ROOT)) if p)
-    prober_cmd = [sys.executable, "-m", "prober", "run", "--config", str(checks),
-                  "--listen", f"127.0.0.1:{prober_port}", "--db", str(tmp_path / "prober.db"),
+    # --metrics-detail: the check dashboard's latency, phase and status-code panels need it
+    prober_cmd = [sys.executable, "-m", "prober", "run", "--metrics-detail",
+                  "--config", str(checks), "--listen", f"127.0.0.1:{prober_port}",
+                  "--db", str(tmp_path / "prober.db"),
                   "--log-format", "json"]
     prom_cmd = [PROMETHEUS, f"--config.file={prom_yml}",
                 f"--storage.tsdb.path={tmp_path / 'tsdb'}",
@@ -270,7 +272,7 @@ async def test_alert_fires_and_every_expression_runs(
             await wait_until_ready(session, f"{prom}/-/ready", prom_proc, prom_log)
 
             # Healthy first: prober is scraped and reports the component operational.
-            await poll(session, prom, f'prober_probes_total{{check="{CHECK}", reason="ok"}}',
+            await poll(session, prom, f'prober_probes_total{{check="{CHECK}"}} > 0',
                        limit=60)
             await poll(session, prom, f'prober_component_status{{component="{COMPONENT}"}} == 0',
                        limit=60)
@@ -302,7 +304,7 @@ async def test_alert_fires_and_every_expression_runs(
             assert (alert["labels"]["job"], alert["labels"]["namespace"]) == (JOB, NAMESPACE)
 
             # Let the failure show in counters and an incident open, then run every query.
-            await poll(session, prom, f'prober_probes_total{{check="{CHECK}", reason="http_5xx"}}',
+            await poll(session, prom, f'prober_probe_failures_total{{check="{CHECK}"}} > 0',
                        limit=30)
             await poll(session, prom, "prober_incidents_open > 0", limit=60)
             await _every_expression_runs(session, prom)
