@@ -536,3 +536,24 @@ def test_service_keeps_serving_the_page_while_readiness_reports_a_problem(
 ) -> None:
     (service,) = by_kind(objects(render(values)), "Service")
     assert service["spec"]["publishNotReadyAddresses"] is expected
+
+
+@pytest.mark.parametrize(("metrics", "flags", "honor"), [
+    ({}, [], False),
+    ({"detail": True}, ["--metrics-detail"], False),
+    ({"blackbox": True}, ["--metrics-blackbox"], True),
+    ({"detail": True, "blackbox": True}, ["--metrics-detail", "--metrics-blackbox"], True),
+])
+def test_metrics_options_become_flags_and_blackbox_honors_labels(
+        metrics: dict[str, bool], flags: list[str], honor: bool) -> None:
+    objs = objects(render({"metrics": metrics, "serviceMonitor": {"enabled": True}}))
+    (deploy,) = by_kind(objs, "Deployment")
+    args = deploy["spec"]["template"]["spec"]["containers"][0]["args"]
+    assert [a for a in args if a.startswith("--metrics-")] == flags
+    from prober.cli import build_parser
+
+    parsed = build_parser().parse_args(args)  # the image's entrypoint is `prober`
+    assert (parsed.metrics_detail, parsed.metrics_blackbox) == (
+        "--metrics-detail" in flags, "--metrics-blackbox" in flags)
+    (monitor,) = by_kind(objs, "ServiceMonitor")
+    assert monitor["spec"]["endpoints"][0]["honorLabels"] is honor
