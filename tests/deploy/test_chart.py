@@ -315,16 +315,19 @@ def test_servicemonitor_scrapes_the_service() -> None:
     assert endpoint["path"] == "/metrics"
 
 
-def test_one_source_of_truth_through_symlinks() -> None:
-    files = CHART / "files"
-    assert (files / "dashboards").is_symlink()
-    assert (files / "dashboards").resolve() == (ROOT / "grafana" / "dashboards").resolve()
-    assert (files / "prober.rules.yaml").is_symlink()
-    assert (files / "prober.rules.yaml").resolve() == RULES.resolve()
+def test_no_symlinks_in_the_chart() -> None:
+    """Git sources such as Flux do not resolve symlinks: the chart holds plain files."""
+    links = [p for p in CHART.rglob("*") if p.is_symlink()]
+    assert links == []
 
 
 def test_packaged_chart_carries_dashboards_and_rules(tmp_path: Path) -> None:
     archive = helm.package(CHART, destination=tmp_path)
+    meta = yaml.safe_load((CHART / "Chart.yaml").read_text())
+    assert Path(archive).name == f"prober-{meta['version']}.tgz", "a versioned artifact"
+    import prober
+
+    assert meta["appVersion"] == prober.__version__
     objs = objects(render(scenario_values(CHART / "ci" / "monitoring-values.yaml"),
                           chart=archive))
     assert len(by_kind(objs, "PrometheusRule")) == 1
@@ -334,6 +337,8 @@ def test_packaged_chart_carries_dashboards_and_rules(tmp_path: Path) -> None:
     with helm.Chart.load(archive) as loaded:
         names = {f["name"] for f in loaded.files}
     assert not any(n.startswith("ci/") for n in names), "ci/ is helmignored"
+    assert "README.md" in names
+    assert {"files/prober.rules.yaml", *(f"files/dashboards/{p.name}" for p in DASHBOARDS)} <= names
 
 
 def test_exposure_scenario() -> None:
