@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
-from prober.api.app import make_app
+from prober.api.app import Surface, make_app
 from prober.api.backend import ApiBackend
 from prober.domain.incident import Incident
 from prober.domain.snapshot import StatusSnapshot
@@ -57,18 +57,25 @@ class LoopBackend:
 
 
 class ServerThread:
-    """`start()` binds and serves in a daemon thread (OSError if the port is taken);
-    `stop()` closes the server and joins the thread."""
+    """`start()` binds and serves in a daemon thread (OSError if a port is taken);
+    `stop()` closes the servers and joins the thread.
 
-    def __init__(self, backend: ApiBackend, host: str, port: int) -> None:
+    With `admin` set, the public surface is served on (host, port) and the admin one
+    (/metrics, /-/reload, writes) on `admin`; without it, both on (host, port).
+    """
+
+    def __init__(self, backend: ApiBackend, host: str, port: int,
+                 admin: tuple[str, int] | None = None) -> None:
         self._backend = backend
         self._host, self._port = host, port
+        self._admin = admin
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._runner: web.AppRunner | None = None
+        self._runners: list[web.AppRunner] = []
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
         self._error: BaseException | None = None
         self.address: tuple[str, int] = (host, port)
+        self.admin_address: tuple[str, int] | None = admin
 
     def start(self, timeout: float = 30.0) -> tuple[str, int]:
         main = asyncio.get_running_loop()
@@ -89,23 +96,40 @@ class ServerThread:
                 loop.run_until_complete(self._serve(main))
             except BaseException as exc:  # reported to start(); the thread just ends
                 self._error = exc
+                # clean up before start() returns: a stop() meanwhile would stop the loop
+                # under the clean-up ("Event loop stopped before Future completed")
+                self._cleanup(loop)
                 self._ready.set()
-            else:
-                loop.run_forever()
-            if self._runner is not None:
-                loop.run_until_complete(self._runner.cleanup())
+                return
+            loop.run_forever()
+            self._cleanup(loop)
         finally:
             loop.close()
 
+    def _cleanup(self, loop: asyncio.AbstractEventLoop) -> None:
+        for runner in self._runners:
+            loop.run_until_complete(runner.cleanup())
+
     async def _serve(self, main: asyncio.AbstractEventLoop) -> None:
-        app = make_app(LoopBackend(self._backend, main))
-        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, self._host, self._port, reuse_address=True).start()
-        if self._runner.addresses:
-            host, port = self._runner.addresses[0][:2]
-            self.address = (str(host), int(port))
+        backend = LoopBackend(self._backend, main)
+        if self._admin is None:
+            self.address = await self._site(make_app(backend), self._host, self._port)
+        else:
+            public = make_app(backend, Surface.PUBLIC)
+            self.address = await self._site(public, self._host, self._port)
+            admin = make_app(backend, Surface.ADMIN)
+            self.admin_address = await self._site(admin, *self._admin)
         self._ready.set()
+
+    async def _site(self, app: web.Application, host: str, port: int) -> tuple[str, int]:
+        runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        self._runners.append(runner)
+        await runner.setup()
+        await web.TCPSite(runner, host, port, reuse_address=True).start()
+        if runner.addresses:
+            bound_host, bound_port = runner.addresses[0][:2]
+            return str(bound_host), int(bound_port)
+        return host, port
 
     async def stop(self) -> None:
         if self._loop is not None and self._thread is not None and self._thread.is_alive():

@@ -30,6 +30,7 @@ SCHEMAS = Path(__file__).resolve().parent / "schemas"
 CRD_SCHEMAS = {
     "ServiceMonitor": SCHEMAS / "servicemonitor-monitoring-v1.json",
     "PrometheusRule": SCHEMAS / "prometheusrule-monitoring-v1.json",
+    "HTTPRoute": SCHEMAS / "httproute-gateway-v1.json",
 }
 K8S_VERSION = "1.30.0"
 ids = [p.name.removesuffix("-values.yaml") for p in SCENARIOS]
@@ -98,6 +99,7 @@ def test_default_objects() -> None:
     ({"serviceMonitor": {"enabled": True}}, "ServiceMonitor"),
     ({"prometheusRule": {"enabled": True}}, "PrometheusRule"),
     ({"ingress": {"enabled": True}}, "Ingress"),
+    ({"httpRoute": {"enabled": True}}, "HTTPRoute"),
     ({"networkPolicy": {"enabled": True}}, "NetworkPolicy"),
     ({"podDisruptionBudget": {"enabled": True}}, "PodDisruptionBudget"),
 ])
@@ -311,7 +313,8 @@ def test_servicemonitor_scrapes_the_service() -> None:
     assert monitor["spec"]["selector"]["matchLabels"].items() <= \
         service["metadata"]["labels"].items()
     (endpoint,) = monitor["spec"]["endpoints"]
-    assert endpoint["port"] == service["spec"]["ports"][0]["name"]
+    admin = next(p for p in service["spec"]["ports"] if p["name"] == "admin")
+    assert endpoint["port"] == admin["name"] == "admin", "scrapes the admin listener"
     assert endpoint["path"] == "/metrics"
 
 
@@ -562,3 +565,36 @@ def test_metrics_options_become_flags_and_blackbox_honors_labels(
         "--metrics-detail" in flags, "--metrics-blackbox" in flags)
     (monitor,) = by_kind(objs, "ServiceMonitor")
     assert monitor["spec"]["endpoints"][0]["honorLabels"] is honor
+
+
+def test_public_and_admin_ports() -> None:
+    """prober listens on two ports; only the public one is ever routed from outside."""
+    objs = objects(render(scenario_values(CHART / "ci" / "exposure-values.yaml")))
+    (deploy,) = by_kind(objs, "Deployment")
+    container = deploy["spec"]["template"]["spec"]["containers"][0]
+    ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+    assert ports == {"http": 8080, "admin": 9090}
+    from prober.cli import build_parser
+
+    args = build_parser().parse_args(container["args"])
+    assert args.listen == ("0.0.0.0", ports["http"])
+    assert args.admin_listen == ("0.0.0.0", ports["admin"])
+    (service,) = by_kind(objs, "Service")
+    by_name = {p["name"]: p for p in service["spec"]["ports"]}
+    assert by_name["admin"]["targetPort"] == "admin" and by_name["http"]["targetPort"] == "http"
+    # the Ingress and the HTTPRoute: the public port only
+    (ingress,) = by_kind(objs, "Ingress")
+    backends = [path["backend"]["service"]["port"] for rule in ingress["spec"]["rules"]
+                for path in rule["http"]["paths"]]
+    assert backends and all(b == {"name": "http"} for b in backends)
+    (route,) = by_kind(objs, "HTTPRoute")
+    refs = [ref for rule in route["spec"]["rules"] for ref in rule["backendRefs"]]
+    assert refs == [{"name": service["metadata"]["name"], "port": by_name["http"]["port"]}]
+    assert route["spec"]["hostnames"] == ["status.example.com"]
+    # the NetworkPolicy admits each port from its own peers
+    (policy,) = by_kind(objs, "NetworkPolicy")
+    rules = {r["ports"][0]["port"]: r for r in policy["spec"]["ingress"]}
+    assert set(rules) == {"http", "admin"}
+    monitoring = {"namespaceSelector": {"matchLabels": {
+        "kubernetes.io/metadata.name": "monitoring"}}}
+    assert rules["admin"]["from"] == [monitoring]

@@ -236,9 +236,10 @@ def setup(tmp_path: Path, target_url: str) -> tuple[list[str], list[str], dict[s
     checks.write_text(config_text(target_url))
     rules = tmp_path / "prober.rules.yaml"
     rules.write_text(shorten_for(chart_rules_text()))
-    prober_port, prom_port = free_port(), free_port()
+    prober_port, admin_port, prom_port = free_port(), free_port(), free_port()
     prom_yml = tmp_path / "prometheus.yml"
-    prom_yml.write_text(prometheus_config(f"127.0.0.1:{prober_port}", rules))
+    # Prometheus scrapes the admin listener, as the chart's ServiceMonitor does
+    prom_yml.write_text(prometheus_config(f"127.0.0.1:{admin_port}", rules))
     check = subprocess.run(["promtool", "check", "config", str(prom_yml)], capture_output=True,
                            text=True, timeout=60, check=False)
     assert check.returncode == 0, check.stdout + check.stderr
@@ -247,6 +248,7 @@ def setup(tmp_path: Path, target_url: str) -> tuple[list[str], list[str], dict[s
     # --metrics-detail: the check dashboard's latency, phase and status-code panels need it
     prober_cmd = [sys.executable, "-m", "prober", "run", "--metrics-detail",
                   "--config", str(checks), "--listen", f"127.0.0.1:{prober_port}",
+                  "--admin-listen", f"127.0.0.1:{admin_port}",
                   "--db", str(tmp_path / "prober.db"),
                   "--log-format", "json"]
     prom_cmd = [PROMETHEUS, f"--config.file={prom_yml}",
