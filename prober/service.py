@@ -47,6 +47,7 @@ from prober.metrics import (
 from prober.probes.http import HttpProber
 from prober.probes.result import ProbeResult
 from prober.runner import Runner
+from prober.signals.traffic import Reading, TrafficSignals, engine_config, traffic_only
 from prober.snapshots import RECENT_INCIDENTS, SnapshotBuilder
 from prober.store.factory import make_store
 from prober.webhooks import WebhookSender, deliveries_for
@@ -99,7 +100,10 @@ class Service:
         self.clock = clock or SystemClock()
         self.exporter = Metrics(version=__version__, options=settings.metrics)
         self.keeper = StoreKeeper(make_store(settings.db_path), self.exporter)
-        self.engine = Engine(config)
+        # the engine sees one virtual check per real-traffic signal (prober/signals/traffic.py)
+        self.engine = Engine(engine_config(config))
+        self.traffic = TrafficSignals(self.clock, self._on_traffic, self._on_reading)
+        self._traffic_only = traffic_only(config)
         self.prober = HttpProber(self.clock)
         self.runner = Runner(self.prober.probe, self._on_round, self.clock, grace=settings.grace)
         self.sender: WebhookSender | None = None
@@ -125,8 +129,8 @@ class Service:
         REDACTOR.secrets = self.config.secret_values
         now = self.clock.now().timestamp()
         state = await self.keeper.open()
-        self.engine = Engine(self.config, state)
-        self.engine.reconfigure(self.config, now)
+        self.engine = Engine(engine_config(self.config), state)
+        self.engine.reconfigure(engine_config(self.config), now)
         self.sender = WebhookSender(self.keeper.store, self.clock, self.exporter.webhook_delivery)
         self.sender.configure(self.config.webhooks)
         self.exporter.set_checks(self.config.checks)
@@ -139,6 +143,7 @@ class Service:
         await self._refresh_uptime()
         self._rebuild(now)
         self.runner.start(self.config.checks)
+        self._configure_traffic(self.config)
         every = self._every
         self._tasks = [
             asyncio.create_task(every(self.settings.tick_interval, self._tick)),
@@ -156,6 +161,7 @@ class Service:
     async def stop(self) -> None:
         self._started = False
         await self.runner.stop()
+        await self.traffic.stop()
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -188,10 +194,34 @@ class Service:
         self.view.record(check, results)
         now = self.clock.now().timestamp()
         self._dirty = True
+        if check.component in self._traffic_only:
+            return  # its status comes from real traffic only (traffic.mode: traffic_only)
         async with self._lock:
             effects = self.engine.observe(results, now)
             if effects:
                 await self._apply(effects, now)
+
+    # ---- real-traffic signals -> domain ----------------------------------------------
+    def _configure_traffic(self, config: Config) -> None:
+        self._traffic_only = traffic_only(config)
+        self.exporter.set_traffic_components(c.id for c in config.components if c.traffic)
+        self.traffic.configure(config.components)
+
+    async def _on_traffic(self, component: str, results: list[ProbeResult]) -> None:
+        now = self.clock.now().timestamp()
+        self._dirty = True
+        async with self._lock:
+            effects = self.engine.observe(results, now)
+            if effects:
+                await self._apply(effects, now)
+
+    def _on_reading(self, component: str, reading: Reading) -> None:
+        """No data and errors never reach the engine: a metric and a log line, no incident."""
+        self.exporter.traffic_reading(component, reading.outcome, reading.ratio, reading.rate)
+        if reading.outcome != "ok" and self._log_throttle.allow(
+                f"traffic:{component}", self.clock.monotonic()) is not None:
+            log.warning("traffic_signal_no_data", component=component,
+                        outcome=reading.outcome, detail=reading.detail)
 
     def _log_transition(self, check: Check, last: ProbeResult) -> None:
         """Log a check going bad or good again, throttled per check (flapping)."""
@@ -323,8 +353,9 @@ class Service:
         async with self._lock:
             self.config = config
             REDACTOR.secrets = config.secret_values
-            effects = self.engine.reconfigure(config, now)
+            effects = self.engine.reconfigure(engine_config(config), now)
             self.runner.update(config.checks)
+            self._configure_traffic(config)
             self.exporter.set_checks(config.checks)
             if self.sender is not None:
                 self.sender.configure(config.webhooks)

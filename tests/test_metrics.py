@@ -94,6 +94,8 @@ def full_metrics(options: MetricsOptions = ALL) -> Metrics:
     m.incidents_open(1)
     m.network_healthy(True)
     m.in_flight(3)
+    m.set_traffic_components(["api"])
+    m.traffic_reading("api", "ok", 0.3, 12.5)
     return m
 
 
@@ -391,6 +393,24 @@ def test_process_families() -> None:
     build = [k for k in s if k[0] == "prober_build_info"]
     assert len(build) == 1 and dict(build[0][1])["version"] == "0.1.0"
     assert not any(name.endswith("_created") for name, _ in s)
+
+
+def test_traffic_families_follow_readings_and_reloads() -> None:
+    m = Metrics(CollectorRegistry())
+    m.set_traffic_components(["api", "auth"])
+    m.traffic_reading("api", "ok", 0.3, 12.5)
+    m.traffic_reading("api", "error")
+    m.traffic_reading("auth", "no_data", None, 0.2)
+    s = samples(m.render())
+    api, auth = (("component", "api"),), (("component", "auth"),)
+    assert s[("prober_traffic_up", api)] == 0 and s[("prober_traffic_up", auth)] == 1
+    assert s[("prober_traffic_failure_ratio", api)] == 0.3
+    assert ("prober_traffic_failure_ratio", auth) not in s
+    assert s[("prober_traffic_requests_per_second", auth)] == 0.2
+    for outcome, n in (("ok", 1), ("error", 1), ("no_data", 0)):
+        assert s[("prober_traffic_evaluations_total", (*api, ("outcome", outcome)))] == n
+    m.set_traffic_components(["auth"])
+    assert b'component="api"' not in m.render()
 
 
 def test_uses_the_injected_registry_only() -> None:

@@ -28,6 +28,7 @@ from prober.domain.snapshot import ComponentView
 from prober.metrics.checks import DURATION_BUCKETS, CheckSeriesTable, MetricsOptions
 from prober.metrics.components import ComponentTotals
 from prober.metrics.state import StateCollector
+from prober.metrics.traffic import TrafficCollector
 from prober.probes.result import ProbeResult
 
 __all__ = [
@@ -56,6 +57,8 @@ class Metrics:
         self._components = ComponentTotals()
         self.registry.register(self._components)
         self._state.latency_totals = self._components.latency_totals
+        self._traffic = TrafficCollector()
+        self.registry.register(self._traffic)
         self._checks = CheckSeriesTable(options)
 
     # -- probes and scheduler ----------------------------------------------------------------
@@ -83,6 +86,16 @@ class Metrics:
     def track_skipped_rounds(self, read: Callable[[], int]) -> None:
         """Read the skipped-rounds counter at scrape time (`lambda: runner.skipped_rounds`)."""
         self._state.skipped_fn = read
+
+    # -- real-traffic signals ----------------------------------------------------------------
+
+    def set_traffic_components(self, components: Iterable[str]) -> None:
+        """Components with a traffic signal; series of the others vanish."""
+        self._traffic.keep(components)
+
+    def traffic_reading(self, component: str, outcome: str, ratio: float | None = None,
+                        rate: float | None = None) -> None:
+        self._traffic.reading(component, outcome, ratio, rate)
 
     # -- config, network, store, webhooks ----------------------------------------------------
 
