@@ -98,7 +98,9 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def config_text(target: str) -> str:
+def config_text(target: str, prom: str) -> str:
+    # The traffic block reads prober's own probe counters back from this Prometheus: a
+    # real-traffic signal that agrees with the probes, and its families for the rules.
     return f"""
 page:
   name: e2e
@@ -106,6 +108,13 @@ components:
   - id: {COMPONENT}
     name: Billing
     group: Product
+    traffic:
+      prometheus: {prom}
+      ratio: >-
+        sum(rate(prober_probe_failures_total{{check="{CHECK}"}}[5s]))
+        / sum(rate(prober_probes_total{{check="{CHECK}"}}[5s]))
+      requests: sum(rate(prober_probes_total{{check="{CHECK}"}}[5s]))
+      interval: 1s
 checks:
   - id: {CHECK}
     component: {COMPONENT}
@@ -233,10 +242,10 @@ def setup(tmp_path: Path, target_url: str) -> tuple[list[str], list[str], dict[s
     """Write checks.yaml, the transformed rules and prometheus.yml; the two commands."""
     assert Path(PROMETHEUS).exists(), "Debian package prometheus is required"
     checks = tmp_path / "checks.yaml"
-    checks.write_text(config_text(target_url))
+    prober_port, admin_port, prom_port = free_port(), free_port(), free_port()
+    checks.write_text(config_text(target_url, f"http://127.0.0.1:{prom_port}"))
     rules = tmp_path / "prober.rules.yaml"
     rules.write_text(shorten_for(chart_rules_text()))
-    prober_port, admin_port, prom_port = free_port(), free_port(), free_port()
     prom_yml = tmp_path / "prometheus.yml"
     # Prometheus scrapes the admin listener, as the chart's ServiceMonitor does
     prom_yml.write_text(prometheus_config(f"127.0.0.1:{admin_port}", rules))
