@@ -216,6 +216,7 @@ def overview() -> Any:
            f"prober_component_probe_duration_seconds_bucket{{{FC}}}[$__rate_interval])))",
            "{{component}}")], unit="s"))
     d = _error_budget(d)
+    d = _traffic(d)
     d = _incidents(d)
     d = d.with_row(db.Row("Probes").id(12).grid_pos(pos(0, 63, 24, 1)))
     d = d.with_panel(ts_panel(
@@ -261,6 +262,24 @@ def _error_budget(d: Any) -> Any:
         "the 30-day budget in 30 days; the fast-burn alert pages above 14.4 (1 h) or 6 (6 h), "
         "the slow-burn alert tickets above 3 (1 d) or 1 (3 d).", pos(0, 38, 24, 7),
         [q(f"(\n{ratio('$__rate_interval')}\n) / {OBJECTIVE}", "{{component}}")]))
+
+
+def _traffic(d: Any) -> Any:
+    """Real-traffic signals (components with a `traffic:` block)."""
+    d = d.with_row(db.Row("Real traffic (from Prometheus)").id(30).grid_pos(pos(0, 84, 24, 1)))
+    d = d.with_panel(ts_panel(
+        31, "Real-traffic failure ratio", "Failing share of each component's real traffic "
+        "at the last evaluation with data (prober_traffic_failure_ratio).",
+        pos(0, 85, 12, 7),
+        [q(f"max by (component) (prober_traffic_failure_ratio{{{FC}}})", "{{component}}")],
+        unit="percentunit").min(0).max(1))
+    return d.with_panel(ts_panel(
+        32, "Real-traffic evaluations without data", "Evaluations per second that got no "
+        "data: too few requests (no_data) or Prometheus unreachable or erroring (error). "
+        "Neither ever opens an incident.", pos(12, 85, 12, 7),
+        [q("sum by (component, outcome) (rate(prober_traffic_evaluations_total"
+           f'{{{FC}, outcome!="ok"}}[$__rate_interval]))', "{{component}} {{outcome}}")],
+        unit="reqps"))
 
 
 def _incidents(d: Any) -> Any:
