@@ -9,11 +9,18 @@
 # exactly what `pip install .` resolves); the final stage installs only those wheels on a
 # clean slim Python, with no compiler, no pip cache and no source tree. See docs/DEPLOY.md.
 
-ARG PYTHON_VERSION=3.12
+# One Python for the image and the tests: PYTHON_VERSION equals .python-version (the
+# release workflow's setup-python reads it) and the interpreter the tests run on
+# (tests/deploy/test_docker.py). The base image is pinned by digest: the multi-arch index
+# digest of python:3.11-slim as pinned in public Dockerfiles at the time of writing (it
+# could not be resolved against the registry from where this was written; refresh it with
+# `docker buildx imagetools inspect python:3.11-slim` when bumping).
+ARG PYTHON_VERSION=3.11
+ARG PYTHON_DIGEST=sha256:9c900dea9e8fb7e16277c179b555cc72d29a352dbc33cff48ad5a0412fd5bfc7
 
 # The builder is never shipped, so it carries no labels.
 # hadolint ignore=DL3049
-FROM python:${PYTHON_VERSION}-slim AS builder
+FROM python:${PYTHON_VERSION}-slim@${PYTHON_DIGEST} AS builder
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_NO_CACHE_DIR=1 \
     PYTHONDONTWRITEBYTECODE=1
@@ -22,7 +29,7 @@ COPY pyproject.toml README.md ./
 COPY prober/ prober/
 RUN pip wheel --wheel-dir /wheels .
 
-FROM python:${PYTHON_VERSION}-slim
+FROM python:${PYTHON_VERSION}-slim@${PYTHON_DIGEST}
 ARG VERSION=0.1.0
 ARG REVISION=unknown
 ARG CREATED=unknown
@@ -35,13 +42,15 @@ LABEL org.opencontainers.image.title="prober" \
       org.opencontainers.image.documentation="docs/DEPLOY.md"
 
 # No .pyc writes at run time (the root filesystem may be read-only); logs unbuffered.
-# prober listens on 8080 on every interface in the container (its own default is
-# 127.0.0.1:8080, which a port mapping cannot reach) and keeps SQLite under the volume.
+# prober listens on 8080 (public) and 9090 (admin: /metrics, reload, writes) on every
+# interface in the container (its own defaults are on 127.0.0.1, which a port mapping cannot
+# reach) and keeps SQLite under the volume.
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_NO_CACHE_DIR=1 \
     PROBER_LISTEN=0.0.0.0:8080 \
+    PROBER_ADMIN_LISTEN=0.0.0.0:9090 \
     PROBER_CONFIG=/etc/prober/checks.yaml \
     PROBER_DB=/var/lib/prober/prober.db \
     PROBER_LOG_FORMAT=json
@@ -60,7 +69,7 @@ RUN --mount=type=bind,from=builder,source=/wheels,target=/wheels \
 USER 65532:65532
 WORKDIR /var/lib/prober
 VOLUME ["/var/lib/prober", "/tmp"]
-EXPOSE 8080
+EXPOSE 8080 9090
 
 # Docker only; Kubernetes uses the chart's probes on /-/healthy and /-/ready.
 HEALTHCHECK --interval=30s --timeout=3s --start-period=10s --retries=3 \

@@ -1,18 +1,23 @@
 """/metrics render cost at scale: prober's exposition next to a naive prometheus_client one.
 
-    python bench/metrics_render.py [--checks 10000] [--repeats 7] [--json out.json]
+    python bench/metrics_render.py [--checks 10000] [--repeats 7] [--detail] [--blackbox]
+                                   [--json out.json]
 
 Both sides get the same realistic rounds (mostly ok, a few 5xx/timeouts, all five phases,
 certificate expiry on https checks). Before each timed prober render every check records
 a fresh round, as happens between two scrapes when the interval (10 s) is shorter than the
 scrape interval (15 s); the first render after a (re)load, which also builds the
-templates, is reported apart. The naive side is a labelled Histogram (default buckets),
-Counter and Gauges per check, rendered with generate_latest. Figures are medians.
+templates, is reported apart. Series are the exposition's sample lines; series per check
+counts those carrying a `check` label, divided by the number of checks; the gzip size is
+what a scraper sending `Accept-Encoding: gzip` receives. --detail and --blackbox switch on
+the opt-in per-check families (`MetricsOptions`). The naive side is a labelled Histogram
+(default buckets), Counter and Gauges per check, rendered with generate_latest. Figures are medians.
 """
 
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import random
 import statistics
@@ -27,7 +32,7 @@ if __package__ in (None, ""):
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 from prober.config.model import Check
-from prober.metrics import Metrics
+from prober.metrics import Metrics, MetricsOptions
 from prober.probes.result import PHASES, ProbeResult, Reason
 
 FAILURES = (Reason.HTTP_5XX, Reason.TIMEOUT, Reason.CONNECT)
@@ -111,10 +116,21 @@ def timed(fn: Any) -> tuple[float, float, Any]:
     return time.perf_counter() - w, time.process_time() - c, out
 
 
-def run(n_checks: int = 10_000, repeats: int = 7, warmup_rounds: int = 20) -> dict[str, Any]:
+def count_series(body: bytes) -> tuple[int, int]:
+    """(sample lines, sample lines with a `check` label)."""
+    lines = [line for line in body.split(b"\n") if line and not line.startswith(b"#")]
+    return len(lines), sum(1 for line in lines if b'check="' in line)
+
+
+def run(
+    n_checks: int = 10_000,
+    repeats: int = 7,
+    warmup_rounds: int = 20,
+    options: MetricsOptions | None = None,
+) -> dict[str, Any]:
     rnd = random.Random(42)
     checks = make_checks(n_checks)
-    metrics = Metrics(CollectorRegistry())
+    metrics = Metrics(CollectorRegistry(), options=options)
     metrics.set_checks(checks)
     naive = Naive()
     at = 1_780_000_000.0
@@ -139,12 +155,14 @@ def run(n_checks: int = 10_000, repeats: int = 7, warmup_rounds: int = 20) -> di
         walls.append(wall)
         cpus.append(cpu)
         size = len(body)
+    series, check_series = count_series(body)
+    gz_size = len(gzip.compress(body, 6))
     n_walls, n_cpus, n_size = [], [], 0
     for _ in range(max(1, repeats // 2)):
         wall, cpu, body = timed(naive.render)
         n_walls.append(wall)
         n_cpus.append(cpu)
-        n_size = len(body)
+        n_size, n_body = len(body), body
     return {
         "checks": n_checks,
         "prober_render_ms": round(statistics.median(walls) * 1000, 1),
@@ -152,6 +170,13 @@ def run(n_checks: int = 10_000, repeats: int = 7, warmup_rounds: int = 20) -> di
         "prober_first_render_ms": round(first_wall * 1000, 1),
         "prober_first_render_cpu_ms": round(first_cpu * 1000, 1),
         "prober_size_mb": round(size / 1e6, 2),
+        "prober_bytes": size,
+        "prober_gzip_bytes": gz_size,
+        "prober_series": series,
+        "prober_series_per_check": round(check_series / n_checks, 2),
+        "options": {"detail": bool(options and options.detail),
+                    "blackbox": bool(options and options.blackbox)},
+        "naive_series": count_series(n_body)[0],
         "naive_render_ms": round(statistics.median(n_walls) * 1000, 1),
         "naive_render_cpu_ms": round(statistics.median(n_cpus) * 1000, 1),
         "naive_size_mb": round(n_size / 1e6, 2),
@@ -164,10 +189,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--checks", type=int, default=10_000)
     ap.add_argument("--repeats", type=int, default=7)
     ap.add_argument("--warmup-rounds", type=int, default=20)
+    ap.add_argument("--detail", action="store_true", help="per-check histograms and phases")
+    ap.add_argument("--blackbox", action="store_true", help="blackbox-compatible families")
     ap.add_argument("--json", type=Path, help="also write the figures here")
     args = ap.parse_args(argv)
-    res = run(args.checks, args.repeats, args.warmup_rounds)
-    print(f"/metrics render, {res['checks']} checks (median)")
+    options = MetricsOptions(detail=args.detail, blackbox=args.blackbox)
+    res = run(args.checks, args.repeats, args.warmup_rounds, options)
+    print(f"/metrics render, {res['checks']} checks (median), options {res['options']}")
     print(f"{'':22}{'wall ms':>10}{'cpu ms':>10}{'size MB':>10}")
     print(
         f"{'prober':22}{res['prober_render_ms']:>10}{res['prober_render_cpu_ms']:>10}"
@@ -179,6 +207,11 @@ def main(argv: list[str] | None = None) -> int:
         f"{res['naive_render_cpu_ms']:>10}{res['naive_size_mb']:>10}"
     )
     print(f"speedup (cpu): {res['speedup']}x")
+    print(
+        f"prober: {res['prober_series']:,} series, {res['prober_series_per_check']} per check, "
+        f"{res['prober_bytes']:,} bytes ({res['prober_gzip_bytes']:,} gzipped); "
+        f"naive: {res['naive_series']:,} series"
+    )
     if args.json:
         args.json.write_text(json.dumps(res, indent=2) + "\n")
     return 0

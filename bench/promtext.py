@@ -12,6 +12,7 @@ class Scrape:
     lag_count: float
     probes_total: float
     series: int
+    check_series: int = 0  # sample lines with a `check` label
 
 
 def parse(text: str) -> Scrape:
@@ -19,10 +20,13 @@ def parse(text: str) -> Scrape:
     lag_count = 0.0
     probes = 0.0
     series = 0
+    check_series = 0
     for line in text.splitlines():
         if not line or line.startswith("#"):
             continue
         series += 1
+        if 'check="' in line:
+            check_series += 1
         head, _, raw = line.rpartition(" ")
         name, _, rest = head.partition("{")
         value = float(raw)
@@ -33,7 +37,7 @@ def parse(text: str) -> Scrape:
             buckets[math.inf if le == "+Inf" else float(le)] = value
         elif name == "prober_scheduler_lag_seconds_count":
             lag_count = value
-    return Scrape(tuple(sorted(buckets.items())), lag_count, probes, series)
+    return Scrape(tuple(sorted(buckets.items())), lag_count, probes, series, check_series)
 
 
 def delta(after: Scrape, before: Scrape) -> tuple[tuple[float, float], ...]:

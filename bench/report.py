@@ -114,6 +114,7 @@ def scale_table(scale: dict[str, Any]) -> list[str]:
                 _num()(scale.get("metrics_series")),
             ],
         ),
+        _row("/metrics series per check", [_num(1)(scale.get("metrics_series_per_check"))]),
         _row(
             f"status API at {api.get('rate_target')}/s: p50 / p99",
             [MS(api.get("p50")), MS(api.get("p99"))],
@@ -138,6 +139,14 @@ def scale_table(scale: dict[str, Any]) -> list[str]:
                 [f"{iso['prober_size_mb']:.1f} MB", f"{iso['naive_size_mb']:.1f} MB"],
             )
         )
+        if "prober_series_per_check" in iso:
+            lines.append(
+                _row(
+                    "render() alone: series per check / gzip",
+                    [f"{iso['prober_series_per_check']}",
+                     f"{iso['prober_gzip_bytes'] / 1e6:.2f} MB"],
+                )
+            )
     elif "error" in iso:
         lines.append(f"  ! bench/metrics_render.py failed: {iso['error'].splitlines()[-1:]}")
     for phase, err in (scale.get("errors") or {}).items():

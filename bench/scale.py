@@ -87,6 +87,9 @@ class ProberProcess:
     def __init__(self, config: Path, db: Path, core: int | None, in_process: bool = False) -> None:
         self.core = core
         self.url = ""
+        # /metrics is on the admin listener of `prober run`; scale_host serves one listener
+        self.metrics_url = ""
+        self._admin_expected = not in_process
         self.events: dict[str, int] = {}
         self.last_raw = ""
         self._listening = threading.Event()
@@ -102,6 +105,8 @@ class ProberProcess:
                 "--config",
                 str(config),
                 "--listen",
+                "127.0.0.1:0",
+                "--admin-listen",
                 "127.0.0.1:0",
                 "--db",
                 str(db),
@@ -134,6 +139,11 @@ class ProberProcess:
             if event == "listening" and not self.url:
                 self.url = str(line["url"]).rstrip("/")
                 self.ready_after = time.monotonic() - self.started
+                if not self._admin_expected:
+                    self.metrics_url = self.url
+            elif event == "admin_listening" and not self.metrics_url:
+                self.metrics_url = str(line["url"]).rstrip("/")
+            if self.url and self.metrics_url:
                 self._listening.set()
 
     def wait_listening(self, timeout: float) -> None:
@@ -148,7 +158,7 @@ class ProberProcess:
 
     def scrape(self) -> Sample:
         """/metrics, the process's CPU, the measured core's busy time and the time, together."""
-        body, _ = _get(self.url + "/metrics")
+        body, _ = _get(self.metrics_url + "/metrics")
         return Sample(
             promtext.parse(body.decode()),
             cpu_seconds(self.pid),
@@ -245,7 +255,7 @@ def run(
 
         budget = time.monotonic() + METRICS_BUDGET
         for _ in range(size.scrapes):  # bounded in count and in time
-            got = attempt("timed /metrics", lambda: _get(prober.url + "/metrics"))
+            got = attempt("timed /metrics", lambda: _get(prober.metrics_url + "/metrics"))
             if got is not None:
                 body, took = got
                 times.append(took)
@@ -299,6 +309,10 @@ def run(
         "metrics_render_seconds_max": max(times) if times else None,
         "metrics_bytes": len(body),
         "metrics_series": promtext.parse(body.decode()).series if body else 0,
+        "metrics_series_per_check": (
+            round(promtext.parse(body.decode()).check_series / size.checks, 2)
+            if body and size.checks else None
+        ),
         "api": api,
         "errors": errors,
         "warnings_logged": dict(prober.events),

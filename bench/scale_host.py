@@ -28,7 +28,7 @@ async def serve(config_path: str) -> None:
     from prober.config.model import Check
     from prober.domain.snapshot import CheckView, ComponentView, StatusSnapshot
     from prober.domain.status import ComponentStatus
-    from prober.metrics import CONTENT_TYPE_LATEST, Metrics
+    from prober.metrics import CONTENT_TYPE_OPENMETRICS, CONTENT_TYPE_TEXT, Metrics
     from prober.probes.http import HttpProber
     from prober.probes.result import ProbeResult
     from prober.runner import Runner
@@ -90,8 +90,10 @@ async def serve(config_path: str) -> None:
         def snapshot(self) -> StatusSnapshot:
             return snapshot
 
-        async def metrics(self) -> tuple[bytes, str]:
-            return metrics.render(), CONTENT_TYPE_LATEST
+        async def metrics(self, openmetrics: bool = False) -> tuple[bytes, str]:
+            return metrics.render(openmetrics), (
+                CONTENT_TYPE_OPENMETRICS if openmetrics else CONTENT_TYPE_TEXT
+            )
 
         def ready(self) -> tuple[bool, str]:
             return True, "ok"

@@ -20,6 +20,7 @@ from prober.config.model import Config
 from prober.errors import ConfigError
 
 DEFAULT_LISTEN = "127.0.0.1:8080"
+DEFAULT_ADMIN_LISTEN = "127.0.0.1:9090"
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 USAGE_ERROR = 2  # exit code of every user mistake: one line on stderr, never a traceback
 
@@ -44,6 +45,11 @@ def example_config_path() -> str:
     if Path("checks.yaml").is_file():
         return "checks.yaml"
     return str(resources.files("prober") / "examples" / "checks.yaml")
+
+
+def parse_admin_listen(value: str) -> tuple[str, int] | None:
+    """HOST:PORT, or `public`: the admin surface on the --listen address too."""
+    return None if value == "public" else parse_listen(value)
 
 
 def parse_listen(value: str) -> tuple[str, int]:
@@ -106,6 +112,11 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--listen", type=parse_listen,
                         default=_env("PROBER_LISTEN", DEFAULT_LISTEN),
                         help="HOST:PORT to serve on (env PROBER_LISTEN, default %(default)s)")
+        sp.add_argument("--admin-listen", type=parse_admin_listen,
+                        default=_env("PROBER_ADMIN_LISTEN", DEFAULT_ADMIN_LISTEN),
+                        help="HOST:PORT for /metrics, /-/reload and the write API, never to "
+                        "expose publicly; `public` serves them on --listen too "
+                        "(env PROBER_ADMIN_LISTEN, default %(default)s)")
         sp.add_argument("--db", default=_env("PROBER_DB", "prober.db"),
                         help="SQLite file, or :memory: (env PROBER_DB, default prober.db)")
         sp.add_argument("--log-format", choices=["auto", "json", "console"],
@@ -119,6 +130,14 @@ def build_parser() -> argparse.ArgumentParser:
                         "(env PROBER_API_TOKEN_FILE; or the token itself in PROBER_API_TOKEN)")
         sp.add_argument("--grace", type=_seconds, default=10.0,
                         help="seconds in-flight probes may finish on SIGTERM")
+        sp.add_argument("--metrics-detail", action="store_true",
+                        default=_env("PROBER_METRICS_DETAIL", "") == "true",
+                        help="per-check latency histograms, phase gauges and last status "
+                        "code on /metrics (env PROBER_METRICS_DETAIL=true)")
+        sp.add_argument("--metrics-blackbox", action="store_true",
+                        default=_env("PROBER_METRICS_BLACKBOX", "") == "true",
+                        help="blackbox_exporter-compatible probe_* families on /metrics "
+                        "(env PROBER_METRICS_BLACKBOX=true)")
 
     run = sub.add_parser("run", help="probe continuously and serve metrics, API and page")
     run.add_argument("--config", default=_env("PROBER_CONFIG"),
@@ -297,12 +316,15 @@ async def _serve_async(
 
     quiet_gc()
     host, port = args.listen
+    from prober.metrics import MetricsOptions
+
     settings = Settings(config_path=path, db_path=args.db, api_token=token, grace=args.grace,
-                        transform=transform)
+                        transform=transform,
+                        metrics=MetricsOptions(args.metrics_detail, args.metrics_blackbox))
     service = Service(settings, config)
     # HTTP is served from its own thread and loop (prober/api/thread.py): reads of the
     # immutable snapshot never queue behind probe rounds.
-    server = ServerThread(service, host, port)
+    server = ServerThread(service, host, port, admin=args.admin_listen)
     try:
         try:  # bind first: a port in use fails before anything else starts
             bound = server.start()
@@ -311,6 +333,9 @@ async def _serve_async(
             return USAGE_ERROR
         await service.start()
         log.info("listening", url=f"http://{bound[0]}:{bound[1]}/")
+        if server.admin_address is not None:
+            admin_host, admin_port = server.admin_address
+            log.info("admin_listening", url=f"http://{admin_host}:{admin_port}/")
 
         stop = asyncio.Event()
         reloads: set[asyncio.Task[tuple[bool, list[str]]]] = set()

@@ -14,10 +14,8 @@ import gc
 import hashlib
 import os
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-
-from prometheus_client import CONTENT_TYPE_LATEST
 
 from prober import __version__
 from prober.announce import announce
@@ -41,10 +39,16 @@ from prober.errors import ConfigError, StoreError
 from prober.history import Aggregator, DailyProbes, daily_uptime
 from prober.keeper import StoreKeeper
 from prober.logs import REDACTOR, Throttle, get_logger
-from prober.metrics import Metrics
+from prober.metrics import (
+    CONTENT_TYPE_OPENMETRICS,
+    CONTENT_TYPE_TEXT,
+    Metrics,
+    MetricsOptions,
+)
 from prober.probes.http import HttpProber
 from prober.probes.result import ProbeResult
 from prober.runner import Runner
+from prober.signals.traffic import Reading, TrafficSignals, engine_config, traffic_only
 from prober.snapshots import RECENT_INCIDENTS, SnapshotBuilder
 from prober.store.factory import make_store
 from prober.webhooks import WebhookSender, deliveries_for
@@ -85,6 +89,8 @@ class Settings:
     snapshot_interval: float = 5.0
     # Applied to every config loaded from the file (the demo points checks at its target).
     transform: Callable[[Config], Config] | None = None
+    # Opt-in per-check metric families (--metrics-detail, --metrics-blackbox).
+    metrics: MetricsOptions = field(default_factory=MetricsOptions)
 
 
 class Service:
@@ -94,9 +100,12 @@ class Service:
         self.settings = settings
         self.config = config
         self.clock = clock or SystemClock()
-        self.exporter = Metrics(version=__version__)
+        self.exporter = Metrics(version=__version__, options=settings.metrics)
         self.keeper = StoreKeeper(make_store(settings.db_path), self.exporter)
-        self.engine = Engine(config)
+        # the engine sees one virtual check per real-traffic signal (prober/signals/traffic.py)
+        self.engine = Engine(engine_config(config))
+        self.traffic = TrafficSignals(self.clock, self._on_traffic, self._on_reading)
+        self._traffic_only = traffic_only(config)
         self.prober = HttpProber(self.clock)
         self.runner = Runner(self.prober.probe, self._on_round, self.clock, grace=settings.grace)
         self.sender: WebhookSender | None = None
@@ -123,8 +132,8 @@ class Service:
         REDACTOR.secrets = self.config.secret_values
         now = self.clock.now().timestamp()
         state = await self.keeper.open()
-        self.engine = Engine(self.config, state)
-        self.engine.reconfigure(self.config, now)
+        self.engine = Engine(engine_config(self.config), state)
+        self.engine.reconfigure(engine_config(self.config), now)
         self.sender = WebhookSender(self.keeper.store, self.clock, self.exporter.webhook_delivery)
         self.sender.configure(self.config.webhooks)
         self.exporter.set_checks(self.config.checks)
@@ -142,6 +151,7 @@ class Service:
         await self._refresh_uptime()
         self._rebuild(now)
         self.runner.start(self.config.checks)
+        self._configure_traffic(self.config)
         every = self._every
         self._tasks = [
             asyncio.create_task(every(self.settings.tick_interval, self._tick)),
@@ -159,6 +169,7 @@ class Service:
     async def stop(self) -> None:
         self._started = False
         await self.runner.stop()
+        await self.traffic.stop()
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -196,6 +207,8 @@ class Service:
         self.view.record(check, results)
         now = self.clock.now().timestamp()
         self._dirty = True
+        if check.component in self._traffic_only:
+            return  # its status comes from real traffic only (traffic.mode: traffic_only)
         async with self._lock:
             effects = self.engine.observe(results, now)
             if effects:
@@ -208,6 +221,28 @@ class Service:
             return self.engine.status_of(component) is not ComponentStatus.UNDER_MAINTENANCE
         except KeyError:  # removed by a reload while its round was in flight
             return False
+
+    # ---- real-traffic signals -> domain ----------------------------------------------
+    def _configure_traffic(self, config: Config) -> None:
+        self._traffic_only = traffic_only(config)
+        self.exporter.set_traffic_components(c.id for c in config.components if c.traffic)
+        self.traffic.configure(config.components)
+
+    async def _on_traffic(self, component: str, results: list[ProbeResult]) -> None:
+        now = self.clock.now().timestamp()
+        self._dirty = True
+        async with self._lock:
+            effects = self.engine.observe(results, now)
+            if effects:
+                await self._apply(effects, now)
+
+    def _on_reading(self, component: str, reading: Reading) -> None:
+        """No data and errors never reach the engine: a metric and a log line, no incident."""
+        self.exporter.traffic_reading(component, reading.outcome, reading.ratio, reading.rate)
+        if reading.outcome != "ok" and self._log_throttle.allow(
+                f"traffic:{component}", self.clock.monotonic()) is not None:
+            log.warning("traffic_signal_no_data", component=component,
+                        outcome=reading.outcome, detail=reading.detail)
 
     def _log_transition(self, check: Check, last: ProbeResult) -> None:
         """Log a check going bad or good again, throttled per check (flapping)."""
@@ -340,8 +375,9 @@ class Service:
         async with self._lock:
             self.config = config
             REDACTOR.secrets = config.secret_values
-            effects = self.engine.reconfigure(config, now)
+            effects = self.engine.reconfigure(engine_config(config), now)
             self.runner.update(config.checks)
+            self._configure_traffic(config)
             self.exporter.set_checks(config.checks)
             if self.sender is not None:
                 self.sender.configure(config.webhooks)
@@ -363,9 +399,10 @@ class Service:
         assert self.view.current is not None
         return self.view.current
 
-    async def metrics(self) -> tuple[bytes, str]:
+    async def metrics(self, openmetrics: bool = False) -> tuple[bytes, str]:
         # Yields to the loop between blocks of checks: a scrape never stalls probing.
-        return await self.exporter.render_async(), CONTENT_TYPE_LATEST
+        body = await self.exporter.render_async(openmetrics=openmetrics)
+        return body, CONTENT_TYPE_OPENMETRICS if openmetrics else CONTENT_TYPE_TEXT
 
     def ready(self) -> tuple[bool, str]:
         if not self._started:

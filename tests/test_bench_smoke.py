@@ -101,8 +101,8 @@ def test_histogram_quantile_matches_promql() -> None:
             'prober_scheduler_lag_seconds_bucket{le="0.05"} 99',
             'prober_scheduler_lag_seconds_bucket{le="+Inf"} 100',
             "prober_scheduler_lag_seconds_count 100",
-            'prober_probes_total{check="a",component="c",reason="ok"} 7',
-            'prober_probes_total{check="b",component="c",reason="http_5xx"} 3',
+            'prober_probes_total{check="a"} 7',
+            'prober_probes_total{check="b"} 3',
         ]
     )
     scrape = promtext.parse(text)

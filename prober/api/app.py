@@ -1,16 +1,21 @@
 """The aiohttp application: routes, middleware and the handlers that serve cached views.
 
 Every GET is answered from a body rendered once per snapshot version (see cache.py).
-Routes are listed in docs/API.md.
+Routes are listed in docs/API.md. Two surfaces: the public one (status page, feed, read
+API) and the admin one (/metrics, /-/reload, the write API); `prober run` serves them on
+two listeners (--listen, --admin-listen) so that only the public one is ever exposed. Both
+answer /-/healthy and /-/ready.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 
 from aiohttp import web
+from prometheus_client.exposition import choose_encoder, gzip_accepted
 
 from prober.api import extension, history, manage, statuspage
 from prober.api.backend import ApiBackend
@@ -173,8 +178,17 @@ def _badge(kind: str, build: Callable[[StatusSnapshot, str], bytes | None]) -> H
 
 
 async def _metrics(request: web.Request) -> web.StreamResponse:
-    body, content_type = await request.app[STATE].backend.metrics()
-    return web.Response(body=body, headers={"Content-Type": content_type})
+    """Content negotiation as prometheus_client's own handlers: OpenMetrics when the scraper
+    asks for it, else the text format 0.0.4; gzip when `Accept-Encoding` allows it."""
+    _, negotiated = choose_encoder(request.headers.get("Accept", ""))
+    openmetrics = negotiated.startswith("application/openmetrics-text")
+    body, content_type = await request.app[STATE].backend.metrics(openmetrics)
+    response = web.Response(
+        body=body, headers={"Content-Type": content_type, "Vary": "Accept, Accept-Encoding"}
+    )
+    if gzip_accepted(request.headers.get("Accept-Encoding", "")):
+        response.enable_compression(web.ContentCoding.gzip)
+    return response
 
 
 async def _healthy(request: web.Request) -> web.StreamResponse:
@@ -247,15 +261,26 @@ async def _headers(request: web.Request, handler: Handler) -> web.StreamResponse
     return response
 
 
-def make_app(backend: ApiBackend) -> web.Application:
-    """The whole HTTP surface of prober, reading everything through `backend`."""
+class Surface(StrEnum):
+    PUBLIC = "public"  # status page, feed, read API: what the Ingress exposes
+    ADMIN = "admin"  # /metrics, /-/reload, the write API: Prometheus and operators only
+    ALL = "all"  # both on one listener
+
+
+def make_app(backend: ApiBackend, surface: Surface = Surface.ALL) -> web.Application:
+    """prober's HTTP surface (or one half of it), reading everything through `backend`."""
     app = web.Application(middlewares=[_headers], client_max_size=256 * 1024)
     app[STATE] = ApiState(backend=backend)
     routes = app.router
-    routes.add_get("/metrics", _metrics)
     routes.add_get("/-/healthy", _healthy)
     routes.add_get("/-/ready", _ready)
-    routes.add_post("/-/reload", _reload)
+    if surface is not Surface.PUBLIC:
+        routes.add_get("/metrics", _metrics)
+        routes.add_post("/-/reload", _reload)
+        routes.add_post("/api/prober/v1/incidents/{incident_id}/updates", _write)
+        manage.add_routes(app, lambda request: request.app[STATE].backend)
+    if surface is Surface.ADMIN:
+        return app
     reads: list[tuple[str, Handler]] = [
         *((path, _cached(path, view)) for path, view in STATUSPAGE_VIEWS.items()),
         ("/api/prober/v1/incidents/{incident_id}.json", _incident_json),
@@ -272,7 +297,5 @@ def make_app(backend: ApiBackend) -> web.Application:
     for path, handler in reads:
         routes.add_get(path, handler)
         routes.add_route("OPTIONS", path, _preflight)
-    routes.add_post("/api/prober/v1/incidents/{incident_id}/updates", _write)
-    manage.add_routes(app, lambda request: request.app[STATE].backend)
     routes.add_static("/static/", STATIC)
     return app

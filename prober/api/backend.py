@@ -18,8 +18,8 @@ class ApiBackend(Protocol):
         """The current immutable snapshot (cheap: no I/O, no copying)."""
         ...
 
-    async def metrics(self) -> tuple[bytes, str]:
-        """The Prometheus exposition: (body, content type)."""
+    async def metrics(self, openmetrics: bool = False) -> tuple[bytes, str]:
+        """The Prometheus exposition, text 0.0.4 or OpenMetrics: (body, content type)."""
         ...
 
     def ready(self) -> tuple[bool, str]:

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
-from prober.api.app import make_app
+from prober.api.app import Surface, make_app
 from prober.api.backend import ApiBackend
 from prober.domain.commands import Command, Result
 from prober.domain.incident import Incident
@@ -46,8 +46,8 @@ class LoopBackend:
     def write_token(self) -> str | None:
         return self._backend.write_token()
 
-    async def metrics(self) -> tuple[bytes, str]:
-        return await self._there(self._backend.metrics())
+    async def metrics(self, openmetrics: bool = False) -> tuple[bytes, str]:
+        return await self._there(self._backend.metrics(openmetrics))
 
     async def reload(self) -> tuple[bool, list[str]]:
         return await self._there(self._backend.reload())
@@ -65,8 +65,11 @@ class LoopBackend:
 
 
 class ServerThread:
-    """`start()` binds and serves in a daemon thread (OSError if the port is taken);
-    `stop()` closes the server and joins the thread.
+    """`start()` binds and serves in a daemon thread (OSError if a port is taken);
+    `stop()` closes the servers and joins the thread.
+
+    With `admin` set, the public surface is served on (host, port) and the admin one
+    (/metrics, /-/reload, writes) on `admin`; without it, both on (host, port).
 
     The thread's whole life is one coroutine, `_life()`: set up and bind, report to
     `start()`, wait for the stop event, clean up. `stop()` only sets that event (from any
@@ -74,9 +77,13 @@ class ServerThread:
     it never stops the loop under a running clean-up.
     """
 
-    def __init__(self, backend: ApiBackend, host: str, port: int) -> None:
+    def __init__(
+        self, backend: ApiBackend, host: str, port: int, admin: tuple[str, int] | None = None
+    ) -> None:
         self._backend = backend
         self._host, self._port = host, port
+        self._admin = admin
+        self._runners: list[web.AppRunner] = []
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
         self._error: BaseException | None = None
@@ -85,6 +92,7 @@ class ServerThread:
         self._stop_event: asyncio.Event | None = None
         self._stop_requested = False
         self.address: tuple[str, int] = (host, port)
+        self.admin_address: tuple[str, int] | None = admin
 
     def start(self, timeout: float = 30.0) -> tuple[str, int]:
         main = asyncio.get_running_loop()
@@ -107,15 +115,8 @@ class ServerThread:
             self._stop_event = asyncio.Event()
             if self._stop_requested:
                 self._stop_event.set()
-        runner = web.AppRunner(
-            make_app(LoopBackend(self._backend, main)), access_log=None, handle_signals=False
-        )
         try:
-            await runner.setup()
-            await web.TCPSite(runner, self._host, self._port, reuse_address=True).start()
-            if runner.addresses:
-                host, port = runner.addresses[0][:2]
-                self.address = (str(host), int(port))
+            await self._serve(main)
         except BaseException as exc:  # reported to start(); the thread just ends
             self._error = exc
         self._ready.set()
@@ -123,7 +124,28 @@ class ServerThread:
             if self._error is None:
                 await self._stop_event.wait()
         finally:
-            await runner.cleanup()
+            for runner in self._runners:
+                await runner.cleanup()
+
+    async def _serve(self, main: asyncio.AbstractEventLoop) -> None:
+        backend = LoopBackend(self._backend, main)
+        if self._admin is None:
+            self.address = await self._site(make_app(backend), self._host, self._port)
+        else:
+            public = make_app(backend, Surface.PUBLIC)
+            self.address = await self._site(public, self._host, self._port)
+            admin = make_app(backend, Surface.ADMIN)
+            self.admin_address = await self._site(admin, *self._admin)
+
+    async def _site(self, app: web.Application, host: str, port: int) -> tuple[str, int]:
+        runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        self._runners.append(runner)
+        await runner.setup()
+        await web.TCPSite(runner, host, port, reuse_address=True).start()
+        if runner.addresses:
+            bound_host, bound_port = runner.addresses[0][:2]
+            return str(bound_host), int(bound_port)
+        return host, port
 
     def _request_stop(self) -> None:
         with self._lock:

@@ -43,7 +43,9 @@ STATUS = (
     "latency_percentile",
     "latency_threshold",
 )
-COMPONENT = ("id", "name", "group", "description", "status")
+COMPONENT = ("id", "name", "group", "description", "status", "traffic")
+TRAFFIC = ("prometheus", "ratio", "requests", "interval", "min_request_rate", "mode")
+TRAFFIC_MODES = ("combined", "traffic_only")
 MAINTENANCE = ("id", "name", "components", "start", "end", "weekly", "description")
 WEEKLY = ("days", "start", "duration", "timezone")
 INCIDENTS = ("quiet_period", "min_update_spacing", "per_group", "title_template")

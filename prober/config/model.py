@@ -15,7 +15,8 @@ from prober.config.secrets import keep
 
 # Probe reasons that count as failures for component status unless configured otherwise.
 DEFAULT_FAILURE_REASONS: frozenset[str] = frozenset(
-    {"http_5xx", "timeout", "connect", "dns", "tls", "protocol", "body_too_large"}
+    {"http_5xx", "timeout", "connect", "dns", "tls", "protocol", "body_too_large",
+     "traffic_5xx"}
 )
 
 
@@ -135,6 +136,18 @@ class StatusPolicy:
 
 
 @dataclass(frozen=True)
+class TrafficSignal:
+    """A component's real-traffic 5xx share from Prometheus (docs/CONFIGURATION.md)."""
+
+    prometheus: str  # base URL of the Prometheus HTTP API; may hold credentials: a secret
+    ratio: str  # PromQL: the share of requests that failed, 0 to 1
+    requests: str  # PromQL: requests per second (below min_request_rate: no data)
+    interval: float = 30.0
+    min_request_rate: float = 1.0
+    mode: str = "combined"  # or "traffic_only": the component's probes do not count
+
+
+@dataclass(frozen=True)
 class Component:
     id: str
     name: str
@@ -142,6 +155,7 @@ class Component:
     description: str | None = None
     policy: StatusPolicy = field(default_factory=StatusPolicy)
     line: int = 0
+    traffic: TrafficSignal | None = None
 
 
 @dataclass(frozen=True)

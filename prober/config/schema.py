@@ -17,6 +17,7 @@ from prober.config.model import (
     Page,
     StatusPolicy,
     TLSOptions,
+    TrafficSignal,
     Webhook,
 )
 from prober.probes.result import Reason
@@ -68,6 +69,28 @@ def _fraction(description: str, default: float) -> Schema:
 
 def _one_or_many(item: Schema) -> Schema:
     return {"oneOf": [item, {"type": "array", "items": item}]}
+
+
+def _traffic() -> Schema:
+    t = TrafficSignal("", "", "")
+    return _obj({
+        "prometheus": _d(_ref("url"), "Base URL of the Prometheus HTTP API, e.g. "
+                         "http://prometheus.monitoring.svc:9090."),
+        "ratio": _str("PromQL: the share of the component's requests that failed (0 to 1), "
+                      "e.g. sum(rate(http_requests_total{code=~\"5..\"}[5m])) / "
+                      "sum(rate(http_requests_total[5m])). Checked by a PromQL parser."),
+        "requests": _str("PromQL: the component's requests per second, e.g. "
+                         "sum(rate(http_requests_total[5m])). Checked by a PromQL parser."),
+        "interval": _dur("How often both queries are evaluated.", t.interval),
+        "min_request_rate": _d({"type": "number", "minimum": 0}, "Requests per second below "
+                               "which the signal says no data (a quiet night is not an "
+                               "outage).", t.min_request_rate),
+        "mode": _d({"enum": list(keys.TRAFFIC_MODES)}, "combined: traffic and probe samples "
+                   "share the status window; traffic_only: the component's probes do not "
+                   "count towards its status.", t.mode),
+    }, keys.TRAFFIC, required=("prometheus", "ratio", "requests"),
+        description="Real-traffic 5xx share from Prometheus (docs/CONFIGURATION.md, "
+                    "\"Real-traffic signals\").")
 
 
 def _status_policy() -> Schema:
@@ -171,6 +194,7 @@ def json_schema() -> Schema:
         "id": _d(ident, "Stable unique id."), "name": _str("Display name."),
         "group": _str("Group on the page."), "description": _str("Shown on the page."),
         "status": _ref("status_policy"),
+        "traffic": _traffic(),
     }, keys.COMPONENT, required=("id", "name"))
     weekly = _obj({
         "days": {"type": "array", "minItems": 1, "uniqueItems": True,

@@ -129,6 +129,10 @@ def read_component(r: Reader, node: yaml.Node, path: str
         if key in f:
             values[key] = r.string(f[key], f"{path}.{key}")
     policy = read_policy(r, f["status"], f"{path}.status") if "status" in f else {}
+    if "traffic" in f:
+        from prober.config.traffic import read_traffic
+
+        values["traffic"] = read_traffic(r, f["traffic"], f"{path}.traffic")
     if any(v is None for v in values.values()):
         return None
     values["line"] = yn.position(node)[0]

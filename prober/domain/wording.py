@@ -17,9 +17,12 @@ from prober.domain.incident import AffectedComponent
 from prober.domain.status import ComponentStatus
 
 DEFAULT_TEMPLATE = "Elevated {reason} on {components}"
+# Real-traffic 5xx from Prometheus: "Elevated 500 rates on real traffic to Platform API".
+TRAFFIC_PHRASE = "500 rates on real traffic"
 
 _PHRASES: dict[str, str] = {
     "http_5xx": "500 rates",
+    "traffic_5xx": TRAFFIC_PHRASE,
     "timeout": "timeouts",
     "connect": "connection errors",
     "dns": "connection errors",
@@ -60,6 +63,8 @@ def title(
         "count": len(names),
         "group": group or "",
     }
+    if template == DEFAULT_TEMPLATE and values["reason"] == TRAFFIC_PHRASE:
+        template = "Elevated {reason} to {components}"
     try:
         return template.format_map(values)
     except (KeyError, ValueError, IndexError, AttributeError):
@@ -93,7 +98,9 @@ def _affected_count(affected: Sequence[AffectedComponent]) -> str:
 def opened_body(affected: Sequence[AffectedComponent], reasons: Mapping[str, int]) -> str:
     """E.g. We are investigating elevated 500 rates on 3 components (one is named)."""
     where = affected[0].name if len(affected) == 1 else _count(len(affected))
-    return f"We are investigating elevated {reason_phrase(reasons)} on {where}."
+    phrase = reason_phrase(reasons)
+    on = "to" if phrase == TRAFFIC_PHRASE else "on"
+    return f"We are investigating elevated {phrase} {on} {where}."
 
 
 def changed_body(affected: Sequence[AffectedComponent], relapse: bool) -> str:

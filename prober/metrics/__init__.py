@@ -1,10 +1,12 @@
 """prober's /metrics: one injected registry, and a fast path for the per-check families.
 
-`Metrics` is what the shell calls. The small families (scheduler, config, components,
-incidents, store, webhooks, build info) come from a custom Collector registered in ONE
-injected `CollectorRegistry` (never the global one). The per-check families, which are most
-of a scrape at 10,000 checks, are plain Python state rendered to text by `checks.py`.
-`render()` concatenates both: text exposition format 0.0.4 (`CONTENT_TYPE_LATEST`).
+`Metrics` is what the shell calls. The small families (scheduler, config, components and
+their probe aggregates, incidents, store, webhooks, build info) come from custom Collectors
+registered in ONE injected `CollectorRegistry` (never the global one). The per-check
+families, which are most of a scrape at 10,000 checks, are plain Python state rendered to
+text by `checks.py`; `MetricsOptions` switches the opt-in ones on. `render()` concatenates
+both, in the text format 0.0.4 (`CONTENT_TYPE_TEXT`) or in OpenMetrics 1.0.0
+(`render(openmetrics=True)`, `CONTENT_TYPE_OPENMETRICS`).
 
 Note: `generate_latest(registry)` alone yields only the small families; `render()` is the
 exposition. docs/METRICS.md lists every family; tests keep the two identical.
@@ -16,39 +18,62 @@ import asyncio
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4 as CONTENT_TYPE_TEXT
+from prometheus_client.openmetrics.exposition import CONTENT_TYPE_LATEST as CONTENT_TYPE_OPENMETRICS
+from prometheus_client.openmetrics.exposition import generate_latest as generate_openmetrics
 
 import prober
 from prober.config.model import Check
 from prober.domain.snapshot import ComponentView
-from prober.metrics.checks import DURATION_BUCKETS, CheckSeriesTable
+from prober.metrics.checks import DURATION_BUCKETS, CheckSeriesTable, MetricsOptions
+from prober.metrics.components import ComponentTotals
 from prober.metrics.state import StateCollector
+from prober.metrics.traffic import TrafficCollector
 from prober.probes.result import ProbeResult
 
-__all__ = ["CONTENT_TYPE_LATEST", "DURATION_BUCKETS", "Metrics"]
+__all__ = [
+    "CONTENT_TYPE_LATEST",
+    "CONTENT_TYPE_OPENMETRICS",
+    "CONTENT_TYPE_TEXT",
+    "DURATION_BUCKETS",
+    "Metrics",
+    "MetricsOptions",
+]
+_EOF = b"# EOF\n"
 
 
 class Metrics:
     """Everything prober exports. Calls are cheap and synchronous; `render()` serves a scrape."""
 
     def __init__(
-        self, registry: CollectorRegistry | None = None, version: str = prober.__version__
+        self,
+        registry: CollectorRegistry | None = None,
+        version: str = prober.__version__,
+        options: MetricsOptions | None = None,
     ) -> None:
         self.registry = registry if registry is not None else CollectorRegistry(auto_describe=True)
         self._state = StateCollector(version)
         self.registry.register(self._state)
-        self._checks = CheckSeriesTable()
+        self._components = ComponentTotals()
+        self.registry.register(self._components)
+        self._state.latency_totals = self._components.latency_totals
+        self._traffic = TrafficCollector()
+        self.registry.register(self._traffic)
+        self._checks = CheckSeriesTable(options)
 
     # -- probes and scheduler ----------------------------------------------------------------
 
     def record_round(self, check: Check, results: Sequence[ProbeResult], lag: float) -> None:
         """One round of a check: its probe results and how late the round started."""
-        self._checks.record(check, results)
+        if self._checks.record(check, results):
+            self._components.record(check.component, results)
         self._state.lag.observe(lag if lag > 0.0 else 0.0)
 
     def set_checks(self, checks: Iterable[Check]) -> None:
         """The running configuration's checks: series of removed checks vanish at once."""
         checks = list(checks)
         self._checks.set_checks(checks)
+        self._components.keep(c.component for c in checks)
         self._state.checks = len(checks)
 
     def in_flight(self, n: int) -> None:
@@ -61,6 +86,16 @@ class Metrics:
     def track_skipped_rounds(self, read: Callable[[], int]) -> None:
         """Read the skipped-rounds counter at scrape time (`lambda: runner.skipped_rounds`)."""
         self._state.skipped_fn = read
+
+    # -- real-traffic signals ----------------------------------------------------------------
+
+    def set_traffic_components(self, components: Iterable[str]) -> None:
+        """Components with a traffic signal; series of the others vanish."""
+        self._traffic.keep(components)
+
+    def traffic_reading(self, component: str, outcome: str, ratio: float | None = None,
+                        rate: float | None = None) -> None:
+        self._traffic.reading(component, outcome, ratio, rate)
 
     # -- config, network, store, webhooks ----------------------------------------------------
 
@@ -108,19 +143,28 @@ class Metrics:
 
     # -- exposition --------------------------------------------------------------------------
 
-    def render(self) -> bytes:
-        """The whole exposition, text format 0.0.4."""
-        return b"".join([generate_latest(self.registry), *self._checks.render()])
+    def _head(self, openmetrics: bool) -> bytes:
+        if not openmetrics:
+            return generate_latest(self.registry)
+        body: bytes = generate_openmetrics(self.registry)  # type: ignore[no-untyped-call]
+        return body.removesuffix(_EOF)
 
-    async def render_async(self, chunks_per_yield: int = 2) -> bytes:
+    def render(self, openmetrics: bool = False) -> bytes:
+        """The whole exposition: text format 0.0.4, or OpenMetrics 1.0.0."""
+        tail = [_EOF] if openmetrics else []
+        return b"".join([self._head(openmetrics), *self._checks.render(openmetrics), *tail])
+
+    async def render_async(self, chunks_per_yield: int = 2, openmetrics: bool = False) -> bytes:
         """`render()` that yields to the event loop between chunks of ~BLOCK checks.
 
         Use it in the /metrics handler: at 10,000 checks a scrape then never holds the
         loop for more than a few milliseconds, so probes stay on schedule.
         """
-        out = [generate_latest(self.registry)]
-        for i, chunk in enumerate(self._checks.steps()):
+        out = [self._head(openmetrics)]
+        for i, chunk in enumerate(self._checks.steps(openmetrics)):
             out.append(chunk)
             if i % chunks_per_yield == chunks_per_yield - 1:
                 await asyncio.sleep(0)
+        if openmetrics:
+            out.append(_EOF)
         return b"".join(out)

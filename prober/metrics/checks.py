@@ -1,19 +1,20 @@
 """Per-check metric families, kept in plain Python state and rendered as text directly.
 
-At 10,000 checks a prometheus_client Histogram per check costs ~1.6 s per scrape. Here:
+At 10,000 checks a prometheus_client child per check and family costs seconds per scrape
+and tens of MB. Here:
 
-- each check's state is a few ints and floats updated in `record()` (the duration
-  histogram is kept cumulative, so rendering needs no arithmetic);
+- each check's state is a few ints and floats updated in `record()`;
 - checks are grouped in blocks of BLOCK checks; for each block and family a bytes
   `%`-template holds every line with its pre-escaped labels and a placeholder per value;
 - a scrape gathers each block's values into one tuple and formats the whole block with a
   single `template % values`, so the per-sample work happens in C;
-- a block's template is rebuilt only when the *shape* of one of its checks changed (a new
-  reason seen, a first success, a different set of phases), which is rare after warm-up.
+- a block's template is rebuilt only when the *shape* of one of its checks changed (a first
+  round, a first success, a different set of phases), which is rare after warm-up.
 
-Families (docs/METRICS.md, "Probes"): prober_probes_total, prober_probe_duration_seconds,
-prober_probe_phase_seconds, prober_check_up, prober_check_last_success_timestamp_seconds,
-prober_check_last_status_code, prober_check_tls_cert_expiry_timestamp_seconds.
+The default ("lean") families carry only the `check` label: at most 6 series per check.
+`prober_check_info{check, component}` joins them to components. Per-check latency histograms
+and phase gauges (`detail`) and the blackbox_exporter-compatible `probe_*` families
+(`blackbox`) are opt-in (`MetricsOptions`). docs/METRICS.md lists them all.
 """
 
 from __future__ import annotations
@@ -22,39 +23,95 @@ import math
 from array import array
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 
 from prober.config.model import Check
 from prober.probes.result import PHASES, ProbeResult
 
 DURATION_BUCKETS: tuple[float, ...] = (0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 BLOCK = 256
+# blackbox_exporter's names for the HTTP phases (its `probe_http_duration_seconds{phase}`)
+BLACKBOX_PHASES = {"dns": "resolve", "connect": "connect", "tls": "tls",
+                   "processing": "processing", "transfer": "transfer"}
 
-# (name, type, help) in exposition order; F_* index them.
-FAMILIES: tuple[tuple[str, str, str], ...] = (
-    ("prober_probes_total", "counter", "Probe requests finished, by result reason."),
-    ("prober_probe_duration_seconds", "histogram", "Whole-request latency of probe requests."),
-    ("prober_probe_phase_seconds", "gauge", "Duration of each phase of the last probe request."),
-    ("prober_check_up", "gauge", "1 when every request of the check's last round succeeded."),
-    (
-        "prober_check_last_success_timestamp_seconds",
-        "gauge",
-        "Unix time of the last successful probe request.",
-    ),
-    (
-        "prober_check_last_status_code",
-        "gauge",
-        "HTTP status code of the last response (0 when there was none).",
-    ),
-    (
-        "prober_check_tls_cert_expiry_timestamp_seconds",
-        "gauge",
-        "Unix time when the target's leaf certificate expires.",
-    ),
+
+@dataclass(frozen=True)
+class MetricsOptions:
+    """Opt-in per-check families (each multiplies the series count by the number of checks).
+
+    detail: `prober_probe_duration_seconds` histogram, `prober_probe_phase_seconds` and
+    `prober_check_last_status_code` per check (+18 series per check). blackbox: the
+    `probe_*` families of blackbox_exporter (+11 series per check), so its alerts and
+    dashboards work unchanged.
+    """
+
+    detail: bool = False
+    blackbox: bool = False
+
+
+@dataclass(frozen=True)
+class Family:
+    name: str
+    type: str  # counter, gauge, histogram, info (a gauge of 1 in the 0.0.4 text format)
+    help: str
+    group: str = "lean"  # lean, detail or blackbox
+
+    def header(self, openmetrics: bool) -> bytes:
+        name, kind = self.name, self.type
+        if openmetrics and kind == "counter":
+            name = name.removesuffix("_total")
+        elif openmetrics and kind == "info":
+            name = name.removesuffix("_info")
+        elif kind == "info":
+            kind = "gauge"
+        return f"# HELP {name} {self.help}\n# TYPE {name} {kind}\n".encode()
+
+
+FAMILIES: tuple[Family, ...] = (
+    Family("prober_check_info", "info", "Always 1; joins a check to its component."),
+    Family("prober_probes_total", "counter", "Probe requests finished."),
+    Family("prober_probe_failures_total", "counter",
+           "Probe requests that did not end ok (any reason but ok)."),
+    Family("prober_check_up", "gauge", "1 when every request of the check's last round succeeded."),
+    Family("prober_check_last_success_timestamp_seconds", "gauge",
+           "Unix time (whole seconds) of the last successful probe request."),
+    Family("prober_check_last_status_code", "gauge",
+           "HTTP status code of the last response (0 when there was none).", "detail"),
+    Family("prober_check_tls_cert_expiry_timestamp_seconds", "gauge",
+           "Unix time when the target's leaf certificate expires."),
+    Family("prober_probe_duration_seconds", "histogram",
+           "Whole-request latency of probe requests.", "detail"),
+    Family("prober_probe_phase_seconds", "gauge",
+           "Duration of each phase of the last probe request.", "detail"),
+    Family("probe_success", "gauge",
+           "blackbox_exporter: 1 when the check's last round succeeded.", "blackbox"),
+    Family("probe_duration_seconds", "gauge",
+           "blackbox_exporter: duration of the last probe request.", "blackbox"),
+    Family("probe_http_status_code", "gauge",
+           "blackbox_exporter: HTTP status code of the last response (0: none).", "blackbox"),
+    Family("probe_http_duration_seconds", "gauge",
+           "blackbox_exporter: duration of each phase of the last request.", "blackbox"),
+    Family("probe_dns_lookup_time_seconds", "gauge",
+           "blackbox_exporter: DNS resolution time of the last request.", "blackbox"),
+    Family("probe_http_ssl", "gauge",
+           "blackbox_exporter: 1 when the check's URL uses TLS.", "blackbox"),
+    Family("probe_ssl_earliest_cert_expiry", "gauge",
+           "blackbox_exporter: Unix time when the leaf certificate expires.", "blackbox"),
 )
-F_PROBES, F_DURATION, F_PHASES, F_UP, F_SUCCESS, F_CODE, F_CERT = range(len(FAMILIES))
+(F_INFO, F_PROBES, F_FAILURES, F_UP, F_SUCCESS, F_CODE, F_CERT, F_DURATION, F_PHASES,
+ B_SUCCESS, B_DURATION, B_CODE, B_PHASES, B_DNS, B_SSL, B_CERT) = range(len(FAMILIES))
 ALL_SHAPES = (1 << len(FAMILIES)) - 1
-_HEADERS = tuple(f"# HELP {n} {h}\n# TYPE {n} {t}\n".encode() for n, t, h in FAMILIES)
+FIRST_ROUND = (1 << F_UP) | (1 << F_CODE) | (1 << B_SUCCESS) | (1 << B_DURATION) | (1 << B_CODE)
+PHASE_SHAPES = (1 << F_PHASES) | (1 << B_PHASES) | (1 << B_DNS)
+CERT_SHAPES = (1 << F_CERT) | (1 << B_CERT)
 _LE = (*(repr(b) for b in DURATION_BUCKETS), "+Inf")
+
+
+def enabled(options: MetricsOptions) -> tuple[int, ...]:
+    """Indexes of the families these options expose, in exposition order."""
+    groups = {"lean"} | ({"detail"} if options.detail else set()) | (
+        {"blackbox"} if options.blackbox else set())
+    return tuple(i for i, f in enumerate(FAMILIES) if f.group in groups)
 
 
 def _fixed(seconds: float) -> tuple[int, int]:
@@ -71,41 +128,45 @@ class CheckSeries:
     """Counters and last values of one check."""
 
     __slots__ = (
+        "bb_labels",
         "block",
         "cert_expiry",
         "check_id",
         "component",
         "dur_us",
+        "failures",
         "hist",
         "id_label",
-        "labels",
+        "info_labels",
         "last_code",
+        "last_duration",
         "last_success",
         "phase_keys",
         "phase_values",
-        "reasons",
         "shape",
-        "success_fixed",
+        "tls",
         "up",
     )
 
-    def __init__(self, check_id: str, component: str) -> None:
+    def __init__(self, check_id: str, component: str, tls: bool = False) -> None:
         self.check_id = check_id
         self.component = component
+        self.tls = tls
         # pre-escaped for the text format, and for `%` templates
-        id_label = f'check="{escape_label(check_id)}"'
-        self.id_label = id_label.replace("%", "%%")
-        self.labels = f'{id_label},component="{escape_label(component)}"'.replace("%", "%%")
-        self.reasons: dict[str, int] = {"ok": 0}
-        # Every value is kept as ints ready for the template; seconds as (whole, micros).
-        # hist: cumulative bucket counts (le=... then +Inf), the sum (2 ints), the count
+        cid = escape_label(check_id)
+        self.id_label = f'check="{cid}"'.replace("%", "%%")
+        self.info_labels = f'check="{cid}",component="{escape_label(component)}"'.replace(
+            "%", "%%")
+        self.bb_labels = f'instance="{cid}",check="{cid}"'.replace("%", "%%")
+        self.failures = 0
+        # cumulative bucket counts (le=... then +Inf), the sum (2 ints), the count;
         # an array, not a list: the GC never scans it
         self.hist = array("q", [0] * (len(DURATION_BUCKETS) + 4))
         self.dur_us = 0
         self.up: int | None = None
-        self.last_success: float | None = None
-        self.success_fixed: tuple[int, int] = (0, 0)
+        self.last_success: int | None = None
         self.last_code: int | None = None
+        self.last_duration: tuple[int, int] = (0, 0)
         self.phase_keys: tuple[str, ...] = ()
         self.phase_values: tuple[int, ...] = ()  # (whole, micros) per phase, flattened
         self.cert_expiry: int | None = None
@@ -113,48 +174,43 @@ class CheckSeries:
         self.block: Block | None = None
 
     def record(self, results: Sequence[ProbeResult]) -> None:
-        reasons = self.reasons
         hist = self.hist
         top = len(DURATION_BUCKETS) + 1
         up = 1 if results else 0
         for r in results:
-            reason = r.reason.value
-            if reason in reasons:
-                reasons[reason] += 1
-            else:
-                reasons[reason] = 1
-                self.shape |= 1 << F_PROBES
             duration = r.duration if math.isfinite(r.duration) and r.duration > 0 else 0.0
             for i in range(bisect_left(DURATION_BUCKETS, duration), top):
                 hist[i] += 1
             self.dur_us += round(duration * 1_000_000)
             hist[top + 2] += 1
-            if reason == "ok":
+            if r.reason.value == "ok":
+                at = int(r.at)
                 if self.last_success is None:
                     self.shape |= 1 << F_SUCCESS
-                    self.last_success = r.at
-                    self.success_fixed = _fixed(r.at)
-                elif r.at > self.last_success:
-                    self.last_success = r.at
-                    self.success_fixed = _fixed(r.at)
+                    self.last_success = at
+                elif at > self.last_success:
+                    self.last_success = at
             else:
                 up = 0
+                self.failures += 1
             if r.cert_expiry is not None and math.isfinite(r.cert_expiry):
                 if self.cert_expiry is None:
-                    self.shape |= 1 << F_CERT
+                    self.shape |= CERT_SHAPES
                 self.cert_expiry = int(r.cert_expiry)
         hist[top], hist[top + 1] = divmod(self.dur_us, 1_000_000)
         if self.up is None:
-            self.shape |= (1 << F_UP) | (1 << F_CODE)
+            self.shape |= FIRST_ROUND
         self.up = up
         if results:
             last = results[-1]
             self.last_code = last.status_code or 0
+            d = last.duration
+            self.last_duration = _fixed(d if math.isfinite(d) and d > 0 else 0.0)
             phases = last.phases
             keys = tuple(p for p in PHASES if p in phases and 0 <= phases[p] < math.inf)
             if keys != self.phase_keys:
                 self.phase_keys = keys
-                self.shape |= 1 << F_PHASES
+                self.shape |= PHASE_SHAPES
             values: list[int] = []
             for p in keys:
                 values.extend(_fixed(phases[p]))
@@ -168,54 +224,73 @@ class CheckSeries:
 
     def template(self, family: int) -> str:
         """This check's lines of one family, with a `%` placeholder per value."""
-        lbl = self.labels
+        lbl, bb = self.id_label, self.bb_labels
+        if family == F_INFO:
+            return f"prober_check_info{{{self.info_labels}}} 1\n"
         if family == F_PROBES:
-            return "".join(
-                f'prober_probes_total{{{lbl},reason="{reason}"}} %d\n' for reason in self.reasons
-            )
+            return f"prober_probes_total{{{lbl}}} %d\n"
+        if family == F_FAILURES:
+            return f"prober_probe_failures_total{{{lbl}}} %d\n"
         if family == F_DURATION:
             lines = [f'prober_probe_duration_seconds_bucket{{{lbl},le="{le}"}} %d\n' for le in _LE]
             lines.append(f"prober_probe_duration_seconds_sum{{{lbl}}} %d.%06d\n")
             lines.append(f"prober_probe_duration_seconds_count{{{lbl}}} %d\n")
             return "".join(lines)
         if family == F_PHASES:
+            return "".join(f'prober_probe_phase_seconds{{{lbl},phase="{p}"}} %d.%06d\n'
+                           for p in self.phase_keys)
+        if family == B_PHASES:
             return "".join(
-                f'prober_probe_phase_seconds{{{self.id_label},phase="{p}"}} %d.%06d\n'
-                for p in self.phase_keys
-            )
+                f'probe_http_duration_seconds{{{bb},phase="{BLACKBOX_PHASES[p]}"}} %d.%06d\n'
+                for p in self.phase_keys)
+        if family == B_DNS:
+            return f"probe_dns_lookup_time_seconds{{{bb}}} %d.%06d\n" if (
+                self.phase_keys[:1] == ("dns",)) else ""
+        if family == B_SSL:
+            return f"probe_http_ssl{{{bb}}} {int(self.tls)}\n"
         present, line = {
-            F_UP: (self.up, "prober_check_up{%s} %%d\n"),
-            F_SUCCESS: (
-                self.last_success,
-                "prober_check_last_success_timestamp_seconds{%s} %%d.%%06d\n",
-            ),
-            F_CODE: (self.last_code, "prober_check_last_status_code{%s} %%d\n"),
-            F_CERT: (self.cert_expiry, "prober_check_tls_cert_expiry_timestamp_seconds{%s} %%d\n"),
+            F_UP: (self.up, f"prober_check_up{{{lbl}}} %d\n"),
+            F_SUCCESS: (self.last_success,
+                        f"prober_check_last_success_timestamp_seconds{{{lbl}}} %d\n"),
+            F_CODE: (self.last_code, f"prober_check_last_status_code{{{lbl}}} %d\n"),
+            F_CERT: (self.cert_expiry,
+                     f"prober_check_tls_cert_expiry_timestamp_seconds{{{lbl}}} %d\n"),
+            B_SUCCESS: (self.up, f"probe_success{{{bb}}} %d\n"),
+            B_DURATION: (self.up, f"probe_duration_seconds{{{bb}}} %d.%06d\n"),
+            B_CODE: (self.last_code, f"probe_http_status_code{{{bb}}} %d\n"),
+            B_CERT: (self.cert_expiry, f"probe_ssl_earliest_cert_expiry{{{bb}}} %d\n"),
         }[family]
-        return "" if present is None else line % lbl
+        return "" if present is None else line
 
 
 def _gather(family: int, block: list[CheckSeries]) -> tuple[int, ...]:
     """The values of one family for a block, in template order."""
     values: list[int] = []
     if family == F_PROBES:
-        for s in block:
-            values.extend(s.reasons.values())
+        values = [s.hist[-1] for s in block]
+    elif family == F_FAILURES:
+        values = [s.failures for s in block]
     elif family == F_DURATION:
         for s in block:
             values.extend(s.hist)
-    elif family == F_PHASES:
+    elif family in (F_PHASES, B_PHASES):
         for s in block:
             values.extend(s.phase_values)
-    elif family == F_UP:
-        values = [s.up for s in block if s.up is not None]
-    elif family == F_SUCCESS:
+    elif family == B_DNS:
         for s in block:
-            if s.last_success is not None:
-                values.extend(s.success_fixed)
-    elif family == F_CODE:
+            if s.phase_keys[:1] == ("dns",):
+                values.extend(s.phase_values[:2])
+    elif family in (F_UP, B_SUCCESS):
+        values = [s.up for s in block if s.up is not None]
+    elif family == B_DURATION:
+        for s in block:
+            if s.up is not None:
+                values.extend(s.last_duration)
+    elif family == F_SUCCESS:
+        values = [s.last_success for s in block if s.last_success is not None]
+    elif family in (F_CODE, B_CODE):
         values = [s.last_code for s in block if s.last_code is not None]
-    else:
+    elif family in (F_CERT, B_CERT):
         values = [s.cert_expiry for s in block if s.cert_expiry is not None]
     return tuple(values)
 
@@ -245,7 +320,9 @@ class Block:
 class CheckSeriesTable:
     """All checks' series. Once `set_checks` ran, only configured checks are recorded."""
 
-    def __init__(self) -> None:
+    def __init__(self, options: MetricsOptions | None = None) -> None:
+        self.options = options or MetricsOptions()
+        self._families = enabled(self.options)
         self._series: dict[str, CheckSeries] = {}
         self._configured = False
         self._blocks: list[Block] = []
@@ -254,13 +331,13 @@ class CheckSeriesTable:
         return len(self._series)
 
     def set_checks(self, checks: Iterable[Check]) -> None:
-        """Keep series of checks whose id and component are unchanged; drop the rest."""
+        """Keep series of checks whose id, component and scheme are unchanged; drop the rest."""
         old = self._series
         new: dict[str, CheckSeries] = {}
         for check in checks:
             series = old.get(check.id)
-            if series is None or series.component != check.component:
-                series = CheckSeries(check.id, check.component)
+            if series is None or (series.component, series.tls) != _key(check):
+                series = CheckSeries(check.id, *_key(check))
             new[check.id] = series
         for gone in old.values():
             if new.get(gone.check_id) is not gone:
@@ -269,20 +346,22 @@ class CheckSeriesTable:
         self._configured = True
         self._reblock()
 
-    def record(self, check: Check, results: Sequence[ProbeResult]) -> None:
+    def record(self, check: Check, results: Sequence[ProbeResult]) -> bool:
+        """Record a round; False (and nothing recorded) for a check a reload removed."""
         series = self._series.get(check.id)
-        if series is None or series.component != check.component:
+        if series is None or (series.component, series.tls) != _key(check):
             if self._configured:
-                return  # a late round of a check a reload removed: keep its series gone
-            series = self._series[check.id] = CheckSeries(check.id, check.component)
+                return False  # a late round of a removed check: keep its series gone
+            series = self._series[check.id] = CheckSeries(check.id, *_key(check))
             self._reblock()
         series.record(results)
+        return True
 
     def _reblock(self) -> None:
         series = list(self._series.values())
         self._blocks = [Block(series[i : i + BLOCK]) for i in range(0, len(series), BLOCK)]
 
-    def steps(self) -> Iterator[bytes]:
+    def steps(self, openmetrics: bool = False) -> Iterator[bytes]:
         """The exposition in chunks, one family of one block each.
 
         Between two chunks the caller may yield to the event loop (see
@@ -290,10 +369,14 @@ class CheckSeriesTable:
         leaves this scrape on the blocks it started with.
         """
         blocks = self._blocks
-        for family, header in enumerate(_HEADERS):
-            yield header
+        for family in self._families:
+            yield FAMILIES[family].header(openmetrics)
             for block in blocks:
                 yield block.render(family)
 
-    def render(self) -> list[bytes]:
-        return list(self.steps())
+    def render(self, openmetrics: bool = False) -> list[bytes]:
+        return list(self.steps(openmetrics))
+
+
+def _key(check: Check) -> tuple[str, bool]:
+    return check.component, check.url.startswith("https:")

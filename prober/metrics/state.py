@@ -15,6 +15,7 @@ from prometheus_client.core import (
     CounterMetricFamily,
     GaugeMetricFamily,
     HistogramMetricFamily,
+    Metric,
 )
 from prometheus_client.registry import Collector
 
@@ -76,8 +77,11 @@ class StateCollector(Collector):
         self.store_errors: dict[str, int] = dict.fromkeys(STORE_OPERATIONS, 0)
         self.store_healthy = 1
         self.webhook_deliveries: dict[tuple[str, str], int] = {}
+        # (count, sum) of every probe request per component: the latency summary's _count
+        # and _sum (its quantile is over the status window, like a Go client summary's)
+        self.latency_totals: Callable[[str], tuple[int, float]] = lambda _: (0, 0.0)
 
-    def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily | HistogramMetricFamily]:
+    def collect(self) -> Iterator[Metric]:
         yield GaugeMetricFamily(
             "prober_checks", "Checks in the running configuration.", self.checks
         )
@@ -158,7 +162,7 @@ class StateCollector(Collector):
             deliveries.add_metric([hook, outcome], n)
         yield deliveries
 
-    def _component_families(self) -> Iterator[GaugeMetricFamily]:
+    def _component_families(self) -> Iterator[GaugeMetricFamily | Metric]:
         status = GaugeMetricFamily(
             "prober_component_status",
             "Numeric status: 0 operational, 1 under_maintenance, 2 degraded_performance, "
@@ -175,10 +179,11 @@ class StateCollector(Collector):
             "Share of failing probe requests over the status window.",
             labels=["component"],
         )
-        p95 = GaugeMetricFamily(
-            "prober_component_latency_p95_seconds",
-            "95th percentile probe latency over the status window.",
-            labels=["component"],
+        name = "prober_component_latency_seconds"
+        latency = Metric(
+            name,
+            "Probe latency: quantile over the status window; count and sum since start.",
+            "summary",
         )
         for view in self.components:
             group = self.groups.get(view.id, view.group) or ""
@@ -187,5 +192,9 @@ class StateCollector(Collector):
                 state.add_metric([view.id, s.value], 1 if s is view.status else 0)
             ratio.add_metric([view.id], view.failure_ratio)
             if view.latency_p95 is not None:
-                p95.add_metric([view.id], view.latency_p95)
-        yield from (status, state, ratio, p95)
+                latency.add_sample(name, {"component": view.id, "quantile": "0.95"},
+                                   view.latency_p95)
+            count, total = self.latency_totals(view.id)
+            latency.add_sample(name + "_count", {"component": view.id}, count)
+            latency.add_sample(name + "_sum", {"component": view.id}, total)
+        yield from (status, state, ratio, latency)

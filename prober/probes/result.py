@@ -21,6 +21,9 @@ class Reason(StrEnum):
     REDIRECTS = "redirects"
     ASSERTION = "assertion"
     LATENCY = "latency"
+    # Not from a probe: a component's real-traffic 5xx share from Prometheus crossed into
+    # the status window (prober/signals/traffic.py).
+    TRAFFIC_5XX = "traffic_5xx"
 
 
 PHASES: tuple[str, ...] = ("dns", "connect", "tls", "processing", "transfer")

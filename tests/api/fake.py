@@ -257,7 +257,10 @@ class FakeBackend:
     def snapshot(self) -> StatusSnapshot:
         return self.snap
 
-    async def metrics(self) -> tuple[bytes, str]:
+    async def metrics(self, openmetrics: bool = False) -> tuple[bytes, str]:
+        if openmetrics:
+            return (b"# TYPE prober_up gauge\nprober_up 1\n# EOF\n",
+                    "application/openmetrics-text; version=1.0.0; charset=utf-8")
         return b"# TYPE prober_up gauge\nprober_up 1\n", "text/plain; version=0.0.4; charset=utf-8"
 
     def ready(self) -> tuple[bool, str]:

@@ -23,9 +23,9 @@ class RecordingBackend(FakeBackend):
         super().__init__()
         self.threads: list[str] = []
 
-    async def metrics(self) -> tuple[bytes, str]:
+    async def metrics(self, openmetrics: bool = False) -> tuple[bytes, str]:
         self.threads.append(threading.current_thread().name)
-        return await super().metrics()
+        return await super().metrics(openmetrics)
 
     async def write_incident(self, *args, **kwargs):  # type: ignore[no-untyped-def]
         self.threads.append(threading.current_thread().name)
@@ -76,3 +76,65 @@ async def test_stop_is_idempotent_and_safe_before_and_after_start() -> None:
     await server.stop()
     with socket.socket() as probe:  # the port is released
         assert probe.connect_ex(server.address) != 0
+
+
+async def test_public_and_admin_surfaces_on_two_listeners() -> None:
+    backend = RecordingBackend()
+    server = ServerThread(backend, "127.0.0.1", 0, admin=("127.0.0.1", 0))
+    host, port = server.start()
+    assert server.admin_address is not None and server.admin_address[1] not in (0, port)
+    public, admin = f"http://{host}:{port}", "http://{}:{}".format(*server.admin_address)
+    write = f"/api/prober/v1/incidents/{INCIDENT_ID}/updates"
+    body = {"status": IncidentStatus.IDENTIFIED.value, "body": "Found it."}
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    try:
+        async with aiohttp.ClientSession() as s:
+            for path in ("/", "/api/v2/summary.json", "/-/healthy", "/-/ready"):
+                async with s.get(public + path) as r:
+                    assert r.status == 200, path
+            for path in ("/metrics",):
+                async with s.get(public + path) as r:
+                    assert r.status == 404, path
+            async with s.post(public + "/-/reload") as r:
+                assert r.status in (404, 405)
+            async with s.post(public + write, json=body, headers=auth) as r:
+                assert r.status in (404, 405)
+            for path in ("/", "/api/v2/summary.json"):
+                async with s.get(admin + path) as r:
+                    assert r.status == 404, path
+            async with s.get(admin + "/metrics") as r:
+                assert r.status == 200
+            async with s.get(admin + "/-/healthy") as r:
+                assert r.status == 200
+            async with s.post(admin + write, json=body, headers=auth) as r:
+                assert r.status == 201, await r.text()
+    finally:
+        await server.stop()
+    assert backend.threads == [threading.current_thread().name] * 2
+
+
+async def test_a_taken_admin_port_fails_start_and_frees_the_public_one() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        server = ServerThread(FakeBackend(), "127.0.0.1", 0, admin=("127.0.0.1", port))
+        with pytest.raises(OSError):
+            server.start()
+        await server.stop()
+    public_port = server.address[1]
+    assert public_port != 0  # the public site was bound first; its port is free again
+    with socket.socket() as again:
+        again.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        again.bind(("127.0.0.1", public_port))
+
+
+def test_admin_listen_flag() -> None:
+    from prober.cli import build_parser
+
+    parse = build_parser().parse_args
+    assert parse(["run"]).admin_listen == ("127.0.0.1", 9090)
+    assert parse(["run", "--admin-listen", "0.0.0.0:9191"]).admin_listen == ("0.0.0.0", 9191)
+    assert parse(["run", "--admin-listen", "public"]).admin_listen is None
+    with pytest.raises(SystemExit):
+        parse(["run", "--admin-listen", "nowhere"])

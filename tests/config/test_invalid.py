@@ -115,7 +115,7 @@ CASES: list[tuple[str, list[str]]] = [
                 'failure_reason_unknown.yaml:3:33: defaults.status.failure_reasons[1]: '
                 "unknown failure reason 'http_500' (use one of: http_5xx, "
                 'unexpected_status, timeout, connect, dns, tls, protocol, body_too_large, '
-                'redirects, assertion, latency)'
+                'redirects, assertion, latency, traffic_5xx)'
             ),
         ],
     ),
@@ -549,6 +549,33 @@ CASES: list[tuple[str, list[str]]] = [
             (
                 "yaml_syntax.yaml:7:1: invalid YAML: expected ',' or ']', but got '<stream "
                 "end>' while parsing a flow sequence"
+            ),
+        ],
+    ),
+    (
+        'traffic_promql_invalid',
+        [
+            (
+                'traffic_promql_invalid.yaml:6:99: components[0].traffic.ratio: invalid PromQL: '
+                "unexpected right parenthesis ')' (promql-parser)"
+            ),
+            (
+                'traffic_promql_invalid.yaml:8:12: components[0].traffic.requests: invalid '
+                'PromQL: unclosed left parenthesis (promql-parser)'
+            ),
+        ],
+    ),
+    (
+        'traffic_incomplete',
+        [
+            'traffic_incomplete.yaml:5:7: components[0].traffic.requests: required key is missing',
+            (
+                "traffic_incomplete.yaml:5:19: components[0].traffic.prometheus: unsupported URL "
+                "scheme 'ftp' (use http:// or https://)"
+            ),
+            (
+                "traffic_incomplete.yaml:7:13: components[0].traffic.mode: unknown traffic mode "
+                "'worst' (use one of: combined, traffic_only)"
             ),
         ],
     ),

@@ -92,6 +92,9 @@ def dashboard_exprs(path: Path) -> list[tuple[str, str]]:
         for t in p.get("targets", []):
             if "expr" in t:
                 out.append((f"{path.name}: panel {p.get('title')!r} {t.get('refId')}", t["expr"]))
+    for a in dash.get("annotations", {}).get("list", []):
+        if "expr" in a:
+            out.append((f"{path.name}: annotation {a.get('name')!r}", a["expr"]))
     for v in dash.get("templating", {}).get("list", []):
         if v.get("type") == "query":
             q = v["query"]["query"] if isinstance(v["query"], dict) else v["query"]

@@ -30,6 +30,7 @@ SCHEMAS = Path(__file__).resolve().parent / "schemas"
 CRD_SCHEMAS = {
     "ServiceMonitor": SCHEMAS / "servicemonitor-monitoring-v1.json",
     "PrometheusRule": SCHEMAS / "prometheusrule-monitoring-v1.json",
+    "HTTPRoute": SCHEMAS / "httproute-gateway-v1.json",
 }
 K8S_VERSION = "1.30.0"
 ids = [p.name.removesuffix("-values.yaml") for p in SCENARIOS]
@@ -98,6 +99,7 @@ def test_default_objects() -> None:
     ({"serviceMonitor": {"enabled": True}}, "ServiceMonitor"),
     ({"prometheusRule": {"enabled": True}}, "PrometheusRule"),
     ({"ingress": {"enabled": True}}, "Ingress"),
+    ({"httpRoute": {"enabled": True}}, "HTTPRoute"),
     ({"networkPolicy": {"enabled": True}}, "NetworkPolicy"),
     ({"podDisruptionBudget": {"enabled": True}}, "PodDisruptionBudget"),
 ])
@@ -311,20 +313,24 @@ def test_servicemonitor_scrapes_the_service() -> None:
     assert monitor["spec"]["selector"]["matchLabels"].items() <= \
         service["metadata"]["labels"].items()
     (endpoint,) = monitor["spec"]["endpoints"]
-    assert endpoint["port"] == service["spec"]["ports"][0]["name"]
+    admin = next(p for p in service["spec"]["ports"] if p["name"] == "admin")
+    assert endpoint["port"] == admin["name"] == "admin", "scrapes the admin listener"
     assert endpoint["path"] == "/metrics"
 
 
-def test_one_source_of_truth_through_symlinks() -> None:
-    files = CHART / "files"
-    assert (files / "dashboards").is_symlink()
-    assert (files / "dashboards").resolve() == (ROOT / "grafana" / "dashboards").resolve()
-    assert (files / "prober.rules.yaml").is_symlink()
-    assert (files / "prober.rules.yaml").resolve() == RULES.resolve()
+def test_no_symlinks_in_the_chart() -> None:
+    """Git sources such as Flux do not resolve symlinks: the chart holds plain files."""
+    links = [p for p in CHART.rglob("*") if p.is_symlink()]
+    assert links == []
 
 
 def test_packaged_chart_carries_dashboards_and_rules(tmp_path: Path) -> None:
     archive = helm.package(CHART, destination=tmp_path)
+    meta = yaml.safe_load((CHART / "Chart.yaml").read_text())
+    assert Path(archive).name == f"prober-{meta['version']}.tgz", "a versioned artifact"
+    import prober
+
+    assert meta["appVersion"] == prober.__version__
     objs = objects(render(scenario_values(CHART / "ci" / "monitoring-values.yaml"),
                           chart=archive))
     assert len(by_kind(objs, "PrometheusRule")) == 1
@@ -334,6 +340,8 @@ def test_packaged_chart_carries_dashboards_and_rules(tmp_path: Path) -> None:
     with helm.Chart.load(archive) as loaded:
         names = {f["name"] for f in loaded.files}
     assert not any(n.startswith("ci/") for n in names), "ci/ is helmignored"
+    assert "README.md" in names
+    assert {"files/prober.rules.yaml", *(f"files/dashboards/{p.name}" for p in DASHBOARDS)} <= names
 
 
 def test_exposure_scenario() -> None:
@@ -536,3 +544,57 @@ def test_service_keeps_serving_the_page_while_readiness_reports_a_problem(
 ) -> None:
     (service,) = by_kind(objects(render(values)), "Service")
     assert service["spec"]["publishNotReadyAddresses"] is expected
+
+
+@pytest.mark.parametrize(("metrics", "flags", "honor"), [
+    ({}, [], False),
+    ({"detail": True}, ["--metrics-detail"], False),
+    ({"blackbox": True}, ["--metrics-blackbox"], True),
+    ({"detail": True, "blackbox": True}, ["--metrics-detail", "--metrics-blackbox"], True),
+])
+def test_metrics_options_become_flags_and_blackbox_honors_labels(
+        metrics: dict[str, bool], flags: list[str], honor: bool) -> None:
+    objs = objects(render({"metrics": metrics, "serviceMonitor": {"enabled": True}}))
+    (deploy,) = by_kind(objs, "Deployment")
+    args = deploy["spec"]["template"]["spec"]["containers"][0]["args"]
+    assert [a for a in args if a.startswith("--metrics-")] == flags
+    from prober.cli import build_parser
+
+    parsed = build_parser().parse_args(args)  # the image's entrypoint is `prober`
+    assert (parsed.metrics_detail, parsed.metrics_blackbox) == (
+        "--metrics-detail" in flags, "--metrics-blackbox" in flags)
+    (monitor,) = by_kind(objs, "ServiceMonitor")
+    assert monitor["spec"]["endpoints"][0]["honorLabels"] is honor
+
+
+def test_public_and_admin_ports() -> None:
+    """prober listens on two ports; only the public one is ever routed from outside."""
+    objs = objects(render(scenario_values(CHART / "ci" / "exposure-values.yaml")))
+    (deploy,) = by_kind(objs, "Deployment")
+    container = deploy["spec"]["template"]["spec"]["containers"][0]
+    ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+    assert ports == {"http": 8080, "admin": 9090}
+    from prober.cli import build_parser
+
+    args = build_parser().parse_args(container["args"])
+    assert args.listen == ("0.0.0.0", ports["http"])
+    assert args.admin_listen == ("0.0.0.0", ports["admin"])
+    (service,) = by_kind(objs, "Service")
+    by_name = {p["name"]: p for p in service["spec"]["ports"]}
+    assert by_name["admin"]["targetPort"] == "admin" and by_name["http"]["targetPort"] == "http"
+    # the Ingress and the HTTPRoute: the public port only
+    (ingress,) = by_kind(objs, "Ingress")
+    backends = [path["backend"]["service"]["port"] for rule in ingress["spec"]["rules"]
+                for path in rule["http"]["paths"]]
+    assert backends and all(b == {"name": "http"} for b in backends)
+    (route,) = by_kind(objs, "HTTPRoute")
+    refs = [ref for rule in route["spec"]["rules"] for ref in rule["backendRefs"]]
+    assert refs == [{"name": service["metadata"]["name"], "port": by_name["http"]["port"]}]
+    assert route["spec"]["hostnames"] == ["status.example.com"]
+    # the NetworkPolicy admits each port from its own peers
+    (policy,) = by_kind(objs, "NetworkPolicy")
+    rules = {r["ports"][0]["port"]: r for r in policy["spec"]["ingress"]}
+    assert set(rules) == {"http", "admin"}
+    monitoring = {"namespaceSelector": {"matchLabels": {
+        "kubernetes.io/metadata.name": "monitoring"}}}
+    assert rules["admin"]["from"] == [monitoring]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -79,8 +80,10 @@ def test_dashboard_conventions(path) -> None:  # type: ignore[no-untyped-def]
             assert t["datasource"] == p["datasource"], p["title"]
             if "expr" not in t:
                 continue
+            # $__rate_interval, or $__range in a panel with a fixed relative time (30 days)
+            window = "$__range" if p.get("timeFrom") else "$__rate_interval"
             for fn in re.finditer(r"\b(rate|irate|increase)\s*\(([^\[]*)\[([^\]]*)\]", t["expr"]):
-                assert fn.group(3) == "$__rate_interval", f"{p['title']}: {fn.group(0)}"
+                assert fn.group(3) == window, f"{p['title']}: {fn.group(0)}"
     ids = [p["id"] for p in _walk(dash["panels"])]
     assert len(ids) == len(set(ids)), "panel ids are unique"
 
@@ -239,3 +242,72 @@ def test_deploy_doc_sets_up_the_infinity_data_source() -> None:
     assert "allowedHosts" in text
     for column in INCIDENT_COLUMNS:
         assert f"`{column}`" in text, column
+
+
+# -- dashboards as code (grafana/dashboards.py, grafana-foundation-sdk) ------------------
+
+
+def _generator() -> Any:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("grafana_dashboards",
+                                                  ROOT / "grafana" / "dashboards.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_committed_json_is_what_the_code_generates() -> None:
+    rendered = _generator().render()
+    assert sorted(rendered) == sorted(p.name for p in DASHBOARDS)
+    for path in DASHBOARDS:
+        assert path.read_text() == rendered[path.name], (
+            f"{path.name} differs from grafana/dashboards.py: run python grafana/dashboards.py")
+
+
+def test_generator_check_mode_reports_a_stale_file(tmp_path: Path) -> None:
+    gen = _generator()
+    gen.OUT = tmp_path
+    assert gen.main([]) == 0 and gen.main(["--check"]) == 0
+    (tmp_path / "prober-check.json").write_text("{}\n")
+    assert gen.main(["--check"]) == 1
+
+
+def test_component_panels_link_to_the_checks_of_the_component() -> None:
+    overview = _overview()
+    linked = [p for p in _walk(overview["panels"])
+              if any("component" in link.get("title", "")
+                     for link in p.get("fieldConfig", {}).get("defaults", {}).get("links", []))]
+    titles = {p["title"] for p in linked}
+    assert {"Component status", "Status timeline", "Availability, last 30 days"} <= titles
+    for p in linked:
+        (link,) = p["fieldConfig"]["defaults"]["links"]
+        assert link["url"].startswith("/d/prober-check/")
+        assert "var-component=${__field.labels.component}" in link["url"]
+        assert "${namespace:queryparam}" in link["url"] and "${job:queryparam}" in link["url"]
+    check = load_dashboard(next(p for p in DASHBOARDS if p.name == "prober-check.json"))
+    variables = {v["name"]: v for v in check["templating"]["list"]}
+    assert "$component" in variables["check"]["query"]["query"], "check follows component"
+    table = next(p for p in check["panels"] if p["title"] == "Checks of the component")
+    assert "$component" in table["targets"][0]["expr"]
+
+
+@pytest.mark.parametrize("path", DASHBOARDS, ids=lambda p: p.name)
+def test_incident_annotations(path: Path) -> None:
+    annotations = load_dashboard(path)["annotations"]["list"]
+    (incidents,) = [a for a in annotations if a.get("name") == "Incidents opened"]
+    assert incidents["datasource"] == {"type": "prometheus", "uid": "${datasource}"}
+    assert "prober_incidents_opened_total" in incidents["expr"] and incidents["enable"]
+
+
+def test_thirty_day_availability_and_error_budget_per_component() -> None:
+    panels = {p["title"]: p for p in _walk(_overview()["panels"])}
+    for title in ("Availability, last 30 days", "Error budget left, last 30 days"):
+        panel = panels[title]
+        assert panel["timeFrom"] == "30d"
+        (target,) = panel["targets"]
+        assert "sum by (component)" in target["expr"] and "[$__range]" in target["expr"]
+        assert target["instant"] is True
+    assert "/ 0.001" in panels["Error budget left, last 30 days"]["targets"][0]["expr"]
+    assert "/ 0.001" in panels["Burn rate"]["targets"][0]["expr"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import fnmatch
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -81,9 +82,10 @@ def test_final_stage_is_safe_and_runs_prober() -> None:
     assert json.loads(words["CMD"])[0] == "run"
     volumes = json.loads(words["VOLUME"])
     assert set(volumes) == {"/var/lib/prober", "/tmp"}
-    assert words["EXPOSE"] == "8080"
+    assert words["EXPOSE"] == "8080 9090"  # public, admin (/metrics, reload, writes)
     env = " ".join(rest for word, rest in stage if word == "ENV")
     for setting in ("PYTHONDONTWRITEBYTECODE=1", "PROBER_LISTEN=0.0.0.0:8080",
+                    "PROBER_ADMIN_LISTEN=0.0.0.0:9090",
                     "PROBER_DB=/var/lib/prober/prober.db"):
         assert setting in env
     runs = " ".join(rest for word, rest in stage if word == "RUN")
@@ -168,3 +170,29 @@ def test_pip_install_of_the_build_context_gives_a_working_prober(tmp_path: Path)
     missing = [rel for rel in files
                if rel.parts[0] == "prober" and not (installed.parent / rel).is_file()]
     assert not missing, f"not installed by `pip install .`: {missing}"
+
+
+def _args() -> dict[str, str]:
+    return dict(a.split("=", 1) for k, a in _instructions(DOCKERFILE.read_text())
+                if k == "ARG" and "=" in a)
+
+
+def test_base_image_is_pinned_by_digest() -> None:
+    froms = [a for k, a in _instructions(DOCKERFILE.read_text()) if k == "FROM"]
+    assert len(froms) == 2
+    digest = _args()["PYTHON_DIGEST"]
+    assert re.fullmatch(r"sha256:[0-9a-f]{64}", digest)
+    for line in froms:
+        assert line.split()[0] == "python:${PYTHON_VERSION}-slim@${PYTHON_DIGEST}", line
+
+
+def test_one_python_version_for_image_and_tests() -> None:
+    import tomllib
+
+    version = _args()["PYTHON_VERSION"]
+    assert version == (ROOT / ".python-version").read_text().strip()
+    assert version == f"{sys.version_info.major}.{sys.version_info.minor}", (
+        "the tests run on another Python than the image")
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert pyproject["project"]["requires-python"] == f">={version}"
+    assert pyproject["tool"]["mypy"]["python_version"] == version

@@ -98,7 +98,9 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def config_text(target: str) -> str:
+def config_text(target: str, prom: str) -> str:
+    # The traffic block reads prober's own probe counters back from this Prometheus: a
+    # real-traffic signal that agrees with the probes, and its families for the rules.
     return f"""
 page:
   name: e2e
@@ -106,6 +108,13 @@ components:
   - id: {COMPONENT}
     name: Billing
     group: Product
+    traffic:
+      prometheus: {prom}
+      ratio: >-
+        sum(rate(prober_probe_failures_total{{check="{CHECK}"}}[5s]))
+        / sum(rate(prober_probes_total{{check="{CHECK}"}}[5s]))
+      requests: sum(rate(prober_probes_total{{check="{CHECK}"}}[5s]))
+      interval: 1s
 checks:
   - id: {CHECK}
     component: {COMPONENT}
@@ -233,19 +242,23 @@ def setup(tmp_path: Path, target_url: str) -> tuple[list[str], list[str], dict[s
     """Write checks.yaml, the transformed rules and prometheus.yml; the two commands."""
     assert Path(PROMETHEUS).exists(), "Debian package prometheus is required"
     checks = tmp_path / "checks.yaml"
-    checks.write_text(config_text(target_url))
+    prober_port, admin_port, prom_port = free_port(), free_port(), free_port()
+    checks.write_text(config_text(target_url, f"http://127.0.0.1:{prom_port}"))
     rules = tmp_path / "prober.rules.yaml"
     rules.write_text(shorten_for(chart_rules_text()))
-    prober_port, prom_port = free_port(), free_port()
     prom_yml = tmp_path / "prometheus.yml"
-    prom_yml.write_text(prometheus_config(f"127.0.0.1:{prober_port}", rules))
+    # Prometheus scrapes the admin listener, as the chart's ServiceMonitor does
+    prom_yml.write_text(prometheus_config(f"127.0.0.1:{admin_port}", rules))
     check = subprocess.run(["promtool", "check", "config", str(prom_yml)], capture_output=True,
                            text=True, timeout=60, check=False)
     assert check.returncode == 0, check.stdout + check.stderr
     env = {k: v for k, v in os.environ.items() if not k.startswith("PROBER_")}
     env["PYTHONPATH"] = os.pathsep.join(p for p in (env.get("PYTHONPATH"), str(ROOT)) if p)
-    prober_cmd = [sys.executable, "-m", "prober", "run", "--config", str(checks),
-                  "--listen", f"127.0.0.1:{prober_port}", "--db", str(tmp_path / "prober.db"),
+    # --metrics-detail: the check dashboard's latency, phase and status-code panels need it
+    prober_cmd = [sys.executable, "-m", "prober", "run", "--metrics-detail",
+                  "--config", str(checks), "--listen", f"127.0.0.1:{prober_port}",
+                  "--admin-listen", f"127.0.0.1:{admin_port}",
+                  "--db", str(tmp_path / "prober.db"),
                   "--log-format", "json"]
     prom_cmd = [PROMETHEUS, f"--config.file={prom_yml}",
                 f"--storage.tsdb.path={tmp_path / 'tsdb'}",
@@ -270,7 +283,7 @@ async def test_alert_fires_and_every_expression_runs(
             await wait_until_ready(session, f"{prom}/-/ready", prom_proc, prom_log)
 
             # Healthy first: prober is scraped and reports the component operational.
-            await poll(session, prom, f'prober_probes_total{{check="{CHECK}", reason="ok"}}',
+            await poll(session, prom, f'prober_probes_total{{check="{CHECK}"}} > 0',
                        limit=60)
             await poll(session, prom, f'prober_component_status{{component="{COMPONENT}"}} == 0',
                        limit=60)
@@ -302,7 +315,7 @@ async def test_alert_fires_and_every_expression_runs(
             assert (alert["labels"]["job"], alert["labels"]["namespace"]) == (JOB, NAMESPACE)
 
             # Let the failure show in counters and an incident open, then run every query.
-            await poll(session, prom, f'prober_probes_total{{check="{CHECK}", reason="http_5xx"}}',
+            await poll(session, prom, f'prober_probe_failures_total{{check="{CHECK}"}} > 0',
                        limit=30)
             await poll(session, prom, "prober_incidents_open > 0", limit=60)
             await _every_expression_runs(session, prom)

@@ -1,7 +1,9 @@
 """Real processes for end-to-end tests: a prober subprocess and the simulated SaaS target.
 
-Every server binds port 0 on 127.0.0.1; the prober process reports its bound address in its
-`listening` log line. Waits are bounded polls of real endpoints, never fixed sleeps.
+Every server binds port 0 on 127.0.0.1; the prober process reports its bound addresses in
+its `listening` (public) and `admin_listening` (/metrics, /-/reload, writes) log lines;
+`request` and `get_json` pick the listener by path. Waits are bounded polls of real
+endpoints, never fixed sleeps.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ class ProberProcess:
         self.args = args
         self.proc: asyncio.subprocess.Process | None = None
         self.url = ""
+        self.admin_url = ""
         self.lines: list[dict[str, Any]] = []
         self._reader: asyncio.Task[None] | None = None
 
@@ -37,14 +40,15 @@ class ProberProcess:
         env = {**os.environ, "PYTHONUNBUFFERED": "1", **self.env}
         self.proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "prober", "run", "--config", str(self.config),
-            "--listen", "127.0.0.1:0", "--db", str(self.db), "--log-format", "json",
+            "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0",
+            "--db", str(self.db), "--log-format", "json",
             "--grace", "3", *self.args,
             stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
             cwd=str(REPO), env=env,
         )
         self._reader = asyncio.create_task(self._read())
         deadline = time.monotonic() + timeout
-        while not self.url:
+        while not (self.url and self.admin_url):
             if self.proc.returncode is not None or time.monotonic() > deadline:
                 raise AssertionError(f"prober did not start: {self.lines[-20:]}")
             await asyncio.sleep(0.05)
@@ -59,17 +63,25 @@ class ProberProcess:
             self.lines.append(line)
             if line.get("event") == "listening":
                 self.url = str(line["url"]).rstrip("/")
+            elif line.get("event") == "admin_listening":
+                self.admin_url = str(line["url"]).rstrip("/")
+
+    def base(self, path: str) -> str:
+        """The listener serving `path`: admin for /metrics, /-/reload and incident writes."""
+        admin = path in ("/metrics", "/-/reload") or path.endswith("/updates")
+        return self.admin_url if admin else self.url
 
     def events(self, name: str) -> list[dict[str, Any]]:
         return [line for line in self.lines if line.get("event") == name]
 
     async def get_json(self, path: str) -> Any:
-        async with aiohttp.ClientSession() as s, s.get(self.url + path) as r:
+        async with aiohttp.ClientSession() as s, s.get(self.base(path) + path) as r:
             assert r.status == 200, (path, r.status, await r.text())
             return await r.json()
 
     async def request(self, method: str, path: str, **kw: Any) -> tuple[int, str]:
-        async with aiohttp.ClientSession() as s, s.request(method, self.url + path, **kw) as r:
+        url = self.base(path) + path
+        async with aiohttp.ClientSession() as s, s.request(method, url, **kw) as r:
             return r.status, await r.text()
 
     async def stop(self, sig: int = signal.SIGTERM, timeout: float = 15.0) -> int:

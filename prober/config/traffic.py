@@ -1,0 +1,98 @@
+"""The `traffic:` block of a component: a real-traffic 5xx share from Prometheus.
+
+Each PromQL query is parsed by a real PromQL parser (promql-parser, the Rust parser of
+GreptimeDB's promql-parser crate) while the file loads, so `prober check-config` reports a
+bad query as FILE:LINE:COL at the character where the parser gave up. promql-parser's errors
+carry no position; `error_offset` finds it as the shortest prefix of the query that fails
+with the same message as the whole.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import promql_parser
+import yaml
+
+from prober.config import fields, keys
+from prober.config.model import TrafficSignal
+from prober.config.reader import Reader
+from prober.errors import ConfigIssue
+
+
+def parse_error(query: str) -> str | None:
+    """The PromQL parser's message for `query`, or None when it parses."""
+    try:
+        promql_parser.parse(query)
+    except ValueError as exc:
+        return str(exc) or "invalid PromQL"
+    return None
+
+
+def error_offset(query: str, message: str) -> int:
+    """0-based offset in `query` of the character where parsing first fails as a whole."""
+    for end in range(1, len(query) + 1):
+        if query[end - 1].isspace():
+            continue
+        if parse_error(query[:end]) == message:
+            return end - 1
+    return max(0, len(query.rstrip()) - 1)
+
+
+def _position(node: yaml.ScalarNode, offset: int) -> tuple[int, int]:
+    """1-based line and column in the file of character `offset` of a scalar's value."""
+    line, col = node.start_mark.line + 1, node.start_mark.column + 1
+    if node.style in ("|", ">"):
+        lines = node.value[:offset].split("\n")
+        # the block starts on the line after the indicator; its indent is the first line's
+        first = node.start_mark.buffer or ""
+        text_lines = first.split("\n") if first else []
+        body_line = node.start_mark.line + 1 + len(lines) - 1
+        indent = 0
+        if 0 <= body_line < len(text_lines):
+            raw = text_lines[body_line]
+            indent = len(raw) - len(raw.lstrip(" "))
+        return body_line + 1, indent + len(lines[-1]) + 1
+    quoted = 1 if node.style in ("'", '"') else 0
+    return line, col + quoted + offset
+
+
+def read_query(r: Reader, node: yaml.Node, path: str) -> str | None:
+    query = r.string(node, path, nonempty=True, secret=False)
+    if query is None:
+        return None
+    message = parse_error(query)
+    if message is None:
+        return query
+    assert isinstance(node, yaml.ScalarNode)
+    line, col = _position(node, error_offset(query, message))
+    r.issues.append(ConfigIssue(r.source, line, col, path,
+                                f"invalid PromQL: {message} (promql-parser)"))
+    return None
+
+
+def read_traffic(r: Reader, node: yaml.Node, path: str) -> TrafficSignal | None:
+    f = r.mapping(node, path, keys.TRAFFIC)
+    if f is None:
+        return None
+    values: dict[str, Any] = {}
+    for key in ("prometheus", "ratio", "requests"):
+        value_node = r.require(f, node, path, key)
+        if value_node is None:
+            values[key] = None
+        elif key == "prometheus":
+            values[key] = fields.url(r, value_node, f"{path}.{key}")
+        else:
+            values[key] = read_query(r, value_node, f"{path}.{key}")
+    if "interval" in f:
+        values["interval"] = r.duration(f["interval"], f"{path}.interval", minimum=1.0,
+                                        maximum=3600.0)
+    if "min_request_rate" in f:
+        values["min_request_rate"] = r.number(f["min_request_rate"],
+                                              f"{path}.min_request_rate", 0.0, 1e9)
+    if "mode" in f:
+        values["mode"] = fields.one_of(r, f["mode"], f"{path}.mode", keys.TRAFFIC_MODES,
+                                       "traffic mode")
+    if any(v is None for v in values.values()):
+        return None
+    return TrafficSignal(**values)
