@@ -66,9 +66,9 @@ class ProberProcess:
             elif line.get("event") == "admin_listening":
                 self.admin_url = str(line["url"]).rstrip("/")
 
-    def base(self, path: str) -> str:
-        """The listener serving `path`: admin for /metrics, /-/reload and incident writes."""
-        admin = path in ("/metrics", "/-/reload") or path.endswith("/updates")
+    def base(self, path: str, method: str = "GET") -> str:
+        """The listener serving `path`: admin for /metrics, /-/reload and every write."""
+        admin = path in ("/metrics", "/-/reload") or method.upper() not in ("GET", "HEAD")
         return self.admin_url if admin else self.url
 
     def events(self, name: str) -> list[dict[str, Any]]:
@@ -80,7 +80,7 @@ class ProberProcess:
             return await r.json()
 
     async def request(self, method: str, path: str, **kw: Any) -> tuple[int, str]:
-        url = self.base(path) + path
+        url = self.base(path, method) + path
         async with aiohttp.ClientSession() as s, s.request(method, url, **kw) as r:
             return r.status, await r.text()
 
