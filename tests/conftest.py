@@ -19,6 +19,7 @@ SLOW_PLACES = (
     "e2e",
     "deploy",
     "api/test_browser.py",
+    "api/test_browser_scenarios.py",
     "store/test_kill.py",
     "demo/test_demo_sim_cli.py",
     "test_bench_smoke.py",
