@@ -121,11 +121,17 @@ class Service:
         now = self.clock.now().timestamp()
         state = await self.keeper.open()
         self.engine = Engine(self.config, state)
-        self.engine.reconfigure(self.config, now)
         self.sender = WebhookSender(self.keeper.store, self.clock, self.exporter.webhook_delivery)
         self.sender.configure(self.config.webhooks)
         self.exporter.set_checks(self.config.checks)
         self.exporter.config_reloaded(True, now)
+        # What happened while prober was down (a quiet period that ended, a component
+        # removed from the config) goes through the same pipeline as any other effect:
+        # saved, announced, sent.
+        async with self._lock:
+            effects = self.engine.reconfigure(self.config, now)
+            if effects:
+                await self._apply(effects, now)
         none: list[Incident] = []
         stored = await self.keeper.call(
             "read", lambda: self.keeper.store.incidents(limit=RECENT_INCIDENTS), none
