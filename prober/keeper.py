@@ -74,6 +74,22 @@ class StoreKeeper:
         self._pending.clear()
         self.recovered()
 
+    async def apply_durably(self, effects: Sequence[Effect], state: Mapping[str, Any],
+                            deliveries: Sequence[Row], now: float) -> None:
+        """Like `apply`, but for a write someone waits on: raise StoreError when it is not
+        durable (the batch is not queued: the caller refuses the write and undoes it)."""
+        if self.degraded:
+            raise StoreError(f"not durable: {self.degraded}")
+        all_effects = [e for batch, _ in self._pending for e in batch] + list(effects)
+        all_rows = [r for _, rows in self._pending for r in rows] + list(deliveries)
+        try:
+            await self.store.apply(all_effects, state, all_rows, now)
+        except StoreError as exc:
+            self.failed("write", exc)
+            raise
+        self._pending.clear()
+        self.recovered()
+
     async def call(self, operation: str, fn: Callable[[], Awaitable[T]], default: T) -> T:
         """Run a store read (or prune); report a failure and return `default` instead."""
         try:

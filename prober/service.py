@@ -36,7 +36,7 @@ from prober.domain.engine import Engine
 from prober.domain.incident import Incident
 from prober.domain.snapshot import StatusSnapshot
 from prober.domain.status import Impact, IncidentStatus
-from prober.errors import ConfigError
+from prober.errors import ConfigError, StoreError
 from prober.history import Aggregator, daily_uptime
 from prober.keeper import StoreKeeper
 from prober.logs import REDACTOR, Throttle, get_logger
@@ -112,6 +112,7 @@ class Service:
         self._built_at = 0.0
         self._config_digest = _digest(settings.config_path)
         self._started = False
+        self._closing = False
         # A snapshot exists from the start: the HTTP thread may read it before start() ends.
         self._rebuild(self.clock.now().timestamp())
 
@@ -155,7 +156,11 @@ class Service:
                  components=len(self.config.components))
 
     async def stop(self) -> None:
+        """Writes close first (503, waiting for any under way), then probing, then the
+        store: nothing is acknowledged that the store did not take."""
         self._started = False
+        async with self._lock:
+            self._closing = True
         await self.runner.stop()
         for task in self._tasks:
             task.cancel()
@@ -222,13 +227,20 @@ class Service:
         if self._dirty and now - self._built_at >= self.settings.snapshot_interval:
             self._rebuild(now)
 
-    async def _apply(self, effects: Sequence[Effect], now: float) -> None:
-        """Store first, then metrics and logs, then the snapshot. Caller holds the lock."""
+    async def _apply(self, effects: Sequence[Effect], now: float, durable: bool = False) -> None:
+        """Store first, then metrics and logs, then the snapshot. Caller holds the lock.
+
+        `durable`: raise StoreError when the store did not take the batch (a human write
+        is acknowledged only once it is on disk); otherwise a failed batch stays queued.
+        """
         snap = self.snapshot()
         rows = deliveries_for(
             effects, self.config.webhooks, lambda i: incident_json(i, snap), page_json(snap)
         )
-        await self.keeper.apply(effects, self.engine.to_state(), rows, now)
+        if durable:
+            await self.keeper.apply_durably(effects, self.engine.to_state(), rows, now)
+        else:
+            await self.keeper.apply(effects, self.engine.to_state(), rows, now)
         for effect in effects:
             announce(effect, self.exporter)
         self._merge_incidents(
@@ -352,6 +364,8 @@ class Service:
         return await self.exporter.render_async(), CONTENT_TYPE_LATEST
 
     def ready(self) -> tuple[bool, str]:
+        if self._closing:
+            return False, "shutting down"
         if not self._started:
             return False, "starting"
         if self.keeper.degraded:
@@ -368,12 +382,23 @@ class Service:
     async def write_incident(
         self, incident_id: str, status: IncidentStatus | None, body: str, impact: Impact | None
     ) -> Incident:
-        now = self.clock.now().timestamp()
         async with self._lock:
+            if self._closing:
+                raise StoreError("prober is shutting down; retry against the next instance")
+            if not self.keeper.healthy:
+                raise StoreError(self.keeper.degraded or self.keeper.problem)
+            now = self.clock.now().timestamp()
+            before = self.engine.to_state()
             effects = self.engine.post_update(
                 incident_id, now, status=status, body=body, impact=impact
             )
-            await self._apply(effects, now)
+            try:
+                await self._apply(effects, now, durable=True)
+            except StoreError:
+                # Not on disk: not acknowledged, and not kept in memory either (it would
+                # otherwise reach the store with a later batch after a 503).
+                self.engine = Engine(self.config, before)
+                raise
         for effect in reversed(effects):
             if isinstance(effect, IncidentOpened | IncidentUpdated | IncidentResolved):
                 return effect.incident

@@ -8,11 +8,15 @@ from __future__ import annotations
 import dataclasses
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from prober.clock import VirtualClock
 from prober.config.model import Config, IncidentPolicy, StatusPolicy, Webhook
 from prober.domain.effects import IncidentOpened, IncidentResolved, IncidentUpdated
 from prober.domain.status import IncidentStatus
+from prober.errors import StoreError
 from prober.probes.result import Reason
 from prober.service import Service, Settings
 from prober.store.sqlite import SqliteStore
@@ -91,3 +95,68 @@ async def test_removing_a_component_during_an_incident_posts_no_false_recovery(
     assert not [e for e in effects if isinstance(e, IncidentUpdated | IncidentResolved)]
     assert [i.id for i in sim.engine.open_incidents()] == [opened.id], (
         "left for a human: the removed component's status is unknown, not operational")
+
+
+async def saved_open(db: Path, cfg: Config) -> tuple[Sim, str]:
+    sim = Sim(cfg)
+    sim.run(60, failing(Reason.HTTP_5XX, T0, checks=["api-check"]),
+            stop=lambda out: any(isinstance(e, IncidentOpened) for e in out))
+    store = SqliteStore(str(db))
+    await store.open()
+    await store.apply(sim.effects, sim.engine.to_state(), (), sim.now)
+    await store.close()
+    return sim, sim.engine.open_incidents()[0].id
+
+
+class Failing(SqliteStore):
+    broken = False
+
+    async def apply(self, *args: Any, **kw: Any) -> None:
+        if self.broken:
+            raise StoreError(f"database {self.path!r}: disk or database is full")
+        await super().apply(*args, **kw)
+
+
+async def started(tmp_path: Path, cfg: Config, at: float) -> Service:
+    service = Service(Settings(config_path=str(tmp_path / "none.yaml"),
+                               db_path=str(tmp_path / "p.db")), cfg, clock=clock_at(at))
+    service.keeper.store = Failing(str(tmp_path / "p.db"))
+    await service.start()
+    return service
+
+
+async def test_a_human_write_is_refused_while_the_store_cannot_write_and_never_saved_later(
+    tmp_path: Path,
+) -> None:
+    cfg = config(webhooks=False)
+    sim, iid = await saved_open(tmp_path / "p.db", cfg)
+    service = await started(tmp_path, cfg, sim.now + 1)
+    store = service.keeper.store
+    assert isinstance(store, Failing)
+    try:
+        store.broken = True
+        with pytest.raises(StoreError, match="full"):
+            await service.write_incident(iid, IncidentStatus.IDENTIFIED, "lost?", None)
+        assert all(u.body != "lost?" for u in service.engine.open_incidents()[0].updates)
+        # A store that failed is not written to by humans until it works again ...
+        with pytest.raises(StoreError):
+            await service.write_incident(iid, None, "second", None)
+        store.broken = False
+        await service._save_state()  # the next periodic save clears the problem
+        done = await service.write_incident(iid, None, "kept", None)
+        assert done.updates[-1].body == "kept"
+        saved = await store.incident(iid)
+        assert saved is not None
+        assert [u.body for u in saved.updates if not u.automatic] == ["kept"]
+    finally:
+        await service.stop()
+
+
+async def test_writes_close_before_the_store_on_shutdown(tmp_path: Path) -> None:
+    cfg = config(webhooks=False)
+    sim, iid = await saved_open(tmp_path / "p.db", cfg)
+    service = await started(tmp_path, cfg, sim.now + 1)
+    await service.stop()
+    with pytest.raises(StoreError, match="shutting down"):
+        await service.write_incident(iid, None, "after stop", None)
+    assert service.ready() == (False, "shutting down")

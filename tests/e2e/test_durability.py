@@ -1,0 +1,100 @@
+"""Real `prober run` processes: every acknowledged write is on disk, whatever happens next
+(SIGTERM with writes in flight, a full disk, a read-only volume); one writer per file."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sqlite3
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from prober.demo.sim import start_sim
+from tests.e2e.harness import ProberProcess, until, write_config
+
+TOKEN = "t0ken-for-durability"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+FAST = """
+incidents:
+  quiet_period: 1h
+  min_update_spacing: 1s
+status:
+  window: 30s
+  min_samples: 5
+  recovery_time: 2s
+"""
+
+
+@pytest.fixture
+async def target() -> AsyncIterator[str]:
+    runner, port = await start_sim("127.0.0.1", 0, scenario="outage")
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        await runner.cleanup()
+
+
+def prober(tmp_path: Path, target: str, db: Path | None = None,
+           args: tuple[str, ...] = ()) -> ProberProcess:
+    config = write_config(tmp_path / "checks.yaml", target, extra=FAST)
+    token = tmp_path / "token"
+    token.write_text(TOKEN)
+    return ProberProcess(config, db or tmp_path / "prober.db",
+                         args=("--api-token-file", str(token), *args))
+
+
+async def open_incident(p: ProberProcess) -> str:
+    async def found() -> list[dict[str, Any]]:
+        data = await p.get_json("/api/v2/incidents/unresolved.json")
+        return list(data["incidents"])
+
+    return str((await until(found, what="an incident"))[0]["id"])
+
+
+def human_bodies(db: Path) -> set[str]:
+    with sqlite3.connect(db) as conn:
+        return {r[0] for r in conn.execute(
+            "SELECT body FROM incident_updates WHERE automatic = 0")}
+
+
+async def post(session: aiohttp.ClientSession, url: str, body: str) -> int:
+    try:
+        async with session.post(url, json={"body": body}, headers=AUTH) as r:
+            await r.read()
+            return r.status
+    except (aiohttp.ClientError, OSError):
+        return 0  # no answer: not acknowledged
+
+
+async def test_sigterm_with_writes_in_flight_loses_no_acknowledged_update(
+    tmp_path: Path, target: str
+) -> None:
+    p = prober(tmp_path, target)
+    await p.start()
+    iid = await open_incident(p)
+    url = f"{p.url}/api/prober/v1/incidents/{iid}/updates"
+    outcomes: dict[str, int] = {}
+    async with aiohttp.ClientSession() as session:
+
+        async def writer(n: int) -> None:
+            for i in range(400):  # bounded; stops at the first refusal
+                body = f"update {n}-{i}"
+                outcomes[body] = await post(session, url, body)
+                if outcomes[body] != 201:
+                    return
+
+        writers = [asyncio.create_task(writer(n)) for n in range(4)]
+        await until(lambda: asyncio.sleep(0, len(outcomes) > 40), what="writes under way")
+        assert p.proc is not None
+        p.proc.send_signal(signal.SIGTERM)
+        await asyncio.gather(*writers)
+        code = await p.stop()
+    assert code == 0
+    acked = {b for b, s in outcomes.items() if s == 201}
+    refused = {s for s in outcomes.values() if s != 201}
+    assert acked and refused <= {0, 503}, outcomes
+    assert acked <= human_bodies(tmp_path / "prober.db"), "an acknowledged update was lost"
