@@ -16,7 +16,7 @@ from pathlib import Path
 
 from prober import __version__
 from prober.config.model import Config
-from prober.errors import ConfigError
+from prober.errors import ConfigError, StoreLockedError
 
 DEFAULT_LISTEN = "127.0.0.1:8080"
 
@@ -220,7 +220,11 @@ async def _serve_async(
         except OSError as exc:
             log.error("listen_failed", host=host, port=port, error=exc.strerror or str(exc))
             return 1
-        await service.start()
+        try:
+            await service.start()
+        except StoreLockedError as exc:
+            log.error("store_locked", error=str(exc))
+            return 1
         log.info("listening", url=f"http://{bound[0]}:{bound[1]}/")
 
         stop = asyncio.Event()

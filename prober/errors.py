@@ -3,7 +3,8 @@
     ProberError
     ├── ConfigError            checks.yaml could not be loaded; carries every ConfigIssue
     ├── StoreError             the database failed (full disk, read-only, corrupt)
-    │   └── SchemaTooNewError  the database was written by a newer prober
+    │   ├── SchemaTooNewError  the database was written by a newer prober
+    │   └── StoreLockedError   another process holds the database (one writer per file)
     └── ApiError               a bad request to the write API (maps to a 4xx)
 
 A probe never raises for a target failure: it returns a ProbeResult with a reason.
@@ -47,6 +48,10 @@ class StoreError(ProberError):
 
 class SchemaTooNewError(StoreError):
     """The database schema is newer than this prober understands."""
+
+
+class StoreLockedError(StoreError):
+    """Another process holds the database; prober refuses to start rather than share it."""
 
 
 class ApiError(ProberError):

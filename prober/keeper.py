@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from prober.domain.effects import Effect
-from prober.errors import StoreError
+from prober.errors import StoreError, StoreLockedError
 from prober.logs import get_logger
 from prober.metrics import Metrics
 from prober.store.base import Store
@@ -51,6 +51,8 @@ class StoreKeeper:
         try:
             await self.store.open()
             return await self.store.load_domain_state()
+        except StoreLockedError:
+            raise  # another prober writes this file: refuse to start, never share it
         except StoreError as exc:
             self.failed("open", exc)
             self.degraded = f"running without persistence: {exc}"

@@ -22,6 +22,7 @@ from prober.domain.status import ComponentStatus, Impact, IncidentStatus
 from prober.errors import StoreError
 from prober.store import codec, sqlite_schema
 from prober.store.base import Delivery, ProbeAggregate, StatusChange
+from prober.store.lock import FileLock
 
 T = TypeVar("T")
 
@@ -87,6 +88,7 @@ class SqliteStore:
         self._conn: sqlite3.Connection | None = None
         self._executor: ThreadPoolExecutor | None = None
         self._opened = False
+        self._lock = None if path == ":memory:" else FileLock(path)
         self.last_error: str | None = None  # for readiness; None while healthy
 
     # -- plumbing ---------------------------------------------------------------------
@@ -162,6 +164,8 @@ class SqliteStore:
     async def open(self) -> None:
         if self._opened:
             return
+        if self._lock is not None:
+            self._lock.acquire()  # StoreLockedError: another process has the file
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="prober-store")
         loop = asyncio.get_running_loop()
         try:
@@ -170,6 +174,8 @@ class SqliteStore:
             self.last_error = str(exc)
             self._executor.shutdown(wait=False)
             self._executor = None
+            if self._lock is not None:
+                self._lock.release()
             raise
         self._opened = True
         self.last_error = None
@@ -188,6 +194,8 @@ class SqliteStore:
         self._executor.shutdown(wait=False)
         self._executor = None
         self._opened = False
+        if self._lock is not None:
+            self._lock.release()
 
     async def set_max_page_count(self, pages: int | None) -> None:
         """Change the size cap at run time (None: SQLite's default, effectively no cap)."""

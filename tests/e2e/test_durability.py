@@ -4,8 +4,10 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import sqlite3
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -14,7 +16,7 @@ import aiohttp
 import pytest
 
 from prober.demo.sim import start_sim
-from tests.e2e.harness import ProberProcess, until, write_config
+from tests.e2e.harness import REPO, ProberProcess, until, write_config
 
 TOKEN = "t0ken-for-durability"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -98,3 +100,27 @@ async def test_sigterm_with_writes_in_flight_loses_no_acknowledged_update(
     refused = {s for s in outcomes.values() if s != 201}
     assert acked and refused <= {0, 503}, outcomes
     assert acked <= human_bodies(tmp_path / "prober.db"), "an acknowledged update was lost"
+async def _ready(p: ProberProcess) -> bool:
+    status, _ = await p.request("GET", "/-/ready")
+    return status == 200
+
+
+async def test_a_second_process_on_the_same_file_is_refused_naming_the_holder(
+    tmp_path: Path, target: str
+) -> None:
+    first = prober(tmp_path, target)
+    await first.start()
+    try:
+        second = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "prober", "run", "--config", str(first.config),
+            "--listen", "127.0.0.1:0", "--db", str(first.db), "--log-format", "json",
+            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE, cwd=str(REPO),
+            env={**os.environ, "PYTHONPATH": str(REPO)},
+        )
+        _, err = await asyncio.wait_for(second.communicate(), 60)
+        assert second.returncode != 0
+        assert "store_locked" in err.decode()
+        assert first.proc is not None and f"pid {first.proc.pid}" in err.decode()
+        assert await _ready(first)
+    finally:
+        assert await first.stop() == 0
