@@ -16,7 +16,7 @@ from pathlib import Path
 
 from prober import __version__
 from prober.config.model import Config
-from prober.errors import ConfigError, StoreLockedError
+from prober.errors import ConfigError, StoreLockedError, StoreLostError
 
 DEFAULT_LISTEN = "127.0.0.1:8080"
 
@@ -65,6 +65,9 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--api-token-file", default=_env("PROBER_API_TOKEN_FILE"),
                         help="file holding the bearer token for the write API "
                         "(env PROBER_API_TOKEN_FILE; or the token itself in PROBER_API_TOKEN)")
+        sp.add_argument("--allow-new-db", action="store_true",
+                        help="start even though the database (or its WAL) that existed is "
+                        "gone, accepting the loss; without it prober refuses to start")
         sp.add_argument("--grace", type=float, default=10.0,
                         help="seconds in-flight probes may finish on SIGTERM")
 
@@ -209,7 +212,7 @@ async def _serve_async(
     quiet_gc()
     host, port = args.listen
     settings = Settings(config_path=path, db_path=args.db, api_token=token, grace=args.grace,
-                        transform=transform)
+                        transform=transform, allow_new_db=args.allow_new_db)
     service = Service(settings, config)
     # HTTP is served from its own thread and loop (prober/api/thread.py): reads of the
     # immutable snapshot never queue behind probe rounds.
@@ -224,6 +227,9 @@ async def _serve_async(
             await service.start()
         except StoreLockedError as exc:
             log.error("store_locked", error=str(exc))
+            return 1
+        except StoreLostError as exc:
+            log.error("store_lost", error=str(exc))
             return 1
         log.info("listening", url=f"http://{bound[0]}:{bound[1]}/")
 

@@ -4,7 +4,8 @@
     ├── ConfigError            checks.yaml could not be loaded; carries every ConfigIssue
     ├── StoreError             the database failed (full disk, read-only, corrupt)
     │   ├── SchemaTooNewError  the database was written by a newer prober
-    │   └── StoreLockedError   another process holds the database (one writer per file)
+    │   ├── StoreLockedError   another process holds the database (one writer per file)
+    │   └── StoreLostError     the database or its WAL vanished since the last run
     └── ApiError               a bad request to the write API (maps to a 4xx)
 
 A probe never raises for a target failure: it returns a ProbeResult with a reason.
@@ -52,6 +53,11 @@ class SchemaTooNewError(StoreError):
 
 class StoreLockedError(StoreError):
     """Another process holds the database; prober refuses to start rather than share it."""
+
+
+class StoreLostError(StoreError):
+    """The database (or its write-ahead log) that existed is gone: starting empty or older
+    would silently lose incidents, so prober refuses unless told `--allow-new-db`."""
 
 
 class ApiError(ProberError):

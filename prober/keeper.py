@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from prober.domain.effects import Effect
-from prober.errors import StoreError, StoreLockedError
+from prober.errors import StoreError, StoreLockedError, StoreLostError
 from prober.logs import get_logger
 from prober.metrics import Metrics
 from prober.store.base import Store
@@ -37,6 +37,8 @@ class StoreKeeper:
         self._pending: list[tuple[Sequence[Effect], Sequence[Row]]] = []
         self.problem = ""  # the last error, while the store is failing
         self.degraded = ""  # why we run on a memory fallback; cleared only by a restart
+        self.unreadable_state = ""  # why the saved domain state could not be read
+        self._held: Store | None = None  # a corrupt store, kept open (and locked), unused
 
     @property
     def healthy(self) -> bool:
@@ -50,9 +52,13 @@ class StoreKeeper:
         """Open the store and return the saved domain state (None when fresh)."""
         try:
             await self.store.open()
-            return await self.store.load_domain_state()
-        except StoreLockedError:
-            raise  # another prober writes this file: refuse to start, never share it
+            try:
+                return await self.store.load_domain_state()
+            except ValueError as exc:  # bad JSON: the service rescues what it can
+                self.unreadable_state = f"saved state is not valid JSON: {exc}"
+                return None
+        except (StoreLockedError, StoreLostError):
+            raise  # another prober writes this file, or it vanished: refuse to start
         except StoreError as exc:
             self.failed("open", exc)
             self.degraded = f"running without persistence: {exc}"
@@ -91,6 +97,28 @@ class StoreKeeper:
             raise
         self._pending.clear()
         self.recovered()
+
+    async def check_integrity(self, full: bool) -> bool:
+        """Run the store's integrity check; on corruption stop writing to it for good (a
+        memory store takes over, the file stays locked and untouched). False if corrupt."""
+        try:
+            problem = await self.store.check(full)
+        except StoreError as exc:
+            self.failed("check", exc)
+            return True  # unknown: the write path reports its own failures
+        if problem is None:
+            return True
+        log.critical("store_corrupt", error=problem, pending_effects=self.pending_effects)
+        self.failed("check", StoreError(problem))
+        self.degraded = f"{problem}; nothing more is written to it: restore a backup, restart"
+        self._held, self.store = self.store, MemoryStore()
+        await self.store.open()
+        return False
+
+    async def close(self) -> None:
+        await self.store.close()
+        if self._held is not None:
+            await self._held.close()
 
     async def call(self, operation: str, fn: Callable[[], Awaitable[T]], default: T) -> T:
         """Run a store read (or prune); report a failure and return `default` instead."""

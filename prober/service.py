@@ -13,9 +13,10 @@ import asyncio
 import gc
 import hashlib
 import os
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST
 
@@ -43,6 +44,7 @@ from prober.logs import REDACTOR, Throttle, get_logger
 from prober.metrics import Metrics
 from prober.probes.http import HttpProber
 from prober.probes.result import ProbeResult
+from prober.rescue import rescued_state
 from prober.runner import Runner
 from prober.snapshots import RECENT_INCIDENTS, SnapshotBuilder
 from prober.store.factory import make_store
@@ -83,6 +85,8 @@ class Settings:
     snapshot_interval: float = 5.0
     # Applied to every config loaded from the file (the demo points checks at its target).
     transform: Callable[[Config], Config] | None = None
+    allow_new_db: bool = False  # start although the database or its WAL vanished
+    integrity_interval: float = 3600.0  # full PRAGMA integrity_check this often
 
 
 class Service:
@@ -93,7 +97,8 @@ class Service:
         self.config = config
         self.clock = clock or SystemClock()
         self.exporter = Metrics(version=__version__)
-        self.keeper = StoreKeeper(make_store(settings.db_path), self.exporter)
+        self.keeper = StoreKeeper(
+            make_store(settings.db_path, allow_new_db=settings.allow_new_db), self.exporter)
         self.engine = Engine(config)
         self.prober = HttpProber(self.clock)
         self.runner = Runner(self.prober.probe, self._on_round, self.clock, grace=settings.grace)
@@ -121,7 +126,7 @@ class Service:
         REDACTOR.secrets = self.config.secret_values
         now = self.clock.now().timestamp()
         state = await self.keeper.open()
-        self.engine = Engine(self.config, state)
+        self.engine = await self._engine_from(state)
         self.sender = WebhookSender(self.keeper.store, self.clock, self.exporter.webhook_delivery)
         self.sender.configure(self.config.webhooks)
         self.exporter.set_checks(self.config.checks)
@@ -149,11 +154,31 @@ class Service:
             asyncio.create_task(every(60.0, self._minutely)),
             asyncio.create_task(every(self.settings.state_save_interval, self._save_state)),
             asyncio.create_task(every(GC_FULL_INTERVAL, self._collect_garbage)),
+            asyncio.create_task(every(self.settings.integrity_interval, self.check_integrity)),
         ]
         self._started = True
         gc.freeze()  # config and start-up objects: no full collection walks them again
         log.info("prober_started", version=__version__, checks=len(self.config.checks),
                  components=len(self.config.components))
+
+    async def _engine_from(self, state: Mapping[str, Any] | None) -> Engine:
+        """The engine where it stopped; when the saved state cannot be read, a fresh one
+        holding the incidents the store has open (never a crash loop: see rescue.py)."""
+        problem = self.keeper.unreadable_state
+        if not problem:
+            try:
+                return Engine(self.config, state)
+            except (ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
+                problem = f"{type(exc).__name__}: {exc}"
+        none: list[Incident] = []
+        stored = await self.keeper.call(
+            "read", lambda: self.keeper.store.incidents(limit=10_000), none)
+        still_open = [i for i in stored if i.is_open]
+        log.critical("domain_state_unreadable", error=problem,
+                     kept_open_incidents=[i.id for i in still_open],
+                     action="started from a fresh state with the open incidents kept; the "
+                     "saved state is replaced at the next save")
+        return Engine(self.config, rescued_state(self.config, still_open, len(stored)))
 
     async def stop(self) -> None:
         """Writes close first (503, waiting for any under way), then probing, then the
@@ -171,7 +196,7 @@ class Service:
         if self.sender is not None:
             await self.sender.close()
         await self.prober.close()
-        await self.keeper.store.close()
+        await self.keeper.close()
         log.info("prober_stopped")
 
     async def _every(self, seconds: float, fn: Callable[[], Awaitable[object]]) -> None:
@@ -274,6 +299,12 @@ class Service:
         await self._refresh_uptime()
         now = self.clock.now().timestamp()
         await self.keeper.call("prune", lambda: self.keeper.store.prune(now, RETENTION), None)
+
+    async def check_integrity(self) -> None:
+        """The full `integrity_check` on a schedule: a corrupt store is never written again
+        and readiness says so (the start-up `quick_check` runs when the store opens)."""
+        if not await self.keeper.check_integrity(full=True) and self.sender is not None:
+            self.sender.store = self.keeper.store
 
     async def _collect_garbage(self) -> None:
         """The full collection the CLI takes off automatic (see `quiet_gc`), on a timer."""

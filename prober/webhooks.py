@@ -97,7 +97,7 @@ class WebhookSender:
         clock: Clock,
         on_outcome: Callable[[str, str], None],
     ) -> None:
-        self._store = store
+        self.store = store
         self._clock = clock
         self._on_outcome = on_outcome
         self._hooks: dict[str, Webhook] = {}
@@ -122,7 +122,7 @@ class WebhookSender:
         """Start sending every due delivery that is not already under way; returns how many
         were started. Sends run as their own tasks, so a slow endpoint holds up nothing."""
         now = self._clock.now().timestamp()
-        due = [d for d in await self._store.due_deliveries(now) if d.id not in self._tasks]
+        due = [d for d in await self.store.due_deliveries(now) if d.id not in self._tasks]
         if not due:
             return 0
         if self._session is None:
@@ -152,7 +152,7 @@ class WebhookSender:
     async def _send(self, delivery: Delivery) -> None:
         hook = self._hooks.get(delivery.webhook)
         if hook is None:  # removed from the config: give up on it
-            await self._store.delivery_failed(delivery.id, None)
+            await self.store.delivery_failed(delivery.id, None)
             self._on_outcome(delivery.webhook, "dropped")
             return
         headers = {"Content-Type": "application/json", "User-Agent": "prober-webhook"}
@@ -175,16 +175,16 @@ class WebhookSender:
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             ok, detail = False, type(exc).__name__
         if ok:
-            await self._store.delivery_done(delivery.id)
+            await self.store.delivery_done(delivery.id)
             self._on_outcome(hook.id, "delivered")
             return
         attempts = delivery.attempts + 1
         if attempts >= hook.max_attempts:
-            await self._store.delivery_failed(delivery.id, None)
+            await self.store.delivery_failed(delivery.id, None)
             self._on_outcome(hook.id, "dropped")
             log.warning("webhook_dropped", webhook=hook.id, attempts=attempts, detail=detail)
             return
         next_at = self._clock.now().timestamp() + backoff(attempts)
-        await self._store.delivery_failed(delivery.id, next_at)
+        await self.store.delivery_failed(delivery.id, next_at)
         self._on_outcome(hook.id, "failed")
         log.info("webhook_failed", webhook=hook.id, attempts=attempts, detail=detail)

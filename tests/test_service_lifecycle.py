@@ -160,3 +160,65 @@ async def test_writes_close_before_the_store_on_shutdown(tmp_path: Path) -> None
     with pytest.raises(StoreError, match="shutting down"):
         await service.write_incident(iid, None, "after stop", None)
     assert service.ready() == (False, "shutting down")
+
+
+@pytest.mark.parametrize("damage", ["bad_json", "newer_version", "missing_key"])
+async def test_an_unreadable_saved_state_starts_fresh_keeping_open_incidents_loudly(
+    tmp_path: Path, damage: str
+) -> None:
+    import json
+    import sqlite3
+
+    from structlog.testing import capture_logs
+
+    cfg = config(webhooks=False)
+    sim, iid = await saved_open(tmp_path / "p.db", cfg)
+    with sqlite3.connect(tmp_path / "p.db") as conn:
+        state = json.loads(conn.execute("SELECT state FROM domain_state").fetchone()[0])
+        if damage == "bad_json":
+            text = "{not json"
+        elif damage == "newer_version":
+            text = json.dumps({**state, "version": 99})
+        else:
+            del state["incidents"]["records"][0]["members"]
+            text = json.dumps(state)
+        conn.execute("UPDATE domain_state SET state = ?", (text,))
+    with capture_logs() as logs:
+        service = await started(tmp_path, cfg, sim.now + 1)
+    try:
+        assert [e for e in logs if e["event"] == "domain_state_unreadable"]
+        assert [i.id for i in service.engine.open_incidents()] == [iid]
+        listed = dict(service.engine.open_incidents()[0].components)["api"]
+        assert listed.value != "operational"
+        assert service.engine.status_of("api") is listed, "no false 'operational again'"
+        # It goes on as any incident would: a human write lands on it.
+        done = await service.write_incident(iid, IncidentStatus.IDENTIFIED, "on it", None)
+        assert done.id == iid and done.status is IncidentStatus.IDENTIFIED
+    finally:
+        await service.stop()
+
+
+async def test_corruption_found_by_the_scheduled_check_makes_prober_unready_and_stops_writes(
+    tmp_path: Path,
+) -> None:
+    cfg = config(webhooks=False)
+    sim, iid = await saved_open(tmp_path / "p.db", cfg)
+    service = await started(tmp_path, cfg, sim.now + 1)
+    try:
+        held = service.keeper.store
+
+        async def corrupt(full: bool = False) -> str:
+            return "database 'p.db' is corrupt (integrity_check: page 3: btreeInitPage error)"
+
+        held.check = corrupt  # type: ignore[method-assign]
+        await service.check_integrity()
+        ready, why = service.ready()
+        assert not ready and "corrupt" in why
+        assert service.keeper.store is not held
+        with pytest.raises(StoreError, match="corrupt"):
+            await service.write_incident(iid, None, "not on a corrupt file", None)
+        before = (tmp_path / "p.db").read_bytes()
+        await service._save_state()
+        assert (tmp_path / "p.db").read_bytes() == before, "a corrupt file is never written"
+    finally:
+        await service.stop()

@@ -193,6 +193,9 @@ class MemoryStore:
         else:
             row.next_attempt_at = next_attempt_at
 
+    async def check(self, full: bool = False) -> str | None:
+        return None  # nothing on disk to corrupt
+
     async def prune(self, now: float, retention: float) -> None:
         self._check_open()
         cutoff = now - retention

@@ -59,6 +59,11 @@ _CLOSED = tuple(str(s) for s in codec.CLOSED_STATUSES)
 _SYNC_MODES = ("NORMAL", "FULL", "EXTRA")
 
 
+def _generation(c: sqlite3.Connection) -> int:
+    row = c.execute("SELECT generation FROM domain_state WHERE id = 1").fetchone()
+    return 0 if row is None else int(row[0])
+
+
 def _incident_row(inc: Incident) -> tuple[object, ...]:
     return (
         inc.id, inc.name, str(inc.status), str(inc.impact), inc.started_at, inc.created_at,
@@ -78,7 +83,8 @@ class SqliteStore:
     """The Store protocol on SQLite. `path` is a file, or ":memory:" for tests."""
 
     def __init__(
-        self, path: str, *, synchronous: str = "NORMAL", max_page_count: int | None = None
+        self, path: str, *, synchronous: str = "NORMAL", max_page_count: int | None = None,
+        allow_new_db: bool = False,
     ) -> None:
         if synchronous.upper() not in _SYNC_MODES:
             raise ValueError(f"synchronous must be one of {_SYNC_MODES}, not {synchronous!r}")
@@ -89,6 +95,8 @@ class SqliteStore:
         self._executor: ThreadPoolExecutor | None = None
         self._opened = False
         self._lock = None if path == ":memory:" else FileLock(path)
+        self._allow_new = allow_new_db
+        self._generation = 0  # commits of the domain state (see lock.py)
         self.last_error: str | None = None  # for readiness; None while healthy
 
     # -- plumbing ---------------------------------------------------------------------
@@ -166,6 +174,11 @@ class SqliteStore:
             return
         if self._lock is not None:
             self._lock.acquire()  # StoreLockedError: another process has the file
+            try:
+                self._lock.check_present(self._allow_new)
+            except StoreError:
+                self._lock.release()
+                raise
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="prober-store")
         loop = asyncio.get_running_loop()
         try:
@@ -179,6 +192,26 @@ class SqliteStore:
             raise
         self._opened = True
         self.last_error = None
+        try:
+            self._generation = await self._run(_generation, write=False)
+            if self._lock is not None:
+                self._lock.check_generation(self._generation, self._allow_new)
+        except StoreError:
+            await self.close()
+            raise
+
+    async def check(self, full: bool = False) -> str | None:
+        """`PRAGMA integrity_check` (full) or `quick_check`: None when fine, else the
+        problem. Reads only; never repairs or writes."""
+        pragma = "integrity_check" if full else "quick_check"
+
+        def q(c: sqlite3.Connection) -> list[str]:
+            return [str(r[0]) for r in c.execute(f"PRAGMA {pragma}(20)").fetchall()]
+
+        rows = await self._run(q, write=False)
+        if rows == ["ok"]:
+            return None
+        return f"database {self.path!r} is corrupt ({pragma}: {'; '.join(rows[:5])})"
 
     async def close(self) -> None:
         if self._executor is None:
@@ -242,9 +275,10 @@ class SqliteStore:
                 "INSERT OR IGNORE INTO network_health (at, healthy) VALUES (?,?)", network
             )
             c.execute(
-                "INSERT INTO domain_state (id, state, saved_at) VALUES (1, ?, ?) "
-                "ON CONFLICT (id) DO UPDATE SET state=excluded.state, saved_at=excluded.saved_at",
-                (state, now),
+                "INSERT INTO domain_state (id, state, saved_at, generation) VALUES (1, ?, ?, ?) "
+                "ON CONFLICT (id) DO UPDATE SET state=excluded.state, saved_at=excluded.saved_at, "
+                "generation=excluded.generation",
+                (state, now, generation),
             )
             c.executemany(
                 "INSERT OR IGNORE INTO outbox (webhook, event_key, payload, next_attempt_at, "
@@ -252,7 +286,11 @@ class SqliteStore:
                 outbox,
             )
 
+        generation = self._generation + 1
         await self._run(lambda c: self._tx(c, body))
+        self._generation = generation
+        if self._lock is not None:  # after the commit: a crash in between errs safe
+            self._lock.record(generation=str(generation))
 
     @staticmethod
     def _load(c: sqlite3.Connection, rows: list[Any]) -> list[Incident]:

@@ -124,3 +124,62 @@ async def test_a_second_process_on_the_same_file_is_refused_naming_the_holder(
         assert await _ready(first)
     finally:
         assert await first.stop() == 0
+
+
+async def _refused(p: ProberProcess, extra: tuple[str, ...] = ()) -> str:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "prober", "run", "--config", str(p.config),
+        "--listen", "127.0.0.1:0", "--db", str(p.db), "--log-format", "json", *extra,
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE, cwd=str(REPO),
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    _, err = await asyncio.wait_for(proc.communicate(), 60)
+    assert proc.returncode == 1, err.decode()[-2000:]
+    return err.decode()
+
+
+@pytest.mark.parametrize("lost", ["wal", "database"])
+async def test_a_database_or_wal_lost_after_kill_9_is_refused_unless_allowed(
+    tmp_path: Path, target: str, lost: str
+) -> None:
+    p = prober(tmp_path, target)
+    await p.start()
+    await open_incident(p)
+    await p.kill()
+    wal = tmp_path / "prober.db-wal"
+    assert wal.exists(), "kill -9 leaves the WAL"
+    if lost == "wal":
+        wal.unlink()
+    else:
+        for f in (tmp_path / "prober.db", wal, tmp_path / "prober.db-shm"):
+            f.unlink(missing_ok=True)
+    err = await _refused(p)
+    assert "store_lost" in err and "--allow-new-db" in err
+    again = prober(tmp_path, target, args=("--allow-new-db",))
+    await again.start()
+    assert await again.stop() == 0
+
+
+async def test_corrupt_pages_make_prober_unready_and_the_file_is_never_written(
+    tmp_path: Path, target: str
+) -> None:
+    p = prober(tmp_path, target)
+    await p.start()
+    iid = await open_incident(p)
+    for i in range(60):  # enough pages to corrupt some in the middle
+        status, _ = await p.request("POST", f"/api/prober/v1/incidents/{iid}/updates",
+                                    json={"body": f"{i}" + "x" * 3000}, headers=AUTH)
+        assert status == 201
+    assert await p.stop() == 0
+    data = bytearray(p.db.read_bytes())
+    for page in range(3, 7):
+        data[page * 4096 + 8 : (page + 1) * 4096] = bytes(range(256)) * 15 + bytes(range(248))
+    p.db.write_bytes(bytes(data))
+    again = prober(tmp_path, target)
+    await again.start()
+    try:
+        status, body = await again.request("GET", "/-/ready")
+        assert status == 503 and "corrupt" in body
+    finally:
+        assert await again.stop() == 0
+    assert p.db.read_bytes() == bytes(data)
