@@ -98,7 +98,8 @@ class Service:
         self.clock = clock or SystemClock()
         self.exporter = Metrics(version=__version__)
         self.keeper = StoreKeeper(
-            make_store(settings.db_path, allow_new_db=settings.allow_new_db), self.exporter)
+            make_store(settings.db_path, allow_new_db=settings.allow_new_db), self.exporter,
+            clock=self.clock, on_saved=self._announce)
         self.engine = Engine(config)
         self.prober = HttpProber(self.clock)
         self.runner = Runner(self.prober.probe, self._on_round, self.clock, grace=settings.grace)
@@ -138,6 +139,7 @@ class Service:
             effects = self.engine.reconfigure(self.config, now)
             if effects:
                 await self._apply(effects, now)
+        await self.keeper.flush()  # on disk (or queued, the store failing) before serving
         none: list[Incident] = []
         stored = await self.keeper.call(
             "read", lambda: self.keeper.store.incidents(limit=RECENT_INCIDENTS), none
@@ -148,6 +150,7 @@ class Service:
         self.runner.start(self.config.checks)
         every = self._every
         self._tasks = [
+            asyncio.create_task(self.keeper.run()),
             asyncio.create_task(every(self.settings.tick_interval, self._tick)),
             asyncio.create_task(every(self.settings.watch_interval, self._watch_config)),
             asyncio.create_task(every(1.0, self._send_webhooks)),
@@ -193,6 +196,8 @@ class Service:
         self._tasks = []
         await self._flush_aggregates()
         await self._save_state()
+        if not await self.keeper.flush():
+            log.error("store_unsaved_at_exit", pending_effects=self.keeper.pending_effects)
         if self.sender is not None:
             await self.sender.close()
         await self.prober.close()
@@ -255,8 +260,10 @@ class Service:
     async def _apply(self, effects: Sequence[Effect], now: float, durable: bool = False) -> None:
         """Store first, then metrics and logs, then the snapshot. Caller holds the lock.
 
-        `durable`: raise StoreError when the store did not take the batch (a human write
-        is acknowledged only once it is on disk); otherwise a failed batch stays queued.
+        Without `durable` the batch is queued for the keeper's writer task and this returns
+        at once: probing never waits for the disk; the writer announces it once saved (or
+        once a write failed: it stays queued and is retried). With `durable` (a human write)
+        it is written now, and StoreError raised when it was not: acknowledged only on disk.
         """
         snap = self.snapshot()
         rows = deliveries_for(
@@ -264,8 +271,12 @@ class Service:
         )
         if durable:
             await self.keeper.apply_durably(effects, self.engine.to_state(), rows, now)
+            self._announce(effects, now)
         else:
-            await self.keeper.apply(effects, self.engine.to_state(), rows, now)
+            self.keeper.submit(effects, self.engine.to_state(), rows, now)
+
+    def _announce(self, effects: Sequence[Effect], now: float) -> None:
+        """After the store: metrics and logs, then the snapshot readers see."""
         for effect in effects:
             announce(effect, self.exporter)
         self._merge_incidents(
@@ -274,7 +285,7 @@ class Service:
         )
         if any(isinstance(e, ComponentStateChanged) for e in effects):
             self._uptime_due = True  # refreshed by the next tick, at most every 10 s
-        self._rebuild(now)
+        self._rebuild(max(now, self._built_at))
 
     def _merge_incidents(self, incidents: Sequence[Incident]) -> None:
         still_open = self.view.merge_incidents(incidents)
@@ -286,7 +297,7 @@ class Service:
     async def _save_state(self) -> None:
         """Hysteresis counters, and any batch a failed write left queued."""
         async with self._lock:
-            await self.keeper.apply([], self.engine.to_state(), (), self.clock.now().timestamp())
+            self.keeper.submit([], self.engine.to_state(), (), self.clock.now().timestamp())
 
     async def _flush_aggregates(self) -> None:
         rows = self.aggregator.drain()
@@ -416,8 +427,6 @@ class Service:
         async with self._lock:
             if self._closing:
                 raise StoreError("prober is shutting down; retry against the next instance")
-            if not self.keeper.healthy:
-                raise StoreError(self.keeper.degraded or self.keeper.problem)
             now = self.clock.now().timestamp()
             before = self.engine.to_state()
             effects = self.engine.post_update(

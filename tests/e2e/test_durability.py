@@ -7,6 +7,7 @@ import asyncio
 import os
 import signal
 import sqlite3
+import subprocess
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -100,6 +101,67 @@ async def test_sigterm_with_writes_in_flight_loses_no_acknowledged_update(
     refused = {s for s in outcomes.values() if s != 201}
     assert acked and refused <= {0, 503}, outcomes
     assert acked <= human_bodies(tmp_path / "prober.db"), "an acknowledged update was lost"
+async def test_full_disk_refuses_writes_with_503_then_recovers_without_a_write(
+    tmp_path: Path, target: str
+) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root")
+    mnt = tmp_path / "small"
+    mnt.mkdir()
+    mount(["-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mnt)])
+    try:
+        p = prober(tmp_path, target, db=mnt / "prober.db")
+        await p.start()
+        try:
+            iid = await open_incident(p)
+            url = f"/api/prober/v1/incidents/{iid}/updates"
+            filler = mnt / "filler"
+            fill(filler)
+            status, body = 0, ""
+            for i in range(200):  # bounded: enough writes to need a new page
+                status, body = await p.request("POST", url, json={"body": f"x{i}" * 2000},
+                                               headers=AUTH)
+                if status != 201:
+                    break
+            assert status == 503, body
+            assert "full" in body
+            acked_before = human_bodies(mnt / "prober.db")
+            filler.unlink()
+            # The store retries by itself: ready again with no write sent.
+            await until(lambda: _ready(p), timeout=30, what="recovery without a write")
+            status, body = await p.request("POST", url, json={"body": "after"}, headers=AUTH)
+            assert status == 201, body
+        finally:
+            assert await p.stop() == 0
+        assert acked_before | {"after"} <= human_bodies(mnt / "prober.db")
+    finally:
+        umount(mnt)
+
+
+def fill(path: Path) -> None:
+    """Fill the volume to the last byte."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT)
+    try:
+        chunk = b"\0" * 65536
+        for _ in range(100_000):  # bounded; ends at ENOSPC long before
+            try:
+                os.write(fd, chunk)
+            except OSError:
+                if len(chunk) == 1:
+                    break
+                chunk = chunk[: len(chunk) // 2]
+    finally:
+        os.close(fd)
+
+
+def mount(args: list[str]) -> None:
+    subprocess.run(["mount", *args], check=True, timeout=30)
+
+
+def umount(path: Path) -> None:
+    subprocess.run(["umount", "-l", str(path)], check=False, timeout=30)
+
+
 async def _ready(p: ProberProcess) -> bool:
     status, _ = await p.request("GET", "/-/ready")
     return status == 200
