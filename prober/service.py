@@ -10,6 +10,7 @@ and this object's ApiBackend methods, never the runner.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import gc
 import hashlib
 import os
@@ -48,6 +49,7 @@ from prober.rescue import rescued_state
 from prober.runner import Runner
 from prober.snapshots import RECENT_INCIDENTS, SnapshotBuilder
 from prober.store.factory import make_store
+from prober.timebase import DomainTime
 from prober.webhooks import WebhookSender, deliveries_for
 
 log = get_logger("prober.service")
@@ -119,13 +121,16 @@ class Service:
         self._config_digest = _digest(settings.config_path)
         self._started = False
         self._closing = False
+        # Incident timers run on the monotonic clock (timebase.py); the store's own
+        # timestamps (saved_at, the outbox) stay on the wall clock.
+        self.time = DomainTime(self.clock)
         # A snapshot exists from the start: the HTTP thread may read it before start() ends.
-        self._rebuild(self.clock.now().timestamp())
+        self._rebuild(self.time.now())
 
     # ---- life cycle -------------------------------------------------------------------
     async def start(self) -> None:
         REDACTOR.secrets = self.config.secret_values
-        now = self.clock.now().timestamp()
+        now = self.time.now()
         state = await self.keeper.open()
         self.engine = await self._engine_from(state)
         self.sender = WebhookSender(self.keeper.store, self.clock, self.exporter.webhook_delivery)
@@ -222,7 +227,9 @@ class Service:
         if results:
             self._log_transition(check, results[-1])
         self.view.record(check, results)
-        now = self.clock.now().timestamp()
+        now = self.time.now()
+        if abs(self.time.offset) > 0.001:  # the wall clock stepped: results in domain time
+            results = [dataclasses.replace(r, at=self.time.to_domain(r.at)) for r in results]
         self._dirty = True
         async with self._lock:
             effects = self.engine.observe(results, now)
@@ -246,7 +253,7 @@ class Service:
                         detail=last.detail, suppressed=held)
 
     async def _tick(self) -> None:
-        now = self.clock.now().timestamp()
+        now = self.time.now()
         async with self._lock:
             effects = self.engine.tick(now)
             if effects:
@@ -269,11 +276,12 @@ class Service:
         rows = deliveries_for(
             effects, self.config.webhooks, lambda i: incident_json(i, snap), page_json(snap)
         )
+        wall = self.clock.now().timestamp()
         if durable:
-            await self.keeper.apply_durably(effects, self.engine.to_state(), rows, now)
+            await self.keeper.apply_durably(effects, self.engine.to_state(), rows, wall)
             self._announce(effects, now)
         else:
-            self.keeper.submit(effects, self.engine.to_state(), rows, now)
+            self.keeper.submit(effects, self.engine.to_state(), rows, wall)
 
     def _announce(self, effects: Sequence[Effect], now: float) -> None:
         """After the store: metrics and logs, then the snapshot readers see."""
@@ -329,7 +337,7 @@ class Service:
             await self.keeper.call("read", self.sender.run_once, 0)
 
     async def _refresh_uptime(self) -> None:
-        now = self.clock.now().timestamp()
+        now = self.time.now()
         self._uptime_due, self._uptime_at = False, now
         since = now - UPTIME_DAYS * 86400
         changes = await self.keeper.call(
@@ -364,7 +372,7 @@ class Service:
 
     async def _reload(self) -> tuple[bool, list[str]]:
         self._config_digest = _digest(self.settings.config_path)
-        now = self.clock.now().timestamp()
+        now = self.time.now()
         try:
             config = await asyncio.to_thread(load_config, self.settings.config_path)
             if self.settings.transform is not None:
@@ -397,7 +405,7 @@ class Service:
     # ---- ApiBackend ------------------------------------------------------------------------
     def snapshot(self) -> StatusSnapshot:
         if self.view.current is None:
-            self._rebuild(self.clock.now().timestamp())
+            self._rebuild(self.time.now())
         assert self.view.current is not None
         return self.view.current
 
@@ -427,7 +435,7 @@ class Service:
         async with self._lock:
             if self._closing:
                 raise StoreError("prober is shutting down; retry against the next instance")
-            now = self.clock.now().timestamp()
+            now = self.time.now()
             before = self.engine.to_state()
             effects = self.engine.post_update(
                 incident_id, now, status=status, body=body, impact=impact

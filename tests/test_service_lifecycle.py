@@ -222,3 +222,45 @@ async def test_corruption_found_by_the_scheduled_check_makes_prober_unready_and_
         assert (tmp_path / "p.db").read_bytes() == before, "a corrupt file is never written"
     finally:
         await service.stop()
+
+
+class SteppingClock(VirtualClock):
+    """Virtual time whose wall clock can also be stepped on its own (NTP, a VM resume)."""
+
+    def __init__(self, start: datetime) -> None:
+        super().__init__(start)
+        self.wall_step = 0.0
+
+    def now(self) -> datetime:
+        from datetime import timedelta
+
+        return super().now() + timedelta(seconds=self.wall_step)
+
+
+@pytest.mark.parametrize("step", [3600.0, -600.0])
+async def test_a_wall_clock_step_neither_resolves_early_nor_freezes_the_incident(
+    tmp_path: Path, step: float
+) -> None:
+    from structlog.testing import capture_logs
+
+    cfg = config(webhooks=False)
+    sim, iid = await saved_in_monitoring(tmp_path / "p.db", cfg)
+    clock = SteppingClock(datetime.fromtimestamp(sim.now + 1, UTC))
+    service = Service(Settings(config_path=str(tmp_path / "none.yaml"),
+                               db_path=str(tmp_path / "p.db")), cfg, clock=clock)
+    await service.start()
+    try:
+        with capture_logs() as logs:
+            clock.wall_step = step
+            await clock.advance(2)
+            assert [i.id for i in service.engine.open_incidents()] == [iid], "not resolved now"
+            assert [e for e in logs if e["event"] == "wall_clock_jumped"]
+            waited = 2.0
+            while service.engine.open_incidents() and waited < 10 * QUIET:  # bounded
+                await clock.advance(1)
+                waited += 1
+        # The quiet period is measured on the monotonic clock, give or take the slew.
+        assert not service.engine.open_incidents()
+        assert QUIET * 0.85 <= waited <= QUIET * 1.15, waited
+    finally:
+        await service.stop()
