@@ -261,7 +261,7 @@ class SqliteStore:
             for c in writes.status_changes
         ]
         network = [(n.at, int(n.healthy)) for n in writes.network]
-        outbox = [(w, k, bytes(p), now, now) for w, k, p in deliveries]
+        outbox = [(w, k, bytes(p), now, now, codec.ordering(k)) for w, k, p in deliveries]
 
         def body(c: sqlite3.Connection) -> None:
             c.executemany(_UPSERT_INCIDENT, incidents)
@@ -282,7 +282,7 @@ class SqliteStore:
             )
             c.executemany(
                 "INSERT OR IGNORE INTO outbox (webhook, event_key, payload, next_attempt_at, "
-                "created_at) VALUES (?,?,?,?,?)",
+                "created_at, ordering) VALUES (?,?,?,?,?,?)",
                 outbox,
             )
 
@@ -397,9 +397,10 @@ class SqliteStore:
     async def due_deliveries(self, now: float, limit: int = 100) -> list[Delivery]:
         rows = await self._run(
             lambda c: c.execute(
-                "SELECT id, webhook, event_key, payload, attempts, next_attempt_at FROM outbox "
-                "WHERE state = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, id "
-                "LIMIT ?",
+                "SELECT id, webhook, event_key, payload, attempts, next_attempt_at FROM outbox o "
+                "WHERE state = 'pending' AND next_attempt_at <= ? AND NOT EXISTS (SELECT 1 "
+                "FROM outbox p WHERE p.webhook = o.webhook AND p.ordering = o.ordering AND "
+                "p.state = 'pending' AND p.id < o.id) ORDER BY next_attempt_at, id LIMIT ?",
                 (now, max(limit, 0)),
             ).fetchall(),
             write=False,
@@ -409,7 +410,7 @@ class SqliteStore:
     async def delivery_done(self, delivery_id: int) -> None:
         await self._run(
             lambda c: c.execute(
-                "UPDATE outbox SET state = 'done', attempts = attempts + 1 "
+                "UPDATE outbox SET state = 'done', attempts = attempts + 1, payload = x'' "
                 "WHERE id = ? AND state = 'pending'",
                 (delivery_id,),
             ).fetchall()
@@ -442,6 +443,10 @@ class SqliteStore:
                 (cutoff, cutoff),
             )
             c.execute("DELETE FROM network_health WHERE at < ?", (cutoff,))
-            c.execute("DELETE FROM outbox WHERE state != 'pending' AND created_at < ?", (cutoff,))
+            c.execute("DELETE FROM outbox WHERE state = 'dropped' AND created_at < ?", (cutoff,))
+            # Delivered rows lost their payload when marked done; the key stays a day so a
+            # re-applied effect is still recognised, then the row goes.
+            c.execute("DELETE FROM outbox WHERE state = 'done' AND created_at < ?",
+                      (now - min(retention, codec.DONE_KEPT),))
 
         await self._run(lambda c: self._tx(c, body))

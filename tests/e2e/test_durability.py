@@ -245,3 +245,51 @@ async def test_corrupt_pages_make_prober_unready_and_the_file_is_never_written(
     finally:
         assert await again.stop() == 0
     assert p.db.read_bytes() == bytes(data)
+
+
+async def test_a_receiver_that_fails_then_recovers_gets_each_event_once_in_order(
+    tmp_path: Path, target: str
+) -> None:
+    from aiohttp import web
+    from aiohttp.test_utils import TestServer
+
+    got: list[tuple[str, str]] = []
+    failures = {"left": 3}
+
+    async def hook(request: web.Request) -> web.Response:
+        body = await request.json()
+        if failures["left"] > 0:
+            failures["left"] -= 1
+            return web.Response(status=503)
+        got.append((request.headers["webhook-id"], body["event"]))
+        return web.Response(status=204)
+
+    app = web.Application()
+    app.router.add_post("/hook", hook)
+    server = TestServer(app, host="127.0.0.1", port=0)
+    await server.start_server()
+    try:
+        config = write_config(tmp_path / "checks.yaml", target, extra=FAST.replace(
+            "quiet_period: 1h", "quiet_period: 2s") + (
+            "webhooks:\n  - id: ops\n"
+            f"    url: {server.make_url('/hook')}\n    secret: whsec_MDEyMzQ1Njc4OWFiY2RlZg==\n"))
+        p = ProberProcess(config, tmp_path / "prober.db")
+        await p.start()
+        try:
+            await open_incident(p)
+            async with aiohttp.ClientSession() as s, s.post(
+                    target + "/_sim/scenario", json={"scenario": "healthy"}) as r:
+                assert r.status == 200
+
+            async def resolved_delivered() -> bool:
+                return any(event == "incident.resolved" for _, event in got)
+
+            await until(resolved_delivered, timeout=90, what="the resolution delivered")
+        finally:
+            assert await p.stop() == 0
+    finally:
+        await server.close()
+    ids = [i for i, _ in got]
+    assert len(ids) == len(set(ids)), f"an event delivered twice: {got}"
+    events = [e for _, e in got]
+    assert events[0] == "incident.opened" and events[-1] == "incident.resolved", events
