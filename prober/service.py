@@ -27,6 +27,7 @@ from prober.api.statuspage import incident_json, page_json
 from prober.clock import Clock, SystemClock
 from prober.config import Check, Config
 from prober.config.loader import load_config
+from prober.config.secrets import Redactor
 from prober.domain.effects import (
     ComponentStateChanged,
     Effect,
@@ -378,7 +379,16 @@ class Service:
             if self.settings.transform is not None:
                 config = self.settings.transform(config)
         except ConfigError as exc:
-            errors = [str(i) for i in exc.issues]
+            # The reload answer and the log never echo a ${VAR} the refused file expanded.
+            redact = Redactor(exc.secrets | REDACTOR.secrets)
+            errors = [redact(str(i)) for i in exc.issues]
+        except Exception as exc:  # a bug must be a clear failed reload, not a stale "ok"
+            log.exception("config_reload_crashed")
+            errors = [f"{self.settings.config_path}: the configuration could not be loaded "
+                      f"({type(exc).__name__}); the running one is kept"]
+        else:
+            errors = []
+        if errors:
             self.exporter.config_reloaded(False, now)
             for line in errors:
                 log.error("config_reload_failed", error=line)

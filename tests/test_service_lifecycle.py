@@ -267,3 +267,25 @@ async def test_a_wall_clock_step_neither_resolves_early_nor_freezes_the_incident
         assert QUIET * 0.85 <= waited <= QUIET * 1.15, waited
     finally:
         await service.stop()
+
+
+async def test_a_reload_of_deep_yaml_fails_clearly_and_the_reload_metric_drops_to_0(
+    tmp_path: Path,
+) -> None:
+    cfg = config(webhooks=False)
+    path = tmp_path / "checks.yaml"
+    path.write_text("components: " + "[" * 490 + "]" * 490 + "\n")
+    service = Service(Settings(config_path=str(path), db_path=str(tmp_path / "p.db")), cfg,
+                      clock=clock_at(T0))
+    await service.start()
+    try:
+        assert "prober_config_last_reload_successful 1.0" in service.exporter.render().decode()
+        ok, errors = await service.reload()
+        assert not ok
+        assert errors == [f"{path}:1:76: nesting deeper than 64 levels; a checks.yaml needs a "
+                          "handful (flatten this value)"]
+        text = service.exporter.render().decode()
+        assert "prober_config_last_reload_successful 0.0" in text
+        assert service.config is cfg, "the running config is kept"
+    finally:
+        await service.stop()

@@ -7,6 +7,7 @@ them in file order; nothing is half-loaded.
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Mapping, Sequence
 from importlib import resources
 from pathlib import Path
@@ -19,6 +20,7 @@ from prober.config import fields, keys, sections
 from prober.config import yamlnodes as yn
 from prober.config.model import Check, Component, Config, Maintenance, Webhook
 from prober.config.reader import Reader, is_null, suggest
+from prober.config.tlsfiles import tls_issues
 from prober.errors import ConfigError, ConfigIssue
 
 _REQUIRED = ("components", "checks")
@@ -191,6 +193,9 @@ def parse_config(text: str, source: str = "<string>",
                  env: Mapping[str, str] | None = None) -> Config:
     """Validate checks.yaml `text`; raise ConfigError listing every problem found."""
     r = Reader(source, os.environ if env is None else env)
+    if len(text) > MAX_CONFIG_BYTES:
+        raise ConfigError([ConfigIssue(source, 1, 1, "", f"the text is over the limit of "
+                                                         f"{MAX_CONFIG_BYTES} bytes (4 MiB)")])
     node, issues = yn.compose(text, source)
     if issues:
         raise ConfigError(issues)
@@ -199,7 +204,7 @@ def parse_config(text: str, source: str = "<string>",
     if not isinstance(node, yaml.MappingNode):
         r.error(node, "", f"expected a mapping at the top level (keys such as components: "
                           f"and checks:), got {yn.describe(node)}")
-        raise ConfigError(r.issues)
+        raise ConfigError(r.issues, r.secrets())
     top = r.mapping(node, "", keys.TOP) or {}
     # An empty optional section (`page:` with nothing under it) means its defaults.
     top = {k: v for k, v in top.items() if not (is_null(v) and k not in _REQUIRED)}
@@ -217,7 +222,7 @@ def parse_config(text: str, source: str = "<string>",
         "webhooks": b.webhooks(),
     }
     if r.issues:
-        raise ConfigError(sorted(r.issues, key=lambda i: (i.line, i.column)))
+        raise ConfigError(sorted(r.issues, key=lambda i: (i.line, i.column)), r.secrets())
     return Config(source=source, expanded=r.secrets(), **parsed)
 
 
@@ -226,19 +231,47 @@ def example_text() -> str:
     return (resources.files("prober") / "examples" / "checks.yaml").read_text("utf-8")
 
 
-def load_config(path: str | Path) -> Config:
-    """Read and validate the file at `path` (UTF-8)."""
+MAX_CONFIG_BYTES = 4 * 1024 * 1024  # a checks.yaml with 10,000 checks is about 2 MB
+
+
+def _read(path: str | Path) -> str:
+    """The file's text: a regular file (a FIFO would hang the reader), at most
+    MAX_CONFIG_BYTES, UTF-8; ConfigError saying what is wrong otherwise."""
     source = str(path)
+
+    def fail(message: str) -> ConfigError:
+        return ConfigError([ConfigIssue(source, 1, 1, "", message)])
+
     try:
-        text = Path(path).read_bytes().decode("utf-8")
+        st = os.stat(path)
+        if not stat.S_ISREG(st.st_mode):
+            kind = "a FIFO" if stat.S_ISFIFO(st.st_mode) else (
+                "a directory" if stat.S_ISDIR(st.st_mode) else "not a regular file")
+            raise fail(f"cannot read the file: it is {kind}; give the path of a checks.yaml")
+        if st.st_size > MAX_CONFIG_BYTES:
+            raise fail(f"the file is {st.st_size} bytes, over the limit of "
+                       f"{MAX_CONFIG_BYTES} bytes (4 MiB)")
+        with open(path, "rb") as f:
+            data = f.read(MAX_CONFIG_BYTES + 1)
     except OSError as exc:
-        raise ConfigError([ConfigIssue(source, 1, 1, "", f"cannot read the file: "
-                                                         f"{exc.strerror or exc}")]) from exc
+        raise fail(f"cannot read the file: {exc.strerror or exc}") from exc
+    if len(data) > MAX_CONFIG_BYTES:
+        raise fail(f"the file is over the limit of {MAX_CONFIG_BYTES} bytes (4 MiB)")
+    try:
+        return data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise ConfigError([ConfigIssue(source, 1, 1, "", f"the file is not UTF-8 (byte "
-                                                         f"{exc.start}; save it as UTF-8)")]
-                          ) from exc
-    return parse_config(text, source)
+        raise fail(f"the file is not UTF-8 (byte {exc.start}; save it as UTF-8)") from exc
+
+
+def load_config(path: str | Path) -> Config:
+    """Read and validate the file at `path` (UTF-8), then the files it names: every TLS
+    file is read and parsed, as the probes will (a bad one is an error here, not a public
+    outage later)."""
+    config = parse_config(_read(path), str(path))
+    issues = tls_issues(config)
+    if issues:
+        raise ConfigError(issues, config.secret_values)
+    return config
 
 
 def _plural(n: int, word: str) -> str:
