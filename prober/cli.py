@@ -65,6 +65,11 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--api-token-file", default=_env("PROBER_API_TOKEN_FILE"),
                         help="file holding the bearer token for the write API "
                         "(env PROBER_API_TOKEN_FILE; or the token itself in PROBER_API_TOKEN)")
+        sp.add_argument("--trusted-proxy", action="append", default=[],
+                        metavar="CIDR",
+                        help="a reverse proxy whose Host / X-Forwarded-Host / -Proto may name "
+                        "the public URL in links when page.url is unset (repeatable; env "
+                        "PROBER_TRUSTED_PROXIES, comma-separated)")
         sp.add_argument("--allow-new-db", action="store_true",
                         help="start even though the database (or its WAL) that existed is "
                         "gone, accepting the loss; without it prober refuses to start")
@@ -209,6 +214,18 @@ async def _serve_async(
         def transform(c: Config) -> Config:
             return demo_config(c, target)
 
+    from prober.api.origin import parse_networks
+
+    try:
+        proxies = parse_networks([*args.trusted_proxy,
+                                  os.environ.get("PROBER_TRUSTED_PROXIES", "")])
+    except ValueError as exc:
+        log.error("invalid_argument", error=str(exc))
+        return 2
+    if not config.page.url and not proxies:
+        log.info("links_from_listen_address",
+                 hint="page.url is unset: absolute links use the address clients connect "
+                 "to; set page.url (or --trusted-proxy behind a reverse proxy)")
     quiet_gc()
     host, port = args.listen
     settings = Settings(config_path=path, db_path=args.db, api_token=token, grace=args.grace,
@@ -216,7 +233,7 @@ async def _serve_async(
     service = Service(settings, config)
     # HTTP is served from its own thread and loop (prober/api/thread.py): reads of the
     # immutable snapshot never queue behind probe rounds.
-    server = ServerThread(service, host, port)
+    server = ServerThread(service, host, port, proxies)
     try:
         try:  # bind first: a port in use fails before anything else starts
             bound = server.start()

@@ -16,7 +16,7 @@ from prober.api import extension, statuspage
 from prober.api.backend import ApiBackend
 from prober.api.cache import RenderCache, Rendered, dumps, error_json, render, render_json, respond
 from prober.api.feed import atom
-from prober.api.origin import linked
+from prober.api.origin import TRUSTED_PROXIES, Network, linked
 from prober.api.page import FEED_PATH, PageRenderer
 from prober.api.writes import post_update
 from prober.domain.snapshot import StatusSnapshot
@@ -194,10 +194,12 @@ async def _headers(request: web.Request, handler: Handler) -> web.StreamResponse
     return response
 
 
-def make_app(backend: ApiBackend) -> web.Application:
-    """The whole HTTP surface of prober, reading everything through `backend`."""
+def make_app(backend: ApiBackend, trusted_proxies: tuple[Network, ...] = ()) -> web.Application:
+    """The whole HTTP surface of prober, reading everything through `backend`;
+    `trusted_proxies` may name the public host for links (see origin.py)."""
     app = web.Application(middlewares=[_headers], client_max_size=256 * 1024)
     app[STATE] = ApiState(backend=backend)
+    app[TRUSTED_PROXIES] = trusted_proxies
     routes = app.router
     routes.add_get("/metrics", _metrics)
     routes.add_get("/-/healthy", _healthy)

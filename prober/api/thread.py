@@ -17,6 +17,7 @@ from aiohttp import web
 
 from prober.api.app import make_app
 from prober.api.backend import ApiBackend
+from prober.api.origin import Network
 from prober.domain.incident import Incident
 from prober.domain.snapshot import StatusSnapshot
 from prober.domain.status import Impact, IncidentStatus
@@ -60,8 +61,10 @@ class ServerThread:
     """`start()` binds and serves in a daemon thread (OSError if the port is taken);
     `stop()` closes the server and joins the thread."""
 
-    def __init__(self, backend: ApiBackend, host: str, port: int) -> None:
+    def __init__(self, backend: ApiBackend, host: str, port: int,
+                 trusted_proxies: tuple[Network, ...] = ()) -> None:
         self._backend = backend
+        self._trusted = trusted_proxies
         self._host, self._port = host, port
         self._loop: asyncio.AbstractEventLoop | None = None
         self._runner: web.AppRunner | None = None
@@ -98,7 +101,7 @@ class ServerThread:
             loop.close()
 
     async def _serve(self, main: asyncio.AbstractEventLoop) -> None:
-        app = make_app(LoopBackend(self._backend, main))
+        app = make_app(LoopBackend(self._backend, main), self._trusted)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await self._runner.setup()
         await web.TCPSite(self._runner, self._host, self._port, reuse_address=True).start()
