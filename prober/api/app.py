@@ -165,6 +165,7 @@ async def _preflight(request: web.Request) -> web.StreamResponse:
     return web.Response(status=204, headers=_PREFLIGHT)
 
 
+_NO_CORS = ("/metrics", "/-/")
 _CODES = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}
 
 
@@ -182,7 +183,9 @@ async def _headers(request: web.Request, handler: Handler) -> web.StreamResponse
             response = web.Response(status=exc.status, text=f"{exc.status} {exc.reason}\n")
         if "Allow" in exc.headers:
             response.headers["Allow"] = exc.headers["Allow"]
-    if request.method in ("GET", "HEAD"):
+    # Not on /metrics or /-/ (operational endpoints: no reason for any web page to read
+    # them from a browser on another origin).
+    if request.method in ("GET", "HEAD") and not request.path.startswith(_NO_CORS):
         response.headers["Access-Control-Allow-Origin"] = "*"
         response.headers["Access-Control-Expose-Headers"] = "ETag"
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
