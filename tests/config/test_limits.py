@@ -116,3 +116,24 @@ def test_check_config_on_deep_yaml_exits_1_with_no_traceback(tmp_path: Path) -> 
     assert out.returncode == 1
     assert "Traceback" not in out.stdout + out.stderr
     assert f"{path}:8:" in out.stdout
+
+
+@pytest.mark.parametrize(("extra", "expected"), [
+    ("    expect:\n      status: []\n",
+     "x.yaml:9:15: checks[0].expect.status: an empty list accepts no status at all"),
+    ('incidents:\n  title_template: "{reason:>100000}"\n',
+     "x.yaml:9:19: incidents.title_template: placeholder {reason:>100000} has a format spec"),
+    ('incidents:\n  title_template: "{components!r} down"\n',
+     "x.yaml:9:19: incidents.title_template: placeholder {components!r} has a format spec"),
+])
+def test_smaller_bad_inputs_are_refused_clearly(extra: str, expected: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_config(BASE.replace("https", "http") + extra, "x.yaml", env={})
+    assert str(info.value).startswith(expected)
+
+
+def test_an_id_with_a_trailing_newline_is_refused() -> None:
+    text = BASE.replace("  - id: api-health", '  - id: "api-health\\n"')
+    with pytest.raises(ConfigError) as info:
+        parse_config(text, "x.yaml", env={})
+    assert "checks[0].id: invalid id 'api-health\\n'" in str(info.value)
