@@ -445,6 +445,8 @@ class Service:
         async with self._lock:
             if self._closing:
                 raise StoreError("prober is shutting down; retry against the next instance")
+            if self.keeper.degraded:  # nothing can be made durable: refuse before anything
+                raise StoreError(self.keeper.degraded)
             now = self.time.now()
             before = self.engine.to_state()
             effects = self.engine.post_update(

@@ -293,3 +293,86 @@ async def test_a_receiver_that_fails_then_recovers_gets_each_event_once_in_order
     assert len(ids) == len(set(ids)), f"an event delivered twice: {got}"
     events = [e for _, e in got]
     assert events[0] == "incident.opened" and events[-1] == "incident.resolved", events
+
+
+async def test_restart_across_the_quiet_period_resolves_saves_and_sends_at_start(
+    tmp_path: Path, target: str
+) -> None:
+    """Killed in `monitoring`, down longer than the quiet period: the restart resolves the
+    incident at once, on disk and to the webhook, instead of leaving it stuck."""
+    from aiohttp import web
+    from aiohttp.test_utils import TestServer
+
+    events: list[str] = []
+
+    async def hook(request: web.Request) -> web.Response:
+        events.append((await request.json())["event"])
+        return web.Response(status=204)
+
+    app = web.Application()
+    app.router.add_post("/hook", hook)
+    server = TestServer(app, host="127.0.0.1", port=0)
+    await server.start_server()
+    try:
+        config = write_config(tmp_path / "checks.yaml", target, extra=FAST.replace(
+            "quiet_period: 1h", "quiet_period: 4s") + (
+            f"webhooks:\n  - id: ops\n    url: {server.make_url('/hook')}\n"))
+        first = ProberProcess(config, tmp_path / "prober.db")
+        await first.start()
+        iid = await open_incident(first)
+        async with aiohttp.ClientSession() as s, s.post(
+                target + "/_sim/scenario", json={"scenario": "healthy"}) as r:
+            assert r.status == 200
+
+        async def monitoring() -> bool:
+            data = await first.get_json(f"/api/prober/v1/incidents/{iid}.json")
+            return bool(data["incident"]["status"] == "monitoring")
+
+        await until(monitoring, timeout=60, what="monitoring")
+        await first.kill()
+        await asyncio.sleep(5)  # longer than the quiet period, while down
+        second = ProberProcess(config, tmp_path / "prober.db")
+        await second.start()
+        try:
+            data = await second.get_json("/api/v2/incidents/unresolved.json")
+            assert data["incidents"] == [], "resolved at start, not stuck in monitoring"
+            await until(lambda: asyncio.sleep(0, "incident.resolved" in events), timeout=30,
+                        what="the resolution sent")
+        finally:
+            assert await second.stop() == 0
+    finally:
+        await server.close()
+    with sqlite3.connect(tmp_path / "prober.db") as conn:
+        (status,) = conn.execute("SELECT status FROM incidents WHERE id = ?", (iid,)).fetchone()
+    assert status == "resolved"
+
+
+async def test_a_read_only_volume_refuses_writes_with_503_and_acknowledges_nothing(
+    tmp_path: Path, target: str
+) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root")
+    mnt = tmp_path / "vol"
+    mnt.mkdir()
+    mount(["-t", "tmpfs", "-o", "size=8m", "tmpfs", str(mnt)])
+    try:
+        first = prober(tmp_path, target, db=mnt / "prober.db")
+        await first.start()
+        iid = await open_incident(first)
+        assert await first.stop() == 0
+        mount(["-o", "remount,ro", str(mnt)])
+        p = prober(tmp_path, target, db=mnt / "prober.db")
+        await p.start()
+        try:
+            status, body = await p.request("GET", "/-/ready")
+            assert status == 503 and "store" in body
+            status, body = await p.request(
+                "POST", f"/api/prober/v1/incidents/{iid}/updates",
+                json={"body": "on a ro volume"}, headers=AUTH)
+            assert status == 503 and "store_unavailable" in body, body
+        finally:
+            assert await p.stop() == 0
+        mount(["-o", "remount,rw", str(mnt)])
+        assert "on a ro volume" not in human_bodies(mnt / "prober.db")
+    finally:
+        umount(mnt)
