@@ -14,10 +14,8 @@ import dataclasses
 import gc
 import hashlib
 import os
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST
 
@@ -26,8 +24,6 @@ from prober.announce import announce
 from prober.api.statuspage import incident_json, page_json
 from prober.clock import Clock, SystemClock
 from prober.config import Check, Config
-from prober.config.loader import load_config
-from prober.config.secrets import Redactor
 from prober.domain.effects import (
     ComponentStateChanged,
     Effect,
@@ -39,15 +35,16 @@ from prober.domain.engine import Engine
 from prober.domain.incident import Incident
 from prober.domain.snapshot import StatusSnapshot
 from prober.domain.status import Impact, IncidentStatus
-from prober.errors import ConfigError, StoreError
+from prober.errors import StoreError
 from prober.history import Aggregator, daily_uptime
 from prober.keeper import StoreKeeper
 from prober.logs import REDACTOR, Throttle, get_logger
 from prober.metrics import Metrics
 from prober.probes.http import HttpProber
 from prober.probes.result import ProbeResult
-from prober.rescue import rescued_state
+from prober.rescue import engine_from, read_config
 from prober.runner import Runner
+from prober.settings import Settings, quiet_gc
 from prober.snapshots import RECENT_INCIDENTS, SnapshotBuilder
 from prober.store.factory import make_store
 from prober.timebase import DomainTime
@@ -55,41 +52,13 @@ from prober.webhooks import WebhookSender, deliveries_for
 
 log = get_logger("prober.service")
 
+__all__ = ["GC_FULL_INTERVAL", "RETENTION", "Service", "Settings", "quiet_gc"]
+
 UPTIME_DAYS = 90
 GC_FULL_INTERVAL = 600.0
 
 
-def quiet_gc() -> None:
-    """Process-wide: no automatic full (oldest-generation) garbage collections.
-
-    At 10,000 checks each full collection held the event loop for 70 to 270 ms, every few
-    seconds, and found no cyclic garbage at all (measured with gc.callbacks): the objects of
-    each round live about one interval, long enough to reach the oldest generation, and die
-    by reference counting. Young collections stay automatic (they catch the short-lived
-    cycles, such as exception tracebacks); the service runs a full one every 10 minutes.
-    """
-    young, middle, _ = gc.get_threshold()
-    gc.set_threshold(young, middle, 1_000_000_000)
 RETENTION = 100 * 86400.0
-
-
-@dataclass(frozen=True)
-class Settings:
-    config_path: str
-    db_path: str = "prober.db"
-    api_token: str | None = None
-    grace: float = 10.0
-    watch_interval: float = 2.0
-    tick_interval: float = 1.0
-    state_save_interval: float = 60.0  # window counters; effects save state at once
-    uptime_interval: float = 10.0  # at most this often after status changes
-    # Ratios, latencies and last results refresh this often; status changes and incident
-    # updates show at once (every effect rebuilds the snapshot).
-    snapshot_interval: float = 5.0
-    # Applied to every config loaded from the file (the demo points checks at its target).
-    transform: Callable[[Config], Config] | None = None
-    allow_new_db: bool = False  # start although the database or its WAL vanished
-    integrity_interval: float = 3600.0  # full PRAGMA integrity_check this often
 
 
 class Service:
@@ -133,7 +102,7 @@ class Service:
         REDACTOR.secrets = self.config.secret_values
         now = self.time.now()
         state = await self.keeper.open()
-        self.engine = await self._engine_from(state)
+        self.engine = await engine_from(self.config, state, self.keeper)
         self.sender = WebhookSender(self.keeper.store, self.clock, self.exporter.webhook_delivery)
         self.sender.configure(self.config.webhooks)
         self.exporter.set_checks(self.config.checks)
@@ -169,25 +138,6 @@ class Service:
         gc.freeze()  # config and start-up objects: no full collection walks them again
         log.info("prober_started", version=__version__, checks=len(self.config.checks),
                  components=len(self.config.components))
-
-    async def _engine_from(self, state: Mapping[str, Any] | None) -> Engine:
-        """The engine where it stopped; when the saved state cannot be read, a fresh one
-        holding the incidents the store has open (never a crash loop: see rescue.py)."""
-        problem = self.keeper.unreadable_state
-        if not problem:
-            try:
-                return Engine(self.config, state)
-            except (ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
-                problem = f"{type(exc).__name__}: {exc}"
-        none: list[Incident] = []
-        stored = await self.keeper.call(
-            "read", lambda: self.keeper.store.incidents(limit=10_000), none)
-        still_open = [i for i in stored if i.is_open]
-        log.critical("domain_state_unreadable", error=problem,
-                     kept_open_incidents=[i.id for i in still_open],
-                     action="started from a fresh state with the open incidents kept; the "
-                     "saved state is replaced at the next save")
-        return Engine(self.config, rescued_state(self.config, still_open, len(stored)))
 
     async def stop(self) -> None:
         """Writes close first (503, waiting for any under way), then probing, then the
@@ -374,21 +324,8 @@ class Service:
     async def _reload(self) -> tuple[bool, list[str]]:
         self._config_digest = _digest(self.settings.config_path)
         now = self.time.now()
-        try:
-            config = await asyncio.to_thread(load_config, self.settings.config_path)
-            if self.settings.transform is not None:
-                config = self.settings.transform(config)
-        except ConfigError as exc:
-            # The reload answer and the log never echo a ${VAR} the refused file expanded.
-            redact = Redactor(exc.secrets | REDACTOR.secrets)
-            errors = [redact(str(i)) for i in exc.issues]
-        except Exception as exc:  # a bug must be a clear failed reload, not a stale "ok"
-            log.exception("config_reload_crashed")
-            errors = [f"{self.settings.config_path}: the configuration could not be loaded "
-                      f"({type(exc).__name__}); the running one is kept"]
-        else:
-            errors = []
-        if errors:
+        config, errors = await read_config(self.settings.config_path, self.settings.transform)
+        if config is None:
             self.exporter.config_reloaded(False, now)
             for line in errors:
                 log.error("config_reload_failed", error=line)

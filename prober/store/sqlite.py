@@ -21,62 +21,13 @@ from prober.domain.incident import Incident, IncidentUpdate
 from prober.domain.status import ComponentStatus, Impact, IncidentStatus
 from prober.errors import StoreError
 from prober.store import codec, sqlite_schema
+from prober.store import sqlite_sql as sql
 from prober.store.base import Delivery, ProbeAggregate, StatusChange
 from prober.store.lock import FileLock
 
 T = TypeVar("T")
 
-_INCIDENT_COLS = (
-    "id, name, status, impact, started_at, created_at, updated_at, monitoring_at, "
-    "resolved_at, components, impact_override, grp"
-)
-_UPSERT_INCIDENT = (
-    f"INSERT INTO incidents ({_INCIDENT_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?) "  # noqa: S608
-    "ON CONFLICT (id) DO UPDATE SET name=excluded.name, status=excluded.status, "
-    "impact=excluded.impact, started_at=excluded.started_at, created_at=excluded.created_at, "
-    "updated_at=excluded.updated_at, monitoring_at=excluded.monitoring_at, "
-    "resolved_at=excluded.resolved_at, components=excluded.components, "
-    "impact_override=excluded.impact_override, grp=excluded.grp"
-)
-_UPSERT_UPDATE = (
-    "INSERT INTO incident_updates (id, incident_id, status, body, created_at, affected, "
-    "automatic) VALUES (?,?,?,?,?,?,?) ON CONFLICT (id) DO UPDATE SET "
-    "incident_id=excluded.incident_id, status=excluded.status, body=excluded.body, "
-    "created_at=excluded.created_at, affected=excluded.affected, automatic=excluded.automatic"
-)
-_UPSERT_AGGREGATE = (
-    "INSERT INTO probe_aggregates (check_id, minute, component, total, failures, "
-    "latency_sum, latency_max) VALUES (?,?,?,?,?,?,?) ON CONFLICT (check_id, minute) DO "
-    "UPDATE SET component=excluded.component, total=total+excluded.total, "
-    "failures=failures+excluded.failures, latency_sum=latency_sum+excluded.latency_sum, "
-    "latency_max=max(latency_max, excluded.latency_max)"
-)
-_LAST_CHANGE_IDS = (
-    "SELECT id FROM (SELECT id, ROW_NUMBER() OVER (PARTITION BY component "
-    "ORDER BY at DESC, id DESC) AS rn FROM status_changes WHERE at <= ?) WHERE rn = 1"
-)
-_CLOSED = tuple(str(s) for s in codec.CLOSED_STATUSES)
 _SYNC_MODES = ("NORMAL", "FULL", "EXTRA")
-
-
-def _generation(c: sqlite3.Connection) -> int:
-    row = c.execute("SELECT generation FROM domain_state WHERE id = 1").fetchone()
-    return 0 if row is None else int(row[0])
-
-
-def _incident_row(inc: Incident) -> tuple[object, ...]:
-    return (
-        inc.id, inc.name, str(inc.status), str(inc.impact), inc.started_at, inc.created_at,
-        inc.updated_at, inc.monitoring_at, inc.resolved_at, codec.dump_components(inc.components),
-        int(inc.impact_override), inc.group,
-    )  # fmt: skip
-
-
-def _update_row(u: IncidentUpdate) -> tuple[object, ...]:
-    return (
-        u.id, u.incident_id, str(u.status), u.body, u.created_at,
-        codec.dump_affected(u.affected_components), int(u.automatic),
-    )  # fmt: skip
 
 
 class SqliteStore:
@@ -193,7 +144,7 @@ class SqliteStore:
         self._opened = True
         self.last_error = None
         try:
-            self._generation = await self._run(_generation, write=False)
+            self._generation = await self._run(sql.generation, write=False)
             if self._lock is not None:
                 self._lock.check_generation(self._generation, self._allow_new)
         except StoreError:
@@ -254,8 +205,8 @@ class SqliteStore:
         # Encode on the caller's side: the rows are a snapshot, whatever mutates later.
         state = codec.dump_state(domain_state)
         writes = codec.expand(effects)
-        incidents = [_incident_row(i) for i in writes.incidents]
-        updates = [_update_row(u) for u in writes.updates]
+        incidents = [sql.incident_row(i) for i in writes.incidents]
+        updates = [sql.update_row(u) for u in writes.updates]
         changes = [
             (c.component, c.at, str(c.old), str(c.new), c.failure_ratio)
             for c in writes.status_changes
@@ -264,8 +215,8 @@ class SqliteStore:
         outbox = [(w, k, bytes(p), now, now, codec.ordering(k)) for w, k, p in deliveries]
 
         def body(c: sqlite3.Connection) -> None:
-            c.executemany(_UPSERT_INCIDENT, incidents)
-            c.executemany(_UPSERT_UPDATE, updates)
+            c.executemany(sql.UPSERT_INCIDENT, incidents)
+            c.executemany(sql.UPSERT_UPDATE, updates)
             c.executemany(
                 "INSERT OR IGNORE INTO status_changes (component, at, old, new, failure_ratio) "
                 "VALUES (?,?,?,?,?)",
@@ -337,9 +288,9 @@ class SqliteStore:
     async def incidents(self, limit: int = 50, since: float | None = None) -> list[Incident]:
         def q(c: sqlite3.Connection) -> list[Incident]:
             rows = c.execute(
-                f"SELECT {_INCIDENT_COLS} FROM incidents WHERE ? IS NULL OR status NOT IN (?,?) "  # noqa: S608
+                f"SELECT {sql.INCIDENT_COLS} FROM incidents WHERE ? IS NULL OR status NOT IN (?,?) "  # noqa: S608
                 "OR updated_at >= ? ORDER BY status IN (?,?), created_at DESC, id LIMIT ?",
-                (since, *_CLOSED, since, *_CLOSED, max(limit, 0)),
+                (since, *sql.CLOSED, since, *sql.CLOSED, max(limit, 0)),
             ).fetchall()
             return self._load(c, rows)
 
@@ -348,7 +299,7 @@ class SqliteStore:
     async def incident(self, incident_id: str) -> Incident | None:
         def q(c: sqlite3.Connection) -> Incident | None:
             rows = c.execute(
-                f"SELECT {_INCIDENT_COLS} FROM incidents WHERE id = ?",  # noqa: S608
+                f"SELECT {sql.INCIDENT_COLS} FROM incidents WHERE id = ?",  # noqa: S608
                 (incident_id,),
             ).fetchall()
             found = self._load(c, rows)
@@ -359,7 +310,7 @@ class SqliteStore:
     async def status_changes(self, since: float) -> list[StatusChange]:
         def q(c: sqlite3.Connection) -> list[StatusChange]:
             base = c.execute(
-                f"SELECT component, new FROM status_changes WHERE id IN ({_LAST_CHANGE_IDS})",  # noqa: S608
+                f"SELECT component, new FROM status_changes WHERE id IN ({sql.LAST_CHANGE_IDS})",  # noqa: S608
                 (since,),
             ).fetchall()
             after = c.execute(
@@ -380,7 +331,8 @@ class SqliteStore:
             (a.check_id, a.minute, a.component, a.total, a.failures, a.latency_sum, a.latency_max)
             for a in rows
         ]
-        await self._run(lambda c: self._tx(c, lambda t: t.executemany(_UPSERT_AGGREGATE, params)))
+        await self._run(
+            lambda c: self._tx(c, lambda t: t.executemany(sql.UPSERT_AGGREGATE, params)))
 
     async def probe_aggregates(self, check_id: str, since: float) -> list[ProbeAggregate]:
         rows = await self._run(
@@ -435,11 +387,11 @@ class SqliteStore:
             c.execute(
                 "DELETE FROM incidents WHERE status IN (?,?) AND resolved_at IS NOT NULL "
                 "AND resolved_at < ?",
-                (*_CLOSED, cutoff),
+                (*sql.CLOSED, cutoff),
             )  # updates go with them (ON DELETE CASCADE)
             # Keep each component's last change before the cutoff: uptime needs its baseline.
             c.execute(
-                f"DELETE FROM status_changes WHERE at < ? AND id NOT IN ({_LAST_CHANGE_IDS})",  # noqa: S608
+                f"DELETE FROM status_changes WHERE at < ? AND id NOT IN ({sql.LAST_CHANGE_IDS})",  # noqa: S608
                 (cutoff, cutoff),
             )
             c.execute("DELETE FROM network_health WHERE at < ?", (cutoff,))
