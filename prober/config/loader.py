@@ -6,7 +6,9 @@ them in file order; nothing is half-loaded.
 
 from __future__ import annotations
 
+import hashlib
 import os
+import re
 import stat
 from collections.abc import Mapping, Sequence
 from importlib import resources
@@ -24,6 +26,12 @@ from prober.config.tlsfiles import tls_issues
 from prober.errors import ConfigError, ConfigIssue
 
 _REQUIRED = ("components", "checks")
+
+
+def group_slug(name: str) -> str:
+    """The API id of a component group (prober.api.statuspage.group_id uses the same)."""
+    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+    return "group-" + (slug or hashlib.sha256(name.encode()).hexdigest()[:12])
 _EMPTY = "the file is empty (expected a mapping with at least components: and checks:)"
 
 
@@ -72,6 +80,7 @@ class _Builder:
         self.default_policy: chk.Settings = {}
         # Every component id written, valid or not: references to them are not reported.
         self.known_ids: set[str] = set()
+        self.group_nodes: list[tuple[str, yaml.Node, int]] = []
 
     def defaults(self) -> None:
         node = self.top.get("defaults")
@@ -121,8 +130,26 @@ class _Builder:
                                            f"{path}.status", self.reported)
             if policy is not None:
                 out.append(sections.make_component(values, policy))
+                if values.get("group"):
+                    self.group_nodes.append((str(values["group"]), node, i))
         _unique(self.r, seen, "components", "component")
+        self._groups_distinct({c.id for c in out})
         return tuple(out)
+
+    def _groups_distinct(self, component_ids: set[str]) -> None:
+        """Group names become ids in the API (`group-<slug>`): two names with one slug
+        would merge into one group, and a component id equal to it would be ambiguous."""
+        first: dict[str, str] = {}
+        for name, node, i in self.group_nodes:
+            gid = group_slug(name)
+            other = first.setdefault(gid, name)
+            where, path = _child(node, "group"), f"components[{i}].group"
+            if other != name:
+                self.r.error(where, path, f"group {name!r} has the same id {gid!r} as group "
+                                          f"{other!r}; use one spelling for one group")
+            elif gid in component_ids:
+                self.r.error(where, path, f"group {name!r} has the id {gid!r}, which is also "
+                                          "a component id; rename one of them")
 
     def checks(self, component_ids: set[str]) -> tuple[Check, ...]:
         out: list[Check] = []

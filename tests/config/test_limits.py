@@ -137,3 +137,19 @@ def test_an_id_with_a_trailing_newline_is_refused() -> None:
     with pytest.raises(ConfigError) as info:
         parse_config(text, "x.yaml", env={})
     assert "checks[0].id: invalid id 'api-health\\n'" in str(info.value)
+
+
+@pytest.mark.parametrize(("groups", "fragment"), [
+    (("Product API", "product-api"), "has the same id 'group-product-api' as group 'Product API'"),
+    (("Web",), "which is also a component id"),
+])
+def test_group_ids_that_collide_are_refused(groups: tuple[str, ...], fragment: str) -> None:
+    comps = "".join(f"  - id: c{i}\n    name: C{i}\n    group: {g}\n"
+                    for i, g in enumerate(groups))
+    if len(groups) == 1:
+        comps += "  - id: group-web\n    name: W\n"
+    text = (f"components:\n{comps}checks:\n  - id: k\n    component: c0\n"
+            "    url: http://127.0.0.1:9/\n")
+    with pytest.raises(ConfigError) as info:
+        parse_config(text, "g.yaml", env={})
+    assert fragment in str(info.value)
