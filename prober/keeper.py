@@ -15,12 +15,13 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from prober.clock import Clock, SystemClock
-from prober.domain.effects import Effect
+from prober.domain.effects import Effect, IncidentOpened
 from prober.errors import StoreError, StoreLockedError, StoreLostError
 from prober.logs import get_logger
 from prober.metrics import Metrics
 from prober.store.base import Store
 from prober.store.memory import MemoryStore
+from prober.store.salvage import salvage
 
 log = get_logger("prober.store")
 
@@ -85,9 +86,18 @@ class StoreKeeper:
         except StoreError as exc:
             self.failed("open", exc)
             self.degraded = f"running without persistence: {exc}"
-            self.store = MemoryStore()
+            failed, self.store = self.store, MemoryStore()
             await self.store.open()
-            return None
+            path = getattr(failed, "path", None)
+            if not isinstance(path, str):
+                return None
+            # Keep showing (and evolving, in memory) what was open: read-only, never written.
+            state, still_open = await asyncio.to_thread(salvage, path)
+            if still_open:
+                await self.store.apply([IncidentOpened(i) for i in still_open], {}, (), 0.0)
+            log.warning("store_salvaged", open_incidents=len(still_open),
+                        state=state is not None)
+            return state
 
     def submit(self, effects: Sequence[Effect], state: Mapping[str, Any],
                deliveries: Sequence[Row], now: float) -> None:

@@ -144,7 +144,10 @@ async def test_submitting_never_waits_for_the_store() -> None:
     try:
         for n in range(50):  # probe rounds go on, each submit returns at once
             keeper.submit([opened(n)], {"v": n}, [], float(n))
-        await asyncio.sleep(0)
+        for _ in range(100):  # bounded: let the writer reach the hanging disk
+            if store.attempts:
+                break
+            await asyncio.sleep(0.01)
         assert store.attempts == 1 and saved == []  # announced only once saved
         store.gate.set()
         await asyncio.wait_for(_until_idle(keeper), 5)

@@ -366,6 +366,9 @@ async def test_a_read_only_volume_refuses_writes_with_503_and_acknowledges_nothi
         try:
             status, body = await p.request("GET", "/-/ready")
             assert status == 503 and "store" in body
+            # What was open is still shown, read from the file without writing it.
+            still = await p.get_json("/api/v2/incidents/unresolved.json")
+            assert [i["id"] for i in still["incidents"]] == [iid]
             status, body = await p.request(
                 "POST", f"/api/prober/v1/incidents/{iid}/updates",
                 json={"body": "on a ro volume"}, headers=AUTH)
