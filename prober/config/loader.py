@@ -22,7 +22,7 @@ from prober.config import fields, keys, sections
 from prober.config import yamlnodes as yn
 from prober.config.model import Check, Component, Config, Maintenance, Webhook
 from prober.config.reader import Reader, is_null, suggest
-from prober.config.tlsfiles import tls_issues
+from prober.config.tlsfiles import tls_problem
 from prober.errors import ConfigError, ConfigIssue
 
 _REQUIRED = ("components", "checks")
@@ -81,6 +81,7 @@ class _Builder:
         # Every component id written, valid or not: references to them are not reported.
         self.known_ids: set[str] = set()
         self.group_nodes: list[tuple[str, yaml.Node, int]] = []
+        self.read_files = False  # load_config: read and parse the TLS files checks name
 
     def defaults(self) -> None:
         node = self.top.get("defaults")
@@ -181,6 +182,9 @@ class _Builder:
                                     yn.position(node)[0], self.reported, expanded)
             if check is not None:
                 out.append(check)
+                problem = tls_problem(check.tls) if self.read_files else None
+                if problem is not None:  # reported with everything else, in one pass
+                    self.r.error(_child(node, "tls"), f"{path}.tls", problem)
         _unique(self.r, seen, "checks", "check")
         return tuple(out)
 
@@ -217,8 +221,9 @@ class _Builder:
 
 
 def parse_config(text: str, source: str = "<string>",
-                 env: Mapping[str, str] | None = None) -> Config:
-    """Validate checks.yaml `text`; raise ConfigError listing every problem found."""
+                 env: Mapping[str, str] | None = None, read_files: bool = False) -> Config:
+    """Validate checks.yaml `text`; raise ConfigError listing every problem found. Pure,
+    unless `read_files`: then the TLS files checks name are read and parsed too."""
     r = Reader(source, os.environ if env is None else env)
     if len(text) > MAX_CONFIG_BYTES:
         raise ConfigError([ConfigIssue(source, 1, 1, "", f"the text is over the limit of "
@@ -236,6 +241,7 @@ def parse_config(text: str, source: str = "<string>",
     # An empty optional section (`page:` with nothing under it) means its defaults.
     top = {k: v for k, v in top.items() if not (is_null(v) and k not in _REQUIRED)}
     b = _Builder(r, top, node)
+    b.read_files = read_files
     page = sections.read_page(r, top.get("page"))
     b.defaults()
     components = b.components()
@@ -294,11 +300,7 @@ def load_config(path: str | Path) -> Config:
     """Read and validate the file at `path` (UTF-8), then the files it names: every TLS
     file is read and parsed, as the probes will (a bad one is an error here, not a public
     outage later)."""
-    config = parse_config(_read(path), str(path))
-    issues = tls_issues(config)
-    if issues:
-        raise ConfigError(issues, config.secret_values)
-    return config
+    return parse_config(_read(path), str(path), read_files=True)
 
 
 def _plural(n: int, word: str) -> str:

@@ -1,6 +1,6 @@
 """The TLS files a config names, read and parsed as the probes will load them.
 
-`parse_config` stays pure; `load_config` (check-config, start, reload) calls `tls_issues`,
+`parse_config` stays pure unless asked; `load_config` (check-config, start, reload) asks,
 so a missing, unreadable or unparsable CA bundle, client certificate or key is an error
 with the check's line, not a public "major outage" once probing starts.
 """
@@ -9,25 +9,14 @@ from __future__ import annotations
 
 import ssl
 
-from prober.config.model import Config
-from prober.errors import ConfigIssue
+from prober.config.model import TLSOptions
 
 
-def tls_issues(config: Config) -> list[ConfigIssue]:
-    issues: list[ConfigIssue] = []
-    done: dict[tuple[str | None, str | None, str | None], str | None] = {}
-    for i, check in enumerate(config.checks):
-        tls = check.tls
-        key = (tls.ca_file, tls.cert_file, tls.key_file)
-        if key == (None, None, None):
-            continue
-        if key not in done:
-            done[key] = _problem(tls.ca_file, tls.cert_file, tls.key_file)
-        problem = done[key]
-        if problem is not None:
-            issues.append(ConfigIssue(config.source, check.line or 1, 1,
-                                      f"checks[{i}].tls", f"check {check.id!r}: {problem}"))
-    return issues
+def tls_problem(tls: TLSOptions) -> str | None:
+    """What is wrong with the TLS files of one check (read and parsed), or None."""
+    if (tls.ca_file, tls.cert_file, tls.key_file) == (None, None, None):
+        return None
+    return _problem(tls.ca_file, tls.cert_file, tls.key_file)
 
 
 def _problem(ca: str | None, cert: str | None, key: str | None) -> str | None:

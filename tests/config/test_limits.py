@@ -96,15 +96,16 @@ def test_tls_files_are_read_and_validated_at_check_config(tmp_path: Path) -> Non
             f"      key_file: {pki.client_key}",
         ]))
     path = tmp_path / "checks.yaml"
-    path.write_text(text)
+    path.write_text(text + "incidents:\n  quiet_period: soon\n")  # and an unrelated error
     code, out = check_files([str(path)])
     assert code == 1
     lines = out.splitlines()
-    assert "does not exist" in lines[0] and "'c0'" in lines[0]
-    assert "no valid PEM certificate" in lines[1] and "'c1'" in lines[1]
-    assert "matching private key" in lines[2] and "'c2'" in lines[2]
-    assert lines[-1].endswith("FAILED: 3 errors"), "every bad file reported in one pass"
-    assert all(line.startswith(f"{path}:") for line in lines[:3])
+    assert "checks[1].tls: ca_file" in lines[0] and "does not exist" in lines[0]
+    assert "checks[2].tls:" in lines[1] and "no valid PEM certificate" in lines[1]
+    assert "checks[3].tls:" in lines[2] and "matching private key" in lines[2]
+    assert "incidents.quiet_period" in lines[3]
+    assert lines[-1].endswith("FAILED: 4 errors"), "every error reported in one pass"
+    assert all(line.startswith(f"{path}:") for line in lines[:4])
 
 
 def test_check_config_on_deep_yaml_exits_1_with_no_traceback(tmp_path: Path) -> None:
