@@ -9,6 +9,7 @@ handed to the probing loop and awaited from here (`LoopBackend`).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from collections.abc import Coroutine
 from typing import Any, TypeVar
@@ -92,6 +93,12 @@ class ServerThread:
                 loop.run_until_complete(self._serve(main))
             except BaseException as exc:  # reported to start(); the thread just ends
                 self._error = exc
+                # Clean up before start() returns: a stop() racing with this cleanup would
+                # stop the loop under it ("Event loop stopped before Future completed").
+                if self._runner is not None:
+                    with contextlib.suppress(Exception):
+                        loop.run_until_complete(self._runner.cleanup())
+                    self._runner = None
                 self._ready.set()
             else:
                 loop.run_forever()
@@ -112,5 +119,6 @@ class ServerThread:
 
     async def stop(self) -> None:
         if self._loop is not None and self._thread is not None and self._thread.is_alive():
-            self._loop.call_soon_threadsafe(self._loop.stop)
+            with contextlib.suppress(RuntimeError):  # the loop closed as the thread ended
+                self._loop.call_soon_threadsafe(self._loop.stop)
             await asyncio.to_thread(self._thread.join, 30.0)
