@@ -17,7 +17,7 @@ from typing import NoReturn
 
 from prober import __version__
 from prober.config.model import Config
-from prober.errors import ConfigError
+from prober.errors import ConfigError, StoreLockedError, StoreLostError
 
 DEFAULT_LISTEN = "127.0.0.1:8080"
 DEFAULT_ADMIN_LISTEN = "127.0.0.1:9090"
@@ -128,6 +128,14 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--api-token-file", default=_env("PROBER_API_TOKEN_FILE"),
                         help="file holding the bearer token for the write API "
                         "(env PROBER_API_TOKEN_FILE; or the token itself in PROBER_API_TOKEN)")
+        sp.add_argument("--trusted-proxy", action="append", default=[],
+                        metavar="CIDR",
+                        help="a reverse proxy whose Host / X-Forwarded-Host / -Proto may name "
+                        "the public URL in links when page.url is unset (repeatable; env "
+                        "PROBER_TRUSTED_PROXIES, comma-separated)")
+        sp.add_argument("--allow-new-db", action="store_true",
+                        help="start even though the database (or its WAL) that existed is "
+                        "gone, accepting the loss; without it prober refuses to start")
         sp.add_argument("--grace", type=_seconds, default=10.0,
                         help="seconds in-flight probes may finish on SIGTERM")
         sp.add_argument("--metrics-detail", action="store_true",
@@ -314,24 +322,45 @@ async def _serve_async(
         def transform(c: Config) -> Config:
             return demo_config(c, target)
 
+    from prober.api.origin import parse_networks
+
+    try:
+        proxies = parse_networks([*args.trusted_proxy,
+                                  os.environ.get("PROBER_TRUSTED_PROXIES", "")])
+    except ValueError as exc:
+        raise UsageError(f"--trusted-proxy: {exc}") from None
     quiet_gc()
     host, port = args.listen
     from prober.metrics import MetricsOptions
 
     settings = Settings(config_path=path, db_path=args.db, api_token=token, grace=args.grace,
                         transform=transform,
-                        metrics=MetricsOptions(args.metrics_detail, args.metrics_blackbox))
+                        metrics=MetricsOptions(args.metrics_detail, args.metrics_blackbox),
+                        allow_new_db=args.allow_new_db)
     service = Service(settings, config)
     # HTTP is served from its own thread and loop (prober/api/thread.py): reads of the
     # immutable snapshot never queue behind probe rounds.
-    server = ServerThread(service, host, port, admin=args.admin_listen)
+    server = ServerThread(
+        service, host, port, admin=args.admin_listen, trusted_proxies=proxies
+    )
     try:
         try:  # bind first: a port in use fails before anything else starts
             bound = server.start()
         except OSError as exc:
             _listen_failed("--listen", host, port, exc)
             return USAGE_ERROR
-        await service.start()
+        if not config.page.url and not proxies:
+            log.info("links_from_listen_address",
+                     hint="page.url is unset: absolute links use the address clients connect "
+                     "to; set page.url (or --trusted-proxy behind a reverse proxy)")
+        try:
+            await service.start()
+        except StoreLockedError as exc:
+            log.error("store_locked", error=str(exc))
+            return 1
+        except StoreLostError as exc:
+            log.error("store_lost", error=str(exc))
+            return 1
         log.info("listening", url=f"http://{bound[0]}:{bound[1]}/")
         if server.admin_address is not None:
             admin_host, admin_port = server.admin_address

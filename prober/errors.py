@@ -3,7 +3,9 @@
     ProberError
     ├── ConfigError            checks.yaml could not be loaded; carries every ConfigIssue
     ├── StoreError             the database failed (full disk, read-only, corrupt)
-    │   └── SchemaTooNewError  the database was written by a newer prober
+    │   ├── SchemaTooNewError  the database was written by a newer prober
+    │   ├── StoreLockedError   another process holds the database (one writer per file)
+    │   └── StoreLostError     the database or its WAL vanished since the last run
     └── ApiError               a bad request to the write API (maps to a 4xx)
 
 A probe never raises for a target failure: it returns a ProbeResult with a reason.
@@ -36,8 +38,12 @@ class ConfigIssue:
 class ConfigError(ProberError):
     """checks.yaml is invalid; `issues` lists every problem found in one pass."""
 
-    def __init__(self, issues: list[ConfigIssue]) -> None:
+    def __init__(self, issues: list[ConfigIssue],
+                 secrets: frozenset[str] = frozenset()) -> None:
         self.issues = list(issues)
+        # What ${VAR}s in the file expanded to: redact them wherever the issues are shown
+        # (the reload API, logs); a refused file's secrets are not known to the log redactor.
+        self.secrets = secrets
         super().__init__("\n".join(str(i) for i in self.issues))
 
 
@@ -47,6 +53,15 @@ class StoreError(ProberError):
 
 class SchemaTooNewError(StoreError):
     """The database schema is newer than this prober understands."""
+
+
+class StoreLockedError(StoreError):
+    """Another process holds the database; prober refuses to start rather than share it."""
+
+
+class StoreLostError(StoreError):
+    """The database (or its write-ahead log) that existed is gone: starting empty or older
+    would silently lose incidents, so prober refuses unless told `--allow-new-db`."""
 
 
 class ApiError(ProberError):

@@ -10,33 +10,55 @@ on; the file is never touched, and the store stays reported unhealthy until a re
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
-from prober.domain.effects import Effect
-from prober.errors import StoreError
+from prober.clock import Clock, SystemClock
+from prober.domain.effects import Effect, IncidentOpened
+from prober.errors import StoreError, StoreLockedError, StoreLostError
 from prober.logs import get_logger
 from prober.metrics import Metrics
 from prober.store.base import Store
 from prober.store.memory import MemoryStore
+from prober.store.salvage import salvage
 
 log = get_logger("prober.store")
 
 T = TypeVar("T")
 MAX_PENDING_EFFECTS = 10_000
+RETRY_FIRST = 1.0  # seconds before the first retry of a failed write; doubles each time
+RETRY_MAX = 30.0
 
 Row = tuple[str, str, bytes]
 
 
 class StoreKeeper:
+    """Owns the store: `submit` queues a batch and returns at once (probing never waits for
+    the disk); `run` is the writer task that saves queued batches in order, one transaction
+    each pass, calls `on_saved` with their effects (announce after persist), and when the
+    store fails retries on its own with backoff (1 s doubling to 30 s), so a store that
+    recovers (space freed, volume remounted) is written without waiting for a new batch."""
+
     def __init__(self, store: Store, exporter: Metrics,
-                 max_pending: int = MAX_PENDING_EFFECTS) -> None:
+                 max_pending: int = MAX_PENDING_EFFECTS, clock: Clock | None = None,
+                 on_saved: Callable[[Sequence[Effect], float], None] | None = None) -> None:
         self.store = store
         self._exporter = exporter
         self._max_pending = max_pending
+        self._clock = clock or SystemClock()
+        self.on_saved = on_saved
         self._pending: list[tuple[Sequence[Effect], Sequence[Row]]] = []
+        self._unannounced: list[tuple[Sequence[Effect], float]] = []
+        self._state: tuple[Mapping[str, Any], float] | None = None
+        self._wake = asyncio.Event()
+        self._writing = asyncio.Lock()
+        self._failures = 0
+        self._retry_at = 0.0
         self.problem = ""  # the last error, while the store is failing
         self.degraded = ""  # why we run on a memory fallback; cleared only by a restart
+        self.unreadable_state = ""  # why the saved domain state could not be read
+        self._held: Store | None = None  # a corrupt store, kept open (and locked), unused
 
     @property
     def healthy(self) -> bool:
@@ -46,33 +68,145 @@ class StoreKeeper:
     def pending_effects(self) -> int:
         return sum(len(e) for e, _ in self._pending)
 
+    @property
+    def idle(self) -> bool:
+        return not self._pending and self._state is None and not self._unannounced
+
     async def open(self) -> Mapping[str, Any] | None:
         """Open the store and return the saved domain state (None when fresh)."""
         try:
             await self.store.open()
-            return await self.store.load_domain_state()
+            try:
+                return await self.store.load_domain_state()
+            except ValueError as exc:  # bad JSON: the service rescues what it can
+                self.unreadable_state = f"saved state is not valid JSON: {exc}"
+                return None
+        except (StoreLockedError, StoreLostError):
+            raise  # another prober writes this file, or it vanished: refuse to start
         except StoreError as exc:
             self.failed("open", exc)
             self.degraded = f"running without persistence: {exc}"
-            self.store = MemoryStore()
+            failed, self.store = self.store, MemoryStore()
             await self.store.open()
-            return None
+            path = getattr(failed, "path", None)
+            if not isinstance(path, str):
+                return None
+            # Keep showing (and evolving, in memory) what was open: read-only, never written.
+            state, still_open = await asyncio.to_thread(salvage, path)
+            if still_open:
+                await self.store.apply([IncidentOpened(i) for i in still_open], {}, (), 0.0)
+            log.warning("store_salvaged", open_incidents=len(still_open),
+                        state=state is not None)
+            return state
+
+    def submit(self, effects: Sequence[Effect], state: Mapping[str, Any],
+               deliveries: Sequence[Row], now: float) -> None:
+        """Queue a batch (and the state after it) for the writer task; returns at once."""
+        if effects or deliveries:
+            self._pending.append((effects, deliveries))
+        if effects:
+            self._unannounced.append((effects, now))
+        self._state = (state, now)
+        self._wake.set()
 
     async def apply(self, effects: Sequence[Effect], state: Mapping[str, Any],
                     deliveries: Sequence[Row], now: float) -> None:
-        """Write queued batches and this one in one transaction; queue it all on failure."""
-        if effects or deliveries:
-            self._pending.append((effects, deliveries))
-        all_effects = [e for batch, _ in self._pending for e in batch]
-        all_rows = [r for _, rows in self._pending for r in rows]
+        """`submit`, then write at once: queued batches and this one in one transaction;
+        on failure everything stays queued for the writer task's retries."""
+        self.submit(effects, state, deliveries, now)
+        await self.flush()
+
+    async def flush(self) -> bool:
+        """Write whatever is queued now; True when nothing is left queued."""
+        async with self._writing:
+            if self._state is None and not self._pending:
+                self._announce()
+                return True
+            batches = list(self._pending)
+            state, now = self._state if self._state is not None else ({}, 0.0)
+            saved_state = self._state
+            effects = [e for batch, _ in batches for e in batch]
+            rows = [r for _, batch_rows in batches for r in batch_rows]
+            try:
+                await self.store.apply(effects, state, rows, now)
+            except StoreError as exc:
+                self.failed("write", exc)
+                self._failures += 1
+                self._retry_at = self._clock.monotonic() + min(
+                    RETRY_MAX, RETRY_FIRST * 2 ** (self._failures - 1))
+                self._bound()
+                self._announce()  # the page shows the truth while the disk is full
+                return False
+            del self._pending[: len(batches)]
+            if self._state is saved_state:
+                self._state = None
+            self._failures = 0
+            self.recovered()
+            self._announce()
+            return not self._pending
+
+    def _announce(self) -> None:
+        done, self._unannounced = self._unannounced, []
+        if self.on_saved is not None:
+            for effects, now in done:
+                self.on_saved(effects, now)
+
+    async def run(self) -> None:
+        """The writer task: save what is submitted; retry with backoff while failing."""
+        while True:
+            if self.problem and not self.degraded and not self.idle:
+                await self._clock.sleep(max(0.0, self._retry_at - self._clock.monotonic()))
+            else:
+                await self._wake.wait()
+            self._wake.clear()
+            try:
+                await self.flush()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # a bug must not end the writer: log, back off, go on
+                log.exception("store_writer_failed")
+                self._failures += 1
+                self._retry_at = self._clock.monotonic() + RETRY_MAX
+
+    async def apply_durably(self, effects: Sequence[Effect], state: Mapping[str, Any],
+                            deliveries: Sequence[Row], now: float) -> None:
+        """Like `apply`, but for a write someone waits on: raise StoreError when it is not
+        durable (the batch is not queued: the caller refuses the write and undoes it)."""
+        if self.degraded:
+            raise StoreError(f"not durable: {self.degraded}")
+        if not await self.flush():  # what is queued goes first, in order
+            raise StoreError(self.problem or "the store is not writing")
+        async with self._writing:
+            try:
+                await self.store.apply(effects, state, deliveries, now)
+            except StoreError as exc:
+                self.failed("write", exc)
+                self._failures += 1
+                self._retry_at = self._clock.monotonic() + RETRY_FIRST
+                raise
+            self.recovered()
+
+    async def check_integrity(self, full: bool) -> bool:
+        """Run the store's integrity check; on corruption stop writing to it for good (a
+        memory store takes over, the file stays locked and untouched). False if corrupt."""
         try:
-            await self.store.apply(all_effects, state, all_rows, now)
+            problem = await self.store.check(full)
         except StoreError as exc:
-            self.failed("write", exc)
-            self._bound()
-            return
-        self._pending.clear()
-        self.recovered()
+            self.failed("check", exc)
+            return True  # unknown: the write path reports its own failures
+        if problem is None:
+            return True
+        log.critical("store_corrupt", error=problem, pending_effects=self.pending_effects)
+        self.failed("check", StoreError(problem))
+        self.degraded = f"{problem}; nothing more is written to it: restore a backup, restart"
+        self._held, self.store = self.store, MemoryStore()
+        await self.store.open()
+        return False
+
+    async def close(self) -> None:
+        await self.store.close()
+        if self._held is not None:
+            await self._held.close()
 
     async def call(self, operation: str, fn: Callable[[], Awaitable[T]], default: T) -> T:
         """Run a store read (or prune); report a failure and return `default` instead."""

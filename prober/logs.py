@@ -97,6 +97,29 @@ def configure(fmt: str = "auto", level: str = "info", stream: Any = None) -> Non
         logger_factory=structlog.PrintLoggerFactory(file=stream),
         cache_logger_on_first_use=False,
     )
+    # Libraries log through the standard library (aiohttp's "Error handling request" with
+    # its traceback, asyncio): send them through the same processors, so they are JSON
+    # and redacted like ours instead of plain text beside it.
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if isinstance(h, _ToStructlog)]:
+        root.removeHandler(old)
+    root.addHandler(_ToStructlog())
+    root.setLevel(logging.getLevelNamesMapping()[level.upper()])
+
+
+class _ToStructlog(logging.Handler):
+    """A logging handler that re-emits records as structlog events (`library_log`)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            log = structlog.get_logger(record.name)
+            method = getattr(log, record.levelname.lower(), None) or log.info
+            kw: dict[str, Any] = {"logger": record.name, "message": record.getMessage()}
+            if record.exc_info:
+                kw["exc_info"] = record.exc_info
+            method("library_log", **kw)
+        except Exception:  # a handler must never raise into the library
+            self.handleError(record)
 
 
 def get_logger(name: str = "prober") -> Any:

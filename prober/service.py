@@ -10,11 +10,11 @@ and this object's ApiBackend methods, never the runner.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import gc
 import hashlib
 import os
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from prober import __version__
@@ -22,7 +22,6 @@ from prober.announce import announce
 from prober.api.statuspage import incident_json, page_json
 from prober.clock import Clock, SystemClock
 from prober.config import Check, Config
-from prober.config.loader import load_config
 from prober.domain.commands import Command, PostMortem, Result, execute
 from prober.domain.effects import (
     ComponentStateChanged,
@@ -35,7 +34,7 @@ from prober.domain.engine import Engine
 from prober.domain.incident import Incident
 from prober.domain.snapshot import StatusSnapshot
 from prober.domain.status import ComponentStatus, Impact, IncidentStatus
-from prober.errors import ConfigError, StoreError
+from prober.errors import StoreError
 from prober.history import Aggregator, DailyProbes, daily_uptime
 from prober.keeper import StoreKeeper
 from prober.logs import REDACTOR, Throttle, get_logger
@@ -43,54 +42,28 @@ from prober.metrics import (
     CONTENT_TYPE_OPENMETRICS,
     CONTENT_TYPE_TEXT,
     Metrics,
-    MetricsOptions,
 )
 from prober.probes.http import HttpProber
 from prober.probes.result import ProbeResult
+from prober.rescue import engine_from, read_config
 from prober.runner import Runner
+from prober.settings import Settings, quiet_gc
 from prober.signals.traffic import Reading, TrafficSignals, engine_config, traffic_only
 from prober.snapshots import RECENT_INCIDENTS, SnapshotBuilder
 from prober.store.factory import make_store
+from prober.timebase import DomainTime
 from prober.webhooks import WebhookSender, deliveries_for
 
 log = get_logger("prober.service")
+
+__all__ = ["GC_FULL_INTERVAL", "RETENTION", "Service", "Settings", "quiet_gc"]
 
 UPTIME_DAYS = 90
 GC_FULL_INTERVAL = 600.0
 
 
-def quiet_gc() -> None:
-    """Process-wide: no automatic full (oldest-generation) garbage collections.
-
-    At 10,000 checks each full collection held the event loop for 70 to 270 ms, every few
-    seconds, and found no cyclic garbage at all (measured with gc.callbacks): the objects of
-    each round live about one interval, long enough to reach the oldest generation, and die
-    by reference counting. Young collections stay automatic (they catch the short-lived
-    cycles, such as exception tracebacks); the service runs a full one every 10 minutes.
-    """
-    young, middle, _ = gc.get_threshold()
-    gc.set_threshold(young, middle, 1_000_000_000)
 RETENTION = 100 * 86400.0
 HISTORY_LIMIT = 1000  # incidents read for one month of the history page
-
-
-@dataclass(frozen=True)
-class Settings:
-    config_path: str
-    db_path: str = "prober.db"
-    api_token: str | None = None
-    grace: float = 10.0
-    watch_interval: float = 2.0
-    tick_interval: float = 1.0
-    state_save_interval: float = 60.0  # window counters; effects save state at once
-    uptime_interval: float = 10.0  # at most this often after status changes
-    # Ratios, latencies and last results refresh this often; status changes and incident
-    # updates show at once (every effect rebuilds the snapshot).
-    snapshot_interval: float = 5.0
-    # Applied to every config loaded from the file (the demo points checks at its target).
-    transform: Callable[[Config], Config] | None = None
-    # Opt-in per-check metric families (--metrics-detail, --metrics-blackbox).
-    metrics: MetricsOptions = field(default_factory=MetricsOptions)
 
 
 class Service:
@@ -101,7 +74,9 @@ class Service:
         self.config = config
         self.clock = clock or SystemClock()
         self.exporter = Metrics(version=__version__, options=settings.metrics)
-        self.keeper = StoreKeeper(make_store(settings.db_path), self.exporter)
+        self.keeper = StoreKeeper(
+            make_store(settings.db_path, allow_new_db=settings.allow_new_db), self.exporter,
+            clock=self.clock, on_saved=self._announce)
         # the engine sees one virtual check per real-traffic signal (prober/signals/traffic.py)
         self.engine = Engine(engine_config(config))
         self.traffic = TrafficSignals(self.clock, self._on_traffic, self._on_reading)
@@ -124,16 +99,19 @@ class Service:
         self._built_at = 0.0
         self._config_digest = _digest(settings.config_path)
         self._started = False
+        self._closing = False
+        # Incident timers run on the monotonic clock (timebase.py); the store's own
+        # timestamps (saved_at, the outbox) stay on the wall clock.
+        self.time = DomainTime(self.clock)
         # A snapshot exists from the start: the HTTP thread may read it before start() ends.
-        self._rebuild(self.clock.now().timestamp())
+        self._rebuild(self.time.now())
 
     # ---- life cycle -------------------------------------------------------------------
     async def start(self) -> None:
         REDACTOR.secrets = self.config.secret_values
-        now = self.clock.now().timestamp()
+        now = self.time.now()
         state = await self.keeper.open()
-        self.engine = Engine(engine_config(self.config), state)
-        self.engine.reconfigure(engine_config(self.config), now)
+        self.engine = await engine_from(engine_config(self.config), state, self.keeper)
         self.sender = WebhookSender(self.keeper.store, self.clock, self.exporter.webhook_delivery)
         self.sender.configure(self.config.webhooks)
         self.exporter.set_checks(self.config.checks)
@@ -143,6 +121,14 @@ class Service:
             "read", lambda: self.keeper.store.probe_days(now - UPTIME_DAYS * 86400), no_days
         )
         self.daily.seed(days)
+        # What happened while prober was down (a quiet period that ended, a component
+        # removed from the config) goes through the same pipeline as any other effect:
+        # saved, announced, sent.
+        async with self._lock:
+            effects = self.engine.reconfigure(engine_config(self.config), now)
+            if effects:
+                await self._apply(effects, now)
+        await self.keeper.flush()  # on disk (or queued, the store failing) before serving
         none: list[Incident] = []
         stored = await self.keeper.call(
             "read", lambda: self.keeper.store.incidents(limit=RECENT_INCIDENTS), none
@@ -154,12 +140,14 @@ class Service:
         self._configure_traffic(self.config)
         every = self._every
         self._tasks = [
+            asyncio.create_task(self.keeper.run()),
             asyncio.create_task(every(self.settings.tick_interval, self._tick)),
             asyncio.create_task(every(self.settings.watch_interval, self._watch_config)),
             asyncio.create_task(every(1.0, self._send_webhooks)),
             asyncio.create_task(every(60.0, self._minutely)),
             asyncio.create_task(every(self.settings.state_save_interval, self._save_state)),
             asyncio.create_task(every(GC_FULL_INTERVAL, self._collect_garbage)),
+            asyncio.create_task(every(self.settings.integrity_interval, self.check_integrity)),
         ]
         self._started = True
         gc.freeze()  # config and start-up objects: no full collection walks them again
@@ -167,7 +155,11 @@ class Service:
                  components=len(self.config.components))
 
     async def stop(self) -> None:
+        """Writes close first (503, waiting for any under way), then probing, then the
+        store: nothing is acknowledged that the store did not take."""
         self._started = False
+        async with self._lock:
+            self._closing = True
         await self.runner.stop()
         await self.traffic.stop()
         for task in self._tasks:
@@ -176,10 +168,12 @@ class Service:
         self._tasks = []
         await self._flush_aggregates()
         await self._save_state()
+        if not await self.keeper.flush():
+            log.error("store_unsaved_at_exit", pending_effects=self.keeper.pending_effects)
         if self.sender is not None:
             await self.sender.close()
         await self.prober.close()
-        await self.keeper.store.close()
+        await self.keeper.close()
         log.info("prober_stopped")
 
     async def _every(self, seconds: float, fn: Callable[[], Awaitable[object]]) -> None:
@@ -205,7 +199,9 @@ class Service:
         if results:
             self._log_transition(check, results[-1])
         self.view.record(check, results)
-        now = self.clock.now().timestamp()
+        now = self.time.now()
+        if abs(self.time.offset) > 0.001:  # the wall clock stepped: results in domain time
+            results = [dataclasses.replace(r, at=self.time.to_domain(r.at)) for r in results]
         self._dirty = True
         if check.component in self._traffic_only:
             return  # its status comes from real traffic only (traffic.mode: traffic_only)
@@ -261,7 +257,7 @@ class Service:
                         detail=last.detail, suppressed=held)
 
     async def _tick(self) -> None:
-        now = self.clock.now().timestamp()
+        now = self.time.now()
         async with self._lock:
             effects = self.engine.tick(now)
             if effects:
@@ -272,13 +268,27 @@ class Service:
         if self._dirty and now - self._built_at >= self.settings.snapshot_interval:
             self._rebuild(now)
 
-    async def _apply(self, effects: Sequence[Effect], now: float) -> None:
-        """Store first, then metrics and logs, then the snapshot. Caller holds the lock."""
+    async def _apply(self, effects: Sequence[Effect], now: float, durable: bool = False) -> None:
+        """Store first, then metrics and logs, then the snapshot. Caller holds the lock.
+
+        Without `durable` the batch is queued for the keeper's writer task and this returns
+        at once: probing never waits for the disk; the writer announces it once saved (or
+        once a write failed: it stays queued and is retried). With `durable` (a human write)
+        it is written now, and StoreError raised when it was not: acknowledged only on disk.
+        """
         snap = self.snapshot()
         rows = deliveries_for(
             effects, self.config.webhooks, lambda i: incident_json(i, snap), page_json(snap)
         )
-        await self.keeper.apply(effects, self.engine.to_state(), rows, now)
+        wall = self.clock.now().timestamp()
+        if durable:
+            await self.keeper.apply_durably(effects, self.engine.to_state(), rows, wall)
+            self._announce(effects, now)
+        else:
+            self.keeper.submit(effects, self.engine.to_state(), rows, wall)
+
+    def _announce(self, effects: Sequence[Effect], now: float) -> None:
+        """After the store: metrics and logs, then the snapshot readers see."""
         for effect in effects:
             announce(effect, self.exporter)
         self._merge_incidents(
@@ -287,7 +297,7 @@ class Service:
         )
         if any(isinstance(e, ComponentStateChanged) for e in effects):
             self._uptime_due = True  # refreshed by the next tick, at most every 10 s
-        self._rebuild(now)
+        self._rebuild(max(now, self._built_at))
 
     def _merge_incidents(self, incidents: Sequence[Incident]) -> None:
         still_open = self.view.merge_incidents(incidents)
@@ -299,7 +309,7 @@ class Service:
     async def _save_state(self) -> None:
         """Hysteresis counters, and any batch a failed write left queued."""
         async with self._lock:
-            await self.keeper.apply([], self.engine.to_state(), (), self.clock.now().timestamp())
+            self.keeper.submit([], self.engine.to_state(), (), self.clock.now().timestamp())
 
     async def _flush_aggregates(self) -> None:
         rows = self.aggregator.drain()
@@ -313,6 +323,12 @@ class Service:
         now = self.clock.now().timestamp()
         await self.keeper.call("prune", lambda: self.keeper.store.prune(now, RETENTION), None)
 
+    async def check_integrity(self) -> None:
+        """The full `integrity_check` on a schedule: a corrupt store is never written again
+        and readiness says so (the start-up `quick_check` runs when the store opens)."""
+        if not await self.keeper.check_integrity(full=True) and self.sender is not None:
+            self.sender.store = self.keeper.store
+
     async def _collect_garbage(self) -> None:
         """The full collection the CLI takes off automatic (see `quiet_gc`), on a timer."""
         began = self.clock.monotonic()
@@ -325,7 +341,7 @@ class Service:
             await self.keeper.call("read", self.sender.run_once, 0)
 
     async def _refresh_uptime(self) -> None:
-        now = self.clock.now().timestamp()
+        now = self.time.now()
         self._uptime_due, self._uptime_at = False, now
         since = now - UPTIME_DAYS * 86400
         changes = await self.keeper.call(
@@ -361,13 +377,9 @@ class Service:
 
     async def _reload(self) -> tuple[bool, list[str]]:
         self._config_digest = _digest(self.settings.config_path)
-        now = self.clock.now().timestamp()
-        try:
-            config = await asyncio.to_thread(load_config, self.settings.config_path)
-            if self.settings.transform is not None:
-                config = self.settings.transform(config)
-        except ConfigError as exc:
-            errors = [str(i) for i in exc.issues]
+        now = self.time.now()
+        config, errors = await read_config(self.settings.config_path, self.settings.transform)
+        if config is None:
             self.exporter.config_reloaded(False, now)
             for line in errors:
                 log.error("config_reload_failed", error=line)
@@ -395,7 +407,7 @@ class Service:
     # ---- ApiBackend ------------------------------------------------------------------------
     def snapshot(self) -> StatusSnapshot:
         if self.view.current is None:
-            self._rebuild(self.clock.now().timestamp())
+            self._rebuild(self.time.now())
         assert self.view.current is not None
         return self.view.current
 
@@ -405,6 +417,8 @@ class Service:
         return body, CONTENT_TYPE_OPENMETRICS if openmetrics else CONTENT_TYPE_TEXT
 
     def ready(self) -> tuple[bool, str]:
+        if self._closing:
+            return False, "shutting down"
         if not self._started:
             return False, "starting"
         if self.keeper.degraded:
@@ -419,24 +433,28 @@ class Service:
         return self.settings.api_token
 
     async def command(self, command: Command) -> Result:
-        """A person's command, acknowledged only once durable: refused (StoreError) while
-        the store is failing or replaced by memory; StoreError too if this very write
-        failed (it stays queued and is written once the store recovers: do not repeat)."""
-        if not self.keeper.healthy:
-            why = self.keeper.degraded or self.keeper.problem
-            raise StoreError(f"the store is unavailable ({why}); nothing was changed")
-        now = self.clock.now().timestamp()
+        """A person's command, acknowledged only once durable: written at once (as
+        `write_incident`); refused with StoreError while shutting down or while the store
+        cannot write, and if this very write fails the engine is rolled back, so the
+        change is neither acknowledged nor saved later."""
         stored: Incident | None = None
         if isinstance(command, PostMortem):
             stored = self.view.incidents.get(command.incident_id)
             if stored is None:
                 stored = await self.keeper.store.incident(command.incident_id)
         async with self._lock:
+            if self._closing:
+                raise StoreError("prober is shutting down; retry against the next instance")
+            if self.keeper.degraded:  # nothing can be made durable: refuse before anything
+                raise StoreError(self.keeper.degraded)
+            now = self.time.now()
+            before = self.engine.to_state()
             effects, result = execute(self.engine, command, now, stored)
-            await self._apply(effects, now)
-        if self.keeper.pending_effects or not self.keeper.healthy:
-            raise StoreError("the change is applied but not yet stored (the store failed); "
-                             "it is written once the store recovers: do not repeat it")
+            try:
+                await self._apply(effects, now, durable=True)
+            except StoreError:
+                self.engine = Engine(engine_config(self.config), before)
+                raise
         return result
 
     async def incident_history(self, since: float, until: float) -> list[Incident]:
@@ -449,12 +467,23 @@ class Service:
     async def write_incident(
         self, incident_id: str, status: IncidentStatus | None, body: str, impact: Impact | None
     ) -> Incident:
-        now = self.clock.now().timestamp()
         async with self._lock:
+            if self._closing:
+                raise StoreError("prober is shutting down; retry against the next instance")
+            if self.keeper.degraded:  # nothing can be made durable: refuse before anything
+                raise StoreError(self.keeper.degraded)
+            now = self.time.now()
+            before = self.engine.to_state()
             effects = self.engine.post_update(
                 incident_id, now, status=status, body=body, impact=impact
             )
-            await self._apply(effects, now)
+            try:
+                await self._apply(effects, now, durable=True)
+            except StoreError:
+                # Not on disk: not acknowledged, and not kept in memory either (it would
+                # otherwise reach the store with a later batch after a 503).
+                self.engine = Engine(engine_config(self.config), before)
+                raise
         for effect in reversed(effects):
             if isinstance(effect, IncidentOpened | IncidentUpdated | IncidentResolved):
                 return effect.incident

@@ -1,15 +1,27 @@
 """Incident notifications: payloads built from effects, delivered from the store's outbox.
 
 Delivery is at least once and never duplicated by a restart: each (webhook, incident update)
-has a unique event key in the outbox, written in the same transaction as the update. The
-sender runs in its own task with its own timeouts, so a hanging endpoint never slows probing.
-Generic webhooks get JSON signed with HMAC-SHA256 (`X-Prober-Signature: sha256=<hex>`);
-`kind: slack` gets Slack-compatible `{"text": ...}`.
+has a unique event key `<webhook>:<incident>:<update>` in the outbox, written in the same
+transaction as the update. Events of one incident go out in order (the store hands out only
+the oldest pending one of each incident); a delivery is attempted at most `max_attempts`
+times with backoff, then dead-lettered (`dropped`: counted in
+`prober_webhook_deliveries_total{outcome="dropped"}`, logged, alerted on). A delivery that
+succeeded but could not be marked done (full disk) is remembered and only marked again,
+never resent. The sender runs in its own task with its own timeouts, so a hanging endpoint
+never slows probing.
+
+Generic webhooks get a small JSON event (the incident's summary, this update and a link,
+not its whole history) signed as Standard Webhooks: `webhook-id` (the event key, the same
+on every retry), `webhook-timestamp` (Unix seconds) and `webhook-signature`, `v1,` and the
+base64 HMAC-SHA256 of `id.timestamp.body`, one per secret, separated by spaces. `secret`
+may list several secrets separated by spaces, for rotation; a `whsec_` secret is base64 as
+the spec describes. `kind: slack` gets Slack-compatible `{"text": ...}`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import functools
 import hashlib
 import hmac
@@ -38,8 +50,24 @@ EVENT_NAMES = {
 IncidentView = Callable[[Incident], Mapping[str, Any]]
 
 
-def sign(secret: str, body: bytes) -> str:
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+SENT_UNMARKED_MAX = 10_000  # deliveries sent but not yet marked done, remembered at most
+
+
+def secret_key(secret: str) -> bytes:
+    """The HMAC key of a secret: base64 after `whsec_` (Standard Webhooks), else its bytes."""
+    if secret.startswith("whsec_"):
+        return base64.b64decode(secret[len("whsec_"):])
+    return secret.encode()
+
+
+def sign(secrets: str, msg_id: str, timestamp: int, body: bytes) -> str:
+    """The `webhook-signature` value: `v1,<base64>` per secret (space-separated list)."""
+    content = f"{msg_id}.{timestamp}.".encode() + body
+    return " ".join(
+        "v1," + base64.b64encode(hmac.new(secret_key(s), content, hashlib.sha256).digest())
+        .decode()
+        for s in secrets.split()
+    )
 
 
 def slack_text(event: str, incident: Incident, update: IncidentUpdate) -> str:
@@ -69,18 +97,38 @@ def deliveries_for(
         else:
             continue
         event = EVENT_NAMES[type(effect)]
+        summary = {k: v for k, v in incident_view(incident).items() if k != "incident_updates"}
         for hook in webhooks:
             if hook.kind == "slack":
                 body: Mapping[str, Any] = {"text": slack_text(event, incident, update)}
             else:
                 body = {
+                    "type": event,
                     "event": event,
                     "event_id": update.id,
-                    "page": page,
-                    "incident": incident_view(incident),
+                    "timestamp": update.created_at,
+                    "page": {k: page[k] for k in ("id", "name", "url") if k in page},
+                    "url": summary.get("shortlink"),
+                    "incident": summary,
+                    "incident_update": update_view(update),
                 }
-            rows.append((hook.id, f"{hook.id}:{update.id}", orjson.dumps(body)))
+            key = f"{hook.id}:{incident.id}:{update.id}"
+            rows.append((hook.id, key, orjson.dumps(body)))
     return rows
+
+
+def update_view(u: IncidentUpdate) -> dict[str, Any]:
+    return {
+        "id": u.id,
+        "status": u.status.value,
+        "body": u.body,
+        "created_at": u.created_at,
+        "affected_components": [
+            {"code": a.code, "name": a.name, "old_status": a.old_status.value,
+             "new_status": a.new_status.value}
+            for a in u.affected_components
+        ],
+    }
 
 
 def backoff(attempts: int, base: float = 2.0, cap: float = 600.0) -> float:
@@ -97,7 +145,7 @@ class WebhookSender:
         clock: Clock,
         on_outcome: Callable[[str, str], None],
     ) -> None:
-        self._store = store
+        self.store = store
         self._clock = clock
         self._on_outcome = on_outcome
         self._hooks: dict[str, Webhook] = {}
@@ -106,6 +154,8 @@ class WebhookSender:
         # endpoint holds up only its own queue.
         self._locks: dict[str, asyncio.Lock] = {}
         self._tasks: dict[int, asyncio.Task[None]] = {}
+        # Sent and answered 2xx, but the store could not mark them done: mark, never resend.
+        self._unmarked: dict[int, str] = {}
 
     def configure(self, webhooks: Sequence[Webhook]) -> None:
         self._hooks = {h.id: h for h in webhooks}
@@ -122,7 +172,12 @@ class WebhookSender:
         """Start sending every due delivery that is not already under way; returns how many
         were started. Sends run as their own tasks, so a slow endpoint holds up nothing."""
         now = self._clock.now().timestamp()
-        due = [d for d in await self._store.due_deliveries(now) if d.id not in self._tasks]
+        for delivery_id, hook_id in list(self._unmarked.items()):
+            await self.store.delivery_done(delivery_id)  # StoreError: still unmarked, kept
+            del self._unmarked[delivery_id]
+            log.info("webhook_marked_done", webhook=hook_id)
+        due = [d for d in await self.store.due_deliveries(now)
+               if d.id not in self._tasks and d.id not in self._unmarked]
         if not due:
             return 0
         if self._session is None:
@@ -152,14 +207,19 @@ class WebhookSender:
     async def _send(self, delivery: Delivery) -> None:
         hook = self._hooks.get(delivery.webhook)
         if hook is None:  # removed from the config: give up on it
-            await self._store.delivery_failed(delivery.id, None)
+            await self.store.delivery_failed(delivery.id, None)
             self._on_outcome(delivery.webhook, "dropped")
             return
         headers = {"Content-Type": "application/json", "User-Agent": "prober-webhook"}
         headers.update(dict(hook.headers))
         headers["X-Prober-Event-Key"] = delivery.event_key
-        if hook.secret and hook.kind != "slack":
-            headers["X-Prober-Signature"] = sign(hook.secret, delivery.payload)
+        if hook.kind != "slack":
+            timestamp = int(self._clock.now().timestamp())
+            headers["webhook-id"] = delivery.event_key
+            headers["webhook-timestamp"] = str(timestamp)
+            if hook.secret:
+                headers["webhook-signature"] = sign(
+                    hook.secret, delivery.event_key, timestamp, delivery.payload)
         assert self._session is not None
         try:
             async with self._session.post(
@@ -175,16 +235,21 @@ class WebhookSender:
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             ok, detail = False, type(exc).__name__
         if ok:
-            await self._store.delivery_done(delivery.id)
             self._on_outcome(hook.id, "delivered")
+            try:
+                await self.store.delivery_done(delivery.id)
+            except StoreError:
+                if len(self._unmarked) < SENT_UNMARKED_MAX:
+                    self._unmarked[delivery.id] = hook.id  # marked later, not sent again
+                raise
             return
         attempts = delivery.attempts + 1
         if attempts >= hook.max_attempts:
-            await self._store.delivery_failed(delivery.id, None)
+            await self.store.delivery_failed(delivery.id, None)
             self._on_outcome(hook.id, "dropped")
             log.warning("webhook_dropped", webhook=hook.id, attempts=attempts, detail=detail)
             return
         next_at = self._clock.now().timestamp() + backoff(attempts)
-        await self._store.delivery_failed(delivery.id, next_at)
+        await self.store.delivery_failed(delivery.id, next_at)
         self._on_outcome(hook.id, "failed")
         log.info("webhook_failed", webhook=hook.id, attempts=attempts, detail=detail)

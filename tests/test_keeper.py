@@ -3,9 +3,11 @@ replaced by memory and stays reported unhealthy."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from prober.clock import VirtualClock
 from prober.domain.effects import Effect, IncidentOpened
 from prober.domain.incident import Incident, IncidentUpdate
 from prober.domain.status import Impact, IncidentStatus
@@ -85,3 +87,76 @@ async def test_a_store_that_cannot_open_is_replaced_and_stays_unhealthy() -> Non
     text = exposition(metrics)
     assert "prober_store_healthy 0.0" in text
     assert 'prober_store_errors_total{operation="open"} 1.0' in text
+
+
+class CountingStore(FlakyStore):
+    def __init__(self) -> None:
+        super().__init__()
+        self.attempts = 0
+        self.gate: asyncio.Event | None = None  # set: apply waits for it (a locked disk)
+
+    async def apply(self, effects: Sequence[Effect], domain_state: Mapping[str, Any],
+                    deliveries: Sequence[tuple[str, str, bytes]] = (), now: float = 0.0) -> None:
+        self.attempts += 1
+        if self.gate is not None:
+            await self.gate.wait()
+        await super().apply(effects, domain_state, deliveries, now)
+
+
+async def test_the_writer_retries_on_its_own_with_backoff_and_recovers_without_a_new_write(
+) -> None:
+    clock = VirtualClock()
+    store = CountingStore()
+    keeper = StoreKeeper(store, Metrics(), clock=clock)
+    await keeper.open()
+    writer = asyncio.create_task(keeper.run())
+    try:
+        store.broken = True
+        keeper.submit([opened(1)], {"v": 1}, [], 1.0)
+        await clock.settle()
+        assert store.attempts == 1 and not keeper.healthy
+        await clock.advance(0.9)
+        assert store.attempts == 1, "no retry before the backoff"
+        await clock.advance(0.2)
+        assert store.attempts == 2  # 1 s after the first failure
+        await clock.advance(1.8)  # the retry failed at 1.0: the next is due at 3.0
+        assert store.attempts == 2
+        await clock.advance(0.2)
+        assert store.attempts == 3  # then 2 s
+        store.broken = False  # space freed: nothing new is submitted
+        await clock.advance(4.1)
+        assert keeper.healthy and [i.id for i in await store.incidents()] == ["i1"]
+        assert await store.load_domain_state() == {"v": 1}
+        attempts = store.attempts
+        await clock.advance(120)
+        assert store.attempts == attempts, "idle once written"
+    finally:
+        writer.cancel()
+
+
+async def test_submitting_never_waits_for_the_store() -> None:
+    store = CountingStore()
+    saved: list[Sequence[Effect]] = []
+    keeper = StoreKeeper(store, Metrics(), on_saved=lambda e, now: saved.append(e))
+    await keeper.open()
+    store.gate = asyncio.Event()  # the disk hangs
+    writer = asyncio.create_task(keeper.run())
+    try:
+        for n in range(50):  # probe rounds go on, each submit returns at once
+            keeper.submit([opened(n)], {"v": n}, [], float(n))
+        for _ in range(100):  # bounded: let the writer reach the hanging disk
+            if store.attempts:
+                break
+            await asyncio.sleep(0.01)
+        assert store.attempts == 1 and saved == []  # announced only once saved
+        store.gate.set()
+        await asyncio.wait_for(_until_idle(keeper), 5)
+        assert len(await store.incidents(limit=100)) == 50
+        assert sum(len(e) for e in saved) == 50
+    finally:
+        writer.cancel()
+
+
+async def _until_idle(keeper: StoreKeeper) -> None:
+    while not keeper.idle:  # bounded by the caller's wait_for
+        await asyncio.sleep(0.01)

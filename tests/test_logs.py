@@ -109,3 +109,25 @@ def test_throttle_lets_one_line_per_key_per_period_and_counts_the_rest() -> None
     assert t.allow("api", 62.0) is None
     t.forget({"billing"})
     assert t.allow("api", 63.0) == 0  # a removed check starts afresh
+
+
+def test_library_logs_such_as_aiohttp_errors_go_through_structlog_and_the_redactor() -> None:
+    import logging
+
+    out = io.StringIO()
+    logs.configure("json", stream=out)
+    logs.REDACTOR.secrets = frozenset({"s3cr3t-token"})
+    try:
+        try:
+            _fail("s3cr3t-token")
+        except RuntimeError:
+            logging.getLogger("aiohttp.server").exception("Error handling request")
+    finally:
+        logs.REDACTOR.secrets = frozenset()
+        root = logging.getLogger()
+        for h in [h for h in root.handlers if type(h).__name__ == "_ToStructlog"]:
+            root.removeHandler(h)
+    (line,) = [json.loads(x) for x in out.getvalue().splitlines()]
+    assert line["event"] == "library_log" and line["logger"] == "aiohttp.server"
+    assert line["message"] == "Error handling request" and line["level"] == "error"
+    assert "RuntimeError" in line["exception"] and "s3cr3t-token" not in out.getvalue()

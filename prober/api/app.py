@@ -21,7 +21,7 @@ from prober.api import extension, history, manage, statuspage
 from prober.api.backend import ApiBackend
 from prober.api.cache import RenderCache, Rendered, dumps, error_json, render, render_json, respond
 from prober.api.feed import atom, component_feed_path
-from prober.api.origin import linked
+from prober.api.origin import TRUSTED_PROXIES, Network, linked
 from prober.api.page import FEED_PATH, PageRenderer
 from prober.api.subscribe import RSS_PATH, rss, status_badge, uptime_badge
 from prober.api.writes import post_update
@@ -232,6 +232,7 @@ async def _preflight(request: web.Request) -> web.StreamResponse:
     return web.Response(status=204, headers=_PREFLIGHT)
 
 
+_NO_CORS = ("/metrics", "/-/")
 _CODES = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}
 
 
@@ -249,7 +250,9 @@ async def _headers(request: web.Request, handler: Handler) -> web.StreamResponse
             response = web.Response(status=exc.status, text=f"{exc.status} {exc.reason}\n")
         if "Allow" in exc.headers:
             response.headers["Allow"] = exc.headers["Allow"]
-    if request.method in ("GET", "HEAD"):
+    # Not on /metrics or /-/ (operational endpoints: no reason for any web page to read
+    # them from a browser on another origin).
+    if request.method in ("GET", "HEAD") and not request.path.startswith(_NO_CORS):
         response.headers["Access-Control-Allow-Origin"] = "*"
         response.headers["Access-Control-Expose-Headers"] = "ETag"
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
@@ -267,10 +270,16 @@ class Surface(StrEnum):
     ALL = "all"  # both on one listener
 
 
-def make_app(backend: ApiBackend, surface: Surface = Surface.ALL) -> web.Application:
-    """prober's HTTP surface (or one half of it), reading everything through `backend`."""
+def make_app(
+    backend: ApiBackend,
+    surface: Surface = Surface.ALL,
+    trusted_proxies: tuple[Network, ...] = (),
+) -> web.Application:
+    """prober's HTTP surface (or one half of it), reading everything through `backend`;
+    `trusted_proxies` may name the public host for links (see origin.py)."""
     app = web.Application(middlewares=[_headers], client_max_size=256 * 1024)
     app[STATE] = ApiState(backend=backend)
+    app[TRUSTED_PROXIES] = trusted_proxies
     routes = app.router
     routes.add_get("/-/healthy", _healthy)
     routes.add_get("/-/ready", _ready)

@@ -1,17 +1,21 @@
 """The public base URL of a request, for absolute links when `page.url` is not configured.
 
-Statuspage returns absolute URLs (`page.url`, `shortlink`), and so does the feed. Without a
-configured `page.url` prober builds them from the request: the first value of
-`X-Forwarded-Proto` / `X-Forwarded-Host` when a proxy sent them, else the scheme of the
-connection and `Host`. Only host-shaped values are accepted (a DNS name or an IP literal and
-an optional port), so a client cannot inject markup, paths or credentials into the links;
-anything else falls back to the address the server listens on.
+Statuspage returns absolute URLs (`page.url`, `shortlink`), and so does the feed. Configure
+`page.url` and nothing a client sends changes them. Without it, the links use the address
+the client connected to; only a request from a trusted proxy (`--trusted-proxy CIDR`) may
+name the public host: the first value of `X-Forwarded-Proto` / `X-Forwarded-Host`, else its
+`Host`. An arbitrary client's `Host` or `X-Forwarded-Host` never rewrites links others may
+see (a cached page, a feed reader). Only host-shaped values are accepted (a DNS name or an
+IP literal and an optional port), so even a proxy cannot inject markup, paths or
+credentials into the links.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import re
+from collections.abc import Iterable
 
 from aiohttp import web
 
@@ -20,6 +24,35 @@ from prober.domain.snapshot import StatusSnapshot
 # A DNS name / IPv4 address, or a bracketed IPv6 literal, and an optional port.
 _HOST = re.compile(r"(?:[a-z0-9](?:[a-z0-9.-]{0,251}[a-z0-9])?|\[[0-9a-f:.]{2,45}\])(?::\d{1,5})?")
 _SCHEMES = ("http", "https")
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+# The proxies whose Host / X-Forwarded-* headers decide links (set by make_app).
+TRUSTED_PROXIES = web.AppKey("prober_trusted_proxies", tuple)
+
+
+def parse_networks(values: Iterable[str]) -> tuple[Network, ...]:
+    """CIDRs (or single addresses) from `--trusted-proxy`; ValueError names a bad one."""
+    out: list[Network] = []
+    for value in values:
+        for item in value.split(","):
+            if item.strip():
+                try:
+                    out.append(ipaddress.ip_network(item.strip(), strict=False))
+                except ValueError:
+                    raise ValueError(f"--trusted-proxy: {item.strip()!r} is not an IP "
+                                     "address or CIDR such as 10.0.0.0/8") from None
+    return tuple(out)
+
+
+def trusted(request: web.Request) -> bool:
+    networks: tuple[Network, ...] = request.app.get(TRUSTED_PROXIES, ())
+    if not networks or not request.remote:
+        return False
+    try:
+        peer = ipaddress.ip_address(request.remote)
+    except ValueError:
+        return False
+    return any(peer in net for net in networks)
 
 
 def _first(value: str | None) -> str:
@@ -44,6 +77,8 @@ def _socket_host(request: web.Request) -> str:
 
 def request_base(request: web.Request) -> str:
     """`scheme://host[:port]` for links in responses to `request` (no trailing slash)."""
+    if not trusted(request):
+        return f"{request.scheme}://{_socket_host(request)}"
     proto = _first(request.headers.get("X-Forwarded-Proto"))
     scheme = proto if proto in _SCHEMES else request.scheme
     host = (

@@ -18,6 +18,7 @@ from aiohttp import web
 
 from prober.api.app import Surface, make_app
 from prober.api.backend import ApiBackend
+from prober.api.origin import Network
 from prober.domain.commands import Command, Result
 from prober.domain.incident import Incident
 from prober.domain.snapshot import StatusSnapshot
@@ -78,9 +79,15 @@ class ServerThread:
     """
 
     def __init__(
-        self, backend: ApiBackend, host: str, port: int, admin: tuple[str, int] | None = None
+        self,
+        backend: ApiBackend,
+        host: str,
+        port: int,
+        admin: tuple[str, int] | None = None,
+        trusted_proxies: tuple[Network, ...] = (),
     ) -> None:
         self._backend = backend
+        self._trusted = trusted_proxies
         self._host, self._port = host, port
         self._admin = admin
         self._runners: list[web.AppRunner] = []
@@ -130,11 +137,13 @@ class ServerThread:
     async def _serve(self, main: asyncio.AbstractEventLoop) -> None:
         backend = LoopBackend(self._backend, main)
         if self._admin is None:
-            self.address = await self._site(make_app(backend), self._host, self._port)
+            self.address = await self._site(
+                make_app(backend, trusted_proxies=self._trusted), self._host, self._port
+            )
         else:
-            public = make_app(backend, Surface.PUBLIC)
+            public = make_app(backend, Surface.PUBLIC, self._trusted)
             self.address = await self._site(public, self._host, self._port)
-            admin = make_app(backend, Surface.ADMIN)
+            admin = make_app(backend, Surface.ADMIN, self._trusted)
             self.admin_address = await self._site(admin, *self._admin)
 
     async def _site(self, app: web.Application, host: str, port: int) -> tuple[str, int]:

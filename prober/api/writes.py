@@ -18,6 +18,10 @@ from prober.api.cache import dumps, error_json
 from prober.api.origin import linked
 from prober.api.statuspage import incident_json, update_json
 from prober.domain.status import Impact, IncidentStatus
+from prober.errors import StoreError
+from prober.logs import get_logger
+
+log = get_logger("prober.api")
 
 MAX_BODY_BYTES = 64 * 1024
 MAX_TEXT_CHARS = 20_000
@@ -33,7 +37,12 @@ class BadRequest(Exception):
 
 
 def check_auth(request: web.Request, token: str | None) -> web.Response | None:
-    """None when the request may write; else the 401/403 response to send."""
+    """None when the request may write; else the 401/403 response to send.
+
+    The header is decoded defensively: a token is ASCII (RFC 6750 b64token), so any other
+    byte is a 401 like a wrong token, never a 500. Every refusal is logged (never the
+    token given), so that guessing shows in the logs.
+    """
     if not token:
         return error_json(
             403,
@@ -43,15 +52,41 @@ def check_auth(request: web.Request, token: str | None) -> web.Response | None:
     header = request.headers.get("Authorization", "")
     scheme, _, given = header.partition(" ")
     challenge = {"WWW-Authenticate": 'Bearer realm="prober"'}
-    if scheme.lower() != "bearer" or not given.strip():
-        resp = error_json(401, "unauthorized", "missing bearer token (Authorization: Bearer ...)")
-        resp.headers.update(challenge)
-        return resp
-    if not hmac.compare_digest(given.strip().encode(), token.encode()):
-        resp = error_json(401, "unauthorized", "invalid bearer token")
-        resp.headers.update(challenge)
-        return resp
-    return None
+    given = given.strip()
+    reason = ""
+    if scheme.lower() != "bearer" or not given:
+        reason, message = "missing", "missing bearer token (Authorization: Bearer ...)"
+    else:
+        try:
+            raw = given.encode("ascii")
+        except UnicodeEncodeError:
+            reason, message = "not_ascii", "invalid bearer token (not ASCII)"
+        else:
+            if not hmac.compare_digest(raw, token.encode()):
+                reason, message = "invalid", "invalid bearer token"
+    if not reason:
+        return None
+    log.warning("write_auth_failed", reason=reason, remote=request.remote,
+                path=request.path)
+    resp = error_json(401, "unauthorized", message)
+    resp.headers.update(challenge)
+    return resp
+
+
+async def read_body(request: web.Request, limit: int = MAX_BODY_BYTES) -> bytes | None:
+    """The whole body however many TCP pieces it came in; None when it is over `limit`."""
+    if request.content_length is not None and request.content_length > limit:
+        return None
+    chunks: list[bytes] = []
+    size = 0
+    while True:  # bounded: each pass reads at least one byte, at most limit + 1 in all
+        chunk = await request.content.read(limit + 1 - size)
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > limit:
+            return None
 
 
 def parse_update(raw: bytes) -> tuple[IncidentStatus | None, str, Impact | None]:
@@ -94,10 +129,8 @@ async def post_update(request: web.Request, backend: ApiBackend) -> web.Response
     denied = check_auth(request, backend.write_token())
     if denied is not None:
         return denied
-    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
-        return error_json(413, "too_large", f"request body over {MAX_BODY_BYTES} bytes")
-    raw = await request.content.read(MAX_BODY_BYTES + 1)
-    if len(raw) > MAX_BODY_BYTES:
+    raw = await read_body(request)
+    if raw is None:
         return error_json(413, "too_large", f"request body over {MAX_BODY_BYTES} bytes")
     try:
         status, body, impact = parse_update(raw)
@@ -110,6 +143,12 @@ async def post_update(request: web.Request, backend: ApiBackend) -> web.Response
         return error_json(404, "not_found", f"no incident with id {incident_id!r}")
     except ValueError as exc:
         return error_json(409, "conflict", str(exc) or "the incident refuses this update")
+    except StoreError as exc:
+        # Not durable, so not acknowledged: the client may retry once the store works.
+        log.error("write_refused", incident=incident_id, error=str(exc))
+        resp = error_json(503, "store_unavailable", f"the update was not saved: {exc}")
+        resp.headers["Retry-After"] = "5"
+        return resp
     snap, _, _ = linked(request, backend.snapshot())
     payload = {"incident": incident_json(incident, snap)}
     if incident.updates:

@@ -93,8 +93,17 @@ def _list_of(read: Callable[[Reader, yaml.Node, str], Any]
     return run
 
 
+def _non_empty(r: Reader, node: yaml.Node, path: str,
+               value: tuple[Any, ...] | None) -> tuple[Any, ...] | None:
+    if value == ():
+        r.error(node, path, "an empty list accepts no status at all; list codes or ranges "
+                            '(e.g. [200, "300-399"]) or leave status out for 200-299')
+        return None
+    return value
+
+
 _EXPECT_READERS: dict[str, Callable[[Reader, yaml.Node, str], Any]] = {
-    "status": _list_of(_status_range),
+    "status": lambda r, n, p: _non_empty(r, n, p, _list_of(_status_range)(r, n, p)),
     "body_contains": _list_of(lambda r, n, p: r.string(n, p)),
     "body_regex": _list_of(fields.regex),
     "json": lambda r, n, p: (lambda v: None if v is None else tuple(v))(

@@ -21,7 +21,7 @@ def ident(r: Reader, node: yaml.Node, path: str) -> str | None:
     value = r.string(node, path, expand=False)
     if value is None:
         return None
-    if not _ID.match(value):
+    if not _ID.fullmatch(value):  # fullmatch: `$` alone lets a trailing newline through
         r.error(node, path, f"invalid id {value!r} (use 1 to 63 characters: lower-case "
                             "letters, digits, - and _, starting with a letter or digit)")
         return None

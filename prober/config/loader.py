@@ -6,7 +6,10 @@ them in file order; nothing is half-loaded.
 
 from __future__ import annotations
 
+import hashlib
 import os
+import re
+import stat
 from collections.abc import Mapping, Sequence
 from importlib import resources
 from pathlib import Path
@@ -26,9 +29,16 @@ from prober.config.model import (
     Webhook,
 )
 from prober.config.reader import Reader, is_null, suggest
+from prober.config.tlsfiles import tls_problem
 from prober.errors import ConfigError, ConfigIssue
 
 _REQUIRED = ("components", "checks")
+
+
+def group_slug(name: str) -> str:
+    """The API id of a component group (prober.api.statuspage.group_id uses the same)."""
+    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+    return "group-" + (slug or hashlib.sha256(name.encode()).hexdigest()[:12])
 _EMPTY = "the file is empty (expected a mapping with at least components: and checks:)"
 
 
@@ -77,6 +87,8 @@ class _Builder:
         self.default_policy: chk.Settings = {}
         # Every component id written, valid or not: references to them are not reported.
         self.known_ids: set[str] = set()
+        self.group_nodes: list[tuple[str, yaml.Node, int]] = []
+        self.read_files = False  # load_config: read and parse the TLS files checks name
 
     def defaults(self) -> None:
         node = self.top.get("defaults")
@@ -126,8 +138,26 @@ class _Builder:
                                            f"{path}.status", self.reported)
             if policy is not None:
                 out.append(sections.make_component(values, policy))
+                if values.get("group"):
+                    self.group_nodes.append((str(values["group"]), node, i))
         _unique(self.r, seen, "components", "component")
+        self._groups_distinct({c.id for c in out})
         return tuple(out)
+
+    def _groups_distinct(self, component_ids: set[str]) -> None:
+        """Group names become ids in the API (`group-<slug>`): two names with one slug
+        would merge into one group, and a component id equal to it would be ambiguous."""
+        first: dict[str, str] = {}
+        for name, node, i in self.group_nodes:
+            gid = group_slug(name)
+            other = first.setdefault(gid, name)
+            where, path = _child(node, "group"), f"components[{i}].group"
+            if other != name:
+                self.r.error(where, path, f"group {name!r} has the same id {gid!r} as group "
+                                          f"{other!r}; use one spelling for one group")
+            elif gid in component_ids:
+                self.r.error(where, path, f"group {name!r} has the id {gid!r}, which is also "
+                                          "a component id; rename one of them")
 
     def checks(self, component_ids: set[str]) -> tuple[Check, ...]:
         out: list[Check] = []
@@ -160,6 +190,9 @@ class _Builder:
                                     yn.position(node)[0], self.reported, expanded, in_headers)
             if check is not None:
                 out.append(check)
+                problem = tls_problem(check.tls) if self.read_files else None
+                if problem is not None:  # reported with everything else, in one pass
+                    self.r.error(_child(node, "tls"), f"{path}.tls", problem)
         _unique(self.r, seen, "checks", "check")
         return tuple(out)
 
@@ -208,9 +241,13 @@ class _Builder:
 
 
 def parse_config(text: str, source: str = "<string>",
-                 env: Mapping[str, str] | None = None) -> Config:
-    """Validate checks.yaml `text`; raise ConfigError listing every problem found."""
-    r = Reader(source, os.environ if env is None else env)
+                 env: Mapping[str, str] | None = None, read_files: bool = False) -> Config:
+    """Validate checks.yaml `text`; raise ConfigError listing every problem found. Pure,
+    unless `read_files`: then the TLS files checks name are read and parsed too."""
+    r = Reader(source, os.environ if env is None else env, text)
+    if len(text) > MAX_CONFIG_BYTES:
+        raise ConfigError([ConfigIssue(source, 1, 1, "", f"the text is over the limit of "
+                                                         f"{MAX_CONFIG_BYTES} bytes (4 MiB)")])
     node, issues = yn.compose(text, source)
     if issues:
         raise ConfigError(issues)
@@ -219,11 +256,12 @@ def parse_config(text: str, source: str = "<string>",
     if not isinstance(node, yaml.MappingNode):
         r.error(node, "", f"expected a mapping at the top level (keys such as components: "
                           f"and checks:), got {yn.describe(node)}")
-        raise ConfigError(r.issues)
+        raise ConfigError(r.issues, r.secrets())
     top = r.mapping(node, "", keys.TOP) or {}
     # An empty optional section (`page:` with nothing under it) means its defaults.
     top = {k: v for k, v in top.items() if not (is_null(v) and k not in _REQUIRED)}
     b = _Builder(r, top, node)
+    b.read_files = read_files
     page = sections.read_page(r, top.get("page"))
     b.defaults()
     components = b.components()
@@ -238,7 +276,7 @@ def parse_config(text: str, source: str = "<string>",
         "incident_templates": b.incident_templates(ids),
     }
     if r.issues:
-        raise ConfigError(sorted(r.issues, key=lambda i: (i.line, i.column)))
+        raise ConfigError(sorted(r.issues, key=lambda i: (i.line, i.column)), r.secrets())
     return Config(source=source, expanded=r.secrets(), **parsed)
 
 
@@ -247,19 +285,43 @@ def example_text() -> str:
     return (resources.files("prober") / "examples" / "checks.yaml").read_text("utf-8")
 
 
-def load_config(path: str | Path) -> Config:
-    """Read and validate the file at `path` (UTF-8)."""
+MAX_CONFIG_BYTES = 4 * 1024 * 1024  # a checks.yaml with 10,000 checks is about 2 MB
+
+
+def _read(path: str | Path) -> str:
+    """The file's text: a regular file (a FIFO would hang the reader), at most
+    MAX_CONFIG_BYTES, UTF-8; ConfigError saying what is wrong otherwise."""
     source = str(path)
+
+    def fail(message: str) -> ConfigError:
+        return ConfigError([ConfigIssue(source, 1, 1, "", message)])
+
     try:
-        text = Path(path).read_bytes().decode("utf-8")
+        st = os.stat(path)
+        if not stat.S_ISREG(st.st_mode):
+            kind = "a FIFO" if stat.S_ISFIFO(st.st_mode) else (
+                "a directory" if stat.S_ISDIR(st.st_mode) else "not a regular file")
+            raise fail(f"cannot read the file: it is {kind}; give the path of a checks.yaml")
+        if st.st_size > MAX_CONFIG_BYTES:
+            raise fail(f"the file is {st.st_size} bytes, over the limit of "
+                       f"{MAX_CONFIG_BYTES} bytes (4 MiB)")
+        with open(path, "rb") as f:
+            data = f.read(MAX_CONFIG_BYTES + 1)
     except OSError as exc:
-        raise ConfigError([ConfigIssue(source, 1, 1, "", f"cannot read the file: "
-                                                         f"{exc.strerror or exc}")]) from exc
+        raise fail(f"cannot read the file: {exc.strerror or exc}") from exc
+    if len(data) > MAX_CONFIG_BYTES:
+        raise fail(f"the file is over the limit of {MAX_CONFIG_BYTES} bytes (4 MiB)")
+    try:
+        return data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise ConfigError([ConfigIssue(source, 1, 1, "", f"the file is not UTF-8 (byte "
-                                                         f"{exc.start}; save it as UTF-8)")]
-                          ) from exc
-    return parse_config(text, source)
+        raise fail(f"the file is not UTF-8 (byte {exc.start}; save it as UTF-8)") from exc
+
+
+def load_config(path: str | Path) -> Config:
+    """Read and validate the file at `path` (UTF-8), then the files it names: every TLS
+    file is read and parsed, as the probes will (a bad one is an error here, not a public
+    outage later)."""
+    return parse_config(_read(path), str(path), read_files=True)
 
 
 def _plural(n: int, word: str) -> str:

@@ -38,9 +38,10 @@ def suggest(word: str, choices: Collection[str]) -> str:
 class Reader:
     """Collects issues for one file while the validator walks its nodes."""
 
-    def __init__(self, source: str, env: Mapping[str, str]) -> None:
+    def __init__(self, source: str, env: Mapping[str, str], text: str = "") -> None:
         self.source = source
         self.env = env
+        self.lines = text.split("\n")  # the raw file, for positions inside block scalars
         self.issues: list[ConfigIssue] = []
         # (path, value) of every ${VAR} expansion that may be a secret, in reading order
         self.expansions: list[tuple[str, str]] = []

@@ -243,9 +243,16 @@ def _template(r: Reader, node: yaml.Node, path: str) -> str | None:
     if text is None:
         return None
     try:
-        names = {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
+        parts = list(string.Formatter().parse(text))
     except ValueError as exc:
         r.error(node, path, f"invalid template: {exc} (write {{{{ and }}}} for literal braces)")
+        return None
+    names = {name for _, name, _, _ in parts if name is not None}
+    fancy = [f"{{{name}{'!' + conv if conv else ''}{':' + spec if spec else ''}}}"
+             for _, name, spec, conv in parts if name is not None and (spec or conv)]
+    if fancy:  # {reason:>1000000} would pad every title to a megabyte
+        r.error(node, path, f"placeholder {fancy[0]} has a format spec or conversion; write "
+                            "plain placeholders such as {reason}")
         return None
     unknown = sorted(n for n in names if n not in keys.TITLE_FIELDS)
     if unknown:

@@ -39,18 +39,16 @@ def error_offset(query: str, message: str) -> int:
     return max(0, len(query.rstrip()) - 1)
 
 
-def _position(node: yaml.ScalarNode, offset: int) -> tuple[int, int]:
+def _position(r: Reader, node: yaml.ScalarNode, offset: int) -> tuple[int, int]:
     """1-based line and column in the file of character `offset` of a scalar's value."""
     line, col = node.start_mark.line + 1, node.start_mark.column + 1
     if node.style in ("|", ">"):
         lines = node.value[:offset].split("\n")
         # the block starts on the line after the indicator; its indent is the first line's
-        first = node.start_mark.buffer or ""
-        text_lines = first.split("\n") if first else []
         body_line = node.start_mark.line + 1 + len(lines) - 1
         indent = 0
-        if 0 <= body_line < len(text_lines):
-            raw = text_lines[body_line]
+        if 0 <= body_line < len(r.lines):
+            raw = r.lines[body_line]
             indent = len(raw) - len(raw.lstrip(" "))
         return body_line + 1, indent + len(lines[-1]) + 1
     quoted = 1 if node.style in ("'", '"') else 0
@@ -65,7 +63,7 @@ def read_query(r: Reader, node: yaml.Node, path: str) -> str | None:
     if message is None:
         return query
     assert isinstance(node, yaml.ScalarNode)
-    line, col = _position(node, error_offset(query, message))
+    line, col = _position(r, node, error_offset(query, message))
     r.issues.append(ConfigIssue(r.source, line, col, path,
                                 f"invalid PromQL: {message} (promql-parser)"))
     return None

@@ -146,6 +146,14 @@ class IncidentBook:
         self.policy = policy
         self.names.update(names)  # keep names of removed components for old incidents
         self.groups = dict(groups)
+        # A component removed (or renamed) from the config leaves its incidents without an
+        # update: its status is unknown, not "operational again". An incident left with no
+        # configured member is not advanced any more; a human resolves it.
+        for rec in self.records.values():
+            for comp in [c for c in rec.members if c not in groups]:
+                rec.members.pop(comp)
+                rec.announced.pop(comp, None)
+                rec.reasons.pop(comp, None)
         self._reindex()
 
     def _reindex(self) -> None:
@@ -166,6 +174,8 @@ class IncidentBook:
     def _due_of(self, rec: _Record) -> float | None:
         if rec.human:
             return None
+        if not rec.members:
+            return None  # every member was removed from the config: waits for a human
         all_ok = not any(bad(s) for s in rec.members.values())
         if all_ok != (rec.ok_since is not None):
             return -math.inf  # the next step sets or clears ok_since: step at once
@@ -306,6 +316,8 @@ class IncidentBook:
         reasons: Mapping[str, Mapping[str, int]],
         now: float,
     ) -> list[Effect]:
+        if not rec.members:
+            return []  # every member was removed from the config: waits for a human
         for comp in rec.members:
             status = statuses.get(comp, OP)
             if status is ComponentStatus.UNDER_MAINTENANCE:

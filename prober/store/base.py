@@ -99,6 +99,10 @@ class Store(Protocol):
         """Record a failed attempt; None gives up (the row is kept, marked dropped)."""
         ...
 
+    async def check(self, full: bool = False) -> str | None:
+        """An integrity check (`full`) or a quick one: None when fine, else the problem."""
+        ...
+
     async def prune(self, now: float, retention: float) -> None:
         """Drop probe aggregates and resolved incidents older than `retention` seconds
         (also old status changes, except each component's last one before the cutoff, and

@@ -117,3 +117,14 @@ def timeline(
     out = [StatusChange(c, since, s) for c, s in sorted(start.items())]
     out.extend(StatusChange(c, at, new) for c, at, _old, new in after)
     return out
+
+
+DONE_KEPT = 86400.0  # seconds a delivered outbox row (its key, no payload) is kept
+
+
+def ordering(event_key: str) -> str:
+    """The delivery-order group of an outbox event key: everything before its last ':'
+    ("<webhook>:<incident>" for "<webhook>:<incident>:<update>"); a key without ':' is
+    its own group."""
+    head, sep, _ = event_key.rpartition(":")
+    return head if sep else event_key

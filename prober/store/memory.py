@@ -176,8 +176,12 @@ class MemoryStore:
 
     async def due_deliveries(self, now: float, limit: int = 100) -> list[Delivery]:
         self._check_open()
+        heads: dict[tuple[str, str], _Outbox] = {}
+        for o in sorted(self._outbox.values(), key=lambda o: o.id):
+            if o.state == "pending":
+                heads.setdefault((o.webhook, codec.ordering(o.event_key)), o)
         due = sorted(
-            (o for o in self._outbox.values() if o.state == "pending" and o.next_attempt_at <= now),
+            (o for o in heads.values() if o.next_attempt_at <= now),
             key=lambda o: (o.next_attempt_at, o.id),
         )
         return [
@@ -191,6 +195,7 @@ class MemoryStore:
         if row is not None and row.state == "pending":
             row.attempts += 1
             row.state = "done"
+            row.payload = b""
 
     async def delivery_failed(self, delivery_id: int, next_attempt_at: float | None) -> None:
         self._check_open()
@@ -202,6 +207,9 @@ class MemoryStore:
             row.state = "dropped"
         else:
             row.next_attempt_at = next_attempt_at
+
+    async def check(self, full: bool = False) -> str | None:
+        return None  # nothing on disk to corrupt
 
     async def prune(self, now: float, retention: float) -> None:
         self._check_open()
@@ -224,7 +232,10 @@ class MemoryStore:
         self._changes = [c for c in self._changes if c.at >= cutoff or c.id in keep]
         self._change_keys = {(c.component, c.at, c.new) for c in self._changes}
         self._network = [n for n in self._network if n[0] >= cutoff]
+        done_cutoff = now - min(retention, codec.DONE_KEPT)
         self._outbox = {
-            k: o for k, o in self._outbox.items() if o.state == "pending" or o.created_at >= cutoff
+            k: o for k, o in self._outbox.items()
+            if o.state == "pending"
+            or o.created_at >= (done_cutoff if o.state == "done" else cutoff)
         }
         self._outbox_keys = {(o.webhook, o.event_key) for o in self._outbox.values()}

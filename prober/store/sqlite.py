@@ -21,63 +21,21 @@ from prober.domain.incident import Incident, IncidentUpdate
 from prober.domain.status import ComponentStatus, Impact, IncidentStatus
 from prober.errors import StoreError
 from prober.store import codec, sqlite_schema
+from prober.store import sqlite_sql as sql
 from prober.store.base import Delivery, ProbeAggregate, StatusChange
+from prober.store.lock import FileLock
 
 T = TypeVar("T")
 
-_INCIDENT_COLS = (
-    "id, name, status, impact, started_at, created_at, updated_at, monitoring_at, "
-    "resolved_at, components, impact_override, grp"
-)
-_UPSERT_INCIDENT = (
-    f"INSERT INTO incidents ({_INCIDENT_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?) "  # noqa: S608
-    "ON CONFLICT (id) DO UPDATE SET name=excluded.name, status=excluded.status, "
-    "impact=excluded.impact, started_at=excluded.started_at, created_at=excluded.created_at, "
-    "updated_at=excluded.updated_at, monitoring_at=excluded.monitoring_at, "
-    "resolved_at=excluded.resolved_at, components=excluded.components, "
-    "impact_override=excluded.impact_override, grp=excluded.grp"
-)
-_UPSERT_UPDATE = (
-    "INSERT INTO incident_updates (id, incident_id, status, body, created_at, affected, "
-    "automatic) VALUES (?,?,?,?,?,?,?) ON CONFLICT (id) DO UPDATE SET "
-    "incident_id=excluded.incident_id, status=excluded.status, body=excluded.body, "
-    "created_at=excluded.created_at, affected=excluded.affected, automatic=excluded.automatic"
-)
-_UPSERT_AGGREGATE = (
-    "INSERT INTO probe_aggregates (check_id, minute, component, total, failures, "
-    "latency_sum, latency_max) VALUES (?,?,?,?,?,?,?) ON CONFLICT (check_id, minute) DO "
-    "UPDATE SET component=excluded.component, total=total+excluded.total, "
-    "failures=failures+excluded.failures, latency_sum=latency_sum+excluded.latency_sum, "
-    "latency_max=max(latency_max, excluded.latency_max)"
-)
-_LAST_CHANGE_IDS = (
-    "SELECT id FROM (SELECT id, ROW_NUMBER() OVER (PARTITION BY component "
-    "ORDER BY at DESC, id DESC) AS rn FROM status_changes WHERE at <= ?) WHERE rn = 1"
-)
-_CLOSED = tuple(str(s) for s in codec.CLOSED_STATUSES)
 _SYNC_MODES = ("NORMAL", "FULL", "EXTRA")
-
-
-def _incident_row(inc: Incident) -> tuple[object, ...]:
-    return (
-        inc.id, inc.name, str(inc.status), str(inc.impact), inc.started_at, inc.created_at,
-        inc.updated_at, inc.monitoring_at, inc.resolved_at, codec.dump_components(inc.components),
-        int(inc.impact_override), inc.group,
-    )  # fmt: skip
-
-
-def _update_row(u: IncidentUpdate) -> tuple[object, ...]:
-    return (
-        u.id, u.incident_id, str(u.status), u.body, u.created_at,
-        codec.dump_affected(u.affected_components), int(u.automatic),
-    )  # fmt: skip
 
 
 class SqliteStore:
     """The Store protocol on SQLite. `path` is a file, or ":memory:" for tests."""
 
     def __init__(
-        self, path: str, *, synchronous: str = "NORMAL", max_page_count: int | None = None
+        self, path: str, *, synchronous: str = "NORMAL", max_page_count: int | None = None,
+        allow_new_db: bool = False,
     ) -> None:
         if synchronous.upper() not in _SYNC_MODES:
             raise ValueError(f"synchronous must be one of {_SYNC_MODES}, not {synchronous!r}")
@@ -87,6 +45,9 @@ class SqliteStore:
         self._conn: sqlite3.Connection | None = None
         self._executor: ThreadPoolExecutor | None = None
         self._opened = False
+        self._lock = None if path == ":memory:" else FileLock(path)
+        self._allow_new = allow_new_db
+        self._generation = 0  # commits of the domain state (see lock.py)
         self.last_error: str | None = None  # for readiness; None while healthy
 
     # -- plumbing ---------------------------------------------------------------------
@@ -162,6 +123,13 @@ class SqliteStore:
     async def open(self) -> None:
         if self._opened:
             return
+        if self._lock is not None:
+            self._lock.acquire()  # StoreLockedError: another process has the file
+            try:
+                self._lock.check_present(self._allow_new)
+            except StoreError:
+                self._lock.release()
+                raise
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="prober-store")
         loop = asyncio.get_running_loop()
         try:
@@ -170,9 +138,31 @@ class SqliteStore:
             self.last_error = str(exc)
             self._executor.shutdown(wait=False)
             self._executor = None
+            if self._lock is not None:
+                self._lock.release()
             raise
         self._opened = True
         self.last_error = None
+        try:
+            self._generation = await self._run(sql.generation, write=False)
+            if self._lock is not None:
+                self._lock.check_generation(self._generation, self._allow_new)
+        except StoreError:
+            await self.close()
+            raise
+
+    async def check(self, full: bool = False) -> str | None:
+        """`PRAGMA integrity_check` (full) or `quick_check`: None when fine, else the
+        problem. Reads only; never repairs or writes."""
+        pragma = "integrity_check" if full else "quick_check"
+
+        def q(c: sqlite3.Connection) -> list[str]:
+            return [str(r[0]) for r in c.execute(f"PRAGMA {pragma}(20)").fetchall()]
+
+        rows = await self._run(q, write=False)
+        if rows == ["ok"]:
+            return None
+        return f"database {self.path!r} is corrupt ({pragma}: {'; '.join(rows[:5])})"
 
     async def close(self) -> None:
         if self._executor is None:
@@ -188,6 +178,8 @@ class SqliteStore:
         self._executor.shutdown(wait=False)
         self._executor = None
         self._opened = False
+        if self._lock is not None:
+            self._lock.release()
 
     async def set_max_page_count(self, pages: int | None) -> None:
         """Change the size cap at run time (None: SQLite's default, effectively no cap)."""
@@ -213,18 +205,18 @@ class SqliteStore:
         # Encode on the caller's side: the rows are a snapshot, whatever mutates later.
         state = codec.dump_state(domain_state)
         writes = codec.expand(effects)
-        incidents = [_incident_row(i) for i in writes.incidents]
-        updates = [_update_row(u) for u in writes.updates]
+        incidents = [sql.incident_row(i) for i in writes.incidents]
+        updates = [sql.update_row(u) for u in writes.updates]
         changes = [
             (c.component, c.at, str(c.old), str(c.new), c.failure_ratio)
             for c in writes.status_changes
         ]
         network = [(n.at, int(n.healthy)) for n in writes.network]
-        outbox = [(w, k, bytes(p), now, now) for w, k, p in deliveries]
+        outbox = [(w, k, bytes(p), now, now, codec.ordering(k)) for w, k, p in deliveries]
 
         def body(c: sqlite3.Connection) -> None:
-            c.executemany(_UPSERT_INCIDENT, incidents)
-            c.executemany(_UPSERT_UPDATE, updates)
+            c.executemany(sql.UPSERT_INCIDENT, incidents)
+            c.executemany(sql.UPSERT_UPDATE, updates)
             c.executemany(
                 "INSERT OR IGNORE INTO status_changes (component, at, old, new, failure_ratio) "
                 "VALUES (?,?,?,?,?)",
@@ -234,17 +226,22 @@ class SqliteStore:
                 "INSERT OR IGNORE INTO network_health (at, healthy) VALUES (?,?)", network
             )
             c.execute(
-                "INSERT INTO domain_state (id, state, saved_at) VALUES (1, ?, ?) "
-                "ON CONFLICT (id) DO UPDATE SET state=excluded.state, saved_at=excluded.saved_at",
-                (state, now),
+                "INSERT INTO domain_state (id, state, saved_at, generation) VALUES (1, ?, ?, ?) "
+                "ON CONFLICT (id) DO UPDATE SET state=excluded.state, saved_at=excluded.saved_at, "
+                "generation=excluded.generation",
+                (state, now, generation),
             )
             c.executemany(
                 "INSERT OR IGNORE INTO outbox (webhook, event_key, payload, next_attempt_at, "
-                "created_at) VALUES (?,?,?,?,?)",
+                "created_at, ordering) VALUES (?,?,?,?,?,?)",
                 outbox,
             )
 
+        generation = self._generation + 1
         await self._run(lambda c: self._tx(c, body))
+        self._generation = generation
+        if self._lock is not None:  # after the commit: a crash in between errs safe
+            self._lock.record(generation=str(generation))
 
     @staticmethod
     def _load(c: sqlite3.Connection, rows: list[Any]) -> list[Incident]:
@@ -291,9 +288,9 @@ class SqliteStore:
     async def incidents(self, limit: int = 50, since: float | None = None) -> list[Incident]:
         def q(c: sqlite3.Connection) -> list[Incident]:
             rows = c.execute(
-                f"SELECT {_INCIDENT_COLS} FROM incidents WHERE ? IS NULL OR status NOT IN (?,?) "  # noqa: S608
+                f"SELECT {sql.INCIDENT_COLS} FROM incidents WHERE ? IS NULL OR status NOT IN (?,?) "  # noqa: S608
                 "OR updated_at >= ? ORDER BY status IN (?,?), created_at DESC, id LIMIT ?",
-                (since, *_CLOSED, since, *_CLOSED, max(limit, 0)),
+                (since, *sql.CLOSED, since, *sql.CLOSED, max(limit, 0)),
             ).fetchall()
             return self._load(c, rows)
 
@@ -302,7 +299,7 @@ class SqliteStore:
     async def incident(self, incident_id: str) -> Incident | None:
         def q(c: sqlite3.Connection) -> Incident | None:
             rows = c.execute(
-                f"SELECT {_INCIDENT_COLS} FROM incidents WHERE id = ?",  # noqa: S608
+                f"SELECT {sql.INCIDENT_COLS} FROM incidents WHERE id = ?",  # noqa: S608
                 (incident_id,),
             ).fetchall()
             found = self._load(c, rows)
@@ -313,7 +310,7 @@ class SqliteStore:
     async def status_changes(self, since: float) -> list[StatusChange]:
         def q(c: sqlite3.Connection) -> list[StatusChange]:
             base = c.execute(
-                f"SELECT component, new FROM status_changes WHERE id IN ({_LAST_CHANGE_IDS})",  # noqa: S608
+                f"SELECT component, new FROM status_changes WHERE id IN ({sql.LAST_CHANGE_IDS})",  # noqa: S608
                 (since,),
             ).fetchall()
             after = c.execute(
@@ -334,7 +331,8 @@ class SqliteStore:
             (a.check_id, a.minute, a.component, a.total, a.failures, a.latency_sum, a.latency_max)
             for a in rows
         ]
-        await self._run(lambda c: self._tx(c, lambda t: t.executemany(_UPSERT_AGGREGATE, params)))
+        await self._run(
+            lambda c: self._tx(c, lambda t: t.executemany(sql.UPSERT_AGGREGATE, params)))
 
     async def probe_aggregates(self, check_id: str, since: float) -> list[ProbeAggregate]:
         rows = await self._run(
@@ -362,9 +360,10 @@ class SqliteStore:
     async def due_deliveries(self, now: float, limit: int = 100) -> list[Delivery]:
         rows = await self._run(
             lambda c: c.execute(
-                "SELECT id, webhook, event_key, payload, attempts, next_attempt_at FROM outbox "
-                "WHERE state = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, id "
-                "LIMIT ?",
+                "SELECT id, webhook, event_key, payload, attempts, next_attempt_at FROM outbox o "
+                "WHERE state = 'pending' AND next_attempt_at <= ? AND NOT EXISTS (SELECT 1 "
+                "FROM outbox p WHERE p.webhook = o.webhook AND p.ordering = o.ordering AND "
+                "p.state = 'pending' AND p.id < o.id) ORDER BY next_attempt_at, id LIMIT ?",
                 (now, max(limit, 0)),
             ).fetchall(),
             write=False,
@@ -374,7 +373,7 @@ class SqliteStore:
     async def delivery_done(self, delivery_id: int) -> None:
         await self._run(
             lambda c: c.execute(
-                "UPDATE outbox SET state = 'done', attempts = attempts + 1 "
+                "UPDATE outbox SET state = 'done', attempts = attempts + 1, payload = x'' "
                 "WHERE id = ? AND state = 'pending'",
                 (delivery_id,),
             ).fetchall()
@@ -399,14 +398,18 @@ class SqliteStore:
             c.execute(
                 "DELETE FROM incidents WHERE status IN (?,?) AND resolved_at IS NOT NULL "
                 "AND resolved_at < ?",
-                (*_CLOSED, cutoff),
+                (*sql.CLOSED, cutoff),
             )  # updates go with them (ON DELETE CASCADE)
             # Keep each component's last change before the cutoff: uptime needs its baseline.
             c.execute(
-                f"DELETE FROM status_changes WHERE at < ? AND id NOT IN ({_LAST_CHANGE_IDS})",  # noqa: S608
+                f"DELETE FROM status_changes WHERE at < ? AND id NOT IN ({sql.LAST_CHANGE_IDS})",  # noqa: S608
                 (cutoff, cutoff),
             )
             c.execute("DELETE FROM network_health WHERE at < ?", (cutoff,))
-            c.execute("DELETE FROM outbox WHERE state != 'pending' AND created_at < ?", (cutoff,))
+            c.execute("DELETE FROM outbox WHERE state = 'dropped' AND created_at < ?", (cutoff,))
+            # Delivered rows lost their payload when marked done; the key stays a day so a
+            # re-applied effect is still recognised, then the row goes.
+            c.execute("DELETE FROM outbox WHERE state = 'done' AND created_at < ?",
+                      (now - min(retention, codec.DONE_KEPT),))
 
         await self._run(lambda c: self._tx(c, body))

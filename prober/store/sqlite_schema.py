@@ -100,6 +100,15 @@ def _prepare(conn: sqlite3.Connection, path: str, synchronous: str) -> None:
         version = int(conn.execute("PRAGMA user_version").fetchone()[0])
     except sqlite3.Error as exc:
         raise StoreError(describe(exc, path)) from exc
+    if version > 0:  # an existing database: a structural check before anything is written
+        try:
+            rows = [str(r[0]) for r in conn.execute("PRAGMA quick_check(20)").fetchall()]
+        except sqlite3.Error as exc:
+            raise StoreError(describe(exc, path)) from exc
+        if rows != ["ok"]:
+            raise StoreError(
+                f"database {path!r} is corrupt (quick_check: {'; '.join(rows[:5])}); prober "
+                "will not modify it: move it aside or restore a backup")
     latest = latest_version()
     if version > latest:
         raise SchemaTooNewError(

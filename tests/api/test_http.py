@@ -93,10 +93,17 @@ def test_accepts_gzip(header, expected):
     assert accepts_gzip(header) is expected
 
 
-@pytest.mark.parametrize("path", [*READ_PATHS, "/api/prober/v1/checks.json", "/metrics"])
+@pytest.mark.parametrize("path", [*READ_PATHS, "/api/prober/v1/checks.json"])
 async def test_cors_on_get(client, path):
     resp = await client.get(path)
     assert resp.headers["Access-Control-Allow-Origin"] == "*"
+    assert resp.headers["X-Content-Type-Options"] == "nosniff"
+
+
+@pytest.mark.parametrize("path", ["/metrics", "/-/ready", "/-/healthy"])
+async def test_no_cors_on_operational_endpoints(client, path):
+    resp = await client.get(path)
+    assert "Access-Control-Allow-Origin" not in resp.headers
     assert resp.headers["X-Content-Type-Options"] == "nosniff"
 
 

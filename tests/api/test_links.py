@@ -1,4 +1,7 @@
-"""Absolute links (page.url, shortlink, feed) built from the request when page.url is unset."""
+"""Absolute links (page.url, shortlink, feed) built from the request when page.url is unset.
+
+Most tests here run behind a trusted proxy (the test client's loopback address is trusted);
+`test_untrusted_*` show that an arbitrary client's Host / X-Forwarded-* change nothing."""
 
 from __future__ import annotations
 
@@ -7,14 +10,25 @@ from xml.etree import ElementTree as ET
 
 import pytest
 
+from prober.api import make_app
 from prober.api.app import STATE
-from prober.api.origin import clean_host
+from prober.api.origin import clean_host, parse_networks
 from prober.config.model import Page
 from tests.api.fake import INCIDENT_ID, TOKEN, during_snapshot
 from tests.api.schemas import assert_valid
 from tests.api.test_statuspage_api import ENDPOINTS
 
 ATOM = "{http://www.w3.org/2005/Atom}"
+
+
+@pytest.fixture
+async def client(aiohttp_client, backend):
+    return await aiohttp_client(make_app(backend, trusted_proxies=parse_networks(["127.0.0.0/8", "::1"])))
+
+
+@pytest.fixture
+async def untrusted(aiohttp_client, backend):
+    return await aiohttp_client(make_app(backend))
 
 
 @pytest.fixture
@@ -125,3 +139,28 @@ async def test_cache_holds_a_bounded_number_of_base_urls(client, no_url):
     assert cache.builds == builds + 30
     await _summary(client, Host="a.example")  # evicted long ago: rendered again
     assert cache.builds == builds + 31
+
+
+@pytest.mark.parametrize("headers", [
+    {"Host": "evil.example"},
+    {"X-Forwarded-Host": "evil.example", "X-Forwarded-Proto": "https"},
+])
+async def test_untrusted_clients_host_headers_never_decide_links(untrusted, no_url, headers):
+    body = await _summary(untrusted, **headers)
+    own = f"http://{untrusted.server.host}:{untrusted.server.port}"
+    assert body["page"]["url"] == own
+    assert body["incidents"][0]["shortlink"] == f"{own}/incidents/{INCIDENT_ID}"
+    feed = await (await untrusted.get("/history.atom", headers=headers)).read()
+    assert b"evil.example" not in feed
+
+
+async def test_untrusted_configured_page_url_wins(untrusted, backend):
+    body = await _summary(untrusted, Host="evil.example")
+    assert body["page"]["url"] == "https://status.example.com"
+
+
+def test_trusted_proxy_setting_is_validated():
+    assert [str(n) for n in parse_networks(["10.0.0.0/8, 192.168.1.1", "::1"])] == [
+        "10.0.0.0/8", "192.168.1.1/32", "::1/128"]
+    with pytest.raises(ValueError, match="not an IP address or CIDR"):
+        parse_networks(["proxy.local"])

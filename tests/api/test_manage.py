@@ -345,8 +345,9 @@ async def test_human_incident_and_maintenance_survive_a_restart(aiohttp_client, 
 
 
 async def test_a_write_is_acknowledged_only_once_stored(client):
-    """A store that fails: the write that hit the failure is a 503 (kept and written on
-    recovery, not to be repeated); later writes are refused before changing anything."""
+    """A store that fails: every write that cannot be stored is a 503 and changes nothing
+    (the engine is rolled back, so the change is neither shown nor saved later); once the
+    store works again, writes are accepted and stored."""
     from prober.errors import StoreError
 
     store = client.service.keeper.store
@@ -357,21 +358,18 @@ async def test_a_write_is_acknowledged_only_once_stored(client):
 
     store.apply = failing_apply
     try:
-        first = await client.post("/api/prober/v1/incidents", headers=AUTH,
-                                  json={"name": "A", "body": "a"})
-        assert first.status == 503 and first.headers["Retry-After"] == "30"
-        assert "do not repeat it" in (await first.json())["error"]["message"]
         before = len(client.service.engine.book.records)
-        second = await client.post("/api/prober/v1/incidents", headers=AUTH,
-                                   json={"name": "B", "body": "b"})
-        assert second.status == 503
-        assert "nothing was changed" in (await second.json())["error"]["message"]
-        assert len(client.service.engine.book.records) == before
+        for name in ("A", "B"):
+            refused = await client.post("/api/prober/v1/incidents", headers=AUTH,
+                                        json={"name": name, "body": name.lower()})
+            assert refused.status == 503 and refused.headers["Retry-After"] == "30"
+            assert (await refused.json())["error"]["code"] == "store_unavailable"
+            assert len(client.service.engine.book.records) == before
     finally:
         store.apply = real_apply
-    # the store recovers: the queued write lands, and writes are accepted again
-    await client.service._save_state()
-    assert client.service.keeper.healthy
-    stored = await store.incidents()
-    assert [i.name for i in stored] == ["A"]
+    assert [i.name for i in await store.incidents()] == []
+    accepted = await client.post("/api/prober/v1/incidents", headers=AUTH,
+                                 json={"name": "C", "body": "c"})
+    assert accepted.status == 201, await accepted.text()
+    assert [i.name for i in await store.incidents()] == ["C"]
     await open_one(client)

@@ -149,3 +149,85 @@ async def test_conflict(client, backend):
 async def test_get_on_write_path_not_allowed(client):
     resp = await client.get(URL)
     assert resp.status == 405
+
+
+async def _raw(client, head: bytes, pieces: list[bytes]) -> tuple[int, bytes]:
+    """Send a request over a plain socket, the body in separate TCP writes."""
+    import asyncio
+
+    reader, writer = await asyncio.open_connection(client.server.host, client.server.port)
+    try:
+        writer.write(head)
+        await writer.drain()
+        for piece in pieces:
+            await asyncio.sleep(0.02)  # separate segments, as a slow client sends them
+            writer.write(piece)
+            await writer.drain()
+        raw = await asyncio.wait_for(reader.read(), 10)
+    finally:
+        writer.close()
+    status = int(raw.split(b" ", 2)[1])
+    return status, raw
+
+
+@pytest.mark.parametrize("pieces", [2, 3])
+async def test_a_body_sent_in_several_tcp_pieces_is_read_whole(client, backend, pieces):
+    body = b'{"status": "identified", "body": "' + FIX.encode() + b'"}'
+    step = len(body) // pieces + 1
+    parts = [body[i : i + step] for i in range(0, len(body), step)]
+    head = (f"POST {URL} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+            "Connection: close\r\n\r\n").encode()
+    status, raw = await _raw(client, head, parts)
+    assert status == 201, raw
+    assert backend.writes == [(INCIDENT_ID, IncidentStatus.IDENTIFIED, FIX, None)]
+
+
+async def test_a_chunked_body_over_the_limit_is_413(client, backend):
+    from prober.api.writes import MAX_BODY_BYTES
+
+    chunk = b"x" * 8192
+    n = MAX_BODY_BYTES // len(chunk) + 2
+    head = (f"POST {URL} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\n"
+            "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n").encode()
+    pieces = [b"%x\r\n%s\r\n" % (len(chunk), chunk) for _ in range(n)] + [b"0\r\n\r\n"]
+    status, _ = await _raw(client, head, pieces)
+    assert status == 413
+    assert backend.writes == []
+
+
+@pytest.mark.parametrize("token", [b"\xff\xfe\xfd", b"caf\xc3\xa9", b"\x80abc"])
+async def test_non_utf8_or_non_ascii_authorization_is_401_never_500(client, backend, token):
+    body = b'{"body": "x"}'
+    head = (f"POST {URL} HTTP/1.1\r\nHost: x\r\n".encode() + b"Authorization: Bearer " + token
+            + f"\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode())
+    status, raw = await _raw(client, head, [body])
+    assert status in (400, 401), raw
+    assert b"Traceback" not in raw
+    assert backend.writes == []
+
+
+async def test_failed_logins_are_logged_without_the_token(client, backend):
+    from structlog.testing import capture_logs
+
+    with capture_logs() as logs:
+        resp = await client.post(URL, json={"body": "x"},
+                                 headers={"Authorization": f"Bearer {TOKEN}-guess"})
+    assert resp.status == 401
+    failed = [e for e in logs if e["event"] == "write_auth_failed"]
+    assert len(failed) == 1 and failed[0]["reason"] == "invalid"
+    assert TOKEN not in repr(logs)
+
+
+async def test_a_write_the_store_did_not_take_is_503_with_the_reason(client, backend):
+    from prober.errors import StoreError
+
+    async def full(*args: object) -> None:
+        raise StoreError("database 'prober.db': disk or database is full")
+
+    backend.write_incident = full
+    resp = await client.post(URL, json={"body": "x"}, headers=AUTH)
+    error = await _error(resp, 503)
+    assert error["code"] == "store_unavailable"
+    assert "disk or database is full" in error["message"]
+    assert resp.headers["Retry-After"]

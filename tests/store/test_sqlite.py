@@ -101,7 +101,8 @@ async def test_refuses_a_corrupt_file_without_touching_it(tmp_path: Path) -> Non
     assert not isinstance(err.value, SchemaTooNewError)
     assert "not a SQLite database" in str(err.value) and str(path) in str(err.value)
     assert path.read_bytes() == garbage
-    assert sorted(os.listdir(tmp_path)) == ["prober.db"]
+    # Only the lock file (one writer per database) is created beside it.
+    assert sorted(os.listdir(tmp_path)) == ["prober.db", "prober.db.lock"]
     # the second attempt behaves the same (nothing was "repaired")
     with pytest.raises(StoreError):
         await s.open()

@@ -1,0 +1,59 @@
+"""The SQL and row shapes SqliteStore uses: statements, column lists, row tuples."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from prober.domain.incident import Incident, IncidentUpdate
+from prober.store import codec
+
+INCIDENT_COLS = (
+    "id, name, status, impact, started_at, created_at, updated_at, monitoring_at, "
+    "resolved_at, components, impact_override, grp"
+)
+UPSERT_INCIDENT = (
+    f"INSERT INTO incidents ({INCIDENT_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?) "  # noqa: S608
+    "ON CONFLICT (id) DO UPDATE SET name=excluded.name, status=excluded.status, "
+    "impact=excluded.impact, started_at=excluded.started_at, created_at=excluded.created_at, "
+    "updated_at=excluded.updated_at, monitoring_at=excluded.monitoring_at, "
+    "resolved_at=excluded.resolved_at, components=excluded.components, "
+    "impact_override=excluded.impact_override, grp=excluded.grp"
+)
+UPSERT_UPDATE = (
+    "INSERT INTO incident_updates (id, incident_id, status, body, created_at, affected, "
+    "automatic) VALUES (?,?,?,?,?,?,?) ON CONFLICT (id) DO UPDATE SET "
+    "incident_id=excluded.incident_id, status=excluded.status, body=excluded.body, "
+    "created_at=excluded.created_at, affected=excluded.affected, automatic=excluded.automatic"
+)
+UPSERT_AGGREGATE = (
+    "INSERT INTO probe_aggregates (check_id, minute, component, total, failures, "
+    "latency_sum, latency_max) VALUES (?,?,?,?,?,?,?) ON CONFLICT (check_id, minute) DO "
+    "UPDATE SET component=excluded.component, total=total+excluded.total, "
+    "failures=failures+excluded.failures, latency_sum=latency_sum+excluded.latency_sum, "
+    "latency_max=max(latency_max, excluded.latency_max)"
+)
+LAST_CHANGE_IDS = (
+    "SELECT id FROM (SELECT id, ROW_NUMBER() OVER (PARTITION BY component "
+    "ORDER BY at DESC, id DESC) AS rn FROM status_changes WHERE at <= ?) WHERE rn = 1"
+)
+CLOSED = tuple(str(s) for s in codec.CLOSED_STATUSES)
+
+
+def generation(c: sqlite3.Connection) -> int:
+    row = c.execute("SELECT generation FROM domain_state WHERE id = 1").fetchone()
+    return 0 if row is None else int(row[0])
+
+
+def incident_row(inc: Incident) -> tuple[object, ...]:
+    return (
+        inc.id, inc.name, str(inc.status), str(inc.impact), inc.started_at, inc.created_at,
+        inc.updated_at, inc.monitoring_at, inc.resolved_at, codec.dump_components(inc.components),
+        int(inc.impact_override), inc.group,
+    )  # fmt: skip
+
+
+def update_row(u: IncidentUpdate) -> tuple[object, ...]:
+    return (
+        u.id, u.incident_id, str(u.status), u.body, u.created_at,
+        codec.dump_affected(u.affected_components), int(u.automatic),
+    )  # fmt: skip
