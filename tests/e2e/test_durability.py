@@ -79,7 +79,8 @@ async def test_sigterm_with_writes_in_flight_loses_no_acknowledged_update(
     p = prober(tmp_path, target)
     await p.start()
     iid = await open_incident(p)
-    url = f"{p.url}/api/prober/v1/incidents/{iid}/updates"
+    path = f"/api/prober/v1/incidents/{iid}/updates"
+    url = p.base(path, "POST") + path
     outcomes: dict[str, int] = {}
     async with aiohttp.ClientSession() as session:
 
