@@ -25,6 +25,7 @@ from prober.api.statuspage import incident_json, page_json
 from prober.clock import Clock, SystemClock
 from prober.config import Check, Config
 from prober.config.loader import load_config
+from prober.config.model import CANARY_COMPONENT
 from prober.domain.effects import (
     ComponentStateChanged,
     Effect,
@@ -133,7 +134,7 @@ class Service:
         self._merge_incidents([*stored, *self.engine.open_incidents()])
         await self._refresh_uptime()
         self._rebuild(now)
-        self.runner.start(self.config.checks)
+        self.runner.start(self.config.probed)
         every = self._every
         self._tasks = [
             asyncio.create_task(every(self.settings.tick_interval, self._tick)),
@@ -175,6 +176,13 @@ class Service:
 
     # ---- probing -> domain -> effects ------------------------------------------------
     async def _on_round(self, check: Check, results: list[ProbeResult], lag: float) -> None:
+        if check.component == CANARY_COMPONENT:  # evidence for the network guard only
+            now = self.clock.now().timestamp()
+            async with self._lock:
+                effects = self.engine.observe(results, now)
+                if effects:
+                    await self._apply(effects, now)
+            return
         self.exporter.record_round(check, results, lag)
         for r in results:
             self.aggregator.add(r)
@@ -319,7 +327,7 @@ class Service:
             self.config = config
             REDACTOR.secrets = config.secret_values
             effects = self.engine.reconfigure(config, now)
-            self.runner.update(config.checks)
+            self.runner.update(config.probed)
             self.exporter.set_checks(config.checks)
             if self.sender is not None:
                 self.sender.configure(config.webhooks)
@@ -352,8 +360,8 @@ class Service:
             return False, f"store: {self.keeper.degraded}"
         if self.keeper.problem:
             return False, f"store: {self.keeper.problem}"
-        if not self.engine.network_healthy:
-            return False, "network: every check is failing at once"
+        # Never on the targets or the network verdict (issue 11): a total outage must not
+        # take the status page offline. That verdict is a metric, an alert and an API line.
         return True, "ready"
 
     def write_token(self) -> str | None:

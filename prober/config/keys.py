@@ -4,7 +4,7 @@ from __future__ import annotations
 
 TOP = (
     "page", "defaults", "status", "components", "checks", "maintenances", "incidents",
-    "webhooks",
+    "webhooks", "network",
 )
 PAGE = ("name", "url", "time_zone")
 # Keys a check may set that `defaults:` may also set.
@@ -44,6 +44,7 @@ COMPONENT = ("id", "name", "group", "description", "status")
 MAINTENANCE = ("id", "name", "components", "start", "end", "weekly", "description")
 WEEKLY = ("days", "start", "duration", "timezone")
 INCIDENTS = ("quiet_period", "min_update_spacing", "per_group", "title_template")
+NETWORK = ("canaries", "interval", "timeout")
 WEBHOOK = ("id", "url", "kind", "secret", "headers", "timeout", "max_attempts")
 
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")

@@ -215,6 +215,7 @@ def parse_config(text: str, source: str = "<string>",
         "maintenances": b.maintenances(ids),
         "incidents": sections.read_incidents(r, top.get("incidents")),
         "webhooks": b.webhooks(),
+        "network": sections.read_network(r, top.get("network")),
     }
     if r.issues:
         raise ConfigError(sorted(r.issues, key=lambda i: (i.line, i.column)))

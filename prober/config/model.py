@@ -165,6 +165,18 @@ class Page:
     time_zone: str = "UTC"
 
 
+CANARY_COMPONENT = "-network"  # the component of canary checks: no valid id, never shown
+
+
+@dataclass(frozen=True)
+class Network:
+    """Evidence of prober's own connectivity (see docs/CONFIGURATION.md#network)."""
+
+    # Reference targets on other networks, probed only to tell prober's own network loss
+    # from a total outage of the targets; any HTTP answer is a working network.
+    canaries: tuple[Check, ...] = ()
+
+
 @dataclass(frozen=True)
 class Config:
     page: Page
@@ -173,6 +185,7 @@ class Config:
     maintenances: tuple[Maintenance, ...] = ()
     incidents: IncidentPolicy = field(default_factory=IncidentPolicy)
     webhooks: tuple[Webhook, ...] = ()
+    network: Network = field(default_factory=Network)
     source: str = "<string>"
     # What every ${VAR} in the file expanded to (TLS paths and durations aside).
     expanded: frozenset[str] = field(default=frozenset(), compare=False, repr=False)
@@ -182,6 +195,11 @@ class Config:
             if c.id == component_id:
                 return c
         raise KeyError(component_id)
+
+    @property
+    def probed(self) -> tuple[Check, ...]:
+        """Everything the runner probes: the checks and the network canaries."""
+        return self.checks + self.network.canaries
 
     def checks_of(self, component_id: str) -> tuple[Check, ...]:
         return tuple(c for c in self.checks if c.component == component_id)

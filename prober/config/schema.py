@@ -196,6 +196,13 @@ def json_schema() -> Schema:
         "max_attempts": _d({"type": "integer", "minimum": 1, "maximum": 100},
                            "Attempts before giving up.", hook.max_attempts),
     }, keys.WEBHOOK, required=("id", "url"))
+    network = _obj({
+        "canaries": {"type": "array", "items": _ref("url"),
+                     "description": "Reference URLs on other networks, probed only as "
+                                    "evidence of prober's own connectivity."},
+        "interval": _dur("How often each canary is probed.", 10.0),
+        "timeout": _dur("Deadline of one canary probe.", 5.0),
+    }, keys.NETWORK, description="Telling prober's own network loss from a total outage.")
     page = _obj({"name": _str("Title of the status page.", "Status"),
                  "url": _d(_ref("url"), "Public base URL of the page."),
                  "time_zone": _str("IANA time zone for displayed times.", "UTC")}, keys.PAGE)
@@ -208,6 +215,7 @@ def json_schema() -> Schema:
         "maintenances": {"type": "array", "items": maintenance},
         "incidents": incidents,
         "webhooks": {"type": "array", "items": webhook},
+        "network": network,
     }, keys.TOP, required=("components", "checks"))
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",

@@ -40,9 +40,10 @@ MAINTENANCE_HORIZON_DAYS = 7.0
 
 
 def hold_limit(config: Config) -> float:
-    """How long unreachable rounds wait for a network verdict: one slowest round, max 60 s."""
-    longest = max((c.interval + c.timeout for c in config.checks), default=29.0)
-    return min(60.0, longest + 1.0)
+    """How long unreachable rounds wait for a network verdict: the slowest round of any
+    check or canary, plus 1 s. Never capped: every check gets to report since the loss."""
+    longest = max((c.interval + c.timeout for c in config.probed), default=29.0)
+    return longest + 1.0
 
 
 class Engine:
@@ -95,7 +96,10 @@ class Engine:
         self._check_component = {c.id: c.component for c in config.checks if c.component in ids}
         for comp_id, health in self._health.items():
             health.forget_checks({c for c, k in self._check_component.items() if k == comp_id})
-        self.guard.reconfigure(self._check_component, hold_limit(config))
+        self._canaries = frozenset(c.id for c in config.network.canaries)
+        self.guard.reconfigure(
+            self._check_component, hold_limit(config), [c.id for c in config.network.canaries]
+        )
         self.book.reconfigure(config.incidents, self._names(config), self._groups(config))
 
     def _reindex(self) -> None:
@@ -130,6 +134,8 @@ class Engine:
         check_id = results[0].check_id
         component = self._check_component.get(check_id)
         if component is None:
+            if check_id in self._canaries:
+                return self._canary(check_id, results, now)
             return []
         policy = self._health[component].policy
         samples = [
@@ -161,6 +167,26 @@ class Engine:
             effects.extend(self._step(now))
         return effects
 
+    def _canary(self, check_id: str, results: Sequence[ProbeResult], now: float) -> list[Effect]:
+        samples = [Sample(r.at, False, r.duration, r.reason.value) for r in results]
+        verdict = self.guard.canary_round(check_id, samples, min(r.at for r in results))
+        effects: list[Effect] = []
+        if verdict.health is not None:
+            effects.append(NetworkHealthChanged(verdict.health, now))
+        touched: list[str] = []
+        for cid, round_samples in verdict.record:
+            comp = self._check_component.get(cid)
+            if comp is not None:
+                self._health[comp].record_round(round_samples, cid)
+                if comp not in touched:
+                    touched.append(comp)
+        if verdict.record or verdict.health is not None:
+            self._catch_up_reasons(self._bad)
+            self._stepped_at = now
+            touched.sort(key=self._position.__getitem__)
+            effects.extend(self._evaluate(now, touched))
+        return effects
+
     def tick(self, now: float) -> list[Effect]:
         """Time-driven transitions: recovery, due updates, resolution, maintenance.
 
@@ -172,11 +198,15 @@ class Engine:
         """
         self._catch_up_reasons(self._bad)
         self._stepped_at = now
+        was = self.guard.healthy
+        network: list[Effect] = []
         for cid, round_samples in self.guard.tick(now):
             comp = self._check_component.get(cid)
             if comp is not None:
                 self._health[comp].record_round(round_samples, cid)
                 self._active.add(comp)
+        if self.guard.healthy is not was:
+            network.append(NetworkHealthChanged(self.guard.healthy, now))
         self._in_maintenance(now)
         due = self._active | self._maintenance_moved
         self._maintenance_moved = set()
@@ -184,7 +214,7 @@ class Engine:
             for cid in self._uncreated:
                 self._created.setdefault(cid, now)
             self._uncreated = set()
-        return self._evaluate(now, sorted(due, key=self._position.__getitem__))
+        return network + self._evaluate(now, sorted(due, key=self._position.__getitem__))
 
     def post_update(
         self,
@@ -208,7 +238,7 @@ class Engine:
     def _evaluate_some(self, now: float, components: Sequence[str]) -> list[Effect]:
         effects: list[Effect] = []
         in_maintenance = self._in_maintenance(now)
-        healthy = self.guard.healthy
+        healthy = self.guard.state != "lost"
         for cid in components:
             if cid not in self._created:
                 self._created[cid] = now
@@ -271,6 +301,12 @@ class Engine:
     @property
     def network_healthy(self) -> bool:
         return self.guard.healthy
+
+    @property
+    def network_state(self) -> str:
+        """`ok`, `lost` (canaries confirm prober's own loss) or `unverified` (every target
+        unreachable and no canary to tell: shown as the outage it may be)."""
+        return self.guard.state
 
     def status_of(self, component: str) -> ComponentStatus:
         return self._shown[component]

@@ -313,3 +313,15 @@ def test_check_files_output_and_exit_code(tmp_path: Path) -> None:
 
 def test_config_equality_is_structural() -> None:
     assert parse_config(BASE, "t", {}) == parse_config(BASE, "t", {})
+
+
+def test_network_canaries_are_probed_apart_from_the_checks() -> None:
+    config = parse_config(BASE + "network:\n  canaries: [https://www.example.org/]\n"
+                          "  interval: 20s\n", "t.yaml", {})
+    (canary,) = config.network.canaries
+    assert canary.url == "https://www.example.org/"
+    assert (canary.interval, canary.timeout) == (20.0, 5.0)
+    assert 500 in canary.expect.status[0]  # any HTTP answer proves the network
+    assert canary not in config.checks and canary in config.probed
+    assert canary.component not in {c.id for c in config.components}
+    assert parse_config(BASE, "t.yaml", {}).network.canaries == ()

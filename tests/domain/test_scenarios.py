@@ -233,8 +233,9 @@ def test_restart_while_still_failing_needs_no_new_streak() -> None:
 
 
 def test_prober_losing_its_network_opens_no_incident() -> None:
+    """Issue 11: the loss is prober's own only when canaries confirm it."""
     comps = (("a", "A"), ("b", "B"), ("c", "C"))
-    sim = Sim(make_config(comps, interval=5.0, requests_per_round=10))
+    sim = Sim(make_config(comps, interval=5.0, requests_per_round=10, canaries=1))
     warm(sim)
     t = sim.now
     out = sim.run(300.0, failing(Reason.CONNECT, t))
@@ -250,7 +251,7 @@ def test_prober_losing_its_network_opens_no_incident() -> None:
 
 def test_network_loss_holds_statuses_of_components_already_down() -> None:
     comps = (("a", "A"), ("b", "B"))
-    sim = Sim(make_config(comps, interval=5.0, requests_per_round=10))
+    sim = Sim(make_config(comps, interval=5.0, requests_per_round=10, canaries=1))
     warm(sim)
     t = sim.now
     sim.run(60.0, failing(Reason.HTTP_5XX, t, checks=["a-check"]))
