@@ -94,13 +94,14 @@ class StatusPolicy:
     """How a component's failure ratio becomes a status (see docs/CONFIGURATION.md)."""
 
     window: float = 300.0  # sliding window, seconds
-    min_samples: int = 20  # samples needed in the window before a ratio verdict
+    min_samples: int = 20  # samples a trailing window needs to show a level is left
     degraded: float = 0.05
     partial: float = 0.25
     major: float = 0.50
-    # A status is left only when the ratio stays below threshold * exit_factor ...
+    # No effect since issue 11 (exits are symmetric, see prober/domain/state.py); kept so
+    # that older files load.
     exit_factor: float = 0.5
-    # ... for this long (seconds).
+    # A level is left once the rate has been below its threshold this long (seconds).
     recovery_time: float = 60.0
     # This many consecutive failing rounds, every probe failing, give major_outage at once,
     # whatever min_samples says (fast escalation).

@@ -76,17 +76,20 @@ def _status_policy() -> Schema:
         "window": _dur("Sliding window of probe results the failure ratio is computed over.",
                        p.window),
         "min_samples": _d({"type": "integer", "minimum": 1},
-                          "Samples needed in the window before a ratio verdict.", p.min_samples),
+                          "Samples a trailing window needs before it can show a level is left (and "
+                          "before the latency percentile counts).", p.min_samples),
         "degraded": _fraction("Failure ratio from which the component is "
                               "degraded_performance.", p.degraded),
         "partial": _fraction("Failure ratio from which it is partial_outage.", p.partial),
         "major": _fraction("Failure ratio from which it is major_outage.", p.major),
-        "exit_factor": _fraction("A status is left only below threshold * exit_factor.",
-                                 p.exit_factor),
-        "recovery_time": _dur("How long the ratio must stay below the exit threshold.",
+        "exit_factor": _fraction("No effect since exits became symmetric (kept so that "
+                                 "older files load).", p.exit_factor),
+        "recovery_time": _dur("How long the rate must have been below a level's threshold "
+                              "(from the start of that evidence) before it is left.",
                               p.recovery_time),
         "failing_rounds_for_major": _d({"type": "integer", "minimum": 1},
-                                       "Consecutive all-failing rounds that give major_outage.",
+                                       "Consecutive all-failing rounds that give major_outage "
+                                       "(when their failed probes are evidence on their own).",
                                        p.failing_rounds_for_major),
         "failure_reasons": _d({"type": "array", "minItems": 1, "uniqueItems": True,
                                "items": {"enum": reasons}},
@@ -94,7 +97,8 @@ def _status_policy() -> Schema:
                               sorted(DEFAULT_FAILURE_REASONS)),
         "latency_percentile": _fraction("Latency percentile compared with "
                                         "latency_threshold.", p.latency_percentile),
-        "latency_threshold": _dur("Above it the component is degraded_performance."),
+        "latency_threshold": _dur("Sustained rounds slower than it make the component "
+                                  "degraded_performance."),
     }
     return _obj(props, keys.STATUS, description="How failure ratios become statuses.")
 

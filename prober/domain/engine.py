@@ -46,6 +46,15 @@ def hold_limit(config: Config) -> float:
     return longest + 1.0
 
 
+def _rates(config: Config) -> dict[str, float]:
+    """Samples per second of each component (the rate its decision bound is set for)."""
+    rates = {c.id: 0.0 for c in config.components}
+    for check in config.checks:
+        if check.component in rates:
+            rates[check.component] += check.requests_per_round / max(check.interval, 1e-3)
+    return {cid: rate or 1.0 / 15.0 for cid, rate in rates.items()}
+
+
 class Engine:
     def __init__(self, config: Config, state: Mapping[str, Any] | None = None) -> None:
         self.config = config
@@ -83,13 +92,15 @@ class Engine:
         for cid in [c for c in self._health if c not in ids]:
             for table in (self._health, self._shown, self._created, self._updated):
                 table.pop(cid, None)
+        self._rates = _rates(config)
         for comp in config.components:
             health = self._health.get(comp.id)
             if health is None:
-                self._health[comp.id] = ComponentHealth(comp.policy)
+                self._health[comp.id] = ComponentHealth(comp.policy, rate=self._rates[comp.id])
                 self._shown[comp.id] = OP
             else:
                 health.reconfigure(comp.policy)
+                health.set_rate(self._rates[comp.id])
         self._position = {cid: i for i, cid in enumerate(self._health)}
         self._maintenance = (0.0, 0.0, self._maintenance[2])  # maintenances may have changed
         self._reindex()
@@ -367,7 +378,9 @@ class Engine:
             if cid not in self._health:
                 continue
             policy = self._health[cid].policy
-            self._health[cid] = ComponentHealth.from_state(policy, data["health"])
+            self._health[cid] = ComponentHealth.from_state(
+                policy, data["health"], self._rates[cid]
+            )
             self._shown[cid] = ComponentStatus(data.get("shown", "operational"))
             if data.get("created_at") is not None:
                 self._created[cid] = float(data["created_at"])

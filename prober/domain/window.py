@@ -184,6 +184,19 @@ class Window:
             out.append(Counts(total, failures, first))
         return out
 
+    def trailing(self, now: float) -> list[tuple[int, int, float]]:
+        """(total, failures, start time) over the newest 1, 2, 3, ... buckets held."""
+        oldest = self._oldest_key(now)
+        key = math.floor(now / self.width)
+        out: list[tuple[int, int, float]] = []
+        total = failures = 0
+        for k in sorted((k for k in self._buckets if oldest <= k <= key), reverse=True):
+            b = self._buckets[k]
+            total += b.total
+            failures += b.failures
+            out.append((total, failures, k * self.width))
+        return out
+
     def percentile(self, now: float, q: float) -> float | None:
         """Latency at quantile q (0..1) over the window, None without samples."""
         merged: dict[int, int] = {}
