@@ -281,7 +281,11 @@ class Engine:
         order = sorted(self._bad, key=self._position.__getitem__)
         starts = {cid: self._health[cid].episode_start for cid in order}
         reasons = {cid: self._health[cid].window.reasons(now) for cid in order}
-        return self.book.step(self._shown, starts, reasons, now, order)
+        return self.book.step(self._shown, starts, reasons, now, order, self._recovered)
+
+    def _recovered(self, component: str) -> float | None:
+        health = self._health.get(component)
+        return None if health is None else health.recovered_at
 
     def _catch_up_reasons(self, components: Iterable[str]) -> None:
         """Give the book the failure reasons of these (bad) components as of the last call

@@ -27,7 +27,8 @@ The rule (documented here, it is what a status means; the statistics are in dete
 * Episode start: when the component leaves `operational`, `episode_start` is the first
   failing probe of the excursion that crossed h (or of the first all-failing round for
   the fast path). `last_failure_at` is the latest failing probe (the recovery instant
-  of an episode). Both are cleared when the component is back to `operational`.
+  of an episode). `recovered_at`, set when the component is back to `operational`, is the
+  last failing probe before the calm evidence began: when the episode really ended.
 """
 
 from __future__ import annotations
@@ -128,6 +129,7 @@ class ComponentHealth:
         self.all_fail_since: float | None = None
         self.episode_start: float | None = None
         self.last_failure_at: float | None = None
+        self.recovered_at: float | None = None  # last failing probe of the last episode
         self.rate = rate
         self.h = decision_bound(rate)
         self.errors = Cusums([t for _, t in _thresholds(policy)])
@@ -271,6 +273,7 @@ class ComponentHealth:
         if SEVERITY[escalate] > SEVERITY[old]:
             self.status = escalate
             self.calm_since = None
+            self.recovered_at = None
             if old is OP or self.episode_start is None:
                 self.episode_start = a.onset if a.onset is not None else now
         elif SEVERITY[hold] < SEVERITY[old]:
@@ -279,6 +282,10 @@ class ComponentHealth:
             starts = [a.calm.get(s, now) for s in LEVELS[SEVERITY[hold] + 1: SEVERITY[old] + 1]]
             self.calm_since = min(now, max(starts))
             if now - self.calm_since >= self.policy.recovery_time:
+                if hold is OP:  # the episode's last failing probe before the calm
+                    self.recovered_at = (
+                        self.window.last_failure_before(self.calm_since) or self.last_failure_at
+                    )
                 self.status = hold
                 self.calm_since = None
                 self.errors.reset_from(SEVERITY[hold])
@@ -311,6 +318,7 @@ class ComponentHealth:
             "streaks": {c: list(v) for c, v in self.streaks.items()},
             "episode_start": self.episode_start,
             "last_failure_at": self.last_failure_at,
+            "recovered_at": self.recovered_at,
             "errors": self.errors.to_state(),
             "slow": self.slow.to_state(),
             "window": self.window.to_state(),
@@ -334,6 +342,7 @@ class ComponentHealth:
         health._fast_path()
         health.episode_start = data.get("episode_start")
         health.last_failure_at = data.get("last_failure_at")
+        health.recovered_at = data.get("recovered_at")
         if "errors" in data:
             health.errors.load(data["errors"])
         elif health.status is not OP:  # state from before the CUSUMs: keep the level

@@ -91,5 +91,5 @@ class ScanningEngine(Engine):
             for cid, h in self._health.items()
             if bad(self._shown[cid])
         }
-        effects.extend(self.book.step(self._shown, starts, reasons, now))
+        effects.extend(self.book.step(self._shown, starts, reasons, now, None, self._recovered))
         return effects

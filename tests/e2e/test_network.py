@@ -97,13 +97,8 @@ async def test_total_outage_with_a_canary_answering_opens_critical_and_stays_rea
     proc = await start(tmp_path, target, canaries(canary.url))
     try:
         await target.stop()  # every target refuses; the canary still answers
-        await until(lambda: opened(proc), timeout=20.0, what="an incident")
-
-        async def critical() -> bool:
-            found = await opened(proc)
-            return bool(found) and found[0]["impact"] == "critical"
-
-        await until(critical, timeout=10.0, what="a critical incident")
+        found = await until(lambda: opened(proc), timeout=20.0, what="an incident")
+        assert found[0]["impact"] == "critical"  # from its first version on
         status, text = await proc.request("GET", "/-/ready")
         assert status == 200, text
         assert (await components(proc))["network_state"] == "ok"
@@ -159,3 +154,41 @@ async def test_own_network_loss_proven_by_canaries_opens_nothing(
         assert all(c["status"] == "operational" for c in data["components"])
     finally:
         await proc.stop()
+
+
+async def test_recovered_at_and_duration_survive_a_restart(
+    tmp_path: Path, servers: tuple[Server, Server]
+) -> None:
+    """Issue 11: every incident carries recovered_at (the last failing probe); its
+    duration is started to recovered, and the store keeps it across a restart."""
+    target, canary = servers
+    proc = await start(tmp_path, target, canaries(canary.url))
+    try:
+        await target.stop()
+        await until(lambda: opened(proc), timeout=20.0, what="an incident")
+        await target.start()  # the same port: the outage is over
+
+        async def resolved() -> list[dict[str, Any]]:
+            data = await proc.get_json("/api/v2/incidents.json")
+            return [i for i in data["incidents"] if i["status"] == "resolved"]
+
+        [inc] = await until(resolved, timeout=30.0, what="the incident resolved")
+    finally:
+        await proc.stop()
+    assert inc["recovered_at"] is not None
+    started, recovered = _ts(inc["started_at"]), _ts(inc["recovered_at"])
+    assert recovered - started > 0
+    assert _ts(inc["resolved_at"]) > recovered
+    again = ProberProcess(proc.config, proc.db)
+    await again.start()
+    try:
+        data = await again.get_json(f"/api/prober/v1/incidents/{inc['id']}.json")
+        assert data["incident"]["recovered_at"] == inc["recovered_at"]
+    finally:
+        await again.stop()
+
+
+def _ts(iso: str) -> float:
+    from datetime import datetime
+
+    return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
