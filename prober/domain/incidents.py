@@ -18,6 +18,9 @@ Rules (the engine calls `step` with every component's status after each change):
   `quiet_period` of all fine, measured from the later of that moment and the monitoring
   update, the incident is `resolved`. A component getting worse while `monitoring`
   is a relapse: the same incident goes back to `investigating`.
+* A member that goes `under_maintenance` while its incident is open is frozen at its
+  last status: the incident neither moves to monitoring nor resolves because of the
+  window, and continues (same incident, same start) when the window ends.
 * Impact is IMPACT_OF_STATUS of the worst status any component reached
   (degraded -> minor, partial -> major, major -> critical) until a human sets it.
 * Humans post updates (`investigating`, `identified`, `monitoring`, `resolved`, or None
@@ -298,7 +301,10 @@ class IncidentBook:
         for comp in rec.members:
             status = statuses.get(comp, OP)
             if status is ComponentStatus.UNDER_MAINTENANCE:
-                status = OP
+                # Maintenance began during the episode: its state is frozen as last seen
+                # (never "operational again" while it may still fail); after the window
+                # the same incident goes on from what the probes say then.
+                status = rec.members[comp]
             rec.members[comp] = status
             rec.worst = worse(rec.worst, status)
             if reasons.get(comp):
