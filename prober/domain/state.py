@@ -20,7 +20,8 @@ The rule (documented here, it is what a status means; the statistics are in dete
   (about ten slow rounds in a row at the defaults) gives at least
   `degraded_performance`; one slow round never does.
 * Exit (symmetric): a level is left when the trailing windows put the rate below its
-  threshold with 99% confidence (upper bound, see detector.py) and have done so for
+  threshold with 99% confidence (upper bound, see detector.py), or (sparse probing)
+  the whole window holds `min_samples` probes and not one failure, and have done so for
   `recovery_time`, counted from the start of that calm evidence (the first window
   without the failures), not from the moment the bound was crossed. The status drops
   straight to the highest level not left; the evidence for the levels above is reset.
@@ -102,12 +103,18 @@ def exits(window: Window, policy: StatusPolicy, now: float,
     levels = [(s, t) for s, t in _thresholds(policy) if SEVERITY[s] <= SEVERITY[up_to]]
     if not levels:
         return out
-    for total, failures, start in window.trailing(now):
+    trailing = window.trailing(now)
+    for total, failures, start in trailing:
         if total < minimum:
             continue
         for status, threshold in levels:
             if failures < total * threshold and binom_cdf(failures, total, threshold) <= EXIT_ALPHA:
                 out[status] = start
+    if trailing and trailing[-1][0] >= minimum and trailing[-1][1] == 0:
+        # Sparse probing (a window too small for 99% confidence, e.g. one probe every
+        # 15 s): a whole window without any failure leaves every level.
+        for status, _ in levels:
+            out.setdefault(status, trailing[-1][2])
     return out
 
 

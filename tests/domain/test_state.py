@@ -52,7 +52,8 @@ def test_the_near_arm_drifts_down_below_and_up_above_the_threshold(threshold: fl
 @pytest.mark.parametrize(
     ("total", "failures", "left"),
     [
-        (20, 0, {MAJOR, PARTIAL}),  # 0 of 20: below 25% with 99% confidence, not below 5%
+        (20, 0, {MAJOR, PARTIAL, DEGRADED}),  # a whole clean window of min_samples probes
+        (40, 1, {MAJOR, PARTIAL}),  # below 25% with 99% confidence, not below 5%
         (90, 0, {MAJOR, PARTIAL, DEGRADED}),
         (600, 30, {MAJOR, PARTIAL}),  # 5%: not below 5%
         (600, 180, {MAJOR}),
@@ -192,3 +193,14 @@ def test_state_round_trip_keeps_hysteresis() -> None:
     assert back.episode_start == h.episode_start
     assert back.failing_rounds == h.failing_rounds
     assert back.window.counts(T + 15).failures == 30
+
+
+def test_sparse_probing_still_recovers_after_a_clean_window() -> None:
+    """One probe every 15 s: a 5-minute window never holds the ~90 clean probes that 99%
+    confidence below 5% needs; a whole clean window of min_samples probes leaves anyway."""
+    h = ComponentHealth(POLICY)
+    t = rounds(h, T, 40, 0, per_round=1, interval=15.0)
+    t = rounds(h, t, 8, 1, per_round=1, interval=15.0)
+    assert h.status is MAJOR
+    t = rounds(h, t, 30, 0, per_round=1, interval=15.0)
+    assert h.status is OP
