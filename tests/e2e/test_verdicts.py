@@ -122,7 +122,7 @@ async def test_one_slow_round_opens_nothing_but_sustained_slowness_degrades(
         await proc.stop()
 
 
-async def test_a_total_outage_opens_critical_and_so_does_its_first_webhook(
+async def test_a_total_outage_opens_critical_and_webhooks_carry_recovered_at(
     tmp_path: Path, target: Target
 ) -> None:
     hook = Target()
@@ -138,7 +138,17 @@ async def test_a_total_outage_opens_critical_and_so_does_its_first_webhook(
 
         body = await until(first_opened, timeout=20.0, what="the opening webhook")
         assert body["incident"]["impact"] == "critical"
+        assert body["incident"]["recovered_at"] is None
         assert (await incidents(proc))[0]["impact"] == "critical"
+        target.fail = 0.0
+
+        async def resolved_hook() -> dict[str, Any] | None:
+            return next((b for b in hook.received if b["event"] == "incident.resolved"), None)
+
+        done = await until(resolved_hook, timeout=40.0, what="the resolving webhook")
+        inc = done["incident"]
+        assert inc["recovered_at"] is not None  # the last failing probe, in the payload
+        assert inc["started_at"] < inc["recovered_at"] < inc["resolved_at"]
     finally:
         await proc.stop()
         await hook.stop()
