@@ -29,7 +29,7 @@ from prober.domain import maintenance
 from prober.domain.effects import ComponentStateChanged, Effect, NetworkHealthChanged
 from prober.domain.incident import Incident
 from prober.domain.incidents import IncidentBook, bad
-from prober.domain.network import NetworkGuard
+from prober.domain.network import LOST, NetworkGuard
 from prober.domain.snapshot import ComponentView, MaintenanceWindow
 from prober.domain.state import OP, ComponentHealth, Sample
 from prober.domain.status import ComponentStatus, Impact, IncidentStatus
@@ -249,7 +249,7 @@ class Engine:
     def _evaluate_some(self, now: float, components: Sequence[str]) -> list[Effect]:
         effects: list[Effect] = []
         in_maintenance = self._in_maintenance(now)
-        healthy = self.guard.state != "lost"
+        healthy = self.guard.state != LOST
         for cid in components:
             if cid not in self._created:
                 self._created[cid] = now
