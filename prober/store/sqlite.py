@@ -27,15 +27,16 @@ T = TypeVar("T")
 
 _INCIDENT_COLS = (
     "id, name, status, impact, started_at, created_at, updated_at, monitoring_at, "
-    "resolved_at, components, impact_override, grp"
+    "resolved_at, components, impact_override, grp, recovered_at"
 )
 _UPSERT_INCIDENT = (
-    f"INSERT INTO incidents ({_INCIDENT_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?) "  # noqa: S608
+    f"INSERT INTO incidents ({_INCIDENT_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) "  # noqa: S608
     "ON CONFLICT (id) DO UPDATE SET name=excluded.name, status=excluded.status, "
     "impact=excluded.impact, started_at=excluded.started_at, created_at=excluded.created_at, "
     "updated_at=excluded.updated_at, monitoring_at=excluded.monitoring_at, "
     "resolved_at=excluded.resolved_at, components=excluded.components, "
-    "impact_override=excluded.impact_override, grp=excluded.grp"
+    "impact_override=excluded.impact_override, grp=excluded.grp, "
+    "recovered_at=excluded.recovered_at"
 )
 _UPSERT_UPDATE = (
     "INSERT INTO incident_updates (id, incident_id, status, body, created_at, affected, "
@@ -62,7 +63,7 @@ def _incident_row(inc: Incident) -> tuple[object, ...]:
     return (
         inc.id, inc.name, str(inc.status), str(inc.impact), inc.started_at, inc.created_at,
         inc.updated_at, inc.monitoring_at, inc.resolved_at, codec.dump_components(inc.components),
-        int(inc.impact_override), inc.group,
+        int(inc.impact_override), inc.group, inc.recovered_at,
     )  # fmt: skip
 
 
@@ -284,6 +285,7 @@ class SqliteStore:
                 updates=tuple(by_incident[r[0]]),
                 impact_override=bool(r[10]),
                 group=r[11],
+                recovered_at=r[12],
             )
             for r in rows
         ]
