@@ -6,13 +6,19 @@ For each probe setting and each failure scenario, a fresh prober process probes 
 components of the simulated target (platform-api, billing) until everything is healthy and
 the status window is full of healthy samples... then the target is switched to the scenario
 (`outage`: every request 500; `partial`: 30% of platform-api's requests 500) and we read
-the incident from /api/v2/incidents/unresolved.json. Reported per run:
+the incident from /api/v2/incidents/unresolved.json; 30 s after the switch the target is
+healthy again and we follow the recovery (recovery_time 10s and quiet_period 15s here, so
+a run fits the bench). Reported per run:
 
   start_error   incident started_at minus the moment the target began failing (how true
                 the start time is; the first failing probe comes at most one interval later)
   detect        incident created_at minus started_at: from the first failing probe to the
                 incident opening (the figure issue 3 asks for)
   switch_to_open  incident created_at minus the moment the target began failing
+  ->operational, ->monitoring, ->resolved  from the target's recovery to every component
+                operational, to the incident's monitoring_at and resolved_at
+  recorded      the incident's duration (recovered_at minus started_at) against the
+                true one (from the switch to the recovery)
 
 All runs of one setting go in parallel (separate processes and targets). Figures are wall
 clock on this machine, not simulated.
@@ -53,10 +59,16 @@ SETTINGS = (
 SCENARIOS = ("outage", "partial")
 
 
+# Shortened so a run fits the bench: recovery_time and quiet period as printed.
+RECOVERY = "status:\n  recovery_time: 10s\nincidents:\n  quiet_period: 15s\n"
+OUTAGE_LENGTH = 30.0  # seconds the target fails after the switch (the true duration)
+
+
 async def one_run(setting: Setting, scenario: str, limit: float, tmp: Path) -> dict[str, Any]:
     runner, port = await start_sim("127.0.0.1", 0, scenario="healthy")
     target = f"http://127.0.0.1:{port}"
-    config = write_config(tmp / "checks.yaml", target, interval=setting.interval)
+    config = write_config(tmp / "checks.yaml", target, interval=setting.interval,
+                          extra=RECOVERY)
     text = config.read_text()
     text = text.replace("timeout: 500ms", "timeout: 800ms")
     text = text.replace("requests_per_round: 5", f"requests_per_round: {setting.requests}")
@@ -78,23 +90,57 @@ async def one_run(setting: Setting, scenario: str, limit: float, tmp: Path) -> d
                 incident = found[0] if found else None
                 if incident is None:
                     await asyncio.sleep(0.1)
-        if incident is None:
-            row["result"] = f"no incident within {limit:.0f}s"
-            return row
-        started = _ts(incident["started_at"])
-        created = _ts(incident["created_at"])
-        row.update(
-            result="opened",
-            impact=incident["impact"],
-            start_error=round(started - switched, 2),
-            detect=round(created - started, 2),
-            switch_to_open=round(created - switched, 2),
-        )
+            if incident is None:
+                row["result"] = f"no incident within {limit:.0f}s"
+                return row
+            started = _ts(incident["started_at"])
+            created = _ts(incident["created_at"])
+            row.update(
+                result="opened",
+                impact=incident["impact"],
+                start_error=round(started - switched, 2),
+                detect=round(created - started, 2),
+                switch_to_open=round(created - switched, 2),
+            )
+            await asyncio.sleep(max(0.0, switched + OUTAGE_LENGTH - time.time()))
+            async with s.post(target + "/_sim/scenario", json={"scenario": "healthy"}) as r:
+                assert r.status == 200
+            healed = time.time()
+            row["true"] = round(healed - switched, 1)
+            row.update(await _recovery(s, proc.url, incident["id"], healed, limit))
         return row
     finally:
         if proc.proc is not None:
             await proc.stop()
         await runner.cleanup()
+
+
+async def _recovery(s: aiohttp.ClientSession, url: str, incident_id: str, healed: float,
+                    limit: float) -> dict[str, Any]:
+    """Seconds from the target's recovery to operational and to resolved, the monitoring
+    time and the recorded duration, polled every 0.2 s (bounded by `limit`)."""
+    out: dict[str, Any] = {}
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        async with s.get(url + "/api/prober/v1/components.json") as r:
+            comps = (await r.json())["components"]
+        if "operational" not in out and all(c["status"] == "operational" for c in comps):
+            out["operational"] = round(time.time() - healed, 1)
+        async with s.get(url + f"/api/prober/v1/incidents/{incident_id}.json") as r:
+            inc = (await r.json())["incident"]
+        if inc["monitoring_at"] and "monitoring" not in out:
+            out["monitoring"] = round(_ts(inc["monitoring_at"]) - healed, 1)
+        if inc["status"] == "resolved":
+            out["resolved"] = round(_ts(inc["resolved_at"]) - healed, 1)
+            if inc.get("recovered_at"):
+                out["recorded"] = round(_ts(inc["recovered_at"]) - _ts(inc["started_at"]), 1)
+            return out
+        await asyncio.sleep(0.2)
+    return out
+
+
+def _sec(x: float | None) -> str:
+    return "-" if x is None else f"{x}s"
 
 
 def _ts(iso: str) -> float:
@@ -123,13 +169,16 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     rows = asyncio.run(main_async(args.timeout))
     print(f"{'setting':28} {'scenario':8} {'start_error':>11} {'detect':>7} "
-          f"{'switch_to_open':>14}  impact")
+          f"{'switch_to_open':>14} {'impact':>8} {'->operational':>13} {'->monitoring':>12} "
+          f"{'->resolved':>10} {'recorded':>8} {'true':>6}")
     for r in rows:
         if r["result"] != "opened":
             print(f"{r['setting']:28} {r['scenario']:8} {r['result']}")
             continue
+        rec = [_sec(r.get(k)) for k in ("operational", "monitoring", "resolved", "recorded")]
         print(f"{r['setting']:28} {r['scenario']:8} {r['start_error']:>10}s {r['detect']:>6}s "
-              f"{r['switch_to_open']:>13}s  {r['impact']}")
+              f"{r['switch_to_open']:>13}s {r['impact']:>8} {rec[0]:>13} {rec[1]:>12} "
+              f"{rec[2]:>10} {rec[3]:>8} {_sec(r.get('true')):>6}")
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2))
     return 0

@@ -275,11 +275,14 @@ DEMO_TARGET = "http://127.0.0.1:8081"
 
 def demo_config(config: Config, target: tuple[str, int]) -> Config:
     """The example config pointed at the demo target, with a compressed clock: the simulated
-    episode cycles every 240 s (prober/demo/scenarios.py), so the status window, recovery
-    time and quiet period shrink to fit it."""
+    episode cycles every 240 s (prober/demo/scenarios.py), so the probe interval, status
+    window, recovery time and quiet period shrink to fit it."""
     base = f"http://{target[0]}:{target[1]}"
+    # One round a second (10 requests): the sequential test sees the episode's 15% and
+    # 40% within its phases (random draws since issue 11, so it needs the samples).
     checks = tuple(
-        dataclasses.replace(c, url=base + c.url[len(DEMO_TARGET) :])
+        dataclasses.replace(c, url=base + c.url[len(DEMO_TARGET) :], interval=1.0,
+                            timeout=min(c.timeout, 0.9))
         if c.url.startswith(DEMO_TARGET + "/")
         else c
         for c in config.checks

@@ -22,6 +22,7 @@ from prober.announce import announce
 from prober.api.statuspage import incident_json, page_json
 from prober.clock import Clock, SystemClock
 from prober.config import Check, Config
+from prober.config.model import CANARY_COMPONENT
 from prober.domain.commands import Command, PostMortem, Result, execute
 from prober.domain.effects import (
     ComponentStateChanged,
@@ -136,7 +137,7 @@ class Service:
         self._merge_incidents([*stored, *self.engine.open_incidents()])
         await self._refresh_uptime()
         self._rebuild(now)
-        self.runner.start(self.config.checks)
+        self.runner.start(self.config.probed)
         self._configure_traffic(self.config)
         every = self._every
         self._tasks = [
@@ -188,6 +189,13 @@ class Service:
 
     # ---- probing -> domain -> effects ------------------------------------------------
     async def _on_round(self, check: Check, results: list[ProbeResult], lag: float) -> None:
+        if check.component == CANARY_COMPONENT:  # evidence for the network guard only
+            now = self.clock.now().timestamp()
+            async with self._lock:
+                effects = self.engine.observe(results, now)
+                if effects:
+                    await self._apply(effects, now)
+            return
         self.exporter.record_round(check, results, lag)
         # Uptime counts probes outside maintenance, while prober's own network is fine.
         counted = self._counts_for_uptime(check.component)
@@ -388,7 +396,7 @@ class Service:
             self.config = config
             REDACTOR.secrets = config.secret_values
             effects = self.engine.reconfigure(engine_config(config), now)
-            self.runner.update(config.checks)
+            self.runner.update(config.probed)
             self._configure_traffic(config)
             self.exporter.set_checks(config.checks)
             if self.sender is not None:
@@ -425,8 +433,8 @@ class Service:
             return False, f"store: {self.keeper.degraded}"
         if self.keeper.problem:
             return False, f"store: {self.keeper.problem}"
-        if not self.engine.network_healthy:
-            return False, "network: every check is failing at once"
+        # Never on the targets or the network verdict (issue 11): a total outage must not
+        # take the status page offline. That verdict is a metric, an alert and an API line.
         return True, "ready"
 
     def write_token(self) -> str | None:

@@ -66,6 +66,7 @@ class SnapshotBuilder:
             maintenances=tuple(engine.maintenance_windows(now)),
             uptime=dict(self.uptime),
             network_healthy=engine.network_healthy,
+            network_state=engine.network_state,
             version=self._version,
         )
         return self.current

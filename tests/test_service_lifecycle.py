@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiohttp import web
 
 from prober.clock import VirtualClock
 from prober.config.model import Config, IncidentPolicy, StatusPolicy, Webhook
@@ -246,7 +247,21 @@ async def test_a_wall_clock_step_neither_resolves_early_nor_freezes_the_incident
 ) -> None:
     from structlog.testing import capture_logs
 
-    cfg = config(webhooks=False)
+    # The targets are healthy after the outage: a closed port would now read as a total
+    # outage (issue 11) and reopen the episode.
+    async def healthy(request: web.Request) -> web.Response:
+        return web.Response(text="ok")
+
+    app = web.Application()
+    app.router.add_get("/{tail:.*}", healthy)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    base = config(webhooks=False)
+    cfg = dataclasses.replace(base, checks=tuple(
+        dataclasses.replace(c, url=f"http://127.0.0.1:{port}/health") for c in base.checks))
     sim, iid = await saved_in_monitoring(tmp_path / "p.db", cfg)
     clock = SteppingClock(datetime.fromtimestamp(sim.now + 1, UTC))
     service = Service(Settings(config_path=str(tmp_path / "none.yaml"),
@@ -267,6 +282,7 @@ async def test_a_wall_clock_step_neither_resolves_early_nor_freezes_the_incident
         assert QUIET * 0.85 <= waited <= QUIET * 1.15, waited
     finally:
         await service.stop()
+        await runner.cleanup()
 
 
 async def test_a_reload_of_deep_yaml_fails_clearly_and_the_reload_metric_drops_to_0(

@@ -77,6 +77,7 @@ def components(snap: StatusSnapshot) -> Json:
     return {
         "page": page_json(snap),
         "network_healthy": snap.network_healthy,
+        "network_state": snap.network_state,
         "components": [
             {
                 "id": c.id,

@@ -224,6 +224,7 @@ def incident_json(inc: Incident, snap: StatusSnapshot) -> Json:
         "impact": inc.impact.value,
         "shortlink": incident_link(snap, inc.id),
         "started_at": iso(inc.started_at),
+        "recovered_at": iso(inc.recovered_at),
         "page_id": page_id(snap),
         "incident_updates": [update_json(u) for u in reversed(inc.updates)],
         "components": _incident_components(inc, snap),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 TOP = (
     "page", "defaults", "status", "components", "checks", "maintenances", "incidents",
-    "webhooks", "incident_templates",
+    "webhooks", "incident_templates", "network",
 )
 PAGE = ("name", "url", "time_zone", "refresh")
 # Keys a check may set that `defaults:` may also set.
@@ -50,6 +50,7 @@ MAINTENANCE = ("id", "name", "components", "start", "end", "weekly", "descriptio
 WEEKLY = ("days", "start", "duration", "timezone")
 INCIDENTS = ("quiet_period", "min_update_spacing", "per_group", "title_template")
 INCIDENT_TEMPLATE = ("id", "name", "body", "status", "impact", "components")
+NETWORK = ("canaries", "interval", "timeout")
 WEBHOOK = ("id", "url", "kind", "secret", "headers", "timeout", "max_attempts")
 
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")

@@ -274,6 +274,7 @@ def parse_config(text: str, source: str = "<string>",
         "incidents": sections.read_incidents(r, top.get("incidents")),
         "webhooks": b.webhooks(),
         "incident_templates": b.incident_templates(ids),
+        "network": sections.read_network(r, top.get("network")),
     }
     if r.issues:
         raise ConfigError(sorted(r.issues, key=lambda i: (i.line, i.column)), r.secrets())

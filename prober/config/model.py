@@ -60,15 +60,15 @@ class TLSOptions:
     insecure_skip_verify: bool = False
 
 
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 @dataclass(frozen=True)
 class EgressPolicy:
     """Networks a probe may connect to: none of `deny`, and one of `allow` when given."""
 
-    allow: tuple[Network, ...] = ()
-    deny: tuple[Network, ...] = ()
+    allow: tuple[IPNetwork, ...] = ()
+    deny: tuple[IPNetwork, ...] = ()
 
     def permits(self, ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
         if ip.version == 6 and ip.ipv4_mapped is not None:
@@ -119,13 +119,14 @@ class StatusPolicy:
     """How a component's failure ratio becomes a status (see docs/CONFIGURATION.md)."""
 
     window: float = 300.0  # sliding window, seconds
-    min_samples: int = 20  # samples needed in the window before a ratio verdict
+    min_samples: int = 20  # samples a trailing window needs to show a level is left
     degraded: float = 0.05
     partial: float = 0.25
     major: float = 0.50
-    # A status is left only when the ratio stays below threshold * exit_factor ...
+    # No effect since issue 11 (exits are symmetric, see prober/domain/state.py); kept so
+    # that older files load.
     exit_factor: float = 0.5
-    # ... for this long (seconds).
+    # A level is left once the rate has been below its threshold this long (seconds).
     recovery_time: float = 60.0
     # This many consecutive failing rounds, every probe failing, give major_outage at once,
     # whatever min_samples says (fast escalation).
@@ -216,6 +217,18 @@ class IncidentTemplate:
     components: tuple[tuple[str, str], ...] = ()  # (component id, component status)
 
 
+CANARY_COMPONENT = "-network"  # the component of canary checks: no valid id, never shown
+
+
+@dataclass(frozen=True)
+class Network:
+    """Evidence of prober's own connectivity (see docs/CONFIGURATION.md#network)."""
+
+    # Reference targets on other networks, probed only to tell prober's own network loss
+    # from a total outage of the targets; any HTTP answer is a working network.
+    canaries: tuple[Check, ...] = ()
+
+
 @dataclass(frozen=True)
 class Config:
     page: Page
@@ -225,6 +238,7 @@ class Config:
     incidents: IncidentPolicy = field(default_factory=IncidentPolicy)
     webhooks: tuple[Webhook, ...] = ()
     incident_templates: tuple[IncidentTemplate, ...] = ()
+    network: Network = field(default_factory=Network)
     source: str = "<string>"
     # What every ${VAR} in the file expanded to (TLS paths and durations aside).
     expanded: frozenset[str] = field(default=frozenset(), compare=False, repr=False)
@@ -234,6 +248,11 @@ class Config:
             if c.id == component_id:
                 return c
         raise KeyError(component_id)
+
+    @property
+    def probed(self) -> tuple[Check, ...]:
+        """Everything the runner probes: the checks and the network canaries."""
+        return self.checks + self.network.canaries
 
     def checks_of(self, component_id: str) -> tuple[Check, ...]:
         return tuple(c for c in self.checks if c.component == component_id)

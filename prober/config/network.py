@@ -10,7 +10,7 @@ from typing import Final
 import yaml
 
 from prober.config import fields, keys
-from prober.config.model import EgressPolicy, Network
+from prober.config.model import EgressPolicy, IPNetwork
 from prober.config.reader import Reader
 
 # Named sets an egress list may use besides CIDRs.
@@ -25,12 +25,12 @@ NETWORK_SETS: Final[dict[str, tuple[str, ...]]] = {
 }
 
 
-def _networks(r: Reader, node: yaml.Node, path: str) -> tuple[Network, ...] | None:
+def _networks(r: Reader, node: yaml.Node, path: str) -> tuple[IPNetwork, ...] | None:
     items = fields.strings(r, node, path)
     if items is None:
         return None
     multi = isinstance(node, yaml.SequenceNode)
-    out: list[Network] = []
+    out: list[IPNetwork] = []
     ok = True
     for i, item in enumerate(items):
         where = f"{path}[{i}]" if multi else path

@@ -100,17 +100,20 @@ def _status_policy() -> Schema:
         "window": _dur("Sliding window of probe results the failure ratio is computed over.",
                        p.window),
         "min_samples": _d({"type": "integer", "minimum": 1},
-                          "Samples needed in the window before a ratio verdict.", p.min_samples),
+                          "Samples a trailing window needs before it can show a level is left (and "
+                          "before the latency percentile counts).", p.min_samples),
         "degraded": _fraction("Failure ratio from which the component is "
                               "degraded_performance.", p.degraded),
         "partial": _fraction("Failure ratio from which it is partial_outage.", p.partial),
         "major": _fraction("Failure ratio from which it is major_outage.", p.major),
-        "exit_factor": _fraction("A status is left only below threshold * exit_factor.",
-                                 p.exit_factor),
-        "recovery_time": _dur("How long the ratio must stay below the exit threshold.",
+        "exit_factor": _fraction("No effect since exits became symmetric (kept so that "
+                                 "older files load).", p.exit_factor),
+        "recovery_time": _dur("How long the rate must have been below a level's threshold "
+                              "(from the start of that evidence) before it is left.",
                               p.recovery_time),
         "failing_rounds_for_major": _d({"type": "integer", "minimum": 1},
-                                       "Consecutive all-failing rounds that give major_outage.",
+                                       "Consecutive all-failing rounds that give major_outage "
+                                       "(when their failed probes are evidence on their own).",
                                        p.failing_rounds_for_major),
         "failure_reasons": _d({"type": "array", "minItems": 1, "uniqueItems": True,
                                "items": {"enum": reasons}},
@@ -118,7 +121,8 @@ def _status_policy() -> Schema:
                               sorted(DEFAULT_FAILURE_REASONS)),
         "latency_percentile": _fraction("Latency percentile compared with "
                                         "latency_threshold.", p.latency_percentile),
-        "latency_threshold": _dur("Above it the component is degraded_performance."),
+        "latency_threshold": _dur("Sustained rounds slower than it make the component "
+                                  "degraded_performance."),
     }
     return _obj(props, keys.STATUS, description="How failure ratios become statuses.")
 
@@ -230,6 +234,13 @@ def json_schema() -> Schema:
         "max_attempts": _d({"type": "integer", "minimum": 1, "maximum": 100},
                            "Attempts before giving up.", hook.max_attempts),
     }, keys.WEBHOOK, required=("id", "url"))
+    network = _obj({
+        "canaries": {"type": "array", "items": _ref("url"),
+                     "description": "Reference URLs on other networks, probed only as "
+                                    "evidence of prober's own connectivity."},
+        "interval": _dur("How often each canary is probed.", 10.0),
+        "timeout": _dur("Deadline of one canary probe.", 5.0),
+    }, keys.NETWORK, description="Telling prober's own network loss from a total outage.")
     page = _obj({"name": _str("Title of the status page.", "Status"),
                  "url": _d(_ref("url"), "Public base URL of the page."),
                  "time_zone": _str("IANA time zone for displayed times.", "UTC"),
@@ -256,6 +267,7 @@ def json_schema() -> Schema:
         "incidents": incidents,
         "webhooks": {"type": "array", "items": webhook},
         "incident_templates": {"type": "array", "items": template},
+        "network": network,
     }, keys.TOP, required=("components", "checks"))
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",

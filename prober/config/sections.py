@@ -16,17 +16,24 @@ from prober.config import fields, keys
 from prober.config import yamlnodes as yn
 from prober.config.checks import Setting, Settings
 from prober.config.model import (
+    CANARY_COMPONENT,
+    Check,
     Component,
+    Expectations,
     IncidentPolicy,
     Maintenance,
+    Network,
     Page,
     StatusPolicy,
+    StatusRange,
     Webhook,
     WeeklyRecurrence,
 )
 from prober.config.reader import Reader
 from prober.probes.result import Reason
 
+CANARY_INTERVAL = 10.0
+CANARY_TIMEOUT = 5.0
 FAILURE_REASONS = tuple(r.value for r in Reason if r is not Reason.OK)
 
 
@@ -299,3 +306,32 @@ def read_webhook(r: Reader, node: yaml.Node, path: str) -> Webhook | None:
         return None
     return Webhook(**values)
 
+
+
+def read_network(r: Reader, node: yaml.Node | None) -> Network | None:
+    """`network:` canaries (URLs probed only as evidence of prober's own connectivity)."""
+    if node is None:
+        return Network()
+    f = r.mapping(node, "network", keys.NETWORK)
+    if f is None:
+        return None
+    interval = (r.duration(f["interval"], "network.interval", minimum=1.0, maximum=3600.0)
+                if "interval" in f else CANARY_INTERVAL)
+    timeout = (r.duration(f["timeout"], "network.timeout", minimum=0.1, maximum=60.0)
+               if "timeout" in f else CANARY_TIMEOUT)
+    urls = []
+    if "canaries" in f:
+        items = r.sequence(f["canaries"], "network.canaries") or []
+        urls = [fields.url(r, n, f"network.canaries[{i}]") for i, n in enumerate(items)]
+    if interval is None or timeout is None or None in urls:
+        return None
+    if timeout > interval:
+        r.error(f["timeout"], "network.timeout", f"timeout ({timeout:g}s) must not exceed "
+                                                 f"interval ({interval:g}s)")
+        return None
+    any_answer = Expectations(status=(StatusRange(100, 599),))
+    return Network(tuple(
+        Check(id=f"{CANARY_COMPONENT}-canary-{i}", component=CANARY_COMPONENT, url=str(u),
+              interval=interval, timeout=timeout, expect=any_answer)
+        for i, u in enumerate(urls)
+    ))

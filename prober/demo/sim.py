@@ -10,14 +10,11 @@ Routes (all JSON):
     POST /_sim/scenario          {"scenario": name, "offset": s?, "time_scale": x?}: switch
                                  scenario and restart its clock (at `offset` seconds into it)
 
-Which requests fail: deterministic error diffusion, not random draws. Each component keeps
-an accumulator; every request adds the current failure share to it and fails when the
-accumulator reaches 1 (then 1 is taken off). Over any n consecutive requests at share p
-the failures are n*p rounded up or down, so prober's windows see the scenario's ratio
-without binomial noise (a degraded 15% never reads as 25% partial outage by bad luck) and
-tests can assert exact counts. The only randomness is each accumulator's starting value,
-drawn from `random.Random(seed)` so components do not fail in lockstep; the same seed and
-the same request order give the same answers.
+Which requests fail: independent random draws, as real failures come. Each request fails
+with the current failure share as its probability (issue 11: what a person sees in the
+demo is then what prober's statistics really do with binomial noise, not a smoothed
+stream that hides it). The draws come from `random.Random(seed)`, reset by every
+scenario switch, so the same seed and the same request order give the same answers.
 
 Time comes from the injected `clock` (seconds, monotonic); latency is waited with the
 injected `sleep`, so tests drive both without waiting in real time.
@@ -60,7 +57,7 @@ class Simulator:
         self.time_scale = time_scale
         self.scenario: Scenario = get_scenario(scenario, time_scale)
         self._started = 0.0
-        self._acc: dict[str, float] = {}
+        self._rng = random.Random(seed)
         self.requests: dict[str, int] = {}
         self.failures: dict[str, int] = {}
         self.switch(scenario)
@@ -71,8 +68,7 @@ class Simulator:
             self.time_scale = time_scale
         self.scenario = get_scenario(scenario, self.time_scale)
         self._started = self._clock() - offset
-        rng = random.Random(self._seed)
-        self._acc = {c: rng.random() for c in COMPONENT_IDS}
+        self._rng = random.Random(self._seed)
         self.requests = dict.fromkeys(COMPONENT_IDS, 0)
         self.failures = dict.fromkeys(COMPONENT_IDS, 0)
 
@@ -83,11 +79,8 @@ class Simulator:
     def answer(self, component: str) -> tuple[bool, float]:
         """Decide one health request: (answered 200?, extra latency in seconds)."""
         behaviour = self.scenario.behaviour(self.elapsed, component)
-        acc = self._acc[component] + behaviour.failure
-        failed = acc >= 1.0
-        if failed:
-            acc -= 1.0
-        self._acc[component] = acc
+        share = behaviour.failure
+        failed = share >= 1.0 or (share > 0.0 and self._rng.random() < share)
         self.requests[component] += 1
         self.failures[component] += failed
         return not failed, behaviour.latency

@@ -30,7 +30,7 @@ from prober.domain.desk import Desk
 from prober.domain.effects import ComponentStateChanged, Effect, NetworkHealthChanged
 from prober.domain.incident import Incident
 from prober.domain.incidents import IncidentBook, bad
-from prober.domain.network import NetworkGuard
+from prober.domain.network import LOST, NetworkGuard
 from prober.domain.snapshot import ComponentView, MaintenanceWindow
 from prober.domain.state import OP, ComponentHealth, Sample
 from prober.domain.status import ComponentStatus, Impact, IncidentStatus
@@ -41,9 +41,19 @@ MAINTENANCE_HORIZON_DAYS = 7.0
 
 
 def hold_limit(config: Config) -> float:
-    """How long unreachable rounds wait for a network verdict: one slowest round, max 60 s."""
-    longest = max((c.interval + c.timeout for c in config.checks), default=29.0)
-    return min(60.0, longest + 1.0)
+    """How long unreachable rounds wait for a network verdict: the slowest round of any
+    check or canary, plus 1 s. Never capped: every check gets to report since the loss."""
+    longest = max((c.interval + c.timeout for c in config.probed), default=29.0)
+    return longest + 1.0
+
+
+def _rates(config: Config) -> dict[str, float]:
+    """Samples per second of each component (the rate its decision bound is set for)."""
+    rates = {c.id: 0.0 for c in config.components}
+    for check in config.checks:
+        if check.component in rates:
+            rates[check.component] += check.requests_per_round / max(check.interval, 1e-3)
+    return {cid: rate or 1.0 / 15.0 for cid, rate in rates.items()}
 
 
 class Engine:
@@ -84,20 +94,25 @@ class Engine:
         for cid in [c for c in self._health if c not in ids]:
             for table in (self._health, self._shown, self._created, self._updated):
                 table.pop(cid, None)
+        self._rates = _rates(config)
         for comp in config.components:
             health = self._health.get(comp.id)
             if health is None:
-                self._health[comp.id] = ComponentHealth(comp.policy)
+                self._health[comp.id] = ComponentHealth(comp.policy, rate=self._rates[comp.id])
                 self._shown[comp.id] = OP
             else:
                 health.reconfigure(comp.policy)
+                health.set_rate(self._rates[comp.id])
         self._position = {cid: i for i, cid in enumerate(self._health)}
         self._maintenance = (0.0, 0.0, self._maintenance[2])  # maintenances may have changed
         self._reindex()
         self._check_component = {c.id: c.component for c in config.checks if c.component in ids}
         for comp_id, health in self._health.items():
             health.forget_checks({c for c, k in self._check_component.items() if k == comp_id})
-        self.guard.reconfigure(self._check_component, hold_limit(config))
+        self._canaries = frozenset(c.id for c in config.network.canaries)
+        self.guard.reconfigure(
+            self._check_component, hold_limit(config), [c.id for c in config.network.canaries]
+        )
         self.book.reconfigure(config.incidents, self._names(config), self._groups(config))
 
     def _reindex(self) -> None:
@@ -132,6 +147,8 @@ class Engine:
         check_id = results[0].check_id
         component = self._check_component.get(check_id)
         if component is None:
+            if check_id in self._canaries:
+                return self._canary(check_id, results, now)
             return []
         policy = self._health[component].policy
         samples = [
@@ -163,6 +180,26 @@ class Engine:
             effects.extend(self._step(now))
         return effects
 
+    def _canary(self, check_id: str, results: Sequence[ProbeResult], now: float) -> list[Effect]:
+        samples = [Sample(r.at, False, r.duration, r.reason.value) for r in results]
+        verdict = self.guard.canary_round(check_id, samples, min(r.at for r in results))
+        effects: list[Effect] = []
+        if verdict.health is not None:
+            effects.append(NetworkHealthChanged(verdict.health, now))
+        touched: list[str] = []
+        for cid, round_samples in verdict.record:
+            comp = self._check_component.get(cid)
+            if comp is not None:
+                self._health[comp].record_round(round_samples, cid)
+                if comp not in touched:
+                    touched.append(comp)
+        if verdict.record or verdict.health is not None:
+            self._catch_up_reasons(self._bad)
+            self._stepped_at = now
+            touched.sort(key=self._position.__getitem__)
+            effects.extend(self._evaluate(now, touched))
+        return effects
+
     def tick(self, now: float) -> list[Effect]:
         """Time-driven transitions: recovery, due updates, resolution, maintenance.
 
@@ -174,11 +211,15 @@ class Engine:
         """
         self._catch_up_reasons(self._bad)
         self._stepped_at = now
+        was = self.guard.healthy
+        network: list[Effect] = []
         for cid, round_samples in self.guard.tick(now):
             comp = self._check_component.get(cid)
             if comp is not None:
                 self._health[comp].record_round(round_samples, cid)
                 self._active.add(comp)
+        if self.guard.healthy is not was:
+            network.append(NetworkHealthChanged(self.guard.healthy, now))
         self._in_maintenance(now)
         due = self._active | self._maintenance_moved
         self._maintenance_moved = set()
@@ -186,7 +227,7 @@ class Engine:
             for cid in self._uncreated:
                 self._created.setdefault(cid, now)
             self._uncreated = set()
-        return self._evaluate(now, sorted(due, key=self._position.__getitem__))
+        return network + self._evaluate(now, sorted(due, key=self._position.__getitem__))
 
     def post_update(
         self,
@@ -210,7 +251,7 @@ class Engine:
     def _evaluate_some(self, now: float, components: Sequence[str]) -> list[Effect]:
         effects: list[Effect] = []
         in_maintenance = self._in_maintenance(now)
-        healthy = self.guard.healthy
+        healthy = self.guard.state != LOST
         for cid in components:
             if cid not in self._created:
                 self._created[cid] = now
@@ -242,7 +283,11 @@ class Engine:
         order = sorted(self._bad, key=self._position.__getitem__)
         starts = {cid: self._health[cid].episode_start for cid in order}
         reasons = {cid: self._health[cid].window.reasons(now) for cid in order}
-        return self.book.step(self._shown, starts, reasons, now, order)
+        return self.book.step(self._shown, starts, reasons, now, order, self._recovered)
+
+    def _recovered(self, component: str) -> float | None:
+        health = self._health.get(component)
+        return None if health is None else health.recovered_at
 
     def _catch_up_reasons(self, components: Iterable[str]) -> None:
         """Give the book the failure reasons of these (bad) components as of the last call
@@ -281,6 +326,12 @@ class Engine:
     @property
     def network_healthy(self) -> bool:
         return self.guard.healthy
+
+    @property
+    def network_state(self) -> str:
+        """`ok`, `lost` (canaries confirm prober's own loss) or `unverified` (every target
+        unreachable and no canary to tell: shown as the outage it may be)."""
+        return self.guard.state
 
     def status_of(self, component: str) -> ComponentStatus:
         return self._shown[component]
@@ -342,7 +393,9 @@ class Engine:
             if cid not in self._health:
                 continue
             policy = self._health[cid].policy
-            self._health[cid] = ComponentHealth.from_state(policy, data["health"])
+            self._health[cid] = ComponentHealth.from_state(
+                policy, data["health"], self._rates[cid]
+            )
             self._shown[cid] = ComponentStatus(data.get("shown", "operational"))
             if data.get("created_at") is not None:
                 self._created[cid] = float(data["created_at"])

@@ -42,6 +42,9 @@ class Incident:
     updates: tuple[IncidentUpdate, ...] = ()  # oldest first
     impact_override: bool = False  # an SRE set the impact by hand
     group: str | None = None  # with incidents.per_group
+    # The last failing probe of the episode, once every component is fine again (cleared
+    # by a relapse): when it really ended. Monitoring and quiet time come after it.
+    recovered_at: float | None = None
 
     @property
     def detected_at(self) -> float:
@@ -49,6 +52,10 @@ class Incident:
 
     @property
     def duration(self) -> float | None:
+        """Started to recovered (the episode itself); started to resolved for an incident
+        resolved without a known recovery (by hand while still failing)."""
+        if self.recovered_at is not None and self.resolved_at is not None:
+            return max(0.0, self.recovered_at - self.started_at)
         return None if self.resolved_at is None else self.resolved_at - self.started_at
 
     @property

@@ -13,10 +13,14 @@ Rules (the engine calls `step` with every component's status after each change):
   `min_update_spacing` to the previous update: a burst while flapping becomes one update
   listing the net change (old = status in the previous update, new = status now), and a
   flap that returned to where it was writes nothing. Every update lists all components.
-* When every component is fine again, the (coalesced) update is `monitoring`. After
+* When every component is fine again, `recovered_at` is the latest of its components'
+  last failing probes (cleared by a relapse), and the (coalesced) update is `monitoring`. After
   `quiet_period` of all fine, measured from the later of that moment and the monitoring
   update, the incident is `resolved`. A component getting worse while `monitoring`
   is a relapse: the same incident goes back to `investigating`.
+* A member that goes `under_maintenance` while its incident is open is frozen at its
+  last status: the incident neither moves to monitoring nor resolves because of the
+  window, and continues (same incident, same start) when the window ends.
 * Impact is IMPACT_OF_STATUS of the worst status any component reached
   (degraded -> minor, partial -> major, major -> critical) until a human sets it.
 * Humans post updates (`investigating`, `identified`, `monitoring`, `resolved`, or None
@@ -31,7 +35,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -231,6 +235,7 @@ class IncidentBook:
         reasons: Mapping[str, Mapping[str, int]],
         now: float,
         bad_components: Sequence[str] | None = None,
+        recovered: Callable[[str], float | None] | None = None,
     ) -> list[Effect]:
         """Advance every incident given each component's status (maintenance as fine).
 
@@ -264,7 +269,7 @@ class IncidentBook:
             effects.append(IncidentOpened(rec.incident))
         for rid, rec in list(self.records.items()):
             if rid not in opened and not rec.human:
-                effects.extend(self._advance(rec, statuses, reasons, now))
+                effects.extend(self._advance(rec, statuses, reasons, now, recovered))
         self._reindex()
         return effects
 
@@ -315,13 +320,17 @@ class IncidentBook:
         statuses: Mapping[str, ComponentStatus],
         reasons: Mapping[str, Mapping[str, int]],
         now: float,
+        recovered: Callable[[str], float | None] | None = None,
     ) -> list[Effect]:
         if not rec.members:
             return []  # every member was removed from the config: waits for a human
         for comp in rec.members:
             status = statuses.get(comp, OP)
             if status is ComponentStatus.UNDER_MAINTENANCE:
-                status = OP
+                # Maintenance began during the episode: its state is frozen as last seen
+                # (never "operational again" while it may still fail); after the window
+                # the same incident goes on from what the probes say then.
+                status = rec.members[comp]
             rec.members[comp] = status
             rec.worst = worse(rec.worst, status)
             if reasons.get(comp):
@@ -329,8 +338,15 @@ class IncidentBook:
         all_ok = not any(bad(s) for s in rec.members.values())
         if not all_ok:
             rec.ok_since = None
+            if rec.incident.recovered_at is not None:  # a relapse: not recovered after all
+                rec.incident = replace(rec.incident, recovered_at=None)
         elif rec.ok_since is None:
             rec.ok_since = now
+            known = [t for c in rec.members if recovered and (t := recovered(c)) is not None]
+            last = max(known, default=now)
+            rec.incident = replace(
+                rec.incident, recovered_at=max(rec.incident.started_at, min(last, now))
+            )
         current = rec.incident.status
         desired = current
         relapse = False

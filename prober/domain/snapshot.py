@@ -86,6 +86,7 @@ class StatusSnapshot:
     maintenances: tuple[MaintenanceWindow, ...]  # active and upcoming
     uptime: dict[str, tuple[DayUptime, ...]]  # component id -> last 90 days, oldest first
     network_healthy: bool = True
+    network_state: str = "ok"  # ok, lost (canaries confirm) or unverified (see network.py)
     version: int = 0  # increases with every rebuild: an ETag
 
     def component(self, component_id: str) -> ComponentView | None:

@@ -1,50 +1,50 @@
-"""Component health: a status derived from the probe window, with hysteresis.
+"""Component health: a status derived from sequential evidence, with symmetric exits.
 
-The rule (documented here, it is what a status means):
+The rule (documented here, it is what a status means; the statistics are in detector.py):
 
-* Windows. The component's samples sit in a bucketed window of `policy.window` seconds
-  (window.py). Its status is judged on nested trailing windows: the last 2, 4, 8, ...
-  buckets (10 s, 20 s, 40 s, ... with 5 s buckets) and the whole window. A burst of
-  failures after hours of health is thus seen at once, not diluted by the healthy past.
-* A trailing window *supports* level L (degraded 5%, partial 25%, major 50% by default)
-  at factor f when it holds at least `min_samples` samples, its failure ratio
-  p >= f * t_L, and the failures are significant: under a true failure rate of
-  f * t_L * m, with m = (1 + exit_factor) / 2 (0.75: halfway between the exit level and
-  the threshold), seeing as many failures would have probability <= ALPHA (exact
-  binomial tail, ALPHA = 1e-3). The guard is what keeps noise out: one failed probe
-  among hundreds, or 0.5% random failures, never reach a status (5 failures in 20
-  samples are the least that count, 30 in 600), and a steady 30% of failures supports
-  `degraded_performance` from 20 samples (the second round at 10 requests per round)
-  and `partial_outage` within a few minutes, but practically never `major_outage`
-  (which hysteresis would then hold).
-* Escalation is immediate: the status rises to the highest level any trailing window
-  supports at f = 1. Fast path: when every check of the component failed every probe
-  of its last `failing_rounds_for_major` rounds, the status is `major_outage` at once,
-  whatever `min_samples` says (so a total outage reaches it within two intervals, while
-  one broken check among several is judged by the ratio rule alone).
-* Latency: with `latency_threshold` set and `min_samples` samples in the window, a
-  `latency_percentile` above the bound gives at least `degraded_performance`.
-* De-escalation: the status is *held* at the highest level supported at
-  f = exit_factor (or by the fast path, or by latency). Only when the held level has
-  stayed below the current status for `recovery_time` does the status drop, straight
-  to the held level.
+* Escalation: per level (degraded 5%, partial 25%, major 50% by default) CUSUM arms on
+  the component's probes reach the level when their evidence passes the decision bound
+  h, set from the component's probe rate so that a true rate of 0.8 times the threshold
+  raises a false alarm about once per 30 days (ARL). The status rises to the highest
+  level reached. A steady rate is shown at the level whose band holds it.
+* Fast path: when every check of the component failed every probe of its last
+  `failing_rounds_for_major` rounds, and those n failed probes are enough evidence on
+  their own (n * ln(1 / (0.8 * degraded)) >= h: background noise at 0.8 * degraded would
+  produce such a streak about once per 30 days), the status is `major_outage` at once
+  (two rounds of 10 requests; four single-probe rounds at 15 s). While such a streak
+  is under way and the fast path is not yet due, a lower level waits for it: a total
+  outage opens major.
+* Latency: with `latency_threshold`, a round is slow when more than 1 -
+  `latency_percentile` of its samples are slower than the bound; the share of slow
+  rounds is tested the same way against 1 - `latency_percentile`: sustained slowness
+  (about ten slow rounds in a row at the defaults) gives at least
+  `degraded_performance`; one slow round never does.
+* Exit (symmetric): a level is left when the trailing windows put the rate below its
+  threshold with 99% confidence (upper bound, see detector.py), or (sparse probing)
+  the whole window holds `min_samples` probes and not one failure, and have done so for
+  `recovery_time`, counted from the start of that calm evidence (the first window
+  without the failures), not from the moment the bound was crossed. The status drops
+  straight to the highest level not left; the evidence for the levels above is reset.
 * Episode start: when the component leaves `operational`, `episode_start` is the first
-  failing probe of the shortest trailing window that supported the escalation (or of
-  the first all-failing round for the fast path): the true start of the bad streak,
-  not the moment a threshold was crossed. It is cleared when the component is back
-  to `operational`.
+  failing probe of the excursion that crossed h (or of the first all-failing round for
+  the fast path). `last_failure_at` is the latest failing probe (the recovery instant
+  of an episode). `recovered_at`, set when the component is back to `operational`, is the
+  last failing probe before the calm evidence began: when the episode really ended.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from prober.config.model import StatusPolicy
+from prober.domain.detector import EXIT_ALPHA, NEAR, Cusums, binom_cdf, decision_bound
 from prober.domain.status import ComponentStatus
-from prober.domain.window import Counts, Window
+from prober.domain.window import Window
+
+DEFAULT_RATE = 1.0 / 15.0  # samples per second when the engine has not said (one check)
 
 ALPHA = 1e-3
 
@@ -76,111 +76,78 @@ class Sample(NamedTuple):
     reason: str = ""
 
 
-def binom_sf(k: int, n: int, p: float) -> float:
-    """P(X >= k) for X ~ Binomial(n, p); 1.0 when k is at or below the mean (not a tail)."""
-    if k <= 0:
-        return 1.0
-    if k > n or p <= 0.0:
-        return 0.0
-    if p >= 1.0 or k <= n * p:
-        return 1.0
-    log_term = (
-        math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(n - k + 1)
-        + k * math.log(p) + (n - k) * math.log1p(-p)
-    )
-    term = math.exp(log_term)
-    total = term
-    odds = p / (1.0 - p)
-    i = k
-    while i < n and i < k + 100_000:
-        term *= (n - i) / (i + 1) * odds
-        i += 1
-        total += term
-        if term <= total * 1e-12:
-            break
-    return min(1.0, total)
-
-
 def _thresholds(policy: StatusPolicy) -> tuple[tuple[ComponentStatus, float], ...]:
-    return ((MAJOR, policy.major), (PARTIAL, policy.partial), (DEGRADED, policy.degraded))
+    return ((DEGRADED, policy.degraded), (PARTIAL, policy.partial), (MAJOR, policy.major))
 
 
-def supported_level(counts: Counts, policy: StatusPolicy, factor: float) -> ComponentStatus:
-    """The highest level this window supports at `factor` (see the module docstring)."""
-    if counts.total < max(1, policy.min_samples) or counts.failures == 0:
-        return OP
-    ratio = counts.ratio
-    for status, threshold in _thresholds(policy):
-        bar = threshold * factor
-        if bar <= 0 or ratio < bar:
-            continue
-        null = bar * (1.0 + policy.exit_factor) / 2.0
-        if binom_sf(counts.failures, counts.total, null) <= ALPHA:
-            return status
-    return OP
+LEVELS = (OP, DEGRADED, PARTIAL, MAJOR)
 
 
 @dataclass(frozen=True, slots=True)
 class Assessment:
     escalate: ComponentStatus  # the level to rise to now
-    hold: ComponentStatus  # the level the evidence still holds (for de-escalation)
-    onset: float | None  # first failing probe of the window that supported escalation
+    hold: ComponentStatus  # the highest level not left (for de-escalation)
+    onset: float | None  # first failing probe of the evidence that escalates
     ratio: float  # failure ratio over the whole window
     samples: int
     latency: float | None  # latency percentile over the window (with latency_threshold)
+    calm: dict[ComponentStatus, float] = field(default_factory=dict)  # level -> calm since
 
 
-def assess(
-    window: Window,
-    policy: StatusPolicy,
-    now: float,
-    failing_rounds: int = 0,
-    all_fail_since: float | None = None,
-) -> Assessment:
-    escalate = hold = OP
-    onset: float | None = None
-    suffixes = window.suffixes(now)
-    for counts in suffixes:
-        level = supported_level(counts, policy, 1.0)
-        if level is not OP and onset is None:
-            onset = counts.first_failure_at
-        escalate = worse(escalate, level)
-        hold = worse(hold, supported_level(counts, policy, policy.exit_factor))
-    whole = suffixes[-1]
-    if failing_rounds >= max(1, policy.failing_rounds_for_major):
-        escalate = hold = MAJOR
-        if all_fail_since is not None:
-            onset = all_fail_since if onset is None else min(onset, all_fail_since)
-    latency = None
-    if policy.latency_threshold is not None:
-        latency = window.percentile(now, policy.latency_percentile)
-    if (
-        policy.latency_threshold is not None
-        and latency is not None
-        and whole.total >= policy.min_samples
-        and latency > policy.latency_threshold
-    ):
-        escalate = worse(escalate, DEGRADED)
-        hold = worse(hold, DEGRADED)
-    hold = worse(hold, escalate)
-    return Assessment(escalate, hold, onset, whole.ratio, whole.total, latency)
+def exits(window: Window, policy: StatusPolicy, now: float,
+          up_to: ComponentStatus = MAJOR) -> dict[ComponentStatus, float]:
+    """Levels (up to `up_to`) the trailing windows put the rate below, with the start of
+    the longest window that does so (see detector.py)."""
+    out: dict[ComponentStatus, float] = {}
+    minimum = max(1, policy.min_samples)
+    levels = [(s, t) for s, t in _thresholds(policy) if SEVERITY[s] <= SEVERITY[up_to]]
+    if not levels:
+        return out
+    trailing = window.trailing(now)
+    for total, failures, start in trailing:
+        if total < minimum:
+            continue
+        for status, threshold in levels:
+            if failures < total * threshold and binom_cdf(failures, total, threshold) <= EXIT_ALPHA:
+                out[status] = start
+    if trailing and trailing[-1][0] >= minimum and trailing[-1][1] == 0:
+        # Sparse probing (a window too small for 99% confidence, e.g. one probe every
+        # 15 s): a whole window without any failure leaves every level.
+        for status, _ in levels:
+            out.setdefault(status, trailing[-1][2])
+    return out
 
 
 class ComponentHealth:
-    """Mutable health of one component: its window, status and hysteresis counters."""
+    """Mutable health of one component: its window, evidence, status and hysteresis."""
 
-    def __init__(self, policy: StatusPolicy, window: Window | None = None) -> None:
+    def __init__(self, policy: StatusPolicy, window: Window | None = None,
+                 rate: float = DEFAULT_RATE) -> None:
         self.policy = policy
         self.window = window or Window(policy.window)
         self.status: ComponentStatus = OP
         self.changed_at: float | None = None
-        self.calm_since: float | None = None  # held level below status since
-        # check id -> (consecutive rounds where every probe failed, first failure of those)
-        self.streaks: dict[str, tuple[int, float]] = {}
+        self.calm_since: float | None = None  # when the evidence last allowed a drop
+        # check id -> (consecutive rounds where every probe failed, first failure of
+        # those, probes failed in them)
+        self.streaks: dict[str, tuple[int, float, int]] = {}
         self.failing_rounds = 0  # the smallest streak over the checks (see record_round)
+        self.streak_failures = 0  # probes failed in the component's streak
         self.all_fail_since: float | None = None
         self.episode_start: float | None = None
+        self.last_failure_at: float | None = None
+        self.recovered_at: float | None = None  # last failing probe of the last episode
+        self.rate = rate
+        self.h = decision_bound(rate)
+        self.errors = Cusums([t for _, t in _thresholds(policy)])
+        self.slow = Cusums([1.0 - policy.latency_percentile])
         self._cache: tuple[tuple[int, int, int], Assessment] | None = None
+
+    def set_rate(self, samples_per_second: float) -> None:
+        """The component's probe rate, which sets the decision bound (see detector.py)."""
+        self.rate = samples_per_second
+        self.h = decision_bound(samples_per_second)
+        self._cache = None
 
     def record_round(self, samples: Sequence[Sample], check: str = "") -> None:
         """One round of one check. The fast path counts, per check, the consecutive rounds
@@ -189,13 +156,32 @@ class ComponentHealth:
         component failed its last rounds (one broken check among many is no total outage)."""
         if not samples:
             return
+        failed = 0
+        first: float | None = None
         for s in samples:
             self.window.add(s.at, s.failed, s.latency, s.reason)
-        if all(s.failed for s in samples):
-            n, since = self.streaks.get(check, (0, 0.0))
-            self.streaks[check] = (n + 1, since if n else min(s.at for s in samples))
+            if s.failed:
+                failed += 1
+                if first is None or s.at < first:
+                    first = s.at
+                if self.last_failure_at is None or s.at > self.last_failure_at:
+                    self.last_failure_at = s.at
+        cap = 3.0 * self.h
+        self.errors.add(failed, len(samples), first, cap)
+        bound = self.policy.latency_threshold
+        if bound is not None:
+            # Latency is judged per round (samples of one round share one moment): a round
+            # is slow when more of its samples than 1 - latency_percentile are slower.
+            slow = [s.at for s in samples if s.latency is not None and s.latency > bound]
+            is_slow = len(slow) > (1.0 - self.policy.latency_percentile) * len(samples)
+            self.slow.add(int(is_slow), 1, min(slow, default=None), cap)
+        if failed == len(samples):
+            n, since, count = self.streaks.get(check, (0, 0.0, 0))
+            self.streaks[check] = (
+                n + 1, since if n else min(s.at for s in samples), count + failed
+            )
         else:
-            self.streaks[check] = (0, 0.0)
+            self.streaks[check] = (0, 0.0, 0)
         self._fast_path()
 
     def forget_checks(self, keep: set[str]) -> None:
@@ -205,12 +191,20 @@ class ComponentHealth:
 
     def _fast_path(self) -> None:
         streaks = self.streaks.values()
-        if streaks and all(n > 0 for n, _ in streaks):
-            self.failing_rounds = min(n for n, _ in streaks)
-            self.all_fail_since = min(since for _, since in streaks)
+        if streaks and all(n > 0 for n, _, _ in streaks):
+            self.failing_rounds = min(n for n, _, _ in streaks)
+            self.all_fail_since = min(since for _, since, _ in streaks)
+            self.streak_failures = sum(c for _, _, c in streaks)
         else:
             self.failing_rounds = 0
             self.all_fail_since = None
+            self.streak_failures = 0
+
+    def _fast(self) -> bool:
+        if self.failing_rounds < max(1, self.policy.failing_rounds_for_major):
+            return False
+        p0 = min(0.99, NEAR[0] * self.policy.degraded)
+        return self.streak_failures * -math.log(p0) >= self.h
 
     def assess(self, now: float) -> Assessment:
         # The verdict only changes with the window's content or when time enters a new
@@ -218,56 +212,108 @@ class ComponentHealth:
         key = (self.window.version, math.floor(now / self.window.width), self.failing_rounds)
         if self._cache is not None and self._cache[0] == key:
             return self._cache[1]
-        a = assess(self.window, self.policy, now, self.failing_rounds, self.all_fail_since)
+        a = self._assess(now)
         self._cache = (key, a)
         return a
+
+    def _assess(self, now: float) -> Assessment:
+        policy = self.policy
+        top, onset = self.errors.reached(self.h)
+        escalate = LEVELS[top]
+        latency = None
+        whole = self.window.counts(now)
+        if policy.latency_threshold is not None:
+            latency = window_latency = self.window.percentile(now, policy.latency_percentile)
+            slow, slow_onset = self.slow.reached(self.h)
+            if slow and SEVERITY[escalate] < SEVERITY[DEGRADED]:
+                escalate, onset = DEGRADED, slow_onset
+        else:
+            window_latency = None
+        if self._fast():
+            escalate = MAJOR
+            since = self.all_fail_since
+            if since is not None:
+                onset = since if onset is None else min(onset, since)
+        elif self.failing_rounds > 0 and self.status is OP:
+            escalate, onset = OP, None  # an all-failing streak waits for the fast path
+        # Exits only matter below the current status (the cache key holds no status: the
+        # status only changes in `evaluate`, which drops the cache when it does).
+        calm = exits(self.window, policy, now, self.status)
+        hold = OP
+        for status in (MAJOR, PARTIAL, DEGRADED):
+            if SEVERITY[status] <= SEVERITY[self.status] and status not in calm:
+                hold = status
+                break
+        if self._fast():
+            hold = MAJOR
+        if (
+            window_latency is not None
+            and policy.latency_threshold is not None
+            and whole.total >= policy.min_samples
+            and window_latency > policy.latency_threshold
+        ):
+            hold = worse(hold, DEGRADED)
+        return Assessment(escalate, hold, onset, whole.ratio, whole.total, latency, calm)
 
     def _quiet(self) -> bool:
         return (
             self.window.failures_held == 0
             and self.policy.latency_threshold is None
-            and self.failing_rounds < max(1, self.policy.failing_rounds_for_major)
+            and self.failing_rounds == 0
         )
 
     def settled(self) -> bool:
         """Operational with nothing that time alone could change: `evaluate` is a no-op
         until the next recorded round (but for pruning, which no query can see)."""
-        return self.status is OP and self.calm_since is None and self._quiet()
+        return self.status is OP and self._quiet()
 
     def evaluate(self, now: float) -> tuple[ComponentStatus, ComponentStatus] | None:
-        """Apply the hysteresis rule at `now`; (old, new) when the status changed."""
+        """Apply the escalation and exit rules at `now`; (old, new) when it changed."""
         self.window.prune(now)
-        if self._quiet():
-            # No failure held, no latency rule, no fast path: every trailing window
-            # supports nothing, so the assessment is operational without walking buckets.
-            escalate = hold = OP
-            onset: float | None = None
-        else:
-            a = self.assess(now)
-            escalate, hold, onset = a.escalate, a.hold, a.onset
         old = self.status
+        if old is OP and self._quiet():
+            # No failure held, no latency rule, no streak: nothing can escalate (the
+            # CUSUMs only rise with failures) without walking buckets.
+            return None
+        a = self.assess(now)
+        escalate, hold = a.escalate, a.hold
         if SEVERITY[escalate] > SEVERITY[old]:
             self.status = escalate
             self.calm_since = None
+            self.recovered_at = None
             if old is OP or self.episode_start is None:
-                self.episode_start = onset if onset is not None else now
+                self.episode_start = a.onset if a.onset is not None else now
         elif SEVERITY[hold] < SEVERITY[old]:
-            if self.calm_since is None:
-                self.calm_since = now
+            # Every level above `hold` is left (by construction of `hold`): the calm
+            # began when the last of them did, by the evidence of the trailing windows.
+            starts = [a.calm.get(s, now) for s in LEVELS[SEVERITY[hold] + 1: SEVERITY[old] + 1]]
+            self.calm_since = min(now, max(starts))
             if now - self.calm_since >= self.policy.recovery_time:
+                if hold is OP:  # the episode's last failing probe before the calm
+                    self.recovered_at = (
+                        self.window.last_failure_before(self.calm_since) or self.last_failure_at
+                    )
                 self.status = hold
                 self.calm_since = None
+                self.errors.reset_from(SEVERITY[hold])
+                if hold is OP:
+                    self.slow.reset_from(0)
         else:
             self.calm_since = None
         if self.status is OP:
             self.episode_start = None
         if self.status is old:
             return None
+        self._cache = None
         self.changed_at = now
         return old, self.status
 
     def reconfigure(self, policy: StatusPolicy) -> None:
         self.window = _rewindow(self.window, policy.window)
+        if _thresholds(policy) != _thresholds(self.policy):
+            self.errors = Cusums([t for _, t in _thresholds(policy)])
+        if policy.latency_percentile != self.policy.latency_percentile:
+            self.slow = Cusums([1.0 - policy.latency_percentile])
         self.policy = policy
         self._cache = None
 
@@ -276,24 +322,41 @@ class ComponentHealth:
             "status": self.status.value,
             "changed_at": self.changed_at,
             "calm_since": self.calm_since,
-            "streaks": {c: [n, since] for c, (n, since) in self.streaks.items()},
+            "streaks": {c: list(v) for c, v in self.streaks.items()},
             "episode_start": self.episode_start,
+            "last_failure_at": self.last_failure_at,
+            "recovered_at": self.recovered_at,
+            "errors": self.errors.to_state(),
+            "slow": self.slow.to_state(),
             "window": self.window.to_state(),
         }
 
     @classmethod
-    def from_state(cls, policy: StatusPolicy, data: dict[str, Any]) -> ComponentHealth:
+    def from_state(cls, policy: StatusPolicy, data: dict[str, Any],
+                   rate: float = DEFAULT_RATE) -> ComponentHealth:
         window = Window.from_state(data["window"])
-        health = cls(policy, window)
+        health = cls(policy, window, rate)
         health.status = ComponentStatus(data["status"])
         health.changed_at = data.get("changed_at")
         health.calm_since = data.get("calm_since")
-        health.streaks = {c: (int(n), float(since))
-                          for c, (n, since) in data.get("streaks", {}).items()}
+        health.streaks = {
+            c: (int(v[0]), float(v[1]), int(v[2]) if len(v) > 2 else int(v[0]))
+            for c, v in data.get("streaks", {}).items()
+        }
         if "streaks" not in data and data.get("failing_rounds"):  # state from before streaks
-            health.streaks = {"": (int(data["failing_rounds"]), data.get("all_fail_since") or 0.0)}
+            n = int(data["failing_rounds"])
+            health.streaks = {"": (n, data.get("all_fail_since") or 0.0, n)}
         health._fast_path()
         health.episode_start = data.get("episode_start")
+        health.last_failure_at = data.get("last_failure_at")
+        health.recovered_at = data.get("recovered_at")
+        if "errors" in data:
+            health.errors.load(data["errors"])
+        elif health.status is not OP:  # state from before the CUSUMs: keep the level
+            for level in range(SEVERITY[health.status]):
+                health.errors.s[level] = [health.h, health.h]
+        if "slow" in data:
+            health.slow.load(data["slow"])
         health.window = _rewindow(window, policy.window)
         return health
 

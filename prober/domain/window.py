@@ -48,6 +48,7 @@ class Bucket:
     failures: int = 0
     first_failure_at: float | None = None
     reasons: dict[str, int] = field(default_factory=dict)  # failure reason -> count
+    last_failure_at: float | None = None
     latency: dict[int, int] = field(default_factory=dict)  # latency bin -> count
 
     def to_state(self) -> dict[str, Any]:
@@ -55,6 +56,7 @@ class Bucket:
             "t": self.total,
             "f": self.failures,
             "ff": self.first_failure_at,
+            "lf": self.last_failure_at,
             "r": dict(self.reasons),
             "l": {str(k): v for k, v in self.latency.items()},
         }
@@ -62,7 +64,9 @@ class Bucket:
     @classmethod
     def from_state(cls, data: dict[str, Any]) -> Bucket:
         ff = data.get("ff")
+        lf = data.get("lf")
         return cls(
+            last_failure_at=None if lf is None else float(lf),
             total=int(data["t"]),
             failures=int(data["f"]),
             first_failure_at=None if ff is None else float(ff),
@@ -112,6 +116,8 @@ class Window:
             self.failures_held += 1
             if bucket.first_failure_at is None or at < bucket.first_failure_at:
                 bucket.first_failure_at = at
+            if bucket.last_failure_at is None or at > bucket.last_failure_at:
+                bucket.last_failure_at = at
             if reason:
                 bucket.reasons[reason] = bucket.reasons.get(reason, 0) + 1
         if latency is not None and latency >= 0:
@@ -182,6 +188,28 @@ class Window:
                 if ff is not None and (first is None or ff < first):
                     first = ff
             out.append(Counts(total, failures, first))
+        return out
+
+    def trailing(self, now: float) -> list[tuple[int, int, float]]:
+        """(total, failures, start time) over the newest 1, 2, 3, ... buckets held."""
+        oldest = self._oldest_key(now)
+        key = math.floor(now / self.width)
+        out: list[tuple[int, int, float]] = []
+        total = failures = 0
+        for k in sorted((k for k in self._buckets if oldest <= k <= key), reverse=True):
+            b = self._buckets[k]
+            total += b.total
+            failures += b.failures
+            out.append((total, failures, k * self.width))
+        return out
+
+    def last_failure_before(self, at: float) -> float | None:
+        """The latest failing probe in the buckets that begin before `at`."""
+        out: float | None = None
+        for k, b in self._buckets.items():
+            lf = b.last_failure_at
+            if k * self.width < at and lf is not None and lf < at and (out is None or lf > out):
+                out = lf
         return out
 
     def percentile(self, now: float, q: float) -> float | None:

@@ -281,6 +281,7 @@ class SqliteStore:
                 updates=tuple(by_incident[r[0]]),
                 impact_override=bool(r[10]),
                 group=r[11],
+                recovered_at=r[12],
             )
             for r in rows
         ]

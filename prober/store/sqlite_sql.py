@@ -9,15 +9,16 @@ from prober.store import codec
 
 INCIDENT_COLS = (
     "id, name, status, impact, started_at, created_at, updated_at, monitoring_at, "
-    "resolved_at, components, impact_override, grp"
+    "resolved_at, components, impact_override, grp, recovered_at"
 )
 UPSERT_INCIDENT = (
-    f"INSERT INTO incidents ({INCIDENT_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?) "  # noqa: S608
+    f"INSERT INTO incidents ({INCIDENT_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) "  # noqa: S608
     "ON CONFLICT (id) DO UPDATE SET name=excluded.name, status=excluded.status, "
     "impact=excluded.impact, started_at=excluded.started_at, created_at=excluded.created_at, "
     "updated_at=excluded.updated_at, monitoring_at=excluded.monitoring_at, "
     "resolved_at=excluded.resolved_at, components=excluded.components, "
-    "impact_override=excluded.impact_override, grp=excluded.grp"
+    "impact_override=excluded.impact_override, grp=excluded.grp, "
+    "recovered_at=excluded.recovered_at"
 )
 UPSERT_UPDATE = (
     "INSERT INTO incident_updates (id, incident_id, status, body, created_at, affected, "
@@ -48,7 +49,7 @@ def incident_row(inc: Incident) -> tuple[object, ...]:
     return (
         inc.id, inc.name, str(inc.status), str(inc.impact), inc.started_at, inc.created_at,
         inc.updated_at, inc.monitoring_at, inc.resolved_at, codec.dump_components(inc.components),
-        int(inc.impact_override), inc.group,
+        int(inc.impact_override), inc.group, inc.recovered_at,
     )  # fmt: skip
 
 

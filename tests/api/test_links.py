@@ -23,7 +23,8 @@ ATOM = "{http://www.w3.org/2005/Atom}"
 
 @pytest.fixture
 async def client(aiohttp_client, backend):
-    return await aiohttp_client(make_app(backend, trusted_proxies=parse_networks(["127.0.0.0/8", "::1"])))
+    trusted = parse_networks(["127.0.0.0/8", "::1"])
+    return await aiohttp_client(make_app(backend, trusted_proxies=trusted))
 
 
 @pytest.fixture

@@ -145,6 +145,18 @@ async def test_monitoring_incident_says_monitoring_since(client, backend):
     assert "resolved at" not in text
 
 
+async def test_recovered_at_is_shown_apart_from_monitoring_and_resolution(client, backend):
+    """Issue 11: duration = started to recovered; monitoring and quiet time come apart."""
+    snap = after_snapshot()
+    inc = snap.incidents[0]
+    recovered = dataclasses.replace(inc, recovered_at=inc.started_at + 2400.0)
+    backend.set_snapshot(dataclasses.replace(snap, incidents=(recovered,)))
+    text = _text(await (await client.get(f"/incidents/{INCIDENT_ID}")).text())
+    assert "recovered May 26, 2026, 09:57:30 PM UTC after 40 min · resolved at" in text
+    assert "resolved at May 26, 2026, 10:26:00 PM UTC" in text
+    assert "after 1 h 8 min" not in text
+
+
 def _update_items(html: str, update_id_text: str) -> list[str]:
     """The visible text of each affected-component item of the update with that body."""
     start = html.index(update_id_text)

@@ -580,6 +580,22 @@ CASES: list[tuple[str, list[str]]] = [
             ),
         ],
     ),
+    (
+        'network_canary_url',
+        [
+            (
+                "network_canary_url.yaml:9:14: network.canaries[0]: unsupported URL scheme "
+                "'ftp' (use http:// or https://)"
+            ),
+        ],
+    ),
+    (
+        'network_timeout_above_interval',
+        [
+            "network_timeout_above_interval.yaml:11:12: network.timeout: timeout (5s) must "
+            "not exceed interval (2s)",
+        ],
+    ),
 ]
 
 

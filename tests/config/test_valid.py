@@ -367,3 +367,15 @@ def test_incident_templates() -> None:
                                                                "major")
     assert failover.components == (("api", "partial_outage"),)
     assert (plain.status, plain.impact, plain.components) == ("investigating", None, ())
+
+
+def test_network_canaries_are_probed_apart_from_the_checks() -> None:
+    config = parse_config(BASE + "network:\n  canaries: [https://www.example.org/]\n"
+                          "  interval: 20s\n", "t.yaml", {})
+    (canary,) = config.network.canaries
+    assert canary.url == "https://www.example.org/"
+    assert (canary.interval, canary.timeout) == (20.0, 5.0)
+    assert 500 in canary.expect.status[0]  # any HTTP answer proves the network
+    assert canary not in config.checks and canary in config.probed
+    assert canary.component not in {c.id for c in config.components}
+    assert parse_config(BASE, "t.yaml", {}).network.canaries == ()

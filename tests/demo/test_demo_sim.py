@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -79,21 +80,28 @@ async def test_unknown_component_is_404(make_client: MakeClient) -> None:
     assert (await client.get("/platform-api/other")).status == 404
 
 
-@pytest.mark.parametrize("n", [10, 20, 100])
-async def test_partial_share_is_exact_over_any_run(make_client: MakeClient, n: int) -> None:
+def within_binomial(count: int, n: int, p: float) -> bool:
+    """Within four standard deviations of n p (seeded draws: deterministic anyway)."""
+    return abs(count - n * p) <= 4 * math.sqrt(n * p * (1 - p)) + 1
+
+
+async def test_partial_share_is_the_failure_probability(make_client: MakeClient) -> None:
     client = await make_client("partial")
-    got = await codes(client, "platform-api", n)
+    got = await codes(client, "platform-api", 2000)
     assert set(got) <= {200, 500}
-    assert abs(got.count(500) - 0.3 * n) <= 1
+    assert within_binomial(got.count(500), 2000, 0.3)
     assert await codes(client, "dashboard", 20) == [200] * 20
 
 
-async def test_partial_every_round_of_ten_sees_the_share(make_client: MakeClient) -> None:
-    # prober sends requests_per_round 10: every round sees 3 failures, give or take one.
+async def test_failures_are_random_draws_not_a_smoothed_stream(make_client: MakeClient) -> None:
+    """Issue 11: rounds of ten vary as binomial draws do (a smoothed stream gave 3 +- 1
+    in every round, hiding the noise prober's statistics must cope with)."""
     client = await make_client("partial")
-    got = await codes(client, "platform-api", 100)
-    for i in range(0, 100, 10):
-        assert 2 <= got[i : i + 10].count(500) <= 4
+    got = await codes(client, "platform-api", 1000)
+    per_round = [got[i : i + 10].count(500) for i in range(0, 1000, 10)]
+    assert min(per_round) <= 1 and max(per_round) >= 5
+    again = await make_client("partial")  # the same seed and order: the same answers
+    assert await codes(again, "platform-api", 1000) == got
 
 
 @pytest.mark.parametrize(
@@ -111,10 +119,10 @@ async def test_seed_shares_follow_the_clock(
 ) -> None:
     client = await make_client("seed")
     fake.t += elapsed
-    n = 60
+    n = 400
     for component, share in expected.items():
         got = await codes(client, component, n)
-        assert abs(got.count(500) - share * n) <= 1, component
+        assert within_binomial(got.count(500), n, share), component
 
 
 async def test_seed_walk_dashboard_grows_and_recovers(
@@ -124,11 +132,12 @@ async def test_seed_walk_dashboard_grows_and_recovers(
     seen = []
     for t in (0, 30, 60, 90, 150, 245):  # the last one is the next cycle's onset
         fake.t = 5000.0 + t
-        got = await codes(client, "dashboard", 20)
-        seen.append(got.count(500))
+        got = await codes(client, "dashboard", 400)
+        seen.append(got.count(500) / 400)
         index = await (await client.get("/")).json()
         assert index["elapsed"] == t
-    assert seen == [0, 3, 8, 8, 0, 0]
+    assert seen[0] == seen[4] == seen[5] == 0.0
+    assert 0.05 < seen[1] < 0.3 < seen[2] and seen[3] > 0.3
 
 
 async def test_same_seed_same_answers_other_seed_other_pattern(
@@ -139,7 +148,6 @@ async def test_same_seed_same_answers_other_seed_other_pattern(
     c = await codes(await make_client("partial", seed=1), "platform-api", 30)
     assert a == b
     assert a != c
-    assert a.count(500) == c.count(500) == 9
 
 
 async def test_index_lists_components_and_phase(make_client: MakeClient, fake: FakeTime) -> None:
@@ -165,10 +173,10 @@ async def test_switch_scenario_restarts_clock_and_counts(
 ) -> None:
     client = await make_client("seed")
     fake.t += 100
-    await codes(client, "dashboard", 10)
+    got = await codes(client, "dashboard", 10)
     state = await (await client.get("/_sim/state")).json()
     assert state["phase"]["name"] == "auth_outage"
-    assert state["counts"]["dashboard"] == {"requests": 10, "failures": 4}
+    assert state["counts"]["dashboard"] == {"requests": 10, "failures": got.count(500)}
 
     resp = await client.post("/_sim/scenario", json={"scenario": "outage"})
     assert resp.status == 200
@@ -241,14 +249,14 @@ async def test_slow_waits_extra_latency_through_injected_sleep(
 def test_simulator_without_http_flapping() -> None:
     clock = FakeTime()
     sim = Simulator("flapping", clock=clock, seed=0)
-    first = [sim.answer("platform-api")[0] for _ in range(50)]
+    first = [sim.answer("platform-api")[0] for _ in range(400)]
     clock.t += 20
-    second = [sim.answer("platform-api")[0] for _ in range(50)]
+    second = [sim.answer("platform-api")[0] for _ in range(400)]
     clock.t += 20
-    third = [sim.answer("platform-api")[0] for _ in range(50)]
-    assert first.count(False) == 15
+    third = [sim.answer("platform-api")[0] for _ in range(400)]
+    assert within_binomial(first.count(False), 400, 0.3)
     assert second.count(False) == 0
-    assert third.count(False) == 15
+    assert within_binomial(third.count(False), 400, 0.3)
 
 
 def test_unknown_scenario_at_construction() -> None:

@@ -6,11 +6,13 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 from prober.config.model import (
+    CANARY_COMPONENT,
     Check,
     Component,
     Config,
     IncidentPolicy,
     Maintenance,
+    Network,
     Page,
     StatusPolicy,
 )
@@ -43,6 +45,8 @@ def make_config(
     incidents: IncidentPolicy | None = None,
     maintenances: Sequence[Maintenance] = (),
     groups: dict[str, str] | None = None,
+    canaries: int = 0,
+    intervals: dict[str, float] | None = None,
 ) -> Config:
     pol = policy or StatusPolicy()
     comps = tuple(
@@ -54,11 +58,16 @@ def make_config(
             id=f"{cid}-check",
             component=cid,
             url=f"http://127.0.0.1/{cid}",
-            interval=interval,
-            timeout=min(5.0, interval),
+            interval=(intervals or {}).get(cid, interval),
+            timeout=min(5.0, (intervals or {}).get(cid, interval)),
             requests_per_round=requests_per_round,
         )
         for cid, _ in components
+    )
+    canary_checks = tuple(
+        Check(id=f"{CANARY_COMPONENT}-canary-{i}", component=CANARY_COMPONENT,
+              url=f"http://127.0.0.2/{i}", interval=10.0, timeout=5.0)
+        for i in range(canaries)
     )
     return Config(
         page=Page(name="Test"),
@@ -66,6 +75,7 @@ def make_config(
         checks=checks,
         maintenances=tuple(maintenances),
         incidents=incidents or IncidentPolicy(),
+        network=Network(canary_checks),
     )
 
 
@@ -79,13 +89,13 @@ class Sim:
         self.effects: list[Effect] = []
         # Stagger checks inside the interval, as the runner's jitter does (deterministic).
         self.next_due = {
-            c.id: start + (i * 0.37) % c.interval for i, c in enumerate(config.checks)
+            c.id: start + (i * 0.37) % c.interval for i, c in enumerate(config.probed)
         }
 
     def round(
         self, check_id: str, reasons: Sequence[Reason], at: float | None = None
     ) -> list[Effect]:
-        check = next(c for c in self.config.checks if c.id == check_id)
+        check = next(c for c in self.config.probed if c.id == check_id)
         at = self.now if at is None else at
         results = [
             ProbeResult(
@@ -111,11 +121,11 @@ class Sim:
     ) -> list[Effect]:
         """Advance `seconds` of simulated time; rounds fall due by each check's interval."""
         out: list[Effect] = []
-        step = min([tick_every, *(c.interval for c in self.config.checks)])
+        step = min([tick_every, *(c.interval for c in self.config.probed)])
         steps = int(seconds / step + 1e-9)
         for _ in range(steps):  # bounded
             self.now = round(self.now + step, 6)
-            for check in self.config.checks:
+            for check in self.config.probed:
                 while self.next_due[check.id] <= self.now:
                     at = self.next_due[check.id]
                     reasons = [behaviour(check.id, at, i) for i in range(check.requests_per_round)]

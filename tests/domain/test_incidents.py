@@ -144,7 +144,13 @@ def test_human_monitoring_then_quiet_period_resolves() -> None:
     assert u.incident.monitoring_at == T + 30
     assert step(b, T + 699) == []
     [r] = step(b, T + 700)
-    assert isinstance(r, IncidentResolved) and r.incident.duration == 703.0
+    assert isinstance(r, IncidentResolved)
+    # Issue 11: the duration is started to recovered (all fine again at T + 100, no probe
+    # times known to the book alone); monitoring and quiet time are apart.
+    assert r.incident.recovered_at == T + 100
+    assert r.incident.duration == 103.0
+    assert r.incident.resolved_at is not None
+    assert r.incident.resolved_at - r.incident.started_at == 703.0
 
 
 def test_per_group_opens_one_incident_per_group() -> None:

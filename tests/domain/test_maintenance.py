@@ -7,10 +7,10 @@ import pytest
 from prober.config.model import Maintenance, WeeklyRecurrence
 from prober.domain import maintenance
 from prober.domain.engine import Engine
-from prober.domain.status import ComponentStatus
+from prober.domain.status import ComponentStatus, IncidentStatus
 from prober.probes.result import Reason
 
-from .sim import TWO_COMPONENTS, Sim, changes, failing, make_config, opened
+from .sim import TWO_COMPONENTS, Sim, changes, failing, make_config, opened, resolved
 
 
 def ts(*args: int) -> float:
@@ -94,3 +94,29 @@ def test_failure_that_outlasts_maintenance_opens_an_incident_after_it() -> None:
     out = sim.run(7200.0, behave, tick_every=5.0)
     [inc] = opened(out)
     assert inc.incident.created_at >= ts(2026, 5, 27, 3, 0)
+
+
+def test_maintenance_starting_during_an_outage_freezes_the_incident() -> None:
+    """Issue 11: the window does not resolve the incident with "operational again" while
+    the component still fails; after the window the same episode continues."""
+    start = ts(2026, 5, 27, 1, 40)
+    sim = Sim(make_config(TWO_COMPONENTS, maintenances=[ONE_OFF]), start=start)
+    sim.run(300.0)
+    behave = failing(Reason.HTTP_5XX, ts(2026, 5, 27, 1, 50), ts(2026, 5, 27, 3, 20),
+                     checks=["api-check"])
+    out = sim.run(3600.0, behave, tick_every=5.0)  # to 02:45, in the window
+    [inc] = opened(out)
+    assert inc.incident.started_at < ts(2026, 5, 27, 1, 51)
+    assert sim.engine.status_of("api") is ComponentStatus.UNDER_MAINTENANCE
+    [still] = sim.engine.open_incidents()
+    assert still.id == inc.incident.id
+    assert still.status is IncidentStatus.INVESTIGATING
+    assert dict(still.components)["api"] is ComponentStatus.MAJOR_OUTAGE
+    texts = " ".join(u.body for u in still.updates).lower()
+    assert "operational" not in texts
+    out = sim.run(3600.0, behave, tick_every=5.0)  # 03:00 window ends; fails to 03:20
+    assert not opened(out)  # the same episode, no second incident
+    [done] = resolved(out)
+    assert done.incident.id == inc.incident.id
+    assert done.incident.recovered_at is not None
+    assert ts(2026, 5, 27, 3, 19) <= done.incident.recovered_at <= ts(2026, 5, 27, 3, 20)

@@ -48,9 +48,14 @@ class FirstFailure:
         return reason
 
 
-@pytest.mark.parametrize("per_round", [1, 10])
+@pytest.mark.parametrize(("per_round", "intervals"), [(1, 5), (10, 2)])
 @pytest.mark.parametrize("reason", [Reason.HTTP_5XX, Reason.CONNECT])
-def test_total_outage_is_major_within_two_intervals(per_round: int, reason: Reason) -> None:
+def test_total_outage_is_major_within_two_intervals(
+    per_round: int, intervals: int, reason: Reason
+) -> None:
+    """Within two intervals at 10 requests per round. Issue 11: at one request per round
+    two failed probes are noise (at 2% of 500s they come twice a day), so the fast path
+    waits for the failures to be evidence on their own: five rounds here."""
     interval = 5.0
     sim = Sim(make_config(TWO, interval=interval, requests_per_round=per_round))
     warm(sim)
@@ -58,10 +63,11 @@ def test_total_outage_is_major_within_two_intervals(per_round: int, reason: Reas
     out = sim.run(90.0, behave)  # one coalesced update after the opening one
     assert behave.at is not None
     major = [c for c in changes(out, "api") if c.new is CS.MAJOR_OUTAGE]
-    assert major and major[0].at - behave.at <= 2 * interval
+    assert major and major[0].at - behave.at <= intervals * interval
     [inc] = opened(out)
     assert inc.incident.started_at == behave.at  # the first failing probe, not detection
-    assert inc.incident.created_at - behave.at <= 2 * interval
+    assert inc.incident.created_at - behave.at <= intervals * interval
+    assert inc.incident.impact is Impact.CRITICAL  # a total outage opens critical
     assert inc.incident.status is IncidentStatus.INVESTIGATING
     assert [a.code for a in inc.incident.updates[0].affected_components] == ["api"]
     final = sim.engine.open_incidents()[0]
@@ -70,7 +76,9 @@ def test_total_outage_is_major_within_two_intervals(per_round: int, reason: Reas
     assert not network(out)
 
 
-def test_thirty_percent_500s_open_within_two_rounds_and_reach_partial() -> None:
+def test_thirty_percent_500s_open_within_a_minute_and_reach_partial() -> None:
+    """Issue 11: the sequential test costs a few rounds at 30% (it opened within two
+    rounds before, at the price of false incidents from 2% noise)."""
     rng = random.Random(30)
     sim = Sim(make_config(TWO, interval=5.0, requests_per_round=10))
     warm(sim)
@@ -85,7 +93,7 @@ def test_thirty_percent_500s_open_within_two_rounds_and_reach_partial() -> None:
     out = sim.run(600.0, first)
     [inc] = opened(out)
     assert first.at is not None
-    assert inc.incident.created_at - first.at <= 10.0  # within the first round or two
+    assert inc.incident.created_at - first.at <= 60.0
     assert inc.incident.started_at == first.at
     statuses = [c.new for c in changes(out, "api")]
     assert CS.PARTIAL_OUTAGE in statuses
@@ -233,8 +241,9 @@ def test_restart_while_still_failing_needs_no_new_streak() -> None:
 
 
 def test_prober_losing_its_network_opens_no_incident() -> None:
+    """Issue 11: the loss is prober's own only when canaries confirm it."""
     comps = (("a", "A"), ("b", "B"), ("c", "C"))
-    sim = Sim(make_config(comps, interval=5.0, requests_per_round=10))
+    sim = Sim(make_config(comps, interval=5.0, requests_per_round=10, canaries=1))
     warm(sim)
     t = sim.now
     out = sim.run(300.0, failing(Reason.CONNECT, t))
@@ -250,7 +259,7 @@ def test_prober_losing_its_network_opens_no_incident() -> None:
 
 def test_network_loss_holds_statuses_of_components_already_down() -> None:
     comps = (("a", "A"), ("b", "B"))
-    sim = Sim(make_config(comps, interval=5.0, requests_per_round=10))
+    sim = Sim(make_config(comps, interval=5.0, requests_per_round=10, canaries=1))
     warm(sim)
     t = sim.now
     sim.run(60.0, failing(Reason.HTTP_5XX, t, checks=["a-check"]))

@@ -85,7 +85,9 @@ def test_seed_shaped_replay_writes_the_timeline() -> None:
     assert inc.resolved_at - inc.monitoring_at >= 600.0
     times = [u.created_at for u in inc.updates]
     assert all(b - a >= 60.0 for a, b in itertools.pairwise(times))
-    assert len(inc.updates) <= 12  # coalesced, not one per component change
+    # Coalesced, not one per component change (issue 11: components at 12% reach a level
+    # one by one over a few minutes under the sequential test, hence a few more updates).
+    assert len(inc.updates) <= 15
     assert sim.engine.open_incidents() == []
 
 
