@@ -238,9 +238,19 @@ class NetworkGuard:
         return since is not None and (self._last_answer is None or self._last_answer < since)
 
     def _everything_down(self) -> bool:
-        """Every check that reported since the candidate loss began is unreachable, across
-        two or more components: no answer since it began."""
-        return len(self._down) >= 2 and self._silent()
+        """Every check that reported since the candidate loss began is unreachable, with
+        fresh (held, not yet explained) runs in two or more components: no answer since
+        it began. A component broken for long (its run already confirmed) does not make
+        another check's single failure look like a loss."""
+        if len(self._down) < 2 or not self._silent():
+            return False
+        first: str | None = None
+        for t in self._pending.values():  # O(held tracks), only while rounds are held
+            if first is None:
+                first = t.component
+            elif t.component != first:
+                return True
+        return False
 
     def _judge(self, at: float) -> Verdict:
         """Lost when every canary reported unreachable since the candidate loss began."""

@@ -188,3 +188,18 @@ def test_an_answer_from_before_the_run_releases_nothing() -> None:
     assert "a" in guard._pending
 
 
+
+
+def test_a_long_broken_component_does_not_turn_another_failure_into_a_blip() -> None:
+    guard = NetworkGuard({"a": "x", "b": "y", "c": "z"}, hold_limit=60.0)
+    for k in "abc":
+        guard.round(k, [Sample(1.0, False, 0.01, "ok")], 1.0)
+    refused = [Sample(2.0, True, 0.01, "connect")]
+    guard.round("a", refused, 2.0)
+    guard.round("c", [Sample(3.0, False, 0.01, "ok")], 3.0)  # a is really down: confirmed
+    assert guard.round("a", [Sample(4.0, True, 0.01, "connect")], 4.0).record
+    once = [Sample(10.0, True, 0.01, "connect")]
+    assert guard.round("b", once, 10.0).record == []  # held: no answer since
+    ok = [Sample(10.5, False, 0.01, "ok")]
+    # c answers: b's failure is real (only b's run is fresh), recorded, not set aside.
+    assert guard.round("c", ok, 10.5).record == [("b", once), ("c", ok)]
