@@ -244,13 +244,20 @@ class Service:
             if effects:
                 await self._apply(effects, now)
 
-    def _on_reading(self, component: str, reading: Reading) -> None:
-        """No data and errors never reach the engine: a metric and a log line, no incident."""
+    async def _on_reading(self, component: str, reading: Reading) -> None:
+        """Every reading is a metric; no data and errors add no sample, but the engine holds
+        the component's traffic verdict as it was until data returns (a log line too)."""
         self.exporter.traffic_reading(component, reading.outcome, reading.ratio, reading.rate)
-        if reading.outcome != "ok" and self._log_throttle.allow(
-                f"traffic:{component}", self.clock.monotonic()) is not None:
+        if reading.outcome == "ok":
+            return
+        if self._log_throttle.allow(f"traffic:{component}", self.clock.monotonic()) is not None:
             log.warning("traffic_signal_no_data", component=component,
                         outcome=reading.outcome, detail=reading.detail)
+        now = self.clock.now().timestamp()
+        async with self._lock:
+            effects = self.engine.traffic_no_data(component, now)
+            if effects:
+                await self._apply(effects, now)
 
     def _log_transition(self, check: Check, last: ProbeResult) -> None:
         """Log a check going bad or good again, throttled per check (flapping)."""

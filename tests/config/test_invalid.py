@@ -575,7 +575,7 @@ CASES: list[tuple[str, list[str]]] = [
             ),
             (
                 "traffic_incomplete.yaml:7:13: components[0].traffic.mode: unknown traffic mode "
-                "'worst' (use one of: combined, traffic_only)"
+                "'mixed' (use one of: worst, traffic_only)"
             ),
         ],
     ),
