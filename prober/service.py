@@ -203,13 +203,8 @@ class Service:
                     await self._apply(effects, now)
             return
         self.exporter.record_round(check, results, lag)
-        # Uptime counts probes outside maintenance, while prober's own network is fine.
-        counted = self._counts_for_uptime(check.component)
-        for r in results:
-            if counted:
-                self.aggregator.add(r)
-                if self.daily.add(r.component, r.at, r.ok):
-                    self._uptime_due = True
+        if check.component not in self._traffic_only:  # traffic_only: probes have no say
+            self._count_uptime(check.component, results)
         if results:
             self._log_transition(check, results[-1])
         self.view.record(check, results)
@@ -221,6 +216,16 @@ class Service:
             effects = self.engine.observe(results, now)
             if effects:
                 await self._apply(effects, now)
+
+    def _count_uptime(self, component: str, results: Sequence[ProbeResult]) -> None:
+        """Uptime follows what decides the status: probes, traffic samples (one per request)
+        or both (mode worst); outside maintenance, while prober's own network is fine."""
+        if not self._counts_for_uptime(component):
+            return
+        for r in results:
+            self.aggregator.add(r)
+            if self.daily.add(r.component, r.at, r.ok):
+                self._uptime_due = True
 
     def _counts_for_uptime(self, component: str) -> bool:
         if not self.engine.network_healthy:
@@ -239,6 +244,7 @@ class Service:
     async def _on_traffic(self, component: str, results: list[ProbeResult]) -> None:
         now = self.clock.now().timestamp()
         self._dirty = True
+        self._count_uptime(component, results)
         async with self._lock:
             effects = self.engine.observe(results, now)
             if effects:
