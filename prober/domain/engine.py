@@ -67,6 +67,7 @@ class Engine:
         self._traffic: dict[str, ComponentHealth] = {}  # from real traffic (traffic.py)
         self._traffic_check: dict[str, str] = {}  # virtual check id -> component
         self._held: set[str] = set()  # components whose traffic signal has no data
+        self._traffic_only: set[str] = set()  # traffic.mode traffic_only
         self._shown: dict[str, ComponentStatus] = {}
         self._created: dict[str, float] = {}
         self._updated: dict[str, float] = {}
@@ -104,6 +105,8 @@ class Engine:
         self._rates = _rates(config)
         traffic_rates = _rates(config, traffic=True)
         signalled = {c.id for c in config.components if c.traffic is not None}
+        self._traffic_only = {c.id for c in config.components
+                              if c.traffic is not None and c.traffic.mode == "traffic_only"}
         for cid in [c for c in self._traffic if c not in signalled]:
             del self._traffic[cid]
         self._held &= signalled
@@ -115,6 +118,8 @@ class Engine:
             else:
                 health.reconfigure(comp.policy)
                 health.set_rate(self._rates[comp.id])
+            if comp.id in self._traffic_only:  # its probes have no say: never a status
+                self._health[comp.id] = ComponentHealth(comp.policy, rate=self._rates[comp.id])
             if comp.id in signalled:
                 t = self._traffic.get(comp.id)
                 if t is None:
@@ -170,6 +175,8 @@ class Engine:
         if check_id in self._traffic_check:
             return self._traffic_round(self._traffic_check[check_id], results, now)
         component = self._check_component.get(check_id)
+        if component in self._traffic_only:
+            return []  # traffic.mode traffic_only: the probes do not count
         if component is None:
             if check_id in self._canaries:
                 return self._canary(check_id, results, now)

@@ -197,3 +197,21 @@ checks:
         engine.observe(traffic(0.0 if i < 4 else 0.3, at, 50.0), at)
         engine.tick(at)
     assert engine.status_of("api") is ComponentStatus.PARTIAL_OUTAGE
+
+
+def test_switching_to_traffic_only_drops_the_probes_say() -> None:
+    """A probe outage shown in mode worst no longer counts once the reload makes the
+    component traffic_only: it shows what its traffic says."""
+    engine = Engine(config())
+    engine.tick(T0)
+    _run(engine, Reason.OK, 0.0, 4)
+    _run(engine, Reason.HTTP_5XX, 0.0, 10, T0 + 120)
+    assert engine.status_of("api") is ComponentStatus.MAJOR_OUTAGE
+    now = T0 + 420
+    engine.reconfigure(config(mode="traffic_only"), now)
+    engine.observe(probe("api-h", Reason.HTTP_5XX, now), now)  # ignored
+    for s in range(0, 900, 30):
+        engine.observe(traffic(0.0, now + s, 50.0), now + s)
+        engine.tick(now + s)
+    assert engine.status_of("api") is OP
+    assert engine.open_incidents() == []
