@@ -1,5 +1,6 @@
 """Uptime follows what decides the status: a traffic_only component's probes have no say,
-its traffic samples do; with mode worst both count (docs/CONFIGURATION.md)."""
+its traffic samples do; with mode worst both count (docs/CONFIGURATION.md). And the
+service tells the engine when a signal has no data."""
 
 from __future__ import annotations
 
@@ -47,3 +48,17 @@ async def test_traffic_only_uptime_counts_traffic_samples_not_probes(tmp_path: P
 
 async def test_worst_uptime_counts_probes_and_traffic_samples(tmp_path: Path) -> None:
     assert await counted(tmp_path, "worst") == (11, 3)
+
+
+async def test_a_reading_without_data_holds_the_traffic_verdict(tmp_path: Path) -> None:
+    """The service tells the engine: an error or no_data reading holds, data releases."""
+    path = tmp_path / "checks.yaml"
+    path.write_text(CONFIG.replace("MODE", "worst"))
+    service = Service(Settings(config_path=str(path), db_path="memory"), load_config(path))
+    await service._on_reading("api", Reading("error", detail="ClientConnectorError"))
+    assert service.engine.traffic_held("api")
+    now = service.clock.now().timestamp()
+    reading = Reading("ok", 0.0, 5.0)
+    await service._on_reading("api", reading)
+    await service._on_traffic("api", round_for("api", reading, now, 10.0))
+    assert not service.engine.traffic_held("api")
