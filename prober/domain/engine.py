@@ -64,10 +64,7 @@ class Engine:
     def __init__(self, config: Config, state: Mapping[str, Any] | None = None) -> None:
         self.config = config
         self._health: dict[str, ComponentHealth] = {}  # from the probes
-        self._traffic: dict[str, ComponentHealth] = {}  # from real traffic (traffic.py)
-        self._traffic_check: dict[str, str] = {}  # virtual check id -> component
-        self._held: set[str] = set()  # components whose traffic signal has no data
-        self._traffic_only: set[str] = set()  # traffic.mode traffic_only
+        self.signals = signal.Signals()  # healths from real traffic (traffic.py)
         self._shown: dict[str, ComponentStatus] = {}
         self._created: dict[str, float] = {}
         self._updated: dict[str, float] = {}
@@ -103,13 +100,7 @@ class Engine:
             for table in (self._health, self._shown, self._created, self._updated):
                 table.pop(cid, None)
         self._rates = _rates(config)
-        traffic_rates = _rates(config, traffic=True)
-        signalled = {c.id for c in config.components if c.traffic is not None}
-        self._traffic_only = {c.id for c in config.components
-                              if c.traffic is not None and c.traffic.mode == "traffic_only"}
-        for cid in [c for c in self._traffic if c not in signalled]:
-            del self._traffic[cid]
-        self._held &= signalled
+        self.signals.configure(config, _rates(config, traffic=True))
         for comp in config.components:
             health = self._health.get(comp.id)
             if health is None:
@@ -118,22 +109,13 @@ class Engine:
             else:
                 health.reconfigure(comp.policy)
                 health.set_rate(self._rates[comp.id])
-            if comp.id in self._traffic_only:  # its probes have no say: never a status
+            if comp.id in self.signals.only:  # its probes have no say: never a status
                 self._health[comp.id] = ComponentHealth(comp.policy, rate=self._rates[comp.id])
-            if comp.id in signalled:
-                t = self._traffic.get(comp.id)
-                if t is None:
-                    self._traffic[comp.id] = ComponentHealth(comp.policy,
-                                                             rate=traffic_rates[comp.id])
-                else:
-                    t.reconfigure(comp.policy)
-                    t.set_rate(traffic_rates[comp.id])
         self._position = {cid: i for i, cid in enumerate(self._health)}
         self._maintenance = (0.0, 0.0, self._maintenance[2])  # maintenances may have changed
         self._reindex()
-        self._traffic_check = {signal.check_id(c): c for c in signalled}
         self._check_component = {c.id: c.component for c in config.checks
-                                 if c.component in ids and c.id not in self._traffic_check}
+                                 if c.component in ids and c.id not in self.signals.checks}
         for comp_id, health in self._health.items():
             health.forget_checks({c for c, k in self._check_component.items() if k == comp_id})
         self._canaries = frozenset(c.id for c in config.network.canaries)
@@ -172,10 +154,10 @@ class Engine:
         if not results:
             return []
         check_id = results[0].check_id
-        if check_id in self._traffic_check:
-            return self._traffic_round(self._traffic_check[check_id], results, now)
+        if check_id in self.signals.checks:
+            return self._traffic_round(self.signals.checks[check_id], results, now)
         component = self._check_component.get(check_id)
-        if component in self._traffic_only:
+        if component in self.signals.only:
             return []  # traffic.mode traffic_only: the probes do not count
         if component is None:
             if check_id in self._canaries:
@@ -217,8 +199,7 @@ class Engine:
         through the network guard (it is no evidence about prober's own network)."""
         if component in self._bad:
             self._catch_up_reasons([component])
-        self._held.discard(component)
-        self._traffic[component].record_round(signal.samples(results), signal.check_id(component))
+        self.signals.record(component, results)
         self._stepped_at = now
         changed = self._evaluate_some(now, [component])
         due = self.book.due
@@ -229,12 +210,11 @@ class Engine:
     def traffic_no_data(self, component: str, now: float) -> list[Effect]:
         """The component's traffic signal has no data (Prometheus unreachable or erroring,
         too few requests): its traffic verdict is held as it is until data returns."""
-        if component in self._traffic:
-            self._held.add(component)
+        self.signals.no_data(component)
         return []
 
     def traffic_held(self, component: str) -> bool:
-        return component in self._held
+        return component in self.signals.held
 
     def _canary(self, check_id: str, results: Sequence[ProbeResult], now: float) -> list[Effect]:
         samples = [Sample(r.at, False, r.duration, r.reason.value) for r in results]
@@ -313,13 +293,12 @@ class Engine:
                 self._created[cid] = now
                 self._uncreated.discard(cid)
             health = self._health[cid]
-            traffic = self._traffic.get(cid)
+            traffic = self.signals.health.get(cid)
             if healthy:
                 health.evaluate(now)
                 settled = health.settled()
-                if traffic is not None and cid not in self._held:  # held: as it was
-                    traffic.evaluate(now)
-                    settled = settled and traffic.settled()
+                if not self.signals.evaluate(cid, now):  # held: as it was
+                    settled = False
                 if settled:
                     self._active.discard(cid)
                 else:
@@ -343,7 +322,7 @@ class Engine:
     def _step(self, now: float) -> list[Effect]:
         """A book step: O(bad components + open incidents), not O(components)."""
         order = sorted(self._bad, key=self._position.__getitem__)
-        starts = {cid: signal.episode_start(self._health[cid], self._traffic.get(cid))
+        starts = {cid: signal.episode_start(self._health[cid], self.signals.health.get(cid))
                   for cid in order}
         reasons = {cid: self._reasons(cid, now) for cid in order}
         return self.book.step(self._shown, starts, reasons, now, order, self._recovered)
@@ -352,10 +331,10 @@ class Engine:
         health = self._health.get(component)
         if health is None:
             return None
-        return signal.recovered_at(health, self._traffic.get(component))
+        return signal.recovered_at(health, self.signals.health.get(component))
 
     def _reasons(self, component: str, now: float) -> dict[str, int]:
-        return signal.reasons(self._health[component], self._traffic.get(component), now)
+        return signal.reasons(self._health[component], self.signals.health.get(component), now)
 
     def _catch_up_reasons(self, components: Iterable[str]) -> None:
         """Give the book the failure reasons of these (bad) components as of the last call
@@ -408,7 +387,7 @@ class Engine:
         views = []
         for position, comp in enumerate(self.config.components, start=1):
             health = self._health[comp.id]
-            counts = signal.driver(health, self._traffic.get(comp.id)).window.counts(now)
+            counts = signal.driver(health, self.signals.health.get(comp.id)).window.counts(now)
             views.append(
                 ComponentView(
                     id=comp.id,
@@ -442,8 +421,7 @@ class Engine:
             "components": {
                 cid: {
                     "health": h.to_state(),
-                    **({"traffic": self._traffic[cid].to_state(),
-                        "traffic_held": cid in self._held} if cid in self._traffic else {}),
+                    **self.signals.to_state(cid),
                     "shown": self._shown[cid].value,
                     "created_at": self._created.get(cid),
                     "updated_at": self._updated.get(cid),
@@ -466,11 +444,7 @@ class Engine:
             self._health[cid] = ComponentHealth.from_state(
                 policy, data["health"], self._rates[cid]
             )
-            if cid in self._traffic and "traffic" in data:
-                self._traffic[cid] = ComponentHealth.from_state(
-                    policy, data["traffic"], self._traffic[cid].rate)
-                if data.get("traffic_held"):
-                    self._held.add(cid)
+            self.signals.load(cid, policy, data)
             self._shown[cid] = ComponentStatus(data.get("shown", "operational"))
             if data.get("created_at") is not None:
                 self._created[cid] = float(data["created_at"])

@@ -22,8 +22,10 @@ A traffic sample fails when its reason is `traffic_5xx`, whatever the component'
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
+from prober.config.model import Config, StatusPolicy
 from prober.domain.state import OP, SEVERITY, ComponentHealth, Sample, worse
 from prober.domain.status import ComponentStatus
 from prober.probes.result import ProbeResult, Reason
@@ -75,3 +77,63 @@ def reasons(probe: ComponentHealth, traffic: ComponentHealth | None,
 def recovered_at(probe: ComponentHealth, traffic: ComponentHealth | None) -> float | None:
     values = [h.recovered_at for h in (probe, traffic) if h is not None and h.recovered_at]
     return max(values, default=None)
+
+
+class Signals:
+    """The traffic healths of the components with a signal, which have no data (held) and
+    which are `traffic_only`; the engine owns one."""
+
+    def __init__(self) -> None:
+        self.health: dict[str, ComponentHealth] = {}
+        self.held: set[str] = set()  # components whose signal has no data: verdict held
+        self.only: frozenset[str] = frozenset()  # traffic.mode traffic_only
+        self.checks: dict[str, str] = {}  # virtual check id -> component
+
+    def configure(self, config: Config, rates: Mapping[str, float]) -> None:
+        comps = [c for c in config.components if c.traffic is not None]
+        ids = {c.id for c in comps}
+        self.only = frozenset(c.id for c in comps
+                              if c.traffic is not None and c.traffic.mode == "traffic_only")
+        for cid in [c for c in self.health if c not in ids]:
+            del self.health[cid]
+        self.held &= ids
+        for comp in comps:
+            health = self.health.get(comp.id)
+            if health is None:
+                self.health[comp.id] = ComponentHealth(comp.policy, rate=rates[comp.id])
+            else:
+                health.reconfigure(comp.policy)
+                health.set_rate(rates[comp.id])
+        self.checks = {check_id(c): c for c in ids}
+
+    def record(self, component: str, results: Sequence[ProbeResult]) -> None:
+        """A round with data: judging resumes."""
+        self.held.discard(component)
+        self.health[component].record_round(samples(results), check_id(component))
+
+    def no_data(self, component: str) -> None:
+        if component in self.health:
+            self.held.add(component)
+
+    def evaluate(self, component: str, now: float) -> bool:
+        """Evaluate the component's traffic health unless held; True when time alone
+        cannot change it (none, held or settled)."""
+        health = self.health.get(component)
+        if health is None or component in self.held:
+            return True
+        health.evaluate(now)
+        return health.settled()
+
+    def to_state(self, component: str) -> dict[str, Any]:
+        health = self.health.get(component)
+        if health is None:
+            return {}
+        return {"traffic": health.to_state(), "traffic_held": component in self.held}
+
+    def load(self, component: str, policy: StatusPolicy, data: Mapping[str, Any]) -> None:
+        health = self.health.get(component)
+        if health is None or "traffic" not in data:
+            return
+        self.health[component] = ComponentHealth.from_state(policy, data["traffic"], health.rate)
+        if data.get("traffic_held"):
+            self.held.add(component)
