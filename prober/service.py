@@ -197,13 +197,8 @@ class Service:
                     await self._apply(effects, now)
             return
         self.exporter.record_round(check, results, lag)
-        # Uptime counts probes outside maintenance, while prober's own network is fine.
-        counted = self._counts_for_uptime(check.component)
-        for r in results:
-            if counted:
-                self.aggregator.add(r)
-                if self.daily.add(r.component, r.at, r.ok):
-                    self._uptime_due = True
+        if check.component not in self._traffic_only:  # traffic_only: probes have no say
+            self._count_uptime(check.component, results)
         if results:
             self._log_transition(check, results[-1])
         self.view.record(check, results)
@@ -217,6 +212,16 @@ class Service:
             effects = self.engine.observe(results, now)
             if effects:
                 await self._apply(effects, now)
+
+    def _count_uptime(self, component: str, results: Sequence[ProbeResult]) -> None:
+        """Uptime follows what decides the status: probes, traffic samples (one per request)
+        or both (mode worst); outside maintenance, while prober's own network is fine."""
+        if not self._counts_for_uptime(component):
+            return
+        for r in results:
+            self.aggregator.add(r)
+            if self.daily.add(r.component, r.at, r.ok):
+                self._uptime_due = True
 
     def _counts_for_uptime(self, component: str) -> bool:
         if not self.engine.network_healthy:
@@ -235,18 +240,26 @@ class Service:
     async def _on_traffic(self, component: str, results: list[ProbeResult]) -> None:
         now = self.clock.now().timestamp()
         self._dirty = True
+        self._count_uptime(component, results)
         async with self._lock:
             effects = self.engine.observe(results, now)
             if effects:
                 await self._apply(effects, now)
 
-    def _on_reading(self, component: str, reading: Reading) -> None:
-        """No data and errors never reach the engine: a metric and a log line, no incident."""
+    async def _on_reading(self, component: str, reading: Reading) -> None:
+        """Every reading is a metric; no data and errors add no sample, but the engine holds
+        the component's traffic verdict as it was until data returns (a log line too)."""
         self.exporter.traffic_reading(component, reading.outcome, reading.ratio, reading.rate)
-        if reading.outcome != "ok" and self._log_throttle.allow(
-                f"traffic:{component}", self.clock.monotonic()) is not None:
+        if reading.outcome == "ok":
+            return
+        if self._log_throttle.allow(f"traffic:{component}", self.clock.monotonic()) is not None:
             log.warning("traffic_signal_no_data", component=component,
                         outcome=reading.outcome, detail=reading.detail)
+        now = self.clock.now().timestamp()
+        async with self._lock:
+            effects = self.engine.traffic_no_data(component, now)
+            if effects:
+                await self._apply(effects, now)
 
     def _log_transition(self, check: Check, last: ProbeResult) -> None:
         """Log a check going bad or good again, throttled per check (flapping)."""

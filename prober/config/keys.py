@@ -45,7 +45,7 @@ STATUS = (
 )
 COMPONENT = ("id", "name", "group", "description", "status", "traffic")
 TRAFFIC = ("prometheus", "ratio", "requests", "interval", "min_request_rate", "mode")
-TRAFFIC_MODES = ("combined", "traffic_only")
+TRAFFIC_MODES = ("worst", "traffic_only")
 MAINTENANCE = ("id", "name", "components", "start", "end", "weekly", "description")
 WEEKLY = ("days", "start", "duration", "timezone")
 INCIDENTS = ("quiet_period", "min_update_spacing", "per_group", "title_template")

@@ -145,7 +145,7 @@ class TrafficSignal:
     requests: str  # PromQL: requests per second (below min_request_rate: no data)
     interval: float = 30.0
     min_request_rate: float = 1.0
-    mode: str = "combined"  # or "traffic_only": the component's probes do not count
+    mode: str = "worst"  # probes and traffic judged apart, the worse shows; or "traffic_only"
 
 
 @dataclass(frozen=True)

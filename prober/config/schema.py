@@ -85,9 +85,9 @@ def _traffic() -> Schema:
         "min_request_rate": _d({"type": "number", "minimum": 0}, "Requests per second below "
                                "which the signal says no data (a quiet night is not an "
                                "outage).", t.min_request_rate),
-        "mode": _d({"enum": list(keys.TRAFFIC_MODES)}, "combined: traffic and probe samples "
-                   "share the status window; traffic_only: the component's probes do not "
-                   "count towards its status.", t.mode),
+        "mode": _d({"enum": list(keys.TRAFFIC_MODES)}, "worst: probes and traffic are judged "
+                   "apart and the worse status shows; traffic_only: the component's probes "
+                   "do not count towards its status.", t.mode),
     }, keys.TRAFFIC, required=("prometheus", "ratio", "requests"),
         description="Real-traffic 5xx share from Prometheus (docs/CONFIGURATION.md, "
                     "\"Real-traffic signals\").")

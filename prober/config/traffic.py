@@ -39,18 +39,44 @@ def error_offset(query: str, message: str) -> int:
     return max(0, len(query.rstrip()) - 1)
 
 
+def _block_position(
+    lines: list[str], node: yaml.ScalarNode, offset: int
+) -> tuple[int, int] | None:
+    """Line and column of value character `offset` of a block scalar (`|`, `>`, `>-`...),
+    found by walking the raw source lines after the indicator beside the value: literal
+    lines keep their breaks, folded ones turn a break into a space (or drop it before a
+    blank line). Works from line numbers alone (libyaml's marks carry no buffer). None when
+    the source text is not at hand."""
+    value = node.value
+    first = node.start_mark.line + 1  # the body starts on the line after the indicator
+    last = node.end_mark.line if node.end_mark is not None else len(lines) - 1
+    if first >= len(lines):
+        return None
+    i = 0
+    indent: int | None = None
+    for line in range(first, min(last + 1, len(lines))):
+        raw = lines[line]
+        if raw.strip() and indent is None:
+            indent = len(raw) - len(raw.lstrip(" "))
+        skip = min(indent or 0, len(raw) - len(raw.lstrip(" ")))
+        for col in range(skip, len(raw)):
+            if i == offset:
+                return line + 1, col + 1
+            if i < len(value) and raw[col] == value[i]:
+                i += 1
+        if i == offset and raw.strip():
+            return line + 1, len(raw) + 1
+        if i < len(value) and value[i] in " \n":
+            i += 1  # the line break, kept or folded into a space
+    return None
+
+
 def _position(r: Reader, node: yaml.ScalarNode, offset: int) -> tuple[int, int]:
     """1-based line and column in the file of character `offset` of a scalar's value."""
     line, col = node.start_mark.line + 1, node.start_mark.column + 1
     if node.style in ("|", ">"):
-        lines = node.value[:offset].split("\n")
-        # the block starts on the line after the indicator; its indent is the first line's
-        body_line = node.start_mark.line + 1 + len(lines) - 1
-        indent = 0
-        if 0 <= body_line < len(r.lines):
-            raw = r.lines[body_line]
-            indent = len(raw) - len(raw.lstrip(" "))
-        return body_line + 1, indent + len(lines[-1]) + 1
+        found = _block_position(r.lines, node, offset)
+        return found if found is not None else (line, col)
     quoted = 1 if node.style in ("'", '"') else 0
     return line, col + quoted + offset
 

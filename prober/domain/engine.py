@@ -10,6 +10,8 @@ NetworkGuard (network.py: rounds with no HTTP answer wait until the network is k
 be fine) -> ComponentHealth (state.py: window and hysteresis) -> maintenance overlay
 (maintenance.py: `under_maintenance`) -> IncidentBook (incidents.py).
 While prober's own network is down every status is held as it was.
+Rounds of a virtual traffic check (`traffic:<component>`, traffic.py) skip the guard and
+feed the component's second, traffic health; the component shows the worse of the two.
 
 Cost: `observe` is O(1) amortized in the number of checks and components (it evaluates
 the components that recorded rounds and steps the incident book only on a status change
@@ -26,6 +28,7 @@ from typing import Any
 
 from prober.config.model import Config, Maintenance
 from prober.domain import maintenance
+from prober.domain import traffic as signal
 from prober.domain.desk import Desk
 from prober.domain.effects import ComponentStateChanged, Effect, NetworkHealthChanged
 from prober.domain.incident import Incident
@@ -47,11 +50,12 @@ def hold_limit(config: Config) -> float:
     return longest + 1.0
 
 
-def _rates(config: Config) -> dict[str, float]:
-    """Samples per second of each component (the rate its decision bound is set for)."""
+def _rates(config: Config, traffic: bool = False) -> dict[str, float]:
+    """Samples per second of each component's probes (or, with `traffic`, of its virtual
+    traffic check): the rate its decision bound is set for."""
     rates = {c.id: 0.0 for c in config.components}
     for check in config.checks:
-        if check.component in rates:
+        if check.component in rates and check.id.startswith(signal.PREFIX) is traffic:
             rates[check.component] += check.requests_per_round / max(check.interval, 1e-3)
     return {cid: rate or 1.0 / 15.0 for cid, rate in rates.items()}
 
@@ -59,7 +63,8 @@ def _rates(config: Config) -> dict[str, float]:
 class Engine:
     def __init__(self, config: Config, state: Mapping[str, Any] | None = None) -> None:
         self.config = config
-        self._health: dict[str, ComponentHealth] = {}
+        self._health: dict[str, ComponentHealth] = {}  # from the probes
+        self.signals = signal.Signals()  # healths from real traffic (traffic.py)
         self._shown: dict[str, ComponentStatus] = {}
         self._created: dict[str, float] = {}
         self._updated: dict[str, float] = {}
@@ -95,6 +100,7 @@ class Engine:
             for table in (self._health, self._shown, self._created, self._updated):
                 table.pop(cid, None)
         self._rates = _rates(config)
+        self.signals.configure(config, _rates(config, traffic=True))
         for comp in config.components:
             health = self._health.get(comp.id)
             if health is None:
@@ -103,10 +109,13 @@ class Engine:
             else:
                 health.reconfigure(comp.policy)
                 health.set_rate(self._rates[comp.id])
+            if comp.id in self.signals.only:  # its probes have no say: never a status
+                self._health[comp.id] = ComponentHealth(comp.policy, rate=self._rates[comp.id])
         self._position = {cid: i for i, cid in enumerate(self._health)}
         self._maintenance = (0.0, 0.0, self._maintenance[2])  # maintenances may have changed
         self._reindex()
-        self._check_component = {c.id: c.component for c in config.checks if c.component in ids}
+        self._check_component = {c.id: c.component for c in config.checks
+                                 if c.component in ids and c.id not in self.signals.checks}
         for comp_id, health in self._health.items():
             health.forget_checks({c for c, k in self._check_component.items() if k == comp_id})
         self._canaries = frozenset(c.id for c in config.network.canaries)
@@ -145,7 +154,11 @@ class Engine:
         if not results:
             return []
         check_id = results[0].check_id
+        if check_id in self.signals.checks:
+            return self._traffic_round(self.signals.checks[check_id], results, now)
         component = self._check_component.get(check_id)
+        if component in self.signals.only:
+            return []  # traffic.mode traffic_only: the probes do not count
         if component is None:
             if check_id in self._canaries:
                 return self._canary(check_id, results, now)
@@ -179,6 +192,29 @@ class Engine:
         if changed or (due is not None and now >= due):
             effects.extend(self._step(now))
         return effects
+
+    def _traffic_round(self, component: str, results: Sequence[ProbeResult],
+                       now: float) -> list[Effect]:
+        """A round of real traffic: straight to the component's traffic health, never
+        through the network guard (it is no evidence about prober's own network)."""
+        if component in self._bad:
+            self._catch_up_reasons([component])
+        self.signals.record(component, results)
+        self._stepped_at = now
+        changed = self._evaluate_some(now, [component])
+        due = self.book.due
+        if changed or (due is not None and now >= due):
+            changed.extend(self._step(now))
+        return changed
+
+    def traffic_no_data(self, component: str, now: float) -> list[Effect]:
+        """The component's traffic signal has no data (Prometheus unreachable or erroring,
+        too few requests): its traffic verdict is held as it is until data returns."""
+        self.signals.no_data(component)
+        return []
+
+    def traffic_held(self, component: str) -> bool:
+        return component in self.signals.held
 
     def _canary(self, check_id: str, results: Sequence[ProbeResult], now: float) -> list[Effect]:
         samples = [Sample(r.at, False, r.duration, r.reason.value) for r in results]
@@ -257,15 +293,20 @@ class Engine:
                 self._created[cid] = now
                 self._uncreated.discard(cid)
             health = self._health[cid]
+            traffic = self.signals.health.get(cid)
             if healthy:
                 health.evaluate(now)
-                if health.settled():
+                settled = health.settled()
+                if not self.signals.evaluate(cid, now):  # held: as it was
+                    settled = False
+                if settled:
                     self._active.discard(cid)
                 else:
                     self._active.add(cid)
             else:
                 self._active.add(cid)  # not evaluated while the network is down: later
-            shown = ComponentStatus.UNDER_MAINTENANCE if cid in in_maintenance else health.status
+            status = signal.status(health, traffic)
+            shown = ComponentStatus.UNDER_MAINTENANCE if cid in in_maintenance else status
             old = self._shown.get(cid, OP)
             if shown is not old:
                 self._shown[cid] = shown
@@ -274,20 +315,26 @@ class Engine:
                     self._bad.add(cid)
                 else:
                     self._bad.discard(cid)
-                ratio = health.window.counts(now).ratio
+                ratio = signal.driver(health, traffic).window.counts(now).ratio
                 effects.append(ComponentStateChanged(cid, old, shown, now, ratio))
         return effects
 
     def _step(self, now: float) -> list[Effect]:
         """A book step: O(bad components + open incidents), not O(components)."""
         order = sorted(self._bad, key=self._position.__getitem__)
-        starts = {cid: self._health[cid].episode_start for cid in order}
-        reasons = {cid: self._health[cid].window.reasons(now) for cid in order}
+        starts = {cid: signal.episode_start(self._health[cid], self.signals.health.get(cid))
+                  for cid in order}
+        reasons = {cid: self._reasons(cid, now) for cid in order}
         return self.book.step(self._shown, starts, reasons, now, order, self._recovered)
 
     def _recovered(self, component: str) -> float | None:
         health = self._health.get(component)
-        return None if health is None else health.recovered_at
+        if health is None:
+            return None
+        return signal.recovered_at(health, self.signals.health.get(component))
+
+    def _reasons(self, component: str, now: float) -> dict[str, int]:
+        return signal.reasons(self._health[component], self.signals.health.get(component), now)
 
     def _catch_up_reasons(self, components: Iterable[str]) -> None:
         """Give the book the failure reasons of these (bad) components as of the last call
@@ -297,7 +344,7 @@ class Engine:
             return
         for cid in components:
             if self.book.incident_of_member(cid) is not None:
-                self.book.note_reasons(cid, self._health[cid].window.reasons(at))
+                self.book.note_reasons(cid, self._reasons(cid, at))
 
     def _in_maintenance(self, now: float) -> frozenset[str]:
         """Components in maintenance at `now`, recomputed only when it may have changed."""
@@ -340,7 +387,7 @@ class Engine:
         views = []
         for position, comp in enumerate(self.config.components, start=1):
             health = self._health[comp.id]
-            counts = health.window.counts(now)
+            counts = signal.driver(health, self.signals.health.get(comp.id)).window.counts(now)
             views.append(
                 ComponentView(
                     id=comp.id,
@@ -374,6 +421,7 @@ class Engine:
             "components": {
                 cid: {
                     "health": h.to_state(),
+                    **self.signals.to_state(cid),
                     "shown": self._shown[cid].value,
                     "created_at": self._created.get(cid),
                     "updated_at": self._updated.get(cid),
@@ -396,6 +444,7 @@ class Engine:
             self._health[cid] = ComponentHealth.from_state(
                 policy, data["health"], self._rates[cid]
             )
+            self.signals.load(cid, policy, data)
             self._shown[cid] = ComponentStatus(data.get("shown", "operational"))
             if data.get("created_at") is not None:
                 self._created[cid] = float(data["created_at"])

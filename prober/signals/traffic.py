@@ -3,16 +3,20 @@
 Every `interval` the component's two PromQL queries run as instant queries against the
 Prometheus HTTP API (`/api/v1/query`): `requests` (requests per second) and `ratio` (the
 failing share). With enough requests, the ratio becomes one round of synthetic results for
-the virtual check `traffic:<component>`: one per request of the interval (rate x interval),
-between MIN_SAMPLES and MAX_SAMPLES, `round(n * ratio)` of them failing with the reason
-`traffic_5xx`. The count matters: the status engine tests a ratio for significance against
-its thresholds, and real traffic is strong evidence. These results are fed to the engine
-through its ordinary input (`observe`), so the domain's windows, thresholds, hysteresis and
-incident lifecycle apply unchanged.
+the virtual check `traffic:<component>`: one per request of the interval
+(n = round(rate x interval), at most MAX_SAMPLES; fewer than one request is no data),
+`round(n * ratio)` of them failing with the reason `traffic_5xx`. The count matters: the
+status engine tests a ratio for significance against its thresholds, and real traffic is
+strong evidence. These results are fed to the engine
+through its ordinary input (`observe`) into a traffic health of their own (see
+prober/domain/traffic.py), so the domain's windows, thresholds, hysteresis and incident
+lifecycle apply unchanged.
 
 Too few requests, an empty result, an unreachable Prometheus or an error answer is a
 Reading with outcome `no_data` or `error`: it adds nothing to the window (so it can never
-open an incident), and is reported to metrics and logs. See docs/CONFIGURATION.md,
+open an incident), the engine holds the component's traffic verdict as it was
+(`Engine.traffic_no_data`: an open traffic incident stays open), and it is reported to
+metrics and logs. See docs/CONFIGURATION.md,
 "Real-traffic signals".
 """
 
@@ -30,12 +34,12 @@ import aiohttp
 
 from prober.clock import Clock
 from prober.config.model import Check, Component, Config, TrafficSignal
+from prober.domain import traffic as domain_traffic
 from prober.logs import get_logger
 from prober.probes.result import ProbeResult, Reason
 
 log = get_logger("prober.signals")
-MIN_SAMPLES = 20  # weight of one evaluation in the status window: at least ...
-MAX_SAMPLES = 200  # ... and at most (memory and time per round stay bounded)
+MAX_SAMPLES = 200  # weight of one evaluation at most (memory and time per round bounded)
 TIMEOUT = 10.0
 
 
@@ -52,14 +56,14 @@ class Reading:
 
 
 def traffic_check_id(component: str) -> str:
-    return f"traffic:{component}"
+    return domain_traffic.check_id(component)
 
 
 def engine_config(config: Config) -> Config:
     """The config the engine sees: one virtual check per component with a traffic signal."""
     extra = tuple(
         Check(id=traffic_check_id(c.id), component=c.id, url=f"traffic://{c.id}",
-              interval=c.traffic.interval)
+              interval=c.traffic.interval, requests_per_round=MAX_SAMPLES)
         for c in config.components if c.traffic is not None)
     return dataclasses.replace(config, checks=config.checks + extra) if extra else config
 
@@ -99,6 +103,8 @@ async def read(session: aiohttp.ClientSession, signal: TrafficSignal) -> Reading
         rate = await instant(session, signal.prometheus, signal.requests)
         if rate is None or not math.isfinite(rate) or rate < signal.min_request_rate:
             return Reading("no_data", rate=rate, detail="requests below min_request_rate")
+        if sample_count(rate, signal.interval) < 1:
+            return Reading("no_data", rate=rate, detail="less than one request per interval")
         ratio = await instant(session, signal.prometheus, signal.ratio)
     except (TimeoutError, aiohttp.ClientError, SignalError, KeyError, IndexError, TypeError,
             ValueError) as exc:
@@ -109,8 +115,9 @@ async def read(session: aiohttp.ClientSession, signal: TrafficSignal) -> Reading
 
 
 def sample_count(rate: float, interval: float) -> int:
-    """One sample per request of the interval, within [MIN_SAMPLES, MAX_SAMPLES]."""
-    return max(MIN_SAMPLES, min(MAX_SAMPLES, round(rate * interval)))
+    """One sample per request of the interval, at most MAX_SAMPLES (no floor: a request
+    is never counted twice; 0 means no data)."""
+    return max(0, min(MAX_SAMPLES, round(rate * interval)))
 
 
 def round_for(component: str, reading: Reading, at: float,
@@ -126,7 +133,7 @@ def round_for(component: str, reading: Reading, at: float,
 
 
 RoundFn = Callable[[str, list[ProbeResult]], Awaitable[None]]
-ReadingFn = Callable[[str, Reading], None]
+ReadingFn = Callable[[str, Reading], Awaitable[None]]
 
 
 class TrafficSignals:
@@ -156,7 +163,7 @@ class TrafficSignals:
         while True:
             try:
                 reading = await read(self._session, signal)
-                self._on_reading(component, reading)
+                await self._on_reading(component, reading)
                 if reading.outcome == "ok":
                     await self._on_round(component, round_for(
                         component, reading, self._clock.now().timestamp(), signal.interval))

@@ -567,6 +567,19 @@ CASES: list[tuple[str, list[str]]] = [
         ],
     ),
     (
+        'traffic_promql_folded',
+        [
+            (
+                'traffic_promql_folded.yaml:9:41: components[0].traffic.ratio: invalid PromQL: '
+                'bad number or duration syntax: 5x (promql-parser)'
+            ),
+            (
+                'traffic_promql_folded.yaml:14:9: components[0].traffic.requests: invalid '
+                'PromQL: invalid promql query (promql-parser)'
+            ),
+        ],
+    ),
+    (
         'traffic_incomplete',
         [
             'traffic_incomplete.yaml:5:7: components[0].traffic.requests: required key is missing',
@@ -576,7 +589,7 @@ CASES: list[tuple[str, list[str]]] = [
             ),
             (
                 "traffic_incomplete.yaml:7:13: components[0].traffic.mode: unknown traffic mode "
-                "'worst' (use one of: combined, traffic_only)"
+                "'mixed' (use one of: worst, traffic_only)"
             ),
         ],
     ),

@@ -21,9 +21,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import shutil
-import socket
+import signal
 import subprocess
 import sys
 import time
@@ -36,6 +37,8 @@ import aiohttp
 import pytest
 import yaml
 from aiohttp import web
+
+from tests.e2e.harness import prometheus_url
 
 from .chart import by_kind, objects, render
 from .promql import (
@@ -92,12 +95,6 @@ def chart_rules() -> list[dict[str, Any]]:
     return [r for g in yaml.safe_load(chart_rules_text())["groups"] for r in g["rules"]]
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def config_text(target: str, prom: str) -> str:
     # The traffic block reads prober's own probe counters back from this Prometheus: a
     # real-traffic signal that agrees with the probes, and its families for the rules.
@@ -125,7 +122,9 @@ checks:
 """
 
 
-def prometheus_config(prober: str, rules: Path) -> str:
+def prometheus_config(prober: str | None, rules: Path) -> str:
+    """prometheus.yml scraping `prober` (None: nothing yet)."""
+    targets = f'["{prober}"]' if prober else "[]"
     return f"""
 global:
   scrape_interval: 1s
@@ -136,7 +135,7 @@ rule_files:
 scrape_configs:
   - job_name: {JOB}
     static_configs:
-      - targets: ["{prober}"]
+      - targets: {targets}
         labels:
           namespace: {NAMESPACE}
 """
@@ -238,88 +237,129 @@ def test_shorten_for_changes_only_for() -> None:
             assert r_short == r_orig
 
 
-def setup(tmp_path: Path, target_url: str) -> tuple[list[str], list[str], dict[str, str]]:
-    """Write checks.yaml, the transformed rules and prometheus.yml; the two commands."""
+def setup(tmp_path: Path) -> tuple[list[str], Path]:
+    """Write the transformed rules and a first prometheus.yml (no target yet: prober's
+    address is known once it runs); the Prometheus command (port 0) and its config."""
     assert Path(PROMETHEUS).exists(), "Debian package prometheus is required"
-    checks = tmp_path / "checks.yaml"
-    prober_port, admin_port, prom_port = free_port(), free_port(), free_port()
-    checks.write_text(config_text(target_url, f"http://127.0.0.1:{prom_port}"))
     rules = tmp_path / "prober.rules.yaml"
     rules.write_text(shorten_for(chart_rules_text()))
     prom_yml = tmp_path / "prometheus.yml"
-    # Prometheus scrapes the admin listener, as the chart's ServiceMonitor does
-    prom_yml.write_text(prometheus_config(f"127.0.0.1:{admin_port}", rules))
+    prom_yml.write_text(prometheus_config(None, rules))
+    prom_cmd = [PROMETHEUS, f"--config.file={prom_yml}",
+                f"--storage.tsdb.path={tmp_path / 'tsdb'}",
+                "--web.listen-address=127.0.0.1:0", "--log.level=info"]
+    return prom_cmd, prom_yml
+
+
+def prober_command(tmp_path: Path, target_url: str, prom: str) -> tuple[list[str], dict[str, str]]:
+    """Write checks.yaml (its traffic signal reads this Prometheus); prober on port 0."""
+    checks = tmp_path / "checks.yaml"
+    checks.write_text(config_text(target_url, prom))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PROBER_")}
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (env.get("PYTHONPATH"), str(ROOT)) if p)
+    env["PYTHONUNBUFFERED"] = "1"
+    # --metrics-detail: the check dashboard's latency, phase and status-code panels need it
+    return [sys.executable, "-m", "prober", "run", "--metrics-detail",
+            "--config", str(checks), "--listen", "127.0.0.1:0",
+            "--admin-listen", "127.0.0.1:0",
+            "--db", str(tmp_path / "prober.db"), "--log-format", "json"], env
+
+
+def _lines(log: Path) -> list[str]:
+    return log.read_text(errors="replace").splitlines() if log.exists() else []
+
+
+async def prober_urls(log: Path, proc: subprocess.Popen[bytes],
+                      limit: float = 60.0) -> tuple[str, str]:
+    """prober's public and admin URLs, from its `listening` and `admin_listening` lines."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        urls: dict[str, str] = {}
+        for raw in _lines(log):
+            with contextlib.suppress(ValueError):
+                line = json.loads(raw)
+                if isinstance(line, dict) and line.get("event") in ("listening",
+                                                                    "admin_listening"):
+                    urls[line["event"]] = str(line["url"]).rstrip("/")
+        if len(urls) == 2:
+            return urls["listening"], urls["admin_listening"]
+        if proc.poll() is not None:
+            raise AssertionError(f"prober exited {proc.returncode}:\n{tail(log)}")
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"prober reported no addresses within {limit}s:\n{tail(log)}")
+
+
+def point_prometheus_at(prom_yml: Path, rules: Path, admin: str,
+                        proc: subprocess.Popen[bytes]) -> None:
+    """Scrape prober's admin listener (as the chart's ServiceMonitor does): rewrite the
+    config, check it with promtool and reload Prometheus (SIGHUP)."""
+    prom_yml.write_text(prometheus_config(admin.removeprefix("http://"), rules))
     check = subprocess.run(["promtool", "check", "config", str(prom_yml)], capture_output=True,
                            text=True, timeout=60, check=False)
     assert check.returncode == 0, check.stdout + check.stderr
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PROBER_")}
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (env.get("PYTHONPATH"), str(ROOT)) if p)
-    # --metrics-detail: the check dashboard's latency, phase and status-code panels need it
-    prober_cmd = [sys.executable, "-m", "prober", "run", "--metrics-detail",
-                  "--config", str(checks), "--listen", f"127.0.0.1:{prober_port}",
-                  "--admin-listen", f"127.0.0.1:{admin_port}",
-                  "--db", str(tmp_path / "prober.db"),
-                  "--log-format", "json"]
-    prom_cmd = [PROMETHEUS, f"--config.file={prom_yml}",
-                f"--storage.tsdb.path={tmp_path / 'tsdb'}",
-                f"--web.listen-address=127.0.0.1:{prom_port}", "--log.level=warn"]
-    return prober_cmd, prom_cmd, env
+    proc.send_signal(signal.SIGHUP)
 
 
 async def test_alert_fires_and_every_expression_runs(
         target: tuple[Target, str], tmp_path: Path) -> None:
     tgt, target_url = target
-    prober_cmd, prom_cmd, env = setup(tmp_path, target_url)
-    prober_url = prober_cmd[prober_cmd.index("--listen") + 1]
-    prober_url = f"http://{prober_url}"
-    prom = "http://" + prom_cmd[3].removeprefix("--web.listen-address=")
+    prom_cmd, prom_yml = setup(tmp_path)
     prober_log, prom_log = tmp_path / "prober.log", tmp_path / "prometheus.log"
 
     timeout = aiohttp.ClientTimeout(total=10)
-    with process(prober_cmd, prober_log, env=env, cwd=tmp_path) as prober_proc, \
-            process(prom_cmd, prom_log, cwd=tmp_path) as prom_proc:
-        async with aiohttp.ClientSession(timeout=timeout) as session:
-            await wait_until_ready(session, f"{prober_url}/-/ready", prober_proc, prober_log)
-            await wait_until_ready(session, f"{prom}/-/ready", prom_proc, prom_log)
+    with process(prom_cmd, prom_log, cwd=tmp_path) as prom_proc:
+        prom = await prometheus_url(prom_log, prom_proc)
+        prober_cmd, env = prober_command(tmp_path, target_url, prom)
+        with process(prober_cmd, prober_log, env=env, cwd=tmp_path) as prober_proc:
+            prober_url, admin_url = await prober_urls(prober_log, prober_proc)
+            point_prometheus_at(prom_yml, tmp_path / "prober.rules.yaml", admin_url, prom_proc)
+            async with aiohttp.ClientSession(timeout=timeout) as session:
+                await wait_until_ready(session, f"{prober_url}/-/ready", prober_proc,
+                                       prober_log)
+                await wait_until_ready(session, f"{prom}/-/ready", prom_proc, prom_log)
+                await _alert_fires(session, tgt, prom, prober_url, prober_proc, prober_log)
 
-            # Healthy first: prober is scraped and reports the component operational.
-            await poll(session, prom, f'prober_probes_total{{check="{CHECK}"}} > 0',
-                       limit=60)
-            await poll(session, prom, f'prober_component_status{{component="{COMPONENT}"}} == 0',
-                       limit=60)
-            assert not [a for a in await firing_alerts(session, prom)
-                        if a["labels"]["alertname"] in OUTAGE_ALERTS]
 
-            # Break the target: the component-outage alert must fire.
-            tgt.failing = True
-            deadline = time.monotonic() + ALERT_TIMEOUT
-            fired: list[dict[str, Any]] = []
-            while not fired:
-                assert time.monotonic() < deadline, (
-                    f"no outage alert within {ALERT_TIMEOUT}s; alerts: "
-                    f"{await firing_alerts(session, prom)}; prober log:\n"
-                    f"{tail(prober_log)}")
-                assert prober_proc.poll() is None, tail(prober_log)
-                fired = [a for a in await firing_alerts(session, prom)
-                         if a["labels"]["alertname"] in OUTAGE_ALERTS
-                         and a["labels"].get("component") == COMPONENT]
-                if not fired:
-                    await asyncio.sleep(0.5)
-            alert = fired[0]
-            assert alert["labels"]["severity"] in {"critical", "warning"}
-            assert alert["labels"]["group"] == "Product"
-            assert COMPONENT in alert["annotations"]["summary"]
-            assert alert["annotations"]["runbook"]
-            assert alert["annotations"]["runbook_url"] == (
-                f"{RUNBOOK_BASE}#{alert['labels']['alertname'].lower()}")
-            assert (alert["labels"]["job"], alert["labels"]["namespace"]) == (JOB, NAMESPACE)
+async def _alert_fires(session: aiohttp.ClientSession, tgt: Target, prom: str,
+                       prober_url: str, prober_proc: subprocess.Popen[bytes],
+                       prober_log: Path) -> None:
+    # Healthy first: prober is scraped and reports the component operational.
+    await poll(session, prom, f'prober_probes_total{{check="{CHECK}"}} > 0', limit=60)
+    await poll(session, prom, f'prober_component_status{{component="{COMPONENT}"}} == 0',
+               limit=60)
+    assert not [a for a in await firing_alerts(session, prom)
+                if a["labels"]["alertname"] in OUTAGE_ALERTS]
 
-            # Let the failure show in counters and an incident open, then run every query.
-            await poll(session, prom, f'prober_probe_failures_total{{check="{CHECK}"}} > 0',
-                       limit=30)
-            await poll(session, prom, "prober_incidents_open > 0", limit=60)
-            await _every_expression_runs(session, prom)
-            await _incident_table_reads_the_api(session, prober_url)
+    # Break the target: the component-outage alert must fire.
+    tgt.failing = True
+    deadline = time.monotonic() + ALERT_TIMEOUT
+    fired: list[dict[str, Any]] = []
+    while not fired:
+        assert time.monotonic() < deadline, (
+            f"no outage alert within {ALERT_TIMEOUT}s; alerts: "
+            f"{await firing_alerts(session, prom)}; prober log:\n"
+            f"{tail(prober_log)}")
+        assert prober_proc.poll() is None, tail(prober_log)
+        fired = [a for a in await firing_alerts(session, prom)
+                 if a["labels"]["alertname"] in OUTAGE_ALERTS
+                 and a["labels"].get("component") == COMPONENT]
+        if not fired:
+            await asyncio.sleep(0.5)
+    alert = fired[0]
+    assert alert["labels"]["severity"] in {"critical", "warning"}
+    assert alert["labels"]["group"] == "Product"
+    assert COMPONENT in alert["annotations"]["summary"]
+    assert alert["annotations"]["runbook"]
+    assert alert["annotations"]["runbook_url"] == (
+        f"{RUNBOOK_BASE}#{alert['labels']['alertname'].lower()}")
+    assert (alert["labels"]["job"], alert["labels"]["namespace"]) == (JOB, NAMESPACE)
+
+    # Let the failure show in counters and an incident open, then run every query.
+    await poll(session, prom, f'prober_probe_failures_total{{check="{CHECK}"}} > 0',
+               limit=30)
+    await poll(session, prom, "prober_incidents_open > 0", limit=60)
+    await _every_expression_runs(session, prom)
+    await _incident_table_reads_the_api(session, prober_url)
 
 
 async def _incident_table_reads_the_api(session: aiohttp.ClientSession, prober: str) -> None:

@@ -11,7 +11,9 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import signal
+import subprocess
 import sys
 import time
 from collections.abc import Awaitable, Callable
@@ -127,3 +129,25 @@ def write_config(path: Path, target: str, components: tuple[str, ...] = ("platfo
         ]
     path.write_text("\n".join(lines) + "\n" + extra)
     return path
+
+
+PROMETHEUS_LISTENING = re.compile(r'msg="Listening on" address=(\S+)')
+
+
+def _read(log: Path) -> str:
+    return log.read_text(errors="replace") if log.exists() else ""
+
+
+async def prometheus_url(log: Path, proc: subprocess.Popen[bytes], limit: float = 60.0) -> str:
+    """The URL of a Prometheus started with `--web.listen-address=127.0.0.1:0` and
+    `--log.level=info`: the address its `Listening on` log line reports."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        text = _read(log)
+        found = PROMETHEUS_LISTENING.search(text)
+        if found:
+            return f"http://{found.group(1)}"
+        if proc.poll() is not None:
+            raise AssertionError(f"prometheus exited {proc.returncode}:\n{text[-3000:]}")
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"prometheus reported no address within {limit}s")

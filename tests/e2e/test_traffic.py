@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import shutil
-import socket
 import subprocess
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -22,7 +21,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from tests.e2e.harness import ProberProcess, until
+from tests.e2e.harness import ProberProcess, prometheus_url, until
 
 PROMETHEUS = shutil.which("prometheus") or "/usr/bin/prometheus"
 REQUESTS_PER_SCRAPE = 100
@@ -68,28 +67,24 @@ async def app() -> AsyncIterator[tuple[App, str]]:
         await runner.cleanup()
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @contextlib.contextmanager
-def prometheus(tmp: Path, target: str) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+def prometheus(tmp: Path, target: str) -> Iterator[tuple[Path, subprocess.Popen[bytes]]]:
+    """A real Prometheus on port 0 scraping `target`; `prometheus_url` reads its address
+    from the log."""
     assert Path(PROMETHEUS).exists(), "Debian package prometheus is required"
-    port = free_port()
     config = tmp / "prometheus.yml"
     config.write_text(
         "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n"
         f"scrape_configs:\n  - job_name: app\n    static_configs:\n"
         f"      - targets: ['{target}']\n")
-    log = (tmp / "prometheus.log").open("wb")
+    log_path = tmp / "prometheus.log"
+    log = log_path.open("wb")
     proc = subprocess.Popen(
         [PROMETHEUS, f"--config.file={config}", f"--storage.tsdb.path={tmp / 'tsdb'}",
-         f"--web.listen-address=127.0.0.1:{port}", "--log.level=warn"],
+         "--web.listen-address=127.0.0.1:0", "--log.level=info"],
         stdout=log, stderr=subprocess.STDOUT)
     try:
-        yield f"http://127.0.0.1:{port}", proc
+        yield log_path, proc
     finally:
         if proc.poll() is None:
             proc.terminate()
@@ -153,7 +148,8 @@ async def test_thirty_percent_5xx_on_real_traffic_is_a_partial_outage(
         app: tuple[App, str], tmp_path: Path) -> None:
     state, address = app
     state.error_share = 0.3
-    with prometheus(tmp_path, address) as (prom, _):
+    with prometheus(tmp_path, address) as (log, proc):
+        prom = await prometheus_url(log, proc)
         await wait_prometheus(prom)
         config = write_config(tmp_path / "checks.yaml", prom, address)
         p = ProberProcess(config, tmp_path / "prober.db")
@@ -184,7 +180,8 @@ async def test_thirty_percent_5xx_on_real_traffic_is_a_partial_outage(
 async def test_prometheus_stopped_is_no_data_and_no_incident(
         app: tuple[App, str], tmp_path: Path) -> None:
     state, address = app
-    with prometheus(tmp_path, address) as (prom, proc):
+    with prometheus(tmp_path, address) as (log, proc):
+        prom = await prometheus_url(log, proc)
         await wait_prometheus(prom)
         config = write_config(tmp_path / "checks.yaml", prom, address)
         p = ProberProcess(config, tmp_path / "prober.db")

@@ -17,7 +17,6 @@ from prober.domain.status import ComponentStatus
 from prober.probes.result import Reason
 from prober.signals.traffic import (
     MAX_SAMPLES,
-    MIN_SAMPLES,
     Reading,
     engine_config,
     read,
@@ -71,7 +70,7 @@ def test_engine_config_adds_one_virtual_check_per_signal() -> None:
 
 
 @pytest.mark.parametrize(("ratio", "rate", "n", "failing"), [
-    (0.0, 1.0, MIN_SAMPLES, 0), (0.3, 1.0, MIN_SAMPLES, 6), (0.3, 5.0, 50, 15),
+    (0.0, 1.0, 10, 0), (0.3, 1.0, 10, 3), (0.5, 0.2, 2, 1), (0.3, 5.0, 50, 15),
     (0.5, 9.0, 90, 45), (1.0, 1000.0, MAX_SAMPLES, MAX_SAMPLES)])
 def test_a_reading_is_one_round_of_samples(ratio: float, rate: float, n: int,
                                            failing: int) -> None:
@@ -177,3 +176,13 @@ async def test_unreachable_prometheus_is_an_error_reading() -> None:
         async with aiohttp.ClientSession() as session:
             reading = await read(session, signal)
     assert reading.outcome == "error" and "ClientConnectorError" in reading.detail
+
+
+async def test_less_than_one_request_per_interval_is_no_data(prom: Any) -> None:
+    """No floor on the sample count: 0.04 req/s over 10 s is not one request."""
+    fake, url = prom
+    signal = TrafficSignal(url, "RATIO", "RATE", interval=10.0, min_request_rate=0.0)
+    fake.answers = {"RATE": (200, vector(0.04)), "RATIO": (200, vector(1.0))}
+    async with aiohttp.ClientSession() as session:
+        reading = await read(session, signal)
+    assert reading == Reading("no_data", None, 0.04, "less than one request per interval")
