@@ -94,12 +94,18 @@ class Assessment:
     calm: dict[ComponentStatus, float] = field(default_factory=dict)  # level -> calm since
 
 
-def exits(window: Window, policy: StatusPolicy, now: float,
-          up_to: ComponentStatus = MAJOR) -> dict[ComponentStatus, float]:
+def exits(
+    window: Window,
+    policy: StatusPolicy,
+    now: float,
+    up_to: ComponentStatus = MAJOR,
+    minimum: int | None = None,
+) -> dict[ComponentStatus, float]:
     """Levels (up to `up_to`) the trailing windows put the rate below, with the start of
-    the longest window that does so (see detector.py)."""
+    the longest window that does so (see detector.py). `minimum`: the samples a trailing
+    window needs (default `policy.min_samples`; see ComponentHealth.min_samples)."""
     out: dict[ComponentStatus, float] = {}
-    minimum = max(1, policy.min_samples)
+    minimum = max(1, policy.min_samples if minimum is None else minimum)
     levels = [(s, t) for s, t in _thresholds(policy) if SEVERITY[s] <= SEVERITY[up_to]]
     if not levels:
         return out
@@ -142,6 +148,15 @@ class ComponentHealth:
         self.errors = Cusums([t for _, t in _thresholds(policy)])
         self.slow = Cusums([1.0 - policy.latency_percentile])
         self._cache: tuple[tuple[int, int, int], Assessment] | None = None
+
+    @property
+    def min_samples(self) -> int:
+        """`policy.min_samples`, capped at the probes the window can hold at this
+        component's rate: a window too short for `min_samples` (one probe every 30 s in a
+        5-minute window holds 10) would otherwise never let a level go, and an incident
+        would stay open for ever."""
+        capacity = int(self.rate * self.policy.window + 1e-9)
+        return max(1, min(self.policy.min_samples, capacity))
 
     def set_rate(self, samples_per_second: float) -> None:
         """The component's probe rate, which sets the decision bound (see detector.py)."""
@@ -238,7 +253,7 @@ class ComponentHealth:
             escalate, onset = OP, None  # an all-failing streak waits for the fast path
         # Exits only matter below the current status (the cache key holds no status: the
         # status only changes in `evaluate`, which drops the cache when it does).
-        calm = exits(self.window, policy, now, self.status)
+        calm = exits(self.window, policy, now, self.status, self.min_samples)
         hold = OP
         for status in (MAJOR, PARTIAL, DEGRADED):
             if SEVERITY[status] <= SEVERITY[self.status] and status not in calm:
@@ -249,7 +264,7 @@ class ComponentHealth:
         if (
             window_latency is not None
             and policy.latency_threshold is not None
-            and whole.total >= policy.min_samples
+            and whole.total >= self.min_samples
             and window_latency > policy.latency_threshold
         ):
             hold = worse(hold, DEGRADED)

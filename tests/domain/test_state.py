@@ -204,3 +204,22 @@ def test_sparse_probing_still_recovers_after_a_clean_window() -> None:
     assert h.status is MAJOR
     t = rounds(h, t, 30, 0, per_round=1, interval=15.0)
     assert h.status is OP
+
+
+def test_a_window_too_short_for_min_samples_still_lets_an_outage_recover() -> None:
+    """One probe every 30 s fills a 5-minute window with 10 probes, fewer than the default
+    min_samples of 20 (the chart's self-check is such a component). The outage must still
+    end: the exit evidence is capped at what the window can hold, else the component would
+    stay in outage and its incident open for ever."""
+    from prober.domain.status import ComponentStatus
+    from prober.probes.result import Reason
+    from tests.domain.sim import T0, Sim, failing, make_config, opened, resolved
+
+    sim = Sim(make_config(interval=30.0, requests_per_round=1))
+    behaviour = failing(Reason.CONNECT, T0, T0 + 300)
+    sim.run(300, behaviour)
+    assert sim.engine.status_of("api") is ComponentStatus.MAJOR_OUTAGE
+    sim.run(3 * 3600, behaviour)
+    assert sim.engine.status_of("api") is ComponentStatus.OPERATIONAL
+    assert len(opened(sim.effects)) == 1 and len(resolved(sim.effects)) == 1
+    assert not sim.engine.open_incidents()
