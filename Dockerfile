@@ -42,7 +42,7 @@ LABEL org.opencontainers.image.title="prober" \
       org.opencontainers.image.documentation="docs/DEPLOY.md"
 
 # No .pyc writes at run time (the root filesystem may be read-only); logs unbuffered.
-# prober listens on 8080 (public) and 9090 (admin: /metrics, reload, writes) on every
+# prober listens on 8080 (public) and 8090 (admin: /metrics, reload, writes) on every
 # interface in the container (its own defaults are on 127.0.0.1, which a port mapping cannot
 # reach) and keeps SQLite under the volume.
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -50,7 +50,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_NO_CACHE_DIR=1 \
     PROBER_LISTEN=0.0.0.0:8080 \
-    PROBER_ADMIN_LISTEN=0.0.0.0:9090 \
+    PROBER_ADMIN_LISTEN=0.0.0.0:8090 \
     PROBER_CONFIG=/etc/prober/checks.yaml \
     PROBER_DB=/var/lib/prober/prober.db \
     PROBER_LOG_FORMAT=json
@@ -69,7 +69,7 @@ RUN --mount=type=bind,from=builder,source=/wheels,target=/wheels \
 USER 65532:65532
 WORKDIR /var/lib/prober
 VOLUME ["/var/lib/prober", "/tmp"]
-EXPOSE 8080 9090
+EXPOSE 8080 8090
 
 # Docker only; Kubernetes uses the chart's probes on /-/healthy and /-/ready.
 HEALTHCHECK --interval=30s --timeout=3s --start-period=10s --retries=3 \

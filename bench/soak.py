@@ -94,7 +94,8 @@ class Prober:
         with self.log.open("ab") as out:
             self.proc = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "prober", "run", "--config", str(self.config),
-                "--listen", "127.0.0.1:0", "--db", str(self.db), "--log-format", "json",
+                "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0",
+                "--db", str(self.db), "--log-format", "json",
                 "--grace", "2", stdout=asyncio.subprocess.DEVNULL, stderr=out, cwd=str(REPO),
                 env={**os.environ, "PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1"},
             )

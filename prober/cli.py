@@ -20,7 +20,7 @@ from prober.config.model import Config
 from prober.errors import ConfigError, StoreLockedError, StoreLostError
 
 DEFAULT_LISTEN = "127.0.0.1:8080"
-DEFAULT_ADMIN_LISTEN = "127.0.0.1:9090"
+DEFAULT_ADMIN_LISTEN = "127.0.0.1:8090"
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 USAGE_ERROR = 2  # exit code of every user mistake: one line on stderr, never a traceback
 
@@ -301,7 +301,7 @@ async def _serve_async(
 ) -> int:
     from aiohttp import web
 
-    from prober.api.thread import ServerThread
+    from prober.api.thread import AdminListenError, ServerThread
     from prober.logs import get_logger
     from prober.service import Service, Settings, quiet_gc
 
@@ -349,6 +349,10 @@ async def _serve_async(
     try:
         try:  # bind first: a port in use fails before anything else starts
             bound = server.start()
+        except AdminListenError as exc:
+            admin_host, admin_port = args.admin_listen
+            _listen_failed("--admin-listen", admin_host, admin_port, exc)
+            return USAGE_ERROR
         except OSError as exc:
             _listen_failed("--listen", host, port, exc)
             return USAGE_ERROR

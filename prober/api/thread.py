@@ -65,6 +65,10 @@ class LoopBackend:
         return await self._there(self._backend.write_incident(incident_id, status, body, impact))
 
 
+class AdminListenError(OSError):
+    """The admin listener (`admin=`) could not be bound; the public one was."""
+
+
 class ServerThread:
     """`start()` binds and serves in a daemon thread (OSError if a port is taken);
     `stop()` closes the servers and joins the thread.
@@ -144,7 +148,10 @@ class ServerThread:
             public = make_app(backend, Surface.PUBLIC, self._trusted)
             self.address = await self._site(public, self._host, self._port)
             admin = make_app(backend, Surface.ADMIN, self._trusted)
-            self.admin_address = await self._site(admin, *self._admin)
+            try:
+                self.admin_address = await self._site(admin, *self._admin)
+            except OSError as exc:
+                raise AdminListenError(exc.errno, exc.strerror or str(exc)) from exc
 
     async def _site(self, app: web.Application, host: str, port: int) -> tuple[str, int]:
         runner = web.AppRunner(app, access_log=None, handle_signals=False)

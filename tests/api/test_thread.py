@@ -133,7 +133,7 @@ def test_admin_listen_flag() -> None:
     from prober.cli import UsageError, build_parser
 
     parse = build_parser().parse_args
-    assert parse(["run"]).admin_listen == ("127.0.0.1", 9090)
+    assert parse(["run"]).admin_listen == ("127.0.0.1", 8090)
     assert parse(["run", "--admin-listen", "0.0.0.0:9191"]).admin_listen == ("0.0.0.0", 9191)
     assert parse(["run", "--admin-listen", "public"]).admin_listen is None
     with pytest.raises(UsageError, match="admin-listen"):

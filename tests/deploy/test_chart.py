@@ -573,7 +573,7 @@ def test_public_and_admin_ports() -> None:
     (deploy,) = by_kind(objs, "Deployment")
     container = deploy["spec"]["template"]["spec"]["containers"][0]
     ports = {p["name"]: p["containerPort"] for p in container["ports"]}
-    assert ports == {"http": 8080, "admin": 9090}
+    assert ports == {"http": 8080, "admin": 8090}
     from prober.cli import build_parser
 
     args = build_parser().parse_args(container["args"])

@@ -82,10 +82,10 @@ def test_final_stage_is_safe_and_runs_prober() -> None:
     assert json.loads(words["CMD"])[0] == "run"
     volumes = json.loads(words["VOLUME"])
     assert set(volumes) == {"/var/lib/prober", "/tmp"}
-    assert words["EXPOSE"] == "8080 9090"  # public, admin (/metrics, reload, writes)
+    assert words["EXPOSE"] == "8080 8090"  # public, admin (/metrics, reload, writes)
     env = " ".join(rest for word, rest in stage if word == "ENV")
     for setting in ("PYTHONDONTWRITEBYTECODE=1", "PROBER_LISTEN=0.0.0.0:8080",
-                    "PROBER_ADMIN_LISTEN=0.0.0.0:9090",
+                    "PROBER_ADMIN_LISTEN=0.0.0.0:8090",
                     "PROBER_DB=/var/lib/prober/prober.db"):
         assert setting in env
     runs = " ".join(rest for word, rest in stage if word == "RUN")
