@@ -24,6 +24,10 @@ import aiohttp
 
 REPO = Path(__file__).resolve().parents[2]
 
+# Every prober process a test starts; tests/e2e/conftest.py kills the ones still running
+# when the test ends, so a failing test never leaves a process behind.
+STARTED: list[asyncio.subprocess.Process] = []
+
 
 class ProberProcess:
     def __init__(self, config: Path, db: Path, env: dict[str, str] | None = None,
@@ -48,6 +52,7 @@ class ProberProcess:
             stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
             cwd=str(REPO), env=env,
         )
+        STARTED.append(self.proc)
         self._reader = asyncio.create_task(self._read())
         deadline = time.monotonic() + timeout
         while not (self.url and self.admin_url):
