@@ -67,8 +67,7 @@ OUTAGE_LENGTH = 30.0  # seconds the target fails after the switch (the true dura
 async def one_run(setting: Setting, scenario: str, limit: float, tmp: Path) -> dict[str, Any]:
     runner, port = await start_sim("127.0.0.1", 0, scenario="healthy")
     target = f"http://127.0.0.1:{port}"
-    config = write_config(tmp / "checks.yaml", target, interval=setting.interval,
-                          extra=RECOVERY)
+    config = write_config(tmp / "checks.yaml", target, interval=setting.interval, extra=RECOVERY)
     text = config.read_text()
     text = text.replace("timeout: 500ms", "timeout: 800ms")
     text = text.replace("requests_per_round: 5", f"requests_per_round: {setting.requests}")
@@ -115,8 +114,9 @@ async def one_run(setting: Setting, scenario: str, limit: float, tmp: Path) -> d
         await runner.cleanup()
 
 
-async def _recovery(s: aiohttp.ClientSession, url: str, incident_id: str, healed: float,
-                    limit: float) -> dict[str, Any]:
+async def _recovery(
+    s: aiohttp.ClientSession, url: str, incident_id: str, healed: float, limit: float
+) -> dict[str, Any]:
     """Seconds from the target's recovery to operational and to resolved, the monitoring
     time and the recorded duration, polled every 0.2 s (bounded by `limit`)."""
     out: dict[str, Any] = {}
@@ -168,17 +168,21 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args(argv)
     rows = asyncio.run(main_async(args.timeout))
-    print(f"{'setting':28} {'scenario':8} {'start_error':>11} {'detect':>7} "
-          f"{'switch_to_open':>14} {'impact':>8} {'->operational':>13} {'->monitoring':>12} "
-          f"{'->resolved':>10} {'recorded':>8} {'true':>6}")
+    print(
+        f"{'setting':28} {'scenario':8} {'start_error':>11} {'detect':>7} "
+        f"{'switch_to_open':>14} {'impact':>8} {'->operational':>13} {'->monitoring':>12} "
+        f"{'->resolved':>10} {'recorded':>8} {'true':>6}"
+    )
     for r in rows:
         if r["result"] != "opened":
             print(f"{r['setting']:28} {r['scenario']:8} {r['result']}")
             continue
         rec = [_sec(r.get(k)) for k in ("operational", "monitoring", "resolved", "recorded")]
-        print(f"{r['setting']:28} {r['scenario']:8} {r['start_error']:>10}s {r['detect']:>6}s "
-              f"{r['switch_to_open']:>13}s {r['impact']:>8} {rec[0]:>13} {rec[1]:>12} "
-              f"{rec[2]:>10} {rec[3]:>8} {_sec(r.get('true')):>6}")
+        print(
+            f"{r['setting']:28} {r['scenario']:8} {r['start_error']:>10}s {r['detect']:>6}s "
+            f"{r['switch_to_open']:>13}s {r['impact']:>8} {rec[0]:>13} {rec[1]:>12} "
+            f"{rec[2]:>10} {rec[3]:>8} {_sec(r.get('true')):>6}"
+        )
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2))
     return 0

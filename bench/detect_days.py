@@ -43,8 +43,12 @@ from prober.probes.result import ProbeResult, Reason
 T0 = 1_800_000_000.0
 INTERVAL = 5.0
 PER_ROUND = 10
-BANDS = ((0.5, ComponentStatus.MAJOR_OUTAGE), (0.25, ComponentStatus.PARTIAL_OUTAGE),
-         (0.05, ComponentStatus.DEGRADED_PERFORMANCE), (0.0, ComponentStatus.OPERATIONAL))
+BANDS = (
+    (0.5, ComponentStatus.MAJOR_OUTAGE),
+    (0.25, ComponentStatus.PARTIAL_OUTAGE),
+    (0.05, ComponentStatus.DEGRADED_PERFORMANCE),
+    (0.0, ComponentStatus.OPERATIONAL),
+)
 
 # probability of failure at time t -> reason of a failed probe
 Truth = Callable[[float], float]
@@ -52,10 +56,15 @@ Truth = Callable[[float], float]
 
 def config() -> Config:
     comp = Component(id="api", name="Platform API", policy=StatusPolicy())
-    check = Check(id="api-health", component="api", url="http://127.0.0.1/api",
-                  interval=INTERVAL, timeout=2.0, requests_per_round=PER_ROUND)
-    return Config(page=Page(), components=(comp,), checks=(check,),
-                  incidents=IncidentPolicy())
+    check = Check(
+        id="api-health",
+        component="api",
+        url="http://127.0.0.1/api",
+        interval=INTERVAL,
+        timeout=2.0,
+        requests_per_round=PER_ROUND,
+    )
+    return Config(page=Page(), components=(comp,), checks=(check,), incidents=IncidentPolicy())
 
 
 def band(rate: float) -> ComponentStatus:
@@ -72,8 +81,14 @@ class Run:
     shown: list[tuple[float, ComponentStatus]]
 
 
-def simulate(truth: Truth, seconds: float, rng: random.Random, reason: Reason = Reason.HTTP_5XX,
-             engine: Engine | None = None, start: float = T0) -> Run:
+def simulate(
+    truth: Truth,
+    seconds: float,
+    rng: random.Random,
+    reason: Reason = Reason.HTTP_5XX,
+    engine: Engine | None = None,
+    start: float = T0,
+) -> Run:
     engine = engine or Engine(config())
     effects: list[tuple[float, Effect]] = []
     shown: list[tuple[float, ComponentStatus]] = []
@@ -154,22 +169,38 @@ def outage(label: str, reason: Reason, seed: int, length: float = 300.0) -> Outa
     if opened is not None:
         detect = opened[1].incident.created_at - begin
         impact = opened[1].incident.impact.value
-    operational = next((t for t, e in run.effects if isinstance(e, ComponentStateChanged)
-                        and t > end and e.new is ComponentStatus.OPERATIONAL), None)
-    monitoring = next((t for t, e in run.effects if isinstance(e, IncidentUpdated)
-                       and e.update.status is IncidentStatus.MONITORING), None)
-    resolved = next((e.incident for t, e in run.effects if isinstance(e, IncidentResolved)),
-                    None)
+    operational = next(
+        (
+            t
+            for t, e in run.effects
+            if isinstance(e, ComponentStateChanged)
+            and t > end
+            and e.new is ComponentStatus.OPERATIONAL
+        ),
+        None,
+    )
+    monitoring = next(
+        (
+            t
+            for t, e in run.effects
+            if isinstance(e, IncidentUpdated) and e.update.status is IncidentStatus.MONITORING
+        ),
+        None,
+    )
+    resolved = next((e.incident for t, e in run.effects if isinstance(e, IncidentResolved)), None)
     recorded = None
     if resolved is not None:
         until = getattr(resolved, "recovered_at", None) or resolved.resolved_at
         recorded = None if until is None else until - resolved.started_at
     return Outage(
-        label, detect, impact or "-",
+        label,
+        detect,
+        impact or "-",
         None if operational is None else operational - end,
         None if monitoring is None else monitoring - end,
         None if resolved is None or resolved.resolved_at is None else resolved.resolved_at - end,
-        recorded, length,
+        recorded,
+        length,
     )
 
 
@@ -180,14 +211,17 @@ def _s(x: float | None) -> str:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     ap.add_argument("--days", type=float, default=30.0, help="simulated days at 2%%")
-    ap.add_argument("--other-days", type=float, default=10.0,
-                    help="simulated days at 0, 1, 3 and 4%%")
+    ap.add_argument(
+        "--other-days", type=float, default=10.0, help="simulated days at 0, 1, 3 and 4%%"
+    )
     ap.add_argument("--hours", type=float, default=6.0)
     ap.add_argument("--seed", type=int, default=1)
     args = ap.parse_args(argv)
     began = time.perf_counter()
-    print(f"component as the shipped example: {PER_ROUND} requests every {INTERVAL:g}s, "
-          "degraded 5%, partial 25%, major 50%")
+    print(
+        f"component as the shipped example: {PER_ROUND} requests every {INTERVAL:g}s, "
+        "degraded 5%, partial 25%, major 50%"
+    )
     print("\nfalse incidents at background 500s")
     print(f"{'background':>10} {'days':>5} {'incidents':>9} {'per day':>8}")
     for rate, span, n, per_day in noise(args.days, args.other_days, args.seed):
@@ -197,13 +231,17 @@ def main(argv: list[str] | None = None) -> int:
     for rate, want, share, first in steady(args.hours, args.seed):
         print(f"{rate:>5.0%} {want.value:>22} {share:>12.1%} {_s(first):>13}")
     print("\n5-minute total outage on 0.5% noise (interval 5s; recovery_time 1m, quiet 10m)")
-    print(f"{'scenario':>14} {'detect':>7} {'impact':>9} {'->operational':>13} "
-          f"{'->monitoring':>12} {'->resolved':>10} {'recorded':>8} {'true':>5}")
+    print(
+        f"{'scenario':>14} {'detect':>7} {'impact':>9} {'->operational':>13} "
+        f"{'->monitoring':>12} {'->resolved':>10} {'recorded':>8} {'true':>5}"
+    )
     for label, reason in (("500s", Reason.HTTP_5XX), ("refused", Reason.CONNECT)):
         o = outage(label, reason, args.seed)
-        print(f"{o.label:>14} {_s(o.detect):>7} {o.impact:>9} {_s(o.to_operational):>13} "
-              f"{_s(o.to_monitoring):>12} {_s(o.to_resolved):>10} {_s(o.recorded):>8} "
-              f"{o.true:>4.0f}s")
+        print(
+            f"{o.label:>14} {_s(o.detect):>7} {o.impact:>9} {_s(o.to_operational):>13} "
+            f"{_s(o.to_monitoring):>12} {_s(o.to_resolved):>10} {_s(o.recorded):>8} "
+            f"{o.true:>4.0f}s"
+        )
     print(f"\n(wall time {time.perf_counter() - began:.1f}s)")
     return 0
 

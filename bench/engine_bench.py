@@ -94,9 +94,9 @@ def run(
                     at=at,
                     reason=reason,
                     duration=0.004,
-                    status_code=500 if reason is Reason.HTTP_5XX else (
-                        200 if reason is Reason.OK else None
-                    ),
+                    status_code=500
+                    if reason is Reason.HTTP_5XX
+                    else (200 if reason is Reason.OK else None),
                 )
             ]
             t0 = perf()
@@ -131,16 +131,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=1, help="intervals not measured")
     parser.add_argument("--intervals", type=int, default=1, help="intervals measured")
     args = parser.parse_args(argv)
-    print(f"engine bench: {args.checks:,} checks, interval {args.interval:g}s, "
-          f"requests_per_round 1, warm-up {args.warmup}, measured {args.intervals} interval(s)")
-    head = (f"{'components':>10} {'observe µs mean':>16} {'p50':>8} {'p99':>8} {'max':>9}"
-            f" {'tick µs mean':>13} {'p99':>9} {'max':>9} {'core share':>11}")
+    print(
+        f"engine bench: {args.checks:,} checks, interval {args.interval:g}s, "
+        f"requests_per_round 1, warm-up {args.warmup}, measured {args.intervals} interval(s)"
+    )
+    head = (
+        f"{'components':>10} {'observe µs mean':>16} {'p50':>8} {'p99':>8} {'max':>9}"
+        f" {'tick µs mean':>13} {'p99':>9} {'max':>9} {'core share':>11}"
+    )
     print(head)
     for components in args.components:
         r = run(args.checks, components, args.interval, args.warmup, args.intervals)
-        print(f"{components:>10,} {r['observe_mean']:>16.1f} {r['observe_p50']:>8.1f}"
-              f" {r['observe_p99']:>8.1f} {r['observe_max']:>9.1f} {r['tick_mean']:>13.1f}"
-              f" {r['tick_p99']:>9.1f} {r['tick_max']:>9.1f} {r['core_share']:>10.1%}")
+        print(
+            f"{components:>10,} {r['observe_mean']:>16.1f} {r['observe_p50']:>8.1f}"
+            f" {r['observe_p99']:>8.1f} {r['observe_max']:>9.1f} {r['tick_mean']:>13.1f}"
+            f" {r['tick_p99']:>9.1f} {r['tick_max']:>9.1f} {r['core_share']:>10.1%}"
+        )
     return 0
 
 

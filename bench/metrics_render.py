@@ -174,8 +174,10 @@ def run(
         "prober_gzip_bytes": gz_size,
         "prober_series": series,
         "prober_series_per_check": round(check_series / n_checks, 2),
-        "options": {"detail": bool(options and options.detail),
-                    "blackbox": bool(options and options.blackbox)},
+        "options": {
+            "detail": bool(options and options.detail),
+            "blackbox": bool(options and options.blackbox),
+        },
         "naive_series": count_series(n_body)[0],
         "naive_render_ms": round(statistics.median(n_walls) * 1000, 1),
         "naive_render_cpu_ms": round(statistics.median(n_cpus) * 1000, 1),

@@ -143,8 +143,10 @@ def scale_table(scale: dict[str, Any]) -> list[str]:
             lines.append(
                 _row(
                     "render() alone: series per check / gzip",
-                    [f"{iso['prober_series_per_check']}",
-                     f"{iso['prober_gzip_bytes'] / 1e6:.2f} MB"],
+                    [
+                        f"{iso['prober_series_per_check']}",
+                        f"{iso['prober_gzip_bytes'] / 1e6:.2f} MB",
+                    ],
                 )
             )
     elif "error" in iso:

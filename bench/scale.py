@@ -311,7 +311,8 @@ def run(
         "metrics_series": promtext.parse(body.decode()).series if body else 0,
         "metrics_series_per_check": (
             round(promtext.parse(body.decode()).check_series / size.checks, 2)
-            if body and size.checks else None
+            if body and size.checks
+            else None
         ),
         "api": api,
         "errors": errors,

@@ -56,13 +56,26 @@ def config_text(target: str, hook: str) -> str:
         lines += [f"  - id: {c}", f"    name: {c}"]
     lines += ["checks:"]
     for c in COMPONENTS:
-        lines += [f"  - id: {c}-health", f"    component: {c}",
-                  f"    url: {target}/{c}/health", "    interval: 1s", "    timeout: 500ms",
-                  "    requests_per_round: 3"]
+        lines += [
+            f"  - id: {c}-health",
+            f"    component: {c}",
+            f"    url: {target}/{c}/health",
+            "    interval: 1s",
+            "    timeout: 500ms",
+            "    requests_per_round: 3",
+        ]
     lines += [
-        "status:", "  window: 10s", "  min_samples: 3", "  recovery_time: 1s",
-        "incidents:", "  quiet_period: 3s", "  min_update_spacing: 1s",
-        "webhooks:", "  - id: soak", f"    url: {hook}", "    max_attempts: 100",
+        "status:",
+        "  window: 10s",
+        "  min_samples: 3",
+        "  recovery_time: 1s",
+        "incidents:",
+        "  quiet_period: 3s",
+        "  min_update_spacing: 1s",
+        "webhooks:",
+        "  - id: soak",
+        f"    url: {hook}",
+        "    max_attempts: 100",
         "    secret: whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
     ]
     return "\n".join(lines) + "\n"
@@ -80,8 +93,14 @@ class Receiver:
         if self.rng.random() < self.fail_rate:
             self.failed += 1
             return web.Response(status=503)
-        self.received.append((request.headers.get("webhook-id", ""), body["event"],
-                              body["incident"]["id"], body["incident_update"]["id"]))
+        self.received.append(
+            (
+                request.headers.get("webhook-id", ""),
+                body["event"],
+                body["incident"]["id"],
+                body["incident_update"]["id"],
+            )
+        )
         return web.Response(status=204)
 
 
@@ -93,10 +112,25 @@ class Prober:
     async def start(self) -> None:
         with self.log.open("ab") as out:
             self.proc = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "prober", "run", "--config", str(self.config),
-                "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0",
-                "--db", str(self.db), "--log-format", "json",
-                "--grace", "2", stdout=asyncio.subprocess.DEVNULL, stderr=out, cwd=str(REPO),
+                sys.executable,
+                "-m",
+                "prober",
+                "run",
+                "--config",
+                str(self.config),
+                "--listen",
+                "127.0.0.1:0",
+                "--admin-listen",
+                "127.0.0.1:0",
+                "--db",
+                str(self.db),
+                "--log-format",
+                "json",
+                "--grace",
+                "2",
+                stdout=asyncio.subprocess.DEVNULL,
+                stderr=out,
+                cwd=str(REPO),
                 env={**os.environ, "PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1"},
             )
 
@@ -116,8 +150,12 @@ def read_db(db: Path) -> dict[str, Any]:
         pending = conn.execute("SELECT count(*) FROM outbox WHERE state = 'pending'").fetchone()
         dropped = conn.execute("SELECT count(*) FROM outbox WHERE state = 'dropped'").fetchone()
     conn.close()
-    return {"incidents": incidents, "updates": updates, "pending": pending[0],
-            "dropped": dropped[0]}
+    return {
+        "incidents": incidents,
+        "updates": updates,
+        "pending": pending[0],
+        "dropped": dropped[0],
+    }
 
 
 async def set_scenario(session: aiohttp.ClientSession, target: str, name: str) -> None:
@@ -163,8 +201,11 @@ async def soak(kills: int, seed: int, workdir: Path, max_gap: float) -> dict[str
                 await prober.stop(signal.SIGKILL)
                 if rng.random() < 0.15:  # down across a whole quiet period sometimes
                     await asyncio.sleep(rng.uniform(0.0, 5.0))
-                print(f"kill {n + 1}/{kills}: after {life:.1f}s, target {scenario}",
-                      file=sys.stderr, flush=True)
+                print(
+                    f"kill {n + 1}/{kills}: after {life:.1f}s, target {scenario}",
+                    file=sys.stderr,
+                    flush=True,
+                )
             # Settle: healthy target, prober up until everything resolved and delivered.
             await set_scenario(session, target, "healthy")
             await prober.start()
@@ -185,8 +226,14 @@ async def soak(kills: int, seed: int, workdir: Path, max_gap: float) -> dict[str
     return summarize(final, receiver, kills, flips, code, time.monotonic() - began)
 
 
-def summarize(final: dict[str, Any], receiver: Receiver, kills: int, flips: int,
-              sigterm_code: int, seconds: float) -> dict[str, Any]:
+def summarize(
+    final: dict[str, Any],
+    receiver: Receiver,
+    kills: int,
+    flips: int,
+    sigterm_code: int,
+    seconds: float,
+) -> dict[str, Any]:
     incident_ids = {i[0] for i in final["incidents"]}
     update_ids = {u[0] for u in final["updates"]}
     announced_incidents = {r[2] for r in receiver.received}
@@ -209,24 +256,35 @@ def summarize(final: dict[str, Any], receiver: Receiver, kills: int, flips: int,
         "incidents_duplicated": overlaps,
         "incidents_stuck": sum(1 for i in final["incidents"] if i[1] != "resolved"),
         "updates_lost": len(announced_updates - update_ids),
-        "webhooks_lost": len(update_ids - announced_updates) + final["pending"]
-        + final["dropped"],
+        "webhooks_lost": len(update_ids - announced_updates) + final["pending"] + final["dropped"],
         "webhooks_duplicated": sum(n - 1 for n in per_id.values() if n > 1),
         "sigterm_exit_code": sigterm_code,
     }
 
 
-MUST_BE_ZERO = ("incidents_lost", "incidents_duplicated", "incidents_stuck", "updates_lost",
-                "webhooks_lost")
+MUST_BE_ZERO = (
+    "incidents_lost",
+    "incidents_duplicated",
+    "incidents_stuck",
+    "updates_lost",
+    "webhooks_lost",
+)
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m bench.soak", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="python -m bench.soak",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("--kills", type=int, default=200)
     p.add_argument("--seed", type=int, default=12)
-    p.add_argument("--max-gap", type=float, default=4.0,
-                   help="longest life of a process between kills, seconds")
+    p.add_argument(
+        "--max-gap",
+        type=float,
+        default=4.0,
+        help="longest life of a process between kills, seconds",
+    )
     p.add_argument("--json", type=Path, default=None)
     args = p.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="prober-soak-") as tmp:

@@ -92,8 +92,9 @@ def read_token(args: argparse.Namespace) -> str | None:
             token = Path(args.api_token_file).read_text().strip()
         except (OSError, UnicodeDecodeError) as exc:
             reason = getattr(exc, "strerror", None) or "not a UTF-8 text file"
-            raise UsageError(f"cannot read API token file {args.api_token_file}: "
-                             f"{reason}") from None
+            raise UsageError(
+                f"cannot read API token file {args.api_token_file}: {reason}"
+            ) from None
         if not token:
             raise UsageError(f"API token file {args.api_token_file} is empty")
         return token
@@ -109,51 +110,91 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     def serve_args(sp: argparse.ArgumentParser) -> None:
-        sp.add_argument("--listen", type=parse_listen,
-                        default=_env("PROBER_LISTEN", DEFAULT_LISTEN),
-                        help="HOST:PORT to serve on (env PROBER_LISTEN, default %(default)s)")
-        sp.add_argument("--admin-listen", type=parse_admin_listen,
-                        default=_env("PROBER_ADMIN_LISTEN", DEFAULT_ADMIN_LISTEN),
-                        help="HOST:PORT for /metrics, /-/reload and the write API, never to "
-                        "expose publicly; `public` serves them on --listen too "
-                        "(env PROBER_ADMIN_LISTEN, default %(default)s)")
-        sp.add_argument("--db", default=_env("PROBER_DB", "prober.db"),
-                        help="SQLite file, or :memory: (env PROBER_DB, default prober.db)")
-        sp.add_argument("--log-format", choices=["auto", "json", "console"],
-                        default=_env("PROBER_LOG_FORMAT", "auto"),
-                        help="json in containers, console on a terminal (env PROBER_LOG_FORMAT)")
-        sp.add_argument("--log-level", type=str.lower, choices=LOG_LEVELS,
-                        default=(_env("PROBER_LOG_LEVEL") or "info").lower(),
-                        help="env PROBER_LOG_LEVEL, default %(default)s")
-        sp.add_argument("--api-token-file", default=_env("PROBER_API_TOKEN_FILE"),
-                        help="file holding the bearer token for the write API "
-                        "(env PROBER_API_TOKEN_FILE; or the token itself in PROBER_API_TOKEN)")
-        sp.add_argument("--trusted-proxy", action="append", default=[],
-                        metavar="CIDR",
-                        help="a reverse proxy whose Host / X-Forwarded-Host / -Proto may name "
-                        "the public URL in links when page.url is unset (repeatable; env "
-                        "PROBER_TRUSTED_PROXIES, comma-separated)")
-        sp.add_argument("--allow-new-db", action="store_true",
-                        help="start even though the database (or its WAL) that existed is "
-                        "gone, accepting the loss; without it prober refuses to start")
-        sp.add_argument("--grace", type=_seconds, default=10.0,
-                        help="seconds in-flight probes may finish on SIGTERM")
-        sp.add_argument("--metrics-detail", action="store_true",
-                        default=_env("PROBER_METRICS_DETAIL", "") == "true",
-                        help="per-check latency histograms, phase gauges and last status "
-                        "code on /metrics (env PROBER_METRICS_DETAIL=true)")
-        sp.add_argument("--metrics-blackbox", action="store_true",
-                        default=_env("PROBER_METRICS_BLACKBOX", "") == "true",
-                        help="blackbox_exporter-compatible probe_* families on /metrics "
-                        "(env PROBER_METRICS_BLACKBOX=true)")
+        sp.add_argument(
+            "--listen",
+            type=parse_listen,
+            default=_env("PROBER_LISTEN", DEFAULT_LISTEN),
+            help="HOST:PORT to serve on (env PROBER_LISTEN, default %(default)s)",
+        )
+        sp.add_argument(
+            "--admin-listen",
+            type=parse_admin_listen,
+            default=_env("PROBER_ADMIN_LISTEN", DEFAULT_ADMIN_LISTEN),
+            help="HOST:PORT for /metrics, /-/reload and the write API, never to "
+            "expose publicly; `public` serves them on --listen too "
+            "(env PROBER_ADMIN_LISTEN, default %(default)s)",
+        )
+        sp.add_argument(
+            "--db",
+            default=_env("PROBER_DB", "prober.db"),
+            help="SQLite file, or :memory: (env PROBER_DB, default prober.db)",
+        )
+        sp.add_argument(
+            "--log-format",
+            choices=["auto", "json", "console"],
+            default=_env("PROBER_LOG_FORMAT", "auto"),
+            help="json in containers, console on a terminal (env PROBER_LOG_FORMAT)",
+        )
+        sp.add_argument(
+            "--log-level",
+            type=str.lower,
+            choices=LOG_LEVELS,
+            default=(_env("PROBER_LOG_LEVEL") or "info").lower(),
+            help="env PROBER_LOG_LEVEL, default %(default)s",
+        )
+        sp.add_argument(
+            "--api-token-file",
+            default=_env("PROBER_API_TOKEN_FILE"),
+            help="file holding the bearer token for the write API "
+            "(env PROBER_API_TOKEN_FILE; or the token itself in PROBER_API_TOKEN)",
+        )
+        sp.add_argument(
+            "--trusted-proxy",
+            action="append",
+            default=[],
+            metavar="CIDR",
+            help="a reverse proxy whose Host / X-Forwarded-Host / -Proto may name "
+            "the public URL in links when page.url is unset (repeatable; env "
+            "PROBER_TRUSTED_PROXIES, comma-separated)",
+        )
+        sp.add_argument(
+            "--allow-new-db",
+            action="store_true",
+            help="start even though the database (or its WAL) that existed is "
+            "gone, accepting the loss; without it prober refuses to start",
+        )
+        sp.add_argument(
+            "--grace",
+            type=_seconds,
+            default=10.0,
+            help="seconds in-flight probes may finish on SIGTERM",
+        )
+        sp.add_argument(
+            "--metrics-detail",
+            action="store_true",
+            default=_env("PROBER_METRICS_DETAIL", "") == "true",
+            help="per-check latency histograms, phase gauges and last status "
+            "code on /metrics (env PROBER_METRICS_DETAIL=true)",
+        )
+        sp.add_argument(
+            "--metrics-blackbox",
+            action="store_true",
+            default=_env("PROBER_METRICS_BLACKBOX", "") == "true",
+            help="blackbox_exporter-compatible probe_* families on /metrics "
+            "(env PROBER_METRICS_BLACKBOX=true)",
+        )
 
     run = sub.add_parser("run", help="probe continuously and serve metrics, API and page")
-    run.add_argument("--config", default=_env("PROBER_CONFIG"),
-                     help="checks.yaml (env PROBER_CONFIG; default ./checks.yaml or the example)")
+    run.add_argument(
+        "--config",
+        default=_env("PROBER_CONFIG"),
+        help="checks.yaml (env PROBER_CONFIG; default ./checks.yaml or the example)",
+    )
     serve_args(run)
 
-    demo = sub.add_parser("demo", help="run a simulated SaaS API replaying an incident, and "
-                          "prober against it")
+    demo = sub.add_parser(
+        "demo", help="run a simulated SaaS API replaying an incident, and prober against it"
+    )
     demo.add_argument("--config", default=None, help="checks.yaml (default: the example)")
     demo.add_argument("--target-listen", type=parse_listen, default=("127.0.0.1", 8081))
     demo.add_argument("--scenario", default="seed", choices=list(SCENARIOS))
@@ -161,16 +202,24 @@ def build_parser() -> argparse.ArgumentParser:
 
     cc = sub.add_parser("check-config", help="validate checks.yaml files; exit 1 on errors")
     cc.add_argument("files", nargs="+")
-    cc.add_argument("--output", choices=["text", "json"], default="text",
-                    help="json: one object per file with its errors, for CI")
+    cc.add_argument(
+        "--output",
+        choices=["text", "json"],
+        default="text",
+        help="json: one object per file with its errors, for CI",
+    )
 
     sub.add_parser("schema", help="print the JSON Schema of checks.yaml")
 
     once = sub.add_parser("once", help="run each check once and print a table")
     once.add_argument("file")
     once.add_argument("--check", action="append", dest="checks", metavar="ID")
-    once.add_argument("--output", choices=["text", "json"], default="text",
-                      help="json: one object per probe result, for CI")
+    once.add_argument(
+        "--output",
+        choices=["text", "json"],
+        default="text",
+        help="json: one object per probe result, for CI",
+    )
     return p
 
 
@@ -187,8 +236,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _main(argv: Sequence[str] | None) -> int:
     env_level = _env("PROBER_LOG_LEVEL")
     if env_level and env_level.lower() not in LOG_LEVELS:
-        raise UsageError(f"PROBER_LOG_LEVEL: invalid level {env_level!r} "
-                         f"(choose from {', '.join(LOG_LEVELS)})")
+        raise UsageError(
+            f"PROBER_LOG_LEVEL: invalid level {env_level!r} (choose from {', '.join(LOG_LEVELS)})"
+        )
     args = build_parser().parse_args(argv)
     if args.command == "check-config":
         from prober.cliout import check_config
@@ -259,15 +309,13 @@ def _db_dir_exists(db: str) -> None:
         return
     folder = Path(db).parent
     if not folder.is_dir():
-        raise UsageError(f"--db {db}: folder {folder} does not exist (create it, or give "
-                         f":memory:)")
+        raise UsageError(f"--db {db}: folder {folder} does not exist (create it, or give :memory:)")
 
 
 def _listen_failed(option: str, host: str, port: int, exc: OSError) -> None:
     """A listen address that cannot be bound: one line, like every usage mistake."""
     where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-    print(f"prober: error: {option} {where}: cannot listen: {exc.strerror or exc}",
-          file=sys.stderr)
+    print(f"prober: error: {option} {where}: cannot listen: {exc.strerror or exc}", file=sys.stderr)
 
 
 DEMO_TARGET = "http://127.0.0.1:8081"
@@ -281,15 +329,17 @@ def demo_config(config: Config, target: tuple[str, int]) -> Config:
     # One round a second (10 requests): the sequential test sees the episode's 15% and
     # 40% within its phases (random draws since issue 11, so it needs the samples).
     checks = tuple(
-        dataclasses.replace(c, url=base + c.url[len(DEMO_TARGET) :], interval=1.0,
-                            timeout=min(c.timeout, 0.9))
+        dataclasses.replace(
+            c, url=base + c.url[len(DEMO_TARGET) :], interval=1.0, timeout=min(c.timeout, 0.9)
+        )
         if c.url.startswith(DEMO_TARGET + "/")
         else c
         for c in config.checks
     )
     components = tuple(
-        dataclasses.replace(c, policy=dataclasses.replace(c.policy, window=30.0,
-                                                          recovery_time=10.0))
+        dataclasses.replace(
+            c, policy=dataclasses.replace(c.policy, window=30.0, recovery_time=10.0)
+        )
         for c in config.components
     )
     incidents = dataclasses.replace(config.incidents, quiet_period=30.0, min_update_spacing=5.0)
@@ -317,8 +367,9 @@ async def _serve_async(
         except OSError as exc:
             _listen_failed("--target-listen", sim_host, sim_port, exc)
             return USAGE_ERROR
-        log.info("demo_target_started", url=f"http://{sim_host}:{sim_port}/",
-                 scenario=args.scenario)
+        log.info(
+            "demo_target_started", url=f"http://{sim_host}:{sim_port}/", scenario=args.scenario
+        )
         target = sim_host, sim_port
         config = demo_config(config, target)
 
@@ -328,24 +379,28 @@ async def _serve_async(
     from prober.api.origin import parse_networks
 
     try:
-        proxies = parse_networks([*args.trusted_proxy,
-                                  os.environ.get("PROBER_TRUSTED_PROXIES", "")])
+        proxies = parse_networks(
+            [*args.trusted_proxy, os.environ.get("PROBER_TRUSTED_PROXIES", "")]
+        )
     except ValueError as exc:
         raise UsageError(f"--trusted-proxy: {exc}") from None
     quiet_gc()
     host, port = args.listen
     from prober.metrics import MetricsOptions
 
-    settings = Settings(config_path=path, db_path=args.db, api_token=token, grace=args.grace,
-                        transform=transform,
-                        metrics=MetricsOptions(args.metrics_detail, args.metrics_blackbox),
-                        allow_new_db=args.allow_new_db)
+    settings = Settings(
+        config_path=path,
+        db_path=args.db,
+        api_token=token,
+        grace=args.grace,
+        transform=transform,
+        metrics=MetricsOptions(args.metrics_detail, args.metrics_blackbox),
+        allow_new_db=args.allow_new_db,
+    )
     service = Service(settings, config)
     # HTTP is served from its own thread and loop (prober/api/thread.py): reads of the
     # immutable snapshot never queue behind probe rounds.
-    server = ServerThread(
-        service, host, port, admin=args.admin_listen, trusted_proxies=proxies
-    )
+    server = ServerThread(service, host, port, admin=args.admin_listen, trusted_proxies=proxies)
     try:
         try:  # bind first: a port in use fails before anything else starts
             bound = server.start()
@@ -357,9 +412,11 @@ async def _serve_async(
             _listen_failed("--listen", host, port, exc)
             return USAGE_ERROR
         if not config.page.url and not proxies:
-            log.info("links_from_listen_address",
-                     hint="page.url is unset: absolute links use the address clients connect "
-                     "to; set page.url (or --trusted-proxy behind a reverse proxy)")
+            log.info(
+                "links_from_listen_address",
+                hint="page.url is unset: absolute links use the address clients connect "
+                "to; set page.url (or --trusted-proxy behind a reverse proxy)",
+            )
         try:
             await service.start()
         except StoreLockedError as exc:

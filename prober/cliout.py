@@ -15,14 +15,23 @@ from prober.probes.result import ProbeResult
 
 
 def _issue(issue: ConfigIssue) -> dict[str, Any]:
-    return {"file": issue.file, "line": issue.line, "column": issue.column,
-            "path": issue.path, "message": issue.message}
+    return {
+        "file": issue.file,
+        "line": issue.line,
+        "column": issue.column,
+        "path": issue.path,
+        "message": issue.message,
+    }
 
 
 def _counts(config: Config) -> dict[str, int]:
-    return {"components": len(config.components), "checks": len(config.checks),
-            "maintenances": len(config.maintenances), "webhooks": len(config.webhooks),
-            "incident_templates": len(config.incident_templates)}
+    return {
+        "components": len(config.components),
+        "checks": len(config.checks),
+        "maintenances": len(config.maintenances),
+        "webhooks": len(config.webhooks),
+        "incident_templates": len(config.incident_templates),
+    }
 
 
 def check_config(paths: Sequence[str], output: str) -> tuple[int, str]:
@@ -44,8 +53,10 @@ def check_config(paths: Sequence[str], output: str) -> tuple[int, str]:
 
 def config_errors_json(path: str, exc: ConfigError) -> str:
     """`prober once --output json` on an invalid file: the errors, no results."""
-    return json.dumps({"ok": False, "file": path, "errors": [_issue(i) for i in exc.issues],
-                       "results": []}, indent=2)
+    return json.dumps(
+        {"ok": False, "file": path, "errors": [_issue(i) for i in exc.issues], "results": []},
+        indent=2,
+    )
 
 
 def result_json(r: ProbeResult) -> dict[str, Any]:
@@ -62,5 +73,12 @@ def result_json(r: ProbeResult) -> dict[str, Any]:
 
 def once_json(results: Sequence[ProbeResult]) -> str:
     failed = sum(1 for r in results if not r.ok)
-    return json.dumps({"ok": failed == 0, "checks": len(results), "failed": failed,
-                       "results": [result_json(r) for r in results]}, indent=2)
+    return json.dumps(
+        {
+            "ok": failed == 0,
+            "checks": len(results),
+            "failed": failed,
+            "results": [result_json(r) for r in results],
+        },
+        indent=2,
+    )

@@ -38,8 +38,7 @@ class ConfigIssue:
 class ConfigError(ProberError):
     """checks.yaml is invalid; `issues` lists every problem found in one pass."""
 
-    def __init__(self, issues: list[ConfigIssue],
-                 secrets: frozenset[str] = frozenset()) -> None:
+    def __init__(self, issues: list[ConfigIssue], secrets: frozenset[str] = frozenset()) -> None:
         self.issues = list(issues)
         # What ${VAR}s in the file expanded to: redact them wherever the issues are shown
         # (the reload API, logs); a refused file's secrets are not known to the log redactor.

@@ -42,8 +42,9 @@ class Aggregator:
 
     def drain(self) -> list[ProbeAggregate]:
         rows = [
-            ProbeAggregate(check, r.component, minute, r.total, r.failures, r.latency_sum,
-                           r.latency_max)
+            ProbeAggregate(
+                check, r.component, minute, r.total, r.failures, r.latency_sum, r.latency_max
+            )
             for (check, minute), r in self._rows.items()
         ]
         self._rows = {}

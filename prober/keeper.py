@@ -40,9 +40,14 @@ class StoreKeeper:
     store fails retries on its own with backoff (1 s doubling to 30 s), so a store that
     recovers (space freed, volume remounted) is written without waiting for a new batch."""
 
-    def __init__(self, store: Store, exporter: Metrics,
-                 max_pending: int = MAX_PENDING_EFFECTS, clock: Clock | None = None,
-                 on_saved: Callable[[Sequence[Effect], float], None] | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        exporter: Metrics,
+        max_pending: int = MAX_PENDING_EFFECTS,
+        clock: Clock | None = None,
+        on_saved: Callable[[Sequence[Effect], float], None] | None = None,
+    ) -> None:
         self.store = store
         self._exporter = exporter
         self._max_pending = max_pending
@@ -95,12 +100,16 @@ class StoreKeeper:
             state, still_open = await asyncio.to_thread(salvage, path)
             if still_open:
                 await self.store.apply([IncidentOpened(i) for i in still_open], {}, (), 0.0)
-            log.warning("store_salvaged", open_incidents=len(still_open),
-                        state=state is not None)
+            log.warning("store_salvaged", open_incidents=len(still_open), state=state is not None)
             return state
 
-    def submit(self, effects: Sequence[Effect], state: Mapping[str, Any],
-               deliveries: Sequence[Row], now: float) -> None:
+    def submit(
+        self,
+        effects: Sequence[Effect],
+        state: Mapping[str, Any],
+        deliveries: Sequence[Row],
+        now: float,
+    ) -> None:
         """Queue a batch (and the state after it) for the writer task; returns at once."""
         if effects or deliveries:
             self._pending.append((effects, deliveries))
@@ -109,8 +118,13 @@ class StoreKeeper:
         self._state = (state, now)
         self._wake.set()
 
-    async def apply(self, effects: Sequence[Effect], state: Mapping[str, Any],
-                    deliveries: Sequence[Row], now: float) -> None:
+    async def apply(
+        self,
+        effects: Sequence[Effect],
+        state: Mapping[str, Any],
+        deliveries: Sequence[Row],
+        now: float,
+    ) -> None:
         """`submit`, then write at once: queued batches and this one in one transaction;
         on failure everything stays queued for the writer task's retries."""
         self.submit(effects, state, deliveries, now)
@@ -133,7 +147,8 @@ class StoreKeeper:
                 self.failed("write", exc)
                 self._failures += 1
                 self._retry_at = self._clock.monotonic() + min(
-                    RETRY_MAX, RETRY_FIRST * 2 ** (self._failures - 1))
+                    RETRY_MAX, RETRY_FIRST * 2 ** (self._failures - 1)
+                )
                 self._bound()
                 self._announce()  # the page shows the truth while the disk is full
                 return False
@@ -168,8 +183,13 @@ class StoreKeeper:
                 self._failures += 1
                 self._retry_at = self._clock.monotonic() + RETRY_MAX
 
-    async def apply_durably(self, effects: Sequence[Effect], state: Mapping[str, Any],
-                            deliveries: Sequence[Row], now: float) -> None:
+    async def apply_durably(
+        self,
+        effects: Sequence[Effect],
+        state: Mapping[str, Any],
+        deliveries: Sequence[Row],
+        now: float,
+    ) -> None:
         """Like `apply`, but for a write someone waits on: raise StoreError when it is not
         durable (the batch is not queued: the caller refuses the write and undoes it)."""
         if self.degraded:
@@ -220,8 +240,12 @@ class StoreKeeper:
         self._exporter.store_error(operation)
         self._exporter.store_healthy(False)
         if str(exc) != self.problem:
-            log.error("store_failed", operation=operation, error=str(exc),
-                      pending_effects=self.pending_effects)
+            log.error(
+                "store_failed",
+                operation=operation,
+                error=str(exc),
+                pending_effects=self.pending_effects,
+            )
         self.problem = str(exc)
 
     def recovered(self) -> None:

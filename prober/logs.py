@@ -60,8 +60,9 @@ def _scrub(value: Any, redact: Redactor, depth: int) -> Any:
         items = [_scrub(v, redact, depth + 1) for v in value]
         return items if isinstance(value, list | set | frozenset) else tuple(items)
     if isinstance(value, dict):
-        return {_scrub(k, redact, depth + 1): _scrub(v, redact, depth + 1)
-                for k, v in value.items()}
+        return {
+            _scrub(k, redact, depth + 1): _scrub(v, redact, depth + 1) for k, v in value.items()
+        }
     for text in (str(value), repr(value)):
         clean = redact(text)
         if clean != text:

@@ -32,8 +32,9 @@ from prober.logs import REDACTOR, get_logger
 log = get_logger("prober.service")
 
 
-async def engine_from(config: Config, state: Mapping[str, Any] | None,
-                      keeper: StoreKeeper) -> Engine:
+async def engine_from(
+    config: Config, state: Mapping[str, Any] | None, keeper: StoreKeeper
+) -> Engine:
     """The engine where it stopped; when the saved state cannot be read, a fresh one
     holding the incidents the store has open, and a loud log."""
     problem = keeper.unreadable_state
@@ -45,15 +46,19 @@ async def engine_from(config: Config, state: Mapping[str, Any] | None,
     none: list[Incident] = []
     stored = await keeper.call("read", lambda: keeper.store.incidents(limit=10_000), none)
     still_open = [i for i in stored if i.is_open]
-    log.critical("domain_state_unreadable", error=problem,
-                 kept_open_incidents=[i.id for i in still_open],
-                 action="started from a fresh state with the open incidents kept; the "
-                 "saved state is replaced at the next save")
+    log.critical(
+        "domain_state_unreadable",
+        error=problem,
+        kept_open_incidents=[i.id for i in still_open],
+        action="started from a fresh state with the open incidents kept; the "
+        "saved state is replaced at the next save",
+    )
     return Engine(config, rescued_state(config, still_open, len(stored)))
 
 
-async def read_config(path: str, transform: Callable[[Config], Config] | None
-                      ) -> tuple[Config | None, list[str]]:
+async def read_config(
+    path: str, transform: Callable[[Config], Config] | None
+) -> tuple[Config | None, list[str]]:
     """(config, []) or (None, errors) for a reload. Errors never echo a ${VAR} the refused
     file expanded; any failure (a bug included) is a clear failed reload, never a 500
     with a stale "reload successful" metric."""
@@ -66,8 +71,10 @@ async def read_config(path: str, transform: Callable[[Config], Config] | None
         return None, [redact(str(i)) for i in exc.issues]
     except Exception as exc:
         log.exception("config_reload_crashed")
-        return None, [f"{path}: the configuration could not be loaded "
-                      f"({type(exc).__name__}); the running one is kept"]
+        return None, [
+            f"{path}: the configuration could not be loaded "
+            f"({type(exc).__name__}); the running one is kept"
+        ]
     return config, []
 
 
@@ -77,17 +84,20 @@ def rescued_state(config: Config, open_incidents: Sequence[Incident], seq: int) 
     components: dict[str, dict[str, Any]] = {}
     for inc in open_incidents:
         members = [(c, s) for c, s in inc.components if c in known]
-        worst = max((s for _, s in members), key=SEVERITY.__getitem__,
-                    default=ComponentStatus.OPERATIONAL)
-        records.append({
-            "incident": incident_to_dict(inc),
-            "key": inc.group,
-            "members": [[c, s.value] for c, s in members],
-            "announced": [[c, s.value] for c, s in members],
-            "worst": worst.value,
-            "last_update_at": inc.updated_at,
-            "ok_since": None,
-        })
+        worst = max(
+            (s for _, s in members), key=SEVERITY.__getitem__, default=ComponentStatus.OPERATIONAL
+        )
+        records.append(
+            {
+                "incident": incident_to_dict(inc),
+                "key": inc.group,
+                "members": [[c, s.value] for c, s in members],
+                "announced": [[c, s.value] for c, s in members],
+                "worst": worst.value,
+                "last_update_at": inc.updated_at,
+                "ok_since": None,
+            }
+        )
         for cid, status in members:
             components[cid] = {
                 "health": {

@@ -76,8 +76,11 @@ class Service:
         self.clock = clock or SystemClock()
         self.exporter = Metrics(version=__version__, options=settings.metrics)
         self.keeper = StoreKeeper(
-            make_store(settings.db_path, allow_new_db=settings.allow_new_db), self.exporter,
-            clock=self.clock, on_saved=self._announce)
+            make_store(settings.db_path, allow_new_db=settings.allow_new_db),
+            self.exporter,
+            clock=self.clock,
+            on_saved=self._announce,
+        )
         # the engine sees one virtual check per real-traffic signal (prober/signals/traffic.py)
         self.engine = Engine(engine_config(config))
         self.traffic = TrafficSignals(self.clock, self._on_traffic, self._on_reading)
@@ -152,8 +155,12 @@ class Service:
         ]
         self._started = True
         gc.freeze()  # config and start-up objects: no full collection walks them again
-        log.info("prober_started", version=__version__, checks=len(self.config.checks),
-                 components=len(self.config.components))
+        log.info(
+            "prober_started",
+            version=__version__,
+            checks=len(self.config.checks),
+            components=len(self.config.components),
+        )
 
     async def stop(self) -> None:
         """Writes close first (503, waiting for any under way), then probing, then the
@@ -253,8 +260,12 @@ class Service:
         if reading.outcome == "ok":
             return
         if self._log_throttle.allow(f"traffic:{component}", self.clock.monotonic()) is not None:
-            log.warning("traffic_signal_no_data", component=component,
-                        outcome=reading.outcome, detail=reading.detail)
+            log.warning(
+                "traffic_signal_no_data",
+                component=component,
+                outcome=reading.outcome,
+                detail=reading.detail,
+            )
         now = self.clock.now().timestamp()
         async with self._lock:
             effects = self.engine.traffic_no_data(component, now)
@@ -270,12 +281,17 @@ class Service:
         if held is None:
             return
         if last.ok:
-            log.info("probe_recovered", check=check.id, component=check.component,
-                     suppressed=held)
+            log.info("probe_recovered", check=check.id, component=check.component, suppressed=held)
         else:
-            log.warning("probe_failed", check=check.id, component=check.component,
-                        reason=last.reason.value, status_code=last.status_code,
-                        detail=last.detail, suppressed=held)
+            log.warning(
+                "probe_failed",
+                check=check.id,
+                component=check.component,
+                reason=last.reason.value,
+                status_code=last.status_code,
+                detail=last.detail,
+                suppressed=held,
+            )
 
     async def _tick(self) -> None:
         now = self.time.now()
@@ -313,8 +329,11 @@ class Service:
         for effect in effects:
             announce(effect, self.exporter)
         self._merge_incidents(
-            [e.incident for e in effects
-             if isinstance(e, IncidentOpened | IncidentUpdated | IncidentResolved)]
+            [
+                e.incident
+                for e in effects
+                if isinstance(e, IncidentOpened | IncidentUpdated | IncidentResolved)
+            ]
         )
         if any(isinstance(e, ComponentStateChanged) for e in effects):
             self._uptime_due = True  # refreshed by the next tick, at most every 10 s
@@ -335,8 +354,9 @@ class Service:
     async def _flush_aggregates(self) -> None:
         rows = self.aggregator.drain()
         if rows:
-            await self.keeper.call("write", lambda: self.keeper.store.add_probe_aggregates(rows),
-                                   None)
+            await self.keeper.call(
+                "write", lambda: self.keeper.store.add_probe_aggregates(rows), None
+            )
 
     async def _minutely(self) -> None:
         await self._flush_aggregates()
@@ -354,8 +374,9 @@ class Service:
         """The full collection the CLI takes off automatic (see `quiet_gc`), on a timer."""
         began = self.clock.monotonic()
         found = gc.collect()
-        log.debug("gc_full_collection", seconds=round(self.clock.monotonic() - began, 3),
-                  collected=found)
+        log.debug(
+            "gc_full_collection", seconds=round(self.clock.monotonic() - began, 3), collected=found
+        )
 
     async def _send_webhooks(self) -> None:
         if self.sender is not None:
@@ -374,15 +395,21 @@ class Service:
         self.daily.prune(since)
         # Pure and GIL-bound, but in a thread the loop still gets its turn every few ms.
         self.view.uptime = await asyncio.to_thread(
-            daily_uptime, changes, [c.id for c in self.config.components], now, UPTIME_DAYS,
-            created, self.daily.copy(),
+            daily_uptime,
+            changes,
+            [c.id for c in self.config.components],
+            now,
+            UPTIME_DAYS,
+            created,
+            self.daily.copy(),
         )
 
     def _rebuild(self, now: float) -> None:
         self._built_at = now
         snap = self.view.build(now, self.config, self.engine)
-        self.exporter.set_components(snap.components,
-                                     {c.id: c.group for c in self.config.components})
+        self.exporter.set_components(
+            snap.components, {c.id: c.group for c in self.config.components}
+        )
         self._dirty = False
 
     # ---- reload ------------------------------------------------------------------------

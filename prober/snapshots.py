@@ -56,8 +56,7 @@ class SnapshotBuilder:
         self.current = StatusSnapshot(
             generated_at=now,
             page=config.page,
-            components=tuple(human.overlay(engine.component_views(now),
-                                           engine.open_incidents())),
+            components=tuple(human.overlay(engine.component_views(now), engine.open_incidents())),
             checks=tuple(
                 self._checks.get(c.id) or CheckView(c.id, c.component, None, None)
                 for c in config.checks

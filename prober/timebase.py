@@ -37,9 +37,12 @@ class DomainTime:
         error = wall - domain
         allowed = elapsed * MAX_SLEW
         if abs(error) > STEP and not self._stepped:
-            log.warning("wall_clock_jumped", step_seconds=round(error, 3),
-                        action="incident timers keep the monotonic clock; timestamps slew "
-                        f"to the wall clock at {MAX_SLEW:.0%}")
+            log.warning(
+                "wall_clock_jumped",
+                step_seconds=round(error, 3),
+                action="incident timers keep the monotonic clock; timestamps slew "
+                f"to the wall clock at {MAX_SLEW:.0%}",
+            )
             self._stepped = True
         elif abs(error) <= STEP and self._stepped:
             log.info("wall_clock_converged", offset_seconds=round(-error, 3))

@@ -56,7 +56,7 @@ SENT_UNMARKED_MAX = 10_000  # deliveries sent but not yet marked done, remembere
 def secret_key(secret: str) -> bytes:
     """The HMAC key of a secret: base64 after `whsec_` (Standard Webhooks), else its bytes."""
     if secret.startswith("whsec_"):
-        return base64.b64decode(secret[len("whsec_"):])
+        return base64.b64decode(secret[len("whsec_") :])
     return secret.encode()
 
 
@@ -64,8 +64,7 @@ def sign(secrets: str, msg_id: str, timestamp: int, body: bytes) -> str:
     """The `webhook-signature` value: `v1,<base64>` per secret (space-separated list)."""
     content = f"{msg_id}.{timestamp}.".encode() + body
     return " ".join(
-        "v1," + base64.b64encode(hmac.new(secret_key(s), content, hashlib.sha256).digest())
-        .decode()
+        "v1," + base64.b64encode(hmac.new(secret_key(s), content, hashlib.sha256).digest()).decode()
         for s in secrets.split()
     )
 
@@ -124,8 +123,12 @@ def update_view(u: IncidentUpdate) -> dict[str, Any]:
         "body": u.body,
         "created_at": u.created_at,
         "affected_components": [
-            {"code": a.code, "name": a.name, "old_status": a.old_status.value,
-             "new_status": a.new_status.value}
+            {
+                "code": a.code,
+                "name": a.name,
+                "old_status": a.old_status.value,
+                "new_status": a.new_status.value,
+            }
             for a in u.affected_components
         ],
     }
@@ -176,8 +179,11 @@ class WebhookSender:
             await self.store.delivery_done(delivery_id)  # StoreError: still unmarked, kept
             del self._unmarked[delivery_id]
             log.info("webhook_marked_done", webhook=hook_id)
-        due = [d for d in await self.store.due_deliveries(now)
-               if d.id not in self._tasks and d.id not in self._unmarked]
+        due = [
+            d
+            for d in await self.store.due_deliveries(now)
+            if d.id not in self._tasks and d.id not in self._unmarked
+        ]
         if not due:
             return 0
         if self._session is None:
@@ -219,7 +225,8 @@ class WebhookSender:
             headers["webhook-timestamp"] = str(timestamp)
             if hook.secret:
                 headers["webhook-signature"] = sign(
-                    hook.secret, delivery.event_key, timestamp, delivery.payload)
+                    hook.secret, delivery.event_key, timestamp, delivery.payload
+                )
         assert self._session is not None
         try:
             async with self._session.post(

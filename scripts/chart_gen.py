@@ -26,8 +26,10 @@ ROOT = Path(__file__).resolve().parent.parent
 CHART = ROOT / "helm" / "prober"
 COPIES: dict[Path, Path] = {
     CHART / "files" / "prober.rules.yaml": ROOT / "grafana" / "alerts" / "prober.rules.yaml",
-    **{CHART / "files" / "dashboards" / p.name: p
-       for p in sorted((ROOT / "grafana" / "dashboards").glob("*.json"))},
+    **{
+        CHART / "files" / "dashboards" / p.name: p
+        for p in sorted((ROOT / "grafana" / "dashboards").glob("*.json"))
+    },
 }
 README = CHART / "README.md"
 _KEY = re.compile(r"^( *)([A-Za-z0-9_.-]+|\"[^\"]+\"):(\s|$)")
@@ -48,8 +50,11 @@ def _type(value: Any) -> str:
 
 
 def _default(value: Any) -> str:
-    text = json.dumps(value, separators=(",", ":")) if value not in ("", None) else (
-        '""' if value == "" else "null")
+    text = (
+        json.dumps(value, separators=(",", ":"))
+        if value not in ("", None)
+        else ('""' if value == "" else "null")
+    )
     return "`" + text.replace("|", "\\|") + "`"
 
 

@@ -42,5 +42,6 @@ if ! command -v actionlint >/dev/null 2>&1; then
 fi
 
 echo "== ruff"; python3 -m ruff check .
+echo "== ruff format"; python3 -m ruff format --check .
 echo "== mypy"; python3 -m mypy
 echo "== pytest"; python3 -m pytest -q -p no:cacheprovider "$@"

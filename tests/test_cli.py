@@ -36,47 +36,76 @@ def one_line_error(err: str) -> str:
 
 
 MISTAKES = [
-    (["demo", "--scenario", "nope"],
-     "prober demo: error: argument --scenario: invalid choice: 'nope' (choose from 'seed', "),
-    (["run", "--log-level", "verbose"],
-     "prober run: error: argument --log-level: invalid choice: 'verbose' (choose from 'debug'"),
+    (
+        ["demo", "--scenario", "nope"],
+        "prober demo: error: argument --scenario: invalid choice: 'nope' (choose from 'seed', ",
+    ),
+    (
+        ["run", "--log-level", "verbose"],
+        "prober run: error: argument --log-level: invalid choice: 'verbose' (choose from 'debug'",
+    ),
     (["demo", "--log-level", "loud"], "prober demo: error: argument --log-level: invalid"),
-    (["run", "--listen", "nonsense"],
-     "prober run: error: argument --listen: expected HOST:PORT, got 'nonsense'"),
-    (["run", "--listen", "127.0.0.1:99999"],
-     "prober run: error: argument --listen: port 99999 out of range 0-65535"),
-    (["demo", "--target-listen", "8081"],
-     "prober demo: error: argument --target-listen: expected HOST:PORT, got '8081'"),
+    (
+        ["run", "--listen", "nonsense"],
+        "prober run: error: argument --listen: expected HOST:PORT, got 'nonsense'",
+    ),
+    (
+        ["run", "--listen", "127.0.0.1:99999"],
+        "prober run: error: argument --listen: port 99999 out of range 0-65535",
+    ),
+    (
+        ["demo", "--target-listen", "8081"],
+        "prober demo: error: argument --target-listen: expected HOST:PORT, got '8081'",
+    ),
     (["run", "--grace", "soon"], "prober run: error: argument --grace: expected seconds"),
-    (["run", "--config", "/nonexistent/checks.yaml"],
-     "prober: error: cannot read config file /nonexistent/checks.yaml: No such file or "
-     "directory"),
-    (["demo", "--config", "/nonexistent/checks.yaml"],
-     "prober: error: cannot read config file /nonexistent/checks.yaml: No such file"),
-    (["check-config", "/nonexistent/checks.yaml"],
-     "prober: error: cannot read config file /nonexistent/checks.yaml: No such file or "
-     "directory"),
-    (["check-config", str(ROOT / "tests")],
-     f"prober: error: cannot read config file {ROOT / 'tests'}: Is a directory"),
-    (["once", "/nonexistent/checks.yaml"],
-     "prober: error: cannot read config file /nonexistent/checks.yaml: No such file"),
-    (["once", EXAMPLE, "--check", "no-such-check"],
-     f"prober: error: {EXAMPLE}: unknown check id(s): no-such-check"),
-    (["run", "--config", EXAMPLE, "--api-token-file", "/nonexistent/token"],
-     "prober: error: cannot read API token file /nonexistent/token: No such file"),
-    (["run", "--config", EXAMPLE, "--db", "/nonexistent/folder/prober.db"],
-     "prober: error: --db /nonexistent/folder/prober.db: folder /nonexistent/folder does "
-     "not exist"),
-    (["check-config", EXAMPLE, "--output", "yaml"],
-     "prober check-config: error: argument --output: invalid choice: 'yaml'"),
+    (
+        ["run", "--config", "/nonexistent/checks.yaml"],
+        "prober: error: cannot read config file /nonexistent/checks.yaml: No such file or "
+        "directory",
+    ),
+    (
+        ["demo", "--config", "/nonexistent/checks.yaml"],
+        "prober: error: cannot read config file /nonexistent/checks.yaml: No such file",
+    ),
+    (
+        ["check-config", "/nonexistent/checks.yaml"],
+        "prober: error: cannot read config file /nonexistent/checks.yaml: No such file or "
+        "directory",
+    ),
+    (
+        ["check-config", str(ROOT / "tests")],
+        f"prober: error: cannot read config file {ROOT / 'tests'}: Is a directory",
+    ),
+    (
+        ["once", "/nonexistent/checks.yaml"],
+        "prober: error: cannot read config file /nonexistent/checks.yaml: No such file",
+    ),
+    (
+        ["once", EXAMPLE, "--check", "no-such-check"],
+        f"prober: error: {EXAMPLE}: unknown check id(s): no-such-check",
+    ),
+    (
+        ["run", "--config", EXAMPLE, "--api-token-file", "/nonexistent/token"],
+        "prober: error: cannot read API token file /nonexistent/token: No such file",
+    ),
+    (
+        ["run", "--config", EXAMPLE, "--db", "/nonexistent/folder/prober.db"],
+        "prober: error: --db /nonexistent/folder/prober.db: folder /nonexistent/folder does "
+        "not exist",
+    ),
+    (
+        ["check-config", EXAMPLE, "--output", "yaml"],
+        "prober check-config: error: argument --output: invalid choice: 'yaml'",
+    ),
     ([], "prober: error: the following arguments are required: command"),
     (["start"], "prober: error: argument command: invalid choice: 'start'"),
     (["run", "--verbose"], "prober: error: unrecognized arguments: --verbose"),
 ]
 
 
-@pytest.mark.parametrize(("argv", "message"), MISTAKES, ids=[" ".join(a) or "none"
-                                                              for a, _ in MISTAKES])
+@pytest.mark.parametrize(
+    ("argv", "message"), MISTAKES, ids=[" ".join(a) or "none" for a, _ in MISTAKES]
+)
 def test_user_mistake_is_one_line_and_exit_code_2(
     capsys: pytest.CaptureFixture[str], argv: list[str], message: str
 ) -> None:
@@ -86,8 +115,7 @@ def test_user_mistake_is_one_line_and_exit_code_2(
     assert one_line_error(err).startswith(message), err
 
 
-def test_empty_token_file_is_a_mistake(capsys: pytest.CaptureFixture[str],
-                                       tmp_path: Path) -> None:
+def test_empty_token_file_is_a_mistake(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     token = tmp_path / "token"
     token.write_text("\n")
     code, _, err = run_cli(capsys, "run", "--config", EXAMPLE, "--api-token-file", str(token))
@@ -101,20 +129,29 @@ def test_log_level_from_the_environment_is_checked(
     monkeypatch.setenv("PROBER_LOG_LEVEL", "verbose")
     code, _, err = run_cli(capsys, "check-config", EXAMPLE)
     assert code == 2
-    assert one_line_error(err) == ("prober: error: PROBER_LOG_LEVEL: invalid level 'verbose' "
-                                   "(choose from debug, info, warning, error, critical)")
+    assert one_line_error(err) == (
+        "prober: error: PROBER_LOG_LEVEL: invalid level 'verbose' "
+        "(choose from debug, info, warning, error, critical)"
+    )
 
 
 def _cli(*argv: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "prober", *argv], cwd=ROOT,
-                          capture_output=True, text=True, timeout=60, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "prober", *argv],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
 
 
 def test_demo_unknown_scenario_in_a_real_process_has_no_traceback() -> None:
     proc = _cli("demo", "--scenario", "nope", "--listen", "127.0.0.1:0")
     assert proc.returncode == 2
     assert one_line_error(proc.stderr).startswith(
-        "prober demo: error: argument --scenario: invalid choice: 'nope'")
+        "prober demo: error: argument --scenario: invalid choice: 'nope'"
+    )
 
 
 def test_listen_address_in_use_is_one_line_and_exit_code_2(tmp_path: Path) -> None:
@@ -122,8 +159,17 @@ def test_listen_address_in_use_is_one_line_and_exit_code_2(tmp_path: Path) -> No
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        proc = _cli("run", "--config", EXAMPLE, "--db", ":memory:",
-                    "--listen", f"127.0.0.1:{port}", "--admin-listen", "127.0.0.1:0")
+        proc = _cli(
+            "run",
+            "--config",
+            EXAMPLE,
+            "--db",
+            ":memory:",
+            "--listen",
+            f"127.0.0.1:{port}",
+            "--admin-listen",
+            "127.0.0.1:0",
+        )
     assert proc.returncode == 2
     line = one_line_error(proc.stderr)
     assert line.startswith(f"prober: error: --listen 127.0.0.1:{port}: cannot listen: "), line
@@ -135,8 +181,17 @@ def test_admin_listen_address_in_use_names_the_admin_option(tmp_path: Path) -> N
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        proc = _cli("run", "--config", EXAMPLE, "--db", ":memory:",
-                    "--listen", "127.0.0.1:0", "--admin-listen", f"127.0.0.1:{port}")
+        proc = _cli(
+            "run",
+            "--config",
+            EXAMPLE,
+            "--db",
+            ":memory:",
+            "--listen",
+            "127.0.0.1:0",
+            "--admin-listen",
+            f"127.0.0.1:{port}",
+        )
     assert proc.returncode == 2
     line = one_line_error(proc.stderr)
     assert line.startswith(f"prober: error: --admin-listen 127.0.0.1:{port}: cannot listen: "), line

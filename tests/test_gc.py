@@ -18,8 +18,9 @@ print(json.dumps([before, gc.get_threshold()]))
 
 
 def test_quiet_gc_keeps_young_collections_and_drops_automatic_full_ones() -> None:
-    out = subprocess.run([sys.executable, "-c", CHILD], capture_output=True, text=True,
-                         check=True, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-c", CHILD], capture_output=True, text=True, check=True, timeout=60
+    )
     before, after = json.loads(out.stdout)
     assert after[:2] == before[:2]
     assert after[2] >= 1_000_000

@@ -22,8 +22,13 @@ class FlakyStore(MemoryStore):
         super().__init__()
         self.broken = False
 
-    async def apply(self, effects: Sequence[Effect], domain_state: Mapping[str, Any],
-                    deliveries: Sequence[tuple[str, str, bytes]] = (), now: float = 0.0) -> None:
+    async def apply(
+        self,
+        effects: Sequence[Effect],
+        domain_state: Mapping[str, Any],
+        deliveries: Sequence[tuple[str, str, bytes]] = (),
+        now: float = 0.0,
+    ) -> None:
         if self.broken:
             raise StoreError("prober.db: database or disk is full")
         await super().apply(effects, domain_state, deliveries, now)
@@ -36,8 +41,18 @@ class BadFile(MemoryStore):
 
 def opened(n: int) -> IncidentOpened:
     upd = IncidentUpdate(f"u{n}", f"i{n}", IncidentStatus.INVESTIGATING, "x", float(n))
-    return IncidentOpened(Incident(f"i{n}", f"incident {n}", IncidentStatus.INVESTIGATING,
-                                   Impact.MINOR, float(n), float(n), float(n), updates=(upd,)))
+    return IncidentOpened(
+        Incident(
+            f"i{n}",
+            f"incident {n}",
+            IncidentStatus.INVESTIGATING,
+            Impact.MINOR,
+            float(n),
+            float(n),
+            float(n),
+            updates=(upd,),
+        )
+    )
 
 
 def exposition(m: Metrics) -> str:
@@ -95,16 +110,22 @@ class CountingStore(FlakyStore):
         self.attempts = 0
         self.gate: asyncio.Event | None = None  # set: apply waits for it (a locked disk)
 
-    async def apply(self, effects: Sequence[Effect], domain_state: Mapping[str, Any],
-                    deliveries: Sequence[tuple[str, str, bytes]] = (), now: float = 0.0) -> None:
+    async def apply(
+        self,
+        effects: Sequence[Effect],
+        domain_state: Mapping[str, Any],
+        deliveries: Sequence[tuple[str, str, bytes]] = (),
+        now: float = 0.0,
+    ) -> None:
         self.attempts += 1
         if self.gate is not None:
             await self.gate.wait()
         await super().apply(effects, domain_state, deliveries, now)
 
 
-async def test_the_writer_retries_on_its_own_with_backoff_and_recovers_without_a_new_write(
-) -> None:
+async def test_the_writer_retries_on_its_own_with_backoff_and_recovers_without_a_new_write() -> (
+    None
+):
     clock = VirtualClock()
     store = CountingStore()
     keeper = StoreKeeper(store, Metrics(), clock=clock)

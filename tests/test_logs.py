@@ -60,9 +60,15 @@ def test_nested_values_are_redacted() -> None:
             return "Opaque(s3cr3t-token)"
 
     def emit(log: Any) -> None:
-        log.warning("config_reloaded", components=["a", "x s3cr3t-token y"],
-                    extra={"k": ("s3cr3t-token",), "s3cr3t-token": 1}, obj=Opaque(),
-                    count=3, ok=True, none=None)
+        log.warning(
+            "config_reloaded",
+            components=["a", "x s3cr3t-token y"],
+            extra={"k": ("s3cr3t-token",), "s3cr3t-token": 1},
+            obj=Opaque(),
+            count=3,
+            ok=True,
+            none=None,
+        )
 
     text = _log_with(frozenset({"s3cr3t-token"}), "json", emit)
     assert "s3cr3t-token" not in text
@@ -84,13 +90,24 @@ checks:
 webhooks:
   - {id: chat, url: "${SLACK_WEBHOOK_URL}", kind: slack}
 """
-    config = parse_config(text, "t", {"QUERY_TOK": "q-token-0042", "SECRET_TOK": "hunter2XYZ",
-                                      "SLACK_WEBHOOK_URL": "https://hooks.example/T0/sl4ck"})
+    config = parse_config(
+        text,
+        "t",
+        {
+            "QUERY_TOK": "q-token-0042",
+            "SECRET_TOK": "hunter2XYZ",
+            "SLACK_WEBHOOK_URL": "https://hooks.example/T0/sl4ck",
+        },
+    )
 
     def emit(log: Any) -> None:
-        log.warning("probe_failed", detail='json status: got "hunter2XYZ"',
-                    url="https://api.example.com/health?token=q-token-0042",
-                    hook="https://hooks.example/T0/sl4ck", agent="prober-agent")
+        log.warning(
+            "probe_failed",
+            detail='json status: got "hunter2XYZ"',
+            url="https://api.example.com/health?token=q-token-0042",
+            hook="https://hooks.example/T0/sl4ck",
+            agent="prober-agent",
+        )
 
     out = _log_with(config.secret_values, "json", emit)
     line = json.loads(out)

@@ -120,8 +120,9 @@ def documented(options: MetricsOptions = ALL) -> dict[str, tuple[str, frozenset[
         if line.startswith("## "):
             m = re.search(r"\(opt-in: (\w+)\)", line)
             group = m.group(1) if m else "lean"
-        m = re.match(r"^\|\s*`(probe_[a-z0-9_]+|prober_[a-z0-9_]+)`\s*\|\s*(\w+)\s*\|([^|]*)\|",
-                     line)
+        m = re.match(
+            r"^\|\s*`(probe_[a-z0-9_]+|prober_[a-z0-9_]+)`\s*\|\s*(\w+)\s*\|([^|]*)\|", line
+        )
         if m and (group == "lean" or getattr(options, group)):
             labels = frozenset(re.findall(r"`([a-z_]+)`", m.group(3)))
             rows[m.group(1)] = (m.group(2), labels)
@@ -145,7 +146,9 @@ def test_docs_table_is_parsed() -> None:
     assert docs["prober_probes_total"] == ("counter", frozenset({"check"}))
     assert docs["prober_checks"] == ("gauge", frozenset())
     assert docs["probe_http_duration_seconds"] == (
-        "gauge", frozenset({"instance", "check", "phase"}))
+        "gauge",
+        frozenset({"instance", "check", "phase"}),
+    )
     lean = documented(MetricsOptions())
     assert "probe_success" not in lean and "prober_probe_phase_seconds" not in lean
 
@@ -252,10 +255,14 @@ def test_blackbox_families_values_and_labels() -> None:
     tls, plain = check("api-health"), dataclasses.replace(check("plain"), url="http://x.test/")
     m.set_checks([tls, plain])
     phases = {"dns": 0.001, "connect": 0.002, "tls": 0.01, "processing": 0.05, "transfer": 0.003}
-    m.record_round(tls, [result(tls, duration=0.066, phases=phases, cert_expiry=1_790_000_000.0)],
-                   0.0)
-    m.record_round(plain, [result(plain, Reason.HTTP_5XX, duration=0.5, code=503,
-                                  phases={"connect": 0.1})], 0.0)
+    m.record_round(
+        tls, [result(tls, duration=0.066, phases=phases, cert_expiry=1_790_000_000.0)], 0.0
+    )
+    m.record_round(
+        plain,
+        [result(plain, Reason.HTTP_5XX, duration=0.5, code=503, phases={"connect": 0.1})],
+        0.0,
+    )
     s = samples(m.render())
     bb = (("check", "api-health"), ("instance", "api-health"))
     assert s[("probe_success", bb)] == 1
@@ -264,10 +271,18 @@ def test_blackbox_families_values_and_labels() -> None:
     assert s[("probe_http_ssl", bb)] == 1
     assert s[("probe_ssl_earliest_cert_expiry", bb)] == 1_790_000_000
     assert s[("probe_dns_lookup_time_seconds", bb)] == 0.001
-    got = {dict(k[1])["phase"]: v for k, v in s.items()
-           if k[0] == "probe_http_duration_seconds" and ("check", "api-health") in k[1]}
-    assert got == {"resolve": 0.001, "connect": 0.002, "tls": 0.01, "processing": 0.05,
-                   "transfer": 0.003}
+    got = {
+        dict(k[1])["phase"]: v
+        for k, v in s.items()
+        if k[0] == "probe_http_duration_seconds" and ("check", "api-health") in k[1]
+    }
+    assert got == {
+        "resolve": 0.001,
+        "connect": 0.002,
+        "tls": 0.01,
+        "processing": 0.05,
+        "transfer": 0.003,
+    }
     pb = (("check", "plain"), ("instance", "plain"))
     assert s[("probe_success", pb)] == 0
     assert s[("probe_http_status_code", pb)] == 503
@@ -287,8 +302,9 @@ def test_cached_templates_follow_new_values_and_new_shapes() -> None:
     second = samples(m.render())
     assert second[("prober_probes_total", CHECK)] == 1
     assert ("prober_probe_phase_seconds", (*CHECK, ("phase", "dns"))) not in second
-    m.record_round(c, [result(c), result(c, Reason.HTTP_5XX, code=503, phases={"dns": 0.2})],
-                   0.0)  # new shape
+    m.record_round(
+        c, [result(c), result(c, Reason.HTTP_5XX, code=503, phases={"dns": 0.2})], 0.0
+    )  # new shape
     third = samples(m.render())
     assert third[("prober_probes_total", CHECK)] == 3
     assert third[("prober_probe_failures_total", CHECK)] == 1
@@ -534,8 +550,9 @@ async def test_metrics_content_negotiation(aiohttp_client, accept, content_type,
 
     m = full_metrics()
     client = await aiohttp_client(make_app(MetricsBackend(m)))  # type: ignore[arg-type]
-    resp = await client.get("/metrics", headers={"Accept": accept, "Accept-Encoding": encoding},
-                            auto_decompress=False)
+    resp = await client.get(
+        "/metrics", headers={"Accept": accept, "Accept-Encoding": encoding}, auto_decompress=False
+    )
     assert resp.status == 200
     assert resp.headers["Content-Type"] == content_type
     assert "Accept" in resp.headers["Vary"] and "Accept-Encoding" in resp.headers["Vary"]

@@ -29,8 +29,13 @@ POLICY = StatusPolicy(window=60.0, min_samples=5, recovery_time=5.0)
 
 
 def config(webhooks: bool = True) -> Config:
-    base = make_config(TWO_COMPONENTS, interval=5.0, requests_per_round=5, policy=POLICY,
-                       incidents=IncidentPolicy(quiet_period=QUIET, min_update_spacing=1.0))
+    base = make_config(
+        TWO_COMPONENTS,
+        interval=5.0,
+        requests_per_round=5,
+        policy=POLICY,
+        incidents=IncidentPolicy(quiet_period=QUIET, min_update_spacing=1.0),
+    )
     # Checks point at a closed loopback port; the virtual clock never lets them run anyway.
     hooks = (Webhook(id="hook", url="http://127.0.0.1:9/"),) if webhooks else ()
     return dataclasses.replace(base, webhooks=hooks)
@@ -39,9 +44,14 @@ def config(webhooks: bool = True) -> Config:
 async def saved_in_monitoring(db: Path, cfg: Config) -> tuple[Sim, str]:
     """An incident driven to `monitoring` and saved as the service would have saved it."""
     sim = Sim(cfg)
-    sim.run(300, failing(Reason.HTTP_5XX, T0, T0 + 40, checks=["api-check"]),
-            stop=lambda out: any(isinstance(e, IncidentUpdated) and
-                                 e.incident.status is IncidentStatus.MONITORING for e in out))
+    sim.run(
+        300,
+        failing(Reason.HTTP_5XX, T0, T0 + 40, checks=["api-check"]),
+        stop=lambda out: any(
+            isinstance(e, IncidentUpdated) and e.incident.status is IncidentStatus.MONITORING
+            for e in out
+        ),
+    )
     assert sim.engine.open_incidents()[0].status is IncidentStatus.MONITORING
     iid = sim.engine.open_incidents()[0].id
     store = SqliteStore(str(db))
@@ -61,9 +71,11 @@ async def test_a_quiet_period_that_ended_while_down_is_resolved_saved_and_sent_a
 ) -> None:
     cfg = config()
     sim, iid = await saved_in_monitoring(tmp_path / "p.db", cfg)
-    service = Service(Settings(config_path=str(tmp_path / "none.yaml"),
-                               db_path=str(tmp_path / "p.db")), cfg,
-                      clock=clock_at(sim.now + QUIET + 600))
+    service = Service(
+        Settings(config_path=str(tmp_path / "none.yaml"), db_path=str(tmp_path / "p.db")),
+        cfg,
+        clock=clock_at(sim.now + QUIET + 600),
+    )
     await service.start()
     try:
         assert service.snapshot().incidents[0].status is IncidentStatus.RESOLVED
@@ -75,7 +87,8 @@ async def test_a_quiet_period_that_ended_while_down_is_resolved_saved_and_sent_a
         with sqlite3.connect(tmp_path / "p.db") as conn:
             keys = [k for (k,) in conn.execute("SELECT event_key FROM outbox ORDER BY id")]
         assert keys[-1] == f"hook:{iid}:{saved.updates[-1].id}", (
-            "the resolution is queued for the webhook, after the earlier events")
+            "the resolution is queued for the webhook, after the earlier events"
+        )
         assert not service.engine.open_incidents()
     finally:
         await service.stop()
@@ -86,25 +99,34 @@ async def test_removing_a_component_during_an_incident_posts_no_false_recovery(
 ) -> None:
     cfg = config(webhooks=False)
     sim = Sim(cfg)
-    sim.run(30, failing(Reason.HTTP_5XX, T0, checks=["api-check"]),
-            stop=lambda out: any(isinstance(e, IncidentOpened) for e in out))
+    sim.run(
+        30,
+        failing(Reason.HTTP_5XX, T0, checks=["api-check"]),
+        stop=lambda out: any(isinstance(e, IncidentOpened) for e in out),
+    )
     (opened,) = sim.engine.open_incidents()
     without_api = dataclasses.replace(
-        cfg, components=tuple(c for c in cfg.components if c.id != "api"),
-        checks=tuple(c for c in cfg.checks if c.component != "api"))
+        cfg,
+        components=tuple(c for c in cfg.components if c.id != "api"),
+        checks=tuple(c for c in cfg.checks if c.component != "api"),
+    )
     effects = sim.engine.reconfigure(without_api, sim.now + 1)
     sim.config = without_api
     sim.next_due = {c.id: sim.now for c in without_api.checks}
     effects += sim.run(QUIET * 3)
     assert not [e for e in effects if isinstance(e, IncidentUpdated | IncidentResolved)]
     assert [i.id for i in sim.engine.open_incidents()] == [opened.id], (
-        "left for a human: the removed component's status is unknown, not operational")
+        "left for a human: the removed component's status is unknown, not operational"
+    )
 
 
 async def saved_open(db: Path, cfg: Config) -> tuple[Sim, str]:
     sim = Sim(cfg)
-    sim.run(60, failing(Reason.HTTP_5XX, T0, checks=["api-check"]),
-            stop=lambda out: any(isinstance(e, IncidentOpened) for e in out))
+    sim.run(
+        60,
+        failing(Reason.HTTP_5XX, T0, checks=["api-check"]),
+        stop=lambda out: any(isinstance(e, IncidentOpened) for e in out),
+    )
     store = SqliteStore(str(db))
     await store.open()
     await store.apply(sim.effects, sim.engine.to_state(), (), sim.now)
@@ -122,8 +144,11 @@ class Failing(SqliteStore):
 
 
 async def started(tmp_path: Path, cfg: Config, at: float) -> Service:
-    service = Service(Settings(config_path=str(tmp_path / "none.yaml"),
-                               db_path=str(tmp_path / "p.db")), cfg, clock=clock_at(at))
+    service = Service(
+        Settings(config_path=str(tmp_path / "none.yaml"), db_path=str(tmp_path / "p.db")),
+        cfg,
+        clock=clock_at(at),
+    )
     service.keeper.store = Failing(str(tmp_path / "p.db"))
     await service.start()
     return service
@@ -260,12 +285,19 @@ async def test_a_wall_clock_step_neither_resolves_early_nor_freezes_the_incident
     await site.start()
     port = runner.addresses[0][1]
     base = config(webhooks=False)
-    cfg = dataclasses.replace(base, checks=tuple(
-        dataclasses.replace(c, url=f"http://127.0.0.1:{port}/health") for c in base.checks))
+    cfg = dataclasses.replace(
+        base,
+        checks=tuple(
+            dataclasses.replace(c, url=f"http://127.0.0.1:{port}/health") for c in base.checks
+        ),
+    )
     sim, iid = await saved_in_monitoring(tmp_path / "p.db", cfg)
     clock = SteppingClock(datetime.fromtimestamp(sim.now + 1, UTC))
-    service = Service(Settings(config_path=str(tmp_path / "none.yaml"),
-                               db_path=str(tmp_path / "p.db")), cfg, clock=clock)
+    service = Service(
+        Settings(config_path=str(tmp_path / "none.yaml"), db_path=str(tmp_path / "p.db")),
+        cfg,
+        clock=clock,
+    )
     await service.start()
     try:
         with capture_logs() as logs:
@@ -291,15 +323,18 @@ async def test_a_reload_of_deep_yaml_fails_clearly_and_the_reload_metric_drops_t
     cfg = config(webhooks=False)
     path = tmp_path / "checks.yaml"
     path.write_text("components: " + "[" * 490 + "]" * 490 + "\n")
-    service = Service(Settings(config_path=str(path), db_path=str(tmp_path / "p.db")), cfg,
-                      clock=clock_at(T0))
+    service = Service(
+        Settings(config_path=str(path), db_path=str(tmp_path / "p.db")), cfg, clock=clock_at(T0)
+    )
     await service.start()
     try:
         assert "prober_config_last_reload_successful 1.0" in service.exporter.render().decode()
         ok, errors = await service.reload()
         assert not ok
-        assert errors == [f"{path}:1:76: nesting deeper than 64 levels; a checks.yaml needs a "
-                          "handful (flatten this value)"]
+        assert errors == [
+            f"{path}:1:76: nesting deeper than 64 levels; a checks.yaml needs a "
+            "handful (flatten this value)"
+        ]
         text = service.exporter.render().decode()
         assert "prober_config_last_reload_successful 0.0" in text
         assert service.config is cfg, "the running config is kept"

@@ -26,15 +26,27 @@ from prober.webhooks import WebhookSender, backoff, deliveries_for
 
 def incident(status: IncidentStatus = IncidentStatus.INVESTIGATING) -> Incident:
     first = IncidentUpdate(
-        "u1", "inc1", IncidentStatus.INVESTIGATING, "Elevated 500s", 100.0,
+        "u1",
+        "inc1",
+        IncidentStatus.INVESTIGATING,
+        "Elevated 500s",
+        100.0,
         (AffectedComponent("api", "Platform API", S.OPERATIONAL, S.PARTIAL_OUTAGE),),
     )
     updates: tuple[IncidentUpdate, ...] = (first,)
     if status is IncidentStatus.RESOLVED:
         updates += (IncidentUpdate("u2", "inc1", IncidentStatus.RESOLVED, "Fixed", 700.0),)
-    return Incident("inc1", "Elevated 500 rates on Platform API", status, Impact.MAJOR,
-                    90.0, 100.0, 700.0, components=(("api", S.PARTIAL_OUTAGE),),
-                    updates=updates)
+    return Incident(
+        "inc1",
+        "Elevated 500 rates on Platform API",
+        status,
+        Impact.MAJOR,
+        90.0,
+        100.0,
+        700.0,
+        components=(("api", S.PARTIAL_OUTAGE),),
+        updates=updates,
+    )
 
 
 def view(inc: Incident) -> dict[str, Any]:
@@ -67,8 +79,9 @@ class Receiver:
         return str(self.server.make_url("/hook"))
 
 
-async def setup(receiver: Receiver, **hook: Any) -> tuple[MemoryStore, WebhookSender,
-                                                         FakeClock, list[tuple[str, str]]]:
+async def setup(
+    receiver: Receiver, **hook: Any
+) -> tuple[MemoryStore, WebhookSender, FakeClock, list[tuple[str, str]]]:
     await receiver.server.start_server()
     store = MemoryStore()
     await store.open()
@@ -95,7 +108,7 @@ async def test_signed_json_delivered_once_even_when_effects_are_applied_twice() 
     finally:
         await sender.close()
         await receiver.server.close()
-    (headers, body), = receiver.bodies
+    ((headers, body),) = receiver.bodies
     signed = f"{headers['webhook-id']}.{headers['webhook-timestamp']}.".encode() + body
     expected = base64.b64encode(hmac.new(b"k3y-value", signed, hashlib.sha256).digest())
     assert headers["webhook-signature"] == "v1," + expected.decode()
@@ -112,8 +125,9 @@ async def test_failures_back_off_then_deliver() -> None:
     hooks = [Webhook(id="ops", url=receiver.url, kind="slack")]
     inc = incident(IncidentStatus.RESOLVED)
     effects = [IncidentResolved(inc, inc.updates[-1])]
-    await store.apply(effects, {}, deliveries_for(effects, hooks, view, {}),
-                      clock.now().timestamp())
+    await store.apply(
+        effects, {}, deliveries_for(effects, hooks, view, {}), clock.now().timestamp()
+    )
     try:
         assert await sender.run_once() == 1  # 503
         await sender.idle()
@@ -128,7 +142,7 @@ async def test_failures_back_off_then_deliver() -> None:
         await sender.close()
         await receiver.server.close()
     assert outcomes == [("ops", "failed"), ("ops", "failed"), ("ops", "delivered")]
-    (_, body), = receiver.bodies
+    ((_, body),) = receiver.bodies
     text = json.loads(body)["text"]
     assert "resolved" in text and "Platform API" in text
 
@@ -138,8 +152,9 @@ async def test_hanging_endpoint_times_out_and_gives_up_after_max_attempts() -> N
     store, sender, clock, outcomes = await setup(receiver, timeout=0.2, max_attempts=2)
     hooks = [Webhook(id="ops", url=receiver.url, timeout=0.2, max_attempts=2)]
     effects = [IncidentOpened(incident())]
-    await store.apply(effects, {}, deliveries_for(effects, hooks, view, {}),
-                      clock.now().timestamp())
+    await store.apply(
+        effects, {}, deliveries_for(effects, hooks, view, {}), clock.now().timestamp()
+    )
     try:
         await sender.run_once()
         await asyncio.wait_for(sender.idle(), 5)
@@ -166,8 +181,9 @@ async def test_a_hanging_endpoint_does_not_hold_up_another_webhook() -> None:
     hooks = [Webhook(id="slow", url=hanging.url, timeout=1.5), Webhook(id="ops", url=good.url)]
     sender.configure(hooks)
     effects = [IncidentOpened(incident())]
-    await store.apply(effects, {}, deliveries_for(effects, hooks, view, {}),
-                      clock.now().timestamp())
+    await store.apply(
+        effects, {}, deliveries_for(effects, hooks, view, {}), clock.now().timestamp()
+    )
     try:
         assert await sender.run_once() == 2
         for _ in range(200):  # bounded: the good one lands while the slow one still hangs
@@ -190,8 +206,9 @@ SECRET = "whsec_" + base64.b64encode(b"0123456789abcdef0123456789abcdef").decode
 OLD_SECRET = "whsec_" + base64.b64encode(b"fedcba9876543210fedcba9876543210").decode()
 
 
-async def delivered(receiver: Receiver, clock: FakeClock | None = None, fail_first: int = 0,
-                    **hook: Any) -> list[tuple[dict[str, str], bytes]]:
+async def delivered(
+    receiver: Receiver, clock: FakeClock | None = None, fail_first: int = 0, **hook: Any
+) -> list[tuple[dict[str, str], bytes]]:
     """Deliver one `incident.opened` (retrying past `fail_first` 503s); what arrived."""
     receiver.fail_first = fail_first
     store, sender, fake, _ = await setup(receiver, **hook)
@@ -200,8 +217,12 @@ async def delivered(receiver: Receiver, clock: FakeClock | None = None, fail_fir
         fake = clock
     hooks = [Webhook(id="ops", url=receiver.url, **hook)]
     effects = [IncidentOpened(incident())]
-    await store.apply(effects, {}, deliveries_for(effects, hooks, view, {"url": "https://s.x"}),
-                      fake.now().timestamp())
+    await store.apply(
+        effects,
+        {},
+        deliveries_for(effects, hooks, view, {"url": "https://s.x"}),
+        fake.now().timestamp(),
+    )
     try:
         for attempt in range(fail_first + 1):
             assert await sender.run_once() == 1
@@ -213,8 +234,7 @@ async def delivered(receiver: Receiver, clock: FakeClock | None = None, fail_fir
     return receiver.bodies
 
 
-async def test_standard_webhooks_webhook_id_is_unique_per_event_and_the_same_on_retries(
-) -> None:
+async def test_standard_webhooks_webhook_id_is_unique_per_event_and_the_same_on_retries() -> None:
     receiver = Receiver()
     await delivered(receiver, fail_first=2, secret=SECRET)
     ids = [h["webhook-id"] for h in receiver.attempts]
@@ -222,8 +242,7 @@ async def test_standard_webhooks_webhook_id_is_unique_per_event_and_the_same_on_
     assert ids[0] == "ops:inc1:u1"
 
 
-async def test_standard_webhooks_webhook_timestamp_is_integer_unix_seconds_of_the_attempt(
-) -> None:
+async def test_standard_webhooks_webhook_timestamp_is_integer_unix_seconds_of_the_attempt() -> None:
     receiver = Receiver()
     clock = FakeClock()
     await delivered(receiver, clock=clock, fail_first=1, secret=SECRET)
@@ -232,8 +251,7 @@ async def test_standard_webhooks_webhook_timestamp_is_integer_unix_seconds_of_th
     assert int(stamps[1]) - int(stamps[0]) == int(backoff(1)), "each attempt is stamped anew"
 
 
-async def test_standard_webhooks_signature_is_v1_base64_hmac_sha256_of_id_timestamp_body(
-) -> None:
+async def test_standard_webhooks_signature_is_v1_base64_hmac_sha256_of_id_timestamp_body() -> None:
     receiver = Receiver()
     ((headers, body),) = await delivered(receiver, secret=SECRET)
     key = base64.b64decode(SECRET.removeprefix("whsec_"))
@@ -254,8 +272,9 @@ async def test_standard_webhooks_signature_verifies_with_the_reference_library()
     assert payload["event"] == "incident.opened"
 
 
-async def test_standard_webhooks_several_secrets_give_space_delimited_signatures_for_rotation(
-) -> None:
+async def test_standard_webhooks_several_secrets_give_space_delimited_signatures_for_rotation() -> (
+    None
+):
     from datetime import UTC, datetime
 
     from standardwebhooks.webhooks import Webhook as Verifier
@@ -269,8 +288,7 @@ async def test_standard_webhooks_several_secrets_give_space_delimited_signatures
     Verifier(OLD_SECRET).verify(body, headers)
 
 
-async def test_standard_webhooks_timestamp_outside_the_tolerance_is_rejected_by_receivers(
-) -> None:
+async def test_standard_webhooks_timestamp_outside_the_tolerance_is_rejected_by_receivers() -> None:
     from standardwebhooks.webhooks import Webhook as Verifier
     from standardwebhooks.webhooks import WebhookVerificationError
 
@@ -306,8 +324,9 @@ async def test_events_of_one_incident_arrive_in_order_after_a_retry() -> None:
         assert await sender.run_once() == 1  # opened: 503, retried later
         await sender.idle()
         later = [IncidentResolved(resolved_inc, resolved_inc.updates[-1])]
-        await store.apply(later, {}, deliveries_for(later, hooks, view, {}),
-                          clock.now().timestamp())
+        await store.apply(
+            later, {}, deliveries_for(later, hooks, view, {}), clock.now().timestamp()
+        )
         assert await sender.run_once() == 0, "resolved waits behind the opened retry"
         clock.advance(backoff(1))
         for _ in range(3):  # bounded
@@ -328,11 +347,18 @@ async def test_the_payload_carries_the_event_and_a_link_not_the_whole_history() 
     effects = [IncidentResolved(inc, inc.updates[-1])]
 
     def full_view(i: Incident) -> dict[str, Any]:
-        return {**view(i), "shortlink": "https://status.example.com/incidents/inc1",
-                "incident_updates": [{"body": "x" * 10_000}] * 50}
+        return {
+            **view(i),
+            "shortlink": "https://status.example.com/incidents/inc1",
+            "incident_updates": [{"body": "x" * 10_000}] * 50,
+        }
 
-    await store.apply(effects, {}, deliveries_for(effects, hooks, full_view, {"url": "u"}),
-                      clock.now().timestamp())
+    await store.apply(
+        effects,
+        {},
+        deliveries_for(effects, hooks, full_view, {"url": "u"}),
+        clock.now().timestamp(),
+    )
     try:
         await sender.run_once()
         await sender.idle()
@@ -367,8 +393,12 @@ async def test_a_delivery_that_succeeded_but_could_not_be_marked_is_not_resent()
     sender = WebhookSender(store, clock, lambda w, o: None)
     sender.configure([Webhook(id="ops", url=receiver.url)])
     effects = [IncidentOpened(incident())]
-    await store.apply(effects, {}, deliveries_for(effects, sender._hooks.values(), view, {}),
-                      clock.now().timestamp())
+    await store.apply(
+        effects,
+        {},
+        deliveries_for(effects, sender._hooks.values(), view, {}),
+        clock.now().timestamp(),
+    )
     store.full = True
     try:
         for _ in range(20):  # twenty passes while the disk is full

@@ -89,7 +89,8 @@ async def _index(request: web.Request) -> web.StreamResponse:
     # automatic reload is the reader's choice, never the default).
     auto = request.query.get("refresh") == "on" and snap.page.refresh > 0
     rendered = state.cache.get(
-        snap.version, "page:/auto" if auto else "page:/",
+        snap.version,
+        "page:/auto" if auto else "page:/",
         lambda: render(state.pages.index(snap, auto).encode(), HTML_TYPE),
     )
     return respond(request, rendered)
@@ -148,8 +149,9 @@ async def _component_feed(request: web.Request) -> web.StreamResponse:
     cid = request.match_info["component"]
     if snap.component(cid) is None:
         raise web.HTTPNotFound(reason="No such component")
-    rendered = state.cache.get(snap.version, f"feed:{cid}",
-                               lambda: render(atom(snap, cid), ATOM_TYPE), base)
+    rendered = state.cache.get(
+        snap.version, f"feed:{cid}", lambda: render(atom(snap, cid), ATOM_TYPE), base
+    )
     return respond(request, rendered, vary)
 
 
@@ -168,8 +170,9 @@ def _badge(kind: str, build: Callable[[StatusSnapshot, str], bytes | None]) -> H
         body = build(snap, cid)
         if body is None:
             raise web.HTTPNotFound(reason="No such component")
-        rendered = state.cache.get(snap.version, f"badge:{kind}:{cid}",
-                                   lambda: render(body, SVG_TYPE))
+        rendered = state.cache.get(
+            snap.version, f"badge:{kind}:{cid}", lambda: render(body, SVG_TYPE)
+        )
         response = respond(request, rendered)
         response.headers["Content-Security-Policy"] = SVG_CSP
         return response

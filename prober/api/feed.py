@@ -57,8 +57,11 @@ def content_html(incident: Incident, clock: Clock) -> str:
 def feed_incidents(snap: StatusSnapshot, component: str | None = None) -> list[Incident]:
     """The feed's incidents, most recently updated first; only those that affected
     `component` when given."""
-    chosen = [i for i in snap.incidents
-              if component is None or any(cid == component for cid, _ in i.components)]
+    chosen = [
+        i
+        for i in snap.incidents
+        if component is None or any(cid == component for cid, _ in i.components)
+    ]
     return sorted(chosen, key=lambda i: (i.updated_at, i.id), reverse=True)[:FEED_LIMIT]
 
 

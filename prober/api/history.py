@@ -29,6 +29,7 @@ async def month_page(
         raise web.HTTPNotFound(reason="No such month")
     incidents = await backend.incident_history(*bounds)
     return cache.get(
-        snap.version, f"page:history:{key}",
+        snap.version,
+        f"page:history:{key}",
         lambda: render(pages.history(snap, key, incidents).encode(), HTML_TYPE),
     )

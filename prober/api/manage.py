@@ -53,8 +53,10 @@ def _object(raw: bytes, allowed: tuple[str, ...]) -> Json:
         raise BadRequest("invalid_body", "request body must be a JSON object")
     unknown = sorted(set(data) - set(allowed))
     if unknown:
-        raise BadRequest("unknown_field", f"unknown field(s) {', '.join(unknown)}; "
-                                          f"allowed: {', '.join(sorted(allowed))}")
+        raise BadRequest(
+            "unknown_field",
+            f"unknown field(s) {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}",
+        )
     return data
 
 
@@ -89,8 +91,10 @@ def _declared(data: Json) -> tuple[tuple[str, ComponentStatus], ...] | None:
     if not isinstance(value, dict) or not all(
         isinstance(k, str) and isinstance(v, str) and v in statuses for k, v in value.items()
     ):
-        raise BadRequest("invalid_field", "components: an object of component id to status "
-                                          f"({', '.join(statuses)})")
+        raise BadRequest(
+            "invalid_field",
+            f"components: an object of component id to status ({', '.join(statuses)})",
+        )
     return tuple((k, ComponentStatus(v)) for k, v in value.items())
 
 
@@ -112,8 +116,9 @@ def _time(data: Json, key: str) -> float | None:
             raise ValueError
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        raise BadRequest("invalid_field", f"{key}: an RFC 3339 time with offset, such as "
-                                          "2026-06-01T22:00:00Z") from None
+        raise BadRequest(
+            "invalid_field", f"{key}: an RFC 3339 time with offset, such as 2026-06-01T22:00:00Z"
+        ) from None
     if moment.tzinfo is None:
         raise BadRequest("invalid_field", f"{key}: give the UTC offset (Z or +02:00)")
     return moment.timestamp()
@@ -124,6 +129,7 @@ def _enum_or_none(kind: type[Impact] | type[IncidentStatus], value: str | None) 
 
 
 # -- request bodies -> commands ---------------------------------------------------------
+
 
 def open_incident(data: Json, _: str) -> cmd.Command:
     template = _text(data, "template", MAX_NAME)
@@ -147,8 +153,9 @@ def edit_incident(data: Json, ident: str) -> cmd.Command:
         body=_text(data, "body"),
     )
     if all(v is None for k, v in vars_of(edit).items() if k != "incident_id"):
-        raise BadRequest("invalid_body", "nothing to change: give name, impact, components, "
-                                         "status or body")
+        raise BadRequest(
+            "invalid_body", "nothing to change: give name, impact, components, status or body"
+        )
     return edit
 
 
@@ -167,19 +174,24 @@ def schedule(data: Json, _: str) -> cmd.Command:
     components = _ids(data, "components")
     starts, ends = _time(data, "starts_at"), _time(data, "ends_at")
     if name is None or components is None or starts is None or ends is None:
-        raise BadRequest("invalid_field", "name, components, starts_at and ends_at are "
-                                          "required")
-    return cmd.ScheduleMaintenance(name, components, starts, ends,
-                                   _text(data, "description"))
+        raise BadRequest("invalid_field", "name, components, starts_at and ends_at are required")
+    return cmd.ScheduleMaintenance(name, components, starts, ends, _text(data, "description"))
 
 
 def change(data: Json, ident: str) -> cmd.Command:
-    edit = cmd.ChangeMaintenance(ident, _text(data, "name", MAX_NAME), _ids(data, "components"),
-                                 _time(data, "starts_at"), _time(data, "ends_at"),
-                                 _text(data, "description"))
+    edit = cmd.ChangeMaintenance(
+        ident,
+        _text(data, "name", MAX_NAME),
+        _ids(data, "components"),
+        _time(data, "starts_at"),
+        _time(data, "ends_at"),
+        _text(data, "description"),
+    )
     if all(v is None for k, v in vars_of(edit).items() if k != "maintenance_id"):
-        raise BadRequest("invalid_body", "nothing to change: give name, components, "
-                                         "starts_at, ends_at or description")
+        raise BadRequest(
+            "invalid_body",
+            "nothing to change: give name, components, starts_at, ends_at or description",
+        )
     return edit
 
 
@@ -197,8 +209,14 @@ MAINTENANCE_FIELDS = ("name", "components", "starts_at", "ends_at", "description
 # (method, path, parser, allowed fields, id key, success status)
 ROUTES: list[tuple[str, str, Parse, tuple[str, ...], str, int]] = [
     ("POST", "/api/prober/v1/incidents", open_incident, INCIDENT_FIELDS, "", 201),
-    ("PATCH", "/api/prober/v1/incidents/{id}", edit_incident,
-     ("name", "body", "components", "status", "impact"), "id", 200),
+    (
+        "PATCH",
+        "/api/prober/v1/incidents/{id}",
+        edit_incident,
+        ("name", "body", "components", "status", "impact"),
+        "id",
+        200,
+    ),
     ("POST", "/api/prober/v1/incidents/{id}/postmortem", postmortem, ("body",), "id", 201),
     ("POST", "/api/prober/v1/maintenances", schedule, MAINTENANCE_FIELDS, "", 201),
     ("PATCH", "/api/prober/v1/maintenances/{id}", change, MAINTENANCE_FIELDS, "id", 200),
@@ -211,9 +229,13 @@ def _window(w: Window) -> MaintenanceWindow:
     return MaintenanceWindow(w.id, w.name, w.components, w.starts_at, w.ends_at, w.description)
 
 
-def handler(backend_of: Callable[[web.Request], ApiBackend], parse: Parse,
-            allowed: tuple[str, ...], id_key: str, ok: int
-            ) -> Callable[[web.Request], Any]:
+def handler(
+    backend_of: Callable[[web.Request], ApiBackend],
+    parse: Parse,
+    allowed: tuple[str, ...],
+    id_key: str,
+    ok: int,
+) -> Callable[[web.Request], Any]:
     async def handle(request: web.Request) -> web.StreamResponse:
         backend = backend_of(request)
         denied = check_auth(request, backend.write_token())
@@ -247,8 +269,9 @@ def handler(backend_of: Callable[[web.Request], ApiBackend], parse: Parse,
             payload = {"incident": incident_json(result, snap)}
         else:
             payload = {"scheduled_maintenance": maintenance_json(_window(result), snap)}
-        return web.Response(status=ok, body=dumps(payload),
-                            headers={"Content-Type": "application/json"})
+        return web.Response(
+            status=ok, body=dumps(payload), headers={"Content-Type": "application/json"}
+        )
 
     return handle
 

@@ -39,8 +39,10 @@ def parse_networks(values: Iterable[str]) -> tuple[Network, ...]:
                 try:
                     out.append(ipaddress.ip_network(item.strip(), strict=False))
                 except ValueError:
-                    raise ValueError(f"--trusted-proxy: {item.strip()!r} is not an IP "
-                                     "address or CIDR such as 10.0.0.0/8") from None
+                    raise ValueError(
+                        f"--trusted-proxy: {item.strip()!r} is not an IP "
+                        "address or CIDR such as 10.0.0.0/8"
+                    ) from None
     return tuple(out)
 
 

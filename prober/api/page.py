@@ -138,8 +138,11 @@ def bar_level(d: DayUptime) -> str:
     return "major" if down <= ORANGE_MAX else "critical"
 
 
-_BAD_TIME = (("major_outage", "major outage"), ("partial_outage", "partial outage"),
-             ("degraded_performance", "degraded performance"))
+_BAD_TIME = (
+    ("major_outage", "major outage"),
+    ("partial_outage", "partial outage"),
+    ("degraded_performance", "degraded performance"),
+)
 
 
 def _bar(d: DayUptime) -> Bar:
@@ -168,14 +171,18 @@ def _summary(name: str, days: list[DayUptime], total: float | None) -> str:
         return f"{name}: no probe data in the last 90 days."
     probed = sum(1 for d in days if d.probes)
     bad = [d for d in days if (d.uptime is not None and d.uptime < 1) or d.downtime > 0]
-    text = f"{name}: {_percent(total)} uptime over {probed} day{'s' if probed != 1 else ''} " \
-           f"with probes"
+    text = (
+        f"{name}: {_percent(total)} uptime over {probed} day{'s' if probed != 1 else ''} "
+        f"with probes"
+    )
     if not bad:
         return text + ", no failed probes."
     worst = min(bad, key=lambda d: (d.uptime if d.uptime is not None else 1.0, -d.downtime))
     worst_up = "no data" if worst.uptime is None else _percent(worst.uptime)
-    return (f"{text}; {len(bad)} day{'s' if len(bad) != 1 else ''} with failures, "
-            f"the worst {worst.day} ({worst_up}).")
+    return (
+        f"{text}; {len(bad)} day{'s' if len(bad) != 1 else ''} with failures, "
+        f"the worst {worst.day} ({worst_up})."
+    )
 
 
 def groups(snap: StatusSnapshot) -> list[Group]:
@@ -220,8 +227,7 @@ def change_sentence(update: IncidentUpdate) -> str:
         return ""
     if len(moved) > 3:
         return f"{len(moved)} components changed status."
-    return "; ".join(f"{a.name}: {a.old_status.label} → {a.new_status.label}"
-                     for a in moved) + "."
+    return "; ".join(f"{a.name}: {a.old_status.label} → {a.new_status.label}" for a in moved) + "."
 
 
 def banner(snap: StatusSnapshot) -> str:

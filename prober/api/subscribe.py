@@ -44,8 +44,13 @@ def rss(snap: StatusSnapshot) -> bytes:
     _sub(channel, "description", f"Incidents and their updates on {snap.page.name}")
     _sub(channel, "lastBuildDate", _rfc822(feed_updated(snap, incidents)))
     _sub(channel, "generator", "prober")
-    _sub(channel, f"{{{ATOM_NS}}}link", href=f"{base}{RSS_PATH}", rel="self",
-         type="application/rss+xml")
+    _sub(
+        channel,
+        f"{{{ATOM_NS}}}link",
+        href=f"{base}{RSS_PATH}",
+        rel="self",
+        type="application/rss+xml",
+    )
     for incident in incidents:
         item = _sub(channel, "item")
         link = f"{base}/incidents/{incident.id}"
@@ -94,17 +99,26 @@ def badge(label: str, message: str, colour: str) -> bytes:
     total = lw + mw
     ns = "http://www.w3.org/2000/svg"
     ET.register_namespace("", ns)
-    svg = ET.Element(f"{{{ns}}}svg", {"width": str(total), "height": "20", "role": "img",
-                                      "aria-label": f"{label}: {message}"})
+    svg = ET.Element(
+        f"{{{ns}}}svg",
+        {"width": str(total), "height": "20", "role": "img", "aria-label": f"{label}: {message}"},
+    )
     _sub(svg, f"{{{ns}}}title", f"{label}: {message}")
     clip = _sub(svg, f"{{{ns}}}clipPath", id="r")
     _sub(clip, f"{{{ns}}}rect", width=str(total), height="20", rx="3", fill="#fff")
     g = _sub(svg, f"{{{ns}}}g", **{"clip-path": "url(#r)"})
     _sub(g, f"{{{ns}}}rect", width=str(lw), height="20", fill=LABEL)
     _sub(g, f"{{{ns}}}rect", x=str(lw), width=str(mw), height="20", fill=colour)
-    text = _sub(svg, f"{{{ns}}}g", fill="#fff", **{
-        "text-anchor": "middle", "font-family": "Verdana,Geneva,DejaVu Sans,sans-serif",
-        "font-size": "11"})
+    text = _sub(
+        svg,
+        f"{{{ns}}}g",
+        fill="#fff",
+        **{
+            "text-anchor": "middle",
+            "font-family": "Verdana,Geneva,DejaVu Sans,sans-serif",
+            "font-size": "11",
+        },
+    )
     _sub(text, f"{{{ns}}}text", label, x=str(lw / 2), y="14")
     _sub(text, f"{{{ns}}}text", message, x=str(lw + mw / 2), y="14")
     data: bytes = ET.tostring(svg, encoding="utf-8")

@@ -66,8 +66,7 @@ def check_auth(request: web.Request, token: str | None) -> web.Response | None:
                 reason, message = "invalid", "invalid bearer token"
     if not reason:
         return None
-    log.warning("write_auth_failed", reason=reason, remote=request.remote,
-                path=request.path)
+    log.warning("write_auth_failed", reason=reason, remote=request.remote, path=request.path)
     resp = error_json(401, "unauthorized", message)
     resp.headers.update(challenge)
     return resp

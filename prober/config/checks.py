@@ -53,11 +53,15 @@ def _status_range(r: Reader, node: yaml.Node, path: str) -> StatusRange | None:
         low, high = int(m.group(1)), int(m.group(2) or m.group(1))
         if low <= high:
             return StatusRange(low, high)
-        r.error(node, path, f"status range {text!r} is reversed (write \"{high}-{low}\")")
+        r.error(node, path, f'status range {text!r} is reversed (write "{high}-{low}")')
         return None
-    r.error(node, path, f"invalid status {text if text is not None else 'value'!s} (expected"
-                        " a code such as 200, a range such as \"200-299\", or \"2xx\"; "
-                        "codes are 100 to 599)")
+    r.error(
+        node,
+        path,
+        f"invalid status {text if text is not None else 'value'!s} (expected"
+        ' a code such as 200, a range such as "200-299", or "2xx"; '
+        "codes are 100 to 599)",
+    )
     return None
 
 
@@ -69,8 +73,11 @@ def _json_expectation(r: Reader, node: yaml.Node, path: str) -> JsonExpectation 
     equals = r.require(f, node, path, "equals") if "equals" not in f else f["equals"]
     json_path = r.string(path_node, f"{path}.path") if path_node is not None else None
     if json_path is not None and (not json_path or ".." in json_path):
-        r.error(path_node or node, f"{path}.path", f"invalid JSON path {json_path!r} (use "
-                                                   "dotted keys such as data.items.0.state)")
+        r.error(
+            path_node or node,
+            f"{path}.path",
+            f"invalid JSON path {json_path!r} (use dotted keys such as data.items.0.state)",
+        )
         json_path = None
     if equals is None:
         return None
@@ -80,8 +87,9 @@ def _json_expectation(r: Reader, node: yaml.Node, path: str) -> JsonExpectation 
     return JsonExpectation(json_path, value)
 
 
-def _list_of(read: Callable[[Reader, yaml.Node, str], Any]
-             ) -> Callable[[Reader, yaml.Node, str], tuple[Any, ...] | None]:
+def _list_of(
+    read: Callable[[Reader, yaml.Node, str], Any],
+) -> Callable[[Reader, yaml.Node, str], tuple[Any, ...] | None]:
     def run(r: Reader, node: yaml.Node, path: str) -> tuple[Any, ...] | None:
         items = fields.strings(r, node, path)
         if items is None:
@@ -93,11 +101,16 @@ def _list_of(read: Callable[[Reader, yaml.Node, str], Any]
     return run
 
 
-def _non_empty(r: Reader, node: yaml.Node, path: str,
-               value: tuple[Any, ...] | None) -> tuple[Any, ...] | None:
+def _non_empty(
+    r: Reader, node: yaml.Node, path: str, value: tuple[Any, ...] | None
+) -> tuple[Any, ...] | None:
     if value == ():
-        r.error(node, path, "an empty list accepts no status at all; list codes or ranges "
-                            '(e.g. [200, "300-399"]) or leave status out for 200-299')
+        r.error(
+            node,
+            path,
+            "an empty list accepts no status at all; list codes or ranges "
+            '(e.g. [200, "300-399"]) or leave status out for 200-299',
+        )
         return None
     return value
 
@@ -121,8 +134,9 @@ _TLS_READERS: dict[str, Callable[[Reader, yaml.Node, str], Any]] = {
 }
 
 
-def _sub(readers: dict[str, Callable[[Reader, yaml.Node, str], Any]], allowed: tuple[str, ...]
-         ) -> Callable[[Reader, yaml.Node, str], Settings | None]:
+def _sub(
+    readers: dict[str, Callable[[Reader, yaml.Node, str], Any]], allowed: tuple[str, ...]
+) -> Callable[[Reader, yaml.Node, str], Settings | None]:
     def run(r: Reader, node: yaml.Node, path: str) -> Settings | None:
         f = r.mapping(node, path, allowed)
         if f is None:
@@ -198,15 +212,27 @@ def _timing_ok(r: Reader, s: Settings, own: Settings, reported: set[str]) -> boo
         return False
     reported.add(where.path)
     path = where.path.rsplit(".", 1)[0] + ".timeout"
-    r.error(where.node, path, f"timeout {fmt(timeout)} must be below the interval "
-                              f"{fmt(interval)} (e.g. timeout: {fmt(interval / 2)})")
+    r.error(
+        where.node,
+        path,
+        f"timeout {fmt(timeout)} must be below the interval "
+        f"{fmt(interval)} (e.g. timeout: {fmt(interval / 2)})",
+    )
     return False
 
 
-def build_check(r: Reader, ident: str, component: str, url: str, s: Settings, own: Settings,
-                line: int, reported: set[str],
-                expanded: frozenset[str] = frozenset(),
-                header_expanded: frozenset[str] = frozenset()) -> Check | None:
+def build_check(
+    r: Reader,
+    ident: str,
+    component: str,
+    url: str,
+    s: Settings,
+    own: Settings,
+    line: int,
+    reported: set[str],
+    expanded: frozenset[str] = frozenset(),
+    header_expanded: frozenset[str] = frozenset(),
+) -> Check | None:
     """The Check for merged settings `s`; `expanded` is what ${VAR}s in the check and in
     the defaults it inherits expanded to (its secrets), `header_expanded` the part of it
     written in headers."""
@@ -215,8 +241,11 @@ def build_check(r: Reader, ident: str, component: str, url: str, s: Settings, ow
     tls = {k: v.value for k, v in s["tls"].value.items()} if "tls" in s else {}
     if "key_file" in tls and "cert_file" not in tls:
         where = s["tls"]
-        r.error(where.value["key_file"].node, f"{where.path}.key_file",
-                "key_file needs cert_file (give the client certificate too)")
+        r.error(
+            where.value["key_file"].node,
+            f"{where.path}.key_file",
+            "key_file needs cert_file (give the client certificate too)",
+        )
         return None
     expect = {k: v.value for k, v in s["expect"].value.items()} if "expect" in s else {}
     hdrs = tuple(s["headers"].value.values()) if "headers" in s else ()
@@ -225,8 +254,18 @@ def build_check(r: Reader, ident: str, component: str, url: str, s: Settings, ow
         v["timeout"] = default_timeout(v.get("interval", Check.interval))
     if "max_body_size" in v:
         v["max_body_bytes"] = v.pop("max_body_size")
-    secret_headers = frozenset(name.lower() for name, value in hdrs
-                               if any(x and x in value for x in header_expanded))
-    return Check(id=ident, component=component, url=url, headers=hdrs,
-                 expect=Expectations(**expect), tls=TLSOptions(**tls), line=line,
-                 expanded=expanded, secret_headers=secret_headers, **v)
+    secret_headers = frozenset(
+        name.lower() for name, value in hdrs if any(x and x in value for x in header_expanded)
+    )
+    return Check(
+        id=ident,
+        component=component,
+        url=url,
+        headers=hdrs,
+        expect=Expectations(**expect),
+        tls=TLSOptions(**tls),
+        line=line,
+        expanded=expanded,
+        secret_headers=secret_headers,
+        **v,
+    )

@@ -27,7 +27,7 @@ def parse_duration(text: str) -> float:
     """`1m30s` -> 90.0 seconds. A unit is required on every number."""
     s = text.strip()
     if re.fullmatch(r"\d+(?:\.\d+)?", s):
-        raise ValueError(f"duration {s!r} has no unit (write e.g. \"{s}s\" or \"{s}ms\")")
+        raise ValueError(f'duration {s!r} has no unit (write e.g. "{s}s" or "{s}ms")')
     pos = 0
     total = 0.0
     for m in _DURATION_PART.finditer(s):

@@ -22,8 +22,12 @@ def ident(r: Reader, node: yaml.Node, path: str) -> str | None:
     if value is None:
         return None
     if not _ID.fullmatch(value):  # fullmatch: `$` alone lets a trailing newline through
-        r.error(node, path, f"invalid id {value!r} (use 1 to 63 characters: lower-case "
-                            "letters, digits, - and _, starting with a letter or digit)")
+        r.error(
+            node,
+            path,
+            f"invalid id {value!r} (use 1 to 63 characters: lower-case "
+            "letters, digits, - and _, starting with a letter or digit)",
+        )
         return None
     return value
 
@@ -45,9 +49,13 @@ def url(r: Reader, node: yaml.Node, path: str) -> str | None:
         r.error(node, path, f"unsupported URL {got} (use http:// or https://)")
         return None
     if parts.username is not None or parts.password is not None:
-        r.error(node, path, "credentials in the URL (user:pass@) are not allowed (remove "
-                            "them and send a header instead, e.g. Authorization: "
-                            "\"Basic ${PROBE_CREDENTIALS}\")")
+        r.error(
+            node,
+            path,
+            "credentials in the URL (user:pass@) are not allowed (remove "
+            "them and send a header instead, e.g. Authorization: "
+            '"Basic ${PROBE_CREDENTIALS}")',
+        )
         return None
     if not parts.hostname:
         r.error(node, path, "URL has no host (expected e.g. https://api.example.com/health)")
@@ -67,19 +75,24 @@ def headers(r: Reader, node: yaml.Node, path: str) -> dict[str, tuple[str, str]]
     for name, value_node in fields.items():
         where = f"{path}.{name}"
         if not _HEADER_NAME.fullmatch(name):
-            r.error(value_node, where, f"invalid header name {name!r} (use letters, digits "
-                                       "and - such as X-Api-Key)")
+            r.error(
+                value_node,
+                where,
+                f"invalid header name {name!r} (use letters, digits and - such as X-Api-Key)",
+            )
             continue
         if name.lower() in out:
-            r.error(value_node, where, f"header {name!r} is given twice (header names "
-                                       "are case-insensitive)")
+            r.error(
+                value_node,
+                where,
+                f"header {name!r} is given twice (header names are case-insensitive)",
+            )
             continue
         value = r.string(value_node, where)
         if value is None:
             continue
         if any(c in value for c in "\r\n\0"):
-            r.error(value_node, where, "header value contains a line break or NUL "
-                                       "(remove it)")
+            r.error(value_node, where, "header value contains a line break or NUL (remove it)")
             continue
         out[name.lower()] = (name, value)
     return out
@@ -92,8 +105,11 @@ def time_zone(r: Reader, node: yaml.Node, path: str) -> str | None:
     try:
         zoneinfo.ZoneInfo(value)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        r.error(node, path, f"unknown time zone {value!r} (use an IANA name such as "
-                            "\"UTC\" or \"Europe/Berlin\")")
+        r.error(
+            node,
+            path,
+            f'unknown time zone {value!r} (use an IANA name such as "UTC" or "Europe/Berlin")',
+        )
         return None
     return value
 
@@ -105,13 +121,24 @@ def regex(r: Reader, node: yaml.Node, path: str) -> re.Pattern[str] | None:
     try:
         return re.compile(value)
     except re.error as exc:
-        r.error(node, path, f"invalid regular expression: {exc} (escape special "
-                            "characters with \\ or check the brackets)")
+        r.error(
+            node,
+            path,
+            f"invalid regular expression: {exc} (escape special "
+            "characters with \\ or check the brackets)",
+        )
         return None
 
 
-def one_of(r: Reader, node: yaml.Node, path: str, choices: tuple[str, ...], what: str,
-           *, upper: bool = False) -> str | None:
+def one_of(
+    r: Reader,
+    node: yaml.Node,
+    path: str,
+    choices: tuple[str, ...],
+    what: str,
+    *,
+    upper: bool = False,
+) -> str | None:
     value = r.string(node, path)
     if value is None:
         return None
@@ -135,8 +162,12 @@ def plain_value(r: Reader, node: yaml.Node, path: str) -> tuple[bool, object]:
     try:
         return _plain(r, node, path, 0, [_MAX_NODES])
     except _TooBig:
-        r.error(node, path, f"value is nested deeper than {_MAX_DEPTH} levels or has more "
-                            f"than {_MAX_NODES} items (a recursive alias?)")
+        r.error(
+            node,
+            path,
+            f"value is nested deeper than {_MAX_DEPTH} levels or has more "
+            f"than {_MAX_NODES} items (a recursive alias?)",
+        )
         return False, None
 
 
@@ -148,8 +179,9 @@ class _TooBig(Exception):
     pass
 
 
-def _plain(r: Reader, node: yaml.Node, path: str, depth: int, budget: list[int]
-           ) -> tuple[bool, object]:
+def _plain(
+    r: Reader, node: yaml.Node, path: str, depth: int, budget: list[int]
+) -> tuple[bool, object]:
     budget[0] -= 1
     if depth > _MAX_DEPTH or budget[0] < 0:
         raise _TooBig
@@ -157,8 +189,7 @@ def _plain(r: Reader, node: yaml.Node, path: str, depth: int, budget: list[int]
         r.mapping(node, path, None)  # reports the tag
         return False, None
     if isinstance(node, yaml.SequenceNode):
-        items = [_plain(r, n, f"{path}[{i}]", depth + 1, budget)
-                 for i, n in enumerate(node.value)]
+        items = [_plain(r, n, f"{path}[{i}]", depth + 1, budget) for i, n in enumerate(node.value)]
         return all(ok for ok, _ in items), [v for _, v in items]
     if isinstance(node, yaml.MappingNode):
         fields = r.mapping(node, path, None) or {}

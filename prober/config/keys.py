@@ -3,8 +3,16 @@
 from __future__ import annotations
 
 TOP = (
-    "page", "defaults", "status", "components", "checks", "maintenances", "incidents",
-    "webhooks", "incident_templates", "network",
+    "page",
+    "defaults",
+    "status",
+    "components",
+    "checks",
+    "maintenances",
+    "incidents",
+    "webhooks",
+    "incident_templates",
+    "network",
 )
 PAGE = ("name", "url", "time_zone", "refresh")
 # Keys a check may set that `defaults:` may also set.

@@ -39,6 +39,8 @@ def group_slug(name: str) -> str:
     """The API id of a component group (prober.api.statuspage.group_id uses the same)."""
     slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
     return "group-" + (slug or hashlib.sha256(name.encode()).hexdigest()[:12])
+
+
 _EMPTY = "the file is empty (expected a mapping with at least components: and checks:)"
 
 
@@ -61,8 +63,12 @@ def _unique(r: Reader, items: _Seen, section: str, what: str) -> None:
     for ident, node, index in items:
         if ident in seen:
             first = yn.position(seen[ident])[0]
-            r.error(_child(node, "id"), f"{section}[{index}].id", f"duplicate {what} id "
-                    f"{ident!r} (first defined on line {first}; ids must be unique)")
+            r.error(
+                _child(node, "id"),
+                f"{section}[{index}].id",
+                f"duplicate {what} id "
+                f"{ident!r} (first defined on line {first}; ids must be unique)",
+            )
         else:
             seen[ident] = node
 
@@ -96,24 +102,35 @@ class _Builder:
         if f is not None:
             self.default_settings = chk.read_settings(self.r, f, "defaults")
         # The status policy of every component: top-level `status:` or `defaults.status:`.
-        given = [(n, p) for n, p in ((self.top.get("status"), "status"),
-                                     ((f or {}).get("status"), "defaults.status"))
-                 if n is not None]
+        given = [
+            (n, p)
+            for n, p in (
+                (self.top.get("status"), "status"),
+                ((f or {}).get("status"), "defaults.status"),
+            )
+            if n is not None
+        ]
         if len(given) == 2:
-            self.r.error(given[1][0], given[1][1], "the status policy is given twice (keep "
-                         "either the top-level status: or defaults.status:)")
+            self.r.error(
+                given[1][0],
+                given[1][1],
+                "the status policy is given twice (keep "
+                "either the top-level status: or defaults.status:)",
+            )
         if given:
             policy_node, path = given[0]
             self.default_policy = sections.read_policy(self.r, policy_node, path)
-            sections.build_policy(self.r, self.default_policy, policy_node, path,
-                                  self.reported)
+            sections.build_policy(self.r, self.default_policy, policy_node, path, self.reported)
 
     def _list(self, key: str, required: bool) -> list[yaml.Node]:
         node = self.top.get(key)
         if node is None or is_null(node):
             if required:
-                self.r.error(node or self.root, key, f"required key is missing (add {key}: "
-                                                     "with at least one entry)")
+                self.r.error(
+                    node or self.root,
+                    key,
+                    f"required key is missing (add {key}: with at least one entry)",
+                )
             return []
         items = self.r.sequence(node, key)
         if items is not None and not items and required:
@@ -134,8 +151,9 @@ class _Builder:
             values, own, _ = read
             seen.append((values["id"], node, i))
             merged = {**self.default_policy, **own}
-            policy = sections.build_policy(self.r, merged, _child(node, "status"),
-                                           f"{path}.status", self.reported)
+            policy = sections.build_policy(
+                self.r, merged, _child(node, "status"), f"{path}.status", self.reported
+            )
             if policy is not None:
                 out.append(sections.make_component(values, policy))
                 if values.get("group"):
@@ -153,11 +171,19 @@ class _Builder:
             other = first.setdefault(gid, name)
             where, path = _child(node, "group"), f"components[{i}].group"
             if other != name:
-                self.r.error(where, path, f"group {name!r} has the same id {gid!r} as group "
-                                          f"{other!r}; use one spelling for one group")
+                self.r.error(
+                    where,
+                    path,
+                    f"group {name!r} has the same id {gid!r} as group "
+                    f"{other!r}; use one spelling for one group",
+                )
             elif gid in component_ids:
-                self.r.error(where, path, f"group {name!r} has the id {gid!r}, which is also "
-                                          "a component id; rename one of them")
+                self.r.error(
+                    where,
+                    path,
+                    f"group {name!r} has the id {gid!r}, which is also "
+                    "a component id; rename one of them",
+                )
 
     def checks(self, component_ids: set[str]) -> tuple[Check, ...]:
         out: list[Check] = []
@@ -175,8 +201,11 @@ class _Builder:
             url = fields.url(self.r, url_node, f"{path}.url") if url_node else None
             if comp is not None and comp_node is not None and comp not in component_ids:
                 if self.known_ids and comp not in self.known_ids:
-                    self.r.error(comp_node, f"{path}.component", f"unknown component {comp!r}"
-                                 f" ({suggest(comp, self.known_ids)})")
+                    self.r.error(
+                        comp_node,
+                        f"{path}.component",
+                        f"unknown component {comp!r} ({suggest(comp, self.known_ids)})",
+                    )
                 comp = None
             own = chk.read_settings(self.r, f, path)
             merged = chk.merge(self.default_settings, own)
@@ -186,8 +215,18 @@ class _Builder:
                 continue
             expanded = self.r.secrets("defaults.", f"{path}.")
             in_headers = self.r.secrets("defaults.headers.", f"{path}.headers.")
-            check = chk.build_check(self.r, ident, comp, url, merged, own,
-                                    yn.position(node)[0], self.reported, expanded, in_headers)
+            check = chk.build_check(
+                self.r,
+                ident,
+                comp,
+                url,
+                merged,
+                own,
+                yn.position(node)[0],
+                self.reported,
+                expanded,
+                in_headers,
+            )
             if check is not None:
                 out.append(check)
                 problem = tls_problem(check.tls) if self.read_files else None
@@ -209,8 +248,11 @@ class _Builder:
             bad = [ref for ref in refs if ref not in component_ids]
             for j, ref in enumerate(m.components):
                 if ref in bad and self.known_ids and ref not in self.known_ids:
-                    self.r.error(refs[ref], f"{path}.components[{j}]", f"unknown component "
-                                 f"{ref!r} ({suggest(ref, component_ids)})")
+                    self.r.error(
+                        refs[ref],
+                        f"{path}.components[{j}]",
+                        f"unknown component {ref!r} ({suggest(ref, component_ids)})",
+                    )
             if not bad:
                 out.append(m)
         _unique(self.r, seen, "maintenances", "maintenance")
@@ -220,8 +262,7 @@ class _Builder:
         out: list[IncidentTemplate] = []
         seen: _Seen = []
         for i, node in enumerate(self._list("incident_templates", False)):
-            tpl = templates.read_template(self.r, node, f"incident_templates[{i}]",
-                                          component_ids)
+            tpl = templates.read_template(self.r, node, f"incident_templates[{i}]", component_ids)
             if tpl is not None:
                 out.append(tpl)
                 seen.append((tpl.id, node, i))
@@ -240,22 +281,39 @@ class _Builder:
         return tuple(out)
 
 
-def parse_config(text: str, source: str = "<string>",
-                 env: Mapping[str, str] | None = None, read_files: bool = False) -> Config:
+def parse_config(
+    text: str,
+    source: str = "<string>",
+    env: Mapping[str, str] | None = None,
+    read_files: bool = False,
+) -> Config:
     """Validate checks.yaml `text`; raise ConfigError listing every problem found. Pure,
     unless `read_files`: then the TLS files checks name are read and parsed too."""
     r = Reader(source, os.environ if env is None else env, text)
     if len(text) > MAX_CONFIG_BYTES:
-        raise ConfigError([ConfigIssue(source, 1, 1, "", f"the text is over the limit of "
-                                                         f"{MAX_CONFIG_BYTES} bytes (4 MiB)")])
+        raise ConfigError(
+            [
+                ConfigIssue(
+                    source,
+                    1,
+                    1,
+                    "",
+                    f"the text is over the limit of {MAX_CONFIG_BYTES} bytes (4 MiB)",
+                )
+            ]
+        )
     node, issues = yn.compose(text, source)
     if issues:
         raise ConfigError(issues)
     if node is None or is_null(node):
         raise ConfigError([ConfigIssue(source, 1, 1, "", _EMPTY)])
     if not isinstance(node, yaml.MappingNode):
-        r.error(node, "", f"expected a mapping at the top level (keys such as components: "
-                          f"and checks:), got {yn.describe(node)}")
+        r.error(
+            node,
+            "",
+            f"expected a mapping at the top level (keys such as components: "
+            f"and checks:), got {yn.describe(node)}",
+        )
         raise ConfigError(r.issues, r.secrets())
     top = r.mapping(node, "", keys.TOP) or {}
     # An empty optional section (`page:` with nothing under it) means its defaults.
@@ -300,12 +358,17 @@ def _read(path: str | Path) -> str:
     try:
         st = os.stat(path)
         if not stat.S_ISREG(st.st_mode):
-            kind = "a FIFO" if stat.S_ISFIFO(st.st_mode) else (
-                "a directory" if stat.S_ISDIR(st.st_mode) else "not a regular file")
+            kind = (
+                "a FIFO"
+                if stat.S_ISFIFO(st.st_mode)
+                else ("a directory" if stat.S_ISDIR(st.st_mode) else "not a regular file")
+            )
             raise fail(f"cannot read the file: it is {kind}; give the path of a checks.yaml")
         if st.st_size > MAX_CONFIG_BYTES:
-            raise fail(f"the file is {st.st_size} bytes, over the limit of "
-                       f"{MAX_CONFIG_BYTES} bytes (4 MiB)")
+            raise fail(
+                f"the file is {st.st_size} bytes, over the limit of "
+                f"{MAX_CONFIG_BYTES} bytes (4 MiB)"
+            )
         with open(path, "rb") as f:
             data = f.read(MAX_CONFIG_BYTES + 1)
     except OSError as exc:

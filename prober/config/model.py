@@ -15,8 +15,7 @@ from prober.config.secrets import keep
 
 # Probe reasons that count as failures for component status unless configured otherwise.
 DEFAULT_FAILURE_REASONS: frozenset[str] = frozenset(
-    {"http_5xx", "timeout", "connect", "dns", "tls", "protocol", "body_too_large",
-     "traffic_5xx"}
+    {"http_5xx", "timeout", "connect", "dns", "tls", "protocol", "body_too_large", "traffic_5xx"}
 )
 
 

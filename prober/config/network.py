@@ -17,10 +17,13 @@ from prober.config.reader import Reader
 NETWORK_SETS: Final[dict[str, tuple[str, ...]]] = {
     "loopback": ("127.0.0.0/8", "::1/128"),
     "link-local": ("169.254.0.0/16", "fe80::/10"),
-    "metadata": ("169.254.169.254/32", "169.254.170.2/32", "100.100.100.200/32",
-                 "fd00:ec2::254/128"),
-    "private": ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10",
-                "fc00::/7"),
+    "metadata": (
+        "169.254.169.254/32",
+        "169.254.170.2/32",
+        "100.100.100.200/32",
+        "fd00:ec2::254/128",
+    ),
+    "private": ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "fc00::/7"),
     "unspecified": ("0.0.0.0/8", "::/128"),
 }
 
@@ -44,9 +47,13 @@ def _networks(r: Reader, node: yaml.Node, path: str) -> tuple[IPNetwork, ...] | 
         try:
             out.append(ipaddress.ip_network(text, strict=False))
         except ValueError:
-            r.error(item, where, f"invalid network {text!r} (write a CIDR such as "
-                                 "10.0.0.0/8 or 2001:db8::/32, an address, or one of: "
-                                 f"{', '.join(NETWORK_SETS)})")
+            r.error(
+                item,
+                where,
+                f"invalid network {text!r} (write a CIDR such as "
+                "10.0.0.0/8 or 2001:db8::/32, an address, or one of: "
+                f"{', '.join(NETWORK_SETS)})",
+            )
             ok = False
     return tuple(out) if ok else None
 
@@ -63,7 +70,7 @@ def egress(r: Reader, node: yaml.Node, path: str) -> EgressPolicy | None:
 
 
 def proxy(r: Reader, node: yaml.Node, path: str) -> str | None:
-    """"env" (HTTP_PROXY, HTTPS_PROXY and NO_PROXY of prober's environment) or an
+    """ "env" (HTTP_PROXY, HTTPS_PROXY and NO_PROXY of prober's environment) or an
     http:// proxy URL."""
     value = r.string(node, path)
     if value is None or value == "env":
@@ -74,8 +81,12 @@ def proxy(r: Reader, node: yaml.Node, path: str) -> str | None:
     except ValueError:
         parts = None
     if parts is None or parts.scheme != "http" or not parts.hostname:
-        r.error(node, path, "invalid proxy (write \"env\" to use HTTP_PROXY, HTTPS_PROXY "
-                            "and NO_PROXY, or an http:// URL such as "
-                            "http://proxy.internal:3128)")
+        r.error(
+            node,
+            path,
+            'invalid proxy (write "env" to use HTTP_PROXY, HTTPS_PROXY '
+            "and NO_PROXY, or an http:// URL such as "
+            "http://proxy.internal:3128)",
+        )
         return None
     return value

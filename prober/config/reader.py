@@ -56,8 +56,12 @@ class Reader:
         if node.tag in yn.PLAIN_TAGS:
             return True
         tag = node.tag.replace(yn.TAG_PREFIX, "!!")
-        self.error(node, path, f"unsupported YAML tag {tag!r} (remove it: checks.yaml "
-                               "holds plain strings, numbers, booleans, lists and mappings)")
+        self.error(
+            node,
+            path,
+            f"unsupported YAML tag {tag!r} (remove it: checks.yaml "
+            "holds plain strings, numbers, booleans, lists and mappings)",
+        )
         return False
 
     # -- containers ----------------------------------------------------------------------
@@ -77,14 +81,21 @@ class Reader:
             key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
             where = f"{path}.{key}" if path and key is not None else (key or path)
             if key_node.tag == yn.MERGE:
-                self.error(key_node, path, "merge keys (<<) are not supported "
-                                           "(put shared settings under defaults:)")
+                self.error(
+                    key_node,
+                    path,
+                    "merge keys (<<) are not supported (put shared settings under defaults:)",
+                )
             elif key is None or key_node.tag != yn.STR:
                 self.error(key_node, path, f"keys must be strings, got {yn.describe(key_node)}")
             elif key in out:
                 first, _ = yn.position(out[key])
-                self.error(key_node, where, f"duplicate key {key!r} (first defined on line "
-                                            f"{first}; YAML would silently keep the last one)")
+                self.error(
+                    key_node,
+                    where,
+                    f"duplicate key {key!r} (first defined on line "
+                    f"{first}; YAML would silently keep the last one)",
+                )
             elif allowed is not None and key not in allowed:
                 self.error(key_node, where, f"unknown key {key!r} ({suggest(key, allowed)})")
             else:
@@ -99,8 +110,9 @@ class Reader:
             return None
         return list(node.value)
 
-    def require(self, fields: dict[str, yaml.Node], parent: yaml.Node, path: str,
-                key: str) -> yaml.Node | None:
+    def require(
+        self, fields: dict[str, yaml.Node], parent: yaml.Node, path: str, key: str
+    ) -> yaml.Node | None:
         node = fields.get(key)
         if node is None or is_null(node):
             at = node if node is not None else parent
@@ -118,8 +130,15 @@ class Reader:
             return None
         return node
 
-    def string(self, node: yaml.Node, path: str, *, expand: bool = True,
-               nonempty: bool = False, secret: bool = True) -> str | None:
+    def string(
+        self,
+        node: yaml.Node,
+        path: str,
+        *,
+        expand: bool = True,
+        nonempty: bool = False,
+        secret: bool = True,
+    ) -> str | None:
         """A string; numbers and booleans must be quoted to count as text. `secret=False`
         for values that cannot be secrets (file paths, durations): their expansions are not
         recorded."""
@@ -128,21 +147,20 @@ class Reader:
             return None
         raw = scalar.value
         if scalar.tag == yn.BOOL:
-            why = ("YAML 1.1 reads it as a boolean" if raw not in yn.TRUE_FALSE
-                   else "it is a boolean")
-            self.error(node, path, f"{raw} is not a string: {why} (quote it: \"{raw}\")")
+            why = (
+                "YAML 1.1 reads it as a boolean" if raw not in yn.TRUE_FALSE else "it is a boolean"
+            )
+            self.error(node, path, f'{raw} is not a string: {why} (quote it: "{raw}")')
             return None
         if scalar.tag in (yn.INT, yn.FLOAT):
-            self.error(node, path, f"expected a string, got the number {raw} "
-                                   f"(quote it: \"{raw}\")")
+            self.error(node, path, f'expected a string, got the number {raw} (quote it: "{raw}")')
             return None
         if nonempty and not raw.strip():
             self.error(node, path, "empty string (write a non-empty value)")
             return None
         return self.expand(raw, node, path, secret=secret) if expand else raw
 
-    def expand(self, text: str, node: yaml.Node, path: str, *,
-               secret: bool = True) -> str | None:
+    def expand(self, text: str, node: yaml.Node, path: str, *, secret: bool = True) -> str | None:
         """`${VAR}` from the environment; `$$` is a literal `$`; other `$` stay as they are."""
         if "$" not in text:
             return text
@@ -155,15 +173,23 @@ class Reader:
             name = m.group(2)
             if name is None:
                 failed = True
-                self.error(node, path, f"invalid variable reference ${m.group(3)} (write "
-                                       "${NAME} with letters, digits and _, or $$ for a "
-                                       "literal $)")
+                self.error(
+                    node,
+                    path,
+                    f"invalid variable reference ${m.group(3)} (write "
+                    "${NAME} with letters, digits and _, or $$ for a "
+                    "literal $)",
+                )
                 return ""
             value = self.env.get(name)
             if value is None:
                 failed = True
-                self.error(node, path, f"environment variable {name} is not set (set it, or "
-                                       "write $${" + name + "} for a literal ${" + name + "})")
+                self.error(
+                    node,
+                    path,
+                    f"environment variable {name} is not set (set it, or "
+                    "write $${" + name + "} for a literal ${" + name + "})",
+                )
                 return ""
             if secret:
                 self.expansions.append((path, value))
@@ -176,9 +202,9 @@ class Reader:
         """The values expanded under any of the path `prefixes` (a prefix ends with "." or
         is a whole path); every recorded expansion when none are given."""
         return frozenset(
-            value for path, value in self.expansions
-            if not prefixes or any(path == p.rstrip(".") or path.startswith(p)
-                                   for p in prefixes)
+            value
+            for path, value in self.expansions
+            if not prefixes or any(path == p.rstrip(".") or path.startswith(p) for p in prefixes)
         )
 
     def boolean(self, node: yaml.Node, path: str) -> bool | None:
@@ -188,8 +214,9 @@ class Reader:
         if scalar.tag == yn.BOOL and scalar.value in yn.TRUE_FALSE:
             return yn.TRUE_FALSE[scalar.value]
         if scalar.tag == yn.BOOL:
-            self.error(node, path, f"{scalar.value} is a YAML 1.1 boolean spelling "
-                                   "(write true or false)")
+            self.error(
+                node, path, f"{scalar.value} is a YAML 1.1 boolean spelling (write true or false)"
+            )
         else:
             self.error(node, path, f"expected true or false, got {yn.describe(node)}")
         return None
@@ -216,19 +243,23 @@ class Reader:
             return None
         value = float(scalar.value)
         if not low <= value <= high:
-            self.error(node, path, f"{scalar.value} is out of range (expected {low:g} to "
-                                   f"{high:g})")
+            self.error(node, path, f"{scalar.value} is out of range (expected {low:g} to {high:g})")
             return None
         return value
 
-    def duration(self, node: yaml.Node, path: str, minimum: float = 0.0,
-                 maximum: float = 7 * 86400.0) -> float | None:
+    def duration(
+        self, node: yaml.Node, path: str, minimum: float = 0.0, maximum: float = 7 * 86400.0
+    ) -> float | None:
         scalar = self._scalar(node, path, 'a duration such as "15s"')
         if scalar is None:
             return None
         if scalar.tag in (yn.INT, yn.FLOAT):
-            self.error(node, path, f"duration {scalar.value} has no unit (write e.g. "
-                                   f"\"{scalar.value}s\" or \"{scalar.value}ms\")")
+            self.error(
+                node,
+                path,
+                f"duration {scalar.value} has no unit (write e.g. "
+                f'"{scalar.value}s" or "{scalar.value}ms")',
+            )
             return None
         text = self.string(node, path, secret=False)
         if text is None:
@@ -245,21 +276,33 @@ class Reader:
         value = self._convert(node, path, text, parse_size, minimum, maximum)
         return None if value is None else int(value)
 
-    def _convert(self, node: yaml.Node, path: str, text: str, parse: Callable[[str], float],
-                 minimum: float, maximum: float) -> float | None:
+    def _convert(
+        self,
+        node: yaml.Node,
+        path: str,
+        text: str,
+        parse: Callable[[str], float],
+        minimum: float,
+        maximum: float,
+    ) -> float | None:
         try:
             value = parse(text)
         except ValueError as exc:
             self.error(node, path, str(exc))
             return None
         if not minimum <= value <= maximum:
-            self.error(node, path, f"{text} is out of range (expected {_span(parse, minimum)}"
-                                   f" to {_span(parse, maximum)})")
+            self.error(
+                node,
+                path,
+                f"{text} is out of range (expected {_span(parse, minimum)}"
+                f" to {_span(parse, maximum)})",
+            )
             return None
         return value
 
-    def each(self, node: yaml.Node | None, path: str,
-             read: Callable[[yaml.Node, str], T | None]) -> list[T] | None:
+    def each(
+        self, node: yaml.Node | None, path: str, read: Callable[[yaml.Node, str], T | None]
+    ) -> list[T] | None:
         """Read every item of a list node; None when the node is not a list."""
         if node is None:
             return None

@@ -40,15 +40,20 @@ FAILURE_REASONS = tuple(r.value for r in Reason if r is not Reason.OK)
 def _fraction(r: Reader, node: yaml.Node, path: str) -> float | None:
     value = r.number(node, path, float("-inf"), float("inf"))
     if value is not None and not 0.0 < value <= 1.0:
-        r.error(node, path, f"{value:g} is out of range (expected a fraction above 0 and at "
-                            "most 1, such as 0.05 for 5%)")
+        r.error(
+            node,
+            path,
+            f"{value:g} is out of range (expected a fraction above 0 and at "
+            "most 1, such as 0.05 for 5%)",
+        )
         return None
     return value
 
 
 def _reasons(r: Reader, node: yaml.Node, path: str) -> frozenset[str] | None:
-    items = r.each(node, path, lambda n, p: fields.one_of(r, n, p, FAILURE_REASONS,
-                                                           "failure reason"))
+    items = r.each(
+        node, path, lambda n, p: fields.one_of(r, n, p, FAILURE_REASONS, "failure reason")
+    )
     if items is None:
         return None
     if not items and isinstance(node, yaml.SequenceNode) and not node.value:
@@ -82,8 +87,9 @@ def read_policy(r: Reader, node: yaml.Node, path: str) -> Settings:
     return out
 
 
-def build_policy(r: Reader, s: Settings, node: yaml.Node | None, path: str,
-                 reported: set[str]) -> StatusPolicy | None:
+def build_policy(
+    r: Reader, s: Settings, node: yaml.Node | None, path: str, reported: set[str]
+) -> StatusPolicy | None:
     """Built-in defaults overlaid with `s`; checks 0 < degraded < partial < major <= 1."""
     values = {k: v.value for k, v in s.items()}
     policy = StatusPolicy(**values)
@@ -93,9 +99,13 @@ def build_policy(r: Reader, s: Settings, node: yaml.Node | None, path: str,
     at, at_path = (where.node, where.path) if where else (node, path)
     if at is not None and at_path not in reported:
         reported.add(at_path)
-        r.error(at, at_path, f"thresholds must rise: degraded ({policy.degraded:g}) < partial "
-                             f"({policy.partial:g}) < major ({policy.major:g}) <= 1 (e.g. "
-                             "0.05, 0.25, 0.5)")
+        r.error(
+            at,
+            at_path,
+            f"thresholds must rise: degraded ({policy.degraded:g}) < partial "
+            f"({policy.partial:g}) < major ({policy.major:g}) <= 1 (e.g. "
+            "0.05, 0.25, 0.5)",
+        )
     return None
 
 
@@ -120,8 +130,9 @@ def read_page(r: Reader, node: yaml.Node | None) -> Page | None:
     return Page(**values) if ok else None
 
 
-def read_component(r: Reader, node: yaml.Node, path: str
-                   ) -> tuple[dict[str, Any], Settings, yaml.Node] | None:
+def read_component(
+    r: Reader, node: yaml.Node, path: str
+) -> tuple[dict[str, Any], Settings, yaml.Node] | None:
     """(fields, status overrides, node) of one component; the policy is built later."""
     f = r.mapping(node, path, keys.COMPONENT)
     if f is None:
@@ -151,15 +162,22 @@ def make_component(values: dict[str, Any], policy: StatusPolicy) -> Component:
 
 
 def _timestamp(r: Reader, node: yaml.Node, path: str) -> datetime | None:
-    text = node.value if isinstance(node, yaml.ScalarNode) and node.tag in (
-        yn.TIMESTAMP, yn.STR) else None
+    text = (
+        node.value
+        if isinstance(node, yaml.ScalarNode) and node.tag in (yn.TIMESTAMP, yn.STR)
+        else None
+    )
     try:
         value = datetime.fromisoformat(text) if text else None
     except ValueError:
         value = None
     if value is None or value.tzinfo is None or len(text or "") < 16:
-        r.error(node, path, "expected an RFC 3339 time with an offset (e.g. "
-                            "2026-06-01T02:00:00Z or 2026-06-01T04:00:00+02:00)")
+        r.error(
+            node,
+            path,
+            "expected an RFC 3339 time with an offset (e.g. "
+            "2026-06-01T02:00:00Z or 2026-06-01T04:00:00+02:00)",
+        )
         return None
     return value
 
@@ -180,8 +198,7 @@ def _weekly(r: Reader, node: yaml.Node, path: str) -> WeeklyRecurrence | None:
     days_node = r.require(f, node, path, "days")
     start_node = r.require(f, node, path, "start")
     dur_node = r.require(f, node, path, "duration")
-    days = r.each(days_node, f"{path}.days",
-                  lambda n, p: fields.one_of(r, n, p, keys.DAYS, "day"))
+    days = r.each(days_node, f"{path}.days", lambda n, p: fields.one_of(r, n, p, keys.DAYS, "day"))
     if days_node is not None and days is not None and not days and not days_node.value:
         r.error(days_node, f"{path}.days", "must list at least one day (e.g. [sun])")
         days = None
@@ -189,17 +206,20 @@ def _weekly(r: Reader, node: yaml.Node, path: str) -> WeeklyRecurrence | None:
         r.error(days_node or node, f"{path}.days", "a day is listed twice")
         days = None
     start = _clock(r, start_node, f"{path}.start") if start_node else None
-    duration = (r.duration(dur_node, f"{path}.duration", minimum=60.0, maximum=7 * 86400.0)
-                if dur_node else None)
+    duration = (
+        r.duration(dur_node, f"{path}.duration", minimum=60.0, maximum=7 * 86400.0)
+        if dur_node
+        else None
+    )
     zone = fields.time_zone(r, f["timezone"], f"{path}.timezone") if "timezone" in f else "UTC"
     if days is None or start is None or duration is None or zone is None:
         return None
-    return WeeklyRecurrence(tuple(sorted(keys.DAYS.index(d) for d in days)), start, duration,
-                            zone)
+    return WeeklyRecurrence(tuple(sorted(keys.DAYS.index(d) for d in days)), start, duration, zone)
 
 
-def read_maintenance(r: Reader, node: yaml.Node, path: str
-                     ) -> tuple[Maintenance, dict[str, yaml.Node]] | None:
+def read_maintenance(
+    r: Reader, node: yaml.Node, path: str
+) -> tuple[Maintenance, dict[str, yaml.Node]] | None:
     """The maintenance and the nodes of its component references (checked later)."""
     f = r.mapping(node, path, keys.MAINTENANCE)
     if f is None:
@@ -212,8 +232,9 @@ def read_maintenance(r: Reader, node: yaml.Node, path: str
         "name": r.string(name_node, f"{path}.name", nonempty=True) if name_node else None,
     }
     refs: dict[str, yaml.Node] = {}
-    for i, item in enumerate(r.sequence(comps_node, f"{path}.components") or []
-                             if comps_node else []):
+    for i, item in enumerate(
+        r.sequence(comps_node, f"{path}.components") or [] if comps_node else []
+    ):
         ref = fields.ident(r, item, f"{path}.components[{i}]")
         if ref is not None:
             refs[ref] = item
@@ -223,8 +244,12 @@ def read_maintenance(r: Reader, node: yaml.Node, path: str
         values["description"] = r.string(f["description"], f"{path}.description")
     one_off = "start" in f or "end" in f
     if one_off == ("weekly" in f):
-        r.error(node, path, "give either start and end (a one-off window) or weekly "
-                            "(a recurring one), not " + ("both" if one_off else "neither"))
+        r.error(
+            node,
+            path,
+            "give either start and end (a one-off window) or weekly "
+            "(a recurring one), not " + ("both" if one_off else "neither"),
+        )
         return None
     if one_off:
         start_node = r.require(f, node, path, "start")
@@ -232,8 +257,11 @@ def read_maintenance(r: Reader, node: yaml.Node, path: str
         start = _timestamp(r, start_node, f"{path}.start") if start_node else None
         end = _timestamp(r, end_node, f"{path}.end") if end_node else None
         if start is not None and end is not None and end <= start:
-            r.error(end_node or node, f"{path}.end", f"end {end.isoformat()} must be after "
-                                                     f"start {start.isoformat()}")
+            r.error(
+                end_node or node,
+                f"{path}.end",
+                f"end {end.isoformat()} must be after start {start.isoformat()}",
+            )
             return None
         values.update(start=start, end=end)
         ok = start is not None and end is not None
@@ -255,16 +283,28 @@ def _template(r: Reader, node: yaml.Node, path: str) -> str | None:
         r.error(node, path, f"invalid template: {exc} (write {{{{ and }}}} for literal braces)")
         return None
     names = {name for _, name, _, _ in parts if name is not None}
-    fancy = [f"{{{name}{'!' + conv if conv else ''}{':' + spec if spec else ''}}}"
-             for _, name, spec, conv in parts if name is not None and (spec or conv)]
+    fancy = [
+        f"{{{name}{'!' + conv if conv else ''}{':' + spec if spec else ''}}}"
+        for _, name, spec, conv in parts
+        if name is not None and (spec or conv)
+    ]
     if fancy:  # {reason:>1000000} would pad every title to a megabyte
-        r.error(node, path, f"placeholder {fancy[0]} has a format spec or conversion; write "
-                            "plain placeholders such as {reason}")
+        r.error(
+            node,
+            path,
+            f"placeholder {fancy[0]} has a format spec or conversion; write "
+            "plain placeholders such as {reason}",
+        )
         return None
     unknown = sorted(n for n in names if n not in keys.TITLE_FIELDS)
     if unknown:
-        r.error(node, path, f"unknown placeholder {{{unknown[0]}}} (use "
-                            + ", ".join(f"{{{n}}}" for n in keys.TITLE_FIELDS) + ")")
+        r.error(
+            node,
+            path,
+            f"unknown placeholder {{{unknown[0]}}} (use "
+            + ", ".join(f"{{{n}}}" for n in keys.TITLE_FIELDS)
+            + ")",
+        )
         return None
     return text
 
@@ -297,7 +337,8 @@ def read_webhook(r: Reader, node: yaml.Node, path: str) -> Webhook | None:
         "kind": lambda r, n, p: fields.one_of(r, n, p, keys.WEBHOOK_KINDS, "kind"),
         "secret": lambda r, n, p: r.string(n, p),
         "headers": lambda r, n, p: (lambda h: None if h is None else tuple(h.values()))(
-            fields.headers(r, n, p)),
+            fields.headers(r, n, p)
+        ),
         "timeout": lambda r, n, p: r.duration(n, p, minimum=0.1, maximum=300.0),
         "max_attempts": lambda r, n, p: r.integer(n, p, 1, 100),
     }
@@ -307,7 +348,6 @@ def read_webhook(r: Reader, node: yaml.Node, path: str) -> Webhook | None:
     return Webhook(**values)
 
 
-
 def read_network(r: Reader, node: yaml.Node | None) -> Network | None:
     """`network:` canaries (URLs probed only as evidence of prober's own connectivity)."""
     if node is None:
@@ -315,10 +355,16 @@ def read_network(r: Reader, node: yaml.Node | None) -> Network | None:
     f = r.mapping(node, "network", keys.NETWORK)
     if f is None:
         return None
-    interval = (r.duration(f["interval"], "network.interval", minimum=1.0, maximum=3600.0)
-                if "interval" in f else CANARY_INTERVAL)
-    timeout = (r.duration(f["timeout"], "network.timeout", minimum=0.1, maximum=60.0)
-               if "timeout" in f else CANARY_TIMEOUT)
+    interval = (
+        r.duration(f["interval"], "network.interval", minimum=1.0, maximum=3600.0)
+        if "interval" in f
+        else CANARY_INTERVAL
+    )
+    timeout = (
+        r.duration(f["timeout"], "network.timeout", minimum=0.1, maximum=60.0)
+        if "timeout" in f
+        else CANARY_TIMEOUT
+    )
     urls = []
     if "canaries" in f:
         items = r.sequence(f["canaries"], "network.canaries") or []
@@ -326,12 +372,23 @@ def read_network(r: Reader, node: yaml.Node | None) -> Network | None:
     if interval is None or timeout is None or None in urls:
         return None
     if timeout > interval:
-        r.error(f["timeout"], "network.timeout", f"timeout ({timeout:g}s) must not exceed "
-                                                 f"interval ({interval:g}s)")
+        r.error(
+            f["timeout"],
+            "network.timeout",
+            f"timeout ({timeout:g}s) must not exceed interval ({interval:g}s)",
+        )
         return None
     any_answer = Expectations(status=(StatusRange(100, 599),))
-    return Network(tuple(
-        Check(id=f"{CANARY_COMPONENT}-canary-{i}", component=CANARY_COMPONENT, url=str(u),
-              interval=interval, timeout=timeout, expect=any_answer)
-        for i, u in enumerate(urls)
-    ))
+    return Network(
+        tuple(
+            Check(
+                id=f"{CANARY_COMPONENT}-canary-{i}",
+                component=CANARY_COMPONENT,
+                url=str(u),
+                interval=interval,
+                timeout=timeout,
+                expect=any_answer,
+            )
+            for i, u in enumerate(urls)
+        )
+    )

@@ -13,8 +13,13 @@ from prober.config.reader import Reader, suggest
 
 STATUSES = ("investigating", "identified", "monitoring")
 IMPACTS = ("none", "minor", "major", "critical")
-COMPONENT_STATUSES = ("operational", "degraded_performance", "partial_outage", "major_outage",
-                      "under_maintenance")
+COMPONENT_STATUSES = (
+    "operational",
+    "degraded_performance",
+    "partial_outage",
+    "major_outage",
+    "under_maintenance",
+)
 
 
 def _choice(r: Reader, node: yaml.Node, path: str, allowed: tuple[str, ...]) -> str | None:
@@ -25,8 +30,9 @@ def _choice(r: Reader, node: yaml.Node, path: str, allowed: tuple[str, ...]) -> 
     return value
 
 
-def read_template(r: Reader, node: yaml.Node, path: str, component_ids: set[str]
-                  ) -> IncidentTemplate | None:
+def read_template(
+    r: Reader, node: yaml.Node, path: str, component_ids: set[str]
+) -> IncidentTemplate | None:
     f = r.mapping(node, path, keys.INCIDENT_TEMPLATE)
     if f is None:
         return None
@@ -48,8 +54,11 @@ def read_template(r: Reader, node: yaml.Node, path: str, component_ids: set[str]
         where = f"{path}.components"
         for cid, value_node in (r.mapping(f["components"], where, None) or {}).items():
             if cid not in component_ids:
-                r.error(value_node, f"{where}.{cid}",
-                        f"unknown component {cid!r} ({suggest(cid, component_ids)})")
+                r.error(
+                    value_node,
+                    f"{where}.{cid}",
+                    f"unknown component {cid!r} ({suggest(cid, component_ids)})",
+                )
                 continue
             status = _choice(r, value_node, f"{where}.{cid}", COMPONENT_STATUSES)
             if status is not None:

@@ -37,8 +37,10 @@ def _problem(ca: str | None, cert: str | None, key: str | None) -> str | None:
         try:
             ctx.load_cert_chain(cert, key)
         except ssl.SSLError as exc:
-            return (f"cert_file {cert!r} / key_file {key!r}: not a valid PEM certificate and "
-                    f"matching private key ({exc.reason or exc})")
+            return (
+                f"cert_file {cert!r} / key_file {key!r}: not a valid PEM certificate and "
+                f"matching private key ({exc.reason or exc})"
+            )
         except FileNotFoundError as exc:
             return f"cert_file/key_file not found ({exc.filename or cert!r})"
         except OSError as exc:

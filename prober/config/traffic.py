@@ -39,9 +39,7 @@ def error_offset(query: str, message: str) -> int:
     return max(0, len(query.rstrip()) - 1)
 
 
-def _block_position(
-    lines: list[str], node: yaml.ScalarNode, offset: int
-) -> tuple[int, int] | None:
+def _block_position(lines: list[str], node: yaml.ScalarNode, offset: int) -> tuple[int, int] | None:
     """Line and column of value character `offset` of a block scalar (`|`, `>`, `>-`...),
     found by walking the raw source lines after the indicator beside the value: literal
     lines keep their breaks, folded ones turn a break into a space (or drop it before a
@@ -90,8 +88,9 @@ def read_query(r: Reader, node: yaml.Node, path: str) -> str | None:
         return query
     assert isinstance(node, yaml.ScalarNode)
     line, col = _position(r, node, error_offset(query, message))
-    r.issues.append(ConfigIssue(r.source, line, col, path,
-                                f"invalid PromQL: {message} (promql-parser)"))
+    r.issues.append(
+        ConfigIssue(r.source, line, col, path, f"invalid PromQL: {message} (promql-parser)")
+    )
     return None
 
 
@@ -109,14 +108,17 @@ def read_traffic(r: Reader, node: yaml.Node, path: str) -> TrafficSignal | None:
         else:
             values[key] = read_query(r, value_node, f"{path}.{key}")
     if "interval" in f:
-        values["interval"] = r.duration(f["interval"], f"{path}.interval", minimum=1.0,
-                                        maximum=3600.0)
+        values["interval"] = r.duration(
+            f["interval"], f"{path}.interval", minimum=1.0, maximum=3600.0
+        )
     if "min_request_rate" in f:
-        values["min_request_rate"] = r.number(f["min_request_rate"],
-                                              f"{path}.min_request_rate", 0.0, 1e9)
+        values["min_request_rate"] = r.number(
+            f["min_request_rate"], f"{path}.min_request_rate", 0.0, 1e9
+        )
     if "mode" in f:
-        values["mode"] = fields.one_of(r, f["mode"], f"{path}.mode", keys.TRAFFIC_MODES,
-                                       "traffic mode")
+        values["mode"] = fields.one_of(
+            r, f["mode"], f"{path}.mode", keys.TRAFFIC_MODES, "traffic mode"
+        )
     if any(v is None for v in values.values()):
         return None
     return TrafficSignal(**values)

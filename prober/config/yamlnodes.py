@@ -27,8 +27,14 @@ PLAIN_TAGS = frozenset(
 )
 # Spellings that YAML 1.2 and JSON also read as booleans; the rest (yes, no, on, off) are
 # YAML 1.1 surprises.
-TRUE_FALSE = {"true": True, "True": True, "TRUE": True, "false": False, "False": False,
-              "FALSE": False}
+TRUE_FALSE = {
+    "true": True,
+    "True": True,
+    "TRUE": True,
+    "false": False,
+    "False": False,
+    "FALSE": False,
+}
 
 
 # libyaml (C) when PyYAML has it: a 6.9 MB file took 61 s and 565 MB with the pure-Python
@@ -51,8 +57,14 @@ def _too_deep(text: str, source: str) -> ConfigIssue | None:
             if depth > MAX_DEPTH:
                 mark = event.start_mark
                 line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-                return ConfigIssue(source, line, col, "", f"nesting deeper than {MAX_DEPTH} "
-                                   "levels; a checks.yaml needs a handful (flatten this value)")
+                return ConfigIssue(
+                    source,
+                    line,
+                    col,
+                    "",
+                    f"nesting deeper than {MAX_DEPTH} "
+                    "levels; a checks.yaml needs a handful (flatten this value)",
+                )
         elif isinstance(event, yaml.MappingEndEvent | yaml.SequenceEndEvent):
             depth -= 1
     return None

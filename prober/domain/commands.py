@@ -76,8 +76,14 @@ class UnknownName(KeyError):
         return str(self.args[0]) if self.args else "unknown name"
 
 
-Command = (OpenIncident | EditIncident | PostMortem | ScheduleMaintenance | ChangeMaintenance
-           | EndMaintenance)
+Command = (
+    OpenIncident
+    | EditIncident
+    | PostMortem
+    | ScheduleMaintenance
+    | ChangeMaintenance
+    | EndMaintenance
+)
 Result = Incident | Window
 
 
@@ -105,8 +111,9 @@ def _open(engine: Engine, cmd: OpenIncident, now: float) -> list[Effect]:
         components = tuple((c, ComponentStatus(s)) for c, s in tpl.components) if tpl else ()
     status = cmd.status or (IncidentStatus(tpl.status) if tpl else IncidentStatus.INVESTIGATING)
     impact = cmd.impact or (Impact(tpl.impact) if tpl and tpl.impact else None)
-    return human.open_incident(engine.book, now, name=name, body=body,
-                               components=components, status=status, impact=impact)
+    return human.open_incident(
+        engine.book, now, name=name, body=body, components=components, status=status, impact=impact
+    )
 
 
 def _check_components(engine: Engine, components: tuple[str, ...] | None) -> None:
@@ -118,8 +125,9 @@ def _check_components(engine: Engine, components: tuple[str, ...] | None) -> Non
         raise UnknownName(f"unknown component(s): {', '.join(unknown)}")
 
 
-def execute(engine: Engine, cmd: Command, now: float, stored: Incident | None = None
-            ) -> tuple[list[Effect], Result]:
+def execute(
+    engine: Engine, cmd: Command, now: float, stored: Incident | None = None
+) -> tuple[list[Effect], Result]:
     """Run `cmd`. KeyError: something named does not exist; ValueError: refused.
     `stored` is the incident as stored, for a post-mortem (the book forgets resolved ones)."""
     if isinstance(cmd, OpenIncident | EditIncident) and cmd.components is not None:
@@ -128,9 +136,16 @@ def execute(engine: Engine, cmd: Command, now: float, stored: Incident | None = 
         effects = _open(engine, cmd, now)
         return effects, incident_of(effects)
     if isinstance(cmd, EditIncident):
-        effects = human.edit_incident(engine.book, cmd.incident_id, now, name=cmd.name,
-                                      impact=cmd.impact, components=cmd.components,
-                                      status=cmd.status, body=cmd.body)
+        effects = human.edit_incident(
+            engine.book,
+            cmd.incident_id,
+            now,
+            name=cmd.name,
+            impact=cmd.impact,
+            components=cmd.components,
+            status=cmd.status,
+            body=cmd.body,
+        )
         return effects, incident_of(effects)
     if isinstance(cmd, PostMortem):
         if stored is None:
@@ -141,14 +156,25 @@ def execute(engine: Engine, cmd: Command, now: float, stored: Incident | None = 
     window: Window
     if isinstance(cmd, ScheduleMaintenance):
         _check_components(engine, cmd.components)
-        window = desk.create(now, name=cmd.name, components=cmd.components,
-                             starts_at=cmd.starts_at, ends_at=cmd.ends_at,
-                             description=cmd.description)
+        window = desk.create(
+            now,
+            name=cmd.name,
+            components=cmd.components,
+            starts_at=cmd.starts_at,
+            ends_at=cmd.ends_at,
+            description=cmd.description,
+        )
     elif isinstance(cmd, ChangeMaintenance):
         _check_components(engine, cmd.components)
-        window = desk.change(cmd.maintenance_id, now, name=cmd.name, components=cmd.components,
-                             starts_at=cmd.starts_at, ends_at=cmd.ends_at,
-                             description=cmd.description)
+        window = desk.change(
+            cmd.maintenance_id,
+            now,
+            name=cmd.name,
+            components=cmd.components,
+            starts_at=cmd.starts_at,
+            ends_at=cmd.ends_at,
+            description=cmd.description,
+        )
     elif cmd.cancel:
         window = desk.cancel(cmd.maintenance_id, now)
     else:

@@ -33,9 +33,12 @@ class Window:
 
     def as_maintenance(self) -> Maintenance:
         return Maintenance(
-            id=self.id, name=self.name, components=self.components,
+            id=self.id,
+            name=self.name,
+            components=self.components,
             start=datetime.fromtimestamp(self.starts_at, UTC),
-            end=datetime.fromtimestamp(self.ends_at, UTC), description=self.description,
+            end=datetime.fromtimestamp(self.ends_at, UTC),
+            description=self.description,
         )
 
 
@@ -46,17 +49,35 @@ class Desk:
         if state:
             self.seq = int(state.get("seq", 0))
             for d in state.get("windows", []):
-                w = Window(str(d["id"]), str(d["name"]), tuple(d["components"]),
-                           float(d["starts_at"]), float(d["ends_at"]), d.get("description"),
-                           float(d.get("created_at", 0.0)), float(d.get("updated_at", 0.0)))
+                w = Window(
+                    str(d["id"]),
+                    str(d["name"]),
+                    tuple(d["components"]),
+                    float(d["starts_at"]),
+                    float(d["ends_at"]),
+                    d.get("description"),
+                    float(d.get("created_at", 0.0)),
+                    float(d.get("updated_at", 0.0)),
+                )
                 self.windows[w.id] = w
 
     def to_state(self) -> dict[str, Any]:
-        return {"seq": self.seq, "windows": [
-            {"id": w.id, "name": w.name, "components": list(w.components),
-             "starts_at": w.starts_at, "ends_at": w.ends_at, "description": w.description,
-             "created_at": w.created_at, "updated_at": w.updated_at}
-            for w in self.windows.values()]}
+        return {
+            "seq": self.seq,
+            "windows": [
+                {
+                    "id": w.id,
+                    "name": w.name,
+                    "components": list(w.components),
+                    "starts_at": w.starts_at,
+                    "ends_at": w.ends_at,
+                    "description": w.description,
+                    "created_at": w.created_at,
+                    "updated_at": w.updated_at,
+                }
+                for w in self.windows.values()
+            ],
+        }
 
     def maintenances(self) -> tuple[Maintenance, ...]:
         return tuple(w.as_maintenance() for w in self.windows.values())
@@ -67,15 +88,31 @@ class Desk:
             raise KeyError(window_id)
         return found
 
-    def create(self, now: float, *, name: str, components: tuple[str, ...], starts_at: float,
-               ends_at: float, description: str | None = None) -> Window:
+    def create(
+        self,
+        now: float,
+        *,
+        name: str,
+        components: tuple[str, ...],
+        starts_at: float,
+        ends_at: float,
+        description: str | None = None,
+    ) -> Window:
         _check_times(starts_at, ends_at, now)
         self._forget(now)
         if len(self.windows) >= MAX_WINDOWS:
             raise ValueError(f"at most {MAX_WINDOWS} maintenances are kept")
         self.seq += 1
-        w = Window(f"m-{digest_id(f'maintenance/{self.seq}/{now!r}')}", name, components,
-                   starts_at, ends_at, description, now, now)
+        w = Window(
+            f"m-{digest_id(f'maintenance/{self.seq}/{now!r}')}",
+            name,
+            components,
+            starts_at,
+            ends_at,
+            description,
+            now,
+            now,
+        )
         self.windows[w.id] = w
         return w
 

@@ -75,8 +75,11 @@ def binom_cdf(k: int, n: int, p: float) -> float:
     if k >= n * p:
         return 1.0
     log_term = (
-        math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(n - k + 1)
-        + k * math.log(p) + (n - k) * math.log1p(-p)
+        math.lgamma(n + 1)
+        - math.lgamma(k + 1)
+        - math.lgamma(n - k + 1)
+        + k * math.log(p)
+        + (n - k) * math.log1p(-p)
     )
     term = math.exp(log_term)
     total = term

@@ -43,6 +43,9 @@ class NetworkHealthChanged:
 
 
 Effect = (
-    ComponentStateChanged | IncidentOpened | IncidentUpdated | IncidentResolved
+    ComponentStateChanged
+    | IncidentOpened
+    | IncidentUpdated
+    | IncidentResolved
     | NetworkHealthChanged
 )

@@ -114,8 +114,11 @@ class Engine:
         self._position = {cid: i for i, cid in enumerate(self._health)}
         self._maintenance = (0.0, 0.0, self._maintenance[2])  # maintenances may have changed
         self._reindex()
-        self._check_component = {c.id: c.component for c in config.checks
-                                 if c.component in ids and c.id not in self.signals.checks}
+        self._check_component = {
+            c.id: c.component
+            for c in config.checks
+            if c.component in ids and c.id not in self.signals.checks
+        }
         for comp_id, health in self._health.items():
             health.forget_checks({c for c, k in self._check_component.items() if k == comp_id})
         self._canaries = frozenset(c.id for c in config.network.canaries)
@@ -173,8 +176,11 @@ class Engine:
         if verdict.health is not None:
             effects.append(NetworkHealthChanged(verdict.health, now))
         touched = [component]
-        recorded = [(comp, r) for cid, r in verdict.record
-                    if (comp := self._check_component.get(cid)) is not None]
+        recorded = [
+            (comp, r)
+            for cid, r in verdict.record
+            if (comp := self._check_component.get(cid)) is not None
+        ]
         for comp, _ in recorded:
             if comp not in touched:
                 touched.append(comp)
@@ -193,8 +199,9 @@ class Engine:
             effects.extend(self._step(now))
         return effects
 
-    def _traffic_round(self, component: str, results: Sequence[ProbeResult],
-                       now: float) -> list[Effect]:
+    def _traffic_round(
+        self, component: str, results: Sequence[ProbeResult], now: float
+    ) -> list[Effect]:
         """A round of real traffic: straight to the component's traffic health, never
         through the network guard (it is no evidence about prober's own network)."""
         if component in self._bad:
@@ -322,8 +329,10 @@ class Engine:
     def _step(self, now: float) -> list[Effect]:
         """A book step: O(bad components + open incidents), not O(components)."""
         order = sorted(self._bad, key=self._position.__getitem__)
-        starts = {cid: signal.episode_start(self._health[cid], self.signals.health.get(cid))
-                  for cid in order}
+        starts = {
+            cid: signal.episode_start(self._health[cid], self.signals.health.get(cid))
+            for cid in order
+        }
         reasons = {cid: self._reasons(cid, now) for cid in order}
         return self.book.step(self._shown, starts, reasons, now, order, self._recovered)
 
@@ -351,9 +360,7 @@ class Engine:
         since, until, comps = self._maintenance
         if since <= now < until:
             return comps
-        comps, until = maintenance.components_in_maintenance_until(
-            self._all_maintenances(), now
-        )
+        comps, until = maintenance.components_in_maintenance_until(self._all_maintenances(), now)
         self._maintenance_moved.update(
             c for c in comps.symmetric_difference(self._maintenance[2]) if c in self._health
         )
@@ -441,9 +448,7 @@ class Engine:
             if cid not in self._health:
                 continue
             policy = self._health[cid].policy
-            self._health[cid] = ComponentHealth.from_state(
-                policy, data["health"], self._rates[cid]
-            )
+            self._health[cid] = ComponentHealth.from_state(policy, data["health"], self._rates[cid])
             self.signals.load(cid, policy, data)
             self._shown[cid] = ComponentStatus(data.get("shown", "operational"))
             if data.get("created_at") is not None:

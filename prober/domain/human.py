@@ -57,26 +57,32 @@ def open_incident(
 ) -> list[Effect]:
     """A new human incident. KeyError: unknown component; ValueError: a closed status."""
     if status not in HUMAN_STATUSES or status in CLOSED:
-        raise ValueError(f"a new incident starts investigating, identified or monitoring, "
-                         f"not {status.value}")
+        raise ValueError(
+            f"a new incident starts investigating, identified or monitoring, not {status.value}"
+        )
     _check_components(components, book.names)
     book.seq += 1
     iid = digest_id(f"incident/{book.seq}/{now!r}/human")
     members = dict(components)
     worst = _worst(components)
     incident = Incident(
-        id=iid, name=name, status=status,
+        id=iid,
+        name=name,
+        status=status,
         impact=impact if impact is not None else IMPACT_OF_STATUS[worst],
-        started_at=now, created_at=now, updated_at=now,
+        started_at=now,
+        created_at=now,
+        updated_at=now,
         monitoring_at=now if status is IncidentStatus.MONITORING else None,
-        components=tuple(members.items()), impact_override=impact is not None,
+        components=tuple(members.items()),
+        impact_override=impact is not None,
     )
     affected = tuple(AffectedComponent(c, book.names.get(c, c), OP, s) for c, s in components)
-    update = IncidentUpdate(digest_id(f"{iid}/update/1"), iid, status, body, now, affected,
-                            automatic=False)
+    update = IncidentUpdate(
+        digest_id(f"{iid}/update/1"), iid, status, body, now, affected, automatic=False
+    )
     incident = replace(incident, updates=(update,))
-    rec = _Record(incident, HUMAN_KEY, members, dict(members), worst, now, human=True,
-                  renamed=True)
+    rec = _Record(incident, HUMAN_KEY, members, dict(members), worst, now, human=True, renamed=True)
     book.records[iid] = rec
     book._reindex()
     return [IncidentOpened(incident)]
@@ -98,13 +104,17 @@ def edit_incident(
     rec = book.records.get(incident_id)
     if rec is None:
         if incident_id in book.closed:
-            raise ValueError(f"incident {incident_id} is resolved: it takes no more changes "
-                             f"(a post-mortem excepted)")
+            raise ValueError(
+                f"incident {incident_id} is resolved: it takes no more changes "
+                f"(a post-mortem excepted)"
+            )
         raise KeyError(incident_id)
     if components is not None:
         if not rec.human:
-            raise ValueError("the affected components of an automatic incident follow the "
-                             "probes; open a human incident to declare others")
+            raise ValueError(
+                "the affected components of an automatic incident follow the "
+                "probes; open a human incident to declare others"
+            )
         _check_components(components, book.names)
     if name is not None:
         rec.incident = replace(rec.incident, name=name)
@@ -115,8 +125,9 @@ def edit_incident(
         rec.worst = _worst(components)
         if not rec.incident.impact_override and impact is None:
             rec.incident = replace(rec.incident, impact=IMPACT_OF_STATUS[rec.worst])
-    wants_update = status is not None or body is not None or impact is not None \
-        or changed_components
+    wants_update = (
+        status is not None or body is not None or impact is not None or changed_components
+    )
     if not wants_update:  # a rename alone writes no update: the incident row changes
         book._reindex()
         last = rec.incident.updates[-1]
@@ -144,11 +155,20 @@ def postmortem(incident: Incident, now: float, body: str) -> list[Effect]:
     if incident.status not in CLOSED:
         raise ValueError("a post-mortem goes on a resolved incident; resolve it first")
     update = IncidentUpdate(
-        digest_id(f"{incident.id}/update/{len(incident.updates) + 1}"), incident.id,
-        IncidentStatus.POSTMORTEM, body, now, (), automatic=False,
+        digest_id(f"{incident.id}/update/{len(incident.updates) + 1}"),
+        incident.id,
+        IncidentStatus.POSTMORTEM,
+        body,
+        now,
+        (),
+        automatic=False,
     )
-    after = replace(incident, status=IncidentStatus.POSTMORTEM, updated_at=now,
-                    updates=(*incident.updates, update))
+    after = replace(
+        incident,
+        status=IncidentStatus.POSTMORTEM,
+        updated_at=now,
+        updates=(*incident.updates, update),
+    )
     return [IncidentUpdated(after, update)]
 
 
@@ -167,16 +187,16 @@ def declared(incidents: Sequence[Incident]) -> dict[str, ComponentStatus]:
     return out
 
 
-def shown_status(probed: ComponentStatus, declared_status: ComponentStatus | None
-                 ) -> ComponentStatus:
+def shown_status(
+    probed: ComponentStatus, declared_status: ComponentStatus | None
+) -> ComponentStatus:
     """What the page shows: the worse of the probes' verdict and a person's declaration."""
     if declared_status is None or SEVERITY[declared_status] <= SEVERITY[probed]:
         return probed
     return declared_status
 
 
-def overlay(views: Sequence[ComponentView], incidents: Sequence[Incident]
-            ) -> list[ComponentView]:
+def overlay(views: Sequence[ComponentView], incidents: Sequence[Incident]) -> list[ComponentView]:
     """Component views with each status the worse of probes and open human incidents."""
     said = declared(incidents)
     if not said:

@@ -103,8 +103,10 @@ class _Record:
             worst=ComponentStatus(d["worst"]),
             last_update_at=float(d["last_update_at"]),
             ok_since=d.get("ok_since"),
-            reasons={str(c): {str(k): int(v) for k, v in r.items()}
-                     for c, r in d.get("reasons", {}).items()},
+            reasons={
+                str(c): {str(k): int(v) for k, v in r.items()}
+                for c, r in d.get("reasons", {}).items()
+            },
             human=bool(d.get("human", False)),
             renamed=bool(d.get("renamed", False)),
         )
@@ -247,7 +249,8 @@ class IncidentBook:
         member_of = {c for r in self.records.values() for c in r.members}
         fresh: dict[str | None, list[str]] = {}
         candidates = (
-            statuses.items() if bad_components is None
+            statuses.items()
+            if bad_components is None
             else [(c, statuses[c]) for c in bad_components]
         )
         for comp, status in candidates:

@@ -106,9 +106,7 @@ class NetworkGuard:
         self, checks: Mapping[str, str], hold_limit: float, canaries: Sequence[str] = ()
     ) -> None:
         self.hold_limit = hold_limit
-        self.tracks = {
-            cid: self.tracks.get(cid) or _Track(comp) for cid, comp in checks.items()
-        }
+        self.tracks = {cid: self.tracks.get(cid) or _Track(comp) for cid, comp in checks.items()}
         for cid, comp in checks.items():
             self.tracks[cid].component = comp
         self.canaries = {c: self.canaries.get(c) for c in canaries}
@@ -118,21 +116,24 @@ class NetworkGuard:
     def _rebuild(self) -> None:
         """Recount everything from the tracks (after a reconfigure or a state load)."""
         self._position = {cid: i for i, cid in enumerate(self.tracks)}
-        self._pending = {cid: t for cid, t in self.tracks.items()
-                         if t.pending and t.limbo_until is None}
+        self._pending = {
+            cid: t for cid, t in self.tracks.items() if t.pending and t.limbo_until is None
+        }
         self._down = {}
         for t in self.tracks.values():
             if t.unreachable_since is not None:
                 self._down[t.component] = self._down.get(t.component, 0) + 1
-        answers = [t.last_reachable_at for t in self.tracks.values()
-                   if t.last_reachable_at is not None]
+        answers = [
+            t.last_reachable_at for t in self.tracks.values() if t.last_reachable_at is not None
+        ]
         answers += [c[0] for c in self.canaries.values() if c is not None and c[1]]
         self._last_answer = max(answers, default=None)
         self._reset_loss_since()
 
     def _reset_loss_since(self) -> None:
-        starts = [t.unreachable_since for t in self._pending.values()
-                  if t.unreachable_since is not None]
+        starts = [
+            t.unreachable_since for t in self._pending.values() if t.unreachable_since is not None
+        ]
         self._loss_since = min(starts, default=None)
 
     # -- rounds --------------------------------------------------------------------------
@@ -186,8 +187,7 @@ class NetworkGuard:
                 self._loss_since = since
         return self._judge(at)
 
-    def _reachable(self, check_id: str, track: _Track, samples: list[Sample],
-                   at: float) -> Verdict:
+    def _reachable(self, check_id: str, track: _Track, samples: list[Sample], at: float) -> Verdict:
         lost = self.state != OK
         blip = not lost and bool(self._pending) and self._everything_down()
         record: list[tuple[str, list[Sample]]] = []
@@ -289,7 +289,8 @@ class NetworkGuard:
         if not self._pending:
             return []
         ready = [
-            cid for cid, t in self._pending.items()
+            cid
+            for cid, t in self._pending.items()
             if t.pending and t.unreachable_since is not None and due(t.unreachable_since)
         ]
         if len(ready) > 1:

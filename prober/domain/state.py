@@ -127,8 +127,9 @@ def exits(
 class ComponentHealth:
     """Mutable health of one component: its window, evidence, status and hysteresis."""
 
-    def __init__(self, policy: StatusPolicy, window: Window | None = None,
-                 rate: float = DEFAULT_RATE) -> None:
+    def __init__(
+        self, policy: StatusPolicy, window: Window | None = None, rate: float = DEFAULT_RATE
+    ) -> None:
         self.policy = policy
         self.window = window or Window(policy.window)
         self.status: ComponentStatus = OP
@@ -193,7 +194,9 @@ class ComponentHealth:
         if failed == len(samples):
             n, since, count = self.streaks.get(check, (0, 0.0, 0))
             self.streaks[check] = (
-                n + 1, since if n else min(s.at for s in samples), count + failed
+                n + 1,
+                since if n else min(s.at for s in samples),
+                count + failed,
             )
         else:
             self.streaks[check] = (0, 0.0, 0)
@@ -301,7 +304,7 @@ class ComponentHealth:
         elif SEVERITY[hold] < SEVERITY[old]:
             # Every level above `hold` is left (by construction of `hold`): the calm
             # began when the last of them did, by the evidence of the trailing windows.
-            starts = [a.calm.get(s, now) for s in LEVELS[SEVERITY[hold] + 1: SEVERITY[old] + 1]]
+            starts = [a.calm.get(s, now) for s in LEVELS[SEVERITY[hold] + 1 : SEVERITY[old] + 1]]
             self.calm_since = min(now, max(starts))
             if now - self.calm_since >= self.policy.recovery_time:
                 if hold is OP:  # the episode's last failing probe before the calm
@@ -347,8 +350,9 @@ class ComponentHealth:
         }
 
     @classmethod
-    def from_state(cls, policy: StatusPolicy, data: dict[str, Any],
-                   rate: float = DEFAULT_RATE) -> ComponentHealth:
+    def from_state(
+        cls, policy: StatusPolicy, data: dict[str, Any], rate: float = DEFAULT_RATE
+    ) -> ComponentHealth:
         window = Window.from_state(data["window"])
         health = cls(policy, window, rate)
         health.status = ComponentStatus(data["status"])

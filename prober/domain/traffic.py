@@ -53,8 +53,7 @@ def driver(probe: ComponentHealth, traffic: ComponentHealth | None) -> Component
     return probe
 
 
-def bad_healths(probe: ComponentHealth,
-                traffic: ComponentHealth | None) -> list[ComponentHealth]:
+def bad_healths(probe: ComponentHealth, traffic: ComponentHealth | None) -> list[ComponentHealth]:
     out = [h for h in (probe, traffic) if h is not None and h.status is not OP]
     return out or [driver(probe, traffic)]
 
@@ -64,8 +63,7 @@ def episode_start(probe: ComponentHealth, traffic: ComponentHealth | None) -> fl
     return min(starts, default=None)
 
 
-def reasons(probe: ComponentHealth, traffic: ComponentHealth | None,
-            now: float) -> dict[str, int]:
+def reasons(probe: ComponentHealth, traffic: ComponentHealth | None, now: float) -> dict[str, int]:
     """The failure reasons of the signal(s) that moved the status: the incident's words."""
     out: dict[str, int] = {}
     for h in bad_healths(probe, traffic):
@@ -92,8 +90,9 @@ class Signals:
     def configure(self, config: Config, rates: Mapping[str, float]) -> None:
         comps = [c for c in config.components if c.traffic is not None]
         ids = {c.id for c in comps}
-        self.only = frozenset(c.id for c in comps
-                              if c.traffic is not None and c.traffic.mode == "traffic_only")
+        self.only = frozenset(
+            c.id for c in comps if c.traffic is not None and c.traffic.mode == "traffic_only"
+        )
         for cid in [c for c in self.health if c not in ids]:
             del self.health[cid]
         self.held &= ids

@@ -93,8 +93,9 @@ class Metrics:
         """Components with a traffic signal; series of the others vanish."""
         self._traffic.keep(components)
 
-    def traffic_reading(self, component: str, outcome: str, ratio: float | None = None,
-                        rate: float | None = None) -> None:
+    def traffic_reading(
+        self, component: str, outcome: str, ratio: float | None = None, rate: float | None = None
+    ) -> None:
         self._traffic.reading(component, outcome, ratio, rate)
 
     # -- config, network, store, webhooks ----------------------------------------------------

@@ -31,8 +31,13 @@ from prober.probes.result import PHASES, ProbeResult
 DURATION_BUCKETS: tuple[float, ...] = (0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 BLOCK = 256
 # blackbox_exporter's names for the HTTP phases (its `probe_http_duration_seconds{phase}`)
-BLACKBOX_PHASES = {"dns": "resolve", "connect": "connect", "tls": "tls",
-                   "processing": "processing", "transfer": "transfer"}
+BLACKBOX_PHASES = {
+    "dns": "resolve",
+    "connect": "connect",
+    "tls": "tls",
+    "processing": "processing",
+    "transfer": "transfer",
+}
 
 
 @dataclass(frozen=True)
@@ -70,36 +75,98 @@ class Family:
 FAMILIES: tuple[Family, ...] = (
     Family("prober_check_info", "info", "Always 1; joins a check to its component."),
     Family("prober_probes_total", "counter", "Probe requests finished."),
-    Family("prober_probe_failures_total", "counter",
-           "Probe requests that did not end ok (any reason but ok)."),
+    Family(
+        "prober_probe_failures_total",
+        "counter",
+        "Probe requests that did not end ok (any reason but ok).",
+    ),
     Family("prober_check_up", "gauge", "1 when every request of the check's last round succeeded."),
-    Family("prober_check_last_success_timestamp_seconds", "gauge",
-           "Unix time (whole seconds) of the last successful probe request."),
-    Family("prober_check_last_status_code", "gauge",
-           "HTTP status code of the last response (0 when there was none).", "detail"),
-    Family("prober_check_tls_cert_expiry_timestamp_seconds", "gauge",
-           "Unix time when the target's leaf certificate expires."),
-    Family("prober_probe_duration_seconds", "histogram",
-           "Whole-request latency of probe requests.", "detail"),
-    Family("prober_probe_phase_seconds", "gauge",
-           "Duration of each phase of the last probe request.", "detail"),
-    Family("probe_success", "gauge",
-           "blackbox_exporter: 1 when the check's last round succeeded.", "blackbox"),
-    Family("probe_duration_seconds", "gauge",
-           "blackbox_exporter: duration of the last probe request.", "blackbox"),
-    Family("probe_http_status_code", "gauge",
-           "blackbox_exporter: HTTP status code of the last response (0: none).", "blackbox"),
-    Family("probe_http_duration_seconds", "gauge",
-           "blackbox_exporter: duration of each phase of the last request.", "blackbox"),
-    Family("probe_dns_lookup_time_seconds", "gauge",
-           "blackbox_exporter: DNS resolution time of the last request.", "blackbox"),
-    Family("probe_http_ssl", "gauge",
-           "blackbox_exporter: 1 when the check's URL uses TLS.", "blackbox"),
-    Family("probe_ssl_earliest_cert_expiry", "gauge",
-           "blackbox_exporter: Unix time when the leaf certificate expires.", "blackbox"),
+    Family(
+        "prober_check_last_success_timestamp_seconds",
+        "gauge",
+        "Unix time (whole seconds) of the last successful probe request.",
+    ),
+    Family(
+        "prober_check_last_status_code",
+        "gauge",
+        "HTTP status code of the last response (0 when there was none).",
+        "detail",
+    ),
+    Family(
+        "prober_check_tls_cert_expiry_timestamp_seconds",
+        "gauge",
+        "Unix time when the target's leaf certificate expires.",
+    ),
+    Family(
+        "prober_probe_duration_seconds",
+        "histogram",
+        "Whole-request latency of probe requests.",
+        "detail",
+    ),
+    Family(
+        "prober_probe_phase_seconds",
+        "gauge",
+        "Duration of each phase of the last probe request.",
+        "detail",
+    ),
+    Family(
+        "probe_success",
+        "gauge",
+        "blackbox_exporter: 1 when the check's last round succeeded.",
+        "blackbox",
+    ),
+    Family(
+        "probe_duration_seconds",
+        "gauge",
+        "blackbox_exporter: duration of the last probe request.",
+        "blackbox",
+    ),
+    Family(
+        "probe_http_status_code",
+        "gauge",
+        "blackbox_exporter: HTTP status code of the last response (0: none).",
+        "blackbox",
+    ),
+    Family(
+        "probe_http_duration_seconds",
+        "gauge",
+        "blackbox_exporter: duration of each phase of the last request.",
+        "blackbox",
+    ),
+    Family(
+        "probe_dns_lookup_time_seconds",
+        "gauge",
+        "blackbox_exporter: DNS resolution time of the last request.",
+        "blackbox",
+    ),
+    Family(
+        "probe_http_ssl", "gauge", "blackbox_exporter: 1 when the check's URL uses TLS.", "blackbox"
+    ),
+    Family(
+        "probe_ssl_earliest_cert_expiry",
+        "gauge",
+        "blackbox_exporter: Unix time when the leaf certificate expires.",
+        "blackbox",
+    ),
 )
-(F_INFO, F_PROBES, F_FAILURES, F_UP, F_SUCCESS, F_CODE, F_CERT, F_DURATION, F_PHASES,
- B_SUCCESS, B_DURATION, B_CODE, B_PHASES, B_DNS, B_SSL, B_CERT) = range(len(FAMILIES))
+(
+    F_INFO,
+    F_PROBES,
+    F_FAILURES,
+    F_UP,
+    F_SUCCESS,
+    F_CODE,
+    F_CERT,
+    F_DURATION,
+    F_PHASES,
+    B_SUCCESS,
+    B_DURATION,
+    B_CODE,
+    B_PHASES,
+    B_DNS,
+    B_SSL,
+    B_CERT,
+) = range(len(FAMILIES))
 ALL_SHAPES = (1 << len(FAMILIES)) - 1
 FIRST_ROUND = (1 << F_UP) | (1 << F_CODE) | (1 << B_SUCCESS) | (1 << B_DURATION) | (1 << B_CODE)
 PHASE_SHAPES = (1 << F_PHASES) | (1 << B_PHASES) | (1 << B_DNS)
@@ -109,8 +176,11 @@ _LE = (*(repr(b) for b in DURATION_BUCKETS), "+Inf")
 
 def enabled(options: MetricsOptions) -> tuple[int, ...]:
     """Indexes of the families these options expose, in exposition order."""
-    groups = {"lean"} | ({"detail"} if options.detail else set()) | (
-        {"blackbox"} if options.blackbox else set())
+    groups = (
+        {"lean"}
+        | ({"detail"} if options.detail else set())
+        | ({"blackbox"} if options.blackbox else set())
+    )
     return tuple(i for i, f in enumerate(FAMILIES) if f.group in groups)
 
 
@@ -155,8 +225,7 @@ class CheckSeries:
         # pre-escaped for the text format, and for `%` templates
         cid = escape_label(check_id)
         self.id_label = f'check="{cid}"'.replace("%", "%%")
-        self.info_labels = f'check="{cid}",component="{escape_label(component)}"'.replace(
-            "%", "%%")
+        self.info_labels = f'check="{cid}",component="{escape_label(component)}"'.replace("%", "%%")
         self.bb_labels = f'instance="{cid}",check="{cid}"'.replace("%", "%%")
         self.failures = 0
         # cumulative bucket counts (le=... then +Inf), the sum (2 ints), the count;
@@ -237,24 +306,34 @@ class CheckSeries:
             lines.append(f"prober_probe_duration_seconds_count{{{lbl}}} %d\n")
             return "".join(lines)
         if family == F_PHASES:
-            return "".join(f'prober_probe_phase_seconds{{{lbl},phase="{p}"}} %d.%06d\n'
-                           for p in self.phase_keys)
+            return "".join(
+                f'prober_probe_phase_seconds{{{lbl},phase="{p}"}} %d.%06d\n'
+                for p in self.phase_keys
+            )
         if family == B_PHASES:
             return "".join(
                 f'probe_http_duration_seconds{{{bb},phase="{BLACKBOX_PHASES[p]}"}} %d.%06d\n'
-                for p in self.phase_keys)
+                for p in self.phase_keys
+            )
         if family == B_DNS:
-            return f"probe_dns_lookup_time_seconds{{{bb}}} %d.%06d\n" if (
-                self.phase_keys[:1] == ("dns",)) else ""
+            return (
+                f"probe_dns_lookup_time_seconds{{{bb}}} %d.%06d\n"
+                if (self.phase_keys[:1] == ("dns",))
+                else ""
+            )
         if family == B_SSL:
             return f"probe_http_ssl{{{bb}}} {int(self.tls)}\n"
         present, line = {
             F_UP: (self.up, f"prober_check_up{{{lbl}}} %d\n"),
-            F_SUCCESS: (self.last_success,
-                        f"prober_check_last_success_timestamp_seconds{{{lbl}}} %d\n"),
+            F_SUCCESS: (
+                self.last_success,
+                f"prober_check_last_success_timestamp_seconds{{{lbl}}} %d\n",
+            ),
             F_CODE: (self.last_code, f"prober_check_last_status_code{{{lbl}}} %d\n"),
-            F_CERT: (self.cert_expiry,
-                     f"prober_check_tls_cert_expiry_timestamp_seconds{{{lbl}}} %d\n"),
+            F_CERT: (
+                self.cert_expiry,
+                f"prober_check_tls_cert_expiry_timestamp_seconds{{{lbl}}} %d\n",
+            ),
             B_SUCCESS: (self.up, f"probe_success{{{bb}}} %d\n"),
             B_DURATION: (self.up, f"probe_duration_seconds{{{bb}}} %d.%06d\n"),
             B_CODE: (self.last_code, f"probe_http_status_code{{{bb}}} %d\n"),

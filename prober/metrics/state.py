@@ -192,8 +192,9 @@ class StateCollector(Collector):
                 state.add_metric([view.id, s.value], 1 if s is view.status else 0)
             ratio.add_metric([view.id], view.failure_ratio)
             if view.latency_p95 is not None:
-                latency.add_sample(name, {"component": view.id, "quantile": "0.95"},
-                                   view.latency_p95)
+                latency.add_sample(
+                    name, {"component": view.id, "quantile": "0.95"}, view.latency_p95
+                )
             count, total = self.latency_totals(view.id)
             latency.add_sample(name + "_count", {"component": view.id}, count)
             latency.add_sample(name + "_sum", {"component": view.id}, total)

@@ -26,8 +26,9 @@ class TrafficCollector(Collector):
             self.evaluations.setdefault(cid, dict.fromkeys(OUTCOMES, 0))
             self.up.setdefault(cid, 1)
 
-    def reading(self, component: str, outcome: str, ratio: float | None,
-                rate: float | None) -> None:
+    def reading(
+        self, component: str, outcome: str, ratio: float | None, rate: float | None
+    ) -> None:
         counts = self.evaluations.setdefault(component, dict.fromkeys(OUTCOMES, 0))
         counts[outcome] = counts.get(outcome, 0) + 1
         self.up[component] = 0 if outcome == "error" else 1
@@ -41,20 +42,24 @@ class TrafficCollector(Collector):
             "prober_traffic_up",
             "1 when the component's last real-traffic evaluation got an answer from "
             "Prometheus, 0 when Prometheus was unreachable or answered an error.",
-            labels=["component"])
+            labels=["component"],
+        )
         evaluations = CounterMetricFamily(
             "prober_traffic_evaluations",
             "Real-traffic evaluations by outcome: ok, no_data (too few requests or no "
             "result), error (Prometheus unreachable or answering an error).",
-            labels=["component", "outcome"])
+            labels=["component", "outcome"],
+        )
         ratio = GaugeMetricFamily(
             "prober_traffic_failure_ratio",
             "Failing share of real traffic at the last evaluation with data.",
-            labels=["component"])
+            labels=["component"],
+        )
         rate = GaugeMetricFamily(
             "prober_traffic_requests_per_second",
             "Real-traffic request rate at the last evaluation that returned one.",
-            labels=["component"])
+            labels=["component"],
+        )
         for cid in sorted(self.evaluations):
             up.add_metric([cid], self.up.get(cid, 1))
             for outcome, n in self.evaluations[cid].items():

@@ -61,8 +61,12 @@ def _gaierror(exc: aiodns.error.DNSError) -> socket.gaierror:
 class Resolver:
     """Resolves (name, port) to addresses for probes; see the module doc."""
 
-    def __init__(self, nameservers: Sequence[str] | None = None,
-                 clock: Any = time.monotonic, seam: AbstractResolver | None = None) -> None:
+    def __init__(
+        self,
+        nameservers: Sequence[str] | None = None,
+        clock: Any = time.monotonic,
+        seam: AbstractResolver | None = None,
+    ) -> None:
         """`nameservers` ("ip" or "ip:port") replace resolv.conf's; `seam` replaces c-ares
         altogether (its answers, which carry no TTL, are kept SEAM_TTL seconds): both are
         test seams."""
@@ -98,8 +102,7 @@ class Resolver:
         addrs, _ = await asyncio.shield(task)
         return addrs
 
-    def _settle(self, key: tuple[str, int], task: asyncio.Task[tuple[list[Addr], float]]
-                ) -> None:
+    def _settle(self, key: tuple[str, int], task: asyncio.Task[tuple[list[Addr], float]]) -> None:
         self._pending.pop(key, None)
         if task.cancelled():
             return
@@ -170,10 +173,18 @@ class AiohttpResolver(AbstractResolver):
                 timing.dns_start = 0.0  # the trace's end mark then adds nothing
         else:
             addrs = await self.resolver.resolve(host, port)
-        return [{"hostname": host, "host": ip, "port": p, "family": fam, "proto": 0,
-                 "flags": socket.AI_NUMERICHOST | socket.AI_NUMERICSERV}
-                for fam, ip, p in addrs
-                if family in (socket.AF_UNSPEC, fam)]
+        return [
+            {
+                "hostname": host,
+                "host": ip,
+                "port": p,
+                "family": fam,
+                "proto": 0,
+                "flags": socket.AI_NUMERICHOST | socket.AI_NUMERICSERV,
+            }
+            for fam, ip, p in addrs
+            if family in (socket.AF_UNSPEC, fam)
+        ]
 
     async def close(self) -> None:
         await self.resolver.close()

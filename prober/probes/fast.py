@@ -177,8 +177,9 @@ class FastClient:
         if check.fresh_connection and check.proxy is None:
             body = check.body.encode() if check.body is not None else None
             try:
-                request = Request(check.url, check.method, check.headers, body,
-                                  check.tls.server_name)
+                request = Request(
+                    check.url, check.method, check.headers, body, check.tls.server_name
+                )
             except ValueError:
                 request = None
         if len(self._prepared) >= _CACHE_MAX:
@@ -204,8 +205,9 @@ class FastClient:
         async with asyncio.timeout(check.timeout):
             while True:
                 try:
-                    proto = await self._exchange(request, context, check, timing, outcome,
-                                                 keep, follow)
+                    proto = await self._exchange(
+                        request, context, check, timing, outcome, keep, follow
+                    )
                 except OSError as exc:
                     outcome.failure = classify_os(exc)
                     return
@@ -218,7 +220,8 @@ class FastClient:
                     hops += 1
                     if hops > check.max_redirects:
                         outcome.failure = (
-                            Reason.REDIRECTS, f"more than {check.max_redirects} redirects"
+                            Reason.REDIRECTS,
+                            f"more than {check.max_redirects} redirects",
                         )
                         return
                     assert status is not None
@@ -273,8 +276,10 @@ class FastClient:
                 )
             else:  # RFC 8305: staggered attempts over every address, families interleaved
                 sock = await aiohappyeyeballs.start_connection(
-                    [(fam, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", _sockaddr(fam, ip, port))
-                     for fam, ip, port in addrs],
+                    [
+                        (fam, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", _sockaddr(fam, ip, port))
+                        for fam, ip, port in addrs
+                    ],
                     happy_eyeballs_delay=HAPPY_EYEBALLS_DELAY,
                 )
                 transport, _ = await loop.create_connection(
@@ -335,8 +340,11 @@ def _redirected(
         name = request.server_name if request.server_name != request.host else None
         nxt = Request(url, method, headers, body, name)
         if nxt.origin != request.origin:
-            kept = tuple(h for h in headers if h[0].lower() not in _CROSS_ORIGIN_DROPPED
-                         and h[0].lower() not in secret)
+            kept = tuple(
+                h
+                for h in headers
+                if h[0].lower() not in _CROSS_ORIGIN_DROPPED and h[0].lower() not in secret
+            )
             if kept != headers:
                 nxt = Request(url, method, kept, body, name)
     except ValueError:

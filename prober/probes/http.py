@@ -92,8 +92,9 @@ class HttpProber:
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
 
-    def _session(self, fresh: bool, env_proxy: bool = False,
-                 egress: EgressPolicy | None = None) -> aiohttp.ClientSession:
+    def _session(
+        self, fresh: bool, env_proxy: bool = False, egress: EgressPolicy | None = None
+    ) -> aiohttp.ClientSession:
         """`env_proxy`: the session that honours HTTP_PROXY, HTTPS_PROXY and NO_PROXY.
         One pool per egress policy: a kept-alive connection opened under one policy is
         never reused by a check under another (its address was checked at connect)."""
@@ -254,7 +255,8 @@ class HttpProber:
             except DecodeError as exc:
                 resp.close()
                 outcome.failure = (
-                    Reason.PROTOCOL, f"protocol: incomplete or malformed body: {exc}"
+                    Reason.PROTOCOL,
+                    f"protocol: incomplete or malformed body: {exc}",
                 )
                 return
             if keep:

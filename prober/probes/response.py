@@ -110,8 +110,10 @@ class ResponseProtocol(asyncio.Protocol):
             pending += data
             if len(pending) > _HOLD_MAX:
                 if self.state == _HEAD:
-                    self._fail(Reason.PROTOCOL, "protocol: response header line longer than "
-                                                f"{MAX_FIELD_SIZE} bytes")
+                    self._fail(
+                        Reason.PROTOCOL,
+                        f"protocol: response header line longer than {MAX_FIELD_SIZE} bytes",
+                    )
                 else:
                     chunk = bytes(pending)
                     pending.clear()
@@ -188,8 +190,10 @@ class ResponseProtocol(asyncio.Protocol):
         if self.state == _BODY and not self._direct:
             self._quiet = 0 if self._progress else self._quiet + len(data)
             if self._quiet > _QUIET_MAX:
-                self._fail(Reason.PROTOCOL, "protocol: chunk line or trailers longer than "
-                                            f"{_QUIET_MAX} bytes")
+                self._fail(
+                    Reason.PROTOCOL,
+                    f"protocol: chunk line or trailers longer than {_QUIET_MAX} bytes",
+                )
 
     # --- llhttp callbacks --------------------------------------------------------------
 
@@ -203,8 +207,7 @@ class ResponseProtocol(asyncio.Protocol):
     def on_status(self, reason: bytes) -> None:
         self._status_len += len(reason)  # the reason phrase may come in many pieces
         if self._status_len > MAX_FIELD_SIZE:
-            self._stop(Reason.PROTOCOL, f"protocol: status line longer than {MAX_FIELD_SIZE}"
-                                        " bytes")
+            self._stop(Reason.PROTOCOL, f"protocol: status line longer than {MAX_FIELD_SIZE} bytes")
 
     def on_header(self, name: bytes, value: bytes) -> None:
         self._headers += 1
@@ -212,8 +215,9 @@ class ResponseProtocol(asyncio.Protocol):
             where = "trailers" if self.state == _BODY else "response headers"
             self._stop(Reason.PROTOCOL, f"protocol: more than {MAX_HEADERS} {where}")
         if len(name) + len(value) > MAX_FIELD_SIZE:
-            self._stop(Reason.PROTOCOL, f"protocol: header field longer than {MAX_FIELD_SIZE}"
-                                        " bytes")
+            self._stop(
+                Reason.PROTOCOL, f"protocol: header field longer than {MAX_FIELD_SIZE} bytes"
+            )
         if b"\x00" in value:  # RFC 9110 5.5: NUL in a field value is refused
             self._stop(Reason.PROTOCOL, "protocol: NUL character in a header value")
         if self.state == _BODY:
@@ -257,8 +261,13 @@ class ResponseProtocol(asyncio.Protocol):
         self._direct = not self._chunked
         self._until_close = not self._chunked and (self._coded or self._length is None)
         length = self._length
-        if (not self._until_close and self._decoder is None and length is not None
-                and length.isdigit() and int(length) > self.limit):
+        if (
+            not self._until_close
+            and self._decoder is None
+            and length is not None
+            and length.isdigit()
+            and int(length) > self.limit
+        ):
             self._stop(Reason.BODY_TOO_LARGE, f"body larger than {self.limit} bytes (decoded)")
 
     def on_chunk_header(self) -> None:

@@ -62,16 +62,26 @@ def traffic_check_id(component: str) -> str:
 def engine_config(config: Config) -> Config:
     """The config the engine sees: one virtual check per component with a traffic signal."""
     extra = tuple(
-        Check(id=traffic_check_id(c.id), component=c.id, url=f"traffic://{c.id}",
-              interval=c.traffic.interval, requests_per_round=MAX_SAMPLES)
-        for c in config.components if c.traffic is not None)
+        Check(
+            id=traffic_check_id(c.id),
+            component=c.id,
+            url=f"traffic://{c.id}",
+            interval=c.traffic.interval,
+            requests_per_round=MAX_SAMPLES,
+        )
+        for c in config.components
+        if c.traffic is not None
+    )
     return dataclasses.replace(config, checks=config.checks + extra) if extra else config
 
 
 def traffic_only(config: Config) -> frozenset[str]:
     """Components whose probes do not count towards their status."""
-    return frozenset(c.id for c in config.components
-                     if c.traffic is not None and c.traffic.mode == "traffic_only")
+    return frozenset(
+        c.id
+        for c in config.components
+        if c.traffic is not None and c.traffic.mode == "traffic_only"
+    )
 
 
 async def instant(session: aiohttp.ClientSession, base: str, query: str) -> float | None:
@@ -106,8 +116,15 @@ async def read(session: aiohttp.ClientSession, signal: TrafficSignal) -> Reading
         if sample_count(rate, signal.interval) < 1:
             return Reading("no_data", rate=rate, detail="less than one request per interval")
         ratio = await instant(session, signal.prometheus, signal.ratio)
-    except (TimeoutError, aiohttp.ClientError, SignalError, KeyError, IndexError, TypeError,
-            ValueError) as exc:
+    except (
+        TimeoutError,
+        aiohttp.ClientError,
+        SignalError,
+        KeyError,
+        IndexError,
+        TypeError,
+        ValueError,
+    ) as exc:
         return Reading("error", detail=f"{type(exc).__name__}: {exc}"[:300])
     if ratio is None or not math.isfinite(ratio):
         return Reading("no_data", rate=rate, detail="ratio query returned no number")
@@ -120,16 +137,27 @@ def sample_count(rate: float, interval: float) -> int:
     return max(0, min(MAX_SAMPLES, round(rate * interval)))
 
 
-def round_for(component: str, reading: Reading, at: float,
-              interval: float = 0.0) -> list[ProbeResult]:
+def round_for(
+    component: str, reading: Reading, at: float, interval: float = 0.0
+) -> list[ProbeResult]:
     """sample_count() results of the virtual check, `round(n * ratio)` failing."""
     assert reading.ratio is not None and reading.rate is not None
     n = sample_count(reading.rate, interval)
     failing = round(n * reading.ratio)
     detail = f"real traffic: {reading.ratio:.1%} of {reading.rate:.3g} req/s failed"
     check = traffic_check_id(component)
-    return [ProbeResult(check, component, at, Reason.TRAFFIC_5XX if i < failing else Reason.OK,
-                        0.0, None, detail=detail) for i in range(n)]
+    return [
+        ProbeResult(
+            check,
+            component,
+            at,
+            Reason.TRAFFIC_5XX if i < failing else Reason.OK,
+            0.0,
+            None,
+            detail=detail,
+        )
+        for i in range(n)
+    ]
 
 
 RoundFn = Callable[[str, list[ProbeResult]], Awaitable[None]]
@@ -159,14 +187,19 @@ class TrafficSignals:
     async def _loop(self, component: str, signal: TrafficSignal) -> None:
         if self._session is None:
             self._session = aiohttp.ClientSession(
-                timeout=aiohttp.ClientTimeout(total=min(TIMEOUT, signal.interval)))
+                timeout=aiohttp.ClientTimeout(total=min(TIMEOUT, signal.interval))
+            )
         while True:
             try:
                 reading = await read(self._session, signal)
                 await self._on_reading(component, reading)
                 if reading.outcome == "ok":
-                    await self._on_round(component, round_for(
-                        component, reading, self._clock.now().timestamp(), signal.interval))
+                    await self._on_round(
+                        component,
+                        round_for(
+                            component, reading, self._clock.now().timestamp(), signal.interval
+                        ),
+                    )
             except asyncio.CancelledError:
                 raise
             except Exception:  # a bug here must not end the signal for good

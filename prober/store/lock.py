@@ -52,7 +52,8 @@ class FileLock:
             except OSError as exc:
                 raise StoreError(
                     f"database lock {self.path!r}: cannot open ({exc.strerror}); check the "
-                    "directory exists and is writable") from exc
+                    "directory exists and is writable"
+                ) from exc
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as exc:
@@ -75,7 +76,8 @@ class FileLock:
             return
         self._facts.update(fields)
         text = f"pid {os.getpid()} on host {socket.gethostname()}\n" + "".join(
-            f"{k}={v}\n" for k, v in sorted(self._facts.items()))
+            f"{k}={v}\n" for k, v in sorted(self._facts.items())
+        )
         with contextlib.suppress(OSError):  # a full disk: the lock holds all the same
             os.ftruncate(self._fd, 0)
             os.pwrite(self._fd, text.encode(), 0)
@@ -88,7 +90,8 @@ class FileLock:
         if not allow_new:
             raise StoreLostError(
                 f"database {self.db!r} had {recorded} commits (recorded in {self.path!r}) "
-                f"and is gone: {_FIX}")
+                f"and is gone: {_FIX}"
+            )
         self._facts["generation"] = "0"
         self.record()
 
@@ -100,7 +103,8 @@ class FileLock:
             raise StoreLostError(
                 f"database {self.db!r} is older than its last commit (commit {found}, "
                 f"{recorded} recorded in {self.path!r}): its write-ahead log {self.db}-wal was "
-                f"lost or an older copy was restored: {_FIX}")
+                f"lost or an older copy was restored: {_FIX}"
+            )
         self.record(generation=str(found))
 
     def release(self) -> None:
@@ -112,8 +116,10 @@ class FileLock:
         self._fd = None
 
 
-_FIX = ("restore it (and its -wal file) from a backup, or start with --allow-new-db to accept "
-        "the loss of open incidents, history and pending webhooks")
+_FIX = (
+    "restore it (and its -wal file) from a backup, or start with --allow-new-db to accept "
+    "the loss of open incidents, history and pending webhooks"
+)
 
 
 def _read(fd: int) -> str:

@@ -234,7 +234,8 @@ class MemoryStore:
         self._network = [n for n in self._network if n[0] >= cutoff]
         done_cutoff = now - min(retention, codec.DONE_KEPT)
         self._outbox = {
-            k: o for k, o in self._outbox.items()
+            k: o
+            for k, o in self._outbox.items()
             if o.state == "pending"
             or o.created_at >= (done_cutoff if o.state == "done" else cutoff)
         }

@@ -34,7 +34,11 @@ class SqliteStore:
     """The Store protocol on SQLite. `path` is a file, or ":memory:" for tests."""
 
     def __init__(
-        self, path: str, *, synchronous: str = "NORMAL", max_page_count: int | None = None,
+        self,
+        path: str,
+        *,
+        synchronous: str = "NORMAL",
+        max_page_count: int | None = None,
         allow_new_db: bool = False,
     ) -> None:
         if synchronous.upper() not in _SYNC_MODES:
@@ -333,7 +337,8 @@ class SqliteStore:
             for a in rows
         ]
         await self._run(
-            lambda c: self._tx(c, lambda t: t.executemany(sql.UPSERT_AGGREGATE, params)))
+            lambda c: self._tx(c, lambda t: t.executemany(sql.UPSERT_AGGREGATE, params))
+        )
 
     async def probe_aggregates(self, check_id: str, since: float) -> list[ProbeAggregate]:
         rows = await self._run(
@@ -410,7 +415,9 @@ class SqliteStore:
             c.execute("DELETE FROM outbox WHERE state = 'dropped' AND created_at < ?", (cutoff,))
             # Delivered rows lost their payload when marked done; the key stays a day so a
             # re-applied effect is still recognised, then the row goes.
-            c.execute("DELETE FROM outbox WHERE state = 'done' AND created_at < ?",
-                      (now - min(retention, codec.DONE_KEPT),))
+            c.execute(
+                "DELETE FROM outbox WHERE state = 'done' AND created_at < ?",
+                (now - min(retention, codec.DONE_KEPT),),
+            )
 
         await self._run(lambda c: self._tx(c, body))

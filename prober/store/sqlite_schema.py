@@ -108,7 +108,8 @@ def _prepare(conn: sqlite3.Connection, path: str, synchronous: str) -> None:
         if rows != ["ok"]:
             raise StoreError(
                 f"database {path!r} is corrupt (quick_check: {'; '.join(rows[:5])}); prober "
-                "will not modify it: move it aside or restore a backup")
+                "will not modify it: move it aside or restore a backup"
+            )
     latest = latest_version()
     if version > latest:
         raise SchemaTooNewError(

@@ -259,8 +259,10 @@ class FakeBackend:
 
     async def metrics(self, openmetrics: bool = False) -> tuple[bytes, str]:
         if openmetrics:
-            return (b"# TYPE prober_up gauge\nprober_up 1\n# EOF\n",
-                    "application/openmetrics-text; version=1.0.0; charset=utf-8")
+            return (
+                b"# TYPE prober_up gauge\nprober_up 1\n# EOF\n",
+                "application/openmetrics-text; version=1.0.0; charset=utf-8",
+            )
         return b"# TYPE prober_up gauge\nprober_up 1\n", "text/plain; version=0.0.4; charset=utf-8"
 
     def ready(self) -> tuple[bool, str]:
@@ -307,16 +309,24 @@ class FakeBackend:
 
 # -- the scenarios the browser tests show a person -------------------------------------
 
+
 def healthy_snapshot(version: int = 1) -> StatusSnapshot:
     """Every component operational, 60 days of probes all good: 100% uptime."""
     at = T0 + 80 * 60
     days = {}
     for cid, day_list in uptime(at, bad_day=False).items():
-        days[cid] = tuple(dataclasses.replace(d, failures=0, seconds={"operational": 86400.0})
-                          for d in day_list)
+        days[cid] = tuple(
+            dataclasses.replace(d, failures=0, seconds={"operational": 86400.0}) for d in day_list
+        )
     return StatusSnapshot(
-        generated_at=at, page=PAGE, components=components({}, at), checks=checks(at),
-        incidents=(), maintenances=(), uptime=days, version=version,
+        generated_at=at,
+        page=PAGE,
+        components=components({}, at),
+        checks=checks(at),
+        incidents=(),
+        maintenances=(),
+        uptime=days,
+        version=version,
     )
 
 
@@ -324,7 +334,10 @@ def monitoring_snapshot(version: int = 1) -> StatusSnapshot:
     snap = after_snapshot(version)
     inc = snap.incidents[0]
     monitoring = dataclasses.replace(
-        inc, status=IncidentStatus.MONITORING, resolved_at=None, updates=inc.updates[:-1],
+        inc,
+        status=IncidentStatus.MONITORING,
+        resolved_at=None,
+        updates=inc.updates[:-1],
         updated_at=inc.updates[-2].created_at,
     )
     return dataclasses.replace(snap, generated_at=T0 + 55 * 60, incidents=(monitoring,))
@@ -347,12 +360,15 @@ load it opened more connections than the database accepts, and requests failed w
 def postmortem_snapshot(version: int = 1) -> StatusSnapshot:
     snap = after_snapshot(version)
     inc = snap.incidents[0]
-    pm = IncidentUpdate("upd-5", INCIDENT_ID, IncidentStatus.POSTMORTEM, POSTMORTEM,
-                        T0 + 3 * 3600, automatic=False)
-    done = dataclasses.replace(inc, status=IncidentStatus.POSTMORTEM, updated_at=pm.created_at,
-                               updates=(*inc.updates, pm))
-    return dataclasses.replace(snap, generated_at=T0 + 3 * 3600 + 60,
-                               incidents=(done, *snap.incidents[1:]))
+    pm = IncidentUpdate(
+        "upd-5", INCIDENT_ID, IncidentStatus.POSTMORTEM, POSTMORTEM, T0 + 3 * 3600, automatic=False
+    )
+    done = dataclasses.replace(
+        inc, status=IncidentStatus.POSTMORTEM, updated_at=pm.created_at, updates=(*inc.updates, pm)
+    )
+    return dataclasses.replace(
+        snap, generated_at=T0 + 3 * 3600 + 60, incidents=(done, *snap.incidents[1:])
+    )
 
 
 HUMAN_ID = "inc-human-1"
@@ -364,26 +380,44 @@ def human_snapshot(version: int = 1) -> StatusSnapshot:
     at = T0 + 2 * 3600
     declared = {"billing": CS.PARTIAL_OUTAGE}
     first = IncidentUpdate(
-        "h-1", HUMAN_ID, IncidentStatus.INVESTIGATING,
+        "h-1",
+        HUMAN_ID,
+        IncidentStatus.INVESTIGATING,
         "Our payment provider reports delays for cards issued in the EU; we are in contact.",
-        at - 1200, _affected(declared), automatic=False,
+        at - 1200,
+        _affected(declared),
+        automatic=False,
     )
     second = IncidentUpdate(
-        "h-2", HUMAN_ID, IncidentStatus.IDENTIFIED,
-        "The provider has found the cause and is rolling out a fix.", at - 300,
-        (AffectedComponent("billing", NAMES["billing"], CS.PARTIAL_OUTAGE,
-                           CS.DEGRADED_PERFORMANCE),),
+        "h-2",
+        HUMAN_ID,
+        IncidentStatus.IDENTIFIED,
+        "The provider has found the cause and is rolling out a fix.",
+        at - 300,
+        (
+            AffectedComponent(
+                "billing", NAMES["billing"], CS.PARTIAL_OUTAGE, CS.DEGRADED_PERFORMANCE
+            ),
+        ),
         automatic=False,
     )
     inc = Incident(
-        id=HUMAN_ID, name=HUMAN_NAME, status=IncidentStatus.IDENTIFIED, impact=Impact.MINOR,
-        started_at=at - 1200, created_at=at - 1200, updated_at=at - 300,
-        components=(("billing", CS.DEGRADED_PERFORMANCE),), updates=(first, second),
+        id=HUMAN_ID,
+        name=HUMAN_NAME,
+        status=IncidentStatus.IDENTIFIED,
+        impact=Impact.MINOR,
+        started_at=at - 1200,
+        created_at=at - 1200,
+        updated_at=at - 300,
+        components=(("billing", CS.DEGRADED_PERFORMANCE),),
+        updates=(first, second),
         impact_override=True,
     )
     snap = healthy_snapshot(version)
     return dataclasses.replace(
-        snap, generated_at=at, incidents=(inc,),
+        snap,
+        generated_at=at,
+        incidents=(inc,),
         components=components({"billing": CS.DEGRADED_PERFORMANCE}, at),
     )
 
@@ -393,6 +427,7 @@ def maintenance_snapshot(version: int = 1) -> StatusSnapshot:
     snap = healthy_snapshot(version)
     at = snap.generated_at
     return dataclasses.replace(
-        snap, maintenances=maintenances(at),
+        snap,
+        maintenances=maintenances(at),
         components=components({"sms-delivery": CS.UNDER_MAINTENANCE}, at),
     )

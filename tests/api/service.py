@@ -71,8 +71,9 @@ async def healthy_target() -> AsyncIterator[str]:
 
 
 @contextlib.asynccontextmanager
-async def running_service(tmp_path: Path, target: str, db: str = "memory",
-                          token: str | None = TOKEN) -> AsyncIterator[Service]:
+async def running_service(
+    tmp_path: Path, target: str, db: str = "memory", token: str | None = TOKEN
+) -> AsyncIterator[Service]:
     path = tmp_path / "checks.yaml"
     path.write_text(CONFIG.format(target=target))
     settings = Settings(config_path=str(path), db_path=db, api_token=token)

@@ -38,8 +38,11 @@ VIEWS = {"desktop": (1280, 2600), "phone": (390, 3200)}
 
 def _axe_source() -> str:
     if not AXE.exists():
-        pytest.fail(f"{AXE} is missing: run `npm install --prefix .axe --no-save axe-core@4` "
-                    "(scripts/test.sh does)", pytrace=False)
+        pytest.fail(
+            f"{AXE} is missing: run `npm install --prefix .axe --no-save axe-core@4` "
+            "(scripts/test.sh does)",
+            pytrace=False,
+        )
     return AXE.read_text()
 
 
@@ -47,13 +50,20 @@ async def axe_violations(browser: Driver, source: str) -> list[dict[str, Any]]:
     """Serious and critical axe-core violations of the open page (WCAG 2.x A/AA rules and
     best practices)."""
     await browser.script(source + "\nreturn typeof axe;")
-    result = await browser.call("POST", "/execute/async", {"script": """
+    result = await browser.call(
+        "POST",
+        "/execute/async",
+        {
+            "script": """
         const done = arguments[arguments.length - 1];
         axe.run(document, {resultTypes: ['violations']})
            .then(r => done(JSON.stringify(r.violations)))
            .catch(e => done(JSON.stringify([{id: 'axe-error', impact: 'critical',
                                               help: String(e), nodes: []}])));
-    """, "args": []})
+    """,
+            "args": [],
+        },
+    )
     found: list[dict[str, Any]] = json.loads(result)
     return [v for v in found if v.get("impact") in ("serious", "critical")]
 
@@ -94,8 +104,9 @@ async def _healthy(b: Driver) -> None:
     assert await b.text("#banner") == "All Systems Operational"
     legend = await b.text("#component-billing .bar-legend")
     assert "100.00% uptime" in legend
-    label = await b.call("GET", f"/element/{await b.find('#component-billing .bars')}"
-                                "/attribute/aria-label")
+    label = await b.call(
+        "GET", f"/element/{await b.find('#component-billing .bars')}/attribute/aria-label"
+    )
     assert label == ("Billing: 100.00% uptime over 60 days with probes, no failed probes.")
     assert not await b.find_all("#open-h")
 
@@ -111,7 +122,8 @@ async def _incident(b: Driver) -> None:
     summary = await b.find("#open-h + article .timeline details.affected-box summary")
     await b.call("POST", f"/element/{summary}/click", {})
     assert "Billing: Degraded performance" in " ".join(
-        str(await b.call("GET", f"/element/{details}/text")).split())
+        str(await b.call("GET", f"/element/{details}/text")).split()
+    )
 
 
 async def _monitoring(b: Driver) -> None:
@@ -171,7 +183,8 @@ async def test_scenario_in_chromium(tmp_path: Path, scenario: str) -> None:
                 if view == "phone":
                     overflow = await browser.script(
                         "return document.documentElement.scrollWidth"
-                        " - document.documentElement.clientWidth")
+                        " - document.documentElement.clientWidth"
+                    )
                     assert overflow <= 0, f"{overflow}px wider than the phone"
                     broken = await browser.script(BROKEN_WORDS)
                     assert broken == [], f"words broken across lines: {broken}"
@@ -199,11 +212,15 @@ async def test_human_incident_page_in_chromium(tmp_path: Path) -> None:
 async def test_the_axe_check_can_fail(tmp_path: Path) -> None:
     """The harness is no rubber stamp: a page with known violations reports them."""
     async with asyncio.timeout(60), chrome(tmp_path) as browser:
-        await browser.open("data:text/html,<html><body><img src='x.png'>"
-                           "<p style='color:%23777;background:%23888'>low contrast</p>"
-                           "</body></html>")
+        await browser.open(
+            "data:text/html,<html><body><img src='x.png'>"
+            "<p style='color:%23777;background:%23888'>low contrast</p>"
+            "</body></html>"
+        )
         bad = {v["id"] for v in await axe_violations(browser, _axe_source())}
         assert {"image-alt", "html-has-lang"} <= bad, bad
-        await browser.open("data:text/html,<html lang=en><body><p style='width:60px;"
-                           "overflow-wrap:anywhere'>fine authentication</p></body></html>")
+        await browser.open(
+            "data:text/html,<html lang=en><body><p style='width:60px;"
+            "overflow-wrap:anywhere'>fine authentication</p></body></html>"
+        )
         assert await browser.script(BROKEN_WORDS) == ["authentication"]

@@ -142,10 +142,13 @@ async def test_cache_holds_a_bounded_number_of_base_urls(client, no_url):
     assert cache.builds == builds + 31
 
 
-@pytest.mark.parametrize("headers", [
-    {"Host": "evil.example"},
-    {"X-Forwarded-Host": "evil.example", "X-Forwarded-Proto": "https"},
-])
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Host": "evil.example"},
+        {"X-Forwarded-Host": "evil.example", "X-Forwarded-Proto": "https"},
+    ],
+)
 async def test_untrusted_clients_host_headers_never_decide_links(untrusted, no_url, headers):
     body = await _summary(untrusted, **headers)
     own = f"http://{untrusted.server.host}:{untrusted.server.port}"
@@ -162,6 +165,9 @@ async def test_untrusted_configured_page_url_wins(untrusted, backend):
 
 def test_trusted_proxy_setting_is_validated():
     assert [str(n) for n in parse_networks(["10.0.0.0/8, 192.168.1.1", "::1"])] == [
-        "10.0.0.0/8", "192.168.1.1/32", "::1/128"]
+        "10.0.0.0/8",
+        "192.168.1.1/32",
+        "::1/128",
+    ]
     with pytest.raises(ValueError, match="not an IP address or CIDR"):
         parse_networks(["proxy.local"])

@@ -62,11 +62,15 @@ async def test_uptime_bars_accessible(client):
     # One summary per component for screen readers; the 90 bars are presentational.
     summaries = re.findall(r'<div class="bars" role="img" aria-label="([^"]+)">', html)
     assert len(summaries) == 12
-    assert ("Billing: 99.82% uptime over 60 days with probes; 2 days with failures, the worst "
-            "2026-05-16 (92.59%).") in summaries
-    assert ("Email delivery: 99.94% uptime over 60 days with probes; 1 day with failures, the "
-            "worst 2026-05-26 (95.89%).") in summaries
-    assert "aria-label=\"2026" not in html  # no per-day labels for a screen reader to wade
+    assert (
+        "Billing: 99.82% uptime over 60 days with probes; 2 days with failures, the worst "
+        "2026-05-16 (92.59%)."
+    ) in summaries
+    assert (
+        "Email delivery: 99.94% uptime over 60 days with probes; 1 day with failures, the "
+        "worst 2026-05-26 (95.89%)."
+    ) in summaries
+    assert 'aria-label="2026' not in html  # no per-day labels for a screen reader to wade
     bars = re.findall(r'<span class="(\w+)" title="([^"]+)"></span>', html)
     assert len(bars) == 12 * 90
     assert ("none", "2026-02-26: no data") in bars
@@ -74,12 +78,14 @@ async def test_uptime_bars_accessible(client):
     assert ("major", "2026-05-26: 95.89% of probes succeeded; 50 min partial outage") in bars
     assert ("ok", "2026-05-25: 100.00% of probes succeeded") in bars
     # details on demand, newest first, without script
-    billing = html[html.index('id="component-billing"'):]
+    billing = html[html.index('id="component-billing"') :]
     billing = billing[: billing.index("</details>")]
     assert "<details" in billing and "Daily uptime" in billing
     items = re.findall(r"<li>([^<]+)</li>", billing)
-    assert items == ["2026-05-26: 95.89% of probes succeeded; 50 min partial outage",
-                     "2026-05-16: 92.59% of probes succeeded; 1 h 47 min major outage"]
+    assert items == [
+        "2026-05-26: 95.89% of probes succeeded; 50 min partial outage",
+        "2026-05-16: 92.59% of probes succeeded; 1 h 47 min major outage",
+    ]
     assert "58 with every probe successful, 30 without probes" in billing
 
 

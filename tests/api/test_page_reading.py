@@ -20,14 +20,16 @@ def _text(html: str) -> str:
 
 async def test_each_update_is_one_sentence_with_the_component_list_behind_details(client):
     html = await (await client.get("/")).text()
-    active = html[html.index('id="open-h"'):html.index('id="comp-h"')]
+    active = html[html.index('id="open-h"') : html.index('id="comp-h"')]
     # the list of 12 components sits inside a closed <details>, one per update
     boxes = re.findall(r'<details class="affected-box">\s*<summary>([^<]+)</summary>', active)
-    assert boxes[1:] == ["12 affected components (2 changed)",
-                         "11 affected components (11 changed)"]
+    assert boxes[1:] == [
+        "12 affected components (2 changed)",
+        "11 affected components (11 changed)",
+    ]
     assert "<details open" not in html
     # what a reader sees without opening anything: status, time, one sentence
-    timeline = active[active.index('<ol class="timeline">'):active.index("</ol>")]
+    timeline = active[active.index('<ol class="timeline">') : active.index("</ol>")]
     visible = re.sub(r"<details.*?</details>", "", timeline, flags=re.S)
     assert "Billing" not in _text(visible)
     assert "We are deploying a mitigation for the Dashboard and Backend API" in _text(visible)
@@ -35,8 +37,10 @@ async def test_each_update_is_one_sentence_with_the_component_list_behind_detail
 
 async def test_human_update_says_what_changed_in_one_sentence(client):
     html = await (await client.get("/")).text()
-    assert ('<p class="update-change">User and authentication: Degraded performance → Partial '
-            'outage; Dashboard: Operational → Partial outage.</p>') in html
+    assert (
+        '<p class="update-change">User and authentication: Degraded performance → Partial '
+        "outage; Dashboard: Operational → Partial outage.</p>"
+    ) in html
 
 
 async def test_banner_follows_the_components_not_an_incident_in_monitoring(client, backend):
@@ -47,7 +51,7 @@ async def test_banner_follows_the_components_not_an_incident_in_monitoring(clien
     )
     backend.set_snapshot(dataclasses.replace(snap, incidents=(monitoring,)))
     html = await (await client.get("/")).text()
-    banner = html[html.index('id="banner"'):html.index("</div>", html.index('id="banner"'))]
+    banner = html[html.index('id="banner"') : html.index("</div>", html.index('id="banner"'))]
     assert "banner-none" in html and "All Systems Operational" in banner
     assert "Partial System Outage" not in html
     assert "Active incidents" in _text(html) and "Monitoring" in _text(html)
@@ -65,8 +69,10 @@ async def test_times_have_seconds_offset_and_datetime(client, backend):
     berlin = dataclasses.replace(PAGE, time_zone="Europe/Berlin")
     backend.set_snapshot(dataclasses.replace(after_snapshot(), page=berlin))
     html = await (await client.get(f"/incidents/{INCIDENT_ID}")).text()
-    assert ('<time datetime="2026-05-27T00:26:00+02:00">May 27, 2026, 12:26:00 AM CEST '
-            '(UTC+02:00)</time>') in html
+    assert (
+        '<time datetime="2026-05-27T00:26:00+02:00">May 27, 2026, 12:26:00 AM CEST '
+        "(UTC+02:00)</time>"
+    ) in html
     backend.set_snapshot(after_snapshot())
     html = await (await client.get(f"/incidents/{INCIDENT_ID}")).text()
     assert '<time datetime="2026-05-26T22:26:00+00:00">May 26, 2026, 10:26:00 PM UTC</time>' in html
@@ -108,8 +114,8 @@ async def test_an_unchanged_page_keeps_its_etag_across_snapshots(client, backend
 async def test_past_incidents_are_collapsed_on_the_home_page(client, backend):
     backend.set_snapshot(after_snapshot())
     html = await (await client.get("/")).text()
-    past = html[html.index('id="past-h"'):]
-    card = past[past.index(f'id="incident-{INCIDENT_ID}"'):past.index("</article>")]
+    past = html[html.index('id="past-h"') :]
+    card = past[past.index(f'id="incident-{INCIDENT_ID}"') : past.index("</article>")]
     assert INCIDENT_NAME in card
     assert "This incident has been resolved." in card  # the last word, visible
     head, _, hidden = card.partition('<details class="timeline-box">')
@@ -132,8 +138,10 @@ async def test_history_has_a_page_per_month(client, backend):
     assert 'rel="next"' not in html  # no future months
     april = _text(await (await client.get("/history/2026-04")).text())
     assert "Old billing blip" in april and INCIDENT_NAME not in april
-    assert '<a href="/history/2026-05" rel="next">' in await (
-        await client.get("/history/2026-04")).text()
+    assert (
+        '<a href="/history/2026-05" rel="next">'
+        in await (await client.get("/history/2026-04")).text()
+    )
     empty = _text(await (await client.get("/history/2025-12")).text())
     assert "No incidents in December 2025." in empty
     for bad in ("2030-01", "2026-13", "nope", "2026-5"):
@@ -149,8 +157,9 @@ async def test_phone_layout_never_breaks_words(client):
 def test_change_sentence_counts_many_changes():
     from prober.api.page import change_sentence
 
-    moved = tuple(AffectedComponent(f"c{i}", f"C{i}", CS.OPERATIONAL, CS.MAJOR_OUTAGE)
-                  for i in range(5))
+    moved = tuple(
+        AffectedComponent(f"c{i}", f"C{i}", CS.OPERATIONAL, CS.MAJOR_OUTAGE) for i in range(5)
+    )
     update = IncidentUpdate("u", "i", IncidentStatus.INVESTIGATING, "x", T0, moved)
     assert change_sentence(update) == "5 components changed status."
     assert change_sentence(dataclasses.replace(update, affected_components=())) == ""
@@ -158,8 +167,10 @@ def test_change_sentence_counts_many_changes():
 
 async def test_a_long_list_of_affected_components_is_summarised(client):
     html = await (await client.get("/")).text()
-    card = html[html.index('id="open-h"'):html.index('<ol class="timeline">')]
-    assert ("<summary>Affected: Platform API, User and authentication, Session management "
-            "and 9 more</summary>") in card
+    card = html[html.index('id="open-h"') : html.index('<ol class="timeline">')]
+    assert (
+        "<summary>Affected: Platform API, User and authentication, Session management "
+        "and 9 more</summary>"
+    ) in card
     visible = re.sub(r"<details.*?</details>", "", card, flags=re.S)
     assert "SMS delivery" not in visible

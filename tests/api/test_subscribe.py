@@ -60,10 +60,10 @@ async def test_atom_feed_per_component(client, backend):
     assert billing.findtext(f"{ATOM}title") == "Acme Status incident history: Billing"
     self_link = billing.find(f"{ATOM}link[@rel='self']")
     assert self_link.get("href") == "https://status.example.com/components/billing/history.atom"
-    dashboard = ET.fromstring(
-        await (await client.get("/components/dashboard/history.atom")).read())
+    dashboard = ET.fromstring(await (await client.get("/components/dashboard/history.atom")).read())
     assert [e.findtext(f"{ATOM}title") for e in dashboard.findall(f"{ATOM}entry")] == [
-        f"[resolved] {INCIDENT_NAME}"]
+        f"[resolved] {INCIDENT_NAME}"
+    ]
     assert (await client.get("/components/nope/history.atom")).status == 404
 
 
@@ -126,13 +126,12 @@ async def test_page_links_the_subscriptions(client):
 
 def test_documented_alertmanager_route_matches_the_rules():
     doc = (ROOT / "docs" / "DEPLOY.md").read_text()
-    section = doc[doc.index("### Paging: an Alertmanager route"):]
+    section = doc[doc.index("### Paging: an Alertmanager route") :]
     block = re.search(r"```yaml\n(.*?)```", section, re.S)
     assert block, "the paging section has a YAML example"
     config = yaml.safe_load(block.group(1))
     rules = yaml.safe_load((ROOT / "grafana" / "alerts" / "prober.rules.yaml").read_text())
-    alerts = {r["alert"]: r["labels"] for g in rules["groups"] for r in g["rules"]
-              if "alert" in r}
+    alerts = {r["alert"]: r["labels"] for g in rules["groups"] for r in g["rules"] if "alert" in r}
     receivers = {r["name"] for r in config["receivers"]}
     route = config["route"]
     assert route["receiver"] in receivers

@@ -175,9 +175,11 @@ async def test_a_body_sent_in_several_tcp_pieces_is_read_whole(client, backend, 
     body = b'{"status": "identified", "body": "' + FIX.encode() + b'"}'
     step = len(body) // pieces + 1
     parts = [body[i : i + step] for i in range(0, len(body), step)]
-    head = (f"POST {URL} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\n"
-            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
-            "Connection: close\r\n\r\n").encode()
+    head = (
+        f"POST {URL} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+        "Connection: close\r\n\r\n"
+    ).encode()
     status, raw = await _raw(client, head, parts)
     assert status == 201, raw
     assert backend.writes == [(INCIDENT_ID, IncidentStatus.IDENTIFIED, FIX, None)]
@@ -188,8 +190,10 @@ async def test_a_chunked_body_over_the_limit_is_413(client, backend):
 
     chunk = b"x" * 8192
     n = MAX_BODY_BYTES // len(chunk) + 2
-    head = (f"POST {URL} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\n"
-            "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n").encode()
+    head = (
+        f"POST {URL} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\n"
+        "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+    ).encode()
     pieces = [b"%x\r\n%s\r\n" % (len(chunk), chunk) for _ in range(n)] + [b"0\r\n\r\n"]
     status, _ = await _raw(client, head, pieces)
     assert status == 413
@@ -199,8 +203,12 @@ async def test_a_chunked_body_over_the_limit_is_413(client, backend):
 @pytest.mark.parametrize("token", [b"\xff\xfe\xfd", b"caf\xc3\xa9", b"\x80abc"])
 async def test_non_utf8_or_non_ascii_authorization_is_401_never_500(client, backend, token):
     body = b'{"body": "x"}'
-    head = (f"POST {URL} HTTP/1.1\r\nHost: x\r\n".encode() + b"Authorization: Bearer " + token
-            + f"\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode())
+    head = (
+        f"POST {URL} HTTP/1.1\r\nHost: x\r\n".encode()
+        + b"Authorization: Bearer "
+        + token
+        + f"\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode()
+    )
     status, raw = await _raw(client, head, [body])
     assert status in (400, 401), raw
     assert b"Traceback" not in raw
@@ -211,8 +219,9 @@ async def test_failed_logins_are_logged_without_the_token(client, backend):
     from structlog.testing import capture_logs
 
     with capture_logs() as logs:
-        resp = await client.post(URL, json={"body": "x"},
-                                 headers={"Authorization": f"Bearer {TOKEN}-guess"})
+        resp = await client.post(
+            URL, json={"body": "x"}, headers={"Authorization": f"Bearer {TOKEN}-guess"}
+        )
     assert resp.status == 401
     failed = [e for e in logs if e["event"] == "write_auth_failed"]
     assert len(failed) == 1 and failed[0]["reason"] == "invalid"

@@ -16,8 +16,15 @@ from tests.config.schema_paths import schema_paths
 ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "CONFIGURATION.md"
 ROW = re.compile(r"^\| `([^`]+)` \|([^|]*)\|([^|]*)\|")
-TOP_LEVEL_ONLY = {"page", "defaults", "components", "checks", "maintenances", "incidents",
-                  "webhooks"}
+TOP_LEVEL_ONLY = {
+    "page",
+    "defaults",
+    "components",
+    "checks",
+    "maintenances",
+    "incidents",
+    "webhooks",
+}
 
 
 def doc_rows() -> dict[str, str]:
@@ -88,9 +95,18 @@ def test_example_loads_with_the_demo_components() -> None:
     config = load_config(ROOT / "checks.yaml")
     ids = [c.id for c in config.components]
     assert ids == [
-        "platform-api", "user-auth", "session-management", "machine-auth", "scim",
-        "dashboard", "account-portal", "b2b-saas", "billing", "webhooks",
-        "email-delivery", "sms-delivery",
+        "platform-api",
+        "user-auth",
+        "session-management",
+        "machine-auth",
+        "scim",
+        "dashboard",
+        "account-portal",
+        "b2b-saas",
+        "billing",
+        "webhooks",
+        "email-delivery",
+        "sms-delivery",
     ]
     groups = {c.id: c.group for c in config.components}
     assert groups["scim"] == "Core" and groups["billing"] == "Product"

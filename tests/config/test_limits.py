@@ -88,13 +88,17 @@ def test_tls_files_are_read_and_validated_at_check_config(tmp_path: Path) -> Non
     url: https://127.0.0.1:9/{i}
     tls:
 {tls}
-""" for i, tls in enumerate([
-            f"      ca_file: {tmp_path / 'missing.pem'}",
-            f"      ca_file: {garbage}",
-            f"      cert_file: {pki.client_cert}\n      key_file: {pki.server_key}",
-            f"      ca_file: {pki.ca_file}\n      cert_file: {pki.client_cert}\n"
-            f"      key_file: {pki.client_key}",
-        ]))
+"""
+        for i, tls in enumerate(
+            [
+                f"      ca_file: {tmp_path / 'missing.pem'}",
+                f"      ca_file: {garbage}",
+                f"      cert_file: {pki.client_cert}\n      key_file: {pki.server_key}",
+                f"      ca_file: {pki.ca_file}\n      cert_file: {pki.client_cert}\n"
+                f"      key_file: {pki.client_key}",
+            ]
+        )
+    )
     path = tmp_path / "checks.yaml"
     path.write_text(text + "incidents:\n  quiet_period: soon\n")  # and an unrelated error
     code, out = check_files([str(path)])
@@ -111,22 +115,35 @@ def test_tls_files_are_read_and_validated_at_check_config(tmp_path: Path) -> Non
 def test_check_config_on_deep_yaml_exits_1_with_no_traceback(tmp_path: Path) -> None:
     path = tmp_path / "deep.yaml"
     path.write_text(BASE + "    headers: " + "[" * 490 + "]" * 490 + "\n")
-    out = subprocess.run([sys.executable, "-m", "prober", "check-config", str(path)],
-                         capture_output=True, text=True, timeout=60,
-                         env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])})
+    out = subprocess.run(
+        [sys.executable, "-m", "prober", "check-config", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])},
+    )
     assert out.returncode == 1
     assert "Traceback" not in out.stdout + out.stderr
     assert f"{path}:8:" in out.stdout
 
 
-@pytest.mark.parametrize(("extra", "expected"), [
-    ("    expect:\n      status: []\n",
-     "x.yaml:9:15: checks[0].expect.status: an empty list accepts no status at all"),
-    ('incidents:\n  title_template: "{reason:>100000}"\n',
-     "x.yaml:9:19: incidents.title_template: placeholder {reason:>100000} has a format spec"),
-    ('incidents:\n  title_template: "{components!r} down"\n',
-     "x.yaml:9:19: incidents.title_template: placeholder {components!r} has a format spec"),
-])
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        (
+            "    expect:\n      status: []\n",
+            "x.yaml:9:15: checks[0].expect.status: an empty list accepts no status at all",
+        ),
+        (
+            'incidents:\n  title_template: "{reason:>100000}"\n',
+            "x.yaml:9:19: incidents.title_template: placeholder {reason:>100000} has a format spec",
+        ),
+        (
+            'incidents:\n  title_template: "{components!r} down"\n',
+            "x.yaml:9:19: incidents.title_template: placeholder {components!r} has a format spec",
+        ),
+    ],
+)
 def test_smaller_bad_inputs_are_refused_clearly(extra: str, expected: str) -> None:
     with pytest.raises(ConfigError) as info:
         parse_config(BASE.replace("https", "http") + extra, "x.yaml", env={})
@@ -140,17 +157,23 @@ def test_an_id_with_a_trailing_newline_is_refused() -> None:
     assert "checks[0].id: invalid id 'api-health\\n'" in str(info.value)
 
 
-@pytest.mark.parametrize(("groups", "fragment"), [
-    (("Product API", "product-api"), "has the same id 'group-product-api' as group 'Product API'"),
-    (("Web",), "which is also a component id"),
-])
+@pytest.mark.parametrize(
+    ("groups", "fragment"),
+    [
+        (
+            ("Product API", "product-api"),
+            "has the same id 'group-product-api' as group 'Product API'",
+        ),
+        (("Web",), "which is also a component id"),
+    ],
+)
 def test_group_ids_that_collide_are_refused(groups: tuple[str, ...], fragment: str) -> None:
-    comps = "".join(f"  - id: c{i}\n    name: C{i}\n    group: {g}\n"
-                    for i, g in enumerate(groups))
+    comps = "".join(f"  - id: c{i}\n    name: C{i}\n    group: {g}\n" for i, g in enumerate(groups))
     if len(groups) == 1:
         comps += "  - id: group-web\n    name: W\n"
-    text = (f"components:\n{comps}checks:\n  - id: k\n    component: c0\n"
-            "    url: http://127.0.0.1:9/\n")
+    text = (
+        f"components:\n{comps}checks:\n  - id: k\n    component: c0\n    url: http://127.0.0.1:9/\n"
+    )
     with pytest.raises(ConfigError) as info:
         parse_config(text, "g.yaml", env={})
     assert fragment in str(info.value)

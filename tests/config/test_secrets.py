@@ -77,12 +77,29 @@ def test_each_check_has_the_expansions_of_its_own_settings_and_its_defaults() ->
 
 def test_config_secrets_cover_every_expansion_but_not_tls_paths_durations_or_literals() -> None:
     secrets = parse_config(TEXT, "t", ENV).secret_values
-    expected = {ENV[k] for k in ("SECRET_TOK", "QUERY_TOK", "BODY_PW", "DEFAULT_KEY",
-                                 "SLACK_WEBHOOK_URL", "HOOK_SECRET", "HOOK_HDR")}
+    expected = {
+        ENV[k]
+        for k in (
+            "SECRET_TOK",
+            "QUERY_TOK",
+            "BODY_PW",
+            "DEFAULT_KEY",
+            "SLACK_WEBHOOK_URL",
+            "HOOK_SECRET",
+            "HOOK_HDR",
+        )
+    }
     assert expected <= secrets
     assert "literal-hmac-key" in secrets  # a webhook's secret: is a secret even if literal
-    not_secret = {"/etc/prober/tls", "20000ms", "eu", "prober-literal", "literal-key-not-secret",
-                  "literal-hook-header", "Bearer hunter2secretXYZ"}
+    not_secret = {
+        "/etc/prober/tls",
+        "20000ms",
+        "eu",
+        "prober-literal",
+        "literal-key-not-secret",
+        "literal-hook-header",
+        "Bearer hunter2secretXYZ",
+    }
     assert not (not_secret & secrets)
     assert secrets == expected | {"literal-hmac-key"}
 
@@ -97,7 +114,7 @@ def test_secrets_take_no_part_in_equality_or_repr() -> None:
 
 
 def test_redactor_replaces_raw_json_and_url_forms() -> None:
-    redact = Redactor({"tok\"en/ü+1", "hunter2secretXYZ", "ab"})
+    redact = Redactor({'tok"en/ü+1', "hunter2secretXYZ", "ab"})
     assert redact("got hunter2secretXYZ!") == f"got {REDACTED}!"
     assert redact('json t: got "tok\\"en/ü+1"') == f'json t: got "{REDACTED}"'
     assert redact('got "tok\\"en/\\u00fc+1"') == f'got "{REDACTED}"'
@@ -108,8 +125,10 @@ def test_redactor_replaces_raw_json_and_url_forms() -> None:
 
 def test_redactor_catches_a_secret_cut_short_by_truncation() -> None:
     redact = Redactor({"hunter2secretXYZ"})
-    assert redact('json status: got "xxxxxxxxhunter2se..."') == \
-        f'json status: got "xxxxxxxx{REDACTED}..."'
+    assert (
+        redact('json status: got "xxxxxxxxhunter2se..."')
+        == f'json status: got "xxxxxxxx{REDACTED}..."'
+    )
     # an ellipsis not preceded by a secret's beginning is left alone
     assert redact("waiting... done") == "waiting... done"
 
@@ -121,5 +140,7 @@ def test_redactor_prefers_the_longest_secret() -> None:
 
 def test_url_secrets_are_query_and_userinfo() -> None:
     assert set(url_secrets("https://bot:pa55word@h.example.com/p?token=abcd&x=1")) == {
-        "token=abcd&x=1", "pa55word"}
+        "token=abcd&x=1",
+        "pa55word",
+    }
     assert url_secrets("https://h.example.com/p") == ()

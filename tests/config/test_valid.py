@@ -90,9 +90,16 @@ checks:
     config = parse_config(text, "t.yaml", {})
     api, billing = config.checks
     assert (api.interval, api.timeout, api.method, api.requests_per_round) == (
-        30.0, 10.0, "HEAD", 5)
-    assert dict(api.headers) == {"User-Agent": "prober", "x-team": "platform",
-                                 "Authorization": "Bearer abc"}
+        30.0,
+        10.0,
+        "HEAD",
+        5,
+    )
+    assert dict(api.headers) == {
+        "User-Agent": "prober",
+        "x-team": "platform",
+        "Authorization": "Bearer abc",
+    }
     assert api.expect.status == (StatusRange(200, 200), StatusRange(204, 204))
     assert api.expect.max_latency == pytest.approx(0.8)
     assert api.expect.json[0].path == "data.items.0.state"
@@ -118,8 +125,16 @@ def test_top_level_status_is_the_default_policy() -> None:
 
 @pytest.mark.parametrize(
     ("written", "seconds"),
-    [("500ms", 0.5), ("1s", 1.0), ("15s", 15.0), ("5m", 300.0), ("1h", 3600.0),
-     ("1m30s", 90.0), ("1.5s", 1.5), ("1d", 86400.0)],
+    [
+        ("500ms", 0.5),
+        ("1s", 1.0),
+        ("15s", 15.0),
+        ("5m", 300.0),
+        ("1h", 3600.0),
+        ("1m30s", 90.0),
+        ("1.5s", 1.5),
+        ("1d", 86400.0),
+    ],
 )
 def test_durations(written: str, seconds: float) -> None:
     text = BASE + f"    interval: 1d\n    expect:\n      max_latency: {written}\n"
@@ -158,8 +173,13 @@ def test_unset_timeout_follows_an_interval_from_defaults() -> None:
 
 @pytest.mark.parametrize(
     ("written", "size"),
-    [("1024", 1024), ("1MiB", 1024**2), ("512KiB", 512 * 1024), ("2MB", 2_000_000),
-     ('"100 B"', 100)],
+    [
+        ("1024", 1024),
+        ("1MiB", 1024**2),
+        ("512KiB", 512 * 1024),
+        ("2MB", 2_000_000),
+        ('"100 B"', 100),
+    ],
 )
 def test_sizes(written: str, size: int) -> None:
     (check,) = parse_config(BASE + f"    max_body_size: {written}\n", "t", {}).checks
@@ -169,8 +189,11 @@ def test_sizes(written: str, size: int) -> None:
 def test_status_forms() -> None:
     text = BASE + '    expect:\n      status: ["2xx", 301, "400 - 404"]\n'
     (check,) = parse_config(text, "t", {}).checks
-    assert check.expect.status == (StatusRange(200, 299), StatusRange(301, 301),
-                                   StatusRange(400, 404))
+    assert check.expect.status == (
+        StatusRange(200, 299),
+        StatusRange(301, 301),
+        StatusRange(400, 404),
+    )
     (single,) = parse_config(BASE + "    expect:\n      status: 204\n", "t", {}).checks
     assert single.expect.status == (StatusRange(204, 204),)
 
@@ -184,8 +207,10 @@ def test_env_expansion_and_dollar_escape() -> None:
         "      body_regex: ok$\n"
     )
     (check,) = parse_config(text, "t", {"TOKEN": "s3cr3t-value", "A": "x", "B": "y"}).checks
-    assert dict(check.headers) == {"Authorization": "Bearer s3cr3t-value",
-                                   "X-Price": "$5 and ${NOT_A_VAR} and xy"}
+    assert dict(check.headers) == {
+        "Authorization": "Bearer s3cr3t-value",
+        "X-Price": "$5 and ${NOT_A_VAR} and xy",
+    }
     assert check.expect.body_regex[0].pattern == "ok$"
     # the expanded values are the secrets (x and y are too short to redact); literal text
     # around them is not
@@ -214,7 +239,9 @@ def test_quoted_yaml11_words_are_strings() -> None:
 
 
 def test_maintenances_one_off_and_weekly() -> None:
-    text = BASE + """\
+    text = (
+        BASE
+        + """\
 maintenances:
   - id: once
     name: Database upgrade
@@ -226,6 +253,7 @@ maintenances:
     components: [api]
     weekly: {days: [sun, mon], start: 3:30, duration: 30m, timezone: Europe/Berlin}
 """
+    )
     once, weekly = parse_config(text, "t", {}).maintenances
     assert once.start == datetime(2026, 6, 1, 4, tzinfo=timezone(timedelta(hours=2)))
     assert once.end == datetime(2026, 6, 1, 3, tzinfo=UTC)
@@ -236,7 +264,9 @@ maintenances:
 
 
 def test_incidents_webhooks_and_page() -> None:
-    text = BASE + """\
+    text = (
+        BASE
+        + """\
 page:
   name: Acme Status
   url: https://status.example.com
@@ -256,19 +286,21 @@ webhooks:
     url: https://hooks.slack.example.com/y
     kind: slack
 """
+    )
     config = parse_config(text, "t", {"HOOK_SECRET": "hmac-key-1"})
     assert config.page.name == "Acme Status" and config.page.time_zone == "Europe/Berlin"
     assert config.incidents.quiet_period == 900.0 and config.incidents.per_group is True
     ops, chat = config.webhooks
-    assert (ops.secret, ops.max_attempts, ops.timeout, ops.kind) == ("hmac-key-1", 3, 2.0,
-                                                                      "json")
+    assert (ops.secret, ops.max_attempts, ops.timeout, ops.kind) == ("hmac-key-1", 3, 2.0, "json")
     assert chat.kind == "slack" and chat.secret is None
     assert "hmac-key-1" in config.secret_values
 
 
 def test_anchors_and_aliases_are_plain_data() -> None:
-    text = BASE + "    headers: &h\n      X-A: one\n  - id: api-two\n    component: api\n" \
+    text = (
+        BASE + "    headers: &h\n      X-A: one\n  - id: api-two\n    component: api\n"
         "    url: https://api.example.com/two\n    headers: *h\n"
+    )
     one, two = parse_config(text, "t", {}).checks
     assert one.headers == two.headers == (("X-A", "one"),)
 
@@ -298,8 +330,14 @@ checks:
         parse_config(text, "multi.yaml", {})
     lines = [str(i) for i in info.value.issues]
     assert [line.split(": ")[0] for line in lines] == [
-        "multi.yaml:4:9", "multi.yaml:8:16", "multi.yaml:9:10", "multi.yaml:10:15",
-        "multi.yaml:11:5", "multi.yaml:13:16", "multi.yaml:14:9", "multi.yaml:18:19",
+        "multi.yaml:4:9",
+        "multi.yaml:8:16",
+        "multi.yaml:9:10",
+        "multi.yaml:10:15",
+        "multi.yaml:11:5",
+        "multi.yaml:13:16",
+        "multi.yaml:14:9",
+        "multi.yaml:18:19",
     ]
     assert "duplicate component id 'api'" in lines[0]
     assert "did you mean 'api'?" in lines[1]
@@ -327,8 +365,7 @@ def test_check_files_output_and_exit_code(tmp_path: Path) -> None:
     assert code == 1
     assert text.splitlines() == [
         f"{good}: OK: 1 component, 1 check",
-        f'{bad}:9:15: checks[0].interval: duration 15 has no unit (write e.g. "15s" or '
-        '"15ms")',
+        f'{bad}:9:15: checks[0].interval: duration 15 has no unit (write e.g. "15s" or "15ms")',
         f"{bad}:10:13: checks[0].method: unknown method 'FETCH' (use one of: GET, HEAD, "
         "POST, PUT, PATCH, DELETE, OPTIONS)",
         f"{bad}: FAILED: 2 errors",
@@ -350,7 +387,9 @@ def test_page_refresh_defaults_to_a_minute() -> None:
 
 
 def test_incident_templates() -> None:
-    text = BASE + """incident_templates:
+    text = (
+        BASE
+        + """incident_templates:
   - id: db-failover
     name: Database failover
     body: Writes may fail for a few minutes.
@@ -362,16 +401,17 @@ def test_incident_templates() -> None:
     name: Plain
     body: Something.
 """
+    )
     failover, plain = parse_config(text, "t", {}).incident_templates
-    assert (failover.id, failover.status, failover.impact) == ("db-failover", "identified",
-                                                               "major")
+    assert (failover.id, failover.status, failover.impact) == ("db-failover", "identified", "major")
     assert failover.components == (("api", "partial_outage"),)
     assert (plain.status, plain.impact, plain.components) == ("investigating", None, ())
 
 
 def test_network_canaries_are_probed_apart_from_the_checks() -> None:
-    config = parse_config(BASE + "network:\n  canaries: [https://www.example.org/]\n"
-                          "  interval: 20s\n", "t.yaml", {})
+    config = parse_config(
+        BASE + "network:\n  canaries: [https://www.example.org/]\n  interval: 20s\n", "t.yaml", {}
+    )
     (canary,) = config.network.canaries
     assert canary.url == "https://www.example.org/"
     assert (canary.interval, canary.timeout) == (20.0, 5.0)

@@ -21,13 +21,17 @@ def scenario_values(path: Path) -> dict[str, Any]:
     return values
 
 
-def render(values: dict[str, Any] | None = None, *, name: str = "prober",
-           namespace: str = "monitoring", chart: Path | str = CHART) -> dict[str, str]:
+def render(
+    values: dict[str, Any] | None = None,
+    *,
+    name: str = "prober",
+    namespace: str = "monitoring",
+    chart: Path | str = CHART,
+) -> dict[str, str]:
     """Template path -> rendered text, as `helm template` would print it."""
     with helm.Chart.load(chart) as loaded:
         loaded.validate_schema(values or {})
-        return loaded.render(values=values or {}, name=name, namespace=namespace,
-                             is_install=True)
+        return loaded.render(values=values or {}, name=name, namespace=namespace, is_install=True)
 
 
 def objects(rendered: dict[str, str]) -> list[dict[str, Any]]:
@@ -49,8 +53,9 @@ def by_kind(objs: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
 RUNBOOK_TOKEN = "__RUNBOOK_BASE_URL__"
 
 
-def chart_rule_groups(rules_text: str, *, runbook_base_url: str, job: str, namespace: str,
-                      service_monitor: bool) -> list[dict[str, Any]]:
+def chart_rule_groups(
+    rules_text: str, *, runbook_base_url: str, job: str, namespace: str, service_monitor: bool
+) -> list[dict[str, Any]]:
     """The rule file's groups as the chart must render them: the only two substitutions.
 
     runbook_url: the token becomes the base URL (dropped when there is none). ProberAbsent:
@@ -64,14 +69,14 @@ def chart_rule_groups(rules_text: str, *, runbook_base_url: str, job: str, names
             if "runbook_url" in annotations:
                 if runbook_base_url:
                     annotations["runbook_url"] = annotations["runbook_url"].replace(
-                        RUNBOOK_TOKEN, runbook_base_url)
+                        RUNBOOK_TOKEN, runbook_base_url
+                    )
                 else:
                     del annotations["runbook_url"]
             if rule.get("alert") == "ProberAbsent":
                 if not service_monitor:
                     continue
-                rule["expr"] = (f'absent(prober_build_info{{job="{job}", '
-                                f'namespace="{namespace}"}})')
+                rule["expr"] = f'absent(prober_build_info{{job="{job}", namespace="{namespace}"}})'
             kept.append(rule)
         group["rules"] = kept
     groups: list[dict[str, Any]] = doc["groups"]

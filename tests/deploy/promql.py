@@ -24,11 +24,33 @@ METRICS_DOC = ROOT / "docs" / "METRICS.md"
 CHART = ROOT / "helm" / "prober"
 
 _KEYWORDS = {
-    "and", "or", "unless", "by", "without", "on", "ignoring", "group_left", "group_right",
-    "bool", "offset", "inf", "nan", "atan2",
+    "and",
+    "or",
+    "unless",
+    "by",
+    "without",
+    "on",
+    "ignoring",
+    "group_left",
+    "group_right",
+    "bool",
+    "offset",
+    "inf",
+    "nan",
+    "atan2",
     # aggregation operators, also written `max by (x) (...)`
-    "sum", "min", "max", "avg", "group", "stddev", "stdvar", "count", "count_values",
-    "bottomk", "topk", "quantile",
+    "sum",
+    "min",
+    "max",
+    "avg",
+    "group",
+    "stddev",
+    "stdvar",
+    "count",
+    "count_values",
+    "bottomk",
+    "topk",
+    "quantile",
 }
 _HISTOGRAM_SUFFIXES = ("_bucket", "_sum", "_count")
 
@@ -110,8 +132,14 @@ def load_rules() -> list[dict[str, Any]]:
 
 
 # How Grafana would expand the variables our dashboards use, for running them in Prometheus.
-def substitute(expr: str, check: str = ".+", rate_interval: str = "1m", *,
-               namespace: str = ".*", job: str = ".*") -> str:
+def substitute(
+    expr: str,
+    check: str = ".+",
+    rate_interval: str = "1m",
+    *,
+    namespace: str = ".*",
+    job: str = ".*",
+) -> str:
     """`$namespace` and `$job` are regex matchers (multi-value variables, All is `.*`)."""
     out = expr.replace("$__rate_interval", rate_interval).replace("$__interval", "15s")
     out = out.replace("$__range", "1h").replace('"$check"', json.dumps(check))

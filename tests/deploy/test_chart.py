@@ -94,28 +94,34 @@ def test_default_objects() -> None:
     assert _kinds({}) == ["ConfigMap", "Deployment", "Pod", "Service", "ServiceAccount"]
 
 
-@pytest.mark.parametrize(("values", "kind"), [
-    ({"persistence": {"enabled": True}}, "PersistentVolumeClaim"),
-    ({"serviceMonitor": {"enabled": True}}, "ServiceMonitor"),
-    ({"prometheusRule": {"enabled": True}}, "PrometheusRule"),
-    ({"ingress": {"enabled": True}}, "Ingress"),
-    ({"httpRoute": {"enabled": True}}, "HTTPRoute"),
-    ({"networkPolicy": {"enabled": True}}, "NetworkPolicy"),
-    ({"podDisruptionBudget": {"enabled": True}}, "PodDisruptionBudget"),
-])
+@pytest.mark.parametrize(
+    ("values", "kind"),
+    [
+        ({"persistence": {"enabled": True}}, "PersistentVolumeClaim"),
+        ({"serviceMonitor": {"enabled": True}}, "ServiceMonitor"),
+        ({"prometheusRule": {"enabled": True}}, "PrometheusRule"),
+        ({"ingress": {"enabled": True}}, "Ingress"),
+        ({"httpRoute": {"enabled": True}}, "HTTPRoute"),
+        ({"networkPolicy": {"enabled": True}}, "NetworkPolicy"),
+        ({"podDisruptionBudget": {"enabled": True}}, "PodDisruptionBudget"),
+    ],
+)
 def test_each_resource_has_its_own_switch(values: dict[str, Any], kind: str) -> None:
     assert kind not in _kinds({})
     assert _kinds(values).count(kind) == 1
     assert _kinds(values) == sorted([*_kinds({}), kind])
 
 
-@pytest.mark.parametrize(("values", "kind"), [
-    ({"deployment": {"enabled": False}}, "Deployment"),
-    ({"service": {"enabled": False}}, "Service"),
-    ({"serviceAccount": {"create": False}}, "ServiceAccount"),
-    ({"existingConfigMap": "mine"}, "ConfigMap"),
-    ({"tests": {"enabled": False}}, "Pod"),
-])
+@pytest.mark.parametrize(
+    ("values", "kind"),
+    [
+        ({"deployment": {"enabled": False}}, "Deployment"),
+        ({"service": {"enabled": False}}, "Service"),
+        ({"serviceAccount": {"create": False}}, "ServiceAccount"),
+        ({"existingConfigMap": "mine"}, "ConfigMap"),
+        ({"tests": {"enabled": False}}, "Pod"),
+    ],
+)
 def test_default_resources_can_be_switched_off(values: dict[str, Any], kind: str) -> None:
     assert kind not in _kinds(values)
 
@@ -195,11 +201,15 @@ def test_existing_configmap_and_token_as_env() -> None:
     dep = _deployment(scenario_values(CHART / "ci" / "existing-configmap-values.yaml"))
     pod = dep["spec"]["template"]["spec"]
     config = next(v for v in pod["volumes"] if v["name"] == "config")["configMap"]
-    assert config == {"name": "prober-checks",
-                      "items": [{"key": "checks.yaml", "path": "checks.yaml"}]}
+    assert config == {
+        "name": "prober-checks",
+        "items": [{"key": "checks.yaml", "path": "checks.yaml"}],
+    }
     env = {e["name"]: e for e in pod["containers"][0]["env"]}
     assert env["PROBER_API_TOKEN"]["valueFrom"]["secretKeyRef"] == {
-        "name": "prober-api-token", "key": "token"}
+        "name": "prober-api-token",
+        "key": "token",
+    }
     assert "PROBER_API_TOKEN_FILE" not in env
 
 
@@ -224,52 +234,72 @@ def test_no_token_means_no_token_env() -> None:
 
 def test_fullname_is_truncated_to_63() -> None:
     long = "a" * 53  # the longest release name Helm accepts
-    for obj in objects(render(scenario_values(CHART / "ci" / "monitoring-values.yaml"),
-                              name=long)):
+    for obj in objects(render(scenario_values(CHART / "ci" / "monitoring-values.yaml"), name=long)):
         assert len(obj["metadata"]["name"]) <= 63
         assert not obj["metadata"]["name"].endswith("-")
     names = {o["metadata"]["name"] for o in objects(render({"fullnameOverride": "status"}))}
     assert "status" in names
 
 
-@pytest.mark.parametrize("values", [
-    {"persistance": {"enabled": True}},
-    {"persistence": {"enabeld": True}},
-    {"serviceMonitor": {"enabled": True, "intreval": "30s"}},
-    {"deployment": {"strategy": {"type": "RollingUpdate"}}},
-    {"config": {"page": {"name": "x"}}},
-    {"logFormat": "yaml"},
-    {"image": {"repositry": "x"}},
-])
+@pytest.mark.parametrize(
+    "values",
+    [
+        {"persistance": {"enabled": True}},
+        {"persistence": {"enabeld": True}},
+        {"serviceMonitor": {"enabled": True, "intreval": "30s"}},
+        {"deployment": {"strategy": {"type": "RollingUpdate"}}},
+        {"config": {"page": {"name": "x"}}},
+        {"logFormat": "yaml"},
+        {"image": {"repositry": "x"}},
+    ],
+)
 def test_schema_rejects_typos_and_wrong_types(values: dict[str, Any]) -> None:
     with pytest.raises(helm.HelmValuesError):
         render(values)
 
 
 def _rendered_checks(values: dict[str, Any], tmp_path: Path) -> Path:
-    configmaps = [o for o in by_kind(objects(render(values)), "ConfigMap")
-                  if "checks.yaml" in o.get("data", {})]
+    configmaps = [
+        o
+        for o in by_kind(objects(render(values)), "ConfigMap")
+        if "checks.yaml" in o.get("data", {})
+    ]
     assert len(configmaps) == 1
     path = tmp_path / "checks.yaml"
     path.write_text(configmaps[0]["data"]["checks.yaml"])
     return path
 
 
-@pytest.mark.parametrize("scenario", [p for p in SCENARIOS if "existing" not in p.name],
-                         ids=[i for i in ids if "existing" not in i])
+@pytest.mark.parametrize(
+    "scenario",
+    [p for p in SCENARIOS if "existing" not in p.name],
+    ids=[i for i in ids if "existing" not in i],
+)
 def test_rendered_checks_yaml_passes_check_config(scenario: Path, tmp_path: Path) -> None:
     path = _rendered_checks(scenario_values(scenario), tmp_path)
     env = {"PATH": "/usr/bin:/bin", "PLATFORM_API_TOKEN": "example-token"}
-    out = subprocess.run([sys.executable, "-m", "prober", "check-config", str(path)],
-                         capture_output=True, text=True, timeout=60, cwd=ROOT, env=env,
-                         check=False)
+    out = subprocess.run(
+        [sys.executable, "-m", "prober", "check-config", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+        env=env,
+        check=False,
+    )
     assert out.returncode == 0, out.stdout + out.stderr
 
 
 def test_check_config_rejects_a_broken_rendered_config(tmp_path: Path) -> None:
     path = _rendered_checks({"config": "components: []\nchecks: [{id: x}]\n"}, tmp_path)
-    out = subprocess.run([sys.executable, "-m", "prober", "check-config", str(path)],
-                         capture_output=True, text=True, timeout=60, cwd=ROOT, check=False)
+    out = subprocess.run(
+        [sys.executable, "-m", "prober", "check-config", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+        check=False,
+    )
     assert out.returncode == 1, out.stdout + out.stderr
 
 
@@ -282,20 +312,33 @@ def test_prometheusrule_is_the_rule_file(tmp_path: Path) -> None:
     base = values["prometheusRule"]["runbookBaseUrl"]
     rule = by_kind(objects(render(values)), "PrometheusRule")[0]
     assert rule["metadata"]["labels"]["release"] == "kube-prometheus-stack"
-    expected = chart_rule_groups(RULES.read_text(), runbook_base_url=base, job="prober",
-                                 namespace="monitoring", service_monitor=True)
+    expected = chart_rule_groups(
+        RULES.read_text(),
+        runbook_base_url=base,
+        job="prober",
+        namespace="monitoring",
+        service_monitor=True,
+    )
     assert rule["spec"]["groups"] == expected
     assert "__RUNBOOK_BASE_URL__" not in json.dumps(rule)
     rendered = tmp_path / "rendered.rules.yaml"
     rendered.write_text(yaml.safe_dump({"groups": rule["spec"]["groups"]}))
-    out = subprocess.run(["promtool", "check", "rules", str(rendered)], capture_output=True,
-                         text=True, timeout=60, check=False)
+    out = subprocess.run(
+        ["promtool", "check", "rules", str(rendered)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert out.returncode == 0, out.stdout + out.stderr
 
 
 def test_dashboards_are_the_grafana_files() -> None:
-    maps = [o for o in by_kind(_monitoring(), "ConfigMap") if "grafana_dashboard" in
-            o["metadata"]["labels"]]
+    maps = [
+        o
+        for o in by_kind(_monitoring(), "ConfigMap")
+        if "grafana_dashboard" in o["metadata"]["labels"]
+    ]
     rendered = {key: text for m in maps for key, text in m["data"].items()}
     assert set(rendered) == {p.name for p in DASHBOARDS}
     for path in DASHBOARDS:
@@ -310,8 +353,9 @@ def test_servicemonitor_scrapes_the_service() -> None:
     objs = _monitoring()
     monitor = by_kind(objs, "ServiceMonitor")[0]
     service = by_kind(objs, "Service")[0]
-    assert monitor["spec"]["selector"]["matchLabels"].items() <= \
-        service["metadata"]["labels"].items()
+    assert (
+        monitor["spec"]["selector"]["matchLabels"].items() <= service["metadata"]["labels"].items()
+    )
     (endpoint,) = monitor["spec"]["endpoints"]
     admin = next(p for p in service["spec"]["ports"] if p["name"] == "admin")
     assert endpoint["port"] == admin["name"] == "admin", "scrapes the admin listener"
@@ -331,11 +375,9 @@ def test_packaged_chart_carries_dashboards_and_rules(tmp_path: Path) -> None:
     import prober
 
     assert meta["appVersion"] == prober.__version__
-    objs = objects(render(scenario_values(CHART / "ci" / "monitoring-values.yaml"),
-                          chart=archive))
+    objs = objects(render(scenario_values(CHART / "ci" / "monitoring-values.yaml"), chart=archive))
     assert len(by_kind(objs, "PrometheusRule")) == 1
-    maps = [o for o in by_kind(objs, "ConfigMap") if "grafana_dashboard" in
-            o["metadata"]["labels"]]
+    maps = [o for o in by_kind(objs, "ConfigMap") if "grafana_dashboard" in o["metadata"]["labels"]]
     assert len(maps) == len(DASHBOARDS)
     with helm.Chart.load(archive) as loaded:
         names = {f["name"] for f in loaded.files}
@@ -356,8 +398,9 @@ def test_exposure_scenario() -> None:
     peers = policy["spec"]["ingress"][0]["from"]
     assert len(peers) == 3, "the two peers of the scenario and the helm test pod"
     test_pod = by_kind(objs, "Pod")[0]
-    assert peers[2]["podSelector"]["matchLabels"].items() <= \
-        test_pod["metadata"]["labels"].items(), "helm test may reach prober"
+    assert (
+        peers[2]["podSelector"]["matchLabels"].items() <= test_pod["metadata"]["labels"].items()
+    ), "helm test may reach prober"
     pdb = by_kind(objs, "PodDisruptionBudget")[0]
     assert pdb["spec"]["maxUnavailable"] == 1
 
@@ -376,8 +419,9 @@ def test_notes_render() -> None:
 
 
 def _rule_groups(values: dict[str, Any], **kw: Any) -> list[dict[str, Any]]:
-    groups: list[dict[str, Any]] = by_kind(objects(render(values, **kw)),
-                                           "PrometheusRule")[0]["spec"]["groups"]
+    groups: list[dict[str, Any]] = by_kind(objects(render(values, **kw)), "PrometheusRule")[0][
+        "spec"
+    ]["groups"]
     return groups
 
 
@@ -387,16 +431,22 @@ def _rules_by_alert(groups: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 
 def test_runbook_urls_are_absolute_from_the_base_url() -> None:
     base = "https://docs.example.com/prober/DEPLOY.md"
-    rules = _rules_by_alert(_rule_groups({"prometheusRule": {
-        "enabled": True, "runbookBaseUrl": base}}))
+    rules = _rules_by_alert(
+        _rule_groups({"prometheusRule": {"enabled": True, "runbookBaseUrl": base}})
+    )
     assert rules
     for alert, rule in rules.items():
         assert rule["annotations"]["runbook_url"] == f"{base}#{alert.lower()}"
     # No base URL: no runbook_url at all (a relative one is a broken link in Alertmanager),
     # and the rest is the rule file.
     groups = _rule_groups({"prometheusRule": {"enabled": True}})
-    assert groups == chart_rule_groups(RULES.read_text(), runbook_base_url="", job="prober",
-                                       namespace="monitoring", service_monitor=False)
+    assert groups == chart_rule_groups(
+        RULES.read_text(),
+        runbook_base_url="",
+        job="prober",
+        namespace="monitoring",
+        service_monitor=False,
+    )
     for rule in _rules_by_alert(groups).values():
         assert "runbook_url" not in rule["annotations"]
         assert rule["annotations"]["runbook"]
@@ -412,9 +462,13 @@ def test_prober_absent_needs_and_follows_the_servicemonitor() -> None:
     alone = _rules_by_alert(_rule_groups({"prometheusRule": {"enabled": True}}))
     assert "ProberAbsent" not in alone, "an unscoped absent() fires where prober is not scraped"
     assert "ProberComponentMajorOutage" in alone
-    objs = objects(render({"prometheusRule": {"enabled": True},
-                           "serviceMonitor": {"enabled": True}},
-                          name="status", namespace="ops"))
+    objs = objects(
+        render(
+            {"prometheusRule": {"enabled": True}, "serviceMonitor": {"enabled": True}},
+            name="status",
+            namespace="ops",
+        )
+    )
     monitor = by_kind(objs, "ServiceMonitor")[0]
     service = by_kind(objs, "Service")[0]
     assert "jobLabel" not in monitor["spec"], "job is the Service name, one per release"
@@ -451,15 +505,22 @@ tests:
 def test_rendered_prober_absent_is_scoped_to_its_release(tmp_path: Path) -> None:
     """promtool on the chart's rules: ProberAbsent fires for this release although other
     probers (another job, another namespace) are scraped by the same Prometheus."""
-    groups = _rule_groups({"prometheusRule": {"enabled": True},
-                           "serviceMonitor": {"enabled": True}})
+    groups = _rule_groups(
+        {"prometheusRule": {"enabled": True}, "serviceMonitor": {"enabled": True}}
+    )
     for group in groups:
         for rule in group["rules"]:
             rule.pop("annotations", None)  # only the alert's labels matter here
     (tmp_path / "rules.yaml").write_text(yaml.safe_dump({"groups": groups}))
     (tmp_path / "absent.test.yaml").write_text(ABSENT_TEST)
-    out = subprocess.run(["promtool", "test", "rules", "absent.test.yaml"], cwd=tmp_path,
-                         capture_output=True, text=True, timeout=60, check=False)
+    out = subprocess.run(
+        ["promtool", "test", "rules", "absent.test.yaml"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert out.returncode == 0, out.stdout + out.stderr
 
 
@@ -485,8 +546,7 @@ def _metrics_the_rules_need() -> set[str]:
 
 
 def test_surviving_understands_keep_and_drop() -> None:
-    keep = [{"sourceLabels": ["__name__"], "regex": "prober_probe_phase_seconds",
-             "action": "keep"}]
+    keep = [{"sourceLabels": ["__name__"], "regex": "prober_probe_phase_seconds", "action": "keep"}]
     assert not _surviving("prober_build_info", keep), "the old monitoring example"
     assert _surviving("prober_probe_phase_seconds", keep)
     drop = [{"sourceLabels": ["__name__"], "regex": "prober_probe_.*", "action": "drop"}]
@@ -528,17 +588,23 @@ def test_default_config_follows_the_container_port(tmp_path: Path) -> None:
     container = _deployment(values)["spec"]["template"]["spec"]["containers"][0]
     assert "--listen=0.0.0.0:9090" in container["args"]
     assert container["ports"][0]["containerPort"] == 9090
-    out = subprocess.run([sys.executable, "-m", "prober", "check-config", str(path)],
-                         capture_output=True, text=True, timeout=60, cwd=ROOT, check=False)
+    out = subprocess.run(
+        [sys.executable, "-m", "prober", "check-config", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+        check=False,
+    )
     assert out.returncode == 0, out.stdout + out.stderr
     # An inline config is used as written.
     own = _rendered_checks({"containerPort": 9090, "config": "page: {name: Mine}\n"}, tmp_path)
     assert own.read_text() == "page: {name: Mine}\n"
 
 
-@pytest.mark.parametrize(("values", "expected"), [({}, True),
-                                                  ({"service": {"publishNotReadyAddresses":
-                                                                False}}, False)])
+@pytest.mark.parametrize(
+    ("values", "expected"), [({}, True), ({"service": {"publishNotReadyAddresses": False}}, False)]
+)
 def test_service_keeps_serving_the_page_while_readiness_reports_a_problem(
     values: dict[str, Any], expected: bool
 ) -> None:
@@ -546,14 +612,18 @@ def test_service_keeps_serving_the_page_while_readiness_reports_a_problem(
     assert service["spec"]["publishNotReadyAddresses"] is expected
 
 
-@pytest.mark.parametrize(("metrics", "flags", "honor"), [
-    ({}, [], False),
-    ({"detail": True}, ["--metrics-detail"], False),
-    ({"blackbox": True}, ["--metrics-blackbox"], True),
-    ({"detail": True, "blackbox": True}, ["--metrics-detail", "--metrics-blackbox"], True),
-])
+@pytest.mark.parametrize(
+    ("metrics", "flags", "honor"),
+    [
+        ({}, [], False),
+        ({"detail": True}, ["--metrics-detail"], False),
+        ({"blackbox": True}, ["--metrics-blackbox"], True),
+        ({"detail": True, "blackbox": True}, ["--metrics-detail", "--metrics-blackbox"], True),
+    ],
+)
 def test_metrics_options_become_flags_and_blackbox_honors_labels(
-        metrics: dict[str, bool], flags: list[str], honor: bool) -> None:
+    metrics: dict[str, bool], flags: list[str], honor: bool
+) -> None:
     objs = objects(render({"metrics": metrics, "serviceMonitor": {"enabled": True}}))
     (deploy,) = by_kind(objs, "Deployment")
     args = deploy["spec"]["template"]["spec"]["containers"][0]["args"]
@@ -562,7 +632,9 @@ def test_metrics_options_become_flags_and_blackbox_honors_labels(
 
     parsed = build_parser().parse_args(args)  # the image's entrypoint is `prober`
     assert (parsed.metrics_detail, parsed.metrics_blackbox) == (
-        "--metrics-detail" in flags, "--metrics-blackbox" in flags)
+        "--metrics-detail" in flags,
+        "--metrics-blackbox" in flags,
+    )
     (monitor,) = by_kind(objs, "ServiceMonitor")
     assert monitor["spec"]["endpoints"][0]["honorLabels"] is honor
 
@@ -584,8 +656,11 @@ def test_public_and_admin_ports() -> None:
     assert by_name["admin"]["targetPort"] == "admin" and by_name["http"]["targetPort"] == "http"
     # the Ingress and the HTTPRoute: the public port only
     (ingress,) = by_kind(objs, "Ingress")
-    backends = [path["backend"]["service"]["port"] for rule in ingress["spec"]["rules"]
-                for path in rule["http"]["paths"]]
+    backends = [
+        path["backend"]["service"]["port"]
+        for rule in ingress["spec"]["rules"]
+        for path in rule["http"]["paths"]
+    ]
     assert backends and all(b == {"name": "http"} for b in backends)
     (route,) = by_kind(objs, "HTTPRoute")
     refs = [ref for rule in route["spec"]["rules"] for ref in rule["backendRefs"]]
@@ -595,6 +670,7 @@ def test_public_and_admin_ports() -> None:
     (policy,) = by_kind(objs, "NetworkPolicy")
     rules = {r["ports"][0]["port"]: r for r in policy["spec"]["ingress"]}
     assert set(rules) == {"http", "admin"}
-    monitoring = {"namespaceSelector": {"matchLabels": {
-        "kubernetes.io/metadata.name": "monitoring"}}}
+    monitoring = {
+        "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}
+    }
     assert rules["admin"]["from"] == [monitoring]

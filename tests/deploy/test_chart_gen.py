@@ -24,8 +24,13 @@ def _gen() -> ModuleType:
 
 
 def test_generated_chart_files_are_fresh() -> None:
-    out = subprocess.run([sys.executable, str(SCRIPT), "--check"], capture_output=True,
-                         text=True, timeout=60, check=False)
+    out = subprocess.run(
+        [sys.executable, str(SCRIPT), "--check"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert out.returncode == 0, out.stderr
 
 
@@ -50,47 +55,64 @@ def test_check_reports_a_stale_copy_and_a_symlink(tmp_path: Path) -> None:
     values = tree / "helm" / "prober" / "values.yaml"
     values.write_text(values.read_text().replace("# -- Log level", "# -- The log level"))
     script = tree / "scripts" / "chart_gen.py"
-    out = subprocess.run([sys.executable, str(script), "--check"], capture_output=True,
-                         text=True, timeout=60, check=False)
+    out = subprocess.run(
+        [sys.executable, str(script), "--check"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert out.returncode == 1
     assert "files/dashboards/prober-check.json: out of date" in out.stderr
     assert "files/prober.rules.yaml: a symlink" in out.stderr
     assert "helm/prober/README.md: out of date" in out.stderr
-    fixed = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
-                           timeout=60, check=False)
+    fixed = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=60, check=False
+    )
     assert fixed.returncode == 0, fixed.stderr
     assert not rules.is_symlink()
-    again = subprocess.run([sys.executable, str(script), "--check"], capture_output=True,
-                           text=True, timeout=60, check=False)
+    again = subprocess.run(
+        [sys.executable, str(script), "--check"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert again.returncode == 0, again.stderr
 
 
 def test_readme_rows_follow_helm_docs_comments() -> None:
-    text = "\n".join([
-        "# -- Top-level string.",
-        "# Continued here.",
-        "name: x",
-        "plain: 3",
-        "image:",
-        "  # -- The tag.",
-        "  tag: ''",
-        "  pullPolicy: IfNotPresent",
-        "# -- A documented mapping is one row.",
-        "service:",
-        "  port: 80",
-        "  # -- not a row of its own",
-        "  type: ClusterIP",
-        "list:",
-        "  - a",
-        "after: true",
-    ])
+    text = "\n".join(
+        [
+            "# -- Top-level string.",
+            "# Continued here.",
+            "name: x",
+            "plain: 3",
+            "image:",
+            "  # -- The tag.",
+            "  tag: ''",
+            "  pullPolicy: IfNotPresent",
+            "# -- A documented mapping is one row.",
+            "service:",
+            "  port: 80",
+            "  # -- not a row of its own",
+            "  type: ClusterIP",
+            "list:",
+            "  - a",
+            "after: true",
+        ]
+    )
     assert _gen().value_rows(text) == [
         ("name", "string", '`"x"`', "Top-level string. Continued here."),
         ("plain", "int", "`3`", ""),
         ("image.tag", "string", '`""`', "The tag."),
         ("image.pullPolicy", "string", '`"IfNotPresent"`', ""),
-        ("service", "object", '`{"port":80,"type":"ClusterIP"}`',
-         "A documented mapping is one row."),
+        (
+            "service",
+            "object",
+            '`{"port":80,"type":"ClusterIP"}`',
+            "A documented mapping is one row.",
+        ),
         ("list", "list", '`["a"]`', ""),
         ("after", "bool", "`true`", ""),
     ]

@@ -34,7 +34,10 @@ def test_metric_name_parser() -> None:
         " > 14 * 86400 and bool time() - foo_bar offset 5m"
     )
     assert metric_names(expr) == {
-        "prober_probe_duration_seconds_bucket", "prober_build_info", "foo_bar"}
+        "prober_probe_duration_seconds_bucket",
+        "prober_build_info",
+        "foo_bar",
+    }
 
 
 def test_metrics_doc_parsed() -> None:
@@ -95,8 +98,12 @@ def test_overview_has_status_mappings_for_every_status() -> None:
     timeline = next(p for p in _walk(dash["panels"]) if p["type"] == "state-timeline")
     options = timeline["fieldConfig"]["defaults"]["mappings"][0]["options"]
     assert {options[str(i)]["text"] for i in range(5)} == {
-        "operational", "under maintenance", "degraded performance", "partial outage",
-        "major outage"}
+        "operational",
+        "under maintenance",
+        "degraded performance",
+        "partial outage",
+        "major outage",
+    }
 
 
 def test_check_dashboard_has_check_variable() -> None:
@@ -104,8 +111,12 @@ def test_check_dashboard_has_check_variable() -> None:
     names = {v["name"] for v in dash["templating"]["list"]}
     assert "check" in names
     exprs = " ".join(e for _, e in dashboard_exprs(DASHBOARDS[0].parent / "prober-check.json"))
-    for metric in ("prober_probe_phase_seconds", "prober_check_tls_cert_expiry_timestamp_seconds",
-                   "prober_check_last_status_code", "prober_probes_total"):
+    for metric in (
+        "prober_probe_phase_seconds",
+        "prober_check_tls_cert_expiry_timestamp_seconds",
+        "prober_check_last_status_code",
+        "prober_probes_total",
+    ):
         assert metric in exprs
 
 
@@ -138,14 +149,19 @@ def _walk(panels):  # type: ignore[no-untyped-def]
 
 def _selectors(expr: str) -> list[tuple[str, str]]:
     """(metric, label matchers) of every prober series selector in an expression."""
-    return [(m.group(1), m.group(2) or "")
-            for m in re.finditer(r"\b(prober_[a-z0-9_]+)(\{[^}]*\})?", expr)]
+    return [
+        (m.group(1), m.group(2) or "")
+        for m in re.finditer(r"\b(prober_[a-z0-9_]+)(\{[^}]*\})?", expr)
+    ]
 
 
 def test_selectors_parser() -> None:
     expr = 'max(a{x="1"}) + prober_b{job=~"$job"} / prober_c and on (job) prober_d_bucket'
-    assert _selectors(expr) == [("prober_b", '{job=~"$job"}'), ("prober_c", ""),
-                                ("prober_d_bucket", "")]
+    assert _selectors(expr) == [
+        ("prober_b", '{job=~"$job"}'),
+        ("prober_c", ""),
+        ("prober_d_bucket", ""),
+    ]
 
 
 @pytest.mark.parametrize("path", DASHBOARDS, ids=lambda p: p.name)
@@ -153,8 +169,10 @@ def test_every_query_filters_on_namespace_and_job(path) -> None:  # type: ignore
     """Two prober releases in one Prometheus never merge: every selector of every panel
     and variable (but $namespace's own) is filtered on $namespace and $job."""
     variables = {v["name"]: v for v in load_dashboard(path)["templating"]["list"]}
-    for name, query in (("namespace", "label_values(prober_build_info, namespace)"),
-                        ("job", 'label_values(prober_build_info{namespace=~"$namespace"}, job)')):
+    for name, query in (
+        ("namespace", "label_values(prober_build_info, namespace)"),
+        ("job", 'label_values(prober_build_info{namespace=~"$namespace"}, job)'),
+    ):
         var = variables[name]
         assert var["type"] == "query"
         assert var["query"]["query"] == query
@@ -180,8 +198,11 @@ def _overview() -> dict[str, Any]:
 
 
 def incident_table() -> dict[str, Any]:
-    tables = [p for p in _walk(_overview()["panels"])
-              if p["type"] == "table" and p["datasource"]["type"] == INFINITY]
+    tables = [
+        p
+        for p in _walk(_overview()["panels"])
+        if p["type"] == "table" and p["datasource"]["type"] == INFINITY
+    ]
     assert len(tables) == 1, "one incident table from the status API"
     return tables[0]
 
@@ -205,13 +226,20 @@ def test_overview_has_the_incident_table_from_the_status_api() -> None:
     assert list(columns) == INCIDENT_COLUMNS
     for field in ("started_at", "resolved_at"):
         assert columns[field]["type"] == "timestamp", field
-    link = next(o for o in panel["fieldConfig"]["overrides"]
-                if o["matcher"]["options"] == columns["shortlink"]["text"])
+    link = next(
+        o
+        for o in panel["fieldConfig"]["overrides"]
+        if o["matcher"]["options"] == columns["shortlink"]["text"]
+    )
     (links,) = [p["value"] for p in link["properties"] if p["id"] == "links"]
     assert links[0]["url"] == "${__value.raw}", "shortlink is a link"
     # The metrics-based stat stays, next to the table.
-    stats = [p for p in _walk(_overview()["panels"]) if p["type"] == "stat"
-             and any("prober_incidents_open" in t.get("expr", "") for t in p["targets"])]
+    stats = [
+        p
+        for p in _walk(_overview()["panels"])
+        if p["type"] == "stat"
+        and any("prober_incidents_open" in t.get("expr", "") for t in p["targets"])
+    ]
     assert len(stats) == 1
 
 
@@ -250,8 +278,9 @@ def test_deploy_doc_sets_up_the_infinity_data_source() -> None:
 def _generator() -> Any:
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location("grafana_dashboards",
-                                                  ROOT / "grafana" / "dashboards.py")
+    spec = importlib.util.spec_from_file_location(
+        "grafana_dashboards", ROOT / "grafana" / "dashboards.py"
+    )
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -263,7 +292,8 @@ def test_committed_json_is_what_the_code_generates() -> None:
     assert sorted(rendered) == sorted(p.name for p in DASHBOARDS)
     for path in DASHBOARDS:
         assert path.read_text() == rendered[path.name], (
-            f"{path.name} differs from grafana/dashboards.py: run python grafana/dashboards.py")
+            f"{path.name} differs from grafana/dashboards.py: run python grafana/dashboards.py"
+        )
 
 
 def test_generator_check_mode_reports_a_stale_file(tmp_path: Path) -> None:
@@ -276,9 +306,14 @@ def test_generator_check_mode_reports_a_stale_file(tmp_path: Path) -> None:
 
 def test_component_panels_link_to_the_checks_of_the_component() -> None:
     overview = _overview()
-    linked = [p for p in _walk(overview["panels"])
-              if any("component" in link.get("title", "")
-                     for link in p.get("fieldConfig", {}).get("defaults", {}).get("links", []))]
+    linked = [
+        p
+        for p in _walk(overview["panels"])
+        if any(
+            "component" in link.get("title", "")
+            for link in p.get("fieldConfig", {}).get("defaults", {}).get("links", [])
+        )
+    ]
     titles = {p["title"] for p in linked}
     assert {"Component status", "Status timeline", "Availability, last 30 days"} <= titles
     for p in linked:

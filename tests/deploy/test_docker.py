@@ -26,7 +26,11 @@ DOCKERFILE = ROOT / "Dockerfile"
 def _hadolint(path: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         ["hadolint", "--no-color", "--config", str(ROOT / ".hadolint.yaml"), str(path)],
-        capture_output=True, text=True, timeout=60, check=False)
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
 
 
 def _instructions(text: str) -> list[tuple[str, str]]:
@@ -84,9 +88,12 @@ def test_final_stage_is_safe_and_runs_prober() -> None:
     assert set(volumes) == {"/var/lib/prober", "/tmp"}
     assert words["EXPOSE"] == "8080 8090"  # public, admin (/metrics, reload, writes)
     env = " ".join(rest for word, rest in stage if word == "ENV")
-    for setting in ("PYTHONDONTWRITEBYTECODE=1", "PROBER_LISTEN=0.0.0.0:8080",
-                    "PROBER_ADMIN_LISTEN=0.0.0.0:8090",
-                    "PROBER_DB=/var/lib/prober/prober.db"):
+    for setting in (
+        "PYTHONDONTWRITEBYTECODE=1",
+        "PROBER_LISTEN=0.0.0.0:8080",
+        "PROBER_ADMIN_LISTEN=0.0.0.0:8090",
+        "PROBER_DB=/var/lib/prober/prober.db",
+    ):
         assert setting in env
     runs = " ".join(rest for word, rest in stage if word == "RUN")
     assert "--no-index" in runs and "from=builder" in runs
@@ -100,8 +107,11 @@ def test_final_stage_is_safe_and_runs_prober() -> None:
 
 def _context_files() -> list[Path]:
     """Files a `docker build .` would send, by the allowlist rules of .dockerignore."""
-    rules = [line.strip() for line in (ROOT / ".dockerignore").read_text().splitlines()
-             if line.strip() and not line.startswith("#")]
+    rules = [
+        line.strip()
+        for line in (ROOT / ".dockerignore").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
     chosen: list[Path] = []
     for dirpath, dirnames, filenames in os.walk(ROOT):
         dirnames[:] = [d for d in dirnames if d not in {".git", ".venv", "node_modules"}]
@@ -112,10 +122,17 @@ def _context_files() -> list[Path]:
                 negate = rule.startswith("!")
                 pattern = rule[1:] if negate else rule
                 pattern = pattern.rstrip("/")
-                hit = (fnmatch.fnmatch(rel, pattern) or rel.startswith(pattern + "/")
-                       or (pattern.startswith("**/") and (
-                           fnmatch.fnmatch(Path(rel).name, pattern[3:])
-                           or f"/{pattern[3:]}/" in f"/{rel}")))
+                hit = (
+                    fnmatch.fnmatch(rel, pattern)
+                    or rel.startswith(pattern + "/")
+                    or (
+                        pattern.startswith("**/")
+                        and (
+                            fnmatch.fnmatch(Path(rel).name, pattern[3:])
+                            or f"/{pattern[3:]}/" in f"/{rel}"
+                        )
+                    )
+                )
                 if hit:
                     included = negate
             if included:
@@ -126,8 +143,7 @@ def _context_files() -> list[Path]:
 def test_build_context_holds_what_the_dockerfile_copies() -> None:
     files = {p.as_posix() for p in _context_files()}
     assert {"pyproject.toml", "README.md", "prober/__init__.py", "prober/cli.py"} <= files
-    assert not any(f.startswith(("tests/", "helm/", ".git/")) or "__pycache__" in f
-                   for f in files)
+    assert not any(f.startswith(("tests/", "helm/", ".git/")) or "__pycache__" in f for f in files)
     for word, rest in _instructions(DOCKERFILE.read_text()):
         if word == "COPY" and "--from" not in rest:
             for src in rest.split()[:-1]:
@@ -147,34 +163,62 @@ def test_pip_install_of_the_build_context_gives_a_working_prober(tmp_path: Path)
     py = venv / "bin" / "python"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "PROBER_"))}
     env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
-    install = subprocess.run([str(py), "-m", "pip", "install", "-q", str(context)],
-                             capture_output=True, text=True, timeout=600, env=env, check=False)
+    install = subprocess.run(
+        [str(py), "-m", "pip", "install", "-q", str(context)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=env,
+        check=False,
+    )
     assert install.returncode == 0, install.stdout + install.stderr
 
-    out = subprocess.run([str(venv / "bin" / "prober"), "--help"], capture_output=True,
-                         text=True, timeout=60, env=env, cwd=tmp_path, check=False)
+    out = subprocess.run(
+        [str(venv / "bin" / "prober"), "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        cwd=tmp_path,
+        check=False,
+    )
     assert out.returncode == 0, out.stderr
     for command in ("run", "check-config"):
         assert command in out.stdout
-    out = subprocess.run([str(venv / "bin" / "prober"), "run", "--help"], capture_output=True,
-                         text=True, timeout=60, env=env, cwd=tmp_path, check=False)
+    out = subprocess.run(
+        [str(venv / "bin" / "prober"), "run", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        cwd=tmp_path,
+        check=False,
+    )
     assert out.returncode == 0, out.stderr
     assert "--listen" in out.stdout and "--db" in out.stdout
 
     # Every file of the package (templates, migrations, examples) reaches the installation.
-    where = subprocess.run([str(py), "-c", "import prober, os; print(os.path.dirname("
-                            "prober.__file__))"], capture_output=True, text=True, timeout=60,
-                           env=env, cwd=tmp_path, check=True).stdout.strip()
+    where = subprocess.run(
+        [str(py), "-c", "import prober, os; print(os.path.dirname(prober.__file__))"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        cwd=tmp_path,
+        check=True,
+    ).stdout.strip()
     installed = Path(where)
     assert installed.is_relative_to(venv), "imported the installed copy, not the checkout"
-    missing = [rel for rel in files
-               if rel.parts[0] == "prober" and not (installed.parent / rel).is_file()]
+    missing = [
+        rel for rel in files if rel.parts[0] == "prober" and not (installed.parent / rel).is_file()
+    ]
     assert not missing, f"not installed by `pip install .`: {missing}"
 
 
 def _args() -> dict[str, str]:
-    return dict(a.split("=", 1) for k, a in _instructions(DOCKERFILE.read_text())
-                if k == "ARG" and "=" in a)
+    return dict(
+        a.split("=", 1) for k, a in _instructions(DOCKERFILE.read_text()) if k == "ARG" and "=" in a
+    )
 
 
 def test_base_image_is_pinned_by_digest() -> None:
@@ -192,7 +236,8 @@ def test_one_python_version_for_image_and_tests() -> None:
     version = _args()["PYTHON_VERSION"]
     assert version == (ROOT / ".python-version").read_text().strip()
     assert version == f"{sys.version_info.major}.{sys.version_info.minor}", (
-        "the tests run on another Python than the image")
+        "the tests run on another Python than the image"
+    )
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
     assert pyproject["project"]["requires-python"] == f">={version}"
     assert pyproject["tool"]["mypy"]["python_version"] == version

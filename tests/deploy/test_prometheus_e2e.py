@@ -69,8 +69,14 @@ MAY_BE_ABSENT = {
     "prober_webhook_deliveries_total",
 }
 # Alert expressions that must select nothing while prober is healthy and scraped.
-QUIET_RULES = {"ProberAbsent", "ProberConfigReloadFailed", "ProberStoreUnhealthy",
-               "ProberStoreErrors", "ProberCertificateExpiringSoon", "ProberNotProbing"}
+QUIET_RULES = {
+    "ProberAbsent",
+    "ProberConfigReloadFailed",
+    "ProberStoreUnhealthy",
+    "ProberStoreErrors",
+    "ProberCertificateExpiringSoon",
+    "ProberNotProbing",
+}
 
 
 def shorten_for(rules_text: str, duration: str = "2s") -> str:
@@ -85,8 +91,10 @@ def shorten_for(rules_text: str, duration: str = "2s") -> str:
 
 def chart_rules_text() -> str:
     """The PrometheusRule's groups, as the chart renders them for this release."""
-    values = {"prometheusRule": {"enabled": True, "runbookBaseUrl": RUNBOOK_BASE},
-              "serviceMonitor": {"enabled": True}}
+    values = {
+        "prometheusRule": {"enabled": True, "runbookBaseUrl": RUNBOOK_BASE},
+        "serviceMonitor": {"enabled": True},
+    }
     rule = by_kind(objects(render(values, name=JOB, namespace=NAMESPACE)), "PrometheusRule")[0]
     return yaml.safe_dump({"groups": rule["spec"]["groups"]}, sort_keys=False)
 
@@ -188,9 +196,13 @@ def tail(log: Path) -> str:
     return log.read_text(errors="replace")[-3000:]
 
 
-async def wait_until_ready(session: aiohttp.ClientSession, url: str,
-                           proc: subprocess.Popen[bytes], log: Path,
-                           limit: float = 60.0) -> None:
+async def wait_until_ready(
+    session: aiohttp.ClientSession,
+    url: str,
+    proc: subprocess.Popen[bytes],
+    log: Path,
+    limit: float = 60.0,
+) -> None:
     deadline = time.monotonic() + limit
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -245,9 +257,13 @@ def setup(tmp_path: Path) -> tuple[list[str], Path]:
     rules.write_text(shorten_for(chart_rules_text()))
     prom_yml = tmp_path / "prometheus.yml"
     prom_yml.write_text(prometheus_config(None, rules))
-    prom_cmd = [PROMETHEUS, f"--config.file={prom_yml}",
-                f"--storage.tsdb.path={tmp_path / 'tsdb'}",
-                "--web.listen-address=127.0.0.1:0", "--log.level=info"]
+    prom_cmd = [
+        PROMETHEUS,
+        f"--config.file={prom_yml}",
+        f"--storage.tsdb.path={tmp_path / 'tsdb'}",
+        "--web.listen-address=127.0.0.1:0",
+        "--log.level=info",
+    ]
     return prom_cmd, prom_yml
 
 
@@ -259,18 +275,32 @@ def prober_command(tmp_path: Path, target_url: str, prom: str) -> tuple[list[str
     env["PYTHONPATH"] = os.pathsep.join(p for p in (env.get("PYTHONPATH"), str(ROOT)) if p)
     env["PYTHONUNBUFFERED"] = "1"
     # --metrics-detail: the check dashboard's latency, phase and status-code panels need it
-    return [sys.executable, "-m", "prober", "run", "--metrics-detail",
-            "--config", str(checks), "--listen", "127.0.0.1:0",
-            "--admin-listen", "127.0.0.1:0",
-            "--db", str(tmp_path / "prober.db"), "--log-format", "json"], env
+    return [
+        sys.executable,
+        "-m",
+        "prober",
+        "run",
+        "--metrics-detail",
+        "--config",
+        str(checks),
+        "--listen",
+        "127.0.0.1:0",
+        "--admin-listen",
+        "127.0.0.1:0",
+        "--db",
+        str(tmp_path / "prober.db"),
+        "--log-format",
+        "json",
+    ], env
 
 
 def _lines(log: Path) -> list[str]:
     return log.read_text(errors="replace").splitlines() if log.exists() else []
 
 
-async def prober_urls(log: Path, proc: subprocess.Popen[bytes],
-                      limit: float = 60.0) -> tuple[str, str]:
+async def prober_urls(
+    log: Path, proc: subprocess.Popen[bytes], limit: float = 60.0
+) -> tuple[str, str]:
     """prober's public and admin URLs, from its `listening` and `admin_listening` lines."""
     deadline = time.monotonic() + limit
     while time.monotonic() < deadline:
@@ -278,8 +308,7 @@ async def prober_urls(log: Path, proc: subprocess.Popen[bytes],
         for raw in _lines(log):
             with contextlib.suppress(ValueError):
                 line = json.loads(raw)
-                if isinstance(line, dict) and line.get("event") in ("listening",
-                                                                    "admin_listening"):
+                if isinstance(line, dict) and line.get("event") in ("listening", "admin_listening"):
                     urls[line["event"]] = str(line["url"]).rstrip("/")
         if len(urls) == 2:
             return urls["listening"], urls["admin_listening"]
@@ -289,19 +318,26 @@ async def prober_urls(log: Path, proc: subprocess.Popen[bytes],
     raise AssertionError(f"prober reported no addresses within {limit}s:\n{tail(log)}")
 
 
-def point_prometheus_at(prom_yml: Path, rules: Path, admin: str,
-                        proc: subprocess.Popen[bytes]) -> None:
+def point_prometheus_at(
+    prom_yml: Path, rules: Path, admin: str, proc: subprocess.Popen[bytes]
+) -> None:
     """Scrape prober's admin listener (as the chart's ServiceMonitor does): rewrite the
     config, check it with promtool and reload Prometheus (SIGHUP)."""
     prom_yml.write_text(prometheus_config(admin.removeprefix("http://"), rules))
-    check = subprocess.run(["promtool", "check", "config", str(prom_yml)], capture_output=True,
-                           text=True, timeout=60, check=False)
+    check = subprocess.run(
+        ["promtool", "check", "config", str(prom_yml)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert check.returncode == 0, check.stdout + check.stderr
     proc.send_signal(signal.SIGHUP)
 
 
 async def test_alert_fires_and_every_expression_runs(
-        target: tuple[Target, str], tmp_path: Path) -> None:
+    target: tuple[Target, str], tmp_path: Path
+) -> None:
     tgt, target_url = target
     prom_cmd, prom_yml = setup(tmp_path)
     prober_log, prom_log = tmp_path / "prober.log", tmp_path / "prometheus.log"
@@ -314,21 +350,25 @@ async def test_alert_fires_and_every_expression_runs(
             prober_url, admin_url = await prober_urls(prober_log, prober_proc)
             point_prometheus_at(prom_yml, tmp_path / "prober.rules.yaml", admin_url, prom_proc)
             async with aiohttp.ClientSession(timeout=timeout) as session:
-                await wait_until_ready(session, f"{prober_url}/-/ready", prober_proc,
-                                       prober_log)
+                await wait_until_ready(session, f"{prober_url}/-/ready", prober_proc, prober_log)
                 await wait_until_ready(session, f"{prom}/-/ready", prom_proc, prom_log)
                 await _alert_fires(session, tgt, prom, prober_url, prober_proc, prober_log)
 
 
-async def _alert_fires(session: aiohttp.ClientSession, tgt: Target, prom: str,
-                       prober_url: str, prober_proc: subprocess.Popen[bytes],
-                       prober_log: Path) -> None:
+async def _alert_fires(
+    session: aiohttp.ClientSession,
+    tgt: Target,
+    prom: str,
+    prober_url: str,
+    prober_proc: subprocess.Popen[bytes],
+    prober_log: Path,
+) -> None:
     # Healthy first: prober is scraped and reports the component operational.
     await poll(session, prom, f'prober_probes_total{{check="{CHECK}"}} > 0', limit=60)
-    await poll(session, prom, f'prober_component_status{{component="{COMPONENT}"}} == 0',
-               limit=60)
-    assert not [a for a in await firing_alerts(session, prom)
-                if a["labels"]["alertname"] in OUTAGE_ALERTS]
+    await poll(session, prom, f'prober_component_status{{component="{COMPONENT}"}} == 0', limit=60)
+    assert not [
+        a for a in await firing_alerts(session, prom) if a["labels"]["alertname"] in OUTAGE_ALERTS
+    ]
 
     # Break the target: the component-outage alert must fire.
     tgt.failing = True
@@ -338,11 +378,15 @@ async def _alert_fires(session: aiohttp.ClientSession, tgt: Target, prom: str,
         assert time.monotonic() < deadline, (
             f"no outage alert within {ALERT_TIMEOUT}s; alerts: "
             f"{await firing_alerts(session, prom)}; prober log:\n"
-            f"{tail(prober_log)}")
+            f"{tail(prober_log)}"
+        )
         assert prober_proc.poll() is None, tail(prober_log)
-        fired = [a for a in await firing_alerts(session, prom)
-                 if a["labels"]["alertname"] in OUTAGE_ALERTS
-                 and a["labels"].get("component") == COMPONENT]
+        fired = [
+            a
+            for a in await firing_alerts(session, prom)
+            if a["labels"]["alertname"] in OUTAGE_ALERTS
+            and a["labels"].get("component") == COMPONENT
+        ]
         if not fired:
             await asyncio.sleep(0.5)
     alert = fired[0]
@@ -351,12 +395,12 @@ async def _alert_fires(session: aiohttp.ClientSession, tgt: Target, prom: str,
     assert COMPONENT in alert["annotations"]["summary"]
     assert alert["annotations"]["runbook"]
     assert alert["annotations"]["runbook_url"] == (
-        f"{RUNBOOK_BASE}#{alert['labels']['alertname'].lower()}")
+        f"{RUNBOOK_BASE}#{alert['labels']['alertname'].lower()}"
+    )
     assert (alert["labels"]["job"], alert["labels"]["namespace"]) == (JOB, NAMESPACE)
 
     # Let the failure show in counters and an incident open, then run every query.
-    await poll(session, prom, f'prober_probe_failures_total{{check="{CHECK}"}} > 0',
-               limit=30)
+    await poll(session, prom, f'prober_probe_failures_total{{check="{CHECK}"}} > 0', limit=30)
     await poll(session, prom, "prober_incidents_open > 0", limit=60)
     await _every_expression_runs(session, prom)
     await _incident_table_reads_the_api(session, prober_url)
@@ -408,12 +452,12 @@ async def _every_expression_runs(session: aiohttp.ClientSession, prom: str) -> N
             problems.append(f"rule {name} selects {result} while prober is healthy")
         for metric in sorted(metric_names(expr) - MAY_BE_ABSENT):
             base = metric.removesuffix("_bucket")
-            present = await query(session, prom, f"count({{__name__=~\"{base}(_bucket)?\"}})")
+            present = await query(session, prom, f'count({{__name__=~"{base}(_bucket)?"}})')
             if not present["data"]["result"]:
                 problems.append(f"rule {name}: no series for {metric}")
-    firing = await query(session, prom,
-                         next(r["expr"] for r in rules
-                              if r["alert"] == "ProberComponentMajorOutage"))
+    firing = await query(
+        session, prom, next(r["expr"] for r in rules if r["alert"] == "ProberComponentMajorOutage")
+    )
     if not firing["data"]["result"]:
         problems.append("ProberComponentMajorOutage expression selects nothing during the outage")
     assert checked >= 30

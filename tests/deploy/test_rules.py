@@ -8,8 +8,9 @@ from .promql import RULE_TESTS, RULES, load_rules
 
 
 def _promtool(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["promtool", *args], capture_output=True, text=True, timeout=60,
-                          check=False)
+    return subprocess.run(
+        ["promtool", *args], capture_output=True, text=True, timeout=60, check=False
+    )
 
 
 def test_promtool_check_rules() -> None:

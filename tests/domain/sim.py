@@ -65,8 +65,13 @@ def make_config(
         for cid, _ in components
     )
     canary_checks = tuple(
-        Check(id=f"{CANARY_COMPONENT}-canary-{i}", component=CANARY_COMPONENT,
-              url=f"http://127.0.0.2/{i}", interval=10.0, timeout=5.0)
+        Check(
+            id=f"{CANARY_COMPONENT}-canary-{i}",
+            component=CANARY_COMPONENT,
+            url=f"http://127.0.0.2/{i}",
+            interval=10.0,
+            timeout=5.0,
+        )
         for i in range(canaries)
     )
     return Config(
@@ -88,9 +93,7 @@ class Sim:
         self.now = start
         self.effects: list[Effect] = []
         # Stagger checks inside the interval, as the runner's jitter does (deterministic).
-        self.next_due = {
-            c.id: start + (i * 0.37) % c.interval for i, c in enumerate(config.probed)
-        }
+        self.next_due = {c.id: start + (i * 0.37) % c.interval for i, c in enumerate(config.probed)}
 
     def round(
         self, check_id: str, reasons: Sequence[Reason], at: float | None = None
@@ -163,7 +166,8 @@ def resolved(effects: Sequence[Effect]) -> list[IncidentResolved]:
 
 def changes(effects: Sequence[Effect], component: str | None = None) -> list[ComponentStateChanged]:
     return [
-        e for e in of_type(effects, ComponentStateChanged)
+        e
+        for e in of_type(effects, ComponentStateChanged)
         if component is None or e.component == component
     ]
 
@@ -172,12 +176,15 @@ def network(effects: Sequence[Effect]) -> list[NetworkHealthChanged]:
     return of_type(effects, NetworkHealthChanged)
 
 
-def failing(reason: Reason, since: float, until: float = float("inf"),
-            checks: Sequence[str] | None = None) -> Behaviour:
+def failing(
+    reason: Reason, since: float, until: float = float("inf"), checks: Sequence[str] | None = None
+) -> Behaviour:
     """Every probe of `checks` (all by default) fails with `reason` in [since, until)."""
+
     def behave(check: str, at: float, i: int) -> Reason:
         hit = since <= at < until and (checks is None or check in checks)
         return reason if hit else Reason.OK
+
     return behave
 
 

@@ -55,19 +55,28 @@ def random_config(rng: random.Random) -> Config:
     for j in range(n):
         for k in range(rng.randint(1, 3)):
             interval = rng.choice([2.0, 3.0, 5.0])
-            checks.append(Check(
-                id=f"c{j}-k{k}", component=f"c{j}", url=f"http://127.0.0.1/{j}/{k}",
-                interval=interval, timeout=min(2.0, interval),
-                requests_per_round=rng.randint(1, 4),
-            ))
+            checks.append(
+                Check(
+                    id=f"c{j}-k{k}",
+                    component=f"c{j}",
+                    url=f"http://127.0.0.1/{j}/{k}",
+                    interval=interval,
+                    timeout=min(2.0, interval),
+                    requests_per_round=rng.randint(1, 4),
+                )
+            )
     maints = []
     for m in range(rng.randint(0, 2)):
         start = T0 + rng.uniform(0, 400)
-        maints.append(Maintenance(
-            id=f"m{m}", name=f"M{m}", components=(rng.choice(comps).id,),
-            start=datetime.fromtimestamp(start, UTC),
-            end=datetime.fromtimestamp(start + rng.uniform(20, 200), UTC),
-        ))
+        maints.append(
+            Maintenance(
+                id=f"m{m}",
+                name=f"M{m}",
+                components=(rng.choice(comps).id,),
+                start=datetime.fromtimestamp(start, UTC),
+                end=datetime.fromtimestamp(start + rng.uniform(20, 200), UTC),
+            )
+        )
     return Config(
         page=Page(name="Eq"),
         components=comps,
@@ -126,19 +135,27 @@ def run_pair(seed: int, seconds: float = 600.0) -> Counter[str]:
             if rng.random() < 0.03 and fast.open_incidents():
                 iid = rng.choice(fast.open_incidents()).id
                 status = rng.choice([None, IncidentStatus.IDENTIFIED, IncidentStatus.RESOLVED])
-                same(fast.post_update(iid, now, status, "note"),
-                     ref.post_update(iid, now, status, "note"))
+                same(
+                    fast.post_update(iid, now, status, "note"),
+                    ref.post_update(iid, now, status, "note"),
+                )
             next_tick += 1.0
         check = next(c for c in checks if c.id == cid)
         results = []
         for _ in range(check.requests_per_round):
             reason = reason_for(rng, mode, cid, hit)
-            results.append(ProbeResult(
-                check_id=cid, component=check.component, at=at, reason=reason,
-                duration=check.timeout if reason is Reason.TIMEOUT else rng.uniform(0.01, 0.9),
-                status_code=500 if reason is Reason.HTTP_5XX else (
-                    200 if reason is Reason.OK else None),
-            ))
+            results.append(
+                ProbeResult(
+                    check_id=cid,
+                    component=check.component,
+                    at=at,
+                    reason=reason,
+                    duration=check.timeout if reason is Reason.TIMEOUT else rng.uniform(0.01, 0.9),
+                    status_code=500
+                    if reason is Reason.HTTP_5XX
+                    else (200 if reason is Reason.OK else None),
+                )
+            )
         finish = at + max(r.duration for r in results)
         now = max(now, finish)
         same(fast.observe(results, now), ref.observe(results, now))
@@ -182,6 +199,12 @@ def test_the_random_runs_exercise_every_transition(runs: dict[int, Counter[str]]
     """Not vacuous: across seeds, statuses change, incidents open, update and resolve,
     maintenance starts, and prober loses its own network."""
     total = sum(runs.values(), Counter[str]())
-    for kind in ("ComponentStateChanged", "IncidentOpened", "IncidentUpdated",
-                 "IncidentResolved", "NetworkHealthChanged", "maintenance"):
+    for kind in (
+        "ComponentStateChanged",
+        "IncidentOpened",
+        "IncidentUpdated",
+        "IncidentResolved",
+        "NetworkHealthChanged",
+        "maintenance",
+    ):
         assert total[kind] > 0, kind

@@ -15,8 +15,7 @@ from prober.domain.incidents import IncidentBook
 from prober.domain.status import ComponentStatus, Impact, IncidentStatus
 
 CS = ComponentStatus
-OP, DEG, PART, MAJ = (CS.OPERATIONAL, CS.DEGRADED_PERFORMANCE, CS.PARTIAL_OUTAGE,
-                      CS.MAJOR_OUTAGE)
+OP, DEG, PART, MAJ = (CS.OPERATIONAL, CS.DEGRADED_PERFORMANCE, CS.PARTIAL_OUTAGE, CS.MAJOR_OUTAGE)
 NAMES = {"api": "Platform API", "web": "Dashboard", "sms": "SMS delivery"}
 T = 1_000_000.0
 POLICY = IncidentPolicy(quiet_period=60.0, min_update_spacing=10.0)
@@ -39,8 +38,9 @@ def only_open(b: IncidentBook):
 
 def test_human_incident_is_never_advanced_by_the_engine() -> None:
     b = book()
-    [opened] = human.open_incident(b, T, name="Payments delayed", body="Looking.",
-                                   components=(("web", PART),))
+    [opened] = human.open_incident(
+        b, T, name="Payments delayed", body="Looking.", components=(("web", PART),)
+    )
     assert isinstance(opened, IncidentOpened)
     inc = opened.incident
     assert inc.impact is Impact.MAJOR and inc.status is IncidentStatus.INVESTIGATING
@@ -62,8 +62,7 @@ def test_human_and_engine_updates_interleave_without_overwriting() -> None:
     [opened] = step(b, T, api=DEG)
     iid = opened.incident.id
     human.edit_incident(b, iid, T + 5, name="Slow API for EU customers")
-    b.post_update(iid, T + 6, IncidentStatus.IDENTIFIED, "A bad node; draining it.",
-                  Impact.MAJOR)
+    b.post_update(iid, T + 6, IncidentStatus.IDENTIFIED, "A bad node; draining it.", Impact.MAJOR)
     # the engine keeps writing its own updates as statuses change ...
     effects = step(b, T + 30, api=PART, web=DEG)
     [update] = [e for e in effects if isinstance(e, IncidentUpdated)]
@@ -90,8 +89,9 @@ def test_components_of_an_automatic_incident_follow_the_probes() -> None:
 def test_human_resolve_holds_while_the_component_stays_as_it_was() -> None:
     b = book()
     [opened] = step(b, T, api=DEG)
-    [resolved] = b.post_update(opened.incident.id, T + 20, IncidentStatus.RESOLVED,
-                               "Known slowness, accepted.")
+    [resolved] = b.post_update(
+        opened.incident.id, T + 20, IncidentStatus.RESOLVED, "Known slowness, accepted."
+    )
     assert isinstance(resolved, IncidentResolved)
     for i in range(1, 30):  # still degraded, as when resolved: no new incident
         assert step(b, T + 20 + i * 30, api=DEG) == []

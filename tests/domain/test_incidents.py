@@ -13,8 +13,7 @@ from prober.domain.status import ComponentStatus, Impact, IncidentStatus
 from prober.domain.wording import components_phrase, reason_phrase, title
 
 CS = ComponentStatus
-OP, DEG, PART, MAJ = (CS.OPERATIONAL, CS.DEGRADED_PERFORMANCE, CS.PARTIAL_OUTAGE,
-                      CS.MAJOR_OUTAGE)
+OP, DEG, PART, MAJ = (CS.OPERATIONAL, CS.DEGRADED_PERFORMANCE, CS.PARTIAL_OUTAGE, CS.MAJOR_OUTAGE)
 NAMES = {"api": "Platform API", "web": "Dashboard", "sms": "SMS delivery"}
 T = 1_000_000.0
 

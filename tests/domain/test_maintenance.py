@@ -18,14 +18,18 @@ def ts(*args: int) -> float:
 
 
 ONE_OFF = Maintenance(
-    id="db", name="Database upgrade", components=("api",),
-    start=datetime(2026, 5, 27, 2, 0, tzinfo=UTC), end=datetime(2026, 5, 27, 3, 0, tzinfo=UTC),
+    id="db",
+    name="Database upgrade",
+    components=("api",),
+    start=datetime(2026, 5, 27, 2, 0, tzinfo=UTC),
+    end=datetime(2026, 5, 27, 3, 0, tzinfo=UTC),
 )
 # Sundays 02:00-04:00 Berlin time
 WEEKLY = Maintenance(
-    id="patch", name="Weekly patching", components=("api", "web"),
-    weekly=WeeklyRecurrence(days=(6,), start=time(2, 0), duration=7200.0,
-                            timezone="Europe/Berlin"),
+    id="patch",
+    name="Weekly patching",
+    components=("api", "web"),
+    weekly=WeeklyRecurrence(days=(6,), start=time(2, 0), duration=7200.0, timezone="Europe/Berlin"),
 )
 
 
@@ -72,15 +76,17 @@ def test_no_incident_during_maintenance_and_status_under_maintenance() -> None:
     sim = Sim(config, start=start)
     sim.run(300.0)
     # the database upgrade takes the API down during the window only
-    behave = failing(Reason.HTTP_5XX, ts(2026, 5, 27, 2, 1), ts(2026, 5, 27, 2, 50),
-                     checks=["api-check"])
+    behave = failing(
+        Reason.HTTP_5XX, ts(2026, 5, 27, 2, 1), ts(2026, 5, 27, 2, 50), checks=["api-check"]
+    )
     out = sim.run(7200.0, behave, tick_every=5.0)
     assert not opened(out)
     api = [(c.old, c.new) for c in changes(out, "api")]
     assert api[0] == (ComponentStatus.OPERATIONAL, ComponentStatus.UNDER_MAINTENANCE)
     assert api[-1][1] is ComponentStatus.OPERATIONAL
-    assert all(new in (ComponentStatus.UNDER_MAINTENANCE, ComponentStatus.OPERATIONAL)
-               for _, new in api)
+    assert all(
+        new in (ComponentStatus.UNDER_MAINTENANCE, ComponentStatus.OPERATIONAL) for _, new in api
+    )
     # probes were still recorded while in maintenance
     assert isinstance(sim.engine, Engine)
     assert sim.engine.maintenance_windows(start)[0].id == "db"
@@ -102,8 +108,9 @@ def test_maintenance_starting_during_an_outage_freezes_the_incident() -> None:
     start = ts(2026, 5, 27, 1, 40)
     sim = Sim(make_config(TWO_COMPONENTS, maintenances=[ONE_OFF]), start=start)
     sim.run(300.0)
-    behave = failing(Reason.HTTP_5XX, ts(2026, 5, 27, 1, 50), ts(2026, 5, 27, 3, 20),
-                     checks=["api-check"])
+    behave = failing(
+        Reason.HTTP_5XX, ts(2026, 5, 27, 1, 50), ts(2026, 5, 27, 3, 20), checks=["api-check"]
+    )
     out = sim.run(3600.0, behave, tick_every=5.0)  # to 02:45, in the window
     [inc] = opened(out)
     assert inc.incident.started_at < ts(2026, 5, 27, 1, 51)

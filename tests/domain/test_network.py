@@ -39,8 +39,9 @@ def test_total_outage_with_canaries_answering_opens_critical_within_two_interval
     sim = Sim(make_config(MANY, interval=5.0, requests_per_round=2, canaries=1))
     warm(sim)
     began = sim.now
-    out = sim.run(30.0, failing(Reason.CONNECT, began, checks=TARGETS),
-                  stop=lambda e: bool(opened(e)))
+    out = sim.run(
+        30.0, failing(Reason.CONNECT, began, checks=TARGETS), stop=lambda e: bool(opened(e))
+    )
     inc = opened(out)[0].incident
     assert inc.created_at - began <= 2 * 5.0 + 1.0
     assert inc.impact.value == "critical"
@@ -77,8 +78,11 @@ def test_a_blip_shorter_than_the_hold_without_canaries_opens_nothing() -> None:
 def test_a_slow_check_does_not_break_the_verdict_of_a_loss() -> None:
     """One check at a 90 s interval: the guard judges the checks that reported since the
     loss began, and its hold is never capped below the slowest interval."""
-    sim = Sim(make_config(MANY[:5], interval=5.0, requests_per_round=2, canaries=1,
-                          intervals={"c0": 90.0}))
+    sim = Sim(
+        make_config(
+            MANY[:5], interval=5.0, requests_per_round=2, canaries=1, intervals={"c0": 90.0}
+        )
+    )
     sim.run(200.0)
     assert not sim.effects
     out = sim.run(300.0, failing(Reason.TIMEOUT, sim.now))
@@ -111,8 +115,11 @@ def test_an_outage_starting_just_before_a_blip_ends_keeps_its_start() -> None:
     sim = Sim(make_config(MANY[:4], interval=5.0, requests_per_round=2))
     warm(sim)
     began = sim.now
-    out = sim.run(60.0, failing(Reason.CONNECT, began, checks=["c1-check", "c2-check"]),
-                  stop=lambda e: bool(opened(e)))
+    out = sim.run(
+        60.0,
+        failing(Reason.CONNECT, began, checks=["c1-check", "c2-check"]),
+        stop=lambda e: bool(opened(e)),
+    )
     inc = opened(out)[0].incident
     assert inc.started_at - began < 5.0
 
@@ -186,8 +193,6 @@ def test_an_answer_from_before_the_run_releases_nothing() -> None:
         ("b", [Sample(9.0, False, 0.01, "ok")])
     ]
     assert "a" in guard._pending
-
-
 
 
 def test_a_long_broken_component_does_not_turn_another_failure_into_a_blip() -> None:

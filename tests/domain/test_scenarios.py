@@ -109,6 +109,7 @@ def noise_behaviour(rng: random.Random, counter: list[int]):  # type: ignore[no-
             counter[0] += 1
             return rng.choice([Reason.HTTP_5XX, Reason.TIMEOUT, Reason.CONNECT])
         return Reason.OK
+
     return noise
 
 
@@ -186,6 +187,7 @@ def test_relapse_during_monitoring_returns_the_same_incident_to_investigating() 
     t = sim.now
     out = sim.run(30.0, failing(Reason.HTTP_5XX, t, checks=["api-check"]))
     [inc] = opened(out)
+
     def monitoring(o: list[object]) -> bool:
         return any(u.incident.status is IncidentStatus.MONITORING for u in updated(o))  # type: ignore[arg-type]
 

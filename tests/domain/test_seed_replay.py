@@ -14,9 +14,18 @@ from .sim import Sim, make_config, opened, resolved
 
 CS = ComponentStatus
 NAMES = [
-    "SCIM", "User and authentication", "Billing", "Account Portal", "Platform API",
-    "Webhooks", "B2B SaaS", "Email delivery", "SMS delivery", "Session management",
-    "Machine authentication", "Dashboard",
+    "SCIM",
+    "User and authentication",
+    "Billing",
+    "Account Portal",
+    "Platform API",
+    "Webhooks",
+    "B2B SaaS",
+    "Email delivery",
+    "SMS delivery",
+    "Session management",
+    "Machine authentication",
+    "Dashboard",
 ]
 COMPONENTS = tuple((n.lower().replace(" ", "-"), n) for n in NAMES)
 
@@ -97,8 +106,10 @@ def timeline() -> str:
     lines = [inc.name, f"impact {inc.impact.value}"]
     for u in inc.updates:
         when = datetime.fromtimestamp(u.created_at, UTC).strftime("%H:%M:%S")
-        comps = ", ".join(f"{a.name} ({a.old_status.label} -> {a.new_status.label})"
-                          for a in u.affected_components)
+        comps = ", ".join(
+            f"{a.name} ({a.old_status.label} -> {a.new_status.label})"
+            for a in u.affected_components
+        )
         lines.append(f"{when} {u.status.value}: {u.body}\n    {comps}")
     return "\n".join(lines)
 

@@ -70,8 +70,14 @@ def test_exits_are_upper_confidence_bounds_below_the_threshold(
     assert EXIT_ALPHA == 0.01
 
 
-def rounds(health: ComponentHealth, start: float, count: int, failures_per_round: int,
-           per_round: int = 10, interval: float = 5.0) -> float:
+def rounds(
+    health: ComponentHealth,
+    start: float,
+    count: int,
+    failures_per_round: int,
+    per_round: int = 10,
+    interval: float = 5.0,
+) -> float:
     t = start
     for _ in range(count):
         health.record_round(

@@ -9,9 +9,7 @@ from prober.domain.window import Window, bin_upper, bucket_width, latency_bin
 T = 1_000_000.0
 
 
-@pytest.mark.parametrize(
-    ("span", "width"), [(300.0, 5.0), (60.0, 1.0), (3600.0, 5.0), (6.0, 0.25)]
-)
+@pytest.mark.parametrize(("span", "width"), [(300.0, 5.0), (60.0, 1.0), (3600.0, 5.0), (6.0, 0.25)])
 def test_bucket_width(span: float, width: float) -> None:
     assert bucket_width(span) == width
 

@@ -30,8 +30,9 @@ STARTED: list[asyncio.subprocess.Process] = []
 
 
 class ProberProcess:
-    def __init__(self, config: Path, db: Path, env: dict[str, str] | None = None,
-                 args: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self, config: Path, db: Path, env: dict[str, str] | None = None, args: tuple[str, ...] = ()
+    ) -> None:
         self.config = config
         self.db = db
         self.env = env or {}
@@ -45,12 +46,27 @@ class ProberProcess:
     async def start(self, timeout: float = 30.0) -> None:
         env = {**os.environ, "PYTHONUNBUFFERED": "1", **self.env}
         self.proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "prober", "run", "--config", str(self.config),
-            "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0",
-            "--db", str(self.db), "--log-format", "json",
-            "--grace", "3", *self.args,
-            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
-            cwd=str(REPO), env=env,
+            sys.executable,
+            "-m",
+            "prober",
+            "run",
+            "--config",
+            str(self.config),
+            "--listen",
+            "127.0.0.1:0",
+            "--admin-listen",
+            "127.0.0.1:0",
+            "--db",
+            str(self.db),
+            "--log-format",
+            "json",
+            "--grace",
+            "3",
+            *self.args,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE,
+            cwd=str(REPO),
+            env=env,
         )
         STARTED.append(self.proc)
         self._reader = asyncio.create_task(self._read())
@@ -104,8 +120,12 @@ class ProberProcess:
         await self.stop(signal.SIGKILL)
 
 
-async def until(fn: Callable[[], Awaitable[Any]], timeout: float = 30.0,
-                interval: float = 0.2, what: str = "condition") -> Any:
+async def until(
+    fn: Callable[[], Awaitable[Any]],
+    timeout: float = 30.0,
+    interval: float = 0.2,
+    what: str = "condition",
+) -> Any:
     """Poll `fn` until it returns a truthy value; fail after `timeout` seconds."""
     deadline = time.monotonic() + timeout
     last: Any = None
@@ -117,8 +137,13 @@ async def until(fn: Callable[[], Awaitable[Any]], timeout: float = 30.0,
     raise AssertionError(f"timed out after {timeout}s waiting for {what}; last={last!r}")
 
 
-def write_config(path: Path, target: str, components: tuple[str, ...] = ("platform-api", "billing"),
-                 interval: str = "1s", extra: str = "") -> Path:
+def write_config(
+    path: Path,
+    target: str,
+    components: tuple[str, ...] = ("platform-api", "billing"),
+    interval: str = "1s",
+    extra: str = "",
+) -> Path:
     lines = ["page:", "  name: E2E", "components:"]
     for c in components:
         lines += [f"  - id: {c}", f"    name: {c.upper()} service"]

@@ -41,13 +41,15 @@ async def target() -> AsyncIterator[str]:
         await runner.cleanup()
 
 
-def prober(tmp_path: Path, target: str, db: Path | None = None,
-           args: tuple[str, ...] = ()) -> ProberProcess:
+def prober(
+    tmp_path: Path, target: str, db: Path | None = None, args: tuple[str, ...] = ()
+) -> ProberProcess:
     config = write_config(tmp_path / "checks.yaml", target, extra=FAST)
     token = tmp_path / "token"
     token.write_text(TOKEN)
-    return ProberProcess(config, db or tmp_path / "prober.db",
-                         args=("--api-token-file", str(token), *args))
+    return ProberProcess(
+        config, db or tmp_path / "prober.db", args=("--api-token-file", str(token), *args)
+    )
 
 
 async def open_incident(p: ProberProcess) -> str:
@@ -60,8 +62,7 @@ async def open_incident(p: ProberProcess) -> str:
 
 def human_bodies(db: Path) -> set[str]:
     with sqlite3.connect(db) as conn:
-        return {r[0] for r in conn.execute(
-            "SELECT body FROM incident_updates WHERE automatic = 0")}
+        return {r[0] for r in conn.execute("SELECT body FROM incident_updates WHERE automatic = 0")}
 
 
 async def post(session: aiohttp.ClientSession, url: str, body: str) -> int:
@@ -102,6 +103,8 @@ async def test_sigterm_with_writes_in_flight_loses_no_acknowledged_update(
     refused = {s for s in outcomes.values() if s != 201}
     assert acked and refused <= {0, 503}, outcomes
     assert acked <= human_bodies(tmp_path / "prober.db"), "an acknowledged update was lost"
+
+
 async def test_full_disk_refuses_writes_with_503_then_recovers_without_a_write(
     tmp_path: Path, target: str
 ) -> None:
@@ -120,8 +123,9 @@ async def test_full_disk_refuses_writes_with_503_then_recovers_without_a_write(
             fill(filler)
             status, body = 0, ""
             for i in range(200):  # bounded: enough writes to need a new page
-                status, body = await p.request("POST", url, json={"body": f"x{i}" * 2000},
-                                               headers=AUTH)
+                status, body = await p.request(
+                    "POST", url, json={"body": f"x{i}" * 2000}, headers=AUTH
+                )
                 if status != 201:
                     break
             assert status == 503, body
@@ -175,9 +179,21 @@ async def test_a_second_process_on_the_same_file_is_refused_naming_the_holder(
     await first.start()
     try:
         second = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "prober", "run", "--config", str(first.config),
-            "--listen", "127.0.0.1:0", "--db", str(first.db), "--log-format", "json",
-            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE, cwd=str(REPO),
+            sys.executable,
+            "-m",
+            "prober",
+            "run",
+            "--config",
+            str(first.config),
+            "--listen",
+            "127.0.0.1:0",
+            "--db",
+            str(first.db),
+            "--log-format",
+            "json",
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE,
+            cwd=str(REPO),
             env={**os.environ, "PYTHONPATH": str(REPO)},
         )
         _, err = await asyncio.wait_for(second.communicate(), 60)
@@ -191,9 +207,22 @@ async def test_a_second_process_on_the_same_file_is_refused_naming_the_holder(
 
 async def _refused(p: ProberProcess, extra: tuple[str, ...] = ()) -> str:
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "prober", "run", "--config", str(p.config),
-        "--listen", "127.0.0.1:0", "--db", str(p.db), "--log-format", "json", *extra,
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE, cwd=str(REPO),
+        sys.executable,
+        "-m",
+        "prober",
+        "run",
+        "--config",
+        str(p.config),
+        "--listen",
+        "127.0.0.1:0",
+        "--db",
+        str(p.db),
+        "--log-format",
+        "json",
+        *extra,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+        cwd=str(REPO),
         env={**os.environ, "PYTHONPATH": str(REPO)},
     )
     _, err = await asyncio.wait_for(proc.communicate(), 60)
@@ -230,8 +259,12 @@ async def test_corrupt_pages_make_prober_unready_and_the_file_is_never_written(
     await p.start()
     iid = await open_incident(p)
     for i in range(60):  # enough pages to corrupt some in the middle
-        status, _ = await p.request("POST", f"/api/prober/v1/incidents/{iid}/updates",
-                                    json={"body": f"{i}" + "x" * 3000}, headers=AUTH)
+        status, _ = await p.request(
+            "POST",
+            f"/api/prober/v1/incidents/{iid}/updates",
+            json={"body": f"{i}" + "x" * 3000},
+            headers=AUTH,
+        )
         assert status == 201
     assert await p.stop() == 0
     data = bytearray(p.db.read_bytes())
@@ -274,16 +307,23 @@ async def test_a_receiver_that_fails_then_recovers_gets_each_event_once_in_order
     server = TestServer(app, host="127.0.0.1", port=0)
     await server.start_server()
     try:
-        config = write_config(tmp_path / "checks.yaml", target, extra=FAST.replace(
-            "quiet_period: 1h", "quiet_period: 2s") + (
-            "webhooks:\n  - id: ops\n"
-            f"    url: {server.make_url('/hook')}\n    secret: whsec_MDEyMzQ1Njc4OWFiY2RlZg==\n"))
+        config = write_config(
+            tmp_path / "checks.yaml",
+            target,
+            extra=FAST.replace("quiet_period: 1h", "quiet_period: 2s")
+            + (
+                "webhooks:\n  - id: ops\n"
+                f"    url: {server.make_url('/hook')}\n    secret: whsec_MDEyMzQ1Njc4OWFiY2RlZg==\n"
+            ),
+        )
         p = ProberProcess(config, tmp_path / "prober.db")
         await p.start()
         try:
             await open_incident(p)
-            async with aiohttp.ClientSession() as s, s.post(
-                    target + "/_sim/scenario", json={"scenario": "healthy"}) as r:
+            async with (
+                aiohttp.ClientSession() as s,
+                s.post(target + "/_sim/scenario", json={"scenario": "healthy"}) as r,
+            ):
                 assert r.status == 200
 
             async def resolved_delivered() -> bool:
@@ -298,8 +338,7 @@ async def test_a_receiver_that_fails_then_recovers_gets_each_event_once_in_order
     ids = [i for i, _ in got]
     assert len(ids) == len(set(ids)), f"an event delivered twice: {got}"
     assert failures["n"] == 3, "the receiver was down for the first event's first attempts"
-    in_order = [f"ops:{history['id']}:{u['id']}"
-                for u in reversed(history["incident_updates"])]
+    in_order = [f"ops:{history['id']}:{u['id']}" for u in reversed(history["incident_updates"])]
     assert ids == in_order, f"delivered {got}, written {in_order}"
 
 
@@ -322,14 +361,19 @@ async def test_restart_across_the_quiet_period_resolves_saves_and_sends_at_start
     server = TestServer(app, host="127.0.0.1", port=0)
     await server.start_server()
     try:
-        config = write_config(tmp_path / "checks.yaml", target, extra=FAST.replace(
-            "quiet_period: 1h", "quiet_period: 4s") + (
-            f"webhooks:\n  - id: ops\n    url: {server.make_url('/hook')}\n"))
+        config = write_config(
+            tmp_path / "checks.yaml",
+            target,
+            extra=FAST.replace("quiet_period: 1h", "quiet_period: 4s")
+            + (f"webhooks:\n  - id: ops\n    url: {server.make_url('/hook')}\n"),
+        )
         first = ProberProcess(config, tmp_path / "prober.db")
         await first.start()
         iid = await open_incident(first)
-        async with aiohttp.ClientSession() as s, s.post(
-                target + "/_sim/scenario", json={"scenario": "healthy"}) as r:
+        async with (
+            aiohttp.ClientSession() as s,
+            s.post(target + "/_sim/scenario", json={"scenario": "healthy"}) as r,
+        ):
             assert r.status == 200
 
         async def monitoring() -> bool:
@@ -344,8 +388,11 @@ async def test_restart_across_the_quiet_period_resolves_saves_and_sends_at_start
         try:
             data = await second.get_json("/api/v2/incidents/unresolved.json")
             assert data["incidents"] == [], "resolved at start, not stuck in monitoring"
-            await until(lambda: asyncio.sleep(0, "incident.resolved" in events), timeout=30,
-                        what="the resolution sent")
+            await until(
+                lambda: asyncio.sleep(0, "incident.resolved" in events),
+                timeout=30,
+                what="the resolution sent",
+            )
         finally:
             assert await second.stop() == 0
     finally:
@@ -378,8 +425,11 @@ async def test_a_read_only_volume_refuses_writes_with_503_and_acknowledges_nothi
             still = await p.get_json("/api/v2/incidents/unresolved.json")
             assert [i["id"] for i in still["incidents"]] == [iid]
             status, body = await p.request(
-                "POST", f"/api/prober/v1/incidents/{iid}/updates",
-                json={"body": "on a ro volume"}, headers=AUTH)
+                "POST",
+                f"/api/prober/v1/incidents/{iid}/updates",
+                json={"body": "on a ro volume"},
+                headers=AUTH,
+            )
             assert status == 503 and "store_unavailable" in body, body
         finally:
             assert await p.stop() == 0

@@ -33,26 +33,45 @@ async def test_people_run_an_incident_and_a_maintenance_in_a_real_process(
     proc = ProberProcess(config, tmp_path / "prober.db", env={"PROBER_API_TOKEN": TOKEN})
     await proc.start()
     try:
-        status, text = await proc.request("POST", "/api/prober/v1/incidents", json={
-            "name": "Billing exports delayed", "body": "Exports run hours late.",
-            "components": {"billing": "degraded_performance"}}, headers=AUTH)
+        status, text = await proc.request(
+            "POST",
+            "/api/prober/v1/incidents",
+            json={
+                "name": "Billing exports delayed",
+                "body": "Exports run hours late.",
+                "components": {"billing": "degraded_performance"},
+            },
+            headers=AUTH,
+        )
         assert status == 201, text
-        comps = {c["id"]: c["status"] for c in
-                 (await proc.get_json("/api/v2/components.json"))["components"]}
+        comps = {
+            c["id"]: c["status"]
+            for c in (await proc.get_json("/api/v2/components.json"))["components"]
+        }
         assert comps["billing"] == "degraded_performance"
         now = datetime.now(UTC)
-        status, text = await proc.request("POST", "/api/prober/v1/maintenances", json={
-            "name": "Upgrade", "components": ["platform-api"],
-            "starts_at": (now - timedelta(minutes=1)).isoformat(),
-            "ends_at": (now + timedelta(hours=1)).isoformat()}, headers=AUTH)
+        status, text = await proc.request(
+            "POST",
+            "/api/prober/v1/maintenances",
+            json={
+                "name": "Upgrade",
+                "components": ["platform-api"],
+                "starts_at": (now - timedelta(minutes=1)).isoformat(),
+                "ends_at": (now + timedelta(hours=1)).isoformat(),
+            },
+            headers=AUTH,
+        )
         assert status == 201, text
-        comps = {c["id"]: c["status"] for c in
-                 (await proc.get_json("/api/v2/components.json"))["components"]}
+        comps = {
+            c["id"]: c["status"]
+            for c in (await proc.get_json("/api/v2/components.json"))["components"]
+        }
         assert comps["platform-api"] == "under_maintenance"
         status, page = await proc.request("GET", f"/history/{now:%Y-%m}")
         assert status == 200 and "Billing exports delayed" in page
-        status, _ = await proc.request("POST", "/api/prober/v1/incidents",
-                                       json={"name": "x", "body": "y"})
+        status, _ = await proc.request(
+            "POST", "/api/prober/v1/incidents", json={"name": "x", "body": "y"}
+        )
         assert status == 401
     finally:
         assert await proc.stop() == 0

@@ -30,9 +30,10 @@ class Target:
         self.url = url
 
     async def scenario(self, name: str) -> None:
-        async with aiohttp.ClientSession() as s, s.post(
-            self.url + "/_sim/scenario", json={"scenario": name}
-        ) as r:
+        async with (
+            aiohttp.ClientSession() as s,
+            s.post(self.url + "/_sim/scenario", json={"scenario": name}) as r,
+        ):
             assert r.status == 200, await r.text()
 
 
@@ -202,11 +203,13 @@ async def test_write_api_posts_a_human_update_with_the_token_only(
         update = {"status": "identified", "body": "We have deployed a fix...", "impact": "critical"}
         status, _ = await p.request("POST", path, json=update)
         assert status == 401
-        status, _ = await p.request("POST", path, json=update,
-                                    headers={"Authorization": "Bearer wrong"})
+        status, _ = await p.request(
+            "POST", path, json=update, headers={"Authorization": "Bearer wrong"}
+        )
         assert status == 401
-        status, body = await p.request("POST", path, json=update,
-                                       headers={"Authorization": "Bearer t0ken-for-writes"})
+        status, body = await p.request(
+            "POST", path, json=update, headers={"Authorization": "Bearer t0ken-for-writes"}
+        )
         assert status == 201, body
         after = await p.get_json(f"/api/prober/v1/incidents/{incident['id']}.json")
         text = str(after)

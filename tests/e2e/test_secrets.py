@@ -123,6 +123,7 @@ async def test_secret_from_environment_appears_nowhere(tmp_path: Path, target: T
     await p.start()
     seen: dict[str, str] = {}
     try:
+
         async def failures_logged() -> bool:
             checks = {line.get("check") for line in p.events("probe_failed")}
             return {"echo-status", "echo-padded", "query-token"} <= checks
@@ -139,14 +140,18 @@ async def test_secret_from_environment_appears_nowhere(tmp_path: Path, target: T
         status, body = await p.request("POST", "/-/reload")
         assert status == 200, body
 
-        for path in ("/metrics", "/api/prober/v1/checks.json", "/", "/history.atom",
-                     *STATUSPAGE_VIEWS):
+        for path in (
+            "/metrics",
+            "/api/prober/v1/checks.json",
+            "/",
+            "/history.atom",
+            *STATUSPAGE_VIEWS,
+        ):
             code, text = await p.request("GET", path)
             assert code == 200, (path, code)
             seen[path] = text
         for inc in opened:
-            for path in (f"/api/prober/v1/incidents/{inc['id']}.json",
-                         f"/incidents/{inc['id']}"):
+            for path in (f"/api/prober/v1/incidents/{inc['id']}.json", f"/incidents/{inc['id']}"):
                 code, text = await p.request("GET", path)
                 assert code == 200, (path, code)
                 seen[path] = text

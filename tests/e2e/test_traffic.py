@@ -76,13 +76,21 @@ def prometheus(tmp: Path, target: str) -> Iterator[tuple[Path, subprocess.Popen[
     config.write_text(
         "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n"
         f"scrape_configs:\n  - job_name: app\n    static_configs:\n"
-        f"      - targets: ['{target}']\n")
+        f"      - targets: ['{target}']\n"
+    )
     log_path = tmp / "prometheus.log"
     log = log_path.open("wb")
     proc = subprocess.Popen(
-        [PROMETHEUS, f"--config.file={config}", f"--storage.tsdb.path={tmp / 'tsdb'}",
-         "--web.listen-address=127.0.0.1:0", "--log.level=info"],
-        stdout=log, stderr=subprocess.STDOUT)
+        [
+            PROMETHEUS,
+            f"--config.file={config}",
+            f"--storage.tsdb.path={tmp / 'tsdb'}",
+            "--web.listen-address=127.0.0.1:0",
+            "--log.level=info",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     try:
         yield log_path, proc
     finally:
@@ -145,7 +153,8 @@ async def wait_prometheus(prom: str) -> None:
 
 
 async def test_thirty_percent_5xx_on_real_traffic_is_a_partial_outage(
-        app: tuple[App, str], tmp_path: Path) -> None:
+    app: tuple[App, str], tmp_path: Path
+) -> None:
     state, address = app
     state.error_share = 0.3
     with prometheus(tmp_path, address) as (log, proc):
@@ -155,6 +164,7 @@ async def test_thirty_percent_5xx_on_real_traffic_is_a_partial_outage(
         p = ProberProcess(config, tmp_path / "prober.db")
         await p.start()
         try:
+
             async def partial() -> bool:
                 return await status(p) == "partial_outage"
 
@@ -171,14 +181,16 @@ async def test_thirty_percent_5xx_on_real_traffic_is_a_partial_outage(
             metrics = await traffic_metrics(p)
             assert metrics['prober_traffic_up{component="platform-api"}'] == 1
             assert metrics['prober_traffic_failure_ratio{component="platform-api"}'] == (
-                pytest.approx(0.3, abs=0.02))
+                pytest.approx(0.3, abs=0.02)
+            )
             assert metrics['prober_traffic_requests_per_second{component="platform-api"}'] > 1
         finally:
             await p.stop()
 
 
 async def test_prometheus_stopped_is_no_data_and_no_incident(
-        app: tuple[App, str], tmp_path: Path) -> None:
+    app: tuple[App, str], tmp_path: Path
+) -> None:
     state, address = app
     with prometheus(tmp_path, address) as (log, proc):
         prom = await prometheus_url(log, proc)
@@ -187,6 +199,7 @@ async def test_prometheus_stopped_is_no_data_and_no_incident(
         p = ProberProcess(config, tmp_path / "prober.db")
         await p.start()
         try:
+
             async def evaluated_ok() -> bool:
                 m = await traffic_metrics(p)
                 key = 'prober_traffic_evaluations_total{component="platform-api",outcome="ok"}'

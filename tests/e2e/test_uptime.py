@@ -36,6 +36,7 @@ async def test_healthy_component_shows_100_percent_and_keeps_it_across_a_restart
     first = ProberProcess(config, db)
     await first.start()
     try:
+
         async def probed() -> dict[str, Any] | None:
             today = _today(await first.get_json("/api/prober/v1/uptime.json"), "billing")
             return today if today["probes"] >= 10 else None

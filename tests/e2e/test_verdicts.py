@@ -38,11 +38,13 @@ async def target() -> AsyncIterator[Target]:
         await t.stop()
 
 
-async def run(tmp_path: Path, target: Target, extra: str = FAST, *,
-              per_round: int = 10) -> ProberProcess:
+async def run(
+    tmp_path: Path, target: Target, extra: str = FAST, *, per_round: int = 10
+) -> ProberProcess:
     config = write_config(tmp_path / "checks.yaml", target.url, extra=extra)
-    config.write_text(config.read_text().replace("requests_per_round: 5",
-                                                 f"requests_per_round: {per_round}"))
+    config.write_text(
+        config.read_text().replace("requests_per_round: 5", f"requests_per_round: {per_round}")
+    )
     proc = ProberProcess(config, tmp_path / "prober.db")
     await proc.start()
     await until(lambda: proc.request("GET", "/-/ready"), what="ready")

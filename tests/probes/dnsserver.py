@@ -41,8 +41,7 @@ class DnsServer(asyncio.DatagramProtocol):
         count = 0
         if isinstance(entry, list) and qtype == 1:
             for ip, ttl in entry:
-                answers += b"\xc0\x0c" + struct.pack("!HHIH", 1, 1, ttl, 4) + \
-                    socket.inet_aton(ip)
+                answers += b"\xc0\x0c" + struct.pack("!HHIH", 1, 1, ttl, 4) + socket.inet_aton(ip)
                 count += 1
         rcode = 0 if entry is not None else 3
         head = struct.pack("!HHHHHH", qid, 0x8180 | rcode, 1, count, 0, 0)
@@ -55,8 +54,7 @@ async def dns_server(zone: Zone) -> AsyncIterator[tuple[DnsServer, str]]:
     """Yields the server and its "127.0.0.1:PORT" address for a resolver."""
     loop = asyncio.get_running_loop()
     server = DnsServer(zone)
-    transport, _ = await loop.create_datagram_endpoint(lambda: server,
-                                                       local_addr=("127.0.0.1", 0))
+    transport, _ = await loop.create_datagram_endpoint(lambda: server, local_addr=("127.0.0.1", 0))
     try:
         yield server, f"127.0.0.1:{transport.get_extra_info('sockname')[1]}"
     finally:

@@ -25,12 +25,11 @@ def test_uvloop_is_required_where_it_is_supported_only() -> None:
     marker = requirements()["uvloop"].marker
     assert marker is not None
     assert marker.evaluate({"sys_platform": "linux", "platform_python_implementation": "CPython"})
-    assert marker.evaluate({"sys_platform": "darwin",
-                            "platform_python_implementation": "CPython"})
-    assert not marker.evaluate({"sys_platform": "win32",
-                                "platform_python_implementation": "CPython"})
-    assert not marker.evaluate({"sys_platform": "linux",
-                                "platform_python_implementation": "PyPy"})
+    assert marker.evaluate({"sys_platform": "darwin", "platform_python_implementation": "CPython"})
+    assert not marker.evaluate(
+        {"sys_platform": "win32", "platform_python_implementation": "CPython"}
+    )
+    assert not marker.evaluate({"sys_platform": "linux", "platform_python_implementation": "PyPy"})
 
 
 def test_the_image_checks_it_has_the_probe_libraries() -> None:

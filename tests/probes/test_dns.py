@@ -41,19 +41,27 @@ async def test_hung_lookups_delay_no_other_check(engine: str) -> None:
     async with dns_server(zone) as (_, ns), raw_server(serve) as url:
         port = url.rsplit(":", 1)[1]
         async with HttpProber(engine=engine, dns=Resolver([ns])) as p:
-            hung = [asyncio.create_task(p.probe(make_check(f"http://hung{i}.test:{port}/",
-                                                           timeout=2.5)))
-                    for i in range(20)]
+            hung = [
+                asyncio.create_task(
+                    p.probe(make_check(f"http://hung{i}.test:{port}/", timeout=2.5))
+                )
+                for i in range(20)
+            ]
             await asyncio.sleep(0.05)  # every hung lookup is in flight
-            good = await asyncio.gather(*(p.probe(make_check(f"http://ok.test:{port}/",
-                                                             expect=OK, timeout=2.0))
-                                          for _ in range(5)))
+            good = await asyncio.gather(
+                *(
+                    p.probe(make_check(f"http://ok.test:{port}/", expect=OK, timeout=2.0))
+                    for _ in range(5)
+                )
+            )
             assert not any(t.done() for t in hung)
             slow = await asyncio.gather(*hung)
     assert [r.reason for r in good] == [Reason.OK] * 5, [r.detail for r in good]
     assert {r.reason for r in slow} <= {Reason.TIMEOUT, Reason.DNS}
-    assert all(r.reason is not Reason.TIMEOUT or r.detail == "timeout after 2.5s (resolving host)"
-               for r in slow), [r.detail for r in slow]
+    assert all(
+        r.reason is not Reason.TIMEOUT or r.detail == "timeout after 2.5s (resolving host)"
+        for r in slow
+    ), [r.detail for r in slow]
 
 
 async def test_concurrent_lookups_of_one_name_share_one_query() -> None:
@@ -80,8 +88,7 @@ async def test_a_caller_giving_up_does_not_cancel_the_shared_lookup() -> None:
 
 async def test_answers_are_cached_for_their_smallest_ttl() -> None:
     clock = FakeClock()
-    zone: dict[str, list[tuple[str, int]] | str] = {
-        "a.test": [("127.0.0.1", 30), ("127.0.0.2", 7)]}
+    zone: dict[str, list[tuple[str, int]] | str] = {"a.test": [("127.0.0.1", 30), ("127.0.0.2", 7)]}
     async with dns_server(zone) as (server, ns):
         resolver = Resolver([ns], clock=clock)
         await resolver.resolve("a.test", 80)

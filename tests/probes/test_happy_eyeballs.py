@@ -26,8 +26,10 @@ class ListResolver(AbstractResolver):
     async def resolve(
         self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
     ) -> list[ResolveResult]:
-        return [{"hostname": host, "host": ip, "port": p, "family": fam, "proto": 0,
-                 "flags": 0} for fam, ip, p in self.addrs]
+        return [
+            {"hostname": host, "host": ip, "port": p, "family": fam, "proto": 0, "flags": 0}
+            for fam, ip, p in self.addrs
+        ]
 
     async def close(self) -> None:
         pass
@@ -83,11 +85,13 @@ async def test_rfc8305_dead_first_address_connects_via_the_next(engine: str) -> 
     async with raw_server(serve) as url:
         live = int(url.rsplit(":", 1)[1])
         with blackhole() as dead:
-            resolver = ListResolver([(socket.AF_INET, "127.0.0.1", dead),
-                                     (socket.AF_INET, "127.0.0.1", live)])
+            resolver = ListResolver(
+                [(socket.AF_INET, "127.0.0.1", dead), (socket.AF_INET, "127.0.0.1", live)]
+            )
             async with HttpProber(resolver=resolver, engine=engine) as p:
-                r = await p.probe(make_check(f"http://status.example:{live}/", expect=OK,
-                                             timeout=3.0))
+                r = await p.probe(
+                    make_check(f"http://status.example:{live}/", expect=OK, timeout=3.0)
+                )
     assert (r.reason, r.status_code) == (Reason.OK, 200), r.detail
 
 
@@ -96,17 +100,23 @@ async def test_rfc8305_ipv6_first_then_ipv4(engine: str) -> None:
     async with raw_server(serve) as url:
         live = int(url.rsplit(":", 1)[1])
         with blackhole(socket.AF_INET6, "::1") as dead:
-            resolver = ListResolver([(socket.AF_INET6, "::1", dead),
-                                     (socket.AF_INET, "127.0.0.1", live)])
+            resolver = ListResolver(
+                [(socket.AF_INET6, "::1", dead), (socket.AF_INET, "127.0.0.1", live)]
+            )
             async with HttpProber(resolver=resolver, engine=engine) as p:
-                r = await p.probe(make_check(f"http://status.example:{live}/", expect=OK,
-                                             timeout=3.0))
+                r = await p.probe(
+                    make_check(f"http://status.example:{live}/", expect=OK, timeout=3.0)
+                )
     assert (r.reason, r.status_code) == (Reason.OK, 200), r.detail
 
 
 async def test_rfc8305_every_address_refused_is_connect(engine: str) -> None:
-    resolver = ListResolver([(socket.AF_INET, "127.0.0.1", refused_port()),
-                             (socket.AF_INET, "127.0.0.1", refused_port())])
+    resolver = ListResolver(
+        [
+            (socket.AF_INET, "127.0.0.1", refused_port()),
+            (socket.AF_INET, "127.0.0.1", refused_port()),
+        ]
+    )
     async with HttpProber(resolver=resolver, engine=engine) as p:
         r = await p.probe(make_check("http://status.example:81/", timeout=3.0))
     assert r.reason is Reason.CONNECT, r.detail
@@ -114,8 +124,9 @@ async def test_rfc8305_every_address_refused_is_connect(engine: str) -> None:
 
 async def test_rfc8305_every_address_dead_is_a_connect_timeout(engine: str) -> None:
     with blackhole() as a, blackhole() as b:
-        resolver = ListResolver([(socket.AF_INET, "127.0.0.1", a),
-                                 (socket.AF_INET, "127.0.0.1", b)])
+        resolver = ListResolver(
+            [(socket.AF_INET, "127.0.0.1", a), (socket.AF_INET, "127.0.0.1", b)]
+        )
         async with HttpProber(resolver=resolver, engine=engine) as p:
             r = await p.probe(make_check("http://status.example:81/", timeout=0.8))
     assert (r.reason, r.detail) == (Reason.TIMEOUT, "timeout after 0.8s (connecting)")

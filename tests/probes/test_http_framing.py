@@ -36,8 +36,10 @@ def answer(raw: bytes) -> Callable[[Reader, Writer], Awaitable[None]]:
 
 
 def chunked(body: bytes, size: int = 7) -> bytes:
-    parts = [b"%x;ext=1\r\n%s\r\n" % (len(body[i : i + size]), body[i : i + size])
-             for i in range(0, len(body), size)]
+    parts = [
+        b"%x;ext=1\r\n%s\r\n" % (len(body[i : i + size]), body[i : i + size])
+        for i in range(0, len(body), size)
+    ]
     return b"".join(parts) + b"0\r\nX-Trailer: t\r\n\r\n"
 
 

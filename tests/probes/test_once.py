@@ -98,8 +98,14 @@ def test_format_table() -> None:
 
 def test_format_table_says_the_reason_once() -> None:
     results = [
-        ProbeResult("a", "api", 0.0, Reason.PROTOCOL, 0.001,
-                    detail="protocol: Bad status line 'SSH-2.0-OpenSSH'"),
+        ProbeResult(
+            "a",
+            "api",
+            0.0,
+            Reason.PROTOCOL,
+            0.001,
+            detail="protocol: Bad status line 'SSH-2.0-OpenSSH'",
+        ),
         ProbeResult("b", "api", 0.0, Reason.CONNECT, 0.001, detail="connect: connection refused"),
         ProbeResult("c", "api", 0.0, Reason.TIMEOUT, 2.0, detail="timeout after 2s (headers)"),
         ProbeResult("d", "api", 0.0, Reason.ASSERTION, 0.01, detail="body is not valid JSON"),

@@ -27,8 +27,7 @@ class ForwardProxy:
     def __init__(self) -> None:
         self.lines: list[str] = []
 
-    async def __call__(self, reader: asyncio.StreamReader,
-                       writer: asyncio.StreamWriter) -> None:
+    async def __call__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         head = await read_request_head(reader)
         line = head.split(b"\r\n", 1)[0].decode()
         self.lines.append(line)
@@ -114,8 +113,7 @@ class ConnectProxy:
     def __init__(self) -> None:
         self.lines: list[str] = []
 
-    async def __call__(self, reader: asyncio.StreamReader,
-                       writer: asyncio.StreamWriter) -> None:
+    async def __call__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         head = await read_request_head(reader)
         line = head.split(b"\r\n", 1)[0].decode()
         self.lines.append(line)
@@ -132,14 +130,14 @@ class ConnectProxy:
                 await dst.drain()
             dst.close()
 
-        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer),
-                             return_exceptions=True)
+        await asyncio.gather(
+            pipe(reader, up_writer), pipe(up_reader, writer), return_exceptions=True
+        )
 
 
 async def test_https_goes_through_a_connect_tunnel(engine: str, pki: Pki) -> None:
     proxy = ConnectProxy()
-    async with tls_server(pki.server_cert, pki.server_key) as url, \
-            raw_server(proxy) as proxy_url:
+    async with tls_server(pki.server_cert, pki.server_key) as url, raw_server(proxy) as proxy_url:
         check = make_check(url + "/", proxy=proxy_url, tls=TLSOptions(ca_file=pki.ca_file))
         async with HttpProber(engine=engine) as p:
             r = await p.probe(check)
@@ -150,8 +148,11 @@ async def test_https_goes_through_a_connect_tunnel(engine: str, pki: Pki) -> Non
 
 async def test_egress_policy_applies_to_the_proxy_address(engine: str) -> None:
     async with proxied_origin() as (origin, proxy_url, proxy, hits):
-        check = make_check(origin + "/", proxy=proxy_url, egress=EgressPolicy(
-            deny=(ipaddress.ip_network("127.0.0.0/8"),)))
+        check = make_check(
+            origin + "/",
+            proxy=proxy_url,
+            egress=EgressPolicy(deny=(ipaddress.ip_network("127.0.0.0/8"),)),
+        )
         async with HttpProber(engine=engine) as p:
             r = await p.probe(check)
     assert r.reason is Reason.CONNECT, r.detail

@@ -42,8 +42,11 @@ def trickle(raw: bytes, keep: bool = True) -> tuple[ResponseProtocol, CountingPa
 
 def test_trickled_trailers_reach_the_parser_one_line_per_feed() -> None:
     trailers = b"".join(b"X-T%d: %s\r\n" % (i, b"v" * 500) for i in range(10))
-    raw = (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n"
-           + trailers + b"\r\n")
+    raw = (
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n"
+        + trailers
+        + b"\r\n"
+    )
     proto, parser = trickle(raw)
     assert proto.failure is None and proto.status == 200
     assert b"".join(proto.chunks) == b"hello"
@@ -64,8 +67,7 @@ def test_trickled_header_value_is_fed_whole() -> None:
 
 
 def test_endless_trailer_line_fails_without_holding_it_all() -> None:
-    raw = (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nX-T: "
-           + b"v" * 100_000)
+    raw = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nX-T: " + b"v" * 100_000
     proto, parser = trickle(raw)
     assert proto.failure is not None and proto.failure[0] is Reason.PROTOCOL
     # fed in a bounded number of pieces, then refused

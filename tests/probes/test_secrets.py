@@ -73,9 +73,7 @@ checks:
 """
 
 
-async def test_echoed_token_is_redacted_from_json_detail(
-    prober: HttpProber, echo: str
-) -> None:
+async def test_echoed_token_is_redacted_from_json_detail(prober: HttpProber, echo: str) -> None:
     config = parse_config(config_text(echo, closed_port()), "t", {"SECRET_TOK": TOKEN})
     echoed, truncated, _ = config.checks
     r = await prober.probe(echoed)
@@ -90,8 +88,9 @@ async def test_echoed_token_is_redacted_from_json_detail(
 
 
 async def test_query_token_never_in_connect_detail(prober: HttpProber) -> None:
-    config = parse_config(config_text("http://127.0.0.1:9", closed_port()), "t",
-                          {"SECRET_TOK": TOKEN})
+    config = parse_config(
+        config_text("http://127.0.0.1:9", closed_port()), "t", {"SECRET_TOK": TOKEN}
+    )
     r = await prober.probe(config.checks[2])
     assert r.reason is Reason.CONNECT
     assert TOKEN not in r.detail and "token=" not in r.detail and "/health" not in r.detail
@@ -113,8 +112,9 @@ async def test_literal_url_query_and_credentials_never_in_detail(
 async def test_literal_header_is_not_a_secret(prober: HttpProber, echo: str) -> None:
     """Only ${VAR} expansions are secrets: a literal header value shows as the target
     sent it (the old whole-header tracking redacted it and missed the token itself)."""
-    text = config_text(echo, closed_port()).replace('"Bearer ${SECRET_TOK}"',
-                                                     "Bearer plain-visible")
+    text = config_text(echo, closed_port()).replace(
+        '"Bearer ${SECRET_TOK}"', "Bearer plain-visible"
+    )
     (echoed, _, _) = parse_config(text, "t", {"SECRET_TOK": TOKEN}).checks
     assert echoed.secret_values == ()
     r = await prober.probe(echoed)
@@ -133,5 +133,9 @@ async def test_prober_once_table_has_no_secret_and_says_the_reason_once(echo: st
 
 
 def test_check_without_expansions_has_no_secrets() -> None:
-    assert Check(id="c", component="api", url="http://x.example/",
-                 headers=(("User-Agent", "prober"),)).secret_values == ()
+    assert (
+        Check(
+            id="c", component="api", url="http://x.example/", headers=(("User-Agent", "prober"),)
+        ).secret_values
+        == ()
+    )

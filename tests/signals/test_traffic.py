@@ -52,8 +52,11 @@ def test_config_reads_the_traffic_block() -> None:
     assert traffic == TrafficSignal(
         prometheus="http://127.0.0.1:9",
         ratio="sum(rate(errors[5m])) / sum(rate(requests[5m]))",
-        requests="sum(rate(requests[5m]))", interval=10.0, min_request_rate=1.0,
-        mode="traffic_only")
+        requests="sum(rate(requests[5m]))",
+        interval=10.0,
+        min_request_rate=1.0,
+        mode="traffic_only",
+    )
     assert config.component("web").traffic is None
     assert traffic_only(config) == frozenset({"api"})
 
@@ -64,16 +67,24 @@ def test_engine_config_adds_one_virtual_check_per_signal() -> None:
     extra = [c for c in seen.checks if c not in config.checks]
     assert [(c.id, c.component, c.interval) for c in extra] == [("traffic:api", "api", 10.0)]
     assert "127.0.0.1:9" not in extra[0].url  # the Prometheus URL stays out of check views
-    no_signal = dataclasses.replace(config, components=config.components[1:],
-                                    checks=config.checks[1:])
+    no_signal = dataclasses.replace(
+        config, components=config.components[1:], checks=config.checks[1:]
+    )
     assert engine_config(no_signal) is no_signal
 
 
-@pytest.mark.parametrize(("ratio", "rate", "n", "failing"), [
-    (0.0, 1.0, 10, 0), (0.3, 1.0, 10, 3), (0.5, 0.2, 2, 1), (0.3, 5.0, 50, 15),
-    (0.5, 9.0, 90, 45), (1.0, 1000.0, MAX_SAMPLES, MAX_SAMPLES)])
-def test_a_reading_is_one_round_of_samples(ratio: float, rate: float, n: int,
-                                           failing: int) -> None:
+@pytest.mark.parametrize(
+    ("ratio", "rate", "n", "failing"),
+    [
+        (0.0, 1.0, 10, 0),
+        (0.3, 1.0, 10, 3),
+        (0.5, 0.2, 2, 1),
+        (0.3, 5.0, 50, 15),
+        (0.5, 9.0, 90, 45),
+        (1.0, 1000.0, MAX_SAMPLES, MAX_SAMPLES),
+    ],
+)
+def test_a_reading_is_one_round_of_samples(ratio: float, rate: float, n: int, failing: int) -> None:
     results = round_for("api", Reading("ok", ratio, rate), T0, interval=10.0)
     assert len(results) == n
     assert sum(r.reason is Reason.TRAFFIC_5XX for r in results) == failing
@@ -144,20 +155,38 @@ async def prom() -> Any:
 ERROR = {"status": "error", "errorType": "bad_data", "error": "parse error at char 5"}
 
 
-@pytest.mark.parametrize(("rate", "ratio", "outcome"), [
-    ((200, vector(12.0)), (200, vector(0.3)), Reading("ok", 0.3, 12.0)),
-    ((200, vector(0.5)), (200, vector(0.3)), Reading("no_data", None, 0.5,
-                                                     "requests below min_request_rate")),
-    ((200, vector()), (200, vector(0.3)), Reading("no_data", None, None,
-                                                  "requests below min_request_rate")),
-    ((200, vector(12.0)), (200, vector()), Reading("no_data", None, 12.0,
-                                                   "ratio query returned no number")),
-    ((200, vector(12.0)), (200, vector(1.7)), Reading("ok", 1.0, 12.0)),
-    ((400, ERROR), (200, vector(0.3)), Reading("error", detail="SignalError: HTTP 400: "
-                                                             "parse error at char 5")),
-    ((200, vector(3.0, 4.0)), (200, vector(0.3)),
-     Reading("error", detail="SignalError: 2 series (expected one: aggregate with sum())")),
-])
+@pytest.mark.parametrize(
+    ("rate", "ratio", "outcome"),
+    [
+        ((200, vector(12.0)), (200, vector(0.3)), Reading("ok", 0.3, 12.0)),
+        (
+            (200, vector(0.5)),
+            (200, vector(0.3)),
+            Reading("no_data", None, 0.5, "requests below min_request_rate"),
+        ),
+        (
+            (200, vector()),
+            (200, vector(0.3)),
+            Reading("no_data", None, None, "requests below min_request_rate"),
+        ),
+        (
+            (200, vector(12.0)),
+            (200, vector()),
+            Reading("no_data", None, 12.0, "ratio query returned no number"),
+        ),
+        ((200, vector(12.0)), (200, vector(1.7)), Reading("ok", 1.0, 12.0)),
+        (
+            (400, ERROR),
+            (200, vector(0.3)),
+            Reading("error", detail="SignalError: HTTP 400: parse error at char 5"),
+        ),
+        (
+            (200, vector(3.0, 4.0)),
+            (200, vector(0.3)),
+            Reading("error", detail="SignalError: 2 series (expected one: aggregate with sum())"),
+        ),
+    ],
+)
 async def test_readings(prom: Any, rate: Any, ratio: Any, outcome: Reading) -> None:
     fake, url = prom
     signal = TrafficSignal(url, "RATIO", "RATE")

@@ -117,8 +117,9 @@ def test_no_data_holds_an_open_traffic_incident_until_data_returns() -> None:
     assert events == ["IncidentOpened", "IncidentResolved"]
 
 
-def _run(engine: Engine, api_probe: Reason, ratio: float | None, rounds: int,
-         start: float = T0) -> None:
+def _run(
+    engine: Engine, api_probe: Reason, ratio: float | None, rounds: int, start: float = T0
+) -> None:
     for i in range(rounds):
         at = start + 30 * i
         for c in ("web-h", "db-h"):
@@ -180,16 +181,20 @@ def test_total_outage_with_traffic_below_min_rate_is_major_as_fast_as_without_si
 def test_traffic_5xx_counts_whatever_failure_reasons_lists() -> None:
     """`status.failure_reasons` classifies probes: a list without traffic_5xx does not turn
     the component's traffic signal off."""
-    text = """
+    text = (
+        """
 page: {name: T}
 components:
   - id: api
     name: Platform API
     status: {failure_reasons: [connect, timeout, http_5xx]}
-""" + SIGNAL + """      mode: traffic_only
+"""
+        + SIGNAL
+        + """      mode: traffic_only
 checks:
   - {id: api-h, component: api, url: "http://127.0.0.1:9/h"}
 """
+    )
     engine = Engine(engine_config(parse_config(text)))
     engine.tick(T0)
     for i in range(40):

@@ -35,8 +35,7 @@ async def counted(tmp_path: Path, mode: str) -> tuple[int, int]:
     service = Service(Settings(config_path=str(path), db_path="memory"), load_config(path))
     now = service.clock.now().timestamp()
     check = service.config.checks[0]
-    await service._on_round(check, [ProbeResult("api-h", "api", now, Reason.OK, 0.01, 200)],
-                            0.0)
+    await service._on_round(check, [ProbeResult("api-h", "api", now, Reason.OK, 0.01, 200)], 0.0)
     await service._on_traffic("api", round_for("api", Reading("ok", 0.3, 1.0), now, 10.0))
     day = int(now) // 86400 * 86400
     return service.daily.copy().get(("api", day), (0, 0))

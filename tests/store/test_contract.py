@@ -184,14 +184,16 @@ async def test_probe_aggregates_upsert_adds_counts(store: Store) -> None:
 
 async def test_probe_days_sum_per_component_and_utc_day(store: Store) -> None:
     day = 86400
-    await store.add_probe_aggregates([
-        agg("c1", 10 * day + 60, 10, 1, 1.0, 0.1),
-        agg("c2", 10 * day + 120, 5, 5, 1.0, 0.1),  # same component, same day
-        agg("c1", 11 * day - 60, 1, 0, 0.1, 0.1),  # last minute of day 10
-        agg("c1", 11 * day, 7, 2, 0.1, 0.1),  # first minute of day 11
-        ProbeAggregate("w1", "web", 11 * day + 60, 4, 0, 0.1, 0.1),
-        agg("c1", 9 * day, 99, 99, 0.1, 0.1),  # before `since`
-    ])
+    await store.add_probe_aggregates(
+        [
+            agg("c1", 10 * day + 60, 10, 1, 1.0, 0.1),
+            agg("c2", 10 * day + 120, 5, 5, 1.0, 0.1),  # same component, same day
+            agg("c1", 11 * day - 60, 1, 0, 0.1, 0.1),  # last minute of day 10
+            agg("c1", 11 * day, 7, 2, 0.1, 0.1),  # first minute of day 11
+            ProbeAggregate("w1", "web", 11 * day + 60, 4, 0, 0.1, 0.1),
+            agg("c1", 9 * day, 99, 99, 0.1, 0.1),  # before `since`
+        ]
+    )
     rows = sorted(await store.probe_days(10 * day))
     assert rows == [
         ("api", 10 * day, 16, 6),

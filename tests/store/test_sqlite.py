@@ -176,8 +176,10 @@ def _read_only(p: Path) -> None:
         (p / "probe").unlink()
     done = subprocess.run(["chattr", "+i", str(p)], capture_output=True)
     if done.returncode != 0:
-        pytest.fail(f"root cannot make {p} read-only on this filesystem (chattr +i: "
-                    f"{done.stderr!r}); run the store tests on a filesystem that supports it")
+        pytest.fail(
+            f"root cannot make {p} read-only on this filesystem (chattr +i: "
+            f"{done.stderr!r}); run the store tests on a filesystem that supports it"
+        )
 
 
 def _writable(p: Path) -> None:

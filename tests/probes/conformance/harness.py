@@ -51,8 +51,10 @@ def fixed(body: bytes = BODY, *fields: str, status: str = "200 OK") -> bytes:
 
 
 def chunked(body: bytes, size: int = 7, trailer: bytes = b"") -> bytes:
-    parts = [b"%x\r\n%s\r\n" % (len(body[i : i + size]), body[i : i + size])
-             for i in range(0, len(body), size)]
+    parts = [
+        b"%x\r\n%s\r\n" % (len(body[i : i + size]), body[i : i + size])
+        for i in range(0, len(body), size)
+    ]
     return b"".join(parts) + b"0\r\n" + trailer + b"\r\n"
 
 
@@ -79,8 +81,7 @@ async def run(engine: str, s: Shape, *, timeout: float = 2.0) -> ProbeResult:
         if s.hold:
             await reader.read()
 
-    kw: dict[str, object] = {"expect": OK if s.reason is Reason.OK else ANY,
-                             "timeout": timeout}
+    kw: dict[str, object] = {"expect": OK if s.reason is Reason.OK else ANY, "timeout": timeout}
     kw.update(s.check)
     async with raw_server(handler) as url, HttpProber(engine=engine) as prober:
         return await prober.probe(make_check(url + "/", **kw))

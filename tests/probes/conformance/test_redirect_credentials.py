@@ -22,11 +22,11 @@ class Recorder:
         self.answer = answer
         self.heads: list[dict[str, str]] = []
 
-    async def __call__(self, reader: asyncio.StreamReader,
-                       writer: asyncio.StreamWriter) -> None:
+    async def __call__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         lines = (await read_request_head(reader)).decode("latin-1").split("\r\n")[1:]
-        self.heads.append({k.strip().lower(): v.strip()
-                           for k, _, v in (ln.partition(":") for ln in lines if ln)})
+        self.heads.append(
+            {k.strip().lower(): v.strip() for k, _, v in (ln.partition(":") for ln in lines if ln)}
+        )
         writer.write(self.answer)
         await writer.drain()
 
@@ -62,10 +62,12 @@ class Site(Recorder):
         super().__init__()
         self.location = b"/next"
 
-    async def __call__(self, reader: asyncio.StreamReader,
-                       writer: asyncio.StreamWriter) -> None:
-        self.answer = (b"HTTP/1.1 302 Found\r\nLocation: %s\r\nContent-Length: 0\r\n\r\n"
-                       % self.location if not self.heads else fixed(BODY))
+    async def __call__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.answer = (
+            b"HTTP/1.1 302 Found\r\nLocation: %s\r\nContent-Length: 0\r\n\r\n" % self.location
+            if not self.heads
+            else fixed(BODY)
+        )
         await super().__call__(reader, writer)
 
 
@@ -111,5 +113,3 @@ async def test_rfc9110_15_4_same_origin_hop_keeps_credentials(engine: str) -> No
     assert len(first.heads) == 2
     assert all(first.heads[1].get(h) for h in SENSITIVE)
     assert first.heads[1]["authorization"] == f"Bearer {SECRET}"
-
-

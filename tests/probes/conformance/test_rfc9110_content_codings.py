@@ -20,13 +20,16 @@ P = Reason.PROTOCOL
 
 
 def coded(coding: str, payload: bytes, *fields: str) -> bytes:
-    return head("200 OK", f"Content-Encoding: {coding}", f"Content-Length: {len(payload)}",
-                *fields) + payload
+    return (
+        head("200 OK", f"Content-Encoding: {coding}", f"Content-Length: {len(payload)}", *fields)
+        + payload
+    )
 
 
 def coded_chunked(coding: str, payload: bytes, size: int = 5) -> bytes:
-    return head("200 OK", f"Content-Encoding: {coding}", "Transfer-Encoding: chunked") + \
-        chunked(payload, size)
+    return head("200 OK", f"Content-Encoding: {coding}", "Transfer-Encoding: chunked") + chunked(
+        payload, size
+    )
 
 
 def split(raw: bytes, at: int) -> tuple[bytes, ...]:
@@ -49,10 +52,13 @@ DECODED = [
     shape("gzip_byte_reads", *split(coded("gzip", GZ), 1)),
     shape("gzip_close_delimited", head("200 OK", "Content-Encoding: gzip") + GZ),
     shape("gzip_multi_member", coded("gzip", TWO_MEMBERS)),
-    shape("gzip_multi_member_split_between", *split(coded("gzip", TWO_MEMBERS),
-                                                    len(gzip(BODY[:10])))),
-    shape("gzip_three_members_chunked", coded_chunked("gzip", gzip(BODY[:5]) + gzip(BODY[5:9])
-                                                      + gzip(BODY[9:]), 3)),
+    shape(
+        "gzip_multi_member_split_between", *split(coded("gzip", TWO_MEMBERS), len(gzip(BODY[:10])))
+    ),
+    shape(
+        "gzip_three_members_chunked",
+        coded_chunked("gzip", gzip(BODY[:5]) + gzip(BODY[5:9]) + gzip(BODY[9:]), 3),
+    ),
     shape("deflate_zlib", coded("deflate", ZL)),
     shape("deflate_zlib_first_read_one_byte", *split(coded("deflate", ZL), 1)),
     shape("deflate_raw", coded("deflate", RAW)),
@@ -74,16 +80,20 @@ async def test_rfc9110_8_4_1_advertised_codings_are_decoded(engine: str, s: obje
 BROKEN = [
     shape("gzip_corrupt", coded("gzip", b"0123456789"), reason=P),
     shape("gzip_truncated", coded("gzip", GZ[:-8]), reason=P),
-    shape("gzip_truncated_close_delimited", head("200 OK", "Content-Encoding: gzip") + GZ[:-4],
-          reason=P),
+    shape(
+        "gzip_truncated_close_delimited",
+        head("200 OK", "Content-Encoding: gzip") + GZ[:-4],
+        reason=P,
+    ),
     shape("gzip_bad_crc", coded("gzip", GZ[:-8] + b"\x00\x00\x00\x00" + GZ[-4:]), reason=P),
     shape("deflate_truncated", coded("deflate", ZL[:-3]), reason=P),
     shape("deflate_raw_truncated", coded("deflate", RAW[: len(RAW) // 2]), reason=P),
     shape("deflate_garbage", coded("deflate", b"\xff" * 20), reason=P),
     shape("gzip_garbage_after_member", coded("gzip", GZ + b"not gzip at all"), reason=P),
     shape("br_not_advertised", coded("br", b"\x0b\x02\x80hello\x03"), reason=P),
-    shape("zstd_not_advertised", coded("zstd", b"\x28\xb5\x2f\xfd\x00\x58\x01\x00\x00ok"),
-          reason=P),
+    shape(
+        "zstd_not_advertised", coded("zstd", b"\x28\xb5\x2f\xfd\x00\x58\x01\x00\x00ok"), reason=P
+    ),
 ]
 
 
@@ -97,14 +107,24 @@ async def test_rfc9110_8_4_corrupt_truncated_or_unadvertised_coding_is_protocol(
 BOMB = gzip(b"\0" * 2_000_000)
 
 
-@pytest.mark.parametrize("s", [
-    shape("gzip_bomb", coded("gzip", BOMB), reason=Reason.BODY_TOO_LARGE),
-    shape("gzip_bomb_chunked", coded_chunked("gzip", BOMB, 512), reason=Reason.BODY_TOO_LARGE),
-    shape("deflate_bomb", coded("deflate", zlib.compress(b"\0" * 2_000_000)),
-          reason=Reason.BODY_TOO_LARGE),
-    shape("gzip_members_over_cap", coded("gzip", gzip(b"x" * 70_000) * 20),
-          reason=Reason.BODY_TOO_LARGE),
-], ids=str)
+@pytest.mark.parametrize(
+    "s",
+    [
+        shape("gzip_bomb", coded("gzip", BOMB), reason=Reason.BODY_TOO_LARGE),
+        shape("gzip_bomb_chunked", coded_chunked("gzip", BOMB, 512), reason=Reason.BODY_TOO_LARGE),
+        shape(
+            "deflate_bomb",
+            coded("deflate", zlib.compress(b"\0" * 2_000_000)),
+            reason=Reason.BODY_TOO_LARGE,
+        ),
+        shape(
+            "gzip_members_over_cap",
+            coded("gzip", gzip(b"x" * 70_000) * 20),
+            reason=Reason.BODY_TOO_LARGE,
+        ),
+    ],
+    ids=str,
+)
 async def test_size_cap_applies_to_the_decoded_body(engine: str, s: object) -> None:
     r = await assert_shape(engine, s)  # type: ignore[arg-type]
     assert r.detail == "body larger than 1048576 bytes (decoded)"

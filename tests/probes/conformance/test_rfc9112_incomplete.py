@@ -16,8 +16,11 @@ CLOSED = [
     shape("closed_in_status_line", b"HTTP/1.1 2", reason=P, status=None),
     shape("closed_in_head", b"HTTP/1.1 200 OK\r\nContent-Le", reason=P, status=None),
     shape("closed_after_interim", head("100 Continue"), reason=P, status=None),
-    shape("closed_in_chunked_body", head("200 OK", "Transfer-Encoding: chunked")
-          + b"5\r\nhel", reason=P),
+    shape(
+        "closed_in_chunked_body",
+        head("200 OK", "Transfer-Encoding: chunked") + b"5\r\nhel",
+        reason=P,
+    ),
 ]
 
 
@@ -28,17 +31,52 @@ async def test_rfc9112_8_incomplete_message_is_protocol(engine: str, s: object) 
 
 
 STALLED = [
-    (shape("silent", b"", reason=T, status=None, hold=True, check=QUICK),
-     "timeout after 0.5s (waiting for response headers)"),
-    (shape("stalled_in_head", b"HTTP/1.1 200 OK\r\nContent-Le", reason=T, status=None,
-           hold=True, check=QUICK), "timeout after 0.5s (waiting for response headers)"),
-    (shape("stalled_after_interim", head("100 Continue"), reason=T, status=None, hold=True,
-           check=QUICK), "timeout after 0.5s (waiting for response headers)"),
-    (shape("stalled_in_length_body", head("200 OK", "Content-Length: 100") + b"abc",
-           reason=T, hold=True, check=QUICK), "timeout after 0.5s (reading body after 3 bytes)"),
-    (shape("stalled_in_chunked_body", head("200 OK", "Transfer-Encoding: chunked")
-           + b"5\r\nhello\r\n", reason=T, hold=True, check=QUICK),
-     "timeout after 0.5s (reading body after 5 bytes)"),
+    (
+        shape("silent", b"", reason=T, status=None, hold=True, check=QUICK),
+        "timeout after 0.5s (waiting for response headers)",
+    ),
+    (
+        shape(
+            "stalled_in_head",
+            b"HTTP/1.1 200 OK\r\nContent-Le",
+            reason=T,
+            status=None,
+            hold=True,
+            check=QUICK,
+        ),
+        "timeout after 0.5s (waiting for response headers)",
+    ),
+    (
+        shape(
+            "stalled_after_interim",
+            head("100 Continue"),
+            reason=T,
+            status=None,
+            hold=True,
+            check=QUICK,
+        ),
+        "timeout after 0.5s (waiting for response headers)",
+    ),
+    (
+        shape(
+            "stalled_in_length_body",
+            head("200 OK", "Content-Length: 100") + b"abc",
+            reason=T,
+            hold=True,
+            check=QUICK,
+        ),
+        "timeout after 0.5s (reading body after 3 bytes)",
+    ),
+    (
+        shape(
+            "stalled_in_chunked_body",
+            head("200 OK", "Transfer-Encoding: chunked") + b"5\r\nhello\r\n",
+            reason=T,
+            hold=True,
+            check=QUICK,
+        ),
+        "timeout after 0.5s (reading body after 5 bytes)",
+    ),
 ]
 
 

@@ -27,8 +27,16 @@ class NamesResolver(AbstractResolver):
         self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
     ) -> list[ResolveResult]:
         self.names.append(host)
-        return [{"hostname": host, "host": "127.0.0.1", "port": self.port,
-                 "family": socket.AF_INET, "proto": 0, "flags": 0}]
+        return [
+            {
+                "hostname": host,
+                "host": "127.0.0.1",
+                "port": self.port,
+                "family": socket.AF_INET,
+                "proto": 0,
+                "flags": 0,
+            }
+        ]
 
     async def close(self) -> None:
         pass
@@ -43,20 +51,19 @@ class Site:
         self.lines: list[str] = []
         self.hosts: list[str] = []
 
-    async def __call__(self, reader: asyncio.StreamReader,
-                       writer: asyncio.StreamWriter) -> None:
+    async def __call__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         head = (await read_request_head(reader)).decode("latin-1").split("\r\n")
         self.lines.append(head[0])
         self.hosts += [h.split(":", 1)[1].strip() for h in head if h.lower().startswith("host:")]
         target = head[0].split(" ")[1]
-        writer.write(self.routes.get(target, b"HTTP/1.1 404 Not Found\r\nContent-Length: 0"
-                                              b"\r\n\r\n"))
+        writer.write(
+            self.routes.get(target, b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
+        )
         await writer.drain()
 
 
 def redirect(location: bytes, status: int = 302) -> bytes:
-    return (b"HTTP/1.1 %d Moved\r\nLocation: %s\r\nContent-Length: 0\r\n\r\n"
-            % (status, location))
+    return b"HTTP/1.1 %d Moved\r\nLocation: %s\r\nContent-Length: 0\r\n\r\n" % (status, location)
 
 
 async def probe(engine: str, site: Site, url: str) -> tuple[object, NamesResolver, int]:
@@ -121,8 +128,9 @@ LOCATIONS = [
 ]
 
 
-@pytest.mark.parametrize(("location", "target"), [x[1:] for x in LOCATIONS],
-                         ids=[x[0] for x in LOCATIONS])
+@pytest.mark.parametrize(
+    ("location", "target"), [x[1:] for x in LOCATIONS], ids=[x[0] for x in LOCATIONS]
+)
 async def test_rfc9110_10_2_2_location_is_resolved_and_followed(
     engine: str, location: bytes, target: str
 ) -> None:
@@ -137,8 +145,7 @@ async def test_rfc9110_10_2_2_location_is_resolved_and_followed(
 
 
 async def test_rfc9110_10_2_2_location_to_an_international_name(engine: str) -> None:
-    site = Site({"/": redirect("http://bücher.example:{port}/done".encode()),
-                 "/done": fixed(BODY)})
+    site = Site({"/": redirect("http://bücher.example:{port}/done".encode()), "/done": fixed(BODY)})
     async with raw_server(site) as base:
         port = int(base.rsplit(":", 1)[1])
         site.routes["/"] = redirect(f"http://bücher.example:{port}/done".encode())
@@ -157,10 +164,13 @@ async def test_rfc9110_15_4_each_redirect_status_is_followed(engine: str, status
     assert (r.reason, r.status_code) == (Reason.OK, 200), r.detail  # type: ignore[attr-defined]
 
 
-@pytest.mark.parametrize(("ident", "location"), [
-    ("ftp_scheme", b"ftp://example.com/x"),
-    ("javascript_scheme", b"javascript:alert(1)"),
-])
+@pytest.mark.parametrize(
+    ("ident", "location"),
+    [
+        ("ftp_scheme", b"ftp://example.com/x"),
+        ("javascript_scheme", b"javascript:alert(1)"),
+    ],
+)
 async def test_rfc9110_15_4_redirect_to_a_non_http_url_fails(
     engine: str, ident: str, location: bytes
 ) -> None:
