@@ -26,6 +26,7 @@ from prober.config.model import (
     Config,
     IncidentTemplate,
     Maintenance,
+    TLSOptions,
     Webhook,
 )
 from prober.config.reader import Reader, is_null, suggest
@@ -211,6 +212,11 @@ class _Builder:
             merged = chk.merge(self.default_settings, own)
             if ident is not None:
                 seen.append((ident, node, i))
+            if self.read_files and "tls" in merged:  # whatever else is wrong with the check
+                tls = {k: v.value for k, v in merged["tls"].value.items()}
+                problem = tls_problem(TLSOptions(**tls))
+                if problem is not None:  # reported with everything else, in one pass
+                    self.r.error(_child(node, "tls"), f"{path}.tls", problem)
             if ident is None or comp is None or url is None:
                 continue
             expanded = self.r.secrets("defaults.", f"{path}.")
@@ -229,9 +235,6 @@ class _Builder:
             )
             if check is not None:
                 out.append(check)
-                problem = tls_problem(check.tls) if self.read_files else None
-                if problem is not None:  # reported with everything else, in one pass
-                    self.r.error(_child(node, "tls"), f"{path}.tls", problem)
         _unique(self.r, seen, "checks", "check")
         return tuple(out)
 

@@ -112,6 +112,31 @@ def test_tls_files_are_read_and_validated_at_check_config(tmp_path: Path) -> Non
     assert all(line.startswith(f"{path}:") for line in lines[:4])
 
 
+def test_a_tls_file_error_is_not_hidden_by_another_error_of_the_same_check(
+    tmp_path: Path,
+) -> None:
+    """Every error in one pass: a check whose timeout is also wrong still gets its TLS
+    files checked (they used to be read only once the whole check was valid)."""
+    path = tmp_path / "checks.yaml"
+    path.write_text(
+        BASE
+        + f"""\
+  - id: both
+    component: api
+    url: https://127.0.0.1:9/
+    interval: 5s
+    timeout: 10s
+    tls:
+      ca_file: {tmp_path / "missing.pem"}
+"""
+    )
+    code, out = check_files([str(path)])
+    assert code == 1
+    assert "checks[1].tls: ca_file" in out and "does not exist" in out
+    assert "checks[1].timeout:" in out
+    assert out.splitlines()[-1].endswith("FAILED: 2 errors")
+
+
 def test_check_config_on_deep_yaml_exits_1_with_no_traceback(tmp_path: Path) -> None:
     path = tmp_path / "deep.yaml"
     path.write_text(BASE + "    headers: " + "[" * 490 + "]" * 490 + "\n")
