@@ -45,8 +45,12 @@ def url(r: Reader, node: yaml.Node, path: str) -> str | None:
         r.error(node, path, "invalid URL (expected e.g. https://api.example.com/health)")
         return None
     if parts.scheme not in ("http", "https"):
-        got = f"scheme {parts.scheme!r}" if parts.scheme else "no scheme"
-        r.error(node, path, f"unsupported URL {got} (use http:// or https://)")
+        if parts.scheme:
+            r.error(
+                node, path, f"unsupported URL scheme {parts.scheme!r} (use http:// or https://)"
+            )
+        else:
+            r.error(node, path, "URL has no scheme (use http:// or https://)")
         return None
     if parts.username is not None or parts.password is not None:
         r.error(
