@@ -154,47 +154,23 @@ def test_demo_unknown_scenario_in_a_real_process_has_no_traceback() -> None:
     )
 
 
-def test_listen_address_in_use_is_one_line_and_exit_code_2(tmp_path: Path) -> None:
+@pytest.mark.parametrize("option", ["--listen", "--admin-listen"])
+def test_a_listen_address_in_use_is_one_line_naming_its_option_and_exit_code_2(
+    option: str,
+) -> None:
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
+        addresses = {"--listen": "127.0.0.1:0", "--admin-listen": "127.0.0.1:0"}
+        addresses[option] = f"127.0.0.1:{port}"
         proc = _cli(
-            "run",
-            "--config",
-            EXAMPLE,
-            "--db",
-            ":memory:",
-            "--listen",
-            f"127.0.0.1:{port}",
-            "--admin-listen",
-            "127.0.0.1:0",
-        )
+            "run", "--config", EXAMPLE, "--db", ":memory:",
+            *(word for pair in addresses.items() for word in pair),
+        )  # fmt: skip
     assert proc.returncode == 2
     line = one_line_error(proc.stderr)
-    assert line.startswith(f"prober: error: --listen 127.0.0.1:{port}: cannot listen: "), line
-    assert "address already in use" in line.lower()
-
-
-def test_admin_listen_address_in_use_names_the_admin_option(tmp_path: Path) -> None:
-    with socket.socket() as busy:
-        busy.bind(("127.0.0.1", 0))
-        busy.listen()
-        port = busy.getsockname()[1]
-        proc = _cli(
-            "run",
-            "--config",
-            EXAMPLE,
-            "--db",
-            ":memory:",
-            "--listen",
-            "127.0.0.1:0",
-            "--admin-listen",
-            f"127.0.0.1:{port}",
-        )
-    assert proc.returncode == 2
-    line = one_line_error(proc.stderr)
-    assert line.startswith(f"prober: error: --admin-listen 127.0.0.1:{port}: cannot listen: "), line
+    assert line.startswith(f"prober: error: {option} 127.0.0.1:{port}: cannot listen: "), line
     assert "address already in use" in line.lower()
 
 
