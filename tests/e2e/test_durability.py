@@ -9,7 +9,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -106,41 +106,32 @@ async def test_sigterm_with_writes_in_flight_loses_no_acknowledged_update(
 
 
 async def test_full_disk_refuses_writes_with_503_then_recovers_without_a_write(
-    tmp_path: Path, target: str
+    tmp_path: Path, target: str, tmpfs: Callable[[Path, str], Path]
 ) -> None:
-    if os.geteuid() != 0:
-        pytest.skip("mounting a tmpfs needs root")
-    mnt = tmp_path / "small"
-    mnt.mkdir()
-    mount(["-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mnt)])
+    mnt = tmpfs(tmp_path / "small", "2m")
+    p = prober(tmp_path, target, db=mnt / "prober.db")
+    await p.start()
     try:
-        p = prober(tmp_path, target, db=mnt / "prober.db")
-        await p.start()
-        try:
-            iid = await open_incident(p)
-            url = f"/api/prober/v1/incidents/{iid}/updates"
-            filler = mnt / "filler"
-            fill(filler)
-            status, body = 0, ""
-            for i in range(200):  # bounded: enough writes to need a new page
-                status, body = await p.request(
-                    "POST", url, json={"body": f"x{i}" * 2000}, headers=AUTH
-                )
-                if status != 201:
-                    break
-            assert status == 503, body
-            assert "full" in body
-            acked_before = human_bodies(mnt / "prober.db")
-            filler.unlink()
-            # The store retries by itself: ready again with no write sent.
-            await until(lambda: _ready(p), timeout=30, what="recovery without a write")
-            status, body = await p.request("POST", url, json={"body": "after"}, headers=AUTH)
-            assert status == 201, body
-        finally:
-            assert await p.stop() == 0
-        assert acked_before | {"after"} <= human_bodies(mnt / "prober.db")
+        iid = await open_incident(p)
+        url = f"/api/prober/v1/incidents/{iid}/updates"
+        filler = mnt / "filler"
+        fill(filler)
+        status, body = 0, ""
+        for i in range(200):  # bounded: enough writes to need a new page
+            status, body = await p.request("POST", url, json={"body": f"x{i}" * 2000}, headers=AUTH)
+            if status != 201:
+                break
+        assert status == 503, body
+        assert "full" in body
+        acked_before = human_bodies(mnt / "prober.db")
+        filler.unlink()
+        # The store retries by itself: ready again with no write sent.
+        await until(lambda: _ready(p), timeout=30, what="recovery without a write")
+        status, body = await p.request("POST", url, json={"body": "after"}, headers=AUTH)
+        assert status == 201, body
     finally:
-        umount(mnt)
+        assert await p.stop() == 0
+    assert acked_before | {"after"} <= human_bodies(mnt / "prober.db")
 
 
 def fill(path: Path) -> None:
@@ -165,6 +156,24 @@ def mount(args: list[str]) -> None:
 
 def umount(path: Path) -> None:
     subprocess.run(["umount", "-l", str(path)], check=False, timeout=30)
+
+
+@pytest.fixture
+def tmpfs() -> Iterator[Callable[[Path, str], Path]]:
+    """Mount a tmpfs of a given size at a new folder (root only); unmounted at teardown."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root")
+    mounted: list[Path] = []
+
+    def make(path: Path, size: str) -> Path:
+        path.mkdir()
+        mount(["-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)])
+        mounted.append(path)
+        return path
+
+    yield make
+    for path in reversed(mounted):
+        umount(path)
 
 
 async def _ready(p: ProberProcess) -> bool:
@@ -403,37 +412,30 @@ async def test_restart_across_the_quiet_period_resolves_saves_and_sends_at_start
 
 
 async def test_a_read_only_volume_refuses_writes_with_503_and_acknowledges_nothing(
-    tmp_path: Path, target: str
+    tmp_path: Path, target: str, tmpfs: Callable[[Path, str], Path]
 ) -> None:
-    if os.geteuid() != 0:
-        pytest.skip("mounting a tmpfs needs root")
-    mnt = tmp_path / "vol"
-    mnt.mkdir()
-    mount(["-t", "tmpfs", "-o", "size=8m", "tmpfs", str(mnt)])
+    mnt = tmpfs(tmp_path / "vol", "8m")
+    first = prober(tmp_path, target, db=mnt / "prober.db")
+    await first.start()
+    iid = await open_incident(first)
+    assert await first.stop() == 0
+    mount(["-o", "remount,ro", str(mnt)])
+    p = prober(tmp_path, target, db=mnt / "prober.db")
+    await p.start()
     try:
-        first = prober(tmp_path, target, db=mnt / "prober.db")
-        await first.start()
-        iid = await open_incident(first)
-        assert await first.stop() == 0
-        mount(["-o", "remount,ro", str(mnt)])
-        p = prober(tmp_path, target, db=mnt / "prober.db")
-        await p.start()
-        try:
-            status, body = await p.request("GET", "/-/ready")
-            assert status == 503 and "store" in body
-            # What was open is still shown, read from the file without writing it.
-            still = await p.get_json("/api/v2/incidents/unresolved.json")
-            assert [i["id"] for i in still["incidents"]] == [iid]
-            status, body = await p.request(
-                "POST",
-                f"/api/prober/v1/incidents/{iid}/updates",
-                json={"body": "on a ro volume"},
-                headers=AUTH,
-            )
-            assert status == 503 and "store_unavailable" in body, body
-        finally:
-            assert await p.stop() == 0
-        mount(["-o", "remount,rw", str(mnt)])
-        assert "on a ro volume" not in human_bodies(mnt / "prober.db")
+        status, body = await p.request("GET", "/-/ready")
+        assert status == 503 and "store" in body
+        # What was open is still shown, read from the file without writing it.
+        still = await p.get_json("/api/v2/incidents/unresolved.json")
+        assert [i["id"] for i in still["incidents"]] == [iid]
+        status, body = await p.request(
+            "POST",
+            f"/api/prober/v1/incidents/{iid}/updates",
+            json={"body": "on a ro volume"},
+            headers=AUTH,
+        )
+        assert status == 503 and "store_unavailable" in body, body
     finally:
-        umount(mnt)
+        assert await p.stop() == 0
+    mount(["-o", "remount,rw", str(mnt)])
+    assert "on a ro volume" not in human_bodies(mnt / "prober.db")
