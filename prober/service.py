@@ -507,10 +507,11 @@ class Service:
 
     async def incident_history(self, since: float, until: float) -> list[Incident]:
         none: list[Incident] = []
-        stored = await self.keeper.call(
-            "read", lambda: self.keeper.store.incidents(limit=HISTORY_LIMIT, since=since), none
+        return await self.keeper.call(
+            "read",
+            lambda: self.keeper.store.incidents_started(since, until, limit=HISTORY_LIMIT),
+            none,
         )
-        return [i for i in stored if since <= i.started_at < until]
 
     async def write_incident(
         self, incident_id: str, status: IncidentStatus | None, body: str, impact: Impact | None

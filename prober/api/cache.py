@@ -74,6 +74,13 @@ class RenderCache:
         self._max_bases = max_bases
         self.builds = 0  # how many renders ran (tests assert reuse)
 
+    def peek(self, version: int, key: str, base: str = "") -> Rendered | None:
+        """The cached rendering of `key` for this snapshot version, if there is one."""
+        if version != self._version:
+            return None
+        entries = self._bases.get(base)
+        return None if entries is None else entries.get(key)
+
     def get(
         self, version: int, key: str, build: Callable[[], Rendered], base: str = ""
     ) -> Rendered:

@@ -27,6 +27,9 @@ async def month_page(
     snap = backend.snapshot()
     if bounds is None or key > month_key(snap.generated_at):
         raise web.HTTPNotFound(reason="No such month")
+    cached = cache.peek(snap.version, f"page:history:{key}")
+    if cached is not None:  # no store read per request while the snapshot stands
+        return cached
     incidents = await backend.incident_history(*bounds)
     return cache.get(
         snap.version,

@@ -75,6 +75,13 @@ class Store(Protocol):
         With `since`, closed incidents last updated before `since` are left out."""
         ...
 
+    async def incidents_started(
+        self, since: float, until: float, limit: int = 1000
+    ) -> list[Incident]:
+        """Incidents that started in [since, until), open or closed, the earliest first;
+        each with all its updates (the history page of one month)."""
+        ...
+
     async def incident(self, incident_id: str) -> Incident | None: ...
 
     async def status_changes(self, since: float) -> list[StatusChange]:

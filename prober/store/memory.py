@@ -125,6 +125,16 @@ class MemoryStore:
         )
         return [self._with_updates(i) for i in rows[: max(limit, 0)]]
 
+    async def incidents_started(
+        self, since: float, until: float, limit: int = 1000
+    ) -> list[Incident]:
+        self._check_open()
+        rows = sorted(
+            (i for i in self._incidents.values() if since <= i.started_at < until),
+            key=lambda i: (i.started_at, i.id),
+        )
+        return [self._with_updates(i) for i in rows[: max(limit, 0)]]
+
     async def incident(self, incident_id: str) -> Incident | None:
         self._check_open()
         inc = self._incidents.get(incident_id)

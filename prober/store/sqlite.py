@@ -301,6 +301,19 @@ class SqliteStore:
 
         return await self._run(q, write=False)
 
+    async def incidents_started(
+        self, since: float, until: float, limit: int = 1000
+    ) -> list[Incident]:
+        def q(c: sqlite3.Connection) -> list[Incident]:
+            rows = c.execute(
+                f"SELECT {sql.INCIDENT_COLS} FROM incidents "  # noqa: S608
+                "WHERE started_at >= ? AND started_at < ? ORDER BY started_at, id LIMIT ?",
+                (since, until, max(limit, 0)),
+            ).fetchall()
+            return self._load(c, rows)
+
+        return await self._run(q, write=False)
+
     async def incident(self, incident_id: str) -> Incident | None:
         def q(c: sqlite3.Connection) -> Incident | None:
             rows = c.execute(

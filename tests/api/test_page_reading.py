@@ -124,6 +124,24 @@ async def test_past_incidents_are_collapsed_on_the_home_page(client, backend):
     assert '<a href="/history">Incident history</a>' in html
 
 
+async def test_a_history_page_reads_the_store_once_per_snapshot(client, backend):
+    backend.set_snapshot(after_snapshot())
+    reads: list[tuple[float, float]] = []
+    real = backend.incident_history
+
+    async def counted(since: float, until: float):
+        reads.append((since, until))
+        return await real(since, until)
+
+    backend.incident_history = counted
+    for _ in range(3):
+        assert (await client.get("/history/2026-05")).status == 200
+    assert len(reads) == 1
+    backend.set_snapshot(after_snapshot())  # a new snapshot version: read again
+    assert (await client.get("/history/2026-05")).status == 200
+    assert len(reads) == 2
+
+
 async def test_history_has_a_page_per_month(client, backend):
     backend.set_snapshot(after_snapshot())
     resp = await client.get("/history", allow_redirects=False)

@@ -128,6 +128,23 @@ async def test_incidents_open_first_then_most_recent(store: Store) -> None:
     assert all(len(i.updates) >= 1 for i in listed)
 
 
+async def test_incidents_started_in_a_span_whatever_came_after(store: Store) -> None:
+    """One month of history: incidents that started in [since, until), earliest first,
+    however many started later (newer ones must not push them out of a limit)."""
+    # the factories start an incident 30 s before it is opened
+    before = resolved(opened("a", 100.0).incident, 2, 200.0)  # started 70
+    first = resolved(opened("b", 330.0).incident, 2, 350.0)  # started 300
+    still_open = opened("c", 430.0)  # started 400
+    later = [opened(f"z{n}", 630.0 + n) for n in range(5)]  # started 600 and after
+    await store.apply([before, first, still_open, *later], {})
+    got = await store.incidents_started(300.0, 600.0, limit=3)
+    assert [i.id for i in got] == ["b", "c"]
+    assert all(i.updates for i in got)
+    assert [i.id for i in await store.incidents_started(300.0, 600.0, limit=1)] == ["b"]
+    assert await store.incidents_started(0.0, 70.0) == []
+    assert [i.id for i in await store.incidents_started(0.0, 71.0)] == ["a"]
+
+
 async def test_status_changes_give_state_at_since_then_later_changes(store: Store) -> None:
     await store.apply(
         [
