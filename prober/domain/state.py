@@ -135,6 +135,7 @@ class ComponentHealth:
         self.status: ComponentStatus = OP
         self.changed_at: float | None = None
         self.calm_since: float | None = None  # when the evidence last allowed a drop
+        self.calm_to: ComponentStatus | None = None  # the level that calm would drop to
         # check id -> (consecutive rounds where every probe failed, first failure of
         # those, probes failed in them)
         self.streaks: dict[str, tuple[int, float, int]] = {}
@@ -297,7 +298,7 @@ class ComponentHealth:
         escalate, hold = a.escalate, a.hold
         if SEVERITY[escalate] > SEVERITY[old]:
             self.status = escalate
-            self.calm_since = None
+            self.calm_since = self.calm_to = None
             self.recovered_at = None
             if old is OP or self.episode_start is None:
                 self.episode_start = a.onset if a.onset is not None else now
@@ -305,19 +306,25 @@ class ComponentHealth:
             # Every level above `hold` is left (by construction of `hold`): the calm
             # began when the last of them did, by the evidence of the trailing windows.
             starts = [a.calm.get(s, now) for s in LEVELS[SEVERITY[hold] + 1 : SEVERITY[old] + 1]]
-            self.calm_since = min(now, max(starts))
+            start = min(now, max(starts))
+            # The trailing windows reach back one window at most: while the calm towards
+            # the same level lasts, keep its earliest start, or a recovery_time longer than
+            # the window would never be reached (and the outage never end).
+            if self.calm_since is not None and self.calm_to is hold:
+                start = min(self.calm_since, start)
+            self.calm_since, self.calm_to = start, hold
             if now - self.calm_since >= self.policy.recovery_time:
                 if hold is OP:  # the episode's last failing probe before the calm
                     self.recovered_at = (
                         self.window.last_failure_before(self.calm_since) or self.last_failure_at
                     )
                 self.status = hold
-                self.calm_since = None
+                self.calm_since = self.calm_to = None
                 self.errors.reset_from(SEVERITY[hold])
                 if hold is OP:
                     self.slow.reset_from(0)
         else:
-            self.calm_since = None
+            self.calm_since = self.calm_to = None
         if self.status is OP:
             self.episode_start = None
         if self.status is old:
@@ -340,6 +347,7 @@ class ComponentHealth:
             "status": self.status.value,
             "changed_at": self.changed_at,
             "calm_since": self.calm_since,
+            "calm_to": None if self.calm_to is None else self.calm_to.value,
             "streaks": {c: list(v) for c, v in self.streaks.items()},
             "episode_start": self.episode_start,
             "last_failure_at": self.last_failure_at,
@@ -358,6 +366,8 @@ class ComponentHealth:
         health.status = ComponentStatus(data["status"])
         health.changed_at = data.get("changed_at")
         health.calm_since = data.get("calm_since")
+        calm_to = data.get("calm_to")
+        health.calm_to = None if calm_to is None else ComponentStatus(calm_to)
         health.streaks = {
             c: (int(v[0]), float(v[1]), int(v[2]) if len(v) > 2 else int(v[0]))
             for c, v in data.get("streaks", {}).items()

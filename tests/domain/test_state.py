@@ -229,3 +229,21 @@ def test_a_window_too_short_for_min_samples_still_lets_an_outage_recover() -> No
     assert sim.engine.status_of("api") is ComponentStatus.OPERATIONAL
     assert len(opened(sim.effects)) == 1 and len(resolved(sim.effects)) == 1
     assert not sim.engine.open_incidents()
+
+
+def test_a_recovery_time_longer_than_the_window_still_ends_the_outage() -> None:
+    """The trailing windows reach back one window at most; the calm must be counted from
+    its first moment, not restarted every evaluation, or a recovery_time of 2 minutes
+    over a 1-minute window would never be reached."""
+    from prober.config.model import StatusPolicy
+    from prober.domain.status import ComponentStatus
+    from prober.probes.result import Reason
+    from tests.domain.sim import T0, Sim, failing, make_config
+
+    policy = StatusPolicy(window=60.0, recovery_time=120.0)
+    sim = Sim(make_config(policy=policy))
+    behaviour = failing(Reason.HTTP_5XX, T0, T0 + 120)
+    sim.run(120, behaviour)
+    assert sim.engine.status_of("api") is ComponentStatus.MAJOR_OUTAGE
+    sim.run(600, behaviour)
+    assert sim.engine.status_of("api") is ComponentStatus.OPERATIONAL
