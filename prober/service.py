@@ -33,6 +33,7 @@ from prober.domain.effects import (
 )
 from prober.domain.engine import Engine
 from prober.domain.incident import Incident
+from prober.domain.network import LOST
 from prober.domain.snapshot import StatusSnapshot
 from prober.domain.status import ComponentStatus, Impact, IncidentStatus
 from prober.errors import StoreError
@@ -197,7 +198,7 @@ class Service:
     # ---- probing -> domain -> effects ------------------------------------------------
     async def _on_round(self, check: Check, results: list[ProbeResult], lag: float) -> None:
         if check.component == CANARY_COMPONENT:  # evidence for the network guard only
-            now = self.clock.now().timestamp()
+            now, results = self._in_domain_time(results)
             async with self._lock:
                 effects = self.engine.observe(results, now)
                 if effects:
@@ -209,9 +210,7 @@ class Service:
         if results:
             self._log_transition(check, results[-1])
         self.view.record(check, results)
-        now = self.time.now()
-        if abs(self.time.offset) > 0.001:  # the wall clock stepped: results in domain time
-            results = [dataclasses.replace(r, at=self.time.to_domain(r.at)) for r in results]
+        now, results = self._in_domain_time(results)
         self._dirty = True
         if check.component in self._traffic_only:
             return  # its status comes from real traffic only (traffic.mode: traffic_only)
@@ -219,6 +218,14 @@ class Service:
             effects = self.engine.observe(results, now)
             if effects:
                 await self._apply(effects, now)
+
+    def _in_domain_time(self, results: list[ProbeResult]) -> tuple[float, list[ProbeResult]]:
+        """The domain's now, and `results` stamped in domain time (after a wall-clock step
+        the two differ; incident timers follow the monotonic clock, see timebase.py)."""
+        now = self.time.now()
+        if abs(self.time.offset) > 0.001:
+            results = [dataclasses.replace(r, at=self.time.to_domain(r.at)) for r in results]
+        return now, results
 
     def _count_uptime(self, component: str, results: Sequence[ProbeResult]) -> None:
         """Uptime follows what decides the status: probes, traffic samples (one per request)
@@ -231,7 +238,9 @@ class Service:
                 self._uptime_due = True
 
     def _counts_for_uptime(self, component: str) -> bool:
-        if not self.engine.network_healthy:
+        # Only a network loss that canaries proved (`lost`) is prober's own; `unverified`
+        # (everything unreachable, no canary) is shown as the outage it may be, and counted.
+        if self.engine.network_state == LOST:
             return False
         try:
             return self.engine.status_of(component) is not ComponentStatus.UNDER_MAINTENANCE
@@ -245,9 +254,9 @@ class Service:
         self.traffic.configure(config.components)
 
     async def _on_traffic(self, component: str, results: list[ProbeResult]) -> None:
-        now = self.clock.now().timestamp()
         self._dirty = True
         self._count_uptime(component, results)
+        now, results = self._in_domain_time(results)
         async with self._lock:
             effects = self.engine.observe(results, now)
             if effects:
@@ -266,7 +275,7 @@ class Service:
                 outcome=reading.outcome,
                 detail=reading.detail,
             )
-        now = self.clock.now().timestamp()
+        now = self.time.now()
         async with self._lock:
             effects = self.engine.traffic_no_data(component, now)
             if effects:

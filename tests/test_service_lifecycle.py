@@ -340,3 +340,22 @@ async def test_a_reload_of_deep_yaml_fails_clearly_and_the_reload_metric_drops_t
         assert service.config is cfg, "the running config is kept"
     finally:
         await service.stop()
+
+
+async def test_uptime_counts_probes_while_everything_is_unreachable_unless_canaries_prove_a_loss(
+    tmp_path: Path,
+) -> None:
+    """`unverified` (every target unreachable, no canary) is shown as the outage it may
+    be, so its probes count toward uptime; only a loss the canaries prove does not."""
+    from prober.domain.network import LOST, OK, UNVERIFIED
+
+    service = Service(
+        Settings(config_path=str(tmp_path / "none.yaml"), db_path=":memory:"),
+        config(webhooks=False),
+        clock=clock_at(T0),
+    )
+    counted = {}
+    for state in (OK, UNVERIFIED, LOST):
+        service.engine.guard.state = state
+        counted[state] = service._counts_for_uptime("api")
+    assert counted == {OK: True, UNVERIFIED: True, LOST: False}
