@@ -46,7 +46,9 @@ MAINTENANCE_HORIZON_DAYS = 7.0
 def hold_limit(config: Config) -> float:
     """How long unreachable rounds wait for a network verdict: the slowest round of any
     check or canary, plus 1 s. Never capped: every check gets to report since the loss."""
-    longest = max((c.interval + c.timeout for c in config.probed), default=29.0)
+    guarded = (c for c in config.probed if not c.id.startswith(signal.PREFIX))
+    # (traffic signals' virtual checks never enter the guard: their interval holds nothing)
+    longest = max((c.interval + c.timeout for c in guarded), default=29.0)
     return longest + 1.0
 
 

@@ -220,3 +220,23 @@ def test_switching_to_traffic_only_drops_the_probes_say() -> None:
         engine.tick(now + s)
     assert engine.status_of("api") is OP
     assert engine.open_incidents() == []
+
+
+def test_a_traffic_signal_interval_does_not_lengthen_the_network_hold() -> None:
+    """The guard waits for the slowest probed check; a traffic signal's virtual check
+    (here every 10 minutes) never enters the guard, so it must not set the hold."""
+    import dataclasses
+
+    from prober.config.model import TrafficSignal
+    from prober.domain.engine import hold_limit
+    from tests.domain.sim import make_config
+
+    plain = make_config(interval=5.0)
+    with_signal = dataclasses.replace(
+        plain,
+        components=tuple(
+            dataclasses.replace(c, traffic=TrafficSignal("http://127.0.0.1:9/", "r", "q", 600.0))
+            for c in plain.components
+        ),
+    )
+    assert hold_limit(engine_config(with_signal)) == hold_limit(plain)
