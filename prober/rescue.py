@@ -21,6 +21,7 @@ from prober.config.model import Config
 from prober.config.secrets import Redactor
 from prober.domain.codec import incident_to_dict
 from prober.domain.engine import STATE_VERSION, Engine
+from prober.domain.human import HUMAN_KEY
 from prober.domain.incident import Incident
 from prober.domain.state import SEVERITY
 from prober.domain.status import ComponentStatus
@@ -87,17 +88,24 @@ def rescued_state(config: Config, open_incidents: Sequence[Incident], seq: int) 
         worst = max(
             (s for _, s in members), key=SEVERITY.__getitem__, default=ComponentStatus.OPERATIONAL
         )
+        # A person's incident (its first update not automatic) stays a person's: the engine
+        # never moves it, and the statuses declared in it are no probe evidence.
+        human = bool(inc.updates) and not inc.updates[0].automatic
         records.append(
             {
                 "incident": incident_to_dict(inc),
-                "key": inc.group,
+                "key": HUMAN_KEY if human else inc.group,
                 "members": [[c, s.value] for c, s in members],
                 "announced": [[c, s.value] for c, s in members],
                 "worst": worst.value,
                 "last_update_at": inc.updated_at,
                 "ok_since": None,
+                "human": human,
+                "renamed": human,
             }
         )
+        if human:
+            continue
         for cid, status in members:
             components[cid] = {
                 "health": {

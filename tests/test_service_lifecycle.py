@@ -359,3 +359,21 @@ async def test_uptime_counts_probes_while_everything_is_unreachable_unless_canar
         service.engine.guard.state = state
         counted[state] = service._counts_for_uptime("api")
     assert counted == {OK: True, UNVERIFIED: True, LOST: False}
+
+
+def test_a_rescued_state_keeps_a_persons_incident_a_persons() -> None:
+    """After an unreadable saved state the open incidents are rebuilt from the store; one
+    a person opened must come back as a person's (the engine never moves it) and its
+    declared statuses must not be taken as probe evidence."""
+    from prober.domain.engine import Engine
+    from prober.rescue import rescued_state
+    from tests.store.factories import incident, update
+
+    cfg = config(webhooks=False)
+    first = dataclasses.replace(update("ppl", 1, T0), automatic=False)
+    human = incident("ppl", T0, updates=(first,))
+    auto = incident("auto", T0)
+    engine = Engine(cfg, rescued_state(cfg, [human, auto], seq=2))
+    records = {r.incident.id: r for r in engine.book.records.values()}
+    assert records["ppl"].human and records["ppl"].renamed
+    assert not records["auto"].human
