@@ -324,7 +324,10 @@ class Service:
         """
         snap = self.snapshot()
         rows = deliveries_for(
-            effects, self.config.webhooks, lambda i: incident_json(i, snap), page_json(snap)
+            effects,
+            self.config.webhooks,
+            lambda i: incident_json(i, snap, with_updates=False),
+            page_json(snap),
         )
         wall = self.clock.now().timestamp()
         if durable:

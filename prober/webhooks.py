@@ -31,6 +31,7 @@ from typing import Any
 import aiohttp
 import orjson
 
+from prober.api.statuspage import update_json
 from prober.clock import Clock
 from prober.config.model import Webhook
 from prober.domain.effects import Effect, IncidentOpened, IncidentResolved, IncidentUpdated
@@ -109,29 +110,11 @@ def deliveries_for(
                     "page": {k: page[k] for k in ("id", "name", "url") if k in page},
                     "url": summary.get("shortlink"),
                     "incident": summary,
-                    "incident_update": update_view(update),
+                    "incident_update": update_json(update),
                 }
             key = f"{hook.id}:{incident.id}:{update.id}"
             rows.append((hook.id, key, orjson.dumps(body)))
     return rows
-
-
-def update_view(u: IncidentUpdate) -> dict[str, Any]:
-    return {
-        "id": u.id,
-        "status": u.status.value,
-        "body": u.body,
-        "created_at": u.created_at,
-        "affected_components": [
-            {
-                "code": a.code,
-                "name": a.name,
-                "old_status": a.old_status.value,
-                "new_status": a.new_status.value,
-            }
-            for a in u.affected_components
-        ],
-    }
 
 
 def backoff(attempts: int, base: float = 2.0, cap: float = 600.0) -> float:

@@ -370,7 +370,23 @@ async def test_the_payload_carries_the_event_and_a_link_not_the_whole_history() 
     assert len(body) < 2000
     assert "incident_updates" not in payload["incident"]
     assert payload["incident_update"]["id"] == "u2"
+    # the update in the Statuspage shape, its times ISO 8601 like the incident summary's
+    assert payload["incident_update"]["created_at"].endswith("Z")
+    assert payload["incident_update"]["incident_id"] == inc.id
     assert payload["url"] == "https://status.example.com/incidents/inc1"
+
+
+def test_the_payload_summary_is_built_without_the_update_history() -> None:
+    from prober.api.statuspage import incident_json
+    from tests.api.fake import after_snapshot
+
+    snap = after_snapshot()
+    inc = snap.incidents[0]
+    summary = incident_json(inc, snap, with_updates=False)
+    assert "incident_updates" not in summary
+    assert {k: v for k, v in incident_json(inc, snap).items() if k != "incident_updates"} == (
+        summary
+    )
 
 
 class MarkFails(MemoryStore):

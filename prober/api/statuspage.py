@@ -212,8 +212,10 @@ def update_json(update: IncidentUpdate) -> Json:
     }
 
 
-def incident_json(inc: Incident, snap: StatusSnapshot) -> Json:
-    return {
+def incident_json(inc: Incident, snap: StatusSnapshot, with_updates: bool = True) -> Json:
+    """The Statuspage incident; without `with_updates`, its summary (no update list: what
+    a webhook payload carries, built for every effect)."""
+    out: Json = {
         "id": inc.id,
         "name": inc.name,
         "status": inc.status.value,
@@ -226,9 +228,11 @@ def incident_json(inc: Incident, snap: StatusSnapshot) -> Json:
         "started_at": iso(inc.started_at),
         "recovered_at": iso(inc.recovered_at),
         "page_id": page_id(snap),
-        "incident_updates": [update_json(u) for u in reversed(inc.updates)],
         "components": _incident_components(inc, snap),
     }
+    if with_updates:
+        out["incident_updates"] = [update_json(u) for u in reversed(inc.updates)]
+    return out
 
 
 def maintenance_status(window: MaintenanceWindow, now: float) -> str:

@@ -35,7 +35,7 @@ from prober.domain.incident import Incident
 from prober.domain.incidents import IncidentBook, bad
 from prober.domain.network import LOST, NetworkGuard
 from prober.domain.snapshot import ComponentView, MaintenanceWindow
-from prober.domain.state import OP, ComponentHealth, Sample
+from prober.domain.state import DEFAULT_RATE, OP, ComponentHealth, Sample
 from prober.domain.status import ComponentStatus, Impact, IncidentStatus
 from prober.probes.result import ProbeResult
 
@@ -59,7 +59,7 @@ def _rates(config: Config, traffic: bool = False) -> dict[str, float]:
     for check in config.checks:
         if check.component in rates and check.id.startswith(signal.PREFIX) is traffic:
             rates[check.component] += check.requests_per_round / max(check.interval, 1e-3)
-    return {cid: rate or 1.0 / 15.0 for cid, rate in rates.items()}
+    return {cid: rate or DEFAULT_RATE for cid, rate in rates.items()}
 
 
 class Engine:

@@ -46,7 +46,6 @@ from prober.domain.window import Window
 
 DEFAULT_RATE = 1.0 / 15.0  # samples per second when the engine has not said (one check)
 
-ALPHA = 1e-3
 
 OP = ComponentStatus.OPERATIONAL
 DEGRADED = ComponentStatus.DEGRADED_PERFORMANCE
