@@ -77,7 +77,7 @@ async def run(checks: int, components: int, saves: int, interval: float) -> None
         await store.open()
         await store.apply([], save_of(engine), (), T0)  # the first save is always whole
         first_file = disk_size(Path(d))
-        sent = written = 0
+        sent = written = engine_row = 0
         spent = 0.0
         base = T0 + interval
         for n in range(saves):  # bounded
@@ -92,12 +92,15 @@ async def run(checks: int, components: int, saves: int, interval: float) -> None
             written += wchar() - w0
             spent += time.perf_counter() - t0
             sent += size
+            if ROWS:
+                engine_row = max(engine_row, len(codec.dump_state(state.engine)))
         await store.close()
     print(
         f"{'rows' if ROWS else 'document':<9} {checks:>7,} checks {components:>6,} components | "
         f"first save {first_file / 1e6:6.2f} MB on disk | per save: "
         f"{sent / saves:>10,.0f} B of JSON, {written / saves:>10,.0f} B written, "
         f"{spent / saves * 1e3:6.2f} ms (encode + SQLite)"
+        + (f"; engine row at most {engine_row:,} B" if ROWS else "")
     )
 
 
