@@ -55,6 +55,27 @@ def payload(state: Any) -> int:
     return sum(len(codec.dump_state(r)) for r in rows)
 
 
+def encode_whole(engine: Engine) -> str:
+    """Encoding a complete delta (the first save, a reload): orjson against json."""
+    import json
+
+    if not ROWS:
+        return ""
+    delta = Engine(engine.config, engine.to_state()).state_delta()  # a new engine's: whole
+    rows = [delta.engine, *delta.components.values()]
+    t0 = time.perf_counter()
+    size = sum(len(codec.dump_state(r)) for r in rows)
+    fast = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    for r in rows:
+        json.dumps(r, sort_keys=True)
+    plain = time.perf_counter() - t0
+    return (
+        f"complete delta {size / 1e6:.1f} MB encoded in {fast * 1e3:.0f} ms with orjson, "
+        f"{plain * 1e3:.0f} ms with json"
+    )
+
+
 def round_of(config: Any, index: int, at: float) -> list[ProbeResult]:
     check = config.checks[index]
     reason = reason_of(index)
@@ -95,6 +116,7 @@ async def run(checks: int, components: int, saves: int, interval: float) -> None
             if ROWS:
                 engine_row = max(engine_row, len(codec.dump_state(state.engine)))
         await store.close()
+    whole = encode_whole(engine)
     print(
         f"{'rows' if ROWS else 'document':<9} {checks:>7,} checks {components:>6,} components | "
         f"first save {first_file / 1e6:6.2f} MB on disk | per save: "
@@ -102,6 +124,8 @@ async def run(checks: int, components: int, saves: int, interval: float) -> None
         f"{spent / saves * 1e3:6.2f} ms (encode + SQLite)"
         + (f"; engine row at most {engine_row:,} B" if ROWS else "")
     )
+    if whole:
+        print(f"{'':<9} {whole}")
 
 
 def main(argv: list[str] | None = None) -> int:
