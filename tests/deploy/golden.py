@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .chart import SCENARIOS, render, scenario_values
+from .promql import CHART
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 
@@ -21,11 +22,14 @@ GOLDEN = Path(__file__).resolve().parent / "golden"
 COPIED = ("prober/templates/dashboards.yaml", "prober/templates/prometheusrule.yaml")
 
 
-def rendered_text(values: dict[str, object]) -> str:
-    """Every template's output in path order, as one text (NOTES.txt included)."""
-    rendered = render(values)
+def rendered_text(values: dict[str, object], chart: Path | str = CHART) -> str:
+    """Every template's output in path order, as one text (NOTES.txt included); templates
+    that render nothing are left out, as `helm template` leaves them out."""
+    rendered = render(values, chart=chart)
     return "".join(
-        f"# Source: {path}\n{rendered[path]}\n" for path in sorted(rendered) if path not in COPIED
+        f"# Source: {path}\n{rendered[path]}\n"
+        for path in sorted(rendered)
+        if path not in COPIED and rendered[path].strip()
     )
 
 
@@ -33,14 +37,16 @@ def golden_path(scenario: Path) -> Path:
     return GOLDEN / scenario.name.replace("-values.yaml", ".render.yaml")
 
 
-def main() -> None:
+def main(chart: Path | str = CHART) -> None:
     GOLDEN.mkdir(exist_ok=True)
     for scenario in SCENARIOS:
         if "distributed" in scenario.name:
             continue
-        golden_path(scenario).write_text(rendered_text(scenario_values(scenario)))
+        golden_path(scenario).write_text(rendered_text(scenario_values(scenario), chart))
         print(golden_path(scenario))
 
 
 if __name__ == "__main__":
-    main()
+    import sys
+
+    main(*sys.argv[1:2])
