@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -266,3 +267,33 @@ def test_minimal_distributed_values_render() -> None:
         "ServiceAccount",
         "StatefulSet",
     ]
+
+
+LINT_AT = """
+import sys, yaml, helm_python as helm
+values = yaml.safe_load(open(sys.argv[1]))
+helm.lint(sys.argv[2], values, strict=True, kube_version=sys.argv[3])
+"""
+
+
+@pytest.mark.parametrize(("kube_version", "refused"), [("v1.27.9", True), ("v1.28.0", False)])
+def test_distributed_mode_refuses_kubernetes_before_1_28(kube_version: str, refused: bool) -> None:
+    """Only `helm lint` takes a cluster version here (render always says 1.36); in lint mode
+    Helm logs a template's `fail` message to stderr instead of raising, so read it there."""
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            LINT_AT,
+            str(CHART / "ci" / "distributed-values.yaml"),
+            str(CHART),
+            kube_version,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert out.returncode == 0, out.stderr
+    message = f"mode: distributed needs Kubernetes 1.28 or later (this cluster: {kube_version})"
+    assert (message in out.stderr) is refused, out.stderr

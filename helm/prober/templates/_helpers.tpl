@@ -190,6 +190,9 @@ What the schema cannot say clearly: checked once, from deployment.yaml.
 {{- if .Values.persistence.enabled }}
 {{- fail "mode: distributed keeps its state in PostgreSQL: persistence.enabled (the single mode's SQLite volume) must be false" }}
 {{- end }}
+{{- if semverCompare "<1.28-0" .Capabilities.KubeVersion.Version }}
+{{- fail (printf "mode: distributed needs Kubernetes 1.28 or later (this cluster: %s): each agent's --shard index comes from the pod label apps.kubernetes.io/pod-index, which older versions do not set (docs/DEPLOY.md, \"How an agent knows its shard\")" .Capabilities.KubeVersion.Version) }}
+{{- end }}
 {{- if not .Values.locations }}
 {{- fail "mode: distributed needs at least one entry under locations (name, replicas): agents are what probe (docs/DEPLOY.md, \"Adding a location\")" }}
 {{- end }}
