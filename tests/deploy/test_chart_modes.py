@@ -248,6 +248,7 @@ def test_distributed_mistakes_fail_with_a_clear_message(
         {**MINIMAL, "locations": [{"name": "eu"}]},
         {**MINIMAL, "locations": [{"name": "eu", "replicas": 1, "nodeselector": {}}]},
         {**MINIMAL, "database": {"existingSecret": "x", "url": "postgresql://u:p@h/d"}},
+        {**MINIMAL, "database": {"existingSecret": "postgresql://u:p@db:5432/prober"}},
     ],
 )
 def test_schema_rejects_bad_distributed_values(values: dict[str, Any]) -> None:
