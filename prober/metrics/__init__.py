@@ -25,8 +25,9 @@ from prometheus_client.openmetrics.exposition import generate_latest as generate
 import prober
 from prober.config.model import Check
 from prober.domain.snapshot import ComponentView
-from prober.metrics.checks import DURATION_BUCKETS, CheckSeriesTable, MetricsOptions
 from prober.metrics.components import ComponentTotals
+from prober.metrics.families import DURATION_BUCKETS, MetricsOptions
+from prober.metrics.fastexpo import CheckSeriesTable
 from prober.metrics.state import StateCollector
 from prober.metrics.traffic import TrafficCollector
 from prober.probes.result import ProbeResult
