@@ -37,6 +37,7 @@ from prober.domain.network import LOST
 from prober.domain.snapshot import StatusSnapshot
 from prober.domain.status import ComponentStatus, Impact, IncidentStatus
 from prober.errors import StoreError
+from prober.fastgc import quiet_gc
 from prober.history import Aggregator, DailyProbes, daily_uptime
 from prober.keeper import StoreKeeper
 from prober.logs import REDACTOR, Throttle, get_logger
@@ -49,7 +50,7 @@ from prober.probes.http import HttpProber
 from prober.probes.result import ProbeResult
 from prober.rescue import engine_from, read_config
 from prober.runner import Runner
-from prober.settings import Settings, quiet_gc
+from prober.settings import Settings
 from prober.signals.traffic import Reading, TrafficSignals, engine_config, traffic_only
 from prober.snapshots import RECENT_INCIDENTS, SnapshotBuilder
 from prober.store.factory import make_store
