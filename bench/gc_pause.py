@@ -1,7 +1,7 @@
 """Ledger line "fastgc" (docs/PERFORMANCE.md): full garbage collections, default thresholds
 next to `prober.fastgc.quiet_gc`, side by side.
 
-    python -m bench.gc_pause [--objects 2000000] [--rounds 20000] [--repeats 2]
+    python -m bench.gc_pause [--objects 600000] [--rounds 20000] [--repeats 2]
 
 Each mode runs in its own child process (alternating, `--repeats` times each) on the same
 workload, shaped like `prober run` at scale: a long-lived heap of `--objects` small
@@ -93,7 +93,7 @@ def child(mode: str, objects: int, rounds: int) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--objects", type=int, default=2_000_000)
+    ap.add_argument("--objects", type=int, default=600_000)
     ap.add_argument("--rounds", type=int, default=20_000)
     ap.add_argument("--repeats", type=int, default=2)
     ap.add_argument("--child", choices=("default", "quiet"))

@@ -1,5 +1,11 @@
 """Serialize once per snapshot version: cached bodies with ETag, pre-gzipped, conditional GET.
 
+OPTIMISATION (docs/PERFORMANCE.md, ledger lines "apicache" and "orjson"): `RenderCache`
+replaces rendering, hashing and compressing a body on every GET, and `dumps` encodes with
+orjson instead of the standard library's json; `python -m bench.api_cache` runs each
+next to its plain alternative. The ETag, gzip and 304 handling below are HTTP behaviour,
+not optimisation, and stay whatever the ledger says.
+
 A read costs a dict lookup and a header comparison; JSON, HTML and the feed are rendered
 and compressed once for each snapshot version, whatever the request rate.
 """
