@@ -53,8 +53,6 @@ def test_every_bench_command_names_a_bench_that_exists() -> None:
     for name, (_, command) in ledger().items():
         argv = shlex.split(command)
         assert argv[0] == "python", (name, command)
-        if argv[1] == "-m":
-            target = ROOT / (argv[2].replace(".", "/") + ".py")
-        else:
-            target = ROOT / argv[1]
+        script = argv[2].replace(".", "/") + ".py" if argv[1] == "-m" else argv[1]
+        target = ROOT / script
         assert target.is_file(), f"ledger line {name}: {command}: no {target}"
