@@ -38,7 +38,6 @@ from prober.domain.snapshot import StatusSnapshot
 from prober.domain.status import ComponentStatus, Impact, IncidentStatus
 from prober.errors import StoreError
 from prober.fastgc import quiet_gc
-from prober.history import Aggregator, DailyProbes, daily_uptime
 from prober.keeper import StoreKeeper
 from prober.logs import REDACTOR, Throttle, get_logger
 from prober.metrics import (
@@ -55,6 +54,7 @@ from prober.signals.traffic import Reading, TrafficSignals, engine_config, traff
 from prober.snapshots import RECENT_INCIDENTS, SnapshotBuilder
 from prober.store.factory import make_store
 from prober.timebase import DomainTime
+from prober.uptime import Aggregator, DailyProbes, daily_uptime
 from prober.webhooks import WebhookSender, deliveries_for
 
 log = get_logger("prober.service")

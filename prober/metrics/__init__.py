@@ -28,7 +28,7 @@ from prober.domain.snapshot import ComponentView
 from prober.metrics.components import ComponentTotals
 from prober.metrics.families import DURATION_BUCKETS, MetricsOptions
 from prober.metrics.fastexpo import CheckSeriesTable
-from prober.metrics.state import StateCollector
+from prober.metrics.servicestate import StateCollector
 from prober.metrics.traffic import TrafficCollector
 from prober.probes.result import ProbeResult
 
