@@ -1,4 +1,4 @@
-"""Ledger lines "apicache" and "orjson" (docs/PERFORMANCE.md): what one GET of
+"""Ledger lines "fastcache" and "fastjson" (docs/PERFORMANCE.md): what one GET of
 /api/v2/summary.json costs the server, plain next to optimised, in one run.
 
     python -m bench.api_cache [--requests 2000] [--repeats 3]
@@ -6,12 +6,12 @@
 The snapshot is the status page tests' "during an incident" one (twelve components, open,
 resolved and old incidents, maintenance windows: tests/api/fake.py). Per request:
 
-- apicache, plain: build the Statuspage summary, encode it, hash it for the ETag and gzip it
+- fastcache, plain: build the Statuspage summary, encode it, hash it for the ETag and gzip it
   (`render_json(summary(snap))`), as a server without the cache would on every GET;
-- apicache, optimised: `RenderCache.get` for the snapshot's version (prober/api/cache.py):
+- fastcache, optimised: `RenderCache.get` for the snapshot's version (prober/api/fastcache.py):
   one build per snapshot version, then a dict lookup;
-- orjson, plain: the summary encoded by the standard library (`json.dumps(...).encode()`);
-- orjson, optimised: `prober.api.cache.dumps` (orjson, with the HTML-safe escapes).
+- fastjson, plain: the summary encoded by the standard library (`json.dumps(...).encode()`);
+- fastjson, optimised: `prober.api.fastjson.dumps` (orjson, with the HTML-safe escapes).
 
 Figures are CPU microseconds per request (time.process_time), median over repeats,
 variants interleaved.
@@ -30,7 +30,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from prober.api.cache import RenderCache, dumps, render_json
+from prober.api.bodies import render_json
+from prober.api.fastcache import RenderCache
+from prober.api.fastjson import dumps
 from prober.api.statuspage import summary
 from tests.api.fake import during_snapshot
 
@@ -51,12 +53,12 @@ def main(argv: list[str] | None = None) -> int:
     body = summary(snap)
     cache = RenderCache()
     variants: dict[str, Callable[[], Any]] = {
-        "apicache plain (render per GET)": lambda: render_json(summary(snap)),
-        "apicache optimised (RenderCache)": lambda: cache.get(
+        "fastcache plain (render per GET)": lambda: render_json(summary(snap)),
+        "fastcache optimised (RenderCache)": lambda: cache.get(
             snap.version, "summary", lambda: render_json(summary(snap))
         ),
-        "orjson plain (json.dumps)": lambda: json.dumps(body).encode(),
-        "orjson optimised (cache.dumps)": lambda: dumps(body),
+        "fastjson plain (json.dumps)": lambda: json.dumps(body).encode(),
+        "fastjson optimised (orjson)": lambda: dumps(body),
     }
     runs: dict[str, list[float]] = {name: [] for name in variants}
     for _ in range(args.repeats):
@@ -70,8 +72,8 @@ def main(argv: list[str] | None = None) -> int:
     for name, us in med.items():
         print(f"  {name:36}{us:>10,.1f}")
     names = list(med)
-    print(f"  apicache: plain / optimised {med[names[0]] / med[names[1]]:,.0f}x")
-    print(f"  orjson:   plain / optimised {med[names[2]] / med[names[3]]:,.1f}x")
+    print(f"  fastcache: plain / optimised {med[names[0]] / med[names[1]]:,.0f}x")
+    print(f"  fastjson:  plain / optimised {med[names[2]] / med[names[3]]:,.1f}x")
     return 0
 
 

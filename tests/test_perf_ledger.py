@@ -29,7 +29,7 @@ def ledger() -> dict[str, tuple[str, str]]:
 
 
 def test_the_ledger_has_its_lines() -> None:
-    assert {"fastexpo", "fastgc", "fasthttp", "apicache", "orjson"} <= set(ledger())
+    assert {"fastexpo", "fastgc", "fasthttp", "fastcache", "fastjson"} <= set(ledger())
 
 
 def test_every_ledger_module_exists_and_names_its_line() -> None:
