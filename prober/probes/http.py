@@ -67,7 +67,6 @@ class HttpProber:
         if engine not in ENGINES:
             raise ValueError(f"engine must be one of {ENGINES}, not {engine!r}")
         self._clock: Clock = clock or SystemClock()
-        self._resolver = resolver
         self._sessions: dict[tuple[bool, bool, EgressPolicy | None], aiohttp.ClientSession] = {}
         self._contexts = ContextCache()
         self._last_tls: object = None
