@@ -1,10 +1,11 @@
-"""OPTIMISATION (docs/PERFORMANCE.md, ledger line "fastexpo"): the per-check families
-kept in plain Python state and rendered to text directly, instead of a prometheus_client
-Collector per scrape (`prober.metrics.plainexpo`, the plain alternative, which renders the
-same state to the same samples; `python bench/metrics_render.py` times both).
+"""OPTIMISATION (docs/PERFORMANCE.md, ledger lines "fastexpo" and "fastexpo-yield"): the
+per-check families kept in plain Python state and rendered to text directly, instead of a
+prometheus_client Collector per scrape (`prober.metrics.plainexpo`, the plain alternative,
+which renders the same state to the same samples; `python bench/metrics_render.py` times
+both).
 
-At 10,000 checks prometheus_client's objects and its generic renderer cost most of a
-second per scrape. Here:
+At 10,000 checks prometheus_client's metric objects and generic renderer take tens of times
+the CPU per scrape (the ledger has the figure). Here:
 
 - each check's state is a few ints and floats updated in `record()`;
 - checks are grouped in blocks of BLOCK checks; for each block and family a bytes
@@ -14,12 +15,17 @@ second per scrape. Here:
 - a block's template is rebuilt only when the *shape* of one of its checks changed (a first
   round, a first success, a different set of phases), which is rare after warm-up.
 
+`render_yielding` ("fastexpo-yield") hands the event loop back between chunks, so a scrape
+never holds the probing loop for the whole render; the plain alternative is the blocking
+`render()` (`python bench/scheduler_lag.py` with and without `--sync-render`).
+
 The families themselves (names, help, lean/detail/blackbox) are in
 `prober.metrics.families`; docs/METRICS.md lists them all.
 """
 
 from __future__ import annotations
 
+import asyncio
 import math
 from array import array
 from bisect import bisect_left
@@ -341,3 +347,18 @@ class CheckSeriesTable:
 
 def _key(check: Check) -> tuple[str, bool]:
     return check.component, check.url.startswith("https:")
+
+
+async def render_yielding(
+    head: bytes, table: CheckSeriesTable, chunks_per_yield: int = 2, openmetrics: bool = False
+) -> bytes:
+    """`head` then the table's families, yielding to the loop every `chunks_per_yield` chunks
+    (a chunk is one family of one block of BLOCK checks)."""
+    out = [head]
+    for i, chunk in enumerate(table.steps(openmetrics)):
+        out.append(chunk)
+        if i % chunks_per_yield == chunks_per_yield - 1:
+            await asyncio.sleep(0)
+    if openmetrics:
+        out.append(b"# EOF\n")
+    return b"".join(out)
