@@ -14,7 +14,7 @@ from prometheus_client.openmetrics.parser import (
 from prometheus_client.parser import text_string_to_metric_families
 
 from prober.config.model import Check
-from prober.metrics.families import MetricsOptions
+from prober.metrics.checkfamilies import MetricsOptions
 from prober.metrics.fastexpo import BLOCK, CheckSeriesTable
 from prober.metrics.plainexpo import render_plain
 from prober.probes.result import ProbeResult, Reason

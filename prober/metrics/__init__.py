@@ -25,8 +25,8 @@ from prometheus_client.openmetrics.exposition import generate_latest as generate
 import prober
 from prober.config.model import Check
 from prober.domain.snapshot import ComponentView
+from prober.metrics.checkfamilies import DURATION_BUCKETS, MetricsOptions
 from prober.metrics.components import ComponentTotals
-from prober.metrics.families import DURATION_BUCKETS, MetricsOptions
 from prober.metrics.fastexpo import CheckSeriesTable, render_yielding
 from prober.metrics.servicestate import StateCollector
 from prober.metrics.traffic import TrafficCollector

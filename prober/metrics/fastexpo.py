@@ -20,7 +20,7 @@ never holds the probing loop for the whole render; the plain alternative is the 
 `render()` (`python bench/scheduler_lag.py` with and without `--sync-render`).
 
 The families themselves (names, help, lean/detail/blackbox) are in
-`prober.metrics.families`; docs/METRICS.md lists them all.
+`prober.metrics.checkfamilies`; docs/METRICS.md lists them all.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Sequence
 
 from prober.config.model import Check
-from prober.metrics.families import (
+from prober.metrics.checkfamilies import (
     B_CERT,
     B_CODE,
     B_DNS,

@@ -21,7 +21,7 @@ from prometheus_client.core import (
 )
 from prometheus_client.openmetrics.exposition import generate_latest as generate_openmetrics
 
-from prober.metrics.families import (
+from prober.metrics.checkfamilies import (
     B_CERT,
     B_CODE,
     B_DNS,
