@@ -20,7 +20,7 @@ from prober.config.model import (
     TrafficSignal,
     Webhook,
 )
-from prober.probes.result import Reason
+from prober.domain.observation import Reason
 
 Schema = dict[str, Any]
 

@@ -30,7 +30,7 @@ from prober.config.model import (
     WeeklyRecurrence,
 )
 from prober.config.reader import Reader
-from prober.probes.result import Reason
+from prober.domain.observation import Reason
 
 CANARY_INTERVAL = 10.0
 CANARY_TIMEOUT = 5.0
