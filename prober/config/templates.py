@@ -7,19 +7,15 @@ from typing import Any
 
 import yaml
 
+from prober.config import declared_sections as ds
 from prober.config import fields, keys
+from prober.config.declare import find
 from prober.config.model import IncidentTemplate
 from prober.config.reader import Reader, suggest
 
-STATUSES = ("investigating", "identified", "monitoring")
-IMPACTS = ("none", "minor", "major", "critical")
-COMPONENT_STATUSES = (
-    "operational",
-    "degraded_performance",
-    "partial_outage",
-    "major_outage",
-    "under_maintenance",
-)
+STATUSES = find(ds.INCIDENT_TEMPLATE, "status").choices
+IMPACTS = find(ds.INCIDENT_TEMPLATE, "impact").choices
+COMPONENT_STATUSES = ds.COMPONENT_STATUSES
 
 
 def _choice(r: Reader, node: yaml.Node, path: str, allowed: tuple[str, ...]) -> str | None:
