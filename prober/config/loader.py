@@ -18,8 +18,9 @@ from typing import Any
 import yaml
 
 from prober.config import checks as chk
-from prober.config import fields, keys, sections, templates
+from prober.config import declared_top, fields, keys, sections, templates
 from prober.config import yamlnodes as yn
+from prober.config.declare import find
 from prober.config.model import (
     Check,
     Component,
@@ -123,7 +124,8 @@ class _Builder:
             self.default_policy = sections.read_policy(self.r, policy_node, path)
             sections.build_policy(self.r, self.default_policy, policy_node, path, self.reported)
 
-    def _list(self, key: str, required: bool) -> list[yaml.Node]:
+    def _list(self, key: str) -> list[yaml.Node]:
+        required = find(declared_top.TOP, key).required
         node = self.top.get(key)
         if node is None or is_null(node):
             if required:
@@ -141,7 +143,7 @@ class _Builder:
     def components(self) -> tuple[Component, ...]:
         out: list[Component] = []
         seen: _Seen = []
-        for i, node in enumerate(self._list("components", True)):
+        for i, node in enumerate(self._list("components")):
             raw = _raw_id(node)
             if raw is not None:
                 self.known_ids.add(raw)
@@ -189,7 +191,7 @@ class _Builder:
     def checks(self, component_ids: set[str]) -> tuple[Check, ...]:
         out: list[Check] = []
         seen: _Seen = []
-        for i, node in enumerate(self._list("checks", True)):
+        for i, node in enumerate(self._list("checks")):
             path = f"checks[{i}]"
             f = self.r.mapping(node, path, keys.CHECK)
             if f is None:
@@ -241,7 +243,7 @@ class _Builder:
     def maintenances(self, component_ids: set[str]) -> tuple[Maintenance, ...]:
         out: list[Maintenance] = []
         seen: _Seen = []
-        for i, node in enumerate(self._list("maintenances", False)):
+        for i, node in enumerate(self._list("maintenances")):
             path = f"maintenances[{i}]"
             read = sections.read_maintenance(self.r, node, path)
             if read is None:
@@ -264,7 +266,7 @@ class _Builder:
     def incident_templates(self, component_ids: set[str]) -> tuple[IncidentTemplate, ...]:
         out: list[IncidentTemplate] = []
         seen: _Seen = []
-        for i, node in enumerate(self._list("incident_templates", False)):
+        for i, node in enumerate(self._list("incident_templates")):
             tpl = templates.read_template(self.r, node, f"incident_templates[{i}]", component_ids)
             if tpl is not None:
                 out.append(tpl)
@@ -275,7 +277,7 @@ class _Builder:
     def webhooks(self) -> tuple[Webhook, ...]:
         out: list[Webhook] = []
         seen: _Seen = []
-        for i, node in enumerate(self._list("webhooks", False)):
+        for i, node in enumerate(self._list("webhooks")):
             hook = sections.read_webhook(self.r, node, f"webhooks[{i}]")
             if hook is not None:
                 out.append(hook)

@@ -11,8 +11,15 @@ import jsonschema
 import pytest
 import yaml
 
-from prober.config import declared, declared_sections, docgen, json_schema, parse_config
-from prober.config.declare import Key, spelled
+from prober.config import (
+    declared,
+    declared_sections,
+    declared_top,
+    docgen,
+    json_schema,
+    parse_config,
+)
+from prober.config.declare import Key, find, spelled
 from prober.config.durations import format_duration
 from prober.errors import ConfigError
 
@@ -185,3 +192,66 @@ def test_every_table_marker_is_needed_and_known() -> None:
         docgen.render_doc(text.replace("<!-- keys:network -->", "<!-- keys:gone -->"))
     with pytest.raises(ValueError, match=r"markers missing or repeated: \['network'\]"):
         docgen.render_doc(text.replace("<!-- keys:network -->", "<!-- network -->"))
+
+
+def _full() -> dict[str, Any]:
+    """A valid file with every mapping that has required keys, holding only those (and
+    the optional keys that hold the nested ones: traffic, expect, weekly)."""
+    doc = _base()
+    doc["components"][0]["traffic"] = {
+        "prometheus": "http://127.0.0.1:9090",
+        "ratio": "vector(0)",
+        "requests": "vector(1)",
+    }
+    doc["checks"][0]["expect"] = {"json": [{"path": "data.state", "equals": "up"}]}
+    weekly = {"days": ["sun"], "start": "02:00", "duration": "1h"}
+    doc["maintenances"] = [{"id": "m", "name": "M", "components": ["api"], "weekly": weekly}]
+    doc["webhooks"] = [{"id": "hook", "url": "https://hooks.example.com/"}]
+    doc["incident_templates"] = [{"id": "t", "name": "T", "body": "B"}]
+    return doc
+
+
+_HOLDERS: list[tuple[str, tuple[Key, ...], tuple[Any, ...]]] = [
+    ("", declared_top.TOP, ()),
+    ("components[0]", declared_sections.COMPONENT, ("components", 0)),
+    ("components[0].traffic", declared_sections.TRAFFIC, ("components", 0, "traffic")),
+    ("checks[0]", declared.CHECK, ("checks", 0)),
+    (
+        "checks[0].expect.json[0]",
+        find(declared.EXPECT, "json").items,
+        ("checks", 0, "expect", "json", 0),
+    ),
+    ("maintenances[0]", declared_sections.MAINTENANCE, ("maintenances", 0)),
+    ("maintenances[0].weekly", declared_sections.WEEKLY, ("maintenances", 0, "weekly")),
+    ("webhooks[0]", declared_sections.WEBHOOK, ("webhooks", 0)),
+    ("incident_templates[0]", declared_sections.INCIDENT_TEMPLATE, ("incident_templates", 0)),
+]
+REQUIRED = [
+    pytest.param(prefix, key.name, where, id=f"{prefix or 'top'}.{key.name}")
+    for prefix, keys, where in _HOLDERS
+    for key in keys
+    if key.required
+]
+
+
+def test_the_full_file_is_valid_for_reader_and_schema() -> None:
+    assert _reader_accepts(_full()) and _schema_accepts(_full())
+
+
+@pytest.mark.parametrize(("prefix", "name", "where"), REQUIRED)
+def test_a_declared_required_key_is_required_by_reader_and_schema(
+    prefix: str, name: str, where: tuple[Any, ...]
+) -> None:
+    doc = _full()
+    holder: Any = doc
+    for step in where:
+        holder = holder[step]
+    del holder[name]
+    assert not _schema_accepts(doc)
+    with pytest.raises(ConfigError) as err:
+        _parse(doc)
+    path = f"{prefix}.{name}" if prefix else name
+    assert any(
+        i.path == path and i.message.startswith("required key is missing") and i.line > 0
+        for i in err.value.issues
+    ), [str(i) for i in err.value.issues]
