@@ -120,6 +120,11 @@ def schema_of(key: Key) -> Schema:
         out = object_schema(key.keys)
     elif key.kind == "list" and key.items:
         out = {"type": "array", "items": object_schema(key.items)}
+    elif key.kind == "enum" and key.upper:  # matched case-insensitively, as the reader does
+        any_case = "|".join("".join(f"[{c.upper()}{c.lower()}]" for c in v) for v in key.choices)
+        out = {
+            "anyOf": [{"enum": list(key.choices)}, {"type": "string", "pattern": f"^({any_case})$"}]
+        }
     elif key.kind == "enum":
         out = {"enum": list(key.choices)}
     elif key.kind in _SCALAR_KINDS:

@@ -255,3 +255,26 @@ def test_a_declared_required_key_is_required_by_reader_and_schema(
         i.path == path and i.message.startswith("required key is missing") and i.line > 0
         for i in err.value.issues
     ), [str(i) for i in err.value.issues]
+
+
+ENUMS = [
+    pytest.param(section, key, id=f"{section}.{key.name}")
+    for section, keys in SECTIONS.items()
+    for key in keys
+    if key.kind == "enum"
+]
+
+
+@pytest.mark.parametrize(("section", "key"), ENUMS)
+def test_reader_and_schema_accept_exactly_the_declared_choices(section: str, key: Key) -> None:
+    spellings = [*key.choices, *([c.lower() for c in key.choices] if key.upper else [])]
+    for choice in spellings:
+        doc, _ = _place(section, key.name, choice)
+        assert _reader_accepts(doc) and _schema_accepts(doc), choice
+    doc, path = _place(section, key.name, "bogus")
+    assert not _schema_accepts(doc)
+    with pytest.raises(ConfigError) as err:
+        _parse(doc)
+    (issue,) = err.value.issues
+    assert issue.path == path and "'bogus'" in issue.message
+    assert ", ".join(key.choices) in issue.message  # what would be right
