@@ -55,6 +55,7 @@ class Key:
     what: str = ""  # an enum's noun in errors: "unknown {what} 'x' (use one of: ...)"
     upper: bool = False  # an enum matched case-insensitively, stored upper-case
     secret: bool = True  # a string whose ${VAR} expansions are secrets
+    nonempty: bool = False  # a string that must not be blank
     schema: Schema | None = None  # a custom kind's schema
     type_doc: str = ""  # the docs' Type cell, when the kind's word does not say it
     default_doc: str = ""  # the docs' Default cell, when the default value does not say it

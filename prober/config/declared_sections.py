@@ -118,7 +118,7 @@ TRAFFIC = (
 
 COMPONENT = (
     Key("id", "id", "Stable unique id (`platform-api`).", required=True),
-    Key("name", "string", "Display name (`Platform API`).", required=True),
+    Key("name", "string", "Display name (`Platform API`).", required=True, nonempty=True),
     Key(
         "group",
         "string",
@@ -171,7 +171,7 @@ WEEKLY = (
 
 MAINTENANCE = (
     Key("id", "id", "Stable unique id.", required=True),
-    Key("name", "string", "Shown on the page.", required=True),
+    Key("name", "string", "Shown on the page.", required=True, nonempty=True),
     Key(
         "components",
         "custom",
@@ -283,8 +283,8 @@ WEBHOOK = (
 
 INCIDENT_TEMPLATE = (
     Key("id", "id", "Stable unique id, used by the API.", required=True),
-    Key("name", "string", "Title of the incident.", required=True),
-    Key("body", "string", "Text of its first update.", required=True),
+    Key("name", "string", "Title of the incident.", required=True, nonempty=True),
+    Key("body", "string", "Text of its first update.", required=True, nonempty=True),
     Key(
         "status",
         "enum",

@@ -241,7 +241,7 @@ def read_value(r: Reader, key: Key, node: yaml.Node, path: str) -> Any:
     low, high = key.low, key.high
     match key.kind:
         case "string":
-            return r.string(node, path, secret=key.secret)
+            return r.string(node, path, secret=key.secret, nonempty=key.nonempty)
         case "path":
             return r.string(node, path, secret=False)
         case "id":
@@ -289,6 +289,24 @@ def readers(keys: tuple[Key, ...], custom: dict[str, Read] | None = None) -> dic
             assert key.kind not in ("custom", "mapping", "list"), key.name
             out[key.name] = partial(_read_declared, key)
     return out
+
+
+def read_required(
+    r: Reader,
+    readers: dict[str, Read],
+    keys: tuple[Key, ...],
+    f: dict[str, yaml.Node],
+    node: yaml.Node,
+    path: str,
+) -> dict[str, Any]:
+    """The declared-required keys of mapping `f` (of `node` at `path`), by name: each
+    missing one is reported at the mapping, then each present one is read by `readers`;
+    None for a missing or invalid value."""
+    found = {k.name: r.require(f, node, path, k.name) for k in keys if k.required}
+    return {
+        name: None if n is None else readers[name](r, n, f"{path}.{name}")
+        for name, n in found.items()
+    }
 
 
 def unread(r: Reader, node: yaml.Node, path: str) -> Any:

@@ -18,7 +18,7 @@ from typing import Any
 import yaml
 
 from prober.config import checks as chk
-from prober.config import declared_top, fields, keys, sections, templates
+from prober.config import declared, declared_top, fields, keys, sections, templates
 from prober.config import yamlnodes as yn
 from prober.config.declare import find
 from prober.config.model import (
@@ -34,7 +34,9 @@ from prober.config.reader import Reader, is_null, suggest
 from prober.config.tlsfiles import tls_problem
 from prober.errors import ConfigError, ConfigIssue
 
-_REQUIRED = ("components", "checks")
+_REQUIRED = tuple(k.name for k in declared_top.TOP if k.required)
+_CHECK_KEYS = tuple(k for k in declared.CHECK if k.required)
+_CHECK_READERS = fields.readers(_CHECK_KEYS)
 
 
 def group_slug(name: str) -> str:
@@ -196,12 +198,9 @@ class _Builder:
             f = self.r.mapping(node, path, keys.CHECK)
             if f is None:
                 continue
-            id_node = self.r.require(f, node, path, "id")
-            comp_node = self.r.require(f, node, path, "component")
-            url_node = self.r.require(f, node, path, "url")
-            ident = fields.ident(self.r, id_node, f"{path}.id") if id_node else None
-            comp = fields.ident(self.r, comp_node, f"{path}.component") if comp_node else None
-            url = fields.url(self.r, url_node, f"{path}.url") if url_node else None
+            given = fields.read_required(self.r, _CHECK_READERS, _CHECK_KEYS, f, node, path)
+            ident, comp, url = given["id"], given["component"], given["url"]
+            comp_node = f.get("component")
             if comp is not None and comp_node is not None and comp not in component_ids:
                 if self.known_ids and comp not in self.known_ids:
                     self.r.error(

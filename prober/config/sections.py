@@ -97,6 +97,11 @@ def read_page(r: Reader, node: yaml.Node | None) -> Page | None:
     return Page(**values) if ok else None
 
 
+_COMPONENT_READERS = fields.readers(
+    ds.COMPONENT, {"status": fields.unread, "traffic": fields.unread}
+)
+
+
 def read_component(
     r: Reader, node: yaml.Node, path: str
 ) -> tuple[dict[str, Any], Settings, yaml.Node] | None:
@@ -104,15 +109,10 @@ def read_component(
     f = r.mapping(node, path, keys.COMPONENT)
     if f is None:
         return None
-    ident_node = r.require(f, node, path, "id")
-    name_node = r.require(f, node, path, "name")
-    values: dict[str, Any] = {
-        "id": fields.ident(r, ident_node, f"{path}.id") if ident_node else None,
-        "name": r.string(name_node, f"{path}.name", nonempty=True) if name_node else None,
-    }
+    values = fields.read_required(r, _COMPONENT_READERS, ds.COMPONENT, f, node, path)
     for key in ("group", "description"):
         if key in f:
-            values[key] = r.string(f[key], f"{path}.{key}")
+            values[key] = _COMPONENT_READERS[key](r, f[key], f"{path}.{key}")
     policy = read_policy(r, f["status"], f"{path}.status") if "status" in f else {}
     if "traffic" in f:
         from prober.config.traffic import read_traffic

@@ -9,8 +9,6 @@ with the same message as the whole.
 
 from __future__ import annotations
 
-from typing import Any
-
 import promql_parser
 import yaml
 
@@ -101,10 +99,7 @@ def read_traffic(r: Reader, node: yaml.Node, path: str) -> TrafficSignal | None:
     f = r.mapping(node, path, keys.TRAFFIC)
     if f is None:
         return None
-    values: dict[str, Any] = {}
-    for key in ("prometheus", "ratio", "requests"):
-        value_node = r.require(f, node, path, key)
-        values[key] = None if value_node is None else _READERS[key](r, value_node, f"{path}.{key}")
+    values = fields.read_required(r, _READERS, declared_sections.TRAFFIC, f, node, path)
     for key in ("interval", "min_request_rate", "mode"):
         if key in f:
             values[key] = _READERS[key](r, f[key], f"{path}.{key}")
