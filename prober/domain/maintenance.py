@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from prober.config.model import Maintenance
+from prober.domain.policy import Maintenance
 from prober.domain.snapshot import MaintenanceWindow
 
 DAY = 86400.0
