@@ -38,7 +38,7 @@ def test_every_ledger_module_exists_and_names_its_line() -> None:
         assert path.is_file(), f"ledger line {name}: {module} does not exist"
         doc = ast.get_docstring(ast.parse(path.read_text())) or ""
         assert "OPTIMISATION" in doc and f'"{name}"' in doc, (
-            f"{module}'s docstring must say OPTIMISATION and name ledger line \"{name}\""
+            f'{module}\'s docstring must say OPTIMISATION and name ledger line "{name}"'
         )
 
 
