@@ -11,7 +11,14 @@ process wrote to the file system (`wchar` of /proc/self/io, the WAL frames inclu
 
 The same script runs against the code before the state rows (the whole state saved as
 one document: `store.apply(effects, engine.to_state())`) and after (`engine.state_delta()`):
-run it from each checkout to compare (PYTHONPATH=<checkout>).
+it imports the checkout it sits in, so copy it into an older checkout's bench/ and run it
+there to compare. Figures of 2026-11-29 (2 shared cores), `--saves 200` / `--saves 100`:
+
+    before  500 components: 1,653,219 B of JSON, 4,990,906 B written, 135 ms per save
+            10,000 components: 6,107,710 B of JSON, 24,535,015 B written, 715 ms per save
+    after   500 components: 3,559 B of JSON, 32,760 B written, 0.9 ms per save
+            10,000 components: 869 B of JSON, 8,605 B written, 0.7 ms per save
+            (the first save of an engine is whole: 2.5 MB / 14.6 MB on disk)
 """
 
 from __future__ import annotations
