@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,8 @@ from prober.store.base import Store
 from prober.store.memory import MemoryStore
 from prober.store.sqlite import SqliteStore
 from tests.domain.sim import T0, Behaviour, Sim, make_config
+from tests.signals.test_traffic_engine import config as traffic_config
+from tests.signals.test_traffic_engine import probe, traffic
 
 COMPONENTS = tuple((f"c{i}", f"Component {i}") for i in range(6))
 
@@ -94,32 +96,72 @@ async def rebuilt(store: Store, cfg: Config) -> Engine:
     return Engine(cfg, join_state(saved.engine, saved.components, saved.open_incidents))
 
 
+class Fold:
+    """Folds an engine's effects and state deltas as a store writes them
+    (base.Store.apply), and tells whether the joined rows equal the engine's state."""
+
+    def __init__(self) -> None:
+        self.engine: Mapping[str, Any] = {}
+        self.rows: dict[str, Mapping[str, Any]] = {}
+        self.incidents: dict[str, Incident] = {}
+
+    def save(self, effects: Sequence[Effect], delta: StateDelta) -> None:
+        for e in effects:
+            if isinstance(e, IncidentOpened | IncidentUpdated | IncidentResolved):
+                self.incidents[e.incident.id] = e.incident
+        self.incidents.update((i.id, i) for i in delta.incidents)
+        self.rows = dict(delta.components) if delta.complete else {**self.rows, **delta.components}
+        self.engine = delta.engine
+
+    def matches(self, engine: Engine) -> bool:
+        still_open = [i for i in self.incidents.values() if i.is_open]
+        joined = join_state(self.engine, self.rows, still_open)
+        return bool(normal(joined) == normal(engine.to_state()))
+
+
 @pytest.mark.parametrize("weather", [trouble, blips], ids=["trouble", "blips"])
 def test_rows_joined_equal_the_engine_state_at_every_step(weather: Behaviour) -> None:
     """Each component marked changed whenever anything of it changed: the rows given out
-    so far, folded as a store writes them (base.Store.apply), joined, are the engine's
-    whole state, checked after every one of 720 steps of the scripted weather (the
-    backends keep rows as given: the contract tests and the rebuild test below)."""
+    so far, folded as a store writes them, joined, are the engine's whole state, checked
+    after every one of 720 steps of the scripted weather (the backends keep rows as given:
+    the contract tests and the rebuild test below)."""
     sim = Sim(config())
-    engine: Mapping[str, Any] = {}
-    rows: dict[str, Mapping[str, Any]] = {}
-    incidents: dict[str, Incident] = {}
+    fold = Fold()
     seen = 0
     mismatches = []
     for _ in range(720):
         sim.run(1.0, weather)
-        delta = sim.engine.state_delta()
-        for e in sim.effects[seen:]:
-            if isinstance(e, IncidentOpened | IncidentUpdated | IncidentResolved):
-                incidents[e.incident.id] = e.incident
+        fold.save(sim.effects[seen:], sim.engine.state_delta())
         seen = len(sim.effects)
-        incidents.update((i.id, i) for i in delta.incidents)
-        rows = dict(delta.components) if delta.complete else {**rows, **delta.components}
-        engine = delta.engine
-        still_open = [i for i in incidents.values() if i.is_open]
-        if normal(join_state(engine, rows, still_open)) != normal(sim.engine.to_state()):
+        if not fold.matches(sim.engine):
             mismatches.append(sim.now - T0)
     assert sim.effects, "the weather did something"
+    assert mismatches == []
+
+
+def test_rows_follow_a_traffic_signal_its_hold_and_its_recovery() -> None:
+    """Traffic rounds and no-data reach the engine outside the probes' path: the rows
+    still follow (checked every second of an hour: bad traffic, no data, good again)."""
+    engine = Engine(traffic_config())
+    fold = Fold()
+    mismatches = []
+    kinds = set()
+    for s in range(0, 3600):
+        at = T0 + s
+        out = []
+        if s % 30 == 0:
+            for check in ("api-h", "web-h", "db-h"):
+                out += engine.observe(probe(check, Reason.OK, at), at)
+            if 900 <= s < 1500:
+                out += engine.traffic_no_data("api", at)
+            else:
+                out += engine.observe(traffic(0.4 if 300 <= s < 900 else 0.0, at, 10.0), at)
+        out += engine.tick(at)
+        kinds.update(type(e).__name__ for e in out)
+        fold.save(out, engine.state_delta())
+        if not fold.matches(engine):
+            mismatches.append(s)
+    assert {"IncidentOpened", "IncidentResolved"} <= kinds
     assert mismatches == []
 
 
