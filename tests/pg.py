@@ -17,6 +17,7 @@ with the reason instead.
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import shutil
@@ -77,15 +78,22 @@ def _run(cmd: list[str], as_postgres: bool) -> subprocess.CompletedProcess[str]:
     return subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
 
 
-@pytest.fixture(scope="session")
-def pg_cluster() -> Iterator[PgCluster]:
+class PgUnavailable(RuntimeError):
+    """PostgreSQL is not installed or cannot be run here."""
+
+
+@contextlib.contextmanager
+def throwaway_cluster(*, durable: bool = False) -> Iterator[PgCluster]:
+    """initdb + pg_ctl start in a temporary directory (Unix socket only); stopped and
+    removed on exit; not `durable` (tests): no fsync, asynchronous commit, no full-page
+    writes; `durable` (benchmarks): PostgreSQL's defaults. PgUnavailable when PostgreSQL
+    is missing; RuntimeError when it fails."""
     bindir = _bindir()
     if bindir is None:
-        _unavailable("PostgreSQL is not installed (no initdb in /usr/lib/postgresql/*/bin)")
-    assert bindir is not None
+        raise PgUnavailable("PostgreSQL is not installed (no initdb in /usr/lib/postgresql/*/bin)")
     as_postgres = os.geteuid() == 0
     if as_postgres and shutil.which("runuser") is None:
-        _unavailable("running as root needs `runuser` to start PostgreSQL as `postgres`")
+        raise PgUnavailable("running as root needs `runuser` to start PostgreSQL as `postgres`")
     # A short path: a Unix socket path is limited to ~107 bytes.
     top = Path(tempfile.mkdtemp(prefix="prober-pg-", dir="/tmp"))
     data, sock = top / "data", top / "sock"
@@ -114,12 +122,11 @@ def pg_cluster() -> Iterator[PgCluster]:
             as_postgres,
         )
         if r.returncode != 0:
-            pytest.fail(f"initdb failed ({r.returncode}): {r.stderr.strip()}")
-        opts = (
-            f"-c listen_addresses='' -c unix_socket_directories={sock} -p {port} "
-            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
-            "-c max_connections=200"
-        )
+            raise RuntimeError(f"initdb failed ({r.returncode}): {r.stderr.strip()}")
+        opts = f"-c listen_addresses='' -c unix_socket_directories={sock} -p {port} "
+        opts += "-c max_connections=200"
+        if not durable:
+            opts += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         r = _run(
             [
                 str(bindir / "pg_ctl"),
@@ -138,7 +145,7 @@ def pg_cluster() -> Iterator[PgCluster]:
         )
         if r.returncode != 0:
             log = (top / "log").read_text(errors="replace") if (top / "log").exists() else ""
-            pytest.fail(f"pg_ctl start failed ({r.returncode}): {r.stderr.strip()}\n{log}")
+            raise RuntimeError(f"pg_ctl start failed ({r.returncode}): {r.stderr.strip()}\n{log}")
         started = True
         yield PgCluster(str(sock), port, user)
     finally:
@@ -148,6 +155,17 @@ def pg_cluster() -> Iterator[PgCluster]:
                 as_postgres,
             )
         shutil.rmtree(top, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[PgCluster]:
+    try:
+        with throwaway_cluster() as cluster:
+            yield cluster
+    except PgUnavailable as exc:
+        _unavailable(str(exc))
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
 
 
 @pytest.fixture
