@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import signal
+import sys
 
 import psycopg
 import pytest
@@ -171,3 +173,29 @@ async def test_the_sole_leader_always_leads_term_one() -> None:
     assert await s.acquire() and await s.renew() and s.term == 1
     await s.release()
     assert not s.is_leader
+
+
+async def test_kill_9_of_the_leader_process_hands_over_with_term_plus_one(pg_url: str) -> None:
+    child = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "tests.store.lease_child", pg_url, "child",
+        stdout=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    b = PgLeadership(pg_url, "b")
+    try:
+        assert child.stdout is not None
+        line = await asyncio.wait_for(child.stdout.readline(), 60)
+        assert line.decode().strip() == "leader 1"
+        assert not await b.acquire()
+        child.send_signal(signal.SIGKILL)
+        await child.wait()
+        for _ in range(1500):  # bounded (15 s, the limit); normally at once
+            if await b.acquire():
+                break
+            await asyncio.sleep(0.01)
+        assert b.term == 2, "leadership did not move within 15 s of kill -9"
+        assert (await b.current()).holder == "b"
+    finally:
+        if child.returncode is None:
+            child.kill()
+            await child.wait()
+        await b.release()
