@@ -29,11 +29,15 @@ class FencedError(StoreError):
     """A write by a deposed leader: a newer term holds the database. Nothing was written;
     the caller must stop acting as leader."""
 
-    def __init__(self, term: int, current: int) -> None:
-        super().__init__(
-            f"write refused: this replica led term {term}, the database is at term {current} "
-            "(another replica was elected); nothing was written"
-        )
+    def __init__(self, term: int | None, current: int | None) -> None:
+        if term is None:
+            message = "write refused: this replica does not lead; nothing was written"
+        else:
+            message = (
+                f"write refused: this replica led term {term}, the database is at term "
+                f"{current} (another replica was elected); nothing was written"
+            )
+        super().__init__(message)
         self.term = term
         self.current = current
 

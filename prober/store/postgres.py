@@ -85,7 +85,7 @@ class PostgresStore:
                 if write and self._leadership is not None:
                     term = self._leadership.term
                     if term is None:
-                        raise FencedError(0, -1)
+                        raise FencedError(None, None)
                     await check_term(conn, term)
                 yield conn
         except (StoreError, TypeError, ValueError):

@@ -124,7 +124,7 @@ async def test_a_fenced_store_that_does_not_lead_writes_nothing(pg_url: str) -> 
     await s.open()
     s.fence(PgLeadership(pg_url, "never-elected"))
     try:
-        with pytest.raises(FencedError):
+        with pytest.raises(FencedError, match="does not lead"):
             await s.apply([opened("inc1")], st(step=1))
         assert await s.incidents() == []
     finally:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import psycopg
@@ -133,3 +134,42 @@ async def test_pg_a_batch_larger_than_the_limit_comes_whole(pg_url: str) -> None
         assert (await log.rounds_after(cursor, limit=3))[0] == []
     finally:
         await log.close()
+
+
+async def test_pg_concurrent_agents_and_a_reader_see_every_row_exactly_once(pg_url: str) -> None:
+    """Four agents append concurrently while the leader reads: whatever the commit order,
+    the reader gets every row once (the cursor never passes an uncommitted row)."""
+    agents = [PostgresRoundLog(pg_url, max_connections=2) for _ in range(4)]
+    reader = PostgresRoundLog(pg_url, max_connections=1)
+    for log_ in (*agents, reader):
+        await log_.open()
+    batches, per_batch = 30, 5
+
+    async def agent(n: int, log_: PostgresRoundLog) -> None:
+        for b in range(batches):
+            await log_.append_rounds(
+                [
+                    RoundRow("eu", f"a{n}", f"a{n}-b{b}-r{r}", float(b), b"x")
+                    for r in range(per_batch)
+                ]
+            )
+
+    seen: list[StoredRound] = []
+    writing = asyncio.gather(*(agent(n, a) for n, a in enumerate(agents)))
+    cursor = 0
+    try:
+        for _ in range(100_000):  # bounded
+            got, cursor = await reader.rounds_after(cursor, limit=7)
+            seen.extend(got)
+            if writing.done() and not got:
+                break
+            await asyncio.sleep(0)
+        await writing
+        rest, _ = await _drain(reader, cursor)
+        seen.extend(rest)
+    finally:
+        for log_ in (*agents, reader):
+            await log_.close()
+    names = [r.check_id for r in seen]
+    assert len(names) == len(set(names)) == 4 * batches * per_batch
+    assert len({r.id for r in seen}) == len(seen)
