@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 from prober.clock import Clock, SystemClock
 from prober.domain.codec import StateDelta, join_state
-from prober.domain.effects import Effect, IncidentOpened
+from prober.domain.effects import Effect, IncidentOpened, IncidentResolved, IncidentUpdated
 from prober.errors import StoreError, StoreLockedError, StoreLostError
 from prober.logs import get_logger
 from prober.metrics import Metrics
@@ -25,6 +25,14 @@ from prober.store.memory import MemoryStore
 from prober.store.salvage import salvage
 
 log = get_logger("prober.store")
+
+
+def incident_ids(effects: Sequence[Effect]) -> set[str]:
+    return {
+        e.incident.id
+        for e in effects
+        if isinstance(e, IncidentOpened | IncidentUpdated | IncidentResolved)
+    }
 
 T = TypeVar("T")
 MAX_PENDING_EFFECTS = 10_000
@@ -122,6 +130,8 @@ class StoreKeeper:
             self._pending.append((effects, deliveries))
         if effects:
             self._unannounced.append((effects, now))
+        if self._state is not None and effects:  # these effects are newer than its copies
+            self._state = self._state.superseded(incident_ids(effects))
         if state is not None:
             self._state = state if self._state is None else self._state.then(state)
         self._now = now

@@ -3,8 +3,8 @@ store: `StateDelta`, `engine_row`, `join_state`)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 from prober.domain.incident import AffectedComponent, Incident, IncidentUpdate
@@ -113,17 +113,35 @@ class StateDelta:
     `engine`: the whole engine row (always given: it is small). `components`: component id
     -> that component's whole row, for the components that changed. `complete`: the
     `components` are all the engine has; rows of any other component are deleted (the
-    first delta of an engine, and after a reconfigure)."""
+    first delta of an engine, and after a reconfigure). `incidents`: the open incidents
+    (whole, with their updates) the engine changed since the previous delta, also those
+    changed without an effect (a member joining moves `started_at` back, a recovery sets
+    `recovered_at`): their incident rows are the engine's only copy, so they are upserted
+    like an incident effect's, after the effects written with the delta."""
 
     engine: Mapping[str, Any]
     components: Mapping[str, Mapping[str, Any]]
     complete: bool = False
+    incidents: tuple[Incident, ...] = ()
 
     def then(self, later: StateDelta) -> StateDelta:
         """This delta followed by a later one, as one delta (what writing both would do)."""
+        incidents = {i.id: i for i in (*self.incidents, *later.incidents)}
         if later.complete:
-            return later
-        return StateDelta(later.engine, {**self.components, **later.components}, self.complete)
+            return replace(later, incidents=tuple(incidents.values()))
+        return StateDelta(
+            later.engine,
+            {**self.components, **later.components},
+            self.complete,
+            tuple(incidents.values()),
+        )
+
+    def superseded(self, incident_ids: Collection[str]) -> StateDelta:
+        """Without the incidents a later effect carries (the later copy wins)."""
+        if not incident_ids or not self.incidents:
+            return self
+        kept = tuple(i for i in self.incidents if i.id not in incident_ids)
+        return replace(self, incidents=kept)
 
 
 def engine_row(state: Mapping[str, Any]) -> dict[str, Any]:

@@ -84,6 +84,7 @@ class Engine:
         self._dirty: set[str] = set()
         self._complete = True
         self._saved_tracks: dict[str, Any] = {}  # the guard's tracks as last given out
+        self._given: dict[str, Incident] = {}  # open incidents as last given out
         self.book = IncidentBook(config.incidents, self._names(config), self._groups(config))
         self.desk = Desk()  # maintenances scheduled by people (desk.py)
         self.guard = NetworkGuard({}, hold_limit(config))
@@ -456,7 +457,8 @@ class Engine:
         """The state rows changed since the previous call (codec.StateDelta): the engine
         row, and a row per component evaluated, recorded into or otherwise changed since
         (its guard tracks compared with those last given out). `join_state` of all the
-        rows given out so far, applied in order, equals `to_state()`."""
+        rows given out so far, applied in order, with the open incidents as the effects and
+        the deltas' `incidents` left them, equals `to_state()`."""
         self._catch_up_reasons(self._bad)
         network = self.guard.to_state()
         tracks: dict[str, Any] = network.pop("tracks")
@@ -487,7 +489,12 @@ class Engine:
                 "desk": self.desk.to_state(),
             }
         )
-        delta = StateDelta(row, rows, self._complete)
+        records = self.book.records
+        changed = tuple(
+            r.incident for i, r in records.items() if self._given.get(i) is not r.incident
+        )
+        self._given = {i: r.incident for i, r in records.items()}
+        delta = StateDelta(row, rows, self._complete, changed)
         self._dirty = set()
         self._complete = False
         return delta

@@ -5,8 +5,9 @@ state rows that changed with them, so a crash never leaves an announced incident
 and a restart never duplicates one.
 
 The engine's state is kept as rows, never one document (see prober/domain/codec.py):
-- incidents and their updates: one row each, upserted from the incident effects; the
-  engine's open incidents are read back from these rows (the only copy);
+- incidents and their updates: one row each, upserted from the incident effects and then
+  from the state delta's `incidents` (open incidents the engine changed, some without an
+  effect); the engine's open incidents are read back from these rows (the only copy);
 - one row per component (key: component id; value: the JSON object of
   `StateDelta.components[id]`), written only when the component changed;
 - one small engine row (value: the JSON object of `StateDelta.engine`), written with
@@ -90,14 +91,15 @@ class Store(Protocol):
         deliveries: Sequence[tuple[str, str, bytes]] = (),
         now: float = 0.0,
     ) -> None:
-        """In one transaction: upsert the incidents and updates the effects carry and add
-        their status changes (NetworkHealthChanged is not stored: metrics and logs carry
-        it); write the state delta (None: no state change): the engine row replaced, each
-        component row it names replaced, and when `state.complete` every other component
-        row deleted; add the new outbox rows (webhook id, event key, payload), a
-        (webhook, event key) already present being left as it is. Rows untouched by the
-        delta are not rewritten. Idempotent: applying the same arguments twice leaves the
-        store as applying them once."""
+        """In one transaction: upsert the incidents and updates the effects carry, then
+        those of `state.incidents` (newer: they win); add the effects' status changes
+        (NetworkHealthChanged is not stored: metrics and logs carry it); write the state
+        delta (None: no state change): the engine row replaced, each component row it
+        names replaced, and when `state.complete` every other component row deleted; add
+        the new outbox rows (webhook id, event key, payload), a (webhook, event key)
+        already present being left as it is. Rows the delta does not name are not
+        rewritten. Idempotent: applying the same arguments twice leaves the store as
+        applying them once."""
         ...
 
     async def incidents(self, limit: int = 50, since: float | None = None) -> list[Incident]:

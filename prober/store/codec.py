@@ -37,9 +37,10 @@ class Writes:
     status_changes: list[ComponentStateChanged] = field(default_factory=list)
 
 
-def expand(effects: Sequence[Effect]) -> Writes:
+def expand(effects: Sequence[Effect], incidents: Sequence[Incident] = ()) -> Writes:
     """Flatten effects: an incident effect upserts the incident and each update it carries
-    (its `updates` tuple plus the effect's own update), so re-applying never duplicates."""
+    (its `updates` tuple plus the effect's own update), so re-applying never duplicates.
+    Then `incidents` (a state delta's, newer than the effects) likewise."""
     out = Writes()
     for effect in effects:
         if isinstance(effect, IncidentOpened | IncidentUpdated | IncidentResolved):
@@ -54,6 +55,9 @@ def expand(effects: Sequence[Effect]) -> Writes:
             pass  # not stored: metrics and logs carry it
         else:  # pragma: no cover - the Effect union is closed
             raise TypeError(f"unknown effect {type(effect).__name__}")
+    for inc in incidents:
+        out.incidents.append(replace(inc, updates=()))
+        out.updates.extend(inc.updates)
     return out
 
 

@@ -90,7 +90,7 @@ class MemoryStore:
         engine = None if state is None else codec.dump_state(state.engine)
         comps = {} if state is None else state.components
         rows = {cid: codec.dump_state(row) for cid, row in comps.items()}
-        writes = codec.expand(effects)
+        writes = codec.expand(effects, () if state is None else state.incidents)
         known = set(self._incidents) | {i.id for i in writes.incidents}
         for upd in writes.updates:
             if upd.incident_id not in known:
