@@ -129,7 +129,7 @@ class PostgresStore:
             else [(cid, codec.dump_state(row), now) for cid, row in state.components.items()]
         )
         complete = state is not None and state.complete
-        writes = codec.expand(effects)
+        writes = codec.expand(effects, () if state is None else state.incidents)
         incidents = [sql.incident_row(i) for i in writes.incidents]
         updates = [sql.update_row(u) for u in writes.updates]
         changes = [
