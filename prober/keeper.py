@@ -34,6 +34,7 @@ def incident_ids(effects: Sequence[Effect]) -> set[str]:
         if isinstance(e, IncidentOpened | IncidentUpdated | IncidentResolved)
     }
 
+
 T = TypeVar("T")
 MAX_PENDING_EFFECTS = 10_000
 RETRY_FIRST = 1.0  # seconds before the first retry of a failed write; doubles each time

@@ -30,7 +30,7 @@ from prober.store import codec
 from prober.store import postgres_sql as sql
 from prober.store.base import Delivery, ProbeAggregate, SavedState, StatusChange
 from prober.store.lease import FencedError, Leadership
-from prober.store.postgres_conn import describe, migrate, migrations, redact
+from prober.store.postgres_conn import defaults, describe, migrate, migrations, redact
 from prober.store.postgres_lease import check_term
 
 Conn = psycopg.AsyncConnection[TupleRow]
@@ -59,7 +59,7 @@ class PostgresStore:
             max_size=self._max,
             open=False,
             check=AsyncConnectionPool.check_connection,  # a restarted server: reconnect
-            kwargs={"application_name": "prober"},
+            kwargs={"application_name": "prober", **defaults(self.url)},
         )
         try:
             await pool.open(wait=True, timeout=10)

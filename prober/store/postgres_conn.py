@@ -16,6 +16,7 @@ waits, then finds nothing left to do), and a failed migration leaves nothing beh
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from functools import cache
@@ -24,6 +25,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
+from psycopg.conninfo import conninfo_to_dict
 
 from prober.errors import SchemaTooNewError, StoreError
 
@@ -31,6 +33,30 @@ SCHEMES = ("postgresql", "postgres")
 LOCK_SPACE = 0x70726F62  # "prob": the first key of prober's advisory locks
 MIGRATE_LOCK = 1
 LEADER_LOCK = 2
+
+# libpq client keepalives for every prober connection (ignored on Unix sockets): a lost
+# network fails a query within about 10 s instead of the kernel's default (hours).
+KEEPALIVES: dict[str, Any] = {
+    "keepalives": 1,
+    "keepalives_idle": 5,
+    "keepalives_interval": 2,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 10_000,
+    "connect_timeout": 5,
+}
+
+
+def defaults(url: str) -> dict[str, Any]:
+    """KEEPALIVES without the settings the URL (or PGCONNECT_TIMEOUT) already gives: the
+    operator's own settings win."""
+    try:
+        given = set(conninfo_to_dict(url))
+    except psycopg.ProgrammingError:
+        given = set()
+    if os.environ.get("PGCONNECT_TIMEOUT"):
+        given.add("connect_timeout")
+    return {k: v for k, v in KEEPALIVES.items() if k not in given}
+
 
 _NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
@@ -82,7 +108,7 @@ def migrations() -> tuple[Migration, ...]:
 
 async def connect(url: str, *, autocommit: bool = False) -> psycopg.AsyncConnection[Any]:
     try:
-        return await psycopg.AsyncConnection.connect(url, autocommit=autocommit)
+        return await psycopg.AsyncConnection.connect(url, autocommit=autocommit, **defaults(url))
     except psycopg.Error as exc:
         raise StoreError(describe(exc, url)) from exc
 

@@ -27,17 +27,7 @@ import psycopg
 
 from prober.errors import StoreError
 from prober.store.lease import FencedError, LeaderInfo
-from prober.store.postgres_conn import LEADER_LOCK, LOCK_SPACE, describe, migrate
-
-# libpq client keepalives for the lock connection (ignored on Unix sockets).
-KEEPALIVES: dict[str, Any] = {
-    "keepalives": 1,
-    "keepalives_idle": 5,
-    "keepalives_interval": 2,
-    "keepalives_count": 3,
-    "tcp_user_timeout": 10_000,
-    "connect_timeout": 5,
-}
+from prober.store.postgres_conn import LEADER_LOCK, LOCK_SPACE, defaults, describe, migrate
 
 
 async def check_term(conn: psycopg.AsyncConnection[Any], term: int) -> None:
@@ -82,7 +72,10 @@ class PgLeadership:
                 self._migrated = True
             try:
                 conn = await psycopg.AsyncConnection.connect(
-                    self.url, autocommit=True, application_name="prober-leader", **KEEPALIVES
+                    self.url,
+                    autocommit=True,
+                    application_name="prober-leader",
+                    **defaults(self.url),
                 )
                 for name, value in (("idle", 5), ("interval", 2), ("count", 3)):
                     await conn.execute(f"SET tcp_keepalives_{name} = {value}")

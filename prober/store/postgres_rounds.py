@@ -22,7 +22,7 @@ import psycopg
 from psycopg_pool import AsyncConnectionPool
 
 from prober.errors import StoreError
-from prober.store.postgres_conn import describe, migrate
+from prober.store.postgres_conn import defaults, describe, migrate
 from prober.store.rounds import RoundRow, StoredRound
 
 _SELECT = "SELECT id, location, agent, check_id, at, payload, txid::text::bigint FROM rounds"
@@ -42,7 +42,11 @@ class PostgresRoundLog:
 
     async def open(self) -> None:
         await migrate(self.url)
-        pool = AsyncConnectionPool(self.url, min_size=1, max_size=self._max, open=False)
+        pool = AsyncConnectionPool(
+            self.url, min_size=1, max_size=self._max, open=False,
+            check=AsyncConnectionPool.check_connection,
+            kwargs={"application_name": "prober-rounds", **defaults(self.url)},
+        )  # fmt: skip
         try:
             await pool.open(wait=True, timeout=10)
         except Exception as exc:  # psycopg_pool.PoolTimeout carries the libpq reason

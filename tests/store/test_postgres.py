@@ -129,3 +129,12 @@ async def test_a_fenced_store_that_does_not_lead_writes_nothing(pg_url: str) -> 
         assert await s.incidents() == []
     finally:
         await s.close()
+
+
+def test_keepalive_defaults_never_override_the_operators_settings() -> None:
+    from prober.store.postgres_conn import defaults
+
+    mine = defaults("postgresql://u@h/db?keepalives_idle=30&connect_timeout=9")
+    assert "keepalives_idle" not in mine and "connect_timeout" not in mine
+    assert mine["tcp_user_timeout"] == 10_000
+    assert defaults("postgresql://u@h/db")["keepalives_idle"] == 5
