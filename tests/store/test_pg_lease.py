@@ -199,3 +199,25 @@ async def test_kill_9_of_the_leader_process_hands_over_with_term_plus_one(pg_url
             child.kill()
             await child.wait()
         await b.release()
+
+
+async def test_a_leader_that_cannot_reach_the_database_in_time_steps_down(pg_url: str) -> None:
+    """A renew that does not answer within renew_timeout (here the term row is locked by
+    another session, as a stalled network would stall it) gives leadership up, and the lock
+    goes with the dropped session: another contender leads with term + 1."""
+    a = PgLeadership(pg_url, "a", renew_timeout=0.5)
+    b = PgLeadership(pg_url, "b")
+    try:
+        assert await a.acquire()
+        async with await psycopg.AsyncConnection.connect(pg_url) as blocker:
+            await blocker.execute("LOCK TABLE prober_leader IN ACCESS EXCLUSIVE MODE")
+            assert not await a.renew()
+            assert not a.is_leader
+        for _ in range(500):  # bounded
+            if await b.acquire():
+                break
+            await asyncio.sleep(0.01)
+        assert b.term == 2
+    finally:
+        await a.release()
+        await b.release()
