@@ -19,6 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from prober.domain.codec import StateDelta
 from prober.domain.effects import ComponentStateChanged, IncidentOpened, IncidentUpdated
 from prober.domain.incident import AffectedComponent, Incident, IncidentUpdate
 from prober.domain.status import ComponentStatus, Impact, IncidentStatus
@@ -70,9 +71,15 @@ async def bench(name: str, store: Store, state_size: int) -> None:
         await store.add_probe_aggregates(rows[i : i + 200])
     batched = time.perf_counter() - t
     steps = incident_effects(1_000)
-    state = {"components": {f"c{i}": {"status": "operational", "n": i} for i in range(state_size)}}
+    # Each apply writes the engine row and one changed component's row (bench/state_save.py
+    # measures the rows of a real engine).
+    first = StateDelta(
+        {"seq": 0}, {f"c{i}": {"shown": "operational", "n": i} for i in range(state_size)}, True
+    )
+    await store.apply([], first, (), 0.0)
     t = time.perf_counter()
     for i, effects in enumerate(steps):
+        state = StateDelta({"seq": i}, {f"c{i % state_size}": {"shown": "major_outage", "n": i}})
         await store.apply(effects, state, [("hook", f"k{i}", b"{}")], now=float(i))  # type: ignore[arg-type]
     applies = time.perf_counter() - t
     await store.close()

@@ -1,11 +1,14 @@
 """Start-up and reload without a crash loop: an unreadable saved state, a config that
 cannot be loaded.
 
-A saved domain state that cannot be read (bad JSON, a newer version after a downgrade, a
-missing key) must not crash-loop prober: that would take probing and the page down with it.
+A saved engine state that cannot be read (an engine or component row that is not a JSON
+object, a newer version after a downgrade, a missing key, a record naming an incident the
+store does not hold) must not crash-loop prober: that would take probing and the page down
+with it.
 
 `rescued_state` builds the state a fresh engine would have, plus the incidents the store
-still holds open, each with its components at the status its last update listed (so
+still holds open (read from the incident rows, which stay readable when the state rows do
+not), each with its components at the status its last update listed (so
 nothing is announced "operational again" before probes say so). Hysteresis windows start
 empty; the first rounds fill them. The service logs this loudly (`domain_state_unreadable`).
 """
@@ -52,7 +55,7 @@ async def engine_from(
         error=problem,
         kept_open_incidents=[i.id for i in still_open],
         action="started from a fresh state with the open incidents kept; the "
-        "saved state is replaced at the next save",
+        "saved state rows are all replaced at the next save",
     )
     return Engine(config, rescued_state(config, still_open, len(stored)))
 

@@ -4,11 +4,12 @@ replaced by memory and stays reported unhealthy."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Sequence
 
 from prober.clock import VirtualClock
 from prober.domain.codec import StateDelta
-from prober.domain.effects import Effect, IncidentOpened
+from prober.domain.effects import Effect, IncidentOpened, IncidentResolved
 from prober.domain.incident import Incident, IncidentUpdate
 from prober.domain.status import Impact, IncidentStatus
 from prober.errors import StoreError
@@ -182,3 +183,51 @@ async def test_submitting_never_waits_for_the_store() -> None:
 async def _until_idle(keeper: StoreKeeper) -> None:
     while not keeper.idle:  # bounded by the caller's wait_for
         await asyncio.sleep(0.01)
+
+
+async def test_queued_deltas_are_written_as_one_keeping_every_changed_row() -> None:
+    store = FlakyStore()
+    keeper = StoreKeeper(store, Metrics())
+    await keeper.open()
+    store.broken = True
+    await keeper.apply([], StateDelta({"n": 1}, {"a": {"v": 1}, "b": {"v": 1}}, True), [], 1.0)
+    await keeper.apply([], StateDelta({"n": 2}, {"b": {"v": 2}}), [], 2.0)
+    await keeper.apply([], StateDelta({"n": 3}, {"c": {"v": 3}}), [], 3.0)
+    assert await store.load_state() is None
+    store.broken = False
+    assert await keeper.flush()
+    saved = await store.load_state()
+    assert saved is not None and saved.engine == {"n": 3}
+    assert saved.components == {"a": {"v": 1}, "b": {"v": 2}, "c": {"v": 3}}
+
+
+async def test_a_later_effect_wins_over_a_queued_delta_copy_of_its_incident() -> None:
+    """A delta carries an open incident the engine changed silently; a later effect
+    resolving it must not be overwritten by that older copy when both are written at once."""
+    store = FlakyStore()
+    keeper = StoreKeeper(store, Metrics())
+    await keeper.open()
+    op = opened(1)
+    silent = dataclasses.replace(op.incident, started_at=0.5)
+    store.broken = True
+    keeper.submit([op], StateDelta({"n": 1}, {}, incidents=(silent,)), [], 1.0)
+    upd = IncidentUpdate("u1b", "i1", IncidentStatus.RESOLVED, "fixed", 2.0)
+    closed = dataclasses.replace(silent, status=IncidentStatus.RESOLVED, resolved_at=2.0)
+    keeper.submit([IncidentResolved(closed, upd)], StateDelta({"n": 2}, {}), [], 2.0)
+    store.broken = False
+    assert await keeper.flush()
+    got = await store.incident("i1")
+    assert got is not None and got.status is IncidentStatus.RESOLVED
+    assert got.started_at == 0.5
+    saved = await store.load_state()
+    assert saved is not None and saved.open_incidents == []
+
+
+async def test_an_unreadable_component_row_is_reported_for_the_rescue() -> None:
+    store = MemoryStore()
+    keeper = StoreKeeper(store, Metrics())
+    await store.open()
+    await store.apply([], StateDelta({"version": 1}, {"api": {"v": 1}}))
+    store._components["api"] = "[1, 2]"  # a row that is no JSON object
+    assert await keeper.open() is None
+    assert "not a JSON object" in keeper.unreadable_state

@@ -191,7 +191,9 @@ async def test_writes_close_before_the_store_on_shutdown(tmp_path: Path) -> None
     assert service.ready() == (False, "shutting down")
 
 
-@pytest.mark.parametrize("damage", ["bad_json", "newer_version", "missing_key"])
+@pytest.mark.parametrize(
+    "damage", ["bad_json", "newer_version", "missing_key", "bad_component_row"]
+)
 async def test_an_unreadable_saved_state_starts_fresh_keeping_open_incidents_loudly(
     tmp_path: Path, damage: str
 ) -> None:
@@ -211,7 +213,10 @@ async def test_an_unreadable_saved_state_starts_fresh_keeping_open_incidents_lou
         else:
             del state["incidents"]["records"][0]["members"]
             text = json.dumps(state)
-        conn.execute("UPDATE engine_state SET state = ?", (text,))
+        if damage == "bad_component_row":
+            conn.execute("UPDATE component_state SET state = '{not json' WHERE component='api'")
+        else:
+            conn.execute("UPDATE engine_state SET state = ?", (text,))
     with capture_logs() as logs:
         service = await started(tmp_path, cfg, sim.now + 1)
     try:
@@ -223,6 +228,10 @@ async def test_an_unreadable_saved_state_starts_fresh_keeping_open_incidents_lou
         # It goes on as any incident would: a human write lands on it.
         done = await service.write_incident(iid, IncidentStatus.IDENTIFIED, "on it", None)
         assert done.id == iid and done.status is IncidentStatus.IDENTIFIED
+        # That save replaced every state row (the rescued engine's first delta is whole).
+        saved = await service.keeper.store.load_state()
+        assert saved is not None and set(saved.components) == {"api", "web"}
+        assert [i.id for i in saved.open_incidents] == [iid]
     finally:
         await service.stop()
 

@@ -84,6 +84,7 @@ class Engine:
         self._dirty: set[str] = set()
         self._complete = True
         self._saved_tracks: dict[str, Any] = {}  # the guard's tracks as last given out
+        self._tracks_unsure = False  # the guard was not quiet: compare all its tracks
         self._given: dict[str, Incident] = {}  # open incidents as last given out
         self.book = IncidentBook(config.incidents, self._names(config), self._groups(config))
         self.desk = Desk()  # maintenances scheduled by people (desk.py)
@@ -128,8 +129,11 @@ class Engine:
             for c in config.checks
             if c.component in ids and c.id not in self.signals.checks
         }
+        self._checks_of: dict[str, list[str]] = {}
+        for check_id, comp_id in self._check_component.items():
+            self._checks_of.setdefault(comp_id, []).append(check_id)
         for comp_id, health in self._health.items():
-            health.forget_checks({c for c, k in self._check_component.items() if k == comp_id})
+            health.forget_checks(set(self._checks_of.get(comp_id, ())))
         self._canaries = frozenset(c.id for c in config.network.canaries)
         self.guard.reconfigure(
             self._check_component, hold_limit(config), [c.id for c in config.network.canaries]
@@ -181,7 +185,10 @@ class Engine:
             Sample(r.at, r.reason.value in policy.failure_reasons, r.duration, r.reason.value)
             for r in results
         ]
+        quiet = self.guard.quiet
         verdict = self.guard.round(check_id, samples, min(r.at for r in results))
+        if not (quiet and self.guard.quiet):
+            self._tracks_unsure = True
         effects: list[Effect] = []
         if verdict.health is not None:
             effects.append(NetworkHealthChanged(verdict.health, now))
@@ -236,7 +243,10 @@ class Engine:
 
     def _canary(self, check_id: str, results: Sequence[ProbeResult], now: float) -> list[Effect]:
         samples = [Sample(r.at, False, r.duration, r.reason.value) for r in results]
+        quiet = self.guard.quiet
         verdict = self.guard.canary_round(check_id, samples, min(r.at for r in results))
+        if not (quiet and self.guard.quiet):
+            self._tracks_unsure = True
         effects: list[Effect] = []
         if verdict.health is not None:
             effects.append(NetworkHealthChanged(verdict.health, now))
@@ -267,6 +277,8 @@ class Engine:
         self._stepped_at = now
         was = self.guard.healthy
         network: list[Effect] = []
+        if not self.guard.quiet:  # (a quiet guard's tick does nothing)
+            self._tracks_unsure = True
         for cid, round_samples in self.guard.tick(now):
             comp = self._check_component.get(cid)
             if comp is not None:
@@ -460,26 +472,28 @@ class Engine:
         rows given out so far, applied in order, with the open incidents as the effects and
         the deltas' `incidents` left them, equals `to_state()`."""
         self._catch_up_reasons(self._bad)
-        network = self.guard.to_state()
-        tracks: dict[str, Any] = network.pop("tracks")
-        saved = self._saved_tracks
-        for check_id, track in tracks.items():
-            if saved.get(check_id) != track:
-                comp = self._check_component.get(check_id)
-                if comp is not None:
-                    self._dirty.add(comp)
-        self._saved_tracks = tracks
+        if self._complete or self._tracks_unsure:  # O(checks): compare every track
+            tracks = self.guard.tracks_state(self.guard.tracks)
+            saved = self._saved_tracks
+            for check_id, track in tracks.items():
+                if saved.get(check_id) != track:
+                    comp = self._check_component.get(check_id)
+                    if comp is not None:
+                        self._dirty.add(comp)
+            self._saved_tracks = tracks
         wanted = set(self._health) if self._complete else self._dirty & set(self._health)
         by_component: dict[str, dict[str, Any]] = {cid: {} for cid in wanted}
-        for check_id, track in tracks.items():
-            comp = self._check_component.get(check_id)
-            if comp in by_component:
-                by_component[comp][check_id] = track
+        for cid in wanted:
+            mine = self.guard.tracks_state(self._checks_of.get(cid, ()))
+            by_component[cid] = mine
+            self._saved_tracks.update(mine)
+        self._tracks_unsure = not self.guard.quiet
         rows = {
             cid: {**self._component_state(cid), "tracks": by_component[cid]}
             for cid in self._health
             if cid in wanted
         }
+        network = self.guard.to_state(tracks=False)
         book = self.book.to_state()
         row = engine_row(
             {

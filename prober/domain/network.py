@@ -35,7 +35,7 @@ evidence of prober's own connectivity).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -310,23 +310,37 @@ class NetworkGuard:
 
     # -- persistence ---------------------------------------------------------------------
 
-    def to_state(self) -> dict[str, Any]:
-        return {
+    def to_state(self, tracks: bool = True) -> dict[str, Any]:
+        """The guard's state; without `tracks`, only its network-wide fields."""
+        state: dict[str, Any] = {
             "healthy": self.healthy,
             "state": self.state,
             "recovered_at": self.recovered_at,
             "canaries": {c: list(v) if v else None for c, v in self.canaries.items()},
-            "tracks": {
-                cid: {
-                    "last_reachable_at": t.last_reachable_at,
-                    "unreachable_since": t.unreachable_since,
-                    "confirmed": t.confirmed,
-                    "pending": [[list(s) for s in r] for r in t.pending],
-                    "limbo_until": t.limbo_until,
-                }
-                for cid, t in self.tracks.items()
-            },
         }
+        if tracks:
+            state["tracks"] = self.tracks_state(self.tracks)
+        return state
+
+    def tracks_state(self, check_ids: Iterable[str]) -> dict[str, Any]:
+        """`to_state()["tracks"]` for these checks only (the engine saves them per component)."""
+        return {
+            cid: {
+                "last_reachable_at": t.last_reachable_at,
+                "unreachable_since": t.unreachable_since,
+                "confirmed": t.confirmed,
+                "pending": [[list(s) for s in r] for r in t.pending],
+                "limbo_until": t.limbo_until,
+            }
+            for cid in check_ids
+            if (t := self.tracks.get(cid)) is not None
+        }
+
+    @property
+    def quiet(self) -> bool:
+        """The network fine and no round held: a round then changes no track but its own
+        check's (what lets the engine save only the tracks of the checks it was given)."""
+        return self.state == OK and not self._pending
 
     def load_state(self, data: Mapping[str, Any]) -> None:
         state = data.get("state")

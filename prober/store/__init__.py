@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from prober.store.base import Delivery, ProbeAggregate, StatusChange, Store
+from prober.store.base import Delivery, ProbeAggregate, SavedState, StatusChange, Store
 
-__all__ = ["Delivery", "ProbeAggregate", "StatusChange", "Store"]
+__all__ = ["Delivery", "ProbeAggregate", "SavedState", "StatusChange", "Store"]

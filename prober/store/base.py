@@ -12,8 +12,10 @@ The engine's state is kept as rows, never one document (see prober/domain/codec.
   `StateDelta.components[id]`), written only when the component changed;
 - one small engine row (value: the JSON object of `StateDelta.engine`), written with
   every state delta.
-A backend stores each row's JSON object as given and gives it back equal (after a JSON
-round trip); it never looks inside.
+A backend stores each row's JSON object as given and gives it back equal after a JSON
+round trip (store/codec.dump_state and load_state: the text SQLite keeps; a JSON or JSONB
+column elsewhere would do); it never looks inside. The row's encoding is done before the
+transaction starts, so an unencodable row (TypeError) writes nothing.
 """
 
 from __future__ import annotations
@@ -62,8 +64,11 @@ class StatusChange:
 
 @dataclass(frozen=True, slots=True)
 class SavedState:
-    """The engine state rows as saved: the engine row, every component row, and the open
-    incidents (each with all its updates) that the engine row's records name."""
+    """The engine state rows as saved: the engine row, every component row (by component
+    id), and every open incident (status neither resolved nor postmortem; each with all
+    its updates in `incidents()` order), the incidents the engine row's records name.
+    `prober.domain.codec.join_state(engine, components, open_incidents)` makes the state
+    `Engine(config, state)` takes."""
 
     engine: Mapping[str, Any]
     components: Mapping[str, Mapping[str, Any]]

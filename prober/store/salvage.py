@@ -19,7 +19,6 @@ from prober.domain.codec import join_state
 from prober.domain.incident import Incident
 from prober.store import codec
 from prober.store import sqlite_sql as sql
-from prober.store.sqlite import SqliteStore
 
 
 def salvage(path: str) -> tuple[dict[str, Any] | None, list[Incident]]:
@@ -45,7 +44,7 @@ def salvage(path: str) -> tuple[dict[str, Any] | None, list[Incident]]:
 def _read(conn: sqlite3.Connection) -> tuple[dict[str, Any] | None, list[Incident]]:
     tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     if "engine_state" in tables:
-        saved = sql.load_state(conn, SqliteStore._load)
+        saved = sql.load_state(conn)
         if saved is None:
             return None, []
         state = join_state(saved.engine, saved.components, saved.open_incidents)
@@ -54,6 +53,6 @@ def _read(conn: sqlite3.Connection) -> tuple[dict[str, Any] | None, list[Inciden
         f"SELECT {sql.INCIDENT_COLS} FROM incidents WHERE status NOT IN (?,?)",  # noqa: S608
         sql.CLOSED,
     ).fetchall()
-    incidents = SqliteStore._load(conn, rows)
+    incidents = sql.load_incidents(conn, rows)
     row = conn.execute("SELECT state FROM domain_state WHERE id = 1").fetchone()
     return (codec.load_state(row[0]) if row is not None else None), incidents

@@ -15,12 +15,12 @@ import contextlib
 import sqlite3
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from prober.domain.codec import StateDelta
 from prober.domain.effects import Effect
-from prober.domain.incident import Incident, IncidentUpdate
-from prober.domain.status import ComponentStatus, Impact, IncidentStatus
+from prober.domain.incident import Incident
+from prober.domain.status import ComponentStatus
 from prober.errors import StoreError
 from prober.store import codec, sqlite_schema
 from prober.store import sqlite_sql as sql
@@ -198,7 +198,7 @@ class SqliteStore:
         def q(c: sqlite3.Connection) -> SavedState | None:
             c.execute("BEGIN")  # one snapshot for the three reads
             try:
-                return sql.load_state(c, self._load)
+                return sql.load_state(c)
             finally:
                 c.execute("COMMIT")
 
@@ -256,49 +256,6 @@ class SqliteStore:
         if self._lock is not None:  # after the commit: a crash in between errs safe
             self._lock.record(generation=str(generation))
 
-    @staticmethod
-    def _load(c: sqlite3.Connection, rows: list[Any]) -> list[Incident]:
-        if not rows:
-            return []
-        ids = [r[0] for r in rows]
-        marks = ",".join("?" * len(ids))
-        by_incident: dict[str, list[IncidentUpdate]] = {i: [] for i in ids}
-        for r in c.execute(
-            "SELECT id, incident_id, status, body, created_at, affected, automatic FROM "  # noqa: S608
-            f"incident_updates WHERE incident_id IN ({marks}) ORDER BY created_at, seq",
-            ids,
-        ):
-            by_incident[r[1]].append(
-                IncidentUpdate(
-                    r[0],
-                    r[1],
-                    IncidentStatus(r[2]),
-                    r[3],
-                    r[4],
-                    codec.load_affected(r[5]),
-                    bool(r[6]),
-                )
-            )
-        return [
-            Incident(
-                id=r[0],
-                name=r[1],
-                status=IncidentStatus(r[2]),
-                impact=Impact(r[3]),
-                started_at=r[4],
-                created_at=r[5],
-                updated_at=r[6],
-                monitoring_at=r[7],
-                resolved_at=r[8],
-                components=codec.load_components(r[9]),
-                updates=tuple(by_incident[r[0]]),
-                impact_override=bool(r[10]),
-                group=r[11],
-                recovered_at=r[12],
-            )
-            for r in rows
-        ]
-
     async def incidents(self, limit: int = 50, since: float | None = None) -> list[Incident]:
         def q(c: sqlite3.Connection) -> list[Incident]:
             rows = c.execute(
@@ -306,7 +263,7 @@ class SqliteStore:
                 "OR updated_at >= ? ORDER BY status IN (?,?), created_at DESC, id LIMIT ?",
                 (since, *sql.CLOSED, since, *sql.CLOSED, max(limit, 0)),
             ).fetchall()
-            return self._load(c, rows)
+            return sql.load_incidents(c, rows)
 
         return await self._run(q, write=False)
 
@@ -319,7 +276,7 @@ class SqliteStore:
                 "WHERE started_at >= ? AND started_at < ? ORDER BY started_at, id LIMIT ?",
                 (since, until, max(limit, 0)),
             ).fetchall()
-            return self._load(c, rows)
+            return sql.load_incidents(c, rows)
 
         return await self._run(q, write=False)
 
@@ -329,7 +286,7 @@ class SqliteStore:
                 f"SELECT {sql.INCIDENT_COLS} FROM incidents WHERE id = ?",  # noqa: S608
                 (incident_id,),
             ).fetchall()
-            found = self._load(c, rows)
+            found = sql.load_incidents(c, rows)
             return found[0] if found else None
 
         return await self._run(q, write=False)

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
 from typing import Any
 
 from prober.domain.incident import Incident, IncidentUpdate
+from prober.domain.status import Impact, IncidentStatus
 from prober.store import codec
 from prober.store.base import SavedState
 
@@ -61,11 +61,9 @@ def generation(c: sqlite3.Connection) -> int:
     return 0 if row is None else int(row[0])
 
 
-def load_state(
-    c: sqlite3.Connection, load: Callable[[sqlite3.Connection, list[Any]], list[Incident]]
-) -> SavedState | None:
-    """The engine row, the component rows and the open incidents (`load` builds incidents
-    from incident rows), or None without an engine row. ValueError: a row is not JSON."""
+def load_state(c: sqlite3.Connection) -> SavedState | None:
+    """The engine row, the component rows and the open incidents, or None without an
+    engine row. ValueError: a row is not a JSON object."""
     row = c.execute("SELECT state FROM engine_state WHERE id = 1").fetchone()
     if row is None:
         return None
@@ -77,7 +75,7 @@ def load_state(
         f"SELECT {INCIDENT_COLS} FROM incidents WHERE status NOT IN (?,?)",  # noqa: S608
         CLOSED,
     ).fetchall()
-    return SavedState(codec.load_state(row[0]), components, load(c, rows))
+    return SavedState(codec.load_state(row[0]), components, load_incidents(c, rows))
 
 
 def incident_row(inc: Incident) -> tuple[object, ...]:
@@ -93,3 +91,47 @@ def update_row(u: IncidentUpdate) -> tuple[object, ...]:
         u.id, u.incident_id, str(u.status), u.body, u.created_at,
         codec.dump_affected(u.affected_components), int(u.automatic),
     )  # fmt: skip
+
+
+def load_incidents(c: sqlite3.Connection, rows: list[Any]) -> list[Incident]:
+    """Incidents from incident rows (INCIDENT_COLS), each with all its updates."""
+    if not rows:
+        return []
+    ids = [r[0] for r in rows]
+    marks = ",".join("?" * len(ids))
+    by_incident: dict[str, list[IncidentUpdate]] = {i: [] for i in ids}
+    for r in c.execute(
+        "SELECT id, incident_id, status, body, created_at, affected, automatic FROM "  # noqa: S608
+        f"incident_updates WHERE incident_id IN ({marks}) ORDER BY created_at, seq",
+        ids,
+    ):
+        by_incident[r[1]].append(
+            IncidentUpdate(
+                r[0],
+                r[1],
+                IncidentStatus(r[2]),
+                r[3],
+                r[4],
+                codec.load_affected(r[5]),
+                bool(r[6]),
+            )
+        )
+    return [
+        Incident(
+            id=r[0],
+            name=r[1],
+            status=IncidentStatus(r[2]),
+            impact=Impact(r[3]),
+            started_at=r[4],
+            created_at=r[5],
+            updated_at=r[6],
+            monitoring_at=r[7],
+            resolved_at=r[8],
+            components=codec.load_components(r[9]),
+            updates=tuple(by_incident[r[0]]),
+            impact_override=bool(r[10]),
+            group=r[11],
+            recovered_at=r[12],
+        )
+        for r in rows
+    ]
