@@ -28,7 +28,7 @@ from prober.domain.status import ComponentStatus
 from prober.errors import StoreError
 from prober.store import codec
 from prober.store import postgres_sql as sql
-from prober.store.base import Delivery, ProbeAggregate, SavedState, StatusChange
+from prober.store.base import Delivery, ProbeAggregate, SavedState, StatusChange, Store
 from prober.store.lease import FencedError, Leadership
 from prober.store.postgres_conn import defaults, describe, migrate, migrations, redact
 from prober.store.postgres_lease import check_term
@@ -288,3 +288,8 @@ class PostgresStore:
                 "DELETE FROM outbox WHERE state = 'done' AND created_at < %s",
                 (now - min(retention, codec.DONE_KEPT),),
             )
+
+
+def _conforms(url: str) -> Store:
+    """mypy checks here that PostgresStore implements the Store protocol."""
+    return PostgresStore(url)

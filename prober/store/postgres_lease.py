@@ -26,7 +26,7 @@ from typing import Any
 import psycopg
 
 from prober.errors import StoreError
-from prober.store.lease import FencedError, LeaderInfo
+from prober.store.lease import FencedError, LeaderInfo, Leadership, SoleLeader
 from prober.store.postgres_conn import LEADER_LOCK, LOCK_SPACE, defaults, describe, migrate
 
 
@@ -164,3 +164,8 @@ class PgLeadership:
         if row is None:
             return LeaderInfo(0, "", 0.0)
         return LeaderInfo(int(row[0]), str(row[1]), float(row[2]))
+
+
+def _conforms(url: str) -> tuple[Leadership, Leadership]:
+    """mypy checks here that both implement the Leadership protocol."""
+    return PgLeadership(url, ""), SoleLeader()

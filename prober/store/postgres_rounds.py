@@ -23,7 +23,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from prober.errors import StoreError
 from prober.store.postgres_conn import defaults, describe, migrate
-from prober.store.rounds import RoundRow, StoredRound
+from prober.store.rounds import MemoryRoundLog, RoundLog, RoundRow, StoredRound
 
 _SELECT = "SELECT id, location, agent, check_id, at, payload, txid::text::bigint FROM rounds"
 
@@ -125,3 +125,8 @@ class PostgresRoundLog:
                 return cur.rowcount
         except psycopg.Error as exc:
             raise StoreError(describe(exc, self.url)) from exc
+
+
+def _conforms(url: str) -> tuple[RoundLog, RoundLog]:
+    """mypy checks here that both round logs implement the RoundLog protocol."""
+    return PostgresRoundLog(url), MemoryRoundLog()
