@@ -12,6 +12,11 @@ The leader's own writes per 1,000 probes are measured too: one probe-aggregate u
 check per minute (PostgresStore.add_probe_aggregates), i.e. per `interval`-second round
 60/interval probes fold into one row.
 
+Leader state saves: the engine of bench/engine_bench.py (1,000 checks, 500 components),
+one probe round at a time, each followed by the save the service makes after it
+(`PostgresStore.apply(effects, engine.state_delta())`: the engine row and the changed
+component row, as upserts).
+
 Failover: a leader process (tests/store/lease_child.py) is killed with SIGKILL; the time
 until a waiting contender (polling every 10 ms) holds term + 1.
 """
@@ -131,6 +136,40 @@ async def leader_aggregates(url: str, checks: int, interval: float, minutes: int
 ROOT = Path(__file__).resolve().parent.parent
 
 
+async def leader_saves(url: str, checks: int, components: int, probes: int) -> str:
+    from bench.engine_bench import T0, make_config
+    from bench.state_save import round_of
+    from prober.domain.engine import Engine
+
+    interval = 10.0
+    config = make_config(checks, components, interval)
+    engine = Engine(config)
+    step = interval / checks
+    for i in range(checks):  # one warm-up interval: every window holds a round
+        engine.observe(round_of(config, i, T0 + i * step), T0 + i * step + 0.004)
+    store = PostgresStore(url)
+    await store.open()
+    try:
+        await store.apply([], engine.state_delta(), (), T0)  # the first save is whole
+        wal0, size0 = await _db_bytes(url)
+        t0 = time.perf_counter()
+        for n in range(probes):
+            i = (n * 7919) % checks
+            at = T0 + interval + n * step
+            effects = engine.observe(round_of(config, i, at), at + 0.004)
+            await store.apply(effects, engine.state_delta(), (), at)
+        spent = time.perf_counter() - t0
+        wal1, size1 = await _db_bytes(url)
+    finally:
+        await store.close()
+    k = probes / 1000
+    return (
+        f"leader state saves ({checks} checks, {components} components, one save per probe): "
+        f"{(wal1 - wal0) / k / 1024:.1f} KiB WAL, {(size1 - size0) / k / 1024:.1f} KiB "
+        f"database growth per 1,000 probes; {spent / probes * 1e3:.2f} ms per save"
+    )
+
+
 async def failover(url: str, times: int) -> list[float]:
     """Seconds from SIGKILL of the leader process to a contender holding term + 1."""
     out: list[float] = []
@@ -186,6 +225,7 @@ def main() -> None:
     args = ap.parse_args()
     with _database(args.db) as url:
         print(asyncio.run(leader_aggregates(url, checks=1000, interval=10.0, minutes=10)))
+        print(asyncio.run(leader_saves(url, checks=1000, components=500, probes=2000)))
         times = asyncio.run(failover(url, args.failovers))
         print(
             f"failover after kill -9 ({len(times)} runs): median "
