@@ -138,3 +138,23 @@ def test_keepalive_defaults_never_override_the_operators_settings() -> None:
     assert "keepalives_idle" not in mine and "connect_timeout" not in mine
     assert mine["tcp_user_timeout"] == 10_000
     assert defaults("postgresql://u@h/db")["keepalives_idle"] == 5
+
+
+async def test_the_store_reconnects_after_its_connections_are_killed(pg_url: str) -> None:
+    """A database restart or failover ends every session: the next call reconnects."""
+    s = PostgresStore(pg_url)
+    await s.open()
+    try:
+        await s.apply([opened("inc1")], st(step=1), now=1.0)
+        async with await psycopg.AsyncConnection.connect(pg_url, autocommit=True) as conn:
+            cur = await conn.execute(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                " WHERE application_name = 'prober'"
+            )
+            row = await cur.fetchone()
+            assert row is not None and row[0] >= 1
+        await s.apply([opened("inc2")], st(step=2), now=2.0)
+        assert sorted(i.id for i in await s.incidents()) == ["inc1", "inc2"]
+        assert s.last_error is None
+    finally:
+        await s.close()
