@@ -37,7 +37,7 @@ from prober.domain.network import LOST
 from prober.domain.snapshot import StatusSnapshot
 from prober.domain.status import ComponentStatus, Impact, IncidentStatus
 from prober.errors import StoreError
-from prober.history import Aggregator, DailyProbes, daily_uptime
+from prober.fastgc import quiet_gc
 from prober.keeper import StoreKeeper
 from prober.logs import REDACTOR, Throttle, get_logger
 from prober.metrics import (
@@ -49,11 +49,12 @@ from prober.probes.http import HttpProber
 from prober.probes.result import ProbeResult
 from prober.rescue import engine_from, read_config
 from prober.runner import Runner
-from prober.settings import Settings, quiet_gc
+from prober.settings import Settings
 from prober.signals.traffic import Reading, TrafficSignals, engine_config, traffic_only
 from prober.snapshots import RECENT_INCIDENTS, SnapshotBuilder
 from prober.store.factory import make_store
 from prober.timebase import DomainTime
+from prober.uptime import Aggregator, DailyProbes, daily_uptime
 from prober.webhooks import WebhookSender, deliveries_for
 
 log = get_logger("prober.service")
