@@ -10,7 +10,8 @@ none can appear later. The cursor is that horizon, a transaction id: the next re
 transaction whole (a `limit` never splits one, so a batch larger than `limit` comes whole).
 The price: a reader waits for the oldest running write transaction in the cluster
 (prober's are single INSERTs of one batch, milliseconds); a long transaction elsewhere on
-the same cluster delays round reading by its length, never loses a row.
+the same cluster delays round reading by its length, never loses a row (so pruning deletes
+in batches of short transactions).
 """
 
 from __future__ import annotations
@@ -118,11 +119,21 @@ class PostgresRoundLog:
         except psycopg.Error as exc:
             raise StoreError(describe(exc, self.url)) from exc
 
-    async def prune_rounds(self, before: float) -> int:
+    async def prune_rounds(self, before: float, batch: int = 10_000) -> int:
+        """Delete in transactions of at most `batch` rows: a long delete would hold the
+        reading horizon back (see above) for as long as it runs."""
+        dropped = 0
         try:
-            async with self._ready().connection() as conn:
-                cur = await conn.execute("DELETE FROM rounds WHERE at < %s", (before,))
-                return cur.rowcount
+            while True:  # ends: each pass deletes rows, or stops
+                async with self._ready().connection() as conn:
+                    cur = await conn.execute(
+                        "DELETE FROM rounds WHERE id IN"
+                        " (SELECT id FROM rounds WHERE at < %s LIMIT %s)",
+                        (before, batch),
+                    )
+                    dropped += cur.rowcount
+                if cur.rowcount < batch:
+                    return dropped
         except psycopg.Error as exc:
             raise StoreError(describe(exc, self.url)) from exc
 

@@ -173,3 +173,15 @@ async def test_pg_concurrent_agents_and_a_reader_see_every_row_exactly_once(pg_u
     names = [r.check_id for r in seen]
     assert len(names) == len(set(names)) == 4 * batches * per_batch
     assert len({r.id for r in seen}) == len(seen)
+
+
+async def test_pg_prune_in_small_batches_drops_every_old_row(pg_url: str) -> None:
+    log = PostgresRoundLog(pg_url)
+    await log.open()
+    try:
+        await log.append_rounds(_rows(25))
+        assert await log.prune_rounds(1020.0, batch=7) == 20
+        got, _ = await _drain(log, 0)
+        assert [r.check_id for r in got] == [f"c{i}" for i in range(20, 25)]
+    finally:
+        await log.close()
