@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.pg import pg_cluster, pg_url  # noqa: F401  (the PostgreSQL fixtures)
+
 TESTS = Path(__file__).resolve().parent
 
 SLOW_PLACES = (
@@ -21,6 +23,7 @@ SLOW_PLACES = (
     "api/test_browser.py",
     "api/test_browser_scenarios.py",
     "store/test_kill.py",
+    "store/test_pg_process.py",
     "demo/test_demo_sim_cli.py",
     "test_bench_smoke.py",
 )

@@ -1,4 +1,4 @@
-"""Contract tests: the same functions run against MemoryStore and SqliteStore."""
+"""Contract tests: the same functions run against MemoryStore, SqliteStore and PostgresStore."""
 
 from __future__ import annotations
 
