@@ -353,7 +353,7 @@ async def _serve_async(
 
     from prober.api.thread import AdminListenError, ServerThread
     from prober.logs import get_logger
-    from prober.service import Service, Settings, quiet_gc
+    from prober.service import Settings, build_service, quiet_gc
 
     log = get_logger("prober")
     sim_runner: web.AppRunner | None = None
@@ -397,7 +397,7 @@ async def _serve_async(
         metrics=MetricsOptions(args.metrics_detail, args.metrics_blackbox),
         allow_new_db=args.allow_new_db,
     )
-    service = Service(settings, config)
+    service = build_service(settings, config)  # the one place collaborators are built
     # HTTP is served from its own thread and loop (prober/api/thread.py): reads of the
     # immutable snapshot never queue behind probe rounds.
     server = ServerThread(service, host, port, admin=args.admin_listen, trusted_proxies=proxies)

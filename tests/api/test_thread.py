@@ -1,19 +1,37 @@
-"""The HTTP app on its own thread: reads served there, writes and /metrics run on the
-caller's loop, a taken port fails start() with OSError."""
+"""The HTTP app on its own thread: reads served there from the one published value,
+writes and /metrics run on the caller's loop as marshalled commands, a taken port fails
+start() with OSError. The thread rule (prober/api/thread.py) is enforced here."""
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import socket
 import threading
 
 import aiohttp
 import pytest
 
+from prober.api.backend import ApiBackend, ApiCommand, Published, dispatch
 from prober.api.thread import ServerThread
 from prober.domain.status import IncidentStatus
 
 from .fake import INCIDENT_ID, TOKEN, FakeBackend
+
+
+class Link:
+    """A ServiceLink over any ApiBackend, its commands run on the loop that made it."""
+
+    def __init__(self, backend: ApiBackend) -> None:
+        self.backend = backend
+        self.loop = asyncio.get_running_loop()
+
+    def published(self) -> Published:
+        b = self.backend
+        return Published(b.snapshot(), b.ready(), b.write_token())
+
+    def submit(self, command: ApiCommand) -> concurrent.futures.Future[object]:
+        return asyncio.run_coroutine_threadsafe(dispatch(self.backend, command), self.loop)
 
 
 class RecordingBackend(FakeBackend):
@@ -34,7 +52,7 @@ class RecordingBackend(FakeBackend):
 
 async def test_reads_on_the_thread_writes_and_metrics_on_the_callers_loop() -> None:
     backend = RecordingBackend()
-    server = ServerThread(backend, "127.0.0.1", 0)
+    server = ServerThread(Link(backend), "127.0.0.1", 0)
     host, port = server.start()
     base = f"http://{host}:{port}"
     try:
@@ -60,7 +78,7 @@ async def test_a_taken_port_fails_start() -> None:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        server = ServerThread(FakeBackend(), "127.0.0.1", port)
+        server = ServerThread(Link(FakeBackend()), "127.0.0.1", port)
         with pytest.raises(OSError):
             server.start()
         await server.stop()
@@ -68,9 +86,9 @@ async def test_a_taken_port_fails_start() -> None:
 
 
 async def test_stop_is_idempotent_and_safe_before_and_after_start() -> None:
-    server = ServerThread(FakeBackend(), "127.0.0.1", 0)
+    server = ServerThread(Link(FakeBackend()), "127.0.0.1", 0)
     await server.stop()  # never started: nothing to join
-    server = ServerThread(FakeBackend(), "127.0.0.1", 0)
+    server = ServerThread(Link(FakeBackend()), "127.0.0.1", 0)
     server.start()
     await asyncio.gather(server.stop(), server.stop())
     await server.stop()
@@ -80,7 +98,7 @@ async def test_stop_is_idempotent_and_safe_before_and_after_start() -> None:
 
 async def test_public_and_admin_surfaces_on_two_listeners() -> None:
     backend = RecordingBackend()
-    server = ServerThread(backend, "127.0.0.1", 0, admin=("127.0.0.1", 0))
+    server = ServerThread(Link(backend), "127.0.0.1", 0, admin=("127.0.0.1", 0))
     host, port = server.start()
     assert server.admin_address is not None and server.admin_address[1] not in (0, port)
     public, admin = f"http://{host}:{port}", "http://{}:{}".format(*server.admin_address)
@@ -118,7 +136,7 @@ async def test_a_taken_admin_port_fails_start_and_frees_the_public_one() -> None
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        server = ServerThread(FakeBackend(), "127.0.0.1", 0, admin=("127.0.0.1", port))
+        server = ServerThread(Link(FakeBackend()), "127.0.0.1", 0, admin=("127.0.0.1", port))
         with pytest.raises(OSError):
             server.start()
         await server.stop()
