@@ -80,6 +80,7 @@ class EffectPipeline:
                 await self.apply(effects, now, durable=True)
             except StoreError:
                 self.live.engine = Engine(engine_config(self.live.config), before)
+                self.publish()  # readiness says so at once
                 raise
         return effects
 
