@@ -10,14 +10,22 @@ import json
 import os
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from importlib import resources
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from prober import __version__
 from prober.config.model import Config
 from prober.errors import ConfigError, StoreLockedError, StoreLostError
+
+if TYPE_CHECKING:  # imported where used: `prober check-config` stays light
+    from aiohttp import web
+
+    from prober.api.origin import Network
+    from prober.api.thread import ServerThread
+    from prober.service import Service
+    from prober.settings import Settings
 
 DEFAULT_LISTEN = "127.0.0.1:8080"
 DEFAULT_ADMIN_LISTEN = "127.0.0.1:8090"
@@ -346,49 +354,39 @@ def demo_config(config: Config, target: tuple[str, int]) -> Config:
     return dataclasses.replace(config, checks=checks, components=components, incidents=incidents)
 
 
-async def _serve_async(
-    args: argparse.Namespace, config: Config, path: str, token: str | None
-) -> int:
-    from aiohttp import web
+Transform = Callable[[Config], Config]
 
-    from prober.api.thread import AdminListenError, ServerThread
+
+async def _start_demo(
+    args: argparse.Namespace, config: Config
+) -> tuple[web.AppRunner, Config, Transform] | None:
+    """`prober demo`: the simulated target, and the config pointed at it (None: not bound)."""
+    from prober.demo.sim import start_sim
     from prober.logs import get_logger
-    from prober.service import Settings, build_service, quiet_gc
 
-    log = get_logger("prober")
-    sim_runner: web.AppRunner | None = None
-    transform = None
-    if args.command == "demo":
-        from prober.demo.sim import start_sim
-
-        sim_host, sim_port = args.target_listen
-        try:
-            sim_runner, sim_port = await start_sim(sim_host, sim_port, scenario=args.scenario)
-        except OSError as exc:
-            _listen_failed("--target-listen", sim_host, sim_port, exc)
-            return USAGE_ERROR
-        log.info(
-            "demo_target_started", url=f"http://{sim_host}:{sim_port}/", scenario=args.scenario
-        )
-        target = sim_host, sim_port
-        config = demo_config(config, target)
-
-        def transform(c: Config) -> Config:
-            return demo_config(c, target)
-
-    from prober.api.origin import parse_networks
-
+    sim_host, sim_port = args.target_listen
     try:
-        proxies = parse_networks(
-            [*args.trusted_proxy, os.environ.get("PROBER_TRUSTED_PROXIES", "")]
-        )
-    except ValueError as exc:
-        raise UsageError(f"--trusted-proxy: {exc}") from None
-    quiet_gc()
-    host, port = args.listen
-    from prober.metrics import MetricsOptions
+        sim_runner, sim_port = await start_sim(sim_host, sim_port, scenario=args.scenario)
+    except OSError as exc:
+        _listen_failed("--target-listen", sim_host, sim_port, exc)
+        return None
+    url = f"http://{sim_host}:{sim_port}/"
+    get_logger("prober").info("demo_target_started", url=url, scenario=args.scenario)
+    target = sim_host, sim_port
 
-    settings = Settings(
+    def transform(c: Config) -> Config:
+        return demo_config(c, target)
+
+    return sim_runner, transform(config), transform
+
+
+def _settings(
+    args: argparse.Namespace, path: str, token: str | None, transform: Transform | None
+) -> Settings:
+    from prober.metrics import MetricsOptions
+    from prober.settings import Settings
+
+    return Settings(
         config_path=path,
         db_path=args.db,
         api_token=token,
@@ -397,53 +395,108 @@ async def _serve_async(
         metrics=MetricsOptions(args.metrics_detail, args.metrics_blackbox),
         allow_new_db=args.allow_new_db,
     )
-    service = build_service(settings, config)  # the one place collaborators are built
-    # HTTP is served from its own thread and loop (prober/api/thread.py): reads of the
-    # immutable snapshot never queue behind probe rounds.
+
+
+def _proxies(args: argparse.Namespace) -> tuple[Network, ...]:
+    from prober.api.origin import parse_networks
+
+    try:
+        return parse_networks([*args.trusted_proxy, os.environ.get("PROBER_TRUSTED_PROXIES", "")])
+    except ValueError as exc:
+        raise UsageError(f"--trusted-proxy: {exc}") from None
+
+
+def _bind(args: argparse.Namespace, server: ServerThread) -> tuple[str, int] | None:
+    """Bind first: a port in use fails, as one line, before anything else starts."""
+    from prober.api.thread import AdminListenError
+
+    try:
+        return server.start()
+    except AdminListenError as exc:
+        admin_host, admin_port = args.admin_listen
+        _listen_failed("--admin-listen", admin_host, admin_port, exc)
+    except OSError as exc:
+        host, port = args.listen
+        _listen_failed("--listen", host, port, exc)
+    return None
+
+
+async def _start(service: Service) -> bool:
+    from prober.logs import get_logger
+
+    try:
+        await service.start()
+        return True
+    except StoreLockedError as exc:
+        get_logger("prober").error("store_locked", error=str(exc))
+    except StoreLostError as exc:
+        get_logger("prober").error("store_lost", error=str(exc))
+    return False
+
+
+async def _until_signalled(service: Service) -> None:
+    """SIGTERM or SIGINT ends the wait; SIGHUP reloads the config."""
+    stop = asyncio.Event()
+    reloads: set[asyncio.Task[tuple[bool, list[str]]]] = set()
+
+    def on_hup() -> None:
+        task = asyncio.ensure_future(service.reload())
+        reloads.add(task)
+        task.add_done_callback(reloads.discard)
+
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGTERM, stop.set)
+    loop.add_signal_handler(signal.SIGINT, stop.set)
+    loop.add_signal_handler(signal.SIGHUP, on_hup)
+    await stop.wait()
+
+
+def _log_listening(config: Config, proxies: tuple[Network, ...], server: ServerThread) -> None:
+    from prober.logs import get_logger
+
+    log = get_logger("prober")
+    if not config.page.url and not proxies:
+        log.info(
+            "links_from_listen_address",
+            hint="page.url is unset: absolute links use the address clients connect "
+            "to; set page.url (or --trusted-proxy behind a reverse proxy)",
+        )
+    host, port = server.address
+    log.info("listening", url=f"http://{host}:{port}/")
+    if server.admin_address is not None:
+        admin_host, admin_port = server.admin_address
+        log.info("admin_listening", url=f"http://{admin_host}:{admin_port}/")
+
+
+async def _serve_async(
+    args: argparse.Namespace, config: Config, path: str, token: str | None
+) -> int:
+    from prober.api.thread import ServerThread
+    from prober.logs import get_logger
+    from prober.service import build_service, quiet_gc
+
+    sim_runner, transform = None, None
+    if args.command == "demo":
+        demo = await _start_demo(args, config)
+        if demo is None:
+            return USAGE_ERROR
+        sim_runner, config, transform = demo
+    proxies = _proxies(args)
+    quiet_gc()
+    # The one place the service's collaborators are built (prober/service/build.py).
+    service = build_service(_settings(args, path, token, transform), config)
+    # HTTP is served from its own thread and loop (prober/api/thread.py): it reads the
+    # service's one published value and submits everything else to this loop.
+    host, port = args.listen
     server = ServerThread(service, host, port, admin=args.admin_listen, trusted_proxies=proxies)
     try:
-        try:  # bind first: a port in use fails before anything else starts
-            bound = server.start()
-        except AdminListenError as exc:
-            admin_host, admin_port = args.admin_listen
-            _listen_failed("--admin-listen", admin_host, admin_port, exc)
+        if _bind(args, server) is None:
             return USAGE_ERROR
-        except OSError as exc:
-            _listen_failed("--listen", host, port, exc)
-            return USAGE_ERROR
-        if not config.page.url and not proxies:
-            log.info(
-                "links_from_listen_address",
-                hint="page.url is unset: absolute links use the address clients connect "
-                "to; set page.url (or --trusted-proxy behind a reverse proxy)",
-            )
-        try:
-            await service.start()
-        except StoreLockedError as exc:
-            log.error("store_locked", error=str(exc))
+        if not await _start(service):
             return 1
-        except StoreLostError as exc:
-            log.error("store_lost", error=str(exc))
-            return 1
-        log.info("listening", url=f"http://{bound[0]}:{bound[1]}/")
-        if server.admin_address is not None:
-            admin_host, admin_port = server.admin_address
-            log.info("admin_listening", url=f"http://{admin_host}:{admin_port}/")
-
-        stop = asyncio.Event()
-        reloads: set[asyncio.Task[tuple[bool, list[str]]]] = set()
-
-        def on_hup() -> None:
-            task = asyncio.ensure_future(service.reload())
-            reloads.add(task)
-            task.add_done_callback(reloads.discard)
-
-        loop = asyncio.get_running_loop()
-        loop.add_signal_handler(signal.SIGTERM, stop.set)
-        loop.add_signal_handler(signal.SIGINT, stop.set)
-        loop.add_signal_handler(signal.SIGHUP, on_hup)
-        await stop.wait()
-        log.info("shutting_down", grace=args.grace)
+        _log_listening(config, proxies, server)
+        await _until_signalled(service)
+        get_logger("prober").info("shutting_down", grace=args.grace)
         await service.stop()
         return 0
     finally:
