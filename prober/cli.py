@@ -102,6 +102,108 @@ def read_token(args: argparse.Namespace) -> str | None:
     return token or None
 
 
+def _serve_args(sp: argparse.ArgumentParser) -> None:
+    """The options `run` and `demo` share (in this order in --help)."""
+    _address_args(sp)
+    _db_and_log_args(sp)
+    _access_args(sp)
+    _lifecycle_args(sp)
+    _metrics_args(sp)
+
+
+def _address_args(sp: argparse.ArgumentParser) -> None:
+    """Where to serve."""
+    sp.add_argument(
+        "--listen",
+        type=parse_listen,
+        default=_env("PROBER_LISTEN", DEFAULT_LISTEN),
+        help="HOST:PORT to serve on (env PROBER_LISTEN, default %(default)s)",
+    )
+    sp.add_argument(
+        "--admin-listen",
+        type=parse_admin_listen,
+        default=_env("PROBER_ADMIN_LISTEN", DEFAULT_ADMIN_LISTEN),
+        help="HOST:PORT for /metrics, /-/reload and the write API, never to "
+        "expose publicly; `public` serves them on --listen too "
+        "(env PROBER_ADMIN_LISTEN, default %(default)s)",
+    )
+
+
+def _db_and_log_args(sp: argparse.ArgumentParser) -> None:
+    """The store and the logs."""
+    sp.add_argument(
+        "--db",
+        default=_env("PROBER_DB", "prober.db"),
+        help="SQLite file, or :memory: (env PROBER_DB, default prober.db)",
+    )
+    sp.add_argument(
+        "--log-format",
+        choices=["auto", "json", "console"],
+        default=_env("PROBER_LOG_FORMAT", "auto"),
+        help="json in containers, console on a terminal (env PROBER_LOG_FORMAT)",
+    )
+    sp.add_argument(
+        "--log-level",
+        type=str.lower,
+        choices=LOG_LEVELS,
+        default=(_env("PROBER_LOG_LEVEL") or "info").lower(),
+        help="env PROBER_LOG_LEVEL, default %(default)s",
+    )
+
+
+def _access_args(sp: argparse.ArgumentParser) -> None:
+    """Who may write, and which proxies name the public URL."""
+    sp.add_argument(
+        "--api-token-file",
+        default=_env("PROBER_API_TOKEN_FILE"),
+        help="file holding the bearer token for the write API "
+        "(env PROBER_API_TOKEN_FILE; or the token itself in PROBER_API_TOKEN)",
+    )
+    sp.add_argument(
+        "--trusted-proxy",
+        action="append",
+        default=[],
+        metavar="CIDR",
+        help="a reverse proxy whose Host / X-Forwarded-Host / -Proto may name "
+        "the public URL in links when page.url is unset (repeatable; env "
+        "PROBER_TRUSTED_PROXIES, comma-separated)",
+    )
+
+
+def _lifecycle_args(sp: argparse.ArgumentParser) -> None:
+    """Start and stop."""
+    sp.add_argument(
+        "--allow-new-db",
+        action="store_true",
+        help="start even though the database (or its WAL) that existed is "
+        "gone, accepting the loss; without it prober refuses to start",
+    )
+    sp.add_argument(
+        "--grace",
+        type=_seconds,
+        default=10.0,
+        help="seconds in-flight probes may finish on SIGTERM",
+    )
+
+
+def _metrics_args(sp: argparse.ArgumentParser) -> None:
+    """Opt-in metric families."""
+    sp.add_argument(
+        "--metrics-detail",
+        action="store_true",
+        default=_env("PROBER_METRICS_DETAIL", "") == "true",
+        help="per-check latency histograms, phase gauges and last status "
+        "code on /metrics (env PROBER_METRICS_DETAIL=true)",
+    )
+    sp.add_argument(
+        "--metrics-blackbox",
+        action="store_true",
+        default=_env("PROBER_METRICS_BLACKBOX", "") == "true",
+        help="blackbox_exporter-compatible probe_* families on /metrics "
+        "(env PROBER_METRICS_BLACKBOX=true)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     from prober.demo.scenarios import SCENARIOS
 
@@ -109,88 +211,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"prober {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
 
-    def serve_args(sp: argparse.ArgumentParser) -> None:
-        sp.add_argument(
-            "--listen",
-            type=parse_listen,
-            default=_env("PROBER_LISTEN", DEFAULT_LISTEN),
-            help="HOST:PORT to serve on (env PROBER_LISTEN, default %(default)s)",
-        )
-        sp.add_argument(
-            "--admin-listen",
-            type=parse_admin_listen,
-            default=_env("PROBER_ADMIN_LISTEN", DEFAULT_ADMIN_LISTEN),
-            help="HOST:PORT for /metrics, /-/reload and the write API, never to "
-            "expose publicly; `public` serves them on --listen too "
-            "(env PROBER_ADMIN_LISTEN, default %(default)s)",
-        )
-        sp.add_argument(
-            "--db",
-            default=_env("PROBER_DB", "prober.db"),
-            help="SQLite file, or :memory: (env PROBER_DB, default prober.db)",
-        )
-        sp.add_argument(
-            "--log-format",
-            choices=["auto", "json", "console"],
-            default=_env("PROBER_LOG_FORMAT", "auto"),
-            help="json in containers, console on a terminal (env PROBER_LOG_FORMAT)",
-        )
-        sp.add_argument(
-            "--log-level",
-            type=str.lower,
-            choices=LOG_LEVELS,
-            default=(_env("PROBER_LOG_LEVEL") or "info").lower(),
-            help="env PROBER_LOG_LEVEL, default %(default)s",
-        )
-        sp.add_argument(
-            "--api-token-file",
-            default=_env("PROBER_API_TOKEN_FILE"),
-            help="file holding the bearer token for the write API "
-            "(env PROBER_API_TOKEN_FILE; or the token itself in PROBER_API_TOKEN)",
-        )
-        sp.add_argument(
-            "--trusted-proxy",
-            action="append",
-            default=[],
-            metavar="CIDR",
-            help="a reverse proxy whose Host / X-Forwarded-Host / -Proto may name "
-            "the public URL in links when page.url is unset (repeatable; env "
-            "PROBER_TRUSTED_PROXIES, comma-separated)",
-        )
-        sp.add_argument(
-            "--allow-new-db",
-            action="store_true",
-            help="start even though the database (or its WAL) that existed is "
-            "gone, accepting the loss; without it prober refuses to start",
-        )
-        sp.add_argument(
-            "--grace",
-            type=_seconds,
-            default=10.0,
-            help="seconds in-flight probes may finish on SIGTERM",
-        )
-        sp.add_argument(
-            "--metrics-detail",
-            action="store_true",
-            default=_env("PROBER_METRICS_DETAIL", "") == "true",
-            help="per-check latency histograms, phase gauges and last status "
-            "code on /metrics (env PROBER_METRICS_DETAIL=true)",
-        )
-        sp.add_argument(
-            "--metrics-blackbox",
-            action="store_true",
-            default=_env("PROBER_METRICS_BLACKBOX", "") == "true",
-            help="blackbox_exporter-compatible probe_* families on /metrics "
-            "(env PROBER_METRICS_BLACKBOX=true)",
-        )
-
     run = sub.add_parser("run", help="probe continuously and serve metrics, API and page")
     run.add_argument(
         "--config",
         default=_env("PROBER_CONFIG"),
         help="checks.yaml (env PROBER_CONFIG; default ./checks.yaml or the example)",
     )
-    serve_args(run)
+    _serve_args(run)
 
     demo = sub.add_parser(
         "demo", help="run a simulated SaaS API replaying an incident, and prober against it"
@@ -198,7 +225,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--config", default=None, help="checks.yaml (default: the example)")
     demo.add_argument("--target-listen", type=parse_listen, default=("127.0.0.1", 8081))
     demo.add_argument("--scenario", default="seed", choices=list(SCENARIOS))
-    serve_args(demo)
+    _serve_args(demo)
 
     cc = sub.add_parser("check-config", help="validate checks.yaml files; exit 1 on errors")
     cc.add_argument("files", nargs="+")
