@@ -74,7 +74,9 @@ class ApiBackend(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class Published:
-    """What the service publishes for readers on other threads, swapped whole."""
+    """What the service publishes for readers on other threads, swapped whole: at every
+    snapshot rebuild (each effect, and every few seconds for ratios), and at every tick
+    (so readiness follows the store and the life cycle within `tick_interval`, 1 s)."""
 
     snapshot: StatusSnapshot
     ready: tuple[bool, str]
