@@ -12,6 +12,11 @@ counts those carrying a `check` label, divided by the number of checks; the gzip
 what a scraper sending `Accept-Encoding: gzip` receives. --detail and --blackbox switch on
 the opt-in per-check families (`MetricsOptions`). The naive side is a labelled Histogram
 (default buckets), Counter and Gauges per check, rendered with generate_latest. Figures are medians.
+
+Ledger line "fastexpo" (docs/PERFORMANCE.md): on the same per-check state, after the same
+rounds, the optimised renderer (`prober.metrics.fastexpo`) and the plain prometheus_client
+one (`prober.metrics.plainexpo`, same samples) are timed alternately; the "fastexpo / plain"
+rows and the CPU ratio are that comparison.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 
 from prober.config.model import Check
 from prober.metrics import Metrics, MetricsOptions
+from prober.metrics.plainexpo import render_plain
 from prober.probes.result import PHASES, ProbeResult, Reason
 
 FAILURES = (Reason.HTTP_5XX, Reason.TIMEOUT, Reason.CONNECT)
@@ -148,13 +154,18 @@ def run(
     first_wall, first_cpu, _ = timed(metrics.render)
     for _ in range(warmup_rounds):
         record_all(True)
+    table = metrics._checks  # the per-check state both renderers read
     walls, cpus, size = [], [], 0
+    fast_cpus: list[float] = []
+    plain_cpus: list[float] = []
     for _ in range(repeats):
         record_all(False)
         wall, cpu, body = timed(metrics.render)
         walls.append(wall)
         cpus.append(cpu)
         size = len(body)
+        fast_cpus.append(timed(lambda: b"".join(table.render()))[1])
+        plain_cpus.append(timed(lambda: render_plain(table))[1])
     series, check_series = count_series(body)
     gz_size = len(gzip.compress(body, 6))
     n_walls, n_cpus, n_size = [], [], 0
@@ -182,6 +193,11 @@ def run(
         "naive_render_ms": round(statistics.median(n_walls) * 1000, 1),
         "naive_render_cpu_ms": round(statistics.median(n_cpus) * 1000, 1),
         "naive_size_mb": round(n_size / 1e6, 2),
+        "fastexpo_cpu_ms": round(statistics.median(fast_cpus) * 1000, 1),
+        "plainexpo_cpu_ms": round(statistics.median(plain_cpus) * 1000, 1),
+        "fastexpo_speedup": round(
+            statistics.median(plain_cpus) / max(statistics.median(fast_cpus), 1e-9), 1
+        ),
         "speedup": round(statistics.median(n_cpus) / max(statistics.median(cpus), 1e-9), 1),
     }
 
@@ -209,6 +225,11 @@ def main(argv: list[str] | None = None) -> int:
         f"{res['naive_render_cpu_ms']:>10}{res['naive_size_mb']:>10}"
     )
     print(f"speedup (cpu): {res['speedup']}x")
+    print(
+        f"per-check families, same state: fastexpo {res['fastexpo_cpu_ms']} cpu ms, "
+        f"plainexpo (prometheus_client) {res['plainexpo_cpu_ms']} cpu ms: "
+        f"{res['fastexpo_speedup']}x"
+    )
     print(
         f"prober: {res['prober_series']:,} series, {res['prober_series_per_check']} per check, "
         f"{res['prober_bytes']:,} bytes ({res['prober_gzip_bytes']:,} gzipped); "

@@ -8,7 +8,7 @@ the same N GETs of /ok with fresh connections at the same concurrency; variants 
 over the repeats and the median is reported, as CPU seconds per 1,000 probes and as a
 ratio to the bare loop (issue 6's bar: at most 1.3).
 Variants: bare (aiohttp, force_close), prober_fast (HttpProber on its lean asyncio
-Protocol client, `prober.probes.fast`), prober_aiohttp (HttpProber(engine="aiohttp"), phase
+Protocol client, `prober.probes.fasthttp`), prober_aiohttp (HttpProber(engine="aiohttp"), phase
 timings on), and prober_aiohttp_notrace (phase_timings=False) to show what tracing costs.
 """
 

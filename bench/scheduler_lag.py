@@ -1,12 +1,15 @@
 """Scheduler lag at scale on the real clock: 10,000 checks every 10 s, instant fake probes.
 
     python bench/scheduler_lag.py [--checks 10000] [--interval 10] [--seconds 30]
-                                  [--scrape-interval 15] [--no-metrics] [--json out.json]
+                                  [--scrape-interval 15] [--no-metrics] [--sync-render]
+                                  [--json out.json]
 
 The probe is `await asyncio.sleep(0)` returning an ok result, so the figures are the
 scheduler's own cost (plus metrics.record_round per round, and a /metrics render every
 `--scrape-interval` seconds through `render_async`, as a Prometheus scrape would cause,
-unless disabled).
+unless disabled). `--sync-render` renders with the blocking `render()` instead: the plain
+alternative of ledger line "yielding render" (docs/PERFORMANCE.md), compared by
+`lag_p99_ms_during_scrapes`.
 Prints p50/p99/max lag (first probe start minus scheduled time), rounds, skipped rounds,
 CPU share of one core and RSS. uvloop is used when installed (`--no-uvloop` to compare).
 """
@@ -68,6 +71,7 @@ async def measure(
     scrape_interval: float,
     with_metrics: bool,
     freeze: bool = False,
+    sync_render: bool = False,
 ) -> dict[str, Any]:
     clock = SystemClock()
     checks = [
@@ -103,7 +107,10 @@ async def measure(
         while True:
             await asyncio.sleep(scrape_interval)
             t0 = time.perf_counter()
-            await metrics.render_async()
+            if sync_render:
+                metrics.render()
+            else:
+                await metrics.render_async()
             renders.append(time.perf_counter() - t0)
             scrape_windows.append((t0, time.perf_counter()))
 
@@ -168,6 +175,7 @@ async def measure(
         "gc_max_pause_ms": round(max((p for _, p in gc_pauses), default=0.0) * 1000, 1),
         "gc_gen2_pauses_ms": [round(p * 1000, 1) for g, p in gc_pauses if g == 2],
         "gc_freeze": freeze,
+        "render": "render() (blocking)" if sync_render else "render_async() (yielding)",
         "metrics": with_metrics,
         "loop": type(asyncio.get_running_loop()).__module__,
     }
@@ -182,6 +190,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-metrics", action="store_true")
     ap.add_argument("--no-uvloop", action="store_true")
     ap.add_argument("--gc-freeze", action="store_true", help="gc.freeze() after start-up")
+    ap.add_argument("--sync-render", action="store_true", help="blocking render() per scrape")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args(argv)
     coro = measure(
@@ -191,6 +200,7 @@ def main(argv: list[str] | None = None) -> int:
         args.scrape_interval,
         not args.no_metrics,
         args.gc_freeze,
+        args.sync_render,
     )
     try:
         if args.no_uvloop:

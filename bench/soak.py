@@ -210,10 +210,13 @@ async def soak(kills: int, seed: int, workdir: Path, max_gap: float) -> dict[str
             await set_scenario(session, target, "healthy")
             await prober.start()
             deadline = time.monotonic() + 120
-            state = read_db(db) if db.exists() else {"incidents": [], "pending": 1}
+            state: dict[str, Any] = {"incidents": [], "pending": 1}
             while time.monotonic() < deadline:  # bounded
                 await asyncio.sleep(2.0)
-                state = await asyncio.to_thread(read_db, db)
+                try:
+                    state = await asyncio.to_thread(read_db, db)
+                except sqlite3.OperationalError:  # killed mid start-up: no schema yet
+                    continue
                 if all(i[1] == "resolved" for i in state["incidents"]) and not state["pending"]:
                     break
             code = await prober.stop(signal.SIGTERM)

@@ -6,7 +6,6 @@
     │   ├── SchemaTooNewError  the database was written by a newer prober
     │   ├── StoreLockedError   another process holds the database (one writer per file)
     │   └── StoreLostError     the database or its WAL vanished since the last run
-    └── ApiError               a bad request to the write API (maps to a 4xx)
 
 A probe never raises for a target failure: it returns a ProbeResult with a reason.
 """
@@ -61,12 +60,3 @@ class StoreLockedError(StoreError):
 class StoreLostError(StoreError):
     """The database (or its write-ahead log) that existed is gone: starting empty or older
     would silently lose incidents, so prober refuses unless told `--allow-new-db`."""
-
-
-class ApiError(ProberError):
-    """A client error on the HTTP API, carrying its status code."""
-
-    def __init__(self, status: int, message: str) -> None:
-        self.status = status
-        self.message = message
-        super().__init__(message)

@@ -15,7 +15,6 @@ from aiohttp import web
 
 from prober.api.origin import Network
 from prober.api.thread import AdminListenError, ServerThread
-from prober.cli import USAGE_ERROR
 from prober.config.model import Config
 from prober.errors import StoreLockedError, StoreLostError
 from prober.logs import get_logger
@@ -58,6 +57,7 @@ def demo_config(config: Config, target: tuple[str, int]) -> Config:
 
 
 Transform = Callable[[Config], Config]
+USAGE_ERROR = 2  # as prober/cli.py: a user mistake, one line on stderr
 
 
 async def _start_demo(

@@ -1,26 +1,12 @@
-"""What the CLI hands the service: its settings, and the process-wide GC tuning."""
+"""What the CLI hands the service: its settings (the GC tuning is prober/fastgc.py)."""
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from prober.config import Config
 from prober.metrics import MetricsOptions
-
-
-def quiet_gc() -> None:
-    """Process-wide: no automatic full (oldest-generation) garbage collections.
-
-    At 10,000 checks each full collection held the event loop for 70 to 270 ms, every few
-    seconds, and found no cyclic garbage at all (measured with gc.callbacks): the objects of
-    each round live about one interval, long enough to reach the oldest generation, and die
-    by reference counting. Young collections stay automatic (they catch the short-lived
-    cycles, such as exception tracebacks); the service runs a full one every 10 minutes.
-    """
-    young, middle, _ = gc.get_threshold()
-    gc.set_threshold(young, middle, 1_000_000_000)
 
 
 @dataclass(frozen=True)

@@ -3,8 +3,8 @@
     python scripts/chart_gen.py            # write helm/prober/files/* and helm/prober/README.md
     python scripts/chart_gen.py --check    # exit 1 (and say what) if any is out of date
 
-- helm/prober/files/dashboards/*.json and helm/prober/files/prober.rules.yaml: plain copies
-  of grafana/dashboards/*.json and grafana/alerts/prober.rules.yaml (no symlinks: Git
+- helm/prober/files/dashboards/*.json and helm/prober/files/prober*.rules.yaml: plain copies
+  of grafana/dashboards/*.json and grafana/alerts/prober*.rules.yaml (no symlinks: Git
   sources such as Flux do not resolve them).
 - helm/prober/README.md: the values table, helm-docs style, from values.yaml comments. A
   comment block starting with `# --` documents the key below it (a mapping so documented is
@@ -26,6 +26,10 @@ ROOT = Path(__file__).resolve().parent.parent
 CHART = ROOT / "helm" / "prober"
 COPIES: dict[Path, Path] = {
     CHART / "files" / "prober.rules.yaml": ROOT / "grafana" / "alerts" / "prober.rules.yaml",
+    CHART / "files" / "prober-distributed.rules.yaml": ROOT
+    / "grafana"
+    / "alerts"
+    / "prober-distributed.rules.yaml",
     **{
         CHART / "files" / "dashboards" / p.name: p
         for p in sorted((ROOT / "grafana" / "dashboards").glob("*.json"))

@@ -44,4 +44,5 @@ fi
 echo "== ruff"; python3 -m ruff check .
 echo "== ruff format"; python3 -m ruff format --check .
 echo "== mypy"; python3 -m mypy
+echo "== import contracts"; lint-imports
 echo "== pytest"; python3 -m pytest -q -p no:cacheprovider "$@"

@@ -11,7 +11,7 @@ import sys
 CHILD = """
 import gc, json
 before = gc.get_threshold()
-from prober.service import quiet_gc
+from prober.fastgc import quiet_gc
 quiet_gc()
 print(json.dumps([before, gc.get_threshold()]))
 """

@@ -22,7 +22,7 @@ from prober.config.model import Check
 from prober.domain.snapshot import ComponentView
 from prober.domain.status import ComponentStatus
 from prober.metrics import Metrics, MetricsOptions
-from prober.metrics.checks import BLOCK
+from prober.metrics.fastexpo import BLOCK
 from prober.probes.result import ProbeResult, Reason
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "METRICS.md"
@@ -515,6 +515,7 @@ def test_render_benchmark_runs_at_a_tiny_size() -> None:
     assert res["prober_size_mb"] > 0 and res["naive_size_mb"] > 0
     assert 5 <= res["prober_series_per_check"] <= 6
     assert 0 < res["prober_gzip_bytes"] < res["prober_bytes"]
+    assert res["fastexpo_cpu_ms"] >= 0 and res["plainexpo_cpu_ms"] > 0
 
 
 class MetricsBackend:

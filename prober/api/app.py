@@ -19,7 +19,9 @@ from prometheus_client.exposition import choose_encoder, gzip_accepted
 
 from prober.api import extension, history, manage, statuspage
 from prober.api.backend import ApiBackend
-from prober.api.cache import RenderCache, Rendered, dumps, error_json, render, render_json, respond
+from prober.api.bodies import Rendered, error_json, render, render_json, respond
+from prober.api.fastcache import RenderCache
+from prober.api.fastjson import dumps
 from prober.api.feed import atom, component_feed_path
 from prober.api.origin import TRUSTED_PROXIES, Network, linked
 from prober.api.page import FEED_PATH, PageRenderer

@@ -11,7 +11,7 @@ from xml.etree import ElementTree as ET
 
 from markupsafe import Markup
 
-from prober.api.page import FEED_PATH, Clock, affected
+from prober.api.page import FEED_PATH, TimeFormat, affected
 from prober.api.statuspage import base_url, iso, page_id
 from prober.domain.incident import AffectedComponent, Incident
 from prober.domain.snapshot import StatusSnapshot
@@ -40,7 +40,7 @@ def _affected_item(ac: AffectedComponent) -> Markup:
     return Markup("<li>{}: {} → {}</li>").format(ac.name, ac.old_status.label, ac.new_status.label)
 
 
-def content_html(incident: Incident, clock: Clock) -> str:
+def content_html(incident: Incident, clock: TimeFormat) -> str:
     parts: list[Markup] = []
     for update in reversed(incident.updates):
         items = Markup("").join(_affected_item(ac) for ac in affected(update))
@@ -79,7 +79,7 @@ def component_feed_path(component: str) -> str:
 
 def atom(snap: StatusSnapshot, component: str | None = None) -> bytes:
     base = base_url(snap)
-    clock = Clock(snap.page.time_zone)
+    clock = TimeFormat(snap.page.time_zone)
     recent = feed_incidents(snap, component)
     path = FEED_PATH if component is None else component_feed_path(component)
     comp = snap.component(component) if component else None

@@ -8,7 +8,8 @@ from __future__ import annotations
 from aiohttp import web
 
 from prober.api.backend import ApiBackend
-from prober.api.cache import RenderCache, Rendered, render
+from prober.api.bodies import Rendered, render
+from prober.api.fastcache import RenderCache
 from prober.api.page import PageRenderer, month_bounds, month_key
 
 HTML_TYPE = "text/html; charset=utf-8"

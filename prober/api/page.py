@@ -28,7 +28,7 @@ PAST_DAYS = 14
 FEED_PATH = "/history.atom"
 
 
-class Clock:
+class TimeFormat:
     """Formats epoch seconds for people, in the page's time zone, to the second and with the
     zone's UTC offset; `iso` is the same moment for `<time datetime>` (machine readable, so
     a reader's tools can show it in their own zone)."""
@@ -310,7 +310,7 @@ class PageRenderer:
         return {
             "snap": snap,
             "page": snap.page,
-            "clock": Clock(snap.page.time_zone),
+            "clock": TimeFormat(snap.page.time_zone),
             "indicator": impact,
             "description": INDICATOR_DESCRIPTION[impact],
             "refresh": round(snap.page.refresh),

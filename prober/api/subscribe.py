@@ -11,7 +11,7 @@ from xml.etree import ElementTree as ET
 
 from prober.api.extension import overall_uptime, padded_days
 from prober.api.feed import content_html, feed_incidents, feed_updated
-from prober.api.page import Clock
+from prober.api.page import TimeFormat
 from prober.api.statuspage import base_url
 from prober.domain.snapshot import StatusSnapshot
 from prober.domain.status import ComponentStatus
@@ -35,7 +35,7 @@ def rss(snap: StatusSnapshot) -> bytes:
     """RSS 2.0 (https://www.rssboard.org/rss-specification): one item per incident."""
     ET.register_namespace("atom", ATOM_NS)
     base = base_url(snap)
-    clock = Clock(snap.page.time_zone)
+    clock = TimeFormat(snap.page.time_zone)
     incidents = feed_incidents(snap)
     root = ET.Element("rss", {"version": "2.0"})
     channel = _sub(root, "channel")

@@ -14,7 +14,8 @@ import orjson
 from aiohttp import web
 
 from prober.api.backend import ApiBackend
-from prober.api.cache import dumps, error_json
+from prober.api.bodies import error_json
+from prober.api.fastjson import dumps
 from prober.api.origin import linked
 from prober.api.statuspage import incident_json, update_json
 from prober.domain.status import Impact, IncidentStatus

@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from prober.config import fields, keys, network
+from prober.config import declared, fields, keys, network
 from prober.config.durations import format_duration as fmt
 from prober.config.model import (
     Check,
@@ -115,23 +115,19 @@ def _non_empty(
     return value
 
 
-_EXPECT_READERS: dict[str, Callable[[Reader, yaml.Node, str], Any]] = {
-    "status": lambda r, n, p: _non_empty(r, n, p, _list_of(_status_range)(r, n, p)),
-    "body_contains": _list_of(lambda r, n, p: r.string(n, p)),
-    "body_regex": _list_of(fields.regex),
-    "json": lambda r, n, p: (lambda v: None if v is None else tuple(v))(
-        r.each(n, p, lambda item, ip: _json_expectation(r, item, ip))
-    ),
-    "max_latency": lambda r, n, p: r.duration(n, p, minimum=0.001),
-}
+_EXPECT_READERS = fields.readers(
+    declared.EXPECT,
+    {
+        "status": lambda r, n, p: _non_empty(r, n, p, _list_of(_status_range)(r, n, p)),
+        "body_contains": _list_of(lambda r, n, p: r.string(n, p)),
+        "body_regex": _list_of(fields.regex),
+        "json": lambda r, n, p: (lambda v: None if v is None else tuple(v))(
+            r.each(n, p, lambda item, ip: _json_expectation(r, item, ip))
+        ),
+    },
+)
 
-_TLS_READERS: dict[str, Callable[[Reader, yaml.Node, str], Any]] = {
-    "ca_file": lambda r, n, p: r.string(n, p, secret=False),
-    "cert_file": lambda r, n, p: r.string(n, p, secret=False),
-    "key_file": lambda r, n, p: r.string(n, p, secret=False),
-    "server_name": lambda r, n, p: r.string(n, p, secret=False),
-    "insecure_skip_verify": lambda r, n, p: r.boolean(n, p),
-}
+_TLS_READERS = fields.readers(declared.TLS)
 
 
 def _sub(
@@ -151,22 +147,16 @@ def _sub(
     return run
 
 
-_SETTING_READERS: dict[str, Callable[[Reader, yaml.Node, str], Any]] = {
-    "method": lambda r, n, p: fields.one_of(r, n, p, keys.METHODS, "method", upper=True),
-    "headers": fields.headers,
-    "body": lambda r, n, p: r.string(n, p),
-    "interval": lambda r, n, p: r.duration(n, p, minimum=1.0, maximum=86400.0),
-    "timeout": lambda r, n, p: r.duration(n, p, minimum=0.01, maximum=3600.0),
-    "expect": _sub(_EXPECT_READERS, keys.EXPECT),
-    "tls": _sub(_TLS_READERS, keys.TLS),
-    "follow_redirects": lambda r, n, p: r.boolean(n, p),
-    "max_redirects": lambda r, n, p: r.integer(n, p, 0, 100),
-    "max_body_size": lambda r, n, p: r.size(n, p, 1, 1024**3),
-    "requests_per_round": lambda r, n, p: r.integer(n, p, 1, 1000),
-    "fresh_connection": lambda r, n, p: r.boolean(n, p),
-    "egress": network.egress,
-    "proxy": network.proxy,
-}
+_SETTING_READERS = fields.readers(
+    declared.CHECK_SETTINGS,
+    {
+        "headers": fields.headers,
+        "expect": _sub(_EXPECT_READERS, keys.EXPECT),
+        "tls": _sub(_TLS_READERS, keys.TLS),
+        "egress": network.egress,
+        "proxy": network.proxy,
+    },
+)
 
 
 def read_settings(r: Reader, f: dict[str, yaml.Node], path: str) -> Settings:

@@ -6,11 +6,15 @@ from __future__ import annotations
 import re
 import urllib.parse
 import zoneinfo
+from collections.abc import Callable
+from functools import partial
+from typing import Any
 
 import yaml
 
 from prober.config import keys
 from prober.config import yamlnodes as yn
+from prober.config.declare import Key
 from prober.config.reader import Reader
 
 _ID = re.compile(keys.ID_PATTERN)
@@ -214,3 +218,101 @@ def _plain(
         return number is not None, number
     text = r.string(node, path)
     return text is not None, text
+
+
+def fraction(r: Reader, node: yaml.Node, path: str) -> float | None:
+    """A number above 0 and at most 1."""
+    value = r.number(node, path, float("-inf"), float("inf"))
+    if value is not None and not 0.0 < value <= 1.0:
+        r.error(
+            node,
+            path,
+            f"{value:g} is out of range (expected a fraction above 0 and at "
+            "most 1, such as 0.05 for 5%)",
+        )
+        return None
+    return value
+
+
+def read_value(r: Reader, key: Key, node: yaml.Node, path: str) -> Any:
+    """The value of a declared key of a plain kind, within its declared bounds and choices;
+    None after recording an issue. Keys of kind custom, mapping or list have readers of
+    their own."""
+    low, high = key.low, key.high
+    match key.kind:
+        case "string":
+            return r.string(node, path, secret=key.secret, nonempty=key.nonempty)
+        case "path":
+            return r.string(node, path, secret=False)
+        case "id":
+            return ident(r, node, path)
+        case "url":
+            return url(r, node, path)
+        case "duration":
+            return r.duration(
+                node, path, 0.0 if low is None else low, 7 * 86400.0 if high is None else high
+            )
+        case "size":
+            assert low is not None and high is not None, key.name
+            return r.size(node, path, int(low), int(high))
+        case "integer":
+            assert low is not None and high is not None, key.name
+            return r.integer(node, path, int(low), int(high))
+        case "number":
+            assert low is not None and high is not None, key.name
+            return r.number(node, path, low, high)
+        case "fraction":
+            return fraction(r, node, path)
+        case "boolean":
+            return r.boolean(node, path)
+        case "time_zone":
+            return time_zone(r, node, path)
+        case "enum":
+            return one_of(r, node, path, key.choices, key.what or "value", upper=key.upper)
+    raise ValueError(f"{key.name}: kind {key.kind} has no generic reader")
+
+
+Read = Callable[[Reader, yaml.Node, str], Any]
+
+
+def readers(keys: tuple[Key, ...], custom: dict[str, Read] | None = None) -> dict[str, Read]:
+    """A reader per declared key: `custom[name]` for the keys that have their own (every
+    key of kind custom, mapping or list must), `read_value` for the rest."""
+    custom = custom or {}
+    unknown = set(custom) - {k.name for k in keys}
+    assert not unknown, unknown
+    out: dict[str, Read] = {}
+    for key in keys:
+        if key.name in custom:
+            out[key.name] = custom[key.name]
+        else:
+            assert key.kind not in ("custom", "mapping", "list"), key.name
+            out[key.name] = partial(_read_declared, key)
+    return out
+
+
+def read_required(
+    r: Reader,
+    readers: dict[str, Read],
+    keys: tuple[Key, ...],
+    f: dict[str, yaml.Node],
+    node: yaml.Node,
+    path: str,
+) -> dict[str, Any]:
+    """The declared-required keys of mapping `f` (of `node` at `path`), by name: each
+    missing one is reported at the mapping, then each present one is read by `readers`;
+    None for a missing or invalid value."""
+    found = {k.name: r.require(f, node, path, k.name) for k in keys if k.required}
+    return {
+        name: None if n is None else readers[name](r, n, f"{path}.{name}")
+        for name, n in found.items()
+    }
+
+
+def unread(r: Reader, node: yaml.Node, path: str) -> Any:
+    """Stands for a key the section's reader reads itself (in context, not alone)."""
+    raise AssertionError(f"{path} is read by its section")
+
+
+def _read_declared(key: Key, r: Reader, node: yaml.Node, path: str) -> Any:
+    return read_value(r, key, node, path)

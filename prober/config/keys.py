@@ -1,68 +1,40 @@
-"""The keys each mapping of checks.yaml accepts: one list shared by validator and schema."""
+"""The keys each mapping of checks.yaml accepts, and the choices of its enumerated values.
+
+All derived from the one declaration of each setting (prober/config/declared.py and
+declared_sections.py), so the reader, the JSON Schema and the docs cannot disagree.
+"""
 
 from __future__ import annotations
 
-TOP = (
-    "page",
-    "defaults",
-    "status",
-    "components",
-    "checks",
-    "maintenances",
-    "incidents",
-    "webhooks",
-    "incident_templates",
-    "network",
-)
-PAGE = ("name", "url", "time_zone", "refresh")
-# Keys a check may set that `defaults:` may also set.
-CHECK_SETTINGS = (
-    "method",
-    "headers",
-    "body",
-    "interval",
-    "timeout",
-    "expect",
-    "tls",
-    "follow_redirects",
-    "max_redirects",
-    "max_body_size",
-    "requests_per_round",
-    "fresh_connection",
-    "egress",
-    "proxy",
-)
-CHECK = ("id", "component", "url", *CHECK_SETTINGS)
-DEFAULTS = (*CHECK_SETTINGS, "status")
-EXPECT = ("status", "body_contains", "body_regex", "json", "max_latency")
-JSON_EXPECT = ("path", "equals")
-EGRESS = ("allow", "deny")
-TLS = ("ca_file", "cert_file", "key_file", "server_name", "insecure_skip_verify")
-STATUS = (
-    "window",
-    "min_samples",
-    "degraded",
-    "partial",
-    "major",
-    "exit_factor",
-    "recovery_time",
-    "failing_rounds_for_major",
-    "failure_reasons",
-    "latency_percentile",
-    "latency_threshold",
-)
-COMPONENT = ("id", "name", "group", "description", "status", "traffic")
-TRAFFIC = ("prometheus", "ratio", "requests", "interval", "min_request_rate", "mode")
-TRAFFIC_MODES = ("worst", "traffic_only")
-MAINTENANCE = ("id", "name", "components", "start", "end", "weekly", "description")
-WEEKLY = ("days", "start", "duration", "timezone")
-INCIDENTS = ("quiet_period", "min_update_spacing", "per_group", "title_template")
-INCIDENT_TEMPLATE = ("id", "name", "body", "status", "impact", "components")
-NETWORK = ("canaries", "interval", "timeout")
-WEBHOOK = ("id", "url", "kind", "secret", "headers", "timeout", "max_attempts")
+from prober.config import declared as d
+from prober.config import declared_sections as s
+from prober.config import declared_top as t
+from prober.config.declare import ID_PATTERN, find, names
 
-METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
-DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-WEBHOOK_KINDS = ("json", "slack")
-TITLE_FIELDS = ("reason", "components", "count", "group")
-ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
+__all__ = ["ID_PATTERN"]
+
+TOP = names(t.TOP)
+PAGE = names(s.PAGE)
+# Keys a check may set that `defaults:` may also set.
+CHECK_SETTINGS = names(d.CHECK_SETTINGS)
+CHECK = names(d.CHECK)
+DEFAULTS = names(t.DEFAULTS)
+EXPECT = names(d.EXPECT)
+JSON_EXPECT = names(find(d.EXPECT, "json").items)
+EGRESS = names(d.EGRESS)
+TLS = names(d.TLS)
+STATUS = names(d.STATUS)
+COMPONENT = names(s.COMPONENT)
+TRAFFIC = names(s.TRAFFIC)
+TRAFFIC_MODES = find(s.TRAFFIC, "mode").choices
+MAINTENANCE = names(s.MAINTENANCE)
+WEEKLY = names(s.WEEKLY)
+INCIDENTS = names(s.INCIDENTS)
+INCIDENT_TEMPLATE = names(s.INCIDENT_TEMPLATE)
+NETWORK = names(s.NETWORK)
+WEBHOOK = names(s.WEBHOOK)
+
+METHODS = d.METHODS
+DAYS = s.DAYS
+WEBHOOK_KINDS = find(s.WEBHOOK, "kind").choices
+TITLE_FIELDS = s.TITLE_FIELDS

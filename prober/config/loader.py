@@ -18,8 +18,9 @@ from typing import Any
 import yaml
 
 from prober.config import checks as chk
-from prober.config import fields, keys, sections, templates
+from prober.config import declared, declared_top, fields, keys, sections, templates
 from prober.config import yamlnodes as yn
+from prober.config.declare import find
 from prober.config.model import (
     Check,
     Component,
@@ -33,7 +34,9 @@ from prober.config.reader import Reader, is_null, suggest
 from prober.config.tlsfiles import tls_problem
 from prober.errors import ConfigError, ConfigIssue
 
-_REQUIRED = ("components", "checks")
+_REQUIRED = tuple(k.name for k in declared_top.TOP if k.required)
+_CHECK_KEYS = tuple(k for k in declared.CHECK if k.required)
+_CHECK_READERS = fields.readers(_CHECK_KEYS)
 
 
 def group_slug(name: str) -> str:
@@ -123,7 +126,8 @@ class _Builder:
             self.default_policy = sections.read_policy(self.r, policy_node, path)
             sections.build_policy(self.r, self.default_policy, policy_node, path, self.reported)
 
-    def _list(self, key: str, required: bool) -> list[yaml.Node]:
+    def _list(self, key: str) -> list[yaml.Node]:
+        required = find(declared_top.TOP, key).required
         node = self.top.get(key)
         if node is None or is_null(node):
             if required:
@@ -141,7 +145,7 @@ class _Builder:
     def components(self) -> tuple[Component, ...]:
         out: list[Component] = []
         seen: _Seen = []
-        for i, node in enumerate(self._list("components", True)):
+        for i, node in enumerate(self._list("components")):
             raw = _raw_id(node)
             if raw is not None:
                 self.known_ids.add(raw)
@@ -189,17 +193,14 @@ class _Builder:
     def checks(self, component_ids: set[str]) -> tuple[Check, ...]:
         out: list[Check] = []
         seen: _Seen = []
-        for i, node in enumerate(self._list("checks", True)):
+        for i, node in enumerate(self._list("checks")):
             path = f"checks[{i}]"
             f = self.r.mapping(node, path, keys.CHECK)
             if f is None:
                 continue
-            id_node = self.r.require(f, node, path, "id")
-            comp_node = self.r.require(f, node, path, "component")
-            url_node = self.r.require(f, node, path, "url")
-            ident = fields.ident(self.r, id_node, f"{path}.id") if id_node else None
-            comp = fields.ident(self.r, comp_node, f"{path}.component") if comp_node else None
-            url = fields.url(self.r, url_node, f"{path}.url") if url_node else None
+            given = fields.read_required(self.r, _CHECK_READERS, _CHECK_KEYS, f, node, path)
+            ident, comp, url = given["id"], given["component"], given["url"]
+            comp_node = f.get("component")
             if comp is not None and comp_node is not None and comp not in component_ids:
                 if self.known_ids and comp not in self.known_ids:
                     self.r.error(
@@ -241,7 +242,7 @@ class _Builder:
     def maintenances(self, component_ids: set[str]) -> tuple[Maintenance, ...]:
         out: list[Maintenance] = []
         seen: _Seen = []
-        for i, node in enumerate(self._list("maintenances", False)):
+        for i, node in enumerate(self._list("maintenances")):
             path = f"maintenances[{i}]"
             read = sections.read_maintenance(self.r, node, path)
             if read is None:
@@ -264,7 +265,7 @@ class _Builder:
     def incident_templates(self, component_ids: set[str]) -> tuple[IncidentTemplate, ...]:
         out: list[IncidentTemplate] = []
         seen: _Seen = []
-        for i, node in enumerate(self._list("incident_templates", False)):
+        for i, node in enumerate(self._list("incident_templates")):
             tpl = templates.read_template(self.r, node, f"incident_templates[{i}]", component_ids)
             if tpl is not None:
                 out.append(tpl)
@@ -275,7 +276,7 @@ class _Builder:
     def webhooks(self) -> tuple[Webhook, ...]:
         out: list[Webhook] = []
         seen: _Seen = []
-        for i, node in enumerate(self._list("webhooks", False)):
+        for i, node in enumerate(self._list("webhooks")):
             hook = sections.read_webhook(self.r, node, f"webhooks[{i}]")
             if hook is not None:
                 out.append(hook)

@@ -18,14 +18,12 @@ import re
 import urllib.parse
 from collections.abc import Iterable
 
+from prober.domain.policy import MIN_SECRET_LENGTH, keep
+
+__all__ = ["MIN_SECRET_LENGTH", "REDACTED", "Redactor", "keep", "url_secrets"]
+
 REDACTED = "<redacted>"
-MIN_SECRET_LENGTH = 4
 _ELLIPSIS = "..."
-
-
-def keep(values: Iterable[str]) -> frozenset[str]:
-    """The values long enough to redact."""
-    return frozenset(v for v in values if len(v) >= MIN_SECRET_LENGTH)
 
 
 def _forms(secret: str) -> set[str]:

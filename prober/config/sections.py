@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import re
 import string
-from collections.abc import Callable
 from datetime import datetime, time
 from typing import Any
 
 import yaml
 
-from prober.config import fields, keys
+from prober.config import declare, declared, fields, keys
+from prober.config import declared_sections as ds
 from prober.config import yamlnodes as yn
 from prober.config.checks import Setting, Settings
 from prober.config.model import (
@@ -30,24 +30,8 @@ from prober.config.model import (
     WeeklyRecurrence,
 )
 from prober.config.reader import Reader
-from prober.probes.result import Reason
 
-CANARY_INTERVAL = 10.0
-CANARY_TIMEOUT = 5.0
-FAILURE_REASONS = tuple(r.value for r in Reason if r is not Reason.OK)
-
-
-def _fraction(r: Reader, node: yaml.Node, path: str) -> float | None:
-    value = r.number(node, path, float("-inf"), float("inf"))
-    if value is not None and not 0.0 < value <= 1.0:
-        r.error(
-            node,
-            path,
-            f"{value:g} is out of range (expected a fraction above 0 and at "
-            "most 1, such as 0.05 for 5%)",
-        )
-        return None
-    return value
+FAILURE_REASONS = declared.FAILURE_REASONS
 
 
 def _reasons(r: Reader, node: yaml.Node, path: str) -> frozenset[str] | None:
@@ -62,19 +46,8 @@ def _reasons(r: Reader, node: yaml.Node, path: str) -> frozenset[str] | None:
     return frozenset(items)
 
 
-_POLICY_READERS: dict[str, Callable[[Reader, yaml.Node, str], Any]] = {
-    "window": lambda r, n, p: r.duration(n, p, minimum=1.0, maximum=86400.0),
-    "min_samples": lambda r, n, p: r.integer(n, p, 1, 1_000_000),
-    "degraded": _fraction,
-    "partial": _fraction,
-    "major": _fraction,
-    "exit_factor": _fraction,
-    "recovery_time": lambda r, n, p: r.duration(n, p, maximum=86400.0),
-    "failing_rounds_for_major": lambda r, n, p: r.integer(n, p, 1, 1000),
-    "failure_reasons": _reasons,
-    "latency_percentile": _fraction,
-    "latency_threshold": lambda r, n, p: r.duration(n, p, minimum=0.001, maximum=3600.0),
-}
+_POLICY_READERS = fields.readers(declared.STATUS, {"failure_reasons": _reasons})
+_PAGE_READERS = fields.readers(ds.PAGE)
 
 
 def read_policy(r: Reader, node: yaml.Node, path: str) -> Settings:
@@ -116,18 +89,17 @@ def read_page(r: Reader, node: yaml.Node | None) -> Page | None:
     if f is None:
         return None
     values: dict[str, Any] = {}
-    readers: dict[str, Callable[[Reader, yaml.Node, str], Any]] = {
-        "name": lambda r, n, p: r.string(n, p),
-        "url": fields.url,
-        "time_zone": fields.time_zone,
-        "refresh": lambda r, n, p: r.duration(n, p, minimum=0.0, maximum=3600.0),
-    }
     ok = True
     for key, value_node in f.items():
-        value = readers[key](r, value_node, f"page.{key}")
+        value = _PAGE_READERS[key](r, value_node, f"page.{key}")
         ok = ok and value is not None
         values[key] = value
     return Page(**values) if ok else None
+
+
+_COMPONENT_READERS = fields.readers(
+    ds.COMPONENT, {"status": fields.unread, "traffic": fields.unread}
+)
 
 
 def read_component(
@@ -137,15 +109,10 @@ def read_component(
     f = r.mapping(node, path, keys.COMPONENT)
     if f is None:
         return None
-    ident_node = r.require(f, node, path, "id")
-    name_node = r.require(f, node, path, "name")
-    values: dict[str, Any] = {
-        "id": fields.ident(r, ident_node, f"{path}.id") if ident_node else None,
-        "name": r.string(name_node, f"{path}.name", nonempty=True) if name_node else None,
-    }
+    values = fields.read_required(r, _COMPONENT_READERS, ds.COMPONENT, f, node, path)
     for key in ("group", "description"):
         if key in f:
-            values[key] = r.string(f[key], f"{path}.{key}")
+            values[key] = _COMPONENT_READERS[key](r, f[key], f"{path}.{key}")
     policy = read_policy(r, f["status"], f"{path}.status") if "status" in f else {}
     if "traffic" in f:
         from prober.config.traffic import read_traffic
@@ -191,6 +158,10 @@ def _clock(r: Reader, node: yaml.Node, path: str) -> time | None:
     return time(int(m.group(1)), int(m.group(2)))
 
 
+_WEEKLY_READERS = fields.readers(ds.WEEKLY, {"days": fields.unread, "start": fields.unread})
+_WEEKLY_DEFAULT_ZONE = declare.find(ds.WEEKLY, "timezone").default
+
+
 def _weekly(r: Reader, node: yaml.Node, path: str) -> WeeklyRecurrence | None:
     f = r.mapping(node, path, keys.WEEKLY)
     if f is None:
@@ -206,12 +177,12 @@ def _weekly(r: Reader, node: yaml.Node, path: str) -> WeeklyRecurrence | None:
         r.error(days_node or node, f"{path}.days", "a day is listed twice")
         days = None
     start = _clock(r, start_node, f"{path}.start") if start_node else None
-    duration = (
-        r.duration(dur_node, f"{path}.duration", minimum=60.0, maximum=7 * 86400.0)
-        if dur_node
-        else None
+    duration = _WEEKLY_READERS["duration"](r, dur_node, f"{path}.duration") if dur_node else None
+    zone = (
+        _WEEKLY_READERS["timezone"](r, f["timezone"], f"{path}.timezone")
+        if "timezone" in f
+        else _WEEKLY_DEFAULT_ZONE
     )
-    zone = fields.time_zone(r, f["timezone"], f"{path}.timezone") if "timezone" in f else "UTC"
     if days is None or start is None or duration is None or zone is None:
         return None
     return WeeklyRecurrence(tuple(sorted(keys.DAYS.index(d) for d in days)), start, duration, zone)
@@ -315,14 +286,18 @@ def read_incidents(r: Reader, node: yaml.Node | None) -> IncidentPolicy | None:
     f = r.mapping(node, "incidents", keys.INCIDENTS)
     if f is None:
         return None
-    readers: dict[str, Callable[[Reader, yaml.Node, str], Any]] = {
-        "quiet_period": lambda r, n, p: r.duration(n, p, maximum=7 * 86400.0),
-        "min_update_spacing": lambda r, n, p: r.duration(n, p, maximum=86400.0),
-        "per_group": lambda r, n, p: r.boolean(n, p),
-        "title_template": _template,
-    }
+    readers = fields.readers(ds.INCIDENTS, {"title_template": _template})
     values = {k: readers[k](r, n, f"incidents.{k}") for k, n in f.items()}
     return None if None in values.values() else IncidentPolicy(**values)
+
+
+def _header_pairs(r: Reader, node: yaml.Node, path: str) -> tuple[tuple[str, str], ...] | None:
+    found = fields.headers(r, node, path)
+    return None if found is None else tuple(found.values())
+
+
+_WEBHOOK_READERS = fields.readers(ds.WEBHOOK, {"headers": _header_pairs})
+_NETWORK_READERS = fields.readers(ds.NETWORK, {"canaries": fields.unread})
 
 
 def read_webhook(r: Reader, node: yaml.Node, path: str) -> Webhook | None:
@@ -331,18 +306,7 @@ def read_webhook(r: Reader, node: yaml.Node, path: str) -> Webhook | None:
         return None
     ident_node = r.require(f, node, path, "id")
     url_node = r.require(f, node, path, "url")
-    readers: dict[str, Callable[[Reader, yaml.Node, str], Any]] = {
-        "id": fields.ident,
-        "url": fields.url,
-        "kind": lambda r, n, p: fields.one_of(r, n, p, keys.WEBHOOK_KINDS, "kind"),
-        "secret": lambda r, n, p: r.string(n, p),
-        "headers": lambda r, n, p: (lambda h: None if h is None else tuple(h.values()))(
-            fields.headers(r, n, p)
-        ),
-        "timeout": lambda r, n, p: r.duration(n, p, minimum=0.1, maximum=300.0),
-        "max_attempts": lambda r, n, p: r.integer(n, p, 1, 100),
-    }
-    values = {k: readers[k](r, n, f"{path}.{k}") for k, n in f.items()}
+    values = {k: _WEBHOOK_READERS[k](r, n, f"{path}.{k}") for k, n in f.items()}
     if ident_node is None or url_node is None or None in values.values():
         return None
     return Webhook(**values)
@@ -356,14 +320,14 @@ def read_network(r: Reader, node: yaml.Node | None) -> Network | None:
     if f is None:
         return None
     interval = (
-        r.duration(f["interval"], "network.interval", minimum=1.0, maximum=3600.0)
+        _NETWORK_READERS["interval"](r, f["interval"], "network.interval")
         if "interval" in f
-        else CANARY_INTERVAL
+        else ds.CANARY_INTERVAL
     )
     timeout = (
-        r.duration(f["timeout"], "network.timeout", minimum=0.1, maximum=60.0)
+        _NETWORK_READERS["timeout"](r, f["timeout"], "network.timeout")
         if "timeout" in f
-        else CANARY_TIMEOUT
+        else ds.CANARY_TIMEOUT
     )
     urls = []
     if "canaries" in f:

@@ -3,23 +3,17 @@ impact, affected components with their statuses) that the write API opens by id.
 
 from __future__ import annotations
 
-from typing import Any
-
 import yaml
 
+from prober.config import declared_sections as ds
 from prober.config import fields, keys
+from prober.config.declare import find
 from prober.config.model import IncidentTemplate
 from prober.config.reader import Reader, suggest
 
-STATUSES = ("investigating", "identified", "monitoring")
-IMPACTS = ("none", "minor", "major", "critical")
-COMPONENT_STATUSES = (
-    "operational",
-    "degraded_performance",
-    "partial_outage",
-    "major_outage",
-    "under_maintenance",
-)
+STATUSES = find(ds.INCIDENT_TEMPLATE, "status").choices
+IMPACTS = find(ds.INCIDENT_TEMPLATE, "impact").choices
+COMPONENT_STATUSES = ds.COMPONENT_STATUSES
 
 
 def _choice(r: Reader, node: yaml.Node, path: str, allowed: tuple[str, ...]) -> str | None:
@@ -30,21 +24,19 @@ def _choice(r: Reader, node: yaml.Node, path: str, allowed: tuple[str, ...]) -> 
     return value
 
 
+_READERS = fields.readers(
+    ds.INCIDENT_TEMPLATE,
+    {"status": fields.unread, "impact": fields.unread, "components": fields.unread},
+)
+
+
 def read_template(
     r: Reader, node: yaml.Node, path: str, component_ids: set[str]
 ) -> IncidentTemplate | None:
     f = r.mapping(node, path, keys.INCIDENT_TEMPLATE)
     if f is None:
         return None
-    values: dict[str, Any] = {}
-    for key in ("id", "name", "body"):
-        found = r.require(f, node, path, key)
-        if found is None:
-            values[key] = None
-        elif key == "id":
-            values[key] = fields.ident(r, found, f"{path}.id")
-        else:
-            values[key] = r.string(found, f"{path}.{key}", nonempty=True)
+    values = fields.read_required(r, _READERS, ds.INCIDENT_TEMPLATE, f, node, path)
     if "status" in f:
         values["status"] = _choice(r, f["status"], f"{path}.status", STATUSES)
     if "impact" in f:

@@ -9,12 +9,10 @@ with the same message as the whole.
 
 from __future__ import annotations
 
-from typing import Any
-
 import promql_parser
 import yaml
 
-from prober.config import fields, keys
+from prober.config import declared_sections, fields, keys
 from prober.config.model import TrafficSignal
 from prober.config.reader import Reader
 from prober.errors import ConfigIssue
@@ -94,31 +92,17 @@ def read_query(r: Reader, node: yaml.Node, path: str) -> str | None:
     return None
 
 
+_READERS = fields.readers(declared_sections.TRAFFIC, {"ratio": read_query, "requests": read_query})
+
+
 def read_traffic(r: Reader, node: yaml.Node, path: str) -> TrafficSignal | None:
     f = r.mapping(node, path, keys.TRAFFIC)
     if f is None:
         return None
-    values: dict[str, Any] = {}
-    for key in ("prometheus", "ratio", "requests"):
-        value_node = r.require(f, node, path, key)
-        if value_node is None:
-            values[key] = None
-        elif key == "prometheus":
-            values[key] = fields.url(r, value_node, f"{path}.{key}")
-        else:
-            values[key] = read_query(r, value_node, f"{path}.{key}")
-    if "interval" in f:
-        values["interval"] = r.duration(
-            f["interval"], f"{path}.interval", minimum=1.0, maximum=3600.0
-        )
-    if "min_request_rate" in f:
-        values["min_request_rate"] = r.number(
-            f["min_request_rate"], f"{path}.min_request_rate", 0.0, 1e9
-        )
-    if "mode" in f:
-        values["mode"] = fields.one_of(
-            r, f["mode"], f"{path}.mode", keys.TRAFFIC_MODES, "traffic mode"
-        )
+    values = fields.read_required(r, _READERS, declared_sections.TRAFFIC, f, node, path)
+    for key in ("interval", "min_request_rate", "mode"):
+        if key in f:
+            values[key] = _READERS[key](r, f[key], f"{path}.{key}")
     if any(v is None for v in values.values()):
         return None
     return TrafficSignal(**values)

@@ -36,7 +36,7 @@ from aiohttp import web
 
 from prober.demo.scenarios import COMPONENT_IDS, COMPONENTS, SCENARIOS, Scenario, get_scenario
 
-Clock = Callable[[], float]
+MonotonicSeconds = Callable[[], float]  # a reader of monotonic seconds (time.monotonic)
 Sleep = Callable[[float], Awaitable[None]]
 
 
@@ -46,7 +46,7 @@ class Simulator:
     def __init__(
         self,
         scenario: str = "seed",
-        clock: Clock = time.monotonic,
+        clock: MonotonicSeconds = time.monotonic,
         seed: int = 0,
         time_scale: float = 1.0,
         sleep: Sleep = asyncio.sleep,
@@ -185,7 +185,7 @@ async def _switch(request: web.Request) -> web.Response:
 
 def make_sim_app(
     scenario: str = "seed",
-    clock: Clock = time.monotonic,
+    clock: MonotonicSeconds = time.monotonic,
     seed: int = 0,
     time_scale: float = 1.0,
     sleep: Sleep = asyncio.sleep,

@@ -13,8 +13,8 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from prober.config.model import Maintenance
 from prober.domain.incidents import digest_id
+from prober.domain.policy import Maintenance
 
 MAX_WINDOWS = 500
 KEEP_ENDED = 30 * 86400.0  # ended windows are forgotten after this long

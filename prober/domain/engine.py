@@ -26,7 +26,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from prober.config.model import Config, Maintenance
 from prober.domain import maintenance
 from prober.domain import traffic as signal
 from prober.domain.desk import Desk
@@ -34,10 +33,11 @@ from prober.domain.effects import ComponentStateChanged, Effect, NetworkHealthCh
 from prober.domain.incident import Incident
 from prober.domain.incidents import IncidentBook, bad
 from prober.domain.network import LOST, NetworkGuard
+from prober.domain.observation import ProbeResult
+from prober.domain.policy import Config, Maintenance
 from prober.domain.snapshot import ComponentView, MaintenanceWindow
 from prober.domain.state import DEFAULT_RATE, OP, ComponentHealth, Sample
 from prober.domain.status import ComponentStatus, Impact, IncidentStatus
-from prober.probes.result import ProbeResult
 
 STATE_VERSION = 1
 MAINTENANCE_HORIZON_DAYS = 7.0

@@ -39,12 +39,12 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from prober.config.model import IncidentPolicy
 from prober.domain import wording
 from prober.domain.codec import incident_from_dict, incident_to_dict
 from prober.domain.effects import Effect, IncidentOpened, IncidentResolved, IncidentUpdated
 from prober.domain.hold import still_held
 from prober.domain.incident import AffectedComponent, Incident, IncidentUpdate
+from prober.domain.policy import IncidentPolicy
 from prober.domain.state import OP, SEVERITY, worse
 from prober.domain.status import IMPACT_OF_STATUS, ComponentStatus, Impact, IncidentStatus
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from prober.config.model import Maintenance
+from prober.domain.policy import Maintenance
 from prober.domain.snapshot import MaintenanceWindow
 
 DAY = 86400.0
@@ -99,8 +99,3 @@ def upcoming(
         out.extend(occurrences(m, now, now + days * DAY))
     out.sort(key=lambda x: (x.starts_at, x.id))
     return out
-
-
-def utc(ts: float) -> datetime:
-    """Epoch seconds as an aware UTC datetime (for messages and tests)."""
-    return datetime.fromtimestamp(ts, UTC)

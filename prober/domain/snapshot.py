@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from prober.config.model import Page
 from prober.domain.incident import Incident
+from prober.domain.observation import ProbeResult
+from prober.domain.policy import Page
 from prober.domain.status import ComponentStatus
-from prober.probes.result import ProbeResult
 
 
 @dataclass(frozen=True, slots=True)

@@ -39,8 +39,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from prober.config.model import StatusPolicy
 from prober.domain.detector import EXIT_ALPHA, NEAR, Cusums, binom_cdf, decision_bound
+from prober.domain.policy import StatusPolicy
 from prober.domain.status import ComponentStatus
 from prober.domain.window import Window
 

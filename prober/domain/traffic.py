@@ -25,10 +25,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from prober.config.model import Config, StatusPolicy
+from prober.domain.observation import ProbeResult, Reason
+from prober.domain.policy import Config, StatusPolicy
 from prober.domain.state import OP, SEVERITY, ComponentHealth, Sample, worse
 from prober.domain.status import ComponentStatus
-from prober.probes.result import ProbeResult, Reason
 
 PREFIX = "traffic:"
 

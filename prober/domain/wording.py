@@ -137,7 +137,3 @@ def resolved_body(quiet_period: float) -> str:
 
 def impact_body(impact: str) -> str:
     return f"Impact set to {impact}."
-
-
-def status_label(status: ComponentStatus) -> str:
-    return status.label

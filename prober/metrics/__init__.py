@@ -1,12 +1,13 @@
-"""prober's /metrics: one injected registry, and a fast path for the per-check families.
+"""prober's /metrics: one injected registry, and the optimised per-check families (fastexpo).
 
 `Metrics` is what the shell calls. The small families (scheduler, config, components and
 their probe aggregates, incidents, store, webhooks, build info) come from custom Collectors
 registered in ONE injected `CollectorRegistry` (never the global one). The per-check
-families, which are most of a scrape at 10,000 checks, are plain Python state rendered to
-text by `checks.py`; `MetricsOptions` switches the opt-in ones on. `render()` concatenates
-both, in the text format 0.0.4 (`CONTENT_TYPE_TEXT`) or in OpenMetrics 1.0.0
-(`render(openmetrics=True)`, `CONTENT_TYPE_OPENMETRICS`).
+families, most of a scrape's series at 10,000 checks, are plain Python state rendered to
+text by `fastexpo.py` (an optimisation, in docs/PERFORMANCE.md's ledger); `MetricsOptions`
+switches the opt-in ones on. `render()` concatenates both, in the text format 0.0.4
+(`CONTENT_TYPE_TEXT`) or in OpenMetrics 1.0.0 (`render(openmetrics=True)`,
+`CONTENT_TYPE_OPENMETRICS`).
 
 Note: `generate_latest(registry)` alone yields only the small families; `render()` is the
 exposition. docs/METRICS.md lists every family; tests keep the two identical.
@@ -14,7 +15,6 @@ exposition. docs/METRICS.md lists every family; tests keep the two identical.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
@@ -25,9 +25,10 @@ from prometheus_client.openmetrics.exposition import generate_latest as generate
 import prober
 from prober.config.model import Check
 from prober.domain.snapshot import ComponentView
-from prober.metrics.checks import DURATION_BUCKETS, CheckSeriesTable, MetricsOptions
+from prober.metrics.checkfamilies import DURATION_BUCKETS, MetricsOptions
 from prober.metrics.components import ComponentTotals
-from prober.metrics.state import StateCollector
+from prober.metrics.fastexpo import CheckSeriesTable, render_yielding
+from prober.metrics.servicestate import StateCollector
 from prober.metrics.traffic import TrafficCollector
 from prober.probes.result import ProbeResult
 
@@ -156,16 +157,11 @@ class Metrics:
         return b"".join([self._head(openmetrics), *self._checks.render(openmetrics), *tail])
 
     async def render_async(self, chunks_per_yield: int = 2, openmetrics: bool = False) -> bytes:
-        """`render()` that yields to the event loop between chunks of ~BLOCK checks.
+        """`render()` that yields to the event loop between chunks of the per-check families
+        (ledger line "fastexpo-yield", `prober.metrics.fastexpo.render_yielding`).
 
-        Use it in the /metrics handler: at 10,000 checks a scrape then never holds the
-        loop for more than a few milliseconds, so probes stay on schedule.
+        Use it in the /metrics handler: a scrape then never holds the loop for the whole
+        render, so probes stay on schedule.
         """
-        out = [self._head(openmetrics)]
-        for i, chunk in enumerate(self._checks.steps(openmetrics)):
-            out.append(chunk)
-            if i % chunks_per_yield == chunks_per_yield - 1:
-                await asyncio.sleep(0)
-        if openmetrics:
-            out.append(_EOF)
-        return b"".join(out)
+        head = self._head(openmetrics)
+        return await render_yielding(head, self._checks, chunks_per_yield, openmetrics)

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
 
-from prober.metrics.checks import DURATION_BUCKETS
+from prober.metrics.checkfamilies import DURATION_BUCKETS
 from prober.probes.result import ProbeResult
 
 _LE = (*(repr(b) for b in DURATION_BUCKETS), "+Inf")

@@ -2,7 +2,7 @@
 
 Two engines behind one judgement. By default (`engine="fast"`) a check with a fresh
 connection per probe (the default) runs on the lean asyncio Protocol client in
-`prober.probes.fast`, about half the CPU of a bare aiohttp request; the rest (kept-alive
+`prober.probes.fasthttp`, about half the CPU of a bare aiohttp request; the rest (kept-alive
 checks, credentials in the URL, URLs it would have to re-encode) runs on aiohttp: one
 ClientSession per connection mode (a force-close connector for checks with
 `fresh_connection`, a keep-alive pool otherwise), with aiohttp's total timeout as the
@@ -35,7 +35,7 @@ from prober.probes.decoding import ACCEPT_ENCODING, DecodeError, decoder_for
 from prober.probes.dns import AiohttpResolver, Resolver
 from prober.probes.egress import current_egress, socket_factory
 from prober.probes.failures import classify
-from prober.probes.fast import FastClient, Outcome
+from prober.probes.fasthttp import FastClient, Outcome
 from prober.probes.response import MAX_FIELD_SIZE, MAX_HEADERS
 from prober.probes.result import ProbeResult, Reason
 from prober.probes.timing import ProbeTiming, _now, current_timing, make_trace_config
@@ -62,12 +62,11 @@ class HttpProber:
         tracing (phases then stay 0 except transfer), for the leanest probe.
         `dns` replaces the default resolver (c-ares with the system's name servers).
         `engine="fast"` runs checks with a fresh connection per probe on the lean client
-        (`prober.probes.fast`) and everything else on aiohttp; "aiohttp" runs all on
+        (`prober.probes.fasthttp`) and everything else on aiohttp; "aiohttp" runs all on
         aiohttp."""
         if engine not in ENGINES:
             raise ValueError(f"engine must be one of {ENGINES}, not {engine!r}")
         self._clock: Clock = clock or SystemClock()
-        self._resolver = resolver
         self._sessions: dict[tuple[bool, bool, EgressPolicy | None], aiohttp.ClientSession] = {}
         self._contexts = ContextCache()
         self._last_tls: object = None

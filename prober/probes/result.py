@@ -1,47 +1,11 @@
-"""What one probe request produced. A probe never raises for a target failure."""
+"""What one probe request produced. A probe never raises for a target failure.
+
+The types are the domain's (prober/domain/observation.py): the domain judges them and must
+not import the probes; re-exported here for the probes that build them.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from enum import StrEnum
+from prober.domain.observation import PHASES, ProbeResult, Reason
 
-
-class Reason(StrEnum):
-    """Why a probe ended as it did: a small fixed set, safe as a metric label."""
-
-    OK = "ok"
-    HTTP_5XX = "http_5xx"
-    UNEXPECTED_STATUS = "unexpected_status"
-    TIMEOUT = "timeout"
-    CONNECT = "connect"
-    DNS = "dns"
-    TLS = "tls"
-    PROTOCOL = "protocol"
-    BODY_TOO_LARGE = "body_too_large"
-    REDIRECTS = "redirects"
-    ASSERTION = "assertion"
-    LATENCY = "latency"
-    # Not from a probe: a component's real-traffic 5xx share from Prometheus crossed into
-    # the status window (prober/signals/traffic.py).
-    TRAFFIC_5XX = "traffic_5xx"
-
-
-PHASES: tuple[str, ...] = ("dns", "connect", "tls", "processing", "transfer")
-
-
-@dataclass(frozen=True, slots=True)
-class ProbeResult:
-    check_id: str
-    component: str
-    at: float  # wall-clock epoch seconds when the request started
-    reason: Reason
-    duration: float  # seconds, whole request
-    status_code: int | None = None
-    # A human explanation: "status 503, expected 200-299". Never contains secrets.
-    detail: str = ""
-    phases: dict[str, float] = field(default_factory=dict)  # keys from PHASES
-    cert_expiry: float | None = None  # epoch seconds of the leaf certificate's notAfter
-
-    @property
-    def ok(self) -> bool:
-        return self.reason is Reason.OK
+__all__ = ["PHASES", "ProbeResult", "Reason"]

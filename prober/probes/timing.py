@@ -1,6 +1,6 @@
 """Phase timings of one HTTP probe (dns, connect, tls, processing, transfer).
 
-The lean client (`prober.probes.fast`) marks the phases itself through the plain methods
+The lean client (`prober.probes.fasthttp`) marks the phases itself through the plain methods
 below; for aiohttp, its TraceConfig reports DNS and connection set-up. TLS has no signal
 of its own in either, so the TLS contexts built in `prober.probes.tls` note when the
 handshake starts through the `current_timing` context variable (TCP connect ends there).
@@ -57,7 +57,7 @@ class ProbeTiming:
         self.ssl_object: object = None  # the last hop's new TLS session, if any
 
     # Plain (synchronous) marks, shared by the aiohttp trace callbacks below and by the
-    # Protocol client in `prober.probes.fast`.
+    # Protocol client in `prober.probes.fasthttp`.
 
     def conn_started(self, now: float) -> None:
         self.conn_start = now

@@ -29,7 +29,6 @@ from prober.domain.engine import Engine
 from prober.domain.incident import Incident
 from prober.domain.snapshot import StatusSnapshot
 from prober.domain.status import Impact, IncidentStatus
-from prober.history import DailyProbes
 from prober.keeper import StoreKeeper
 from prober.logs import REDACTOR, get_logger
 from prober.metrics import CONTENT_TYPE_OPENMETRICS, CONTENT_TYPE_TEXT, Metrics
@@ -45,6 +44,7 @@ from prober.settings import Settings
 from prober.signals.traffic import engine_config
 from prober.snapshots import RECENT_INCIDENTS
 from prober.timebase import DomainTime
+from prober.uptime import DailyProbes
 from prober.webhooks import WebhookSender
 
 log = get_logger("prober.service")

@@ -9,13 +9,13 @@ from prober.config import Check, Config
 from prober.config.model import CANARY_COMPONENT
 from prober.domain.network import LOST
 from prober.domain.status import ComponentStatus
-from prober.history import Aggregator, DailyProbes
 from prober.logs import Throttle, get_logger
 from prober.metrics import Metrics
 from prober.probes.result import ProbeResult
 from prober.service.live import Live
 from prober.service.pipeline import EffectPipeline
 from prober.signals.traffic import Reading, TrafficSignals, traffic_only
+from prober.uptime import Aggregator, DailyProbes
 
 log = get_logger("prober.service")
 

@@ -8,12 +8,12 @@ import gc
 from collections.abc import Awaitable, Callable
 
 from prober.clock import Clock
-from prober.history import daily_uptime
 from prober.logs import get_logger
 from prober.service.intake import Intake
 from prober.service.jobs import Job
 from prober.service.pipeline import EffectPipeline
 from prober.settings import Settings
+from prober.uptime import daily_uptime
 from prober.webhooks import WebhookSender
 
 log = get_logger("prober.service")

@@ -7,7 +7,7 @@ import gzip
 import pytest
 
 from prober.api.app import STATE
-from prober.api.cache import accepts_gzip
+from prober.api.bodies import accepts_gzip
 from tests.api.fake import after_snapshot
 
 READ_PATHS = [

@@ -37,7 +37,14 @@ ids = [p.name.removesuffix("-values.yaml") for p in SCENARIOS]
 
 
 def test_every_scenario_is_there() -> None:
-    assert set(ids) == {"default", "persistence", "existing-configmap", "monitoring", "exposure"}
+    assert set(ids) == {
+        "default",
+        "persistence",
+        "existing-configmap",
+        "monitoring",
+        "exposure",
+        "distributed",
+    }
 
 
 def test_lint_strict() -> None:
@@ -161,9 +168,9 @@ def test_deployment_is_one_replica_recreate_and_restricted() -> None:
 def test_restricted_pod_security_in_every_scenario() -> None:
     for path in SCENARIOS:
         for obj in objects(render(scenario_values(path))):
-            if obj["kind"] not in {"Deployment", "Pod"}:
+            if obj["kind"] not in {"Deployment", "StatefulSet", "Pod"}:
                 continue
-            pod = obj["spec"]["template"]["spec"] if obj["kind"] == "Deployment" else obj["spec"]
+            pod = obj["spec"]["template"]["spec"] if obj["kind"] != "Pod" else obj["spec"]
             assert pod["automountServiceAccountToken"] is False
             assert pod["securityContext"]["runAsNonRoot"] is True
             for c in pod["containers"]:

@@ -13,7 +13,7 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 
 from prober.config.model import Expectations, StatusRange
 from prober.probes.dns import Resolver
-from prober.probes.fast import FastClient
+from prober.probes.fasthttp import FastClient
 from prober.probes.http import HttpProber
 from prober.probes.result import Reason
 

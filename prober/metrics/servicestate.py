@@ -26,7 +26,6 @@ LAG_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5
 DETECT_BUCKETS = (10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0)
 DURATION_BUCKETS = (60.0, 300.0, 900.0, 1800.0, 3600.0, 7200.0, 21600.0, 86400.0)
 STORE_OPERATIONS = ("open", "write", "read", "prune")
-WEBHOOK_OUTCOMES = ("delivered", "failed", "dropped")
 
 
 class Hist:

@@ -1,35 +1,22 @@
-"""Serialize once per snapshot version: cached bodies with ETag, pre-gzipped, conditional GET.
+"""Response bodies of the API and the page: rendered once with an ETag and a gzipped copy,
+served as 200 (gzip when accepted) or 304 to a conditional GET; the one error shape.
 
-A read costs a dict lookup and a header comparison; JSON, HTML and the feed are rendered
-and compressed once for each snapshot version, whatever the request rate.
+What is cached, and for how long, is `prober.api.fastcache` (an optimisation); how JSON is
+encoded is `prober.api.fastjson` (one too). This module is HTTP behaviour only.
 """
 
 from __future__ import annotations
 
 import gzip
 import hashlib
-from collections import OrderedDict
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
 from aiohttp import web
 
+from prober.api.fastjson import dumps
+
 JSON_TYPE = "application/json"
-_MAX_ENTRIES = 512
-_MAX_BASES = 8
-
-# In JSON these bytes only ever occur inside strings, where their \u escapes are equivalent:
-# escaping them keeps API bodies inert if a client ever embeds them in HTML.
-_HTML_SAFE = ((b"<", b"\\u003c"), (b">", b"\\u003e"), (b"&", b"\\u0026"))
-
-
-def dumps(obj: Any) -> bytes:
-    body = orjson.dumps(obj)
-    for raw, escaped in _HTML_SAFE:
-        body = body.replace(raw, escaped)
-    return body
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,56 +44,6 @@ def render(body: bytes, content_type: str) -> Rendered:
 
 def render_json(obj: Any) -> Rendered:
     return render(dumps(obj), JSON_TYPE)
-
-
-class RenderCache:
-    """Rendered bodies of one snapshot version, per base URL; a newer version empties it.
-
-    Bodies with absolute links depend on the base URL when `page.url` is not configured
-    (see origin.py). The distinct base URLs kept are bounded (least recently used evicted),
-    so random Host headers cost renders, never memory.
-    """
-
-    def __init__(self, max_entries: int = _MAX_ENTRIES, max_bases: int = _MAX_BASES) -> None:
-        self._version: int | None = None
-        self._bases: OrderedDict[str, dict[str, Rendered]] = OrderedDict()
-        self._max = max_entries
-        self._max_bases = max_bases
-        self.builds = 0  # how many renders ran (tests assert reuse)
-
-    def peek(self, version: int, key: str, base: str = "") -> Rendered | None:
-        """The cached rendering of `key` for this snapshot version, if there is one."""
-        if version != self._version:
-            return None
-        entries = self._bases.get(base)
-        return None if entries is None else entries.get(key)
-
-    def get(
-        self, version: int, key: str, build: Callable[[], Rendered], base: str = ""
-    ) -> Rendered:
-        if version != self._version:
-            self._version = version
-            self._bases = OrderedDict()
-        entries = self._bases.get(base)
-        if entries is None:
-            entries = self._bases[base] = {}
-            while len(self._bases) > self._max_bases:
-                self._bases.popitem(last=False)
-        else:
-            self._bases.move_to_end(base)
-        hit = entries.get(key)
-        if hit is not None:
-            return hit
-        rendered = build()
-        self.builds += 1
-        if len(entries) < self._max:
-            entries[key] = rendered
-        return rendered
-
-    @property
-    def bases(self) -> int:
-        """How many base URLs the current version holds bodies for."""
-        return len(self._bases)
 
 
 def accepts_gzip(header: str | None) -> bool:

@@ -1,9 +1,9 @@
 from __future__ import annotations
 
 from prober.domain.status import ComponentStatus as S
-from prober.history import Aggregator, DailyProbes, daily_uptime
 from prober.probes.result import ProbeResult, Reason
 from prober.store.base import StatusChange
+from prober.uptime import Aggregator, DailyProbes, daily_uptime
 
 DAY = 86400.0
 T0 = 1_780_000_000.0 - (1_780_000_000.0 % DAY)  # a UTC midnight

@@ -1,4 +1,4 @@
-"""History: probe results folded into per-minute aggregates (stored), per-day probe counts
+"""Uptime tallies: probe results folded into per-minute aggregates (stored), per-day probe counts
 per component (uptime: successful probes over all probes), and the seconds spent in each
 status per day (the uptime bar's colour). Pure functions and small accumulators."""
 

@@ -1,7 +1,11 @@
-"""Per-check metric families, kept in plain Python state and rendered as text directly.
+"""OPTIMISATION (docs/PERFORMANCE.md, ledger lines "fastexpo" and "fastexpo-yield"): the
+per-check families kept in plain Python state and rendered to text directly, instead of a
+prometheus_client Collector per scrape (`prober.metrics.plainexpo`, the plain alternative,
+which renders the same state to the same samples; `python bench/metrics_render.py` times
+both).
 
-At 10,000 checks a prometheus_client child per check and family costs seconds per scrape
-and tens of MB. Here:
+At 10,000 checks prometheus_client's metric objects and generic renderer take tens of times
+the CPU per scrape (the ledger has the figure). Here:
 
 - each check's state is a few ints and floats updated in `record()`;
 - checks are grouped in blocks of BLOCK checks; for each block and family a bytes
@@ -11,162 +15,51 @@ and tens of MB. Here:
 - a block's template is rebuilt only when the *shape* of one of its checks changed (a first
   round, a first success, a different set of phases), which is rare after warm-up.
 
-The default ("lean") families carry only the `check` label: at most 6 series per check.
-`prober_check_info{check, component}` joins them to components. Per-check latency histograms
-and phase gauges (`detail`) and the blackbox_exporter-compatible `probe_*` families
-(`blackbox`) are opt-in (`MetricsOptions`). docs/METRICS.md lists them all.
+`render_yielding` ("fastexpo-yield") hands the event loop back between chunks, so a scrape
+never holds the probing loop for the whole render; the plain alternative is the blocking
+`render()` (`python bench/scheduler_lag.py` with and without `--sync-render`).
+
+The families themselves (names, help, lean/detail/blackbox) are in
+`prober.metrics.checkfamilies`; docs/METRICS.md lists them all.
 """
 
 from __future__ import annotations
 
+import asyncio
 import math
 from array import array
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
 
 from prober.config.model import Check
+from prober.metrics.checkfamilies import (
+    B_CERT,
+    B_CODE,
+    B_DNS,
+    B_DURATION,
+    B_PHASES,
+    B_SSL,
+    B_SUCCESS,
+    BLACKBOX_PHASES,
+    DURATION_BUCKETS,
+    F_CERT,
+    F_CODE,
+    F_DURATION,
+    F_FAILURES,
+    F_INFO,
+    F_PHASES,
+    F_PROBES,
+    F_SUCCESS,
+    F_UP,
+    FAMILIES,
+    MetricsOptions,
+    enabled,
+    escape_label,
+)
 from prober.probes.result import PHASES, ProbeResult
 
-DURATION_BUCKETS: tuple[float, ...] = (0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 BLOCK = 256
-# blackbox_exporter's names for the HTTP phases (its `probe_http_duration_seconds{phase}`)
-BLACKBOX_PHASES = {
-    "dns": "resolve",
-    "connect": "connect",
-    "tls": "tls",
-    "processing": "processing",
-    "transfer": "transfer",
-}
 
-
-@dataclass(frozen=True)
-class MetricsOptions:
-    """Opt-in per-check families (each multiplies the series count by the number of checks).
-
-    detail: `prober_probe_duration_seconds` histogram, `prober_probe_phase_seconds` and
-    `prober_check_last_status_code` per check (+18 series per check). blackbox: the
-    `probe_*` families of blackbox_exporter (+11 series per check), so its alerts and
-    dashboards work unchanged.
-    """
-
-    detail: bool = False
-    blackbox: bool = False
-
-
-@dataclass(frozen=True)
-class Family:
-    name: str
-    type: str  # counter, gauge, histogram, info (a gauge of 1 in the 0.0.4 text format)
-    help: str
-    group: str = "lean"  # lean, detail or blackbox
-
-    def header(self, openmetrics: bool) -> bytes:
-        name, kind = self.name, self.type
-        if openmetrics and kind == "counter":
-            name = name.removesuffix("_total")
-        elif openmetrics and kind == "info":
-            name = name.removesuffix("_info")
-        elif kind == "info":
-            kind = "gauge"
-        return f"# HELP {name} {self.help}\n# TYPE {name} {kind}\n".encode()
-
-
-FAMILIES: tuple[Family, ...] = (
-    Family("prober_check_info", "info", "Always 1; joins a check to its component."),
-    Family("prober_probes_total", "counter", "Probe requests finished."),
-    Family(
-        "prober_probe_failures_total",
-        "counter",
-        "Probe requests that did not end ok (any reason but ok).",
-    ),
-    Family("prober_check_up", "gauge", "1 when every request of the check's last round succeeded."),
-    Family(
-        "prober_check_last_success_timestamp_seconds",
-        "gauge",
-        "Unix time (whole seconds) of the last successful probe request.",
-    ),
-    Family(
-        "prober_check_last_status_code",
-        "gauge",
-        "HTTP status code of the last response (0 when there was none).",
-        "detail",
-    ),
-    Family(
-        "prober_check_tls_cert_expiry_timestamp_seconds",
-        "gauge",
-        "Unix time when the target's leaf certificate expires.",
-    ),
-    Family(
-        "prober_probe_duration_seconds",
-        "histogram",
-        "Whole-request latency of probe requests.",
-        "detail",
-    ),
-    Family(
-        "prober_probe_phase_seconds",
-        "gauge",
-        "Duration of each phase of the last probe request.",
-        "detail",
-    ),
-    Family(
-        "probe_success",
-        "gauge",
-        "blackbox_exporter: 1 when the check's last round succeeded.",
-        "blackbox",
-    ),
-    Family(
-        "probe_duration_seconds",
-        "gauge",
-        "blackbox_exporter: duration of the last probe request.",
-        "blackbox",
-    ),
-    Family(
-        "probe_http_status_code",
-        "gauge",
-        "blackbox_exporter: HTTP status code of the last response (0: none).",
-        "blackbox",
-    ),
-    Family(
-        "probe_http_duration_seconds",
-        "gauge",
-        "blackbox_exporter: duration of each phase of the last request.",
-        "blackbox",
-    ),
-    Family(
-        "probe_dns_lookup_time_seconds",
-        "gauge",
-        "blackbox_exporter: DNS resolution time of the last request.",
-        "blackbox",
-    ),
-    Family(
-        "probe_http_ssl", "gauge", "blackbox_exporter: 1 when the check's URL uses TLS.", "blackbox"
-    ),
-    Family(
-        "probe_ssl_earliest_cert_expiry",
-        "gauge",
-        "blackbox_exporter: Unix time when the leaf certificate expires.",
-        "blackbox",
-    ),
-)
-(
-    F_INFO,
-    F_PROBES,
-    F_FAILURES,
-    F_UP,
-    F_SUCCESS,
-    F_CODE,
-    F_CERT,
-    F_DURATION,
-    F_PHASES,
-    B_SUCCESS,
-    B_DURATION,
-    B_CODE,
-    B_PHASES,
-    B_DNS,
-    B_SSL,
-    B_CERT,
-) = range(len(FAMILIES))
 ALL_SHAPES = (1 << len(FAMILIES)) - 1
 FIRST_ROUND = (1 << F_UP) | (1 << F_CODE) | (1 << B_SUCCESS) | (1 << B_DURATION) | (1 << B_CODE)
 PHASE_SHAPES = (1 << F_PHASES) | (1 << B_PHASES) | (1 << B_DNS)
@@ -174,24 +67,9 @@ CERT_SHAPES = (1 << F_CERT) | (1 << B_CERT)
 _LE = (*(repr(b) for b in DURATION_BUCKETS), "+Inf")
 
 
-def enabled(options: MetricsOptions) -> tuple[int, ...]:
-    """Indexes of the families these options expose, in exposition order."""
-    groups = (
-        {"lean"}
-        | ({"detail"} if options.detail else set())
-        | ({"blackbox"} if options.blackbox else set())
-    )
-    return tuple(i for i, f in enumerate(FAMILIES) if f.group in groups)
-
-
 def _fixed(seconds: float) -> tuple[int, int]:
     """Seconds as (whole, microseconds): formatted as `%d.%06d`, much cheaper than repr."""
     return divmod(round(seconds * 1_000_000), 1_000_000)
-
-
-def escape_label(value: str) -> str:
-    """Escape a label value for the text format."""
-    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 
 class CheckSeries:
@@ -409,6 +287,16 @@ class CheckSeriesTable:
     def __len__(self) -> int:
         return len(self._series)
 
+    @property
+    def families(self) -> tuple[int, ...]:
+        """Indexes (into FAMILIES) of the families these options expose, in order."""
+        return self._families
+
+    def series(self) -> Iterator[CheckSeries]:
+        """Each check's state, in exposition order (for the plain renderer)."""
+        for block in self._blocks:
+            yield from block.series
+
     def set_checks(self, checks: Iterable[Check]) -> None:
         """Keep series of checks whose id, component and scheme are unchanged; drop the rest."""
         old = self._series
@@ -459,3 +347,18 @@ class CheckSeriesTable:
 
 def _key(check: Check) -> tuple[str, bool]:
     return check.component, check.url.startswith("https:")
+
+
+async def render_yielding(
+    head: bytes, table: CheckSeriesTable, chunks_per_yield: int = 2, openmetrics: bool = False
+) -> bytes:
+    """`head` then the table's families, yielding to the loop every `chunks_per_yield` chunks
+    (a chunk is one family of one block of BLOCK checks)."""
+    out = [head]
+    for i, chunk in enumerate(table.steps(openmetrics)):
+        out.append(chunk)
+        if i % chunks_per_yield == chunks_per_yield - 1:
+            await asyncio.sleep(0)
+    if openmetrics:
+        out.append(b"# EOF\n")
+    return b"".join(out)

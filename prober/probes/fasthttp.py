@@ -1,4 +1,7 @@
-"""A lean HTTP/1.1 client for probes: one request per fresh connection (`Connection: close`).
+"""OPTIMISATION (docs/PERFORMANCE.md, ledger line "fasthttp"): a lean HTTP/1.1 client for
+probes, one request per fresh connection (`Connection: close`); the plain alternative is
+the aiohttp engine (`HttpProber(engine="aiohttp")`), which `python -m bench.probe_overhead`
+runs side by side with it.
 
 aiohttp's client costs about 0.4 ms of CPU per request with a fresh connection here, more
 than half of what a probe may cost. This client is asyncio's low-level API only:
