@@ -5,19 +5,19 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import dataclasses
 import json
 import os
-import signal
 import sys
 from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from prober import __version__
-from prober.config.model import Config
-from prober.errors import ConfigError, StoreLockedError, StoreLostError
+from prober.errors import ConfigError
+
+if TYPE_CHECKING:  # imported where used: `prober check-config` stays light
+    from prober.api.origin import Network
 
 DEFAULT_LISTEN = "127.0.0.1:8080"
 DEFAULT_ADMIN_LISTEN = "127.0.0.1:8090"
@@ -102,6 +102,108 @@ def read_token(args: argparse.Namespace) -> str | None:
     return token or None
 
 
+def _serve_args(sp: argparse.ArgumentParser) -> None:
+    """The options `run` and `demo` share (in this order in --help)."""
+    _address_args(sp)
+    _db_and_log_args(sp)
+    _access_args(sp)
+    _lifecycle_args(sp)
+    _metrics_args(sp)
+
+
+def _address_args(sp: argparse.ArgumentParser) -> None:
+    """Where to serve."""
+    sp.add_argument(
+        "--listen",
+        type=parse_listen,
+        default=_env("PROBER_LISTEN", DEFAULT_LISTEN),
+        help="HOST:PORT to serve on (env PROBER_LISTEN, default %(default)s)",
+    )
+    sp.add_argument(
+        "--admin-listen",
+        type=parse_admin_listen,
+        default=_env("PROBER_ADMIN_LISTEN", DEFAULT_ADMIN_LISTEN),
+        help="HOST:PORT for /metrics, /-/reload and the write API, never to "
+        "expose publicly; `public` serves them on --listen too "
+        "(env PROBER_ADMIN_LISTEN, default %(default)s)",
+    )
+
+
+def _db_and_log_args(sp: argparse.ArgumentParser) -> None:
+    """The store and the logs."""
+    sp.add_argument(
+        "--db",
+        default=_env("PROBER_DB", "prober.db"),
+        help="SQLite file, :memory:, or a postgresql:// URL (env PROBER_DB, default prober.db)",
+    )
+    sp.add_argument(
+        "--log-format",
+        choices=["auto", "json", "console"],
+        default=_env("PROBER_LOG_FORMAT", "auto"),
+        help="json in containers, console on a terminal (env PROBER_LOG_FORMAT)",
+    )
+    sp.add_argument(
+        "--log-level",
+        type=str.lower,
+        choices=LOG_LEVELS,
+        default=(_env("PROBER_LOG_LEVEL") or "info").lower(),
+        help="env PROBER_LOG_LEVEL, default %(default)s",
+    )
+
+
+def _access_args(sp: argparse.ArgumentParser) -> None:
+    """Who may write, and which proxies name the public URL."""
+    sp.add_argument(
+        "--api-token-file",
+        default=_env("PROBER_API_TOKEN_FILE"),
+        help="file holding the bearer token for the write API "
+        "(env PROBER_API_TOKEN_FILE; or the token itself in PROBER_API_TOKEN)",
+    )
+    sp.add_argument(
+        "--trusted-proxy",
+        action="append",
+        default=[],
+        metavar="CIDR",
+        help="a reverse proxy whose Host / X-Forwarded-Host / -Proto may name "
+        "the public URL in links when page.url is unset (repeatable; env "
+        "PROBER_TRUSTED_PROXIES, comma-separated)",
+    )
+
+
+def _lifecycle_args(sp: argparse.ArgumentParser) -> None:
+    """Start and stop."""
+    sp.add_argument(
+        "--allow-new-db",
+        action="store_true",
+        help="start even though the database (or its WAL) that existed is "
+        "gone, accepting the loss; without it prober refuses to start",
+    )
+    sp.add_argument(
+        "--grace",
+        type=_seconds,
+        default=10.0,
+        help="seconds in-flight probes may finish on SIGTERM",
+    )
+
+
+def _metrics_args(sp: argparse.ArgumentParser) -> None:
+    """Opt-in metric families."""
+    sp.add_argument(
+        "--metrics-detail",
+        action="store_true",
+        default=_env("PROBER_METRICS_DETAIL", "") == "true",
+        help="per-check latency histograms, phase gauges and last status "
+        "code on /metrics (env PROBER_METRICS_DETAIL=true)",
+    )
+    sp.add_argument(
+        "--metrics-blackbox",
+        action="store_true",
+        default=_env("PROBER_METRICS_BLACKBOX", "") == "true",
+        help="blackbox_exporter-compatible probe_* families on /metrics "
+        "(env PROBER_METRICS_BLACKBOX=true)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     from prober.demo.scenarios import SCENARIOS
 
@@ -109,88 +211,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"prober {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
 
-    def serve_args(sp: argparse.ArgumentParser) -> None:
-        sp.add_argument(
-            "--listen",
-            type=parse_listen,
-            default=_env("PROBER_LISTEN", DEFAULT_LISTEN),
-            help="HOST:PORT to serve on (env PROBER_LISTEN, default %(default)s)",
-        )
-        sp.add_argument(
-            "--admin-listen",
-            type=parse_admin_listen,
-            default=_env("PROBER_ADMIN_LISTEN", DEFAULT_ADMIN_LISTEN),
-            help="HOST:PORT for /metrics, /-/reload and the write API, never to "
-            "expose publicly; `public` serves them on --listen too "
-            "(env PROBER_ADMIN_LISTEN, default %(default)s)",
-        )
-        sp.add_argument(
-            "--db",
-            default=_env("PROBER_DB", "prober.db"),
-            help="SQLite file, :memory:, or a postgresql:// URL (env PROBER_DB, default prober.db)",
-        )
-        sp.add_argument(
-            "--log-format",
-            choices=["auto", "json", "console"],
-            default=_env("PROBER_LOG_FORMAT", "auto"),
-            help="json in containers, console on a terminal (env PROBER_LOG_FORMAT)",
-        )
-        sp.add_argument(
-            "--log-level",
-            type=str.lower,
-            choices=LOG_LEVELS,
-            default=(_env("PROBER_LOG_LEVEL") or "info").lower(),
-            help="env PROBER_LOG_LEVEL, default %(default)s",
-        )
-        sp.add_argument(
-            "--api-token-file",
-            default=_env("PROBER_API_TOKEN_FILE"),
-            help="file holding the bearer token for the write API "
-            "(env PROBER_API_TOKEN_FILE; or the token itself in PROBER_API_TOKEN)",
-        )
-        sp.add_argument(
-            "--trusted-proxy",
-            action="append",
-            default=[],
-            metavar="CIDR",
-            help="a reverse proxy whose Host / X-Forwarded-Host / -Proto may name "
-            "the public URL in links when page.url is unset (repeatable; env "
-            "PROBER_TRUSTED_PROXIES, comma-separated)",
-        )
-        sp.add_argument(
-            "--allow-new-db",
-            action="store_true",
-            help="start even though the database (or its WAL) that existed is "
-            "gone, accepting the loss; without it prober refuses to start",
-        )
-        sp.add_argument(
-            "--grace",
-            type=_seconds,
-            default=10.0,
-            help="seconds in-flight probes may finish on SIGTERM",
-        )
-        sp.add_argument(
-            "--metrics-detail",
-            action="store_true",
-            default=_env("PROBER_METRICS_DETAIL", "") == "true",
-            help="per-check latency histograms, phase gauges and last status "
-            "code on /metrics (env PROBER_METRICS_DETAIL=true)",
-        )
-        sp.add_argument(
-            "--metrics-blackbox",
-            action="store_true",
-            default=_env("PROBER_METRICS_BLACKBOX", "") == "true",
-            help="blackbox_exporter-compatible probe_* families on /metrics "
-            "(env PROBER_METRICS_BLACKBOX=true)",
-        )
-
     run = sub.add_parser("run", help="probe continuously and serve metrics, API and page")
     run.add_argument(
         "--config",
         default=_env("PROBER_CONFIG"),
         help="checks.yaml (env PROBER_CONFIG; default ./checks.yaml or the example)",
     )
-    serve_args(run)
+    _serve_args(run)
 
     demo = sub.add_parser(
         "demo", help="run a simulated SaaS API replaying an incident, and prober against it"
@@ -198,7 +225,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--config", default=None, help="checks.yaml (default: the example)")
     demo.add_argument("--target-listen", type=parse_listen, default=("127.0.0.1", 8081))
     demo.add_argument("--scenario", default="seed", choices=list(SCENARIOS))
-    serve_args(demo)
+    _serve_args(demo)
 
     cc = sub.add_parser("check-config", help="validate checks.yaml files; exit 1 on errors")
     cc.add_argument("files", nargs="+")
@@ -301,7 +328,9 @@ def _serve(args: argparse.Namespace) -> int:
         import uvloop
 
         uvloop.install()
-    return asyncio.run(_serve_async(args, config, path, token))
+    from prober.serve import serve_async
+
+    return asyncio.run(serve_async(args, config, path, token, _proxies(args)))
 
 
 def _db_dir_exists(db: str) -> None:
@@ -312,141 +341,10 @@ def _db_dir_exists(db: str) -> None:
         raise UsageError(f"--db {db}: folder {folder} does not exist (create it, or give :memory:)")
 
 
-def _listen_failed(option: str, host: str, port: int, exc: OSError) -> None:
-    """A listen address that cannot be bound: one line, like every usage mistake."""
-    where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-    print(f"prober: error: {option} {where}: cannot listen: {exc.strerror or exc}", file=sys.stderr)
-
-
-DEMO_TARGET = "http://127.0.0.1:8081"
-
-
-def demo_config(config: Config, target: tuple[str, int]) -> Config:
-    """The example config pointed at the demo target, with a compressed clock: the simulated
-    episode cycles every 240 s (prober/demo/scenarios.py), so the probe interval, status
-    window, recovery time and quiet period shrink to fit it."""
-    base = f"http://{target[0]}:{target[1]}"
-    # One round a second (10 requests): the sequential test sees the episode's 15% and
-    # 40% within its phases (random draws since issue 11, so it needs the samples).
-    checks = tuple(
-        dataclasses.replace(
-            c, url=base + c.url[len(DEMO_TARGET) :], interval=1.0, timeout=min(c.timeout, 0.9)
-        )
-        if c.url.startswith(DEMO_TARGET + "/")
-        else c
-        for c in config.checks
-    )
-    components = tuple(
-        dataclasses.replace(
-            c, policy=dataclasses.replace(c.policy, window=30.0, recovery_time=10.0)
-        )
-        for c in config.components
-    )
-    incidents = dataclasses.replace(config.incidents, quiet_period=30.0, min_update_spacing=5.0)
-    return dataclasses.replace(config, checks=checks, components=components, incidents=incidents)
-
-
-async def _serve_async(
-    args: argparse.Namespace, config: Config, path: str, token: str | None
-) -> int:
-    from aiohttp import web
-
-    from prober.api.thread import AdminListenError, ServerThread
-    from prober.logs import get_logger
-    from prober.service import Service, Settings, quiet_gc
-
-    log = get_logger("prober")
-    sim_runner: web.AppRunner | None = None
-    transform = None
-    if args.command == "demo":
-        from prober.demo.sim import start_sim
-
-        sim_host, sim_port = args.target_listen
-        try:
-            sim_runner, sim_port = await start_sim(sim_host, sim_port, scenario=args.scenario)
-        except OSError as exc:
-            _listen_failed("--target-listen", sim_host, sim_port, exc)
-            return USAGE_ERROR
-        log.info(
-            "demo_target_started", url=f"http://{sim_host}:{sim_port}/", scenario=args.scenario
-        )
-        target = sim_host, sim_port
-        config = demo_config(config, target)
-
-        def transform(c: Config) -> Config:
-            return demo_config(c, target)
-
+def _proxies(args: argparse.Namespace) -> tuple[Network, ...]:
     from prober.api.origin import parse_networks
 
     try:
-        proxies = parse_networks(
-            [*args.trusted_proxy, os.environ.get("PROBER_TRUSTED_PROXIES", "")]
-        )
+        return parse_networks([*args.trusted_proxy, os.environ.get("PROBER_TRUSTED_PROXIES", "")])
     except ValueError as exc:
         raise UsageError(f"--trusted-proxy: {exc}") from None
-    quiet_gc()
-    host, port = args.listen
-    from prober.metrics import MetricsOptions
-
-    settings = Settings(
-        config_path=path,
-        db_path=args.db,
-        api_token=token,
-        grace=args.grace,
-        transform=transform,
-        metrics=MetricsOptions(args.metrics_detail, args.metrics_blackbox),
-        allow_new_db=args.allow_new_db,
-    )
-    service = Service(settings, config)
-    # HTTP is served from its own thread and loop (prober/api/thread.py): reads of the
-    # immutable snapshot never queue behind probe rounds.
-    server = ServerThread(service, host, port, admin=args.admin_listen, trusted_proxies=proxies)
-    try:
-        try:  # bind first: a port in use fails before anything else starts
-            bound = server.start()
-        except AdminListenError as exc:
-            admin_host, admin_port = args.admin_listen
-            _listen_failed("--admin-listen", admin_host, admin_port, exc)
-            return USAGE_ERROR
-        except OSError as exc:
-            _listen_failed("--listen", host, port, exc)
-            return USAGE_ERROR
-        if not config.page.url and not proxies:
-            log.info(
-                "links_from_listen_address",
-                hint="page.url is unset: absolute links use the address clients connect "
-                "to; set page.url (or --trusted-proxy behind a reverse proxy)",
-            )
-        try:
-            await service.start()
-        except StoreLockedError as exc:
-            log.error("store_locked", error=str(exc))
-            return 1
-        except StoreLostError as exc:
-            log.error("store_lost", error=str(exc))
-            return 1
-        log.info("listening", url=f"http://{bound[0]}:{bound[1]}/")
-        if server.admin_address is not None:
-            admin_host, admin_port = server.admin_address
-            log.info("admin_listening", url=f"http://{admin_host}:{admin_port}/")
-
-        stop = asyncio.Event()
-        reloads: set[asyncio.Task[tuple[bool, list[str]]]] = set()
-
-        def on_hup() -> None:
-            task = asyncio.ensure_future(service.reload())
-            reloads.add(task)
-            task.add_done_callback(reloads.discard)
-
-        loop = asyncio.get_running_loop()
-        loop.add_signal_handler(signal.SIGTERM, stop.set)
-        loop.add_signal_handler(signal.SIGINT, stop.set)
-        loop.add_signal_handler(signal.SIGHUP, on_hup)
-        await stop.wait()
-        log.info("shutting_down", grace=args.grace)
-        await service.stop()
-        return 0
-    finally:
-        await server.stop()
-        if sim_runner is not None:
-            await sim_runner.cleanup()

@@ -7,7 +7,7 @@ At 10,000 checks each full (oldest-generation) collection held the event loop fo
 the objects of each round live about one interval, long enough to reach the oldest
 generation, and die by reference counting. Young collections stay automatic (they catch the
 short-lived cycles, such as exception tracebacks); the service runs a full one on a timer
-(`GC_FULL_INTERVAL`, 10 minutes, in prober/service.py) and `gc.freeze()`s the objects of
+(`GC_FULL_INTERVAL`, 10 minutes, in prober/service/upkeep.py) and `gc.freeze()`s the objects of
 start-up and of each reload so full collections never walk them again.
 """
 

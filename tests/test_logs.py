@@ -79,7 +79,7 @@ def test_nested_values_are_redacted() -> None:
 
 
 def test_config_secrets_reach_the_redactor() -> None:
-    """What service.py does: REDACTOR.secrets = config.secret_values."""
+    """What the service does (start, reload): REDACTOR.secrets = config.secret_values."""
     text = """\
 components: [{id: api, name: API}]
 checks:

@@ -19,7 +19,7 @@ from prober.domain.effects import IncidentOpened, IncidentResolved, IncidentUpda
 from prober.domain.status import IncidentStatus
 from prober.errors import StoreError
 from prober.probes.result import Reason
-from prober.service import Service, Settings
+from prober.service import Service, Settings, build_service
 from prober.store.sqlite import SqliteStore
 from prober.webhooks import deliveries_for
 from tests.domain.sim import T0, TWO_COMPONENTS, Sim, failing, make_config
@@ -71,7 +71,7 @@ async def test_a_quiet_period_that_ended_while_down_is_resolved_saved_and_sent_a
 ) -> None:
     cfg = config()
     sim, iid = await saved_in_monitoring(tmp_path / "p.db", cfg)
-    service = Service(
+    service = build_service(
         Settings(config_path=str(tmp_path / "none.yaml"), db_path=str(tmp_path / "p.db")),
         cfg,
         clock=clock_at(sim.now + QUIET + 600),
@@ -144,7 +144,7 @@ class Failing(SqliteStore):
 
 
 async def started(tmp_path: Path, cfg: Config, at: float) -> Service:
-    service = Service(
+    service = build_service(
         Settings(config_path=str(tmp_path / "none.yaml"), db_path=str(tmp_path / "p.db")),
         cfg,
         clock=clock_at(at),
@@ -171,7 +171,7 @@ async def test_a_human_write_is_refused_while_the_store_cannot_write_and_never_s
         with pytest.raises(StoreError):
             await service.write_incident(iid, None, "second", None)
         store.broken = False
-        await service._save_state()  # the next periodic save clears the problem
+        await service.upkeep.save_state()  # the next periodic save clears the problem
         done = await service.write_incident(iid, None, "kept", None)
         assert done.updates[-1].body == "kept"
         saved = await store.incident(iid)
@@ -256,7 +256,7 @@ async def test_corruption_found_by_the_scheduled_check_makes_prober_unready_and_
         with pytest.raises(StoreError, match="corrupt"):
             await service.write_incident(iid, None, "not on a corrupt file", None)
         before = (tmp_path / "p.db").read_bytes()
-        await service._save_state()
+        await service.upkeep.save_state()
         assert (tmp_path / "p.db").read_bytes() == before, "a corrupt file is never written"
     finally:
         await service.stop()
@@ -302,7 +302,7 @@ async def test_a_wall_clock_step_neither_resolves_early_nor_freezes_the_incident
     )
     sim, iid = await saved_in_monitoring(tmp_path / "p.db", cfg)
     clock = SteppingClock(datetime.fromtimestamp(sim.now + 1, UTC))
-    service = Service(
+    service = build_service(
         Settings(config_path=str(tmp_path / "none.yaml"), db_path=str(tmp_path / "p.db")),
         cfg,
         clock=clock,
@@ -332,7 +332,7 @@ async def test_a_reload_of_deep_yaml_fails_clearly_and_the_reload_metric_drops_t
     cfg = config(webhooks=False)
     path = tmp_path / "checks.yaml"
     path.write_text("components: " + "[" * 490 + "]" * 490 + "\n")
-    service = Service(
+    service = build_service(
         Settings(config_path=str(path), db_path=str(tmp_path / "p.db")), cfg, clock=clock_at(T0)
     )
     await service.start()
@@ -358,7 +358,7 @@ async def test_uptime_counts_probes_while_everything_is_unreachable_unless_canar
     be, so its probes count toward uptime; only a loss the canaries prove does not."""
     from prober.domain.network import LOST, OK, UNVERIFIED
 
-    service = Service(
+    service = build_service(
         Settings(config_path=str(tmp_path / "none.yaml"), db_path=":memory:"),
         config(webhooks=False),
         clock=clock_at(T0),
@@ -366,7 +366,7 @@ async def test_uptime_counts_probes_while_everything_is_unreachable_unless_canar
     counted = {}
     for state in (OK, UNVERIFIED, LOST):
         service.engine.guard.state = state
-        counted[state] = service._counts_for_uptime("api")
+        counted[state] = service.intake.counts_for_uptime("api")
     assert counted == {OK: True, UNVERIFIED: True, LOST: False}
 
 

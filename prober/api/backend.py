@@ -1,10 +1,21 @@
 """The seam between the HTTP layer and the service: what handlers may ask of prober.
 
-The service implements `ApiBackend`; the API never reaches the runner or the store directly.
+Handlers see an `ApiBackend`. Across the thread boundary (prober/api/thread.py) the
+service is reached through a `ServiceLink` with exactly two doors:
+
+- `published()`: ONE immutable value, `Published` (the snapshot, readiness and the write
+  token), swapped whole by the service loop; reading it needs no lock and no loop.
+- `submit(command)`: everything else (writes, reload, history, /metrics) as a marshalled
+  `ApiCommand`, run on the service's loop (`asyncio.run_coroutine_threadsafe`); the HTTP
+  thread awaits the returned future.
+
+The API never reaches the runner, the engine or the store directly.
 """
 
 from __future__ import annotations
 
+from concurrent.futures import Future
+from dataclasses import dataclass
 from typing import Protocol
 
 from prober.domain.commands import Command, Result
@@ -59,3 +70,71 @@ class ApiBackend(Protocol):
     def write_token(self) -> str | None:
         """The bearer token for writes, or None when writes are disabled."""
         ...
+
+
+@dataclass(frozen=True, slots=True)
+class Published:
+    """What the service publishes for readers on other threads, swapped whole: at every
+    snapshot rebuild (each effect, and every few seconds for ratios), and at every tick
+    (so readiness follows the store and the life cycle within `tick_interval`, 1 s)."""
+
+    snapshot: StatusSnapshot
+    ready: tuple[bool, str]
+    write_token: str | None
+
+
+# ---- the marshalled commands ----------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class RenderMetrics:
+    openmetrics: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Reload:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class RunCommand:
+    command: Command
+
+
+@dataclass(frozen=True, slots=True)
+class WriteIncident:
+    incident_id: str
+    status: IncidentStatus | None
+    body: str
+    impact: Impact | None
+
+
+@dataclass(frozen=True, slots=True)
+class ReadHistory:
+    since: float
+    until: float
+
+
+ApiCommand = RenderMetrics | Reload | RunCommand | WriteIncident | ReadHistory
+
+
+class ServiceLink(Protocol):
+    """The only two things the HTTP thread may use of the service."""
+
+    def published(self) -> Published: ...
+
+    def submit(self, command: ApiCommand) -> Future[object]: ...
+
+
+async def dispatch(backend: ApiBackend, command: ApiCommand) -> object:
+    """Run a marshalled command on `backend` (on the backend's own loop)."""
+    match command:
+        case RenderMetrics(openmetrics):
+            return await backend.metrics(openmetrics)
+        case Reload():
+            return await backend.reload()
+        case RunCommand(cmd):
+            return await backend.command(cmd)
+        case WriteIncident(incident_id, status, body, impact):
+            return await backend.write_incident(incident_id, status, body, impact)
+        case ReadHistory(since, until):
+            return await backend.incident_history(since, until)
+    raise TypeError(f"not an API command: {command!r}")

@@ -1,9 +1,17 @@
 """Serving the HTTP app from its own thread and event loop.
 
-Reads (the Statuspage API, the page, health) are served from immutable snapshots, so they
-need nothing from the probing loop: on their own loop they no longer queue behind bursts of
-probe rounds. Everything that touches mutable state — /metrics, reload, incident writes — is
-handed to the probing loop and awaited from here (`LoopBackend`).
+THE RULE: the HTTP thread touches the service through a `ServiceLink` only
+(prober/api/backend.py), and of it uses exactly two things:
+
+- `link.published()`: one immutable `Published` value (snapshot, readiness, write token),
+  swapped whole by the service loop. Every read (the Statuspage API, the page, health,
+  readiness) is served from it, so reads never queue behind bursts of probe rounds.
+- `link.submit(command)`: everything else (incident writes, commands, reload, history,
+  /metrics) as a marshalled command run on the service loop; the handler awaits it.
+
+Nothing else of the service is reached from here: `LoopBackend` turns those two doors
+into the ApiBackend the handlers see. tests/api/test_thread.py enforces the rule (a link
+double that raises on any other attribute, and a check of this module's source).
 """
 
 from __future__ import annotations
@@ -11,58 +19,63 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
-from collections.abc import Coroutine
-from typing import Any, TypeVar
+from typing import Any, cast
 
 from aiohttp import web
 
 from prober.api.app import Surface, make_app
-from prober.api.backend import ApiBackend
+from prober.api.backend import (
+    ApiCommand,
+    ReadHistory,
+    Reload,
+    RenderMetrics,
+    RunCommand,
+    ServiceLink,
+    WriteIncident,
+)
 from prober.api.origin import Network
 from prober.domain.commands import Command, Result
 from prober.domain.incident import Incident
 from prober.domain.snapshot import StatusSnapshot
 from prober.domain.status import Impact, IncidentStatus
 
-T = TypeVar("T")
-
 
 class LoopBackend:
-    """An ApiBackend for another thread: reads go straight through, the rest runs on the
-    backend's own loop."""
+    """The ApiBackend the handlers on the HTTP thread see: reads from the link's one
+    published value, everything else submitted to the service loop and awaited."""
 
-    def __init__(self, backend: ApiBackend, loop: asyncio.AbstractEventLoop) -> None:
-        self._backend = backend
-        self._loop = loop
+    def __init__(self, link: ServiceLink) -> None:
+        self._link = link
 
-    async def _there(self, coro: Coroutine[Any, Any, T]) -> T:
-        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, self._loop))
+    async def _there(self, command: ApiCommand) -> Any:
+        return await asyncio.wrap_future(self._link.submit(command))
 
     def snapshot(self) -> StatusSnapshot:
-        return self._backend.snapshot()
+        return self._link.published().snapshot
 
     def ready(self) -> tuple[bool, str]:
-        return self._backend.ready()
+        return self._link.published().ready
 
     def write_token(self) -> str | None:
-        return self._backend.write_token()
+        return self._link.published().write_token
 
     async def metrics(self, openmetrics: bool = False) -> tuple[bytes, str]:
-        return await self._there(self._backend.metrics(openmetrics))
+        return cast(tuple[bytes, str], await self._there(RenderMetrics(openmetrics)))
 
     async def reload(self) -> tuple[bool, list[str]]:
-        return await self._there(self._backend.reload())
+        return cast(tuple[bool, list[str]], await self._there(Reload()))
 
     async def command(self, command: Command) -> Result:
-        return await self._there(self._backend.command(command))
+        return cast(Result, await self._there(RunCommand(command)))
 
     async def incident_history(self, since: float, until: float) -> list[Incident]:
-        return await self._there(self._backend.incident_history(since, until))
+        return cast(list[Incident], await self._there(ReadHistory(since, until)))
 
     async def write_incident(
         self, incident_id: str, status: IncidentStatus | None, body: str, impact: Impact | None
     ) -> Incident:
-        return await self._there(self._backend.write_incident(incident_id, status, body, impact))
+        write = WriteIncident(incident_id, status, body, impact)
+        return cast(Incident, await self._there(write))
 
 
 class AdminListenError(OSError):
@@ -84,13 +97,13 @@ class ServerThread:
 
     def __init__(
         self,
-        backend: ApiBackend,
+        link: ServiceLink,
         host: str,
         port: int,
         admin: tuple[str, int] | None = None,
         trusted_proxies: tuple[Network, ...] = (),
     ) -> None:
-        self._backend = backend
+        self._link = link
         self._trusted = trusted_proxies
         self._host, self._port = host, port
         self._admin = admin
@@ -106,10 +119,7 @@ class ServerThread:
         self.admin_address: tuple[str, int] | None = admin
 
     def start(self, timeout: float = 30.0) -> tuple[str, int]:
-        main = asyncio.get_running_loop()
-        self._thread = threading.Thread(
-            target=self._run, args=(main,), name="prober-http", daemon=True
-        )
+        self._thread = threading.Thread(target=self._run, name="prober-http", daemon=True)
         self._thread.start()
         if not self._ready.wait(timeout):
             raise OSError(f"the HTTP server did not start within {timeout:g}s")
@@ -117,29 +127,35 @@ class ServerThread:
             raise self._error
         return self.address
 
-    def _run(self, main: asyncio.AbstractEventLoop) -> None:
-        asyncio.run(self._life(main))
+    def _run(self) -> None:
+        asyncio.run(self._life())
 
-    async def _life(self, main: asyncio.AbstractEventLoop) -> None:
+    async def _life(self) -> None:
         with self._lock:
             self._loop = asyncio.get_running_loop()
             self._stop_event = asyncio.Event()
             if self._stop_requested:
                 self._stop_event.set()
         try:
-            await self._serve(main)
-        except BaseException as exc:  # reported to start(); the thread just ends
-            self._error = exc
+            await self._serve()
+        except BaseException as exc:  # reported to start() once cleaned up; the thread ends
+            await self._cleanup()
+            self._error = exc.with_traceback(None)  # no frames of this loop leave the thread
+            self._ready.set()
+            return
         self._ready.set()
         try:
-            if self._error is None:
-                await self._stop_event.wait()
+            await self._stop_event.wait()
         finally:
-            for runner in self._runners:
-                await runner.cleanup()
+            await self._cleanup()
 
-    async def _serve(self, main: asyncio.AbstractEventLoop) -> None:
-        backend = LoopBackend(self._backend, main)
+    async def _cleanup(self) -> None:
+        for runner in self._runners:
+            await runner.cleanup()
+        self._runners = []
+
+    async def _serve(self) -> None:
+        backend = LoopBackend(self._link)
         if self._admin is None:
             self.address = await self._site(
                 make_app(backend, trusted_proxies=self._trusted), self._host, self._port

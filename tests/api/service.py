@@ -10,7 +10,7 @@ from pathlib import Path
 from aiohttp import web
 
 from prober.config.loader import load_config
-from prober.service import Service, Settings
+from prober.service import Service, Settings, build_service
 
 TOKEN = "human-write-token-for-tests"
 
@@ -77,7 +77,7 @@ async def running_service(
     path = tmp_path / "checks.yaml"
     path.write_text(CONFIG.format(target=target))
     settings = Settings(config_path=str(path), db_path=db, api_token=token)
-    service = Service(settings, load_config(path))
+    service = build_service(settings, load_config(path))
     await service.start()
     try:
         yield service

@@ -1,19 +1,40 @@
-"""The HTTP app on its own thread: reads served there, writes and /metrics run on the
-caller's loop, a taken port fails start() with OSError."""
+"""The HTTP app on its own thread: reads served there from the one published value,
+writes and /metrics run on the caller's loop as marshalled commands, a taken port fails
+start() with OSError. The thread rule (prober/api/thread.py) is enforced here."""
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import socket
 import threading
+from pathlib import Path
 
 import aiohttp
 import pytest
 
+from prober.api.backend import ApiBackend, ApiCommand, Published, dispatch
 from prober.api.thread import ServerThread
 from prober.domain.status import IncidentStatus
 
 from .fake import INCIDENT_ID, TOKEN, FakeBackend
+from .service import TOKEN as SERVICE_TOKEN
+from .service import healthy_target, running_service
+
+
+class Link:
+    """A ServiceLink over any ApiBackend, its commands run on the loop that made it."""
+
+    def __init__(self, backend: ApiBackend) -> None:
+        self.backend = backend
+        self.loop = asyncio.get_running_loop()
+
+    def published(self) -> Published:
+        b = self.backend
+        return Published(b.snapshot(), b.ready(), b.write_token())
+
+    def submit(self, command: ApiCommand) -> concurrent.futures.Future[object]:
+        return asyncio.run_coroutine_threadsafe(dispatch(self.backend, command), self.loop)
 
 
 class RecordingBackend(FakeBackend):
@@ -34,7 +55,7 @@ class RecordingBackend(FakeBackend):
 
 async def test_reads_on_the_thread_writes_and_metrics_on_the_callers_loop() -> None:
     backend = RecordingBackend()
-    server = ServerThread(backend, "127.0.0.1", 0)
+    server = ServerThread(Link(backend), "127.0.0.1", 0)
     host, port = server.start()
     base = f"http://{host}:{port}"
     try:
@@ -60,7 +81,7 @@ async def test_a_taken_port_fails_start() -> None:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        server = ServerThread(FakeBackend(), "127.0.0.1", port)
+        server = ServerThread(Link(FakeBackend()), "127.0.0.1", port)
         with pytest.raises(OSError):
             server.start()
         await server.stop()
@@ -68,9 +89,9 @@ async def test_a_taken_port_fails_start() -> None:
 
 
 async def test_stop_is_idempotent_and_safe_before_and_after_start() -> None:
-    server = ServerThread(FakeBackend(), "127.0.0.1", 0)
+    server = ServerThread(Link(FakeBackend()), "127.0.0.1", 0)
     await server.stop()  # never started: nothing to join
-    server = ServerThread(FakeBackend(), "127.0.0.1", 0)
+    server = ServerThread(Link(FakeBackend()), "127.0.0.1", 0)
     server.start()
     await asyncio.gather(server.stop(), server.stop())
     await server.stop()
@@ -80,7 +101,7 @@ async def test_stop_is_idempotent_and_safe_before_and_after_start() -> None:
 
 async def test_public_and_admin_surfaces_on_two_listeners() -> None:
     backend = RecordingBackend()
-    server = ServerThread(backend, "127.0.0.1", 0, admin=("127.0.0.1", 0))
+    server = ServerThread(Link(backend), "127.0.0.1", 0, admin=("127.0.0.1", 0))
     host, port = server.start()
     assert server.admin_address is not None and server.admin_address[1] not in (0, port)
     public, admin = f"http://{host}:{port}", "http://{}:{}".format(*server.admin_address)
@@ -118,7 +139,7 @@ async def test_a_taken_admin_port_fails_start_and_frees_the_public_one() -> None
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        server = ServerThread(FakeBackend(), "127.0.0.1", 0, admin=("127.0.0.1", port))
+        server = ServerThread(Link(FakeBackend()), "127.0.0.1", 0, admin=("127.0.0.1", port))
         with pytest.raises(OSError):
             server.start()
         await server.stop()
@@ -138,3 +159,100 @@ def test_admin_listen_flag() -> None:
     assert parse(["run", "--admin-listen", "public"]).admin_listen is None
     with pytest.raises(UsageError, match="admin-listen"):
         parse(["run", "--admin-listen", "nowhere"])
+
+
+# ---- the thread rule: one published value, everything else a marshalled command ----------
+
+
+class StrictLink:
+    """A ServiceLink double that lets the HTTP thread use `published()` and `submit()` and
+    records (and refuses) anything else it reaches for."""
+
+    ALLOWED = frozenset({"published", "submit"})
+
+    def __init__(self, backend: ApiBackend) -> None:
+        object.__setattr__(self, "_inner", Link(backend))
+        object.__setattr__(self, "touched", [])
+
+    def __getattribute__(self, name: str) -> object:
+        if name in StrictLink.ALLOWED:
+            return getattr(object.__getattribute__(self, "_inner"), name)
+        if name == "touched":
+            return object.__getattribute__(self, name)
+        object.__getattribute__(self, "touched").append(name)
+        raise AttributeError(f"the HTTP thread may not use link.{name}")
+
+
+async def test_the_http_thread_uses_only_published_and_submit() -> None:
+    backend = FakeBackend()
+    link = StrictLink(backend)
+    server = ServerThread(link, "127.0.0.1", 0)  # type: ignore[arg-type]
+    host, port = server.start()
+    base = f"http://{host}:{port}"
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    write = f"/api/prober/v1/incidents/{INCIDENT_ID}/updates"
+    try:
+        async with aiohttp.ClientSession() as s:
+            for path in ("/", "/api/v2/summary.json", "/history", "/-/ready", "/metrics"):
+                async with s.get(base + path) as r:
+                    assert r.status == 200, path
+            async with s.post(base + "/-/reload") as r:
+                assert r.status == 200
+            body = {"status": IncidentStatus.IDENTIFIED.value, "body": "Found it."}
+            async with s.post(base + write, json=body, headers=auth) as r:
+                assert r.status == 201, await r.text()
+    finally:
+        await server.stop()
+    assert link.touched == []
+    assert backend.reloads == 1 and len(backend.writes) == 1  # both ran, as commands
+
+
+def test_the_thread_module_reaches_the_service_only_through_the_two_doors() -> None:
+    """Source check of prober/api/thread.py: every use of the link is `published` or
+    `submit`, and nothing of the service (or its loop) is imported."""
+    import ast
+
+    import prober.api.thread as module
+
+    tree = ast.parse(Path(module.__file__).read_text())
+    used = {
+        node.attr
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute)
+        and isinstance(node.value, ast.Attribute)
+        and node.value.attr == "_link"
+    }
+    assert used == {"published", "submit"}
+    imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module} | {
+        a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names
+    }
+    assert not {m for m in imported if m.startswith(("prober.service", "prober.keeper"))}
+
+
+async def test_the_real_service_behind_the_thread(tmp_path: Path) -> None:
+    """The Service is the link: reads from its published value, a person's command, a
+    reload and /metrics run on its loop."""
+    async with healthy_target() as target, running_service(tmp_path, target) as service:
+        server = ServerThread(service, "127.0.0.1", 0)
+        host, port = server.start()
+        base = f"http://{host}:{port}"
+        auth = {"Authorization": f"Bearer {SERVICE_TOKEN}"}
+        opened = {"name": "Payments delayed", "body": "Looking.", "components": {}}
+        try:
+            async with aiohttp.ClientSession() as s:
+                async with s.get(base + "/-/ready") as r:
+                    assert r.status == 200, await r.text()
+                async with s.post(
+                    base + "/api/prober/v1/incidents", json=opened, headers=auth
+                ) as r:
+                    assert r.status == 201, await r.text()
+                    iid = (await r.json())["incident"]["id"]
+                assert service.published().snapshot.incidents[0].id == iid
+                async with s.get(base + "/api/v2/incidents/unresolved.json") as r:
+                    assert [i["id"] for i in (await r.json())["incidents"]] == [iid]
+                async with s.get(base + "/metrics") as r:
+                    assert "prober_incidents_open 1" in await r.text()
+                async with s.post(base + "/-/reload") as r:
+                    assert r.status == 200
+        finally:
+            await server.stop()

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from prober.config.loader import load_config
 from prober.probes.result import ProbeResult, Reason
-from prober.service import Service, Settings
+from prober.service import Settings, build_service
 from prober.signals.traffic import Reading, round_for
 
 CONFIG = """
@@ -32,11 +32,13 @@ async def counted(tmp_path: Path, mode: str) -> tuple[int, int]:
     one traffic round (10 requests, 30% failing)."""
     path = tmp_path / "checks.yaml"
     path.write_text(CONFIG.replace("MODE", mode))
-    service = Service(Settings(config_path=str(path), db_path="memory"), load_config(path))
+    service = build_service(Settings(config_path=str(path), db_path="memory"), load_config(path))
     now = service.clock.now().timestamp()
     check = service.config.checks[0]
-    await service._on_round(check, [ProbeResult("api-h", "api", now, Reason.OK, 0.01, 200)], 0.0)
-    await service._on_traffic("api", round_for("api", Reading("ok", 0.3, 1.0), now, 10.0))
+    await service.intake.on_round(
+        check, [ProbeResult("api-h", "api", now, Reason.OK, 0.01, 200)], 0.0
+    )
+    await service.intake.on_traffic("api", round_for("api", Reading("ok", 0.3, 1.0), now, 10.0))
     day = int(now) // 86400 * 86400
     return service.daily.copy().get(("api", day), (0, 0))
 
@@ -53,11 +55,11 @@ async def test_a_reading_without_data_holds_the_traffic_verdict(tmp_path: Path) 
     """The service tells the engine: an error or no_data reading holds, data releases."""
     path = tmp_path / "checks.yaml"
     path.write_text(CONFIG.replace("MODE", "worst"))
-    service = Service(Settings(config_path=str(path), db_path="memory"), load_config(path))
-    await service._on_reading("api", Reading("error", detail="ClientConnectorError"))
+    service = build_service(Settings(config_path=str(path), db_path="memory"), load_config(path))
+    await service.intake.on_reading("api", Reading("error", detail="ClientConnectorError"))
     assert service.engine.traffic_held("api")
     now = service.clock.now().timestamp()
     reading = Reading("ok", 0.0, 5.0)
-    await service._on_reading("api", reading)
-    await service._on_traffic("api", round_for("api", reading, now, 10.0))
+    await service.intake.on_reading("api", reading)
+    await service.intake.on_traffic("api", round_for("api", reading, now, 10.0))
     assert not service.engine.traffic_held("api")
