@@ -13,6 +13,7 @@ TOP = (
     "webhooks",
     "incident_templates",
     "network",
+    "distributed",
 )
 PAGE = ("name", "url", "time_zone", "refresh")
 # Keys a check may set that `defaults:` may also set.
@@ -59,6 +60,7 @@ WEEKLY = ("days", "start", "duration", "timezone")
 INCIDENTS = ("quiet_period", "min_update_spacing", "per_group", "title_template")
 INCIDENT_TEMPLATE = ("id", "name", "body", "status", "impact", "components")
 NETWORK = ("canaries", "interval", "timeout")
+DISTRIBUTED = ("locations", "quorum", "location_timeout", "settle")
 WEBHOOK = ("id", "url", "kind", "secret", "headers", "timeout", "max_attempts")
 
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")

@@ -373,6 +373,25 @@ def json_schema() -> Schema:
         keys.NETWORK,
         description="Telling prober's own network loss from a total outage.",
     )
+    distributed = _obj(
+        {
+            "locations": {
+                "type": "array",
+                "items": ident,
+                "description": "Locations agents are expected in (shown as no data until "
+                "they report).",
+            },
+            "quorum": _d(
+                {"oneOf": [{"const": "majority"}, {"type": "integer", "minimum": 1}]},
+                "Locations that must see a failure for it to count.",
+                "majority",
+            ),
+            "location_timeout": _dur("A location silent this long is no data.", 60.0),
+            "settle": _dur("How long past a round's timeout late locations are awaited.", 2.0),
+        },
+        keys.DISTRIBUTED,
+        description="Probe agents in several locations and their quorum.",
+    )
     page = _obj(
         {
             "name": _str("Title of the status page.", "Status"),
@@ -431,6 +450,7 @@ def json_schema() -> Schema:
             "webhooks": {"type": "array", "items": webhook},
             "incident_templates": {"type": "array", "items": template},
             "network": network,
+            "distributed": distributed,
         },
         keys.TOP,
         required=("components", "checks"),

@@ -19,6 +19,7 @@ from prober.config.model import (
     CANARY_COMPONENT,
     Check,
     Component,
+    Distributed,
     Expectations,
     IncidentPolicy,
     Maintenance,
@@ -392,3 +393,57 @@ def read_network(r: Reader, node: yaml.Node | None) -> Network | None:
             for i, u in enumerate(urls)
         )
     )
+
+
+def read_distributed(r: Reader, node: yaml.Node | None) -> Distributed | None:
+    """`distributed:` locations and quorum of probe agents (`prober agent`)."""
+    if node is None:
+        return Distributed()
+    f = r.mapping(node, "distributed", keys.DISTRIBUTED)
+    if f is None:
+        return None
+    locations: list[str | None] = []
+    if "locations" in f:
+        items = r.sequence(f["locations"], "distributed.locations") or []
+        locations = [fields.ident(r, n, f"distributed.locations[{i}]") for i, n in enumerate(items)]
+    quorum: int | None = 0
+    if "quorum" in f:
+        q = f["quorum"]
+        if isinstance(q, yaml.ScalarNode) and q.value == "majority":
+            quorum = 0
+        elif isinstance(q, yaml.ScalarNode) and q.value.isdigit():
+            quorum = r.integer(q, "distributed.quorum", 1, 99)
+        else:
+            r.error(
+                q,
+                "distributed.quorum",
+                f"expected majority or a number of locations (1 to 99), got {q.value!r}"
+                if isinstance(q, yaml.ScalarNode)
+                else "expected majority or a number of locations (1 to 99)",
+            )
+            quorum = None
+    timeout = (
+        r.duration(f["location_timeout"], "distributed.location_timeout", 1.0, 3600.0)
+        if "location_timeout" in f
+        else Distributed.location_timeout
+    )
+    settle = (
+        r.duration(f["settle"], "distributed.settle", 0.0, 60.0)
+        if "settle" in f
+        else Distributed.settle
+    )
+    if None in locations or quorum is None or timeout is None or settle is None:
+        return None
+    names = tuple(n for n in locations if n is not None)
+    if len(set(names)) != len(names):
+        r.error(f["locations"], "distributed.locations", "a location is listed twice")
+        return None
+    if names and quorum > len(names):
+        r.error(
+            f["quorum"],
+            "distributed.quorum",
+            f"quorum {quorum} exceeds the {len(names)} listed locations "
+            "(no failure could ever count)",
+        )
+        return None
+    return Distributed(names, quorum, timeout, settle)
