@@ -1,4 +1,4 @@
-"""The `prober` command: run | check-config | once | demo | schema."""
+"""The `prober` command: run | check-config | once | demo | schema | agent."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from typing import NoReturn
 
 from prober import __version__
 from prober.config.model import Config
+from prober.distributed import cli as agent_cli
 from prober.errors import ConfigError, StoreLockedError, StoreLostError
 
 DEFAULT_LISTEN = "127.0.0.1:8080"
@@ -220,6 +221,7 @@ def build_parser() -> argparse.ArgumentParser:
         default="text",
         help="json: one object per probe result, for CI",
     )
+    agent_cli.add_parser(sub)  # prober agent: prober/distributed/cli.py
     return p
 
 
@@ -255,6 +257,8 @@ def _main(argv: Sequence[str] | None) -> int:
         return 0
     if args.command == "once":
         return _once(args.file, args.checks, args.output)
+    if args.command == "agent":
+        return agent_cli.run(args)
     return _serve(args)
 
 
