@@ -136,7 +136,7 @@ class RoundWriter:
     async def _wait(self, seconds: float | None) -> None:
         """Until `add` wakes the writer (first row, or a full batch), or `seconds` pass."""
         self._wake.clear()
-        waker = asyncio.ensure_future(self._wake.wait())
+        waker: asyncio.Future[object] = asyncio.ensure_future(self._wake.wait())
         tasks = {waker}
         if seconds is not None:
             tasks.add(asyncio.ensure_future(self._clock.sleep(seconds)))
