@@ -14,8 +14,13 @@ import asyncio
 import socket
 from collections.abc import Awaitable, Callable, Iterable
 
-from prometheus_client import CollectorRegistry, Histogram, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
 
 from prober.clock import Clock, SystemClock
 from prober.config.model import Check, Config
@@ -25,6 +30,7 @@ from prober.distributed.roundlog import RoundLog, RoundRow
 from prober.distributed.shard import select
 from prober.distributed.writer import RoundWriter, WriterSettings
 from prober.metrics.checks import CheckSeriesTable
+from prober.metrics.state import Hist
 from prober.probes.result import ProbeResult
 from prober.runner import Runner
 
@@ -54,6 +60,19 @@ class _AgentCollector:
             m.add_metric(values, value)
             return m
 
+        batch = a.batch_seconds
+        hist = HistogramMetricFamily(
+            "prober_agent_batch_duration_seconds",
+            "Time to write one batch of rounds to the round log.",
+            labels=labels,
+        )
+        cum = 0
+        buckets: list[tuple[str, float]] = []
+        for bound, n in zip((*batch.bounds, float("inf")), batch.counts, strict=True):
+            cum += n
+            buckets.append(("+Inf" if bound == float("inf") else repr(bound), cum))
+        hist.add_metric(values, buckets, batch.total)
+        yield hist
         yield counter(
             "prober_agent_rounds_written",
             "Rounds stored durably in the round log.",
@@ -103,13 +122,7 @@ class Agent:
         self._max_concurrency = max_concurrency
         self._grace = grace
         self.registry = CollectorRegistry(auto_describe=True)
-        self._batch = Histogram(
-            "prober_agent_batch_duration_seconds",
-            "Time to write one batch of rounds to the round log.",
-            ["location", "shard"],
-            buckets=BATCH_BUCKETS,
-            registry=self.registry,
-        ).labels(location, self.shard_label)
+        self.batch_seconds = Hist(BATCH_BUCKETS)
         self.writer = RoundWriter(rounds, self.clock, writer, self._on_batch)
         self.registry.register(_AgentCollector(self))
         self.series = CheckSeriesTable()
@@ -119,7 +132,7 @@ class Agent:
         self.rounds = 0
 
     def _on_batch(self, rows: int, seconds: float) -> None:
-        self._batch.observe(seconds)
+        self.batch_seconds.observe(seconds)
 
     async def _on_round(self, check: Check, results: list[ProbeResult], lag: float) -> None:
         if not results:

@@ -7,6 +7,7 @@ import asyncio
 import re
 import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -122,3 +123,27 @@ async def test_promtool_accepts_the_agent_exposition() -> None:
     )
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert checked.stdout == b"" and checked.stderr == b""  # no lint complaint either
+
+
+DOC = (Path(__file__).resolve().parents[2] / "docs" / "METRICS.md").read_text()
+
+
+async def test_metrics_doc_lists_exactly_the_agent_families() -> None:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    doc = DOC
+    section = doc.split("## prober agent", 1)[1]
+    listed = dict(re.findall(r"^- `(prober_agent_[a-z_]+)` \((\w+)\)", section, re.M))
+    clock = VirtualClock()
+    agent = Agent(config(), MemoryRoundLog(), "eu", clock=clock, probe=FakeProbe(clock))
+    await agent.start()
+    await clock.advance(10.0)
+    text = agent.render_metrics().decode()
+    await agent.stop()
+    exposed = {}
+    for fam in text_string_to_metric_families(text):
+        if fam.name.startswith("prober_agent_"):
+            name = fam.name + "_total" if fam.type == "counter" else fam.name
+            exposed[name] = fam.type
+            assert all(set(s.labels) >= {"location", "shard"} for s in fam.samples)
+    assert listed == exposed
