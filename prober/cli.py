@@ -128,7 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument(
             "--db",
             default=_env("PROBER_DB", "prober.db"),
-            help="SQLite file, or :memory: (env PROBER_DB, default prober.db)",
+            help="SQLite file, :memory:, or a postgresql:// URL (env PROBER_DB, default prober.db)",
         )
         sp.add_argument(
             "--log-format",
@@ -309,7 +309,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _db_dir_exists(db: str) -> None:
-    if db in ("", "memory", ":memory:") or db.startswith("file:"):
+    if db in ("", "memory", ":memory:") or db.startswith(("file:", "postgresql:", "postgres:")):
         return
     folder = Path(db).parent
     if not folder.is_dir():

@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from prober.clock import Clock, SystemClock
+from prober.domain.codec import StateDelta, join_state
 from prober.domain.effects import Effect, IncidentOpened
 from prober.errors import StoreError, StoreLockedError, StoreLostError
 from prober.logs import get_logger
@@ -55,7 +56,8 @@ class StoreKeeper:
         self.on_saved = on_saved
         self._pending: list[tuple[Sequence[Effect], Sequence[Row]]] = []
         self._unannounced: list[tuple[Sequence[Effect], float]] = []
-        self._state: tuple[Mapping[str, Any], float] | None = None
+        self._state: StateDelta | None = None  # the state deltas not yet written, as one
+        self._now = 0.0  # `now` of the latest batch submitted
         self._wake = asyncio.Event()
         self._writing = asyncio.Lock()
         self._failures = 0
@@ -78,13 +80,17 @@ class StoreKeeper:
         return not self._pending and self._state is None and not self._unannounced
 
     async def open(self) -> Mapping[str, Any] | None:
-        """Open the store and return the saved domain state (None when fresh)."""
+        """Open the store and return the saved engine state, joined from its rows with the
+        open incidents (what `Engine(config, state)` takes; None when fresh)."""
         try:
             await self.store.open()
             try:
-                return await self.store.load_domain_state()
-            except ValueError as exc:  # bad JSON: the service rescues what it can
-                self.unreadable_state = f"saved state is not valid JSON: {exc}"
+                saved = await self.store.load_state()
+                if saved is None:
+                    return None
+                return join_state(saved.engine, saved.components, saved.open_incidents)
+            except (ValueError, KeyError, TypeError) as exc:  # the service rescues
+                self.unreadable_state = f"saved state is unreadable: {type(exc).__name__}: {exc}"
                 return None
         except (StoreLockedError, StoreLostError):
             raise  # another prober writes this file, or it vanished: refuse to start
@@ -99,29 +105,32 @@ class StoreKeeper:
             # Keep showing (and evolving, in memory) what was open: read-only, never written.
             state, still_open = await asyncio.to_thread(salvage, path)
             if still_open:
-                await self.store.apply([IncidentOpened(i) for i in still_open], {}, (), 0.0)
+                await self.store.apply([IncidentOpened(i) for i in still_open], None, (), 0.0)
             log.warning("store_salvaged", open_incidents=len(still_open), state=state is not None)
             return state
 
     def submit(
         self,
         effects: Sequence[Effect],
-        state: Mapping[str, Any],
+        state: StateDelta | None,
         deliveries: Sequence[Row],
         now: float,
     ) -> None:
-        """Queue a batch (and the state after it) for the writer task; returns at once."""
+        """Queue a batch (and the engine's state delta after it, folded into the deltas
+        not yet written) for the writer task; returns at once."""
         if effects or deliveries:
             self._pending.append((effects, deliveries))
         if effects:
             self._unannounced.append((effects, now))
-        self._state = (state, now)
+        if state is not None:
+            self._state = state if self._state is None else self._state.then(state)
+        self._now = now
         self._wake.set()
 
     async def apply(
         self,
         effects: Sequence[Effect],
-        state: Mapping[str, Any],
+        state: StateDelta | None,
         deliveries: Sequence[Row],
         now: float,
     ) -> None:
@@ -137,7 +146,7 @@ class StoreKeeper:
                 self._announce()
                 return True
             batches = list(self._pending)
-            state, now = self._state if self._state is not None else ({}, 0.0)
+            state, now = self._state, self._now
             saved_state = self._state
             effects = [e for batch, _ in batches for e in batch]
             rows = [r for _, batch_rows in batches for r in batch_rows]
@@ -186,12 +195,13 @@ class StoreKeeper:
     async def apply_durably(
         self,
         effects: Sequence[Effect],
-        state: Mapping[str, Any],
+        state: StateDelta | None,
         deliveries: Sequence[Row],
         now: float,
     ) -> None:
         """Like `apply`, but for a write someone waits on: raise StoreError when it is not
-        durable (the batch is not queued: the caller refuses the write and undoes it)."""
+        durable (the batch is not queued: the caller refuses the write and undoes it; the
+        engine it rebuilds gives a complete delta, so the lost `state` is made good)."""
         if self.degraded:
             raise StoreError(f"not durable: {self.degraded}")
         if not await self.flush():  # what is queued goes first, in order

@@ -331,10 +331,10 @@ class Service:
         )
         wall = self.clock.now().timestamp()
         if durable:
-            await self.keeper.apply_durably(effects, self.engine.to_state(), rows, wall)
+            await self.keeper.apply_durably(effects, self.engine.state_delta(), rows, wall)
             self._announce(effects, now)
         else:
-            self.keeper.submit(effects, self.engine.to_state(), rows, wall)
+            self.keeper.submit(effects, self.engine.state_delta(), rows, wall)
 
     def _announce(self, effects: Sequence[Effect], now: float) -> None:
         """After the store: metrics and logs, then the snapshot readers see."""
@@ -361,7 +361,7 @@ class Service:
     async def _save_state(self) -> None:
         """Hysteresis counters, and any batch a failed write left queued."""
         async with self._lock:
-            self.keeper.submit([], self.engine.to_state(), (), self.clock.now().timestamp())
+            self.keeper.submit([], self.engine.state_delta(), (), self.clock.now().timestamp())
 
     async def _flush_aggregates(self) -> None:
         rows = self.aggregator.drain()

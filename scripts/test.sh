@@ -16,6 +16,10 @@ missing=()
 for bin in "${!debs[@]}"; do
   command -v "$bin" >/dev/null 2>&1 || [ -x "/usr/sbin/$bin" ] || missing+=("${debs[$bin]}")
 done
+# PostgreSQL for the store/leadership tests (tests/pg.py starts a throwaway cluster with
+# initdb + pg_ctl, which Debian keeps off PATH in /usr/lib/postgresql/<major>/bin).
+compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || command -v initdb >/dev/null 2>&1 \
+  || missing+=(postgresql)
 if [ "${#missing[@]}" -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     apt-get update -qq

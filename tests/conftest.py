@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.pg import pg_cluster, pg_url  # noqa: F401  (the PostgreSQL fixtures)
+
 TESTS = Path(__file__).resolve().parent
 
 SLOW_PLACES = (

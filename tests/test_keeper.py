@@ -4,10 +4,10 @@ replaced by memory and stays reported unhealthy."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 from prober.clock import VirtualClock
+from prober.domain.codec import StateDelta
 from prober.domain.effects import Effect, IncidentOpened
 from prober.domain.incident import Incident, IncidentUpdate
 from prober.domain.status import Impact, IncidentStatus
@@ -15,6 +15,7 @@ from prober.errors import StoreError
 from prober.keeper import StoreKeeper
 from prober.metrics import Metrics
 from prober.store.memory import MemoryStore
+from tests.store.factories import engine_row, st
 
 
 class FlakyStore(MemoryStore):
@@ -25,7 +26,7 @@ class FlakyStore(MemoryStore):
     async def apply(
         self,
         effects: Sequence[Effect],
-        domain_state: Mapping[str, Any],
+        domain_state: StateDelta | None,
         deliveries: Sequence[tuple[str, str, bytes]] = (),
         now: float = 0.0,
     ) -> None:
@@ -64,17 +65,17 @@ async def test_a_failed_write_is_replayed_with_the_next_one() -> None:
     keeper = StoreKeeper(store, metrics)
     assert await keeper.open() is None
     store.broken = True
-    await keeper.apply([opened(1)], {"v": 1}, [("hook", "hook:u1", b"{}")], 1.0)
+    await keeper.apply([opened(1)], st(v=1), [("hook", "hook:u1", b"{}")], 1.0)
     assert not keeper.healthy and keeper.pending_effects == 1
     assert "prober_store_healthy 0.0" in exposition(metrics)
     assert await store.incidents() == []
 
     store.broken = False
-    await keeper.apply([], {"v": 2}, [], 2.0)  # e.g. the periodic state save
+    await keeper.apply([], st(v=2), [], 2.0)  # e.g. the periodic state save
     assert keeper.healthy and keeper.pending_effects == 0
     assert [i.id for i in await store.incidents()] == ["i1"]
     assert [d.event_key for d in await store.due_deliveries(3.0)] == ["hook:u1"]
-    assert await store.load_domain_state() == {"v": 2}
+    assert await engine_row(store) == {"v": 2}
     assert "prober_store_healthy 1.0" in exposition(metrics)
 
 
@@ -84,10 +85,10 @@ async def test_the_backlog_is_bounded_dropping_the_oldest() -> None:
     await keeper.open()
     store.broken = True
     for n in range(5):
-        await keeper.apply([opened(n)], {}, [], float(n))
+        await keeper.apply([opened(n)], None, [], float(n))
     assert keeper.pending_effects == 3
     store.broken = False
-    await keeper.apply([], {}, [], 9.0)
+    await keeper.apply([], None, [], 9.0)
     assert sorted(i.id for i in await store.incidents()) == ["i2", "i3", "i4"]
 
 
@@ -96,7 +97,7 @@ async def test_a_store_that_cannot_open_is_replaced_and_stays_unhealthy() -> Non
     keeper = StoreKeeper(BadFile(), metrics)
     assert await keeper.open() is None
     assert isinstance(keeper.store, MemoryStore) and not isinstance(keeper.store, BadFile)
-    await keeper.apply([opened(1)], {}, [], 1.0)  # works, in memory
+    await keeper.apply([opened(1)], None, [], 1.0)  # works, in memory
     assert not keeper.healthy
     assert "file is not a database" in keeper.degraded
     text = exposition(metrics)
@@ -113,7 +114,7 @@ class CountingStore(FlakyStore):
     async def apply(
         self,
         effects: Sequence[Effect],
-        domain_state: Mapping[str, Any],
+        domain_state: StateDelta | None,
         deliveries: Sequence[tuple[str, str, bytes]] = (),
         now: float = 0.0,
     ) -> None:
@@ -133,7 +134,7 @@ async def test_the_writer_retries_on_its_own_with_backoff_and_recovers_without_a
     writer = asyncio.create_task(keeper.run())
     try:
         store.broken = True
-        keeper.submit([opened(1)], {"v": 1}, [], 1.0)
+        keeper.submit([opened(1)], st(v=1), [], 1.0)
         await clock.settle()
         assert store.attempts == 1 and not keeper.healthy
         await clock.advance(0.9)
@@ -147,7 +148,7 @@ async def test_the_writer_retries_on_its_own_with_backoff_and_recovers_without_a
         store.broken = False  # space freed: nothing new is submitted
         await clock.advance(4.1)
         assert keeper.healthy and [i.id for i in await store.incidents()] == ["i1"]
-        assert await store.load_domain_state() == {"v": 1}
+        assert await engine_row(store) == {"v": 1}
         attempts = store.attempts
         await clock.advance(120)
         assert store.attempts == attempts, "idle once written"
@@ -164,7 +165,7 @@ async def test_submitting_never_waits_for_the_store() -> None:
     writer = asyncio.create_task(keeper.run())
     try:
         for n in range(50):  # probe rounds go on, each submit returns at once
-            keeper.submit([opened(n)], {"v": n}, [], float(n))
+            keeper.submit([opened(n)], st(v=n), [], float(n))
         for _ in range(100):  # bounded: let the writer reach the hanging disk
             if store.attempts:
                 break

@@ -57,7 +57,7 @@ async def saved_in_monitoring(db: Path, cfg: Config) -> tuple[Sim, str]:
     store = SqliteStore(str(db))
     await store.open()
     rows = deliveries_for(sim.effects, cfg.webhooks, lambda i: {"id": i.id}, {})
-    await store.apply(sim.effects, sim.engine.to_state(), rows, sim.now)
+    await store.apply(sim.effects, sim.engine.state_delta(), rows, sim.now)
     await store.close()
     return sim, iid
 
@@ -129,7 +129,7 @@ async def saved_open(db: Path, cfg: Config) -> tuple[Sim, str]:
     )
     store = SqliteStore(str(db))
     await store.open()
-    await store.apply(sim.effects, sim.engine.to_state(), (), sim.now)
+    await store.apply(sim.effects, sim.engine.state_delta(), (), sim.now)
     await store.close()
     return sim, sim.engine.open_incidents()[0].id
 
@@ -203,7 +203,7 @@ async def test_an_unreadable_saved_state_starts_fresh_keeping_open_incidents_lou
     cfg = config(webhooks=False)
     sim, iid = await saved_open(tmp_path / "p.db", cfg)
     with sqlite3.connect(tmp_path / "p.db") as conn:
-        state = json.loads(conn.execute("SELECT state FROM domain_state").fetchone()[0])
+        state = json.loads(conn.execute("SELECT state FROM engine_state").fetchone()[0])
         if damage == "bad_json":
             text = "{not json"
         elif damage == "newer_version":
@@ -211,7 +211,7 @@ async def test_an_unreadable_saved_state_starts_fresh_keeping_open_incidents_lou
         else:
             del state["incidents"]["records"][0]["members"]
             text = json.dumps(state)
-        conn.execute("UPDATE domain_state SET state = ?", (text,))
+        conn.execute("UPDATE engine_state SET state = ?", (text,))
     with capture_logs() as logs:
         service = await started(tmp_path, cfg, sim.now + 1)
     try:

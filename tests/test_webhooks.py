@@ -99,8 +99,8 @@ async def test_signed_json_delivered_once_even_when_effects_are_applied_twice() 
     effects = [IncidentOpened(incident())]
     rows = deliveries_for(effects, hooks, view, {"name": "Acme"})
     now = clock.now().timestamp()
-    await store.apply(effects, {}, rows, now)
-    await store.apply(effects, {}, rows, now)  # a restart re-applying the same step
+    await store.apply(effects, None, rows, now)
+    await store.apply(effects, None, rows, now)  # a restart re-applying the same step
     try:
         assert await sender.run_once() == 1
         await sender.idle()
@@ -126,7 +126,7 @@ async def test_failures_back_off_then_deliver() -> None:
     inc = incident(IncidentStatus.RESOLVED)
     effects = [IncidentResolved(inc, inc.updates[-1])]
     await store.apply(
-        effects, {}, deliveries_for(effects, hooks, view, {}), clock.now().timestamp()
+        effects, None, deliveries_for(effects, hooks, view, {}), clock.now().timestamp()
     )
     try:
         assert await sender.run_once() == 1  # 503
@@ -153,7 +153,7 @@ async def test_hanging_endpoint_times_out_and_gives_up_after_max_attempts() -> N
     hooks = [Webhook(id="ops", url=receiver.url, timeout=0.2, max_attempts=2)]
     effects = [IncidentOpened(incident())]
     await store.apply(
-        effects, {}, deliveries_for(effects, hooks, view, {}), clock.now().timestamp()
+        effects, None, deliveries_for(effects, hooks, view, {}), clock.now().timestamp()
     )
     try:
         await sender.run_once()
@@ -182,7 +182,7 @@ async def test_a_hanging_endpoint_does_not_hold_up_another_webhook() -> None:
     sender.configure(hooks)
     effects = [IncidentOpened(incident())]
     await store.apply(
-        effects, {}, deliveries_for(effects, hooks, view, {}), clock.now().timestamp()
+        effects, None, deliveries_for(effects, hooks, view, {}), clock.now().timestamp()
     )
     try:
         assert await sender.run_once() == 2
@@ -219,7 +219,7 @@ async def delivered(
     effects = [IncidentOpened(incident())]
     await store.apply(
         effects,
-        {},
+        None,
         deliveries_for(effects, hooks, view, {"url": "https://s.x"}),
         fake.now().timestamp(),
     )
@@ -319,13 +319,13 @@ async def test_events_of_one_incident_arrive_in_order_after_a_retry() -> None:
     opened_inc = incident()
     resolved_inc = incident(IncidentStatus.RESOLVED)
     first = [IncidentOpened(opened_inc)]
-    await store.apply(first, {}, deliveries_for(first, hooks, view, {}), clock.now().timestamp())
+    await store.apply(first, None, deliveries_for(first, hooks, view, {}), clock.now().timestamp())
     try:
         assert await sender.run_once() == 1  # opened: 503, retried later
         await sender.idle()
         later = [IncidentResolved(resolved_inc, resolved_inc.updates[-1])]
         await store.apply(
-            later, {}, deliveries_for(later, hooks, view, {}), clock.now().timestamp()
+            later, None, deliveries_for(later, hooks, view, {}), clock.now().timestamp()
         )
         assert await sender.run_once() == 0, "resolved waits behind the opened retry"
         clock.advance(backoff(1))
@@ -355,7 +355,7 @@ async def test_the_payload_carries_the_event_and_a_link_not_the_whole_history() 
 
     await store.apply(
         effects,
-        {},
+        None,
         deliveries_for(effects, hooks, full_view, {"url": "u"}),
         clock.now().timestamp(),
     )
@@ -411,7 +411,7 @@ async def test_a_delivery_that_succeeded_but_could_not_be_marked_is_not_resent()
     effects = [IncidentOpened(incident())]
     await store.apply(
         effects,
-        {},
+        None,
         deliveries_for(effects, sender._hooks.values(), view, {}),
         clock.now().timestamp(),
     )
@@ -452,7 +452,7 @@ async def test_delivered_rows_lose_their_payload_and_are_pruned_after_a_day() ->
         sender.configure(hooks)
         effects = [IncidentOpened(incident())]
         now = clock.now().timestamp()
-        await store.apply(effects, {}, deliveries_for(effects, hooks, view, {}), now)
+        await store.apply(effects, None, deliveries_for(effects, hooks, view, {}), now)
         try:
             await sender.run_once()
             await sender.idle()

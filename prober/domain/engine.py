@@ -29,6 +29,7 @@ from typing import Any
 from prober.config.model import Config, Maintenance
 from prober.domain import maintenance
 from prober.domain import traffic as signal
+from prober.domain.codec import StateDelta, engine_row
 from prober.domain.desk import Desk
 from prober.domain.effects import ComponentStateChanged, Effect, NetworkHealthChanged
 from prober.domain.incident import Incident
@@ -78,6 +79,11 @@ class Engine:
         self._bad: set[str] = set()  # components whose shown status is bad
         self._uncreated: set[str] = set()  # components never evaluated yet
         self._stepped_at: float | None = None  # `now` of the last call that may step
+        # Persistence (`state_delta`): components changed since the last delta; the next
+        # delta is complete (every component) after construction and after a reconfigure.
+        self._dirty: set[str] = set()
+        self._complete = True
+        self._saved_tracks: dict[str, Any] = {}  # the guard's tracks as last given out
         self.book = IncidentBook(config.incidents, self._names(config), self._groups(config))
         self.desk = Desk()  # maintenances scheduled by people (desk.py)
         self.guard = NetworkGuard({}, hold_limit(config))
@@ -139,6 +145,7 @@ class Engine:
     def reconfigure(self, config: Config, now: float) -> list[Effect]:
         """Swap the config: unchanged components keep their state, removed ones drop out."""
         self._apply_config(config)
+        self._complete = True
         self._catch_up_reasons(self._bad)
         self._stepped_at = now
         return self._evaluate(now, list(self._health))
@@ -220,6 +227,7 @@ class Engine:
         """The component's traffic signal has no data (Prometheus unreachable or erroring,
         too few requests): its traffic verdict is held as it is until data returns."""
         self.signals.no_data(component)
+        self._dirty.add(component)
         return []
 
     def traffic_held(self, component: str) -> bool:
@@ -271,6 +279,7 @@ class Engine:
         if self._uncreated:
             for cid in self._uncreated:
                 self._created.setdefault(cid, now)
+            self._dirty.update(self._uncreated)
             self._uncreated = set()
         return network + self._evaluate(now, sorted(due, key=self._position.__getitem__))
 
@@ -297,6 +306,7 @@ class Engine:
         effects: list[Effect] = []
         in_maintenance = self._in_maintenance(now)
         healthy = self.guard.state != LOST
+        self._dirty.update(components)
         for cid in components:
             if cid not in self._created:
                 self._created[cid] = now
@@ -423,24 +433,64 @@ class Engine:
 
     # -- persistence ---------------------------------------------------------------------
 
+    def _component_state(self, cid: str) -> dict[str, Any]:
+        return {
+            "health": self._health[cid].to_state(),
+            **self.signals.to_state(cid),
+            "shown": self._shown[cid].value,
+            "created_at": self._created.get(cid),
+            "updated_at": self._updated.get(cid),
+        }
+
     def to_state(self) -> dict[str, Any]:
         self._catch_up_reasons(self._bad)
         return {
             "version": STATE_VERSION,
-            "components": {
-                cid: {
-                    "health": h.to_state(),
-                    **self.signals.to_state(cid),
-                    "shown": self._shown[cid].value,
-                    "created_at": self._created.get(cid),
-                    "updated_at": self._updated.get(cid),
-                }
-                for cid, h in self._health.items()
-            },
+            "components": {cid: self._component_state(cid) for cid in self._health},
             "incidents": self.book.to_state(),
             "network": self.guard.to_state(),
             "desk": self.desk.to_state(),
         }
+
+    def state_delta(self) -> StateDelta:
+        """The state rows changed since the previous call (codec.StateDelta): the engine
+        row, and a row per component evaluated, recorded into or otherwise changed since
+        (its guard tracks compared with those last given out). `join_state` of all the
+        rows given out so far, applied in order, equals `to_state()`."""
+        self._catch_up_reasons(self._bad)
+        network = self.guard.to_state()
+        tracks: dict[str, Any] = network.pop("tracks")
+        saved = self._saved_tracks
+        for check_id, track in tracks.items():
+            if saved.get(check_id) != track:
+                comp = self._check_component.get(check_id)
+                if comp is not None:
+                    self._dirty.add(comp)
+        self._saved_tracks = tracks
+        wanted = set(self._health) if self._complete else self._dirty & set(self._health)
+        by_component: dict[str, dict[str, Any]] = {cid: {} for cid in wanted}
+        for check_id, track in tracks.items():
+            comp = self._check_component.get(check_id)
+            if comp in by_component:
+                by_component[comp][check_id] = track
+        rows = {
+            cid: {**self._component_state(cid), "tracks": by_component[cid]}
+            for cid in self._health
+            if cid in wanted
+        }
+        book = self.book.to_state()
+        row = engine_row(
+            {
+                "version": STATE_VERSION,
+                "incidents": book,
+                "network": network,
+                "desk": self.desk.to_state(),
+            }
+        )
+        delta = StateDelta(row, rows, self._complete)
+        self._dirty = set()
+        self._complete = False
+        return delta
 
     def _load(self, state: Mapping[str, Any]) -> None:
         version = int(state.get("version", 0))

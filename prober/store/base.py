@@ -1,8 +1,18 @@
 """The one Store protocol; memory and sqlite backends implement it and share contract tests.
 
-Every `apply` is one transaction: the effects of one domain step together with the domain
-state that produced them, so a crash never leaves an announced incident unsaved and a
-restart never duplicates one.
+Every `apply` is one transaction: the effects of one domain step together with the engine
+state rows that changed with them, so a crash never leaves an announced incident unsaved
+and a restart never duplicates one.
+
+The engine's state is kept as rows, never one document (see prober/domain/codec.py):
+- incidents and their updates: one row each, upserted from the incident effects; the
+  engine's open incidents are read back from these rows (the only copy);
+- one row per component (key: component id; value: the JSON object of
+  `StateDelta.components[id]`), written only when the component changed;
+- one small engine row (value: the JSON object of `StateDelta.engine`), written with
+  every state delta.
+A backend stores each row's JSON object as given and gives it back equal (after a JSON
+round trip); it never looks inside.
 """
 
 from __future__ import annotations
@@ -11,6 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from prober.domain.codec import StateDelta
 from prober.domain.effects import Effect
 from prober.domain.incident import Incident
 from prober.domain.status import ComponentStatus
@@ -48,6 +59,16 @@ class StatusChange:
     status: ComponentStatus
 
 
+@dataclass(frozen=True, slots=True)
+class SavedState:
+    """The engine state rows as saved: the engine row, every component row, and the open
+    incidents (each with all its updates) that the engine row's records name."""
+
+    engine: Mapping[str, Any]
+    components: Mapping[str, Mapping[str, Any]]
+    open_incidents: Sequence[Incident]
+
+
 class Store(Protocol):
     async def open(self) -> None:
         """Create or migrate the schema. Raises SchemaTooNewError for a newer database."""
@@ -55,19 +76,28 @@ class Store(Protocol):
 
     async def close(self) -> None: ...
 
-    async def load_domain_state(self) -> Mapping[str, Any] | None:
-        """The last domain state saved by `apply`, or None for a fresh store."""
+    async def load_state(self) -> SavedState | None:
+        """The engine state rows saved by `apply` (read in one consistent snapshot), or None
+        when no engine row was ever saved (a fresh store). Raises ValueError when a saved
+        row is not a JSON object (the caller rescues: a fresh engine keeping the open
+        incidents, see prober/rescue.py)."""
         ...
 
     async def apply(
         self,
         effects: Sequence[Effect],
-        domain_state: Mapping[str, Any],
+        state: StateDelta | None,
         deliveries: Sequence[tuple[str, str, bytes]] = (),
         now: float = 0.0,
     ) -> None:
-        """Persist effects, the new domain state and new outbox rows
-        (webhook id, event key, payload) in one transaction."""
+        """In one transaction: upsert the incidents and updates the effects carry and add
+        their status changes (NetworkHealthChanged is not stored: metrics and logs carry
+        it); write the state delta (None: no state change): the engine row replaced, each
+        component row it names replaced, and when `state.complete` every other component
+        row deleted; add the new outbox rows (webhook id, event key, payload), a
+        (webhook, event key) already present being left as it is. Rows untouched by the
+        delta are not rewritten. Idempotent: applying the same arguments twice leaves the
+        store as applying them once."""
         ...
 
     async def incidents(self, limit: int = 50, since: float | None = None) -> list[Incident]:
@@ -113,5 +143,5 @@ class Store(Protocol):
     async def prune(self, now: float, retention: float) -> None:
         """Drop probe aggregates and resolved incidents older than `retention` seconds
         (also old status changes, except each component's last one before the cutoff, and
-        finished outbox rows)."""
+        finished outbox rows). Never touches the engine state rows or open incidents."""
         ...

@@ -35,7 +35,6 @@ class Writes:
     incidents: list[Incident] = field(default_factory=list)  # without their updates
     updates: list[IncidentUpdate] = field(default_factory=list)
     status_changes: list[ComponentStateChanged] = field(default_factory=list)
-    network: list[NetworkHealthChanged] = field(default_factory=list)
 
 
 def expand(effects: Sequence[Effect]) -> Writes:
@@ -52,25 +51,25 @@ def expand(effects: Sequence[Effect]) -> Writes:
         elif isinstance(effect, ComponentStateChanged):
             out.status_changes.append(effect)
         elif isinstance(effect, NetworkHealthChanged):
-            out.network.append(effect)
+            pass  # not stored: metrics and logs carry it
         else:  # pragma: no cover - the Effect union is closed
             raise TypeError(f"unknown effect {type(effect).__name__}")
     return out
 
 
 def dump_state(state: Mapping[str, Any]) -> str:
-    """The domain state as JSON (both backends store the text, so both round-trip alike).
-
-    orjson: at 10,000 checks the state is about 1.4 MB, which the stdlib encoder takes
-    about 35 ms to write while holding the event loop (the domain keeps only finite numbers;
-    orjson would write a non-finite one as null)."""
+    """One engine state row as JSON (both backends store the text, so both round-trip
+    alike). orjson: a complete delta (the first save, a reconfigure) at 10,000 checks is
+    about 1.4 MB of rows, which the stdlib encoder takes about 35 ms to write while holding
+    the event loop (the domain keeps only finite numbers; orjson would write a non-finite
+    one as null)."""
     return orjson.dumps(state, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS).decode()
 
 
 def load_state(text: str) -> dict[str, Any]:
     value = json.loads(text)
     if not isinstance(value, dict):
-        raise ValueError("domain state is not a JSON object")
+        raise ValueError("saved state row is not a JSON object")
     return value
 
 

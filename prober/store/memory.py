@@ -6,16 +6,16 @@ all-or-nothing, updates are upserted by id, the outbox is unique per (webhook, e
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Any
 
+from prober.domain.codec import StateDelta
 from prober.domain.effects import Effect
 from prober.domain.incident import Incident, IncidentUpdate
 from prober.domain.status import ComponentStatus
 from prober.errors import StoreError
 from prober.store import codec
-from prober.store.base import Delivery, ProbeAggregate, StatusChange
+from prober.store.base import Delivery, ProbeAggregate, SavedState, StatusChange
 
 
 @dataclass
@@ -44,11 +44,12 @@ class MemoryStore:
 
     def __init__(self) -> None:
         self._open = False
-        self._state: str | None = None
+        self._engine: str | None = None  # the engine row's JSON (kept as text, like SQLite)
+        self._components: dict[str, str] = {}  # component id -> its row's JSON
+        self.row_writes = 0  # component rows written so far (what the contract tests count)
         self._incidents: dict[str, Incident] = {}  # without updates
         self._updates: dict[str, tuple[int, IncidentUpdate]] = {}  # id -> (seq, update)
         self._changes: list[_Change] = []
-        self._network: list[tuple[float, bool]] = []
         self._aggregates: dict[tuple[str, int], ProbeAggregate] = {}
         self._outbox: dict[int, _Outbox] = {}
         self._seq = 0
@@ -69,20 +70,26 @@ class MemoryStore:
     async def close(self) -> None:
         self._open = False
 
-    async def load_domain_state(self) -> Mapping[str, Any] | None:
+    async def load_state(self) -> SavedState | None:
         self._check_open()
-        return None if self._state is None else codec.load_state(self._state)
+        if self._engine is None:
+            return None
+        components = {cid: codec.load_state(text) for cid, text in self._components.items()}
+        still_open = [self._with_updates(i) for i in self._incidents.values() if i.is_open]
+        return SavedState(codec.load_state(self._engine), components, still_open)
 
     async def apply(
         self,
         effects: Sequence[Effect],
-        domain_state: Mapping[str, Any],
+        state: StateDelta | None,
         deliveries: Sequence[tuple[str, str, bytes]] = (),
         now: float = 0.0,
     ) -> None:
         self._check_open()
         # Everything that can fail is checked before the first mutation: all or nothing.
-        state = codec.dump_state(domain_state)
+        engine = None if state is None else codec.dump_state(state.engine)
+        comps = {} if state is None else state.components
+        rows = {cid: codec.dump_state(row) for cid, row in comps.items()}
         writes = codec.expand(effects)
         known = set(self._incidents) | {i.id for i in writes.incidents}
         for upd in writes.updates:
@@ -98,10 +105,12 @@ class MemoryStore:
             if (ch.component, ch.at, ch.new) not in seen:
                 seen.add((ch.component, ch.at, ch.new))
                 self._changes.append(_Change(self._next(), ch.component, ch.at, ch.old, ch.new))
-        for net in writes.network:
-            if (net.at, net.healthy) not in self._network:
-                self._network.append((net.at, net.healthy))
-        self._state = state
+        if state is not None:
+            if state.complete:
+                self._components = {}
+            self._components.update(rows)
+            self.row_writes += len(rows)
+            self._engine = engine
         keys = self._outbox_keys
         for webhook, key, payload in deliveries:
             if (webhook, key) not in keys:
@@ -241,7 +250,6 @@ class MemoryStore:
         keep = {c.id for c in last.values()}
         self._changes = [c for c in self._changes if c.at >= cutoff or c.id in keep]
         self._change_keys = {(c.component, c.at, c.new) for c in self._changes}
-        self._network = [n for n in self._network if n[0] >= cutoff]
         done_cutoff = now - min(retention, codec.DONE_KEPT)
         self._outbox = {
             k: o

@@ -1,8 +1,9 @@
 """SqliteStore: the default Store, one SQLite file (or ":memory:") behind a writer thread.
 
 Every call runs on one dedicated thread that owns the connection, so the event loop never
-blocks on disk. Each `apply` is a single transaction holding its effects, the domain state
-and the new outbox rows. sqlite3 errors become StoreError with an actionable message; a
+blocks on disk. Each `apply` is a single transaction holding its effects, the engine state
+rows that changed (the engine row and the changed components' rows, see base.py) and the
+new outbox rows. sqlite3 errors become StoreError with an actionable message; a
 failed write is rolled back (and the connection reopened when it may be stuck, e.g. after a
 read-only volume) so the store works again once the condition clears.
 """
@@ -12,17 +13,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sqlite3
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
+from prober.domain.codec import StateDelta
 from prober.domain.effects import Effect
 from prober.domain.incident import Incident, IncidentUpdate
 from prober.domain.status import ComponentStatus, Impact, IncidentStatus
 from prober.errors import StoreError
 from prober.store import codec, sqlite_schema
 from prober.store import sqlite_sql as sql
-from prober.store.base import Delivery, ProbeAggregate, StatusChange
+from prober.store.base import Delivery, ProbeAggregate, SavedState, StatusChange
 from prober.store.lock import FileLock
 
 T = TypeVar("T")
@@ -192,22 +194,31 @@ class SqliteStore:
         await self._run(lambda c: c.execute(f"PRAGMA max_page_count={value}").fetchone())
 
     # -- domain state and incidents ---------------------------------------------------
-    async def load_domain_state(self) -> Mapping[str, Any] | None:
-        row = await self._run(
-            lambda c: c.execute("SELECT state FROM domain_state WHERE id = 1").fetchone(),
-            write=False,
-        )
-        return None if row is None else codec.load_state(row[0])
+    async def load_state(self) -> SavedState | None:
+        def q(c: sqlite3.Connection) -> SavedState | None:
+            c.execute("BEGIN")  # one snapshot for the three reads
+            try:
+                return sql.load_state(c, self._load)
+            finally:
+                c.execute("COMMIT")
+
+        return await self._run(q, write=False)
 
     async def apply(
         self,
         effects: Sequence[Effect],
-        domain_state: Mapping[str, Any],
+        state: StateDelta | None,
         deliveries: Sequence[tuple[str, str, bytes]] = (),
         now: float = 0.0,
     ) -> None:
         # Encode on the caller's side: the rows are a snapshot, whatever mutates later.
-        state = codec.dump_state(domain_state)
+        engine = None if state is None else codec.dump_state(state.engine)
+        components = (
+            []
+            if state is None
+            else [(cid, codec.dump_state(row), now) for cid, row in state.components.items()]
+        )
+        complete = state is not None and state.complete
         writes = codec.expand(effects)
         incidents = [sql.incident_row(i) for i in writes.incidents]
         updates = [sql.update_row(u) for u in writes.updates]
@@ -215,10 +226,9 @@ class SqliteStore:
             (c.component, c.at, str(c.old), str(c.new), c.failure_ratio)
             for c in writes.status_changes
         ]
-        network = [(n.at, int(n.healthy)) for n in writes.network]
         outbox = [(w, k, bytes(p), now, now, codec.ordering(k)) for w, k, p in deliveries]
 
-        def body(c: sqlite3.Connection) -> None:
+        def body(c: sqlite3.Connection) -> bool:
             c.executemany(sql.UPSERT_INCIDENT, incidents)
             c.executemany(sql.UPSERT_UPDATE, updates)
             c.executemany(
@@ -226,23 +236,22 @@ class SqliteStore:
                 "VALUES (?,?,?,?,?)",
                 changes,
             )
-            c.executemany(
-                "INSERT OR IGNORE INTO network_health (at, healthy) VALUES (?,?)", network
-            )
-            c.execute(
-                "INSERT INTO domain_state (id, state, saved_at, generation) VALUES (1, ?, ?, ?) "
-                "ON CONFLICT (id) DO UPDATE SET state=excluded.state, saved_at=excluded.saved_at, "
-                "generation=excluded.generation",
-                (state, now, generation),
-            )
+            if complete:
+                c.execute("DELETE FROM component_state")
+            c.executemany(sql.UPSERT_COMPONENT, components)
             c.executemany(
                 "INSERT OR IGNORE INTO outbox (webhook, event_key, payload, next_attempt_at, "
                 "created_at, ordering) VALUES (?,?,?,?,?,?)",
                 outbox,
             )
+            if engine is not None:
+                c.execute(sql.UPSERT_ENGINE, (engine, now, generation))
+                return True
+            return c.execute(sql.BUMP_GENERATION, (generation,)).rowcount > 0
 
         generation = self._generation + 1
-        await self._run(lambda c: self._tx(c, body))
+        if not await self._run(lambda c: self._tx(c, body)):
+            return  # no engine row yet: nothing to count
         self._generation = generation
         if self._lock is not None:  # after the commit: a crash in between errs safe
             self._lock.record(generation=str(generation))
@@ -424,7 +433,6 @@ class SqliteStore:
                 f"DELETE FROM status_changes WHERE at < ? AND id NOT IN ({sql.LAST_CHANGE_IDS})",  # noqa: S608
                 (cutoff, cutoff),
             )
-            c.execute("DELETE FROM network_health WHERE at < ?", (cutoff,))
             c.execute("DELETE FROM outbox WHERE state = 'dropped' AND created_at < ?", (cutoff,))
             # Delivered rows lost their payload when marked done; the key stays a day so a
             # re-applied effect is still recognised, then the row goes.

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
+from typing import Any
 
 from prober.domain.incident import Incident, IncidentUpdate
 from prober.store import codec
+from prober.store.base import SavedState
 
 INCIDENT_COLS = (
     "id, name, status, impact, started_at, created_at, updated_at, monitoring_at, "
@@ -40,9 +43,41 @@ LAST_CHANGE_IDS = (
 CLOSED = tuple(str(s) for s in codec.CLOSED_STATUSES)
 
 
+UPSERT_ENGINE = (
+    "INSERT INTO engine_state (id, state, saved_at, generation) VALUES (1, ?, ?, ?) "
+    "ON CONFLICT (id) DO UPDATE SET state=excluded.state, saved_at=excluded.saved_at, "
+    "generation=excluded.generation"
+)
+# A commit without a state delta still counts (lock.py): only once an engine row exists.
+BUMP_GENERATION = "UPDATE engine_state SET generation = ? WHERE id = 1"
+UPSERT_COMPONENT = (
+    "INSERT INTO component_state (component, state, saved_at) VALUES (?, ?, ?) "
+    "ON CONFLICT (component) DO UPDATE SET state=excluded.state, saved_at=excluded.saved_at"
+)
+
+
 def generation(c: sqlite3.Connection) -> int:
-    row = c.execute("SELECT generation FROM domain_state WHERE id = 1").fetchone()
+    row = c.execute("SELECT generation FROM engine_state WHERE id = 1").fetchone()
     return 0 if row is None else int(row[0])
+
+
+def load_state(
+    c: sqlite3.Connection, load: Callable[[sqlite3.Connection, list[Any]], list[Incident]]
+) -> SavedState | None:
+    """The engine row, the component rows and the open incidents (`load` builds incidents
+    from incident rows), or None without an engine row. ValueError: a row is not JSON."""
+    row = c.execute("SELECT state FROM engine_state WHERE id = 1").fetchone()
+    if row is None:
+        return None
+    components = {
+        str(cid): codec.load_state(text)
+        for cid, text in c.execute("SELECT component, state FROM component_state")
+    }
+    rows = c.execute(
+        f"SELECT {INCIDENT_COLS} FROM incidents WHERE status NOT IN (?,?)",  # noqa: S608
+        CLOSED,
+    ).fetchall()
+    return SavedState(codec.load_state(row[0]), components, load(c, rows))
 
 
 def incident_row(inc: Incident) -> tuple[object, ...]:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
+from typing import Any
 
+from prober.domain.codec import StateDelta
 from prober.domain.effects import (
     ComponentStateChanged,
     IncidentOpened,
@@ -12,10 +15,21 @@ from prober.domain.effects import (
 )
 from prober.domain.incident import AffectedComponent, Incident, IncidentUpdate
 from prober.domain.status import ComponentStatus, Impact, IncidentStatus
+from prober.store.base import Store
 
 OP = ComponentStatus.OPERATIONAL
 MAJOR = ComponentStatus.MAJOR_OUTAGE
 PARTIAL = ComponentStatus.PARTIAL_OUTAGE
+
+
+def st(**engine: Any) -> StateDelta:
+    """A state delta that only replaces the engine row."""
+    return StateDelta(engine, {})
+
+
+async def engine_row(store: Store) -> Mapping[str, Any] | None:
+    saved = await store.load_state()
+    return None if saved is None else saved.engine
 
 
 def update(

@@ -13,6 +13,7 @@ import asyncio
 import sys
 from dataclasses import replace
 
+from prober.domain.codec import StateDelta
 from prober.domain.effects import (
     ComponentStateChanged,
     Effect,
@@ -33,7 +34,7 @@ STATUS = {
 }
 
 
-def step_effects(n: int) -> tuple[list[Effect], dict[str, object], list[tuple[str, str, bytes]]]:
+def step_effects(n: int) -> tuple[list[Effect], StateDelta, list[tuple[str, str, bytes]]]:
     i, k = (n - 1) // 4, (n - 1) % 4 + 1
     iid = f"inc-{i}"
     ups = tuple(
@@ -66,15 +67,16 @@ def step_effects(n: int) -> tuple[list[Effect], dict[str, object], list[tuple[st
         else (ComponentStatus.MAJOR_OUTAGE, ComponentStatus.OPERATIONAL)
     )
     change = ComponentStateChanged("api", old, new, at, 1.0)
-    state = {"step": n, "incidents": i + 1, "updates": n, "pad": PAD}
+    engine = {"step": n, "incidents": i + 1, "updates": n, "pad": PAD}
+    state = StateDelta(engine, {"api": {"step": n}, f"c{n % 7}": {"step": n}})
     return [effect, change], state, [("hook", ups[-1].id, PAD.encode())]
 
 
 async def main(path: str) -> None:
     store = SqliteStore(path)
     await store.open()
-    saved = await store.load_domain_state()
-    step = int(saved["step"]) if saved else 0
+    saved = await store.load_state()
+    step = int(saved.engine["step"]) if saved else 0
     if step:
         effects, state, hooks = step_effects(step)
         await store.apply(effects, state, hooks, now=10.0 * step)

@@ -1,4 +1,4 @@
-"""Contract tests: the same functions run against MemoryStore and SqliteStore."""
+"""Contract tests: the same functions run against MemoryStore, SqliteStore and PostgresStore."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from dataclasses import replace
 
 import pytest
 
+from prober.domain.codec import StateDelta
 from prober.domain.effects import NetworkHealthChanged
 from prober.domain.incident import AffectedComponent, IncidentUpdate
 from prober.domain.status import ComponentStatus, Impact, IncidentStatus
@@ -14,13 +15,25 @@ from prober.store.base import ProbeAggregate, StatusChange, Store
 from prober.store.memory import MemoryStore
 from prober.store.sqlite import SqliteStore
 
-from .factories import MAJOR, OP, PARTIAL, changed, incident, opened, resolved, update, updated
+from .factories import (
+    MAJOR,
+    OP,
+    PARTIAL,
+    changed,
+    engine_row,
+    incident,
+    opened,
+    resolved,
+    st,
+    update,
+    updated,
+)
 
 DEG = ComponentStatus.DEGRADED_PERFORMANCE
 
 
 async def test_fresh_store_is_empty(store: Store) -> None:
-    assert await store.load_domain_state() is None
+    assert await engine_row(store) is None
     assert await store.incidents() == []
     assert await store.incident("nope") is None
     assert await store.status_changes(0.0) == []
@@ -28,24 +41,64 @@ async def test_fresh_store_is_empty(store: Store) -> None:
     assert await store.probe_aggregates("c", 0.0) == []
 
 
-async def test_domain_state_round_trips_and_is_replaced(store: Store) -> None:
-    state = {"components": {"api": {"status": "major_outage", "streak": 3}}, "v": [1, 2.5, None]}
-    await store.apply([], state, now=10.0)
-    assert await store.load_domain_state() == state
-    await store.apply([], {"v": 2}, now=11.0)
-    assert await store.load_domain_state() == {"v": 2}
+async def test_engine_and_component_rows_round_trip(store: Store) -> None:
+    api = {"health": {"status": "major_outage", "streak": 3}, "v": [1, 2.5, None]}
+    await store.apply([], StateDelta({"seq": 1}, {"api": api, "db": {"n": 1}}), now=10.0)
+    saved = await store.load_state()
+    assert saved is not None
+    assert saved.engine == {"seq": 1}
+    assert saved.components == {"api": api, "db": {"n": 1}}
+    assert saved.open_incidents == []
+
+
+async def test_a_delta_replaces_only_the_rows_it_names(store: Store) -> None:
+    await store.apply([], StateDelta({"seq": 1}, {"api": {"n": 1}, "db": {"n": 1}}))
+    await store.apply([], StateDelta({"seq": 2}, {"db": {"n": 2}}))
+    saved = await store.load_state()
+    assert saved is not None
+    assert saved.engine == {"seq": 2}
+    assert saved.components == {"api": {"n": 1}, "db": {"n": 2}}
+
+
+async def test_a_complete_delta_deletes_the_rows_it_does_not_name(store: Store) -> None:
+    await store.apply([], StateDelta({"seq": 1}, {"api": {"n": 1}, "gone": {"n": 1}}))
+    await store.apply([], StateDelta({"seq": 2}, {"api": {"n": 2}}, complete=True))
+    saved = await store.load_state()
+    assert saved is not None
+    assert saved.components == {"api": {"n": 2}}
+
+
+async def test_no_delta_leaves_the_state_rows_as_they_are(store: Store) -> None:
+    await store.apply([], StateDelta({"seq": 1}, {"api": {"n": 1}}))
+    await store.apply([opened("inc1")], None)
+    saved = await store.load_state()
+    assert saved is not None
+    assert (saved.engine, saved.components) == ({"seq": 1}, {"api": {"n": 1}})
+
+
+async def test_saved_state_lists_the_open_incidents_with_their_updates(store: Store) -> None:
+    op = opened("inc1", 1000.0)
+    closed = opened("inc2", 900.0)
+    await store.apply([op, closed, resolved(closed.incident, 2, 950.0)], st(seq=2))
+    saved = await store.load_state()
+    assert saved is not None
+    assert saved.open_incidents == [op.incident]
 
 
 async def test_saved_state_is_a_snapshot(store: Store) -> None:
-    state: dict[str, object] = {"n": 1}
-    await store.apply([], state)
-    state["n"] = 2
-    assert await store.load_domain_state() == {"n": 1}
+    engine: dict[str, object] = {"n": 1}
+    row: dict[str, object] = {"m": 1}
+    await store.apply([], StateDelta(engine, {"api": row}))
+    engine["n"] = 2
+    row["m"] = 2
+    saved = await store.load_state()
+    assert saved is not None
+    assert (saved.engine, saved.components) == ({"n": 1}, {"api": {"m": 1}})
 
 
 async def test_incident_lifecycle_round_trips(store: Store) -> None:
     op = opened("inc1", 1000.0)
-    await store.apply([op], {"s": 1}, now=1000.0)
+    await store.apply([op], st(s=1), now=1000.0)
     got = await store.incident("inc1")
     assert got == op.incident
 
@@ -57,7 +110,7 @@ async def test_incident_lifecycle_round_trips(store: Store) -> None:
         ),
     )
     res = resolved(mon.incident, 3, 1700.0)
-    await store.apply([mon, res], {"s": 2}, now=1700.0)
+    await store.apply([mon, res], st(s=2), now=1700.0)
 
     got = await store.incident("inc1")
     assert got is not None
@@ -84,7 +137,7 @@ async def test_reapplying_effects_never_duplicates(store: Store) -> None:
     effects = [op, up, changed("api", OP, MAJOR, 1000.0), NetworkHealthChanged(False, 999.0)]
     hooks = [("slack", "inc1-u1", b"a"), ("slack", "inc1-u2", b"b")]
     for _ in range(3):
-        await store.apply(effects, {"s": 1}, hooks, now=1060.0)
+        await store.apply(effects, st(s=1), hooks, now=1060.0)
     got = await store.incident("inc1")
     assert got is not None
     assert [u.id for u in got.updates] == ["inc1-u1", "inc1-u2"]
@@ -100,12 +153,12 @@ async def test_update_upsert_keeps_position_and_takes_new_content(store: Store) 
     u2 = update("inc1", 2, 1000.0, body="second, same second")
     u3 = update("inc1", 3, 1000.0, body="third, same second")
     inc = replace(op.incident, updates=(*op.incident.updates, u2, u3))
-    await store.apply([replace(op, incident=inc)], {})
+    await store.apply([replace(op, incident=inc)], None)
     edited = replace(u2, body="second, edited")
-    await store.apply([updated(inc, 2, 1000.0, IncidentStatus.INVESTIGATING)], {})
+    await store.apply([updated(inc, 2, 1000.0, IncidentStatus.INVESTIGATING)], None)
     from prober.domain.effects import IncidentUpdated
 
-    await store.apply([IncidentUpdated(replace(inc, updates=()), edited)], {})
+    await store.apply([IncidentUpdated(replace(inc, updates=()), edited)], None)
     got = await store.incident("inc1")
     assert got is not None
     assert [u.id for u in got.updates] == ["inc1-u1", "inc1-u2", "inc1-u3"]
@@ -117,7 +170,7 @@ async def test_incidents_open_first_then_most_recent(store: Store) -> None:
     new_res = resolved(opened("b", 300.0).incident, 2, 400.0)
     open_old = opened("c", 50.0)
     open_new = opened("d", 500.0)
-    await store.apply([old_res, new_res, open_old, open_new], {})
+    await store.apply([old_res, new_res, open_old, open_new], None)
     assert [i.id for i in await store.incidents()] == ["d", "c", "b", "a"]
     assert [i.id for i in await store.incidents(limit=3)] == ["d", "c", "b"]
     assert [i.id for i in await store.incidents(limit=0)] == []
@@ -136,7 +189,7 @@ async def test_incidents_started_in_a_span_whatever_came_after(store: Store) -> 
     first = resolved(opened("b", 330.0).incident, 2, 350.0)  # started 300
     still_open = opened("c", 430.0)  # started 400
     later = [opened(f"z{n}", 630.0 + n) for n in range(5)]  # started 600 and after
-    await store.apply([before, first, still_open, *later], {})
+    await store.apply([before, first, still_open, *later], None)
     got = await store.incidents_started(300.0, 600.0, limit=3)
     assert [i.id for i in got] == ["b", "c"]
     assert all(i.updates for i in got)
@@ -154,7 +207,7 @@ async def test_status_changes_give_state_at_since_then_later_changes(store: Stor
             changed("api", MAJOR, OP, 400.0),
             changed("cdn", OP, DEG, 300.0),  # no change before since: status was `old`
         ],
-        {},
+        None,
     )
     assert await store.status_changes(250.0) == [
         StatusChange("api", 250.0, MAJOR),
@@ -234,7 +287,7 @@ async def test_prune_drops_old_aggregates_and_old_resolved_incidents(store: Stor
             changed("api", MAJOR, OP, 2 * day),
             changed("api", OP, DEG, 99 * day),
         ],
-        {},
+        None,
     )
     await store.add_probe_aggregates([agg("c1", int(5 * day), 1, 0, 0.1, 0.1)])
     await store.add_probe_aggregates([agg("c1", int(99 * day), 1, 0, 0.1, 0.1)])
@@ -251,14 +304,14 @@ async def test_prune_drops_old_aggregates_and_old_resolved_incidents(store: Stor
     assert await store.status_changes(90 * day) == before
     assert before == [StatusChange("api", 90 * day, OP), StatusChange("api", 99 * day, DEG)]
     # a later incident re-using an update id of the pruned one is not blocked
-    await store.apply([opened("old", now)], {})
+    await store.apply([opened("old", now)], None)
     again = await store.incident("old")
     assert again is not None and len(again.updates) == 1
 
 
 async def test_outbox_due_done_failed_dropped(store: Store) -> None:
     hooks = [("generic", "k1", b"one"), ("generic", "k2", b"two"), ("slack", "k1", b"slack-one")]
-    await store.apply([], {}, hooks, now=100.0)
+    await store.apply([], None, hooks, now=100.0)
     due = await store.due_deliveries(100.0)
     assert [(d.webhook, d.event_key, d.payload, d.attempts) for d in due] == [
         ("generic", "k1", b"one", 0),
@@ -275,7 +328,7 @@ async def test_outbox_due_done_failed_dropped(store: Store) -> None:
     again = await store.due_deliveries(160.0)
     assert [(d.id, d.attempts, d.next_attempt_at) for d in again] == [(d2.id, 1, 160.0)]
     # a restart re-applying the same effect enqueues nothing, delivered or dropped
-    await store.apply([], {}, hooks, now=200.0)
+    await store.apply([], None, hooks, now=200.0)
     assert [d.id for d in await store.due_deliveries(1000.0)] == [d2.id]
     # done/failed on finished rows change nothing
     await store.delivery_failed(d1.id, 170.0)
@@ -286,7 +339,7 @@ async def test_outbox_due_done_failed_dropped(store: Store) -> None:
 
 
 async def test_prune_keeps_pending_deliveries(store: Store) -> None:
-    await store.apply([], {}, [("w", "done", b"x"), ("w", "pending", b"y")], now=10.0)
+    await store.apply([], None, [("w", "done", b"x"), ("w", "pending", b"y")], now=10.0)
     done = (await store.due_deliveries(10.0))[0]
     await store.delivery_done(done.id)
     await store.prune(now=10_000.0, retention=100.0)
@@ -294,7 +347,7 @@ async def test_prune_keeps_pending_deliveries(store: Store) -> None:
 
 
 async def test_apply_is_all_or_nothing(store: Store) -> None:
-    await store.apply([opened("inc1")], {"step": 1}, [("w", "k1", b"x")], now=1.0)
+    await store.apply([opened("inc1")], st(step=1), [("w", "k1", b"x")], now=1.0)
     orphan = update("ghost", 1, 5.0)  # its incident is not in the store nor in this apply
     from prober.domain.effects import IncidentUpdated
 
@@ -302,24 +355,24 @@ async def test_apply_is_all_or_nothing(store: Store) -> None:
     with pytest.raises(StoreError):
         await store.apply(
             [opened("inc2"), changed("api", OP, MAJOR, 5.0), bad],
-            {"step": 2},
+            st(step=2),
             [("w", "k2", b"y")],
             now=5.0,
         )
-    assert await store.load_domain_state() == {"step": 1}
+    assert await engine_row(store) == {"step": 1}
     assert [i.id for i in await store.incidents()] == ["inc1"]
     assert await store.status_changes(0.0) == []
     assert [d.event_key for d in await store.due_deliveries(10.0)] == ["k1"]
     # and the store still works
-    await store.apply([opened("inc2")], {"step": 3})
-    assert await store.load_domain_state() == {"step": 3}
+    await store.apply([opened("inc2")], st(step=3))
+    assert await engine_row(store) == {"step": 3}
 
 
 async def test_unserialisable_state_writes_nothing(store: Store) -> None:
-    await store.apply([], {"step": 1})
+    await store.apply([], st(step=1))
     with pytest.raises(TypeError):
-        await store.apply([opened("inc1")], {"bad": object()})
-    assert await store.load_domain_state() == {"step": 1}
+        await store.apply([opened("inc1")], StateDelta({"n": 2}, {"api": {"bad": object()}}))
+    assert await engine_row(store) == {"step": 1}
     assert await store.incidents() == []
 
 
@@ -327,11 +380,11 @@ async def test_unserialisable_state_writes_nothing(store: Store) -> None:
 async def test_calls_before_open_raise_store_error(backend: type[Store]) -> None:
     s = backend()
     with pytest.raises(StoreError):
-        await s.load_domain_state()
+        await s.load_state()
     await s.open()
     await s.close()
     with pytest.raises(StoreError):
-        await s.apply([], {})
+        await s.apply([], None)
 
 
 async def test_human_update_fields_round_trip(store: Store) -> None:
@@ -347,7 +400,7 @@ async def test_human_update_fields_round_trip(store: Store) -> None:
     from prober.domain.effects import IncidentUpdated
 
     inc = replace(op.incident, status=IncidentStatus.IDENTIFIED, impact=Impact.MAJOR)
-    await store.apply([op, IncidentUpdated(inc, human)], {})
+    await store.apply([op, IncidentUpdated(inc, human)], None)
     got = await store.incident("inc1")
     assert got is not None
     assert got.impact is Impact.MAJOR

@@ -12,7 +12,7 @@ import pytest
 
 from prober.errors import StoreError, StoreLostError
 from prober.store.sqlite import SqliteStore
-from tests.store.factories import opened
+from tests.store.factories import engine_row, opened, st
 
 PAGE = 4096
 
@@ -21,7 +21,7 @@ async def filled(path: Path, n: int = 200) -> None:
     store = SqliteStore(str(path))
     await store.open()
     for i in range(n):
-        await store.apply([opened(f"i{i}" + "x" * 300, float(i))], {"n": i})
+        await store.apply([opened(f"i{i}" + "x" * 300, float(i))], st(n=i))
     await store.close()
 
 
@@ -56,7 +56,7 @@ async def test_integrity_check_reports_corruption_found_while_running(tmp_path: 
         with sqlite3.connect(db) as other:  # checkpoint, so the pages live in the main file
             other.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         corrupt_pages(db)
-        await store.apply([], {"n": -1})  # a cached page or not: the check reads the file
+        await store.apply([], st(n=-1))  # a cached page or not: the check reads the file
         problem = await store.check(full=True)
         assert problem is not None and "corrupt" in problem and str(db) in problem
     finally:
@@ -84,8 +84,8 @@ async def crashed(tmp_path: Path) -> Path:
     db = tmp_path / "p.db"
     store = SqliteStore(str(db))
     await store.open()
-    await store.apply([opened("i1", 1.0)], {"n": 1})
-    await store.apply([opened("i2", 2.0)], {"n": 2})
+    await store.apply([opened("i1", 1.0)], st(n=1))
+    await store.apply([opened("i2", 2.0)], st(n=2))
     crash = tmp_path / "crash"
     crash.mkdir()
     for name in ("p.db", "p.db-wal", "p.db.lock"):
@@ -113,5 +113,5 @@ async def test_a_wal_checkpointed_by_another_tool_after_a_crash_is_fine(tmp_path
     assert "generation=2" in (db.parent / "p.db.lock").read_text()
     store = SqliteStore(str(db))
     await store.open()
-    assert await store.load_domain_state() == {"n": 2}
+    assert await engine_row(store) == {"n": 2}
     await store.close()

@@ -65,9 +65,13 @@ async def check_consistent(db: str) -> int:
     store = SqliteStore(db)
     await store.open()
     try:
-        state = await store.load_domain_state()
-        assert state is not None
+        saved = await store.load_state()
+        assert saved is not None
+        state = saved.engine
         step = int(state["step"])
+        # the component rows were written in the same transactions as the engine row
+        assert saved.components["api"] == {"step": step}
+        assert saved.components[f"c{step % 7}"] == {"step": step}
         incidents = await store.incidents(limit=10_000)
         assert len(incidents) == state["incidents"]
         assert sum(len(i.updates) for i in incidents) == state["updates"] == step

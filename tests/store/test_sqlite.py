@@ -11,13 +11,14 @@ from pathlib import Path
 
 import pytest
 
+from prober.domain.codec import StateDelta
 from prober.errors import SchemaTooNewError, StoreError
 from prober.store import sqlite_schema
 from prober.store.base import ProbeAggregate
 from prober.store.sqlite import SqliteStore
 from prober.store.sqlite_schema import Migration, latest_version
 
-from .factories import MAJOR, OP, changed, opened
+from .factories import MAJOR, OP, changed, engine_row, opened, st
 
 
 def db(tmp_path: Path) -> str:
@@ -29,7 +30,7 @@ async def test_file_persists_across_close_and_reopen(tmp_path: Path) -> None:
     await s.open()
     await s.apply(
         [opened("inc1"), changed("api", OP, MAJOR, 1000.0)],
-        {"components": {"api": "major_outage"}},
+        StateDelta({"seq": 1}, {"api": {"shown": "major_outage"}}),
         [("slack", "inc1-u1", b"payload")],
         now=1000.0,
     )
@@ -39,13 +40,17 @@ async def test_file_persists_across_close_and_reopen(tmp_path: Path) -> None:
 
     s2 = SqliteStore(db(tmp_path))
     await s2.open()
-    assert await s2.load_domain_state() == {"components": {"api": "major_outage"}}
+    saved = await s2.load_state()
+    assert saved is not None
+    assert saved.engine == {"seq": 1}
+    assert saved.components == {"api": {"shown": "major_outage"}}
+    assert saved.open_incidents == before
     assert await s2.incidents() == before
     assert [d.event_key for d in await s2.due_deliveries(2000.0)] == ["inc1-u1"]
     assert len(await s2.status_changes(2000.0)) == 1
     assert (await s2.probe_aggregates("c1", 0))[0].failures == 4
     # a restart re-applying the last step duplicates nothing
-    await s2.apply([opened("inc1")], {}, [("slack", "inc1-u1", b"payload")], now=1001.0)
+    await s2.apply([opened("inc1")], None, [("slack", "inc1-u1", b"payload")], now=1001.0)
     assert len((await s2.incidents())[0].updates) == 1
     assert len(await s2.due_deliveries(2000.0)) == 1
     await s2.close()
@@ -141,7 +146,7 @@ async def test_writes_run_on_the_store_thread(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setattr(sqlite_schema, "connect", spy)
     s = SqliteStore(":memory:")
     await s.open()
-    await s.apply([], {})
+    await s.apply([], None)
     await s.close()
     assert threads and all(t.startswith("prober-store") for t in threads)
     assert threading.current_thread().name not in threads
@@ -193,23 +198,23 @@ async def test_read_only_file_fails_apply_clearly_then_recovers(
     path = tmp_path / "prober.db"
     s = SqliteStore(str(path))
     await s.open()
-    await s.apply([opened("inc1")], {"step": 1})
+    await s.apply([opened("inc1")], st(step=1))
     await s.close()
 
     read_only.append(path)
     _read_only(path)
     s = SqliteStore(str(path))
     await s.open()  # reading still works: the page keeps serving
-    assert await s.load_domain_state() == {"step": 1}
+    assert await engine_row(s) == {"step": 1}
     with pytest.raises(StoreError, match="read-only"):
-        await s.apply([opened("inc2")], {"step": 2})
+        await s.apply([opened("inc2")], st(step=2))
     assert s.last_error is not None and "read-only" in s.last_error
     assert [i.id for i in await s.incidents()] == ["inc1"]
 
     _writable(path)
-    await s.apply([opened("inc2", 2000.0)], {"step": 2})
+    await s.apply([opened("inc2", 2000.0)], st(step=2))
     assert s.last_error is None
-    assert await s.load_domain_state() == {"step": 2}
+    assert await engine_row(s) == {"step": 2}
     assert [i.id for i in await s.incidents()] == ["inc2", "inc1"]
     await s.close()
 
@@ -222,7 +227,7 @@ async def test_read_only_directory_is_reported_on_open(
     path = folder / "prober.db"
     s = SqliteStore(str(path))
     await s.open()
-    await s.apply([], {"step": 1})
+    await s.apply([], st(step=1))
     await s.close()
 
     read_only.append(folder)
@@ -232,14 +237,14 @@ async def test_read_only_directory_is_reported_on_open(
         await s.open()
     _writable(folder)
     await s.open()
-    assert await s.load_domain_state() == {"step": 1}
+    assert await engine_row(s) == {"step": 1}
     await s.close()
 
 
 async def test_disk_full_fails_apply_clearly_then_recovers(tmp_path: Path) -> None:
     s = SqliteStore(db(tmp_path))
     await s.open()
-    await s.apply([], {"step": 0})
+    await s.apply([], st(step=0))
     probe = sqlite3.connect(db(tmp_path))
     pages = probe.execute("PRAGMA page_count").fetchone()[0]
     probe.close()
@@ -249,22 +254,22 @@ async def test_disk_full_fails_apply_clearly_then_recovers(tmp_path: Path) -> No
     with pytest.raises(StoreError, match="full") as err:
         for step in range(1, 200):
             await s.apply(
-                [opened(f"inc{step}")], {"step": step, "pad": big}, [("w", f"k{step}", b"p" * 3000)]
+                [opened(f"inc{step}")], st(step=step, pad=big), [("w", f"k{step}", b"p" * 3000)]
             )
     assert "database" in str(err.value)
     failed = step
     assert 1 < failed < 199
     assert s.last_error is not None
     # nothing of the failed apply is visible; reads keep working
-    assert (await s.load_domain_state() or {})["step"] == failed - 1
+    assert (await engine_row(s) or {})["step"] == failed - 1
     assert await s.incident(f"inc{failed}") is None
     assert len(await s.due_deliveries(1e9, limit=1000)) == failed - 1
     assert s.last_error is not None  # successful reads do not hide a failing write path
 
     await s.set_max_page_count(None)  # space is back
-    await s.apply([opened(f"inc{failed}")], {"step": failed})
+    await s.apply([opened(f"inc{failed}")], st(step=failed))
     assert s.last_error is None
-    assert (await s.load_domain_state() or {})["step"] == failed
+    assert (await engine_row(s) or {})["step"] == failed
     assert await s.incident(f"inc{failed}") is not None
     await s.close()
     conn = sqlite3.connect(db(tmp_path))
