@@ -8,11 +8,12 @@ import contextlib
 import os
 import re
 import signal
+from collections.abc import Sequence
 from typing import Any
 
 from prober.config.keys import ID_PATTERN
 from prober.config.model import Config
-from prober.distributed.roundlog import RoundLog
+from prober.distributed.roundlog import RoundLog, RoundRow, StoredRound
 from prober.distributed.shard import parse_shard
 
 DEFAULT_AGENT_ADMIN_LISTEN = "127.0.0.1:8091"
@@ -83,22 +84,56 @@ def add_parser(sub: argparse._SubParsersAction[Any]) -> None:
     agent.add_argument("--flush-timeout", type=float, default=10.0, help=argparse.SUPPRESS)
 
 
+class _OpenOnUse:
+    """A PostgreSQL round log opened on first use, and again after a failed open: the agent
+    starts probing (and buffering) while the database is still away."""
+
+    def __init__(self, url: str) -> None:
+        from prober.store.postgres_rounds import PostgresRoundLog
+
+        self._log = PostgresRoundLog(url)
+        self._open = False
+
+    async def _ready(self) -> None:
+        if not self._open:
+            await self._log.open()
+            self._open = True
+
+    async def append_rounds(self, rows: Sequence[RoundRow]) -> None:
+        await self._ready()
+        await self._log.append_rounds(rows)
+
+    async def rounds_after(self, cursor: int, limit: int = 5000) -> tuple[list[StoredRound], int]:
+        await self._ready()
+        return await self._log.rounds_after(cursor, limit)
+
+    async def prune_rounds(self, before: float) -> int:
+        await self._ready()
+        return await self._log.prune_rounds(before)
+
+    async def close(self) -> None:
+        await self._log.close()
+
+
 def open_round_log(url: str) -> RoundLog:
     """The RoundLog a --db URL names; ValueError with a one-line reason otherwise."""
+    from prober.store.postgres_conn import is_postgres_url
+
     if url.startswith("sqlite:///"):
         from prober.distributed.sqlite_rounds import SqliteRoundLog
 
         return SqliteRoundLog(url.removeprefix("sqlite://"))
-    if url.startswith(("postgresql://", "postgres://")):
-        try:
-            from prober.store import rounds as pg  # type: ignore[attr-defined]
-        except ImportError:
-            raise ValueError(
-                "--db: the PostgreSQL round log is not part of this build yet"
-            ) from None
-        opened: RoundLog = pg.open_round_log(url)
-        return opened
+    if is_postgres_url(url):
+        return _OpenOnUse(url)
     raise ValueError("--db: expected postgresql://... or sqlite:///path")
+
+
+async def _close(rounds: RoundLog) -> None:
+    close = getattr(rounds, "close", None)
+    if close is not None:
+        result = close()
+        if asyncio.iscoroutine(result):
+            await result
 
 
 def run(args: argparse.Namespace) -> int:
@@ -169,3 +204,4 @@ async def _run_async(args: argparse.Namespace, config: Config, rounds: RoundLog)
         return 0
     finally:
         await server.cleanup()
+        await _close(rounds)

@@ -9,6 +9,8 @@ them, merge the locations by quorum, and hand the engine one merged round per ch
 
 The cursor is the id of the last row read; the leader keeps it (a new leader may start
 from 0: rows older than `max_age` are skipped as stale, never fed twice into the status).
+Locations are judged live or silent at poll time (`now`), so poll often (every second or
+so): the quorum of a round is taken over the locations live when it is decided.
 Extra detection latency over probing in-process: the agents' flush interval, plus the
 write, plus up to one poll interval, plus waiting for the slowest reporting location
 (at most the round's timeout + `distributed.settle` when a location misses the round).

@@ -54,6 +54,7 @@ class RoundWriter:
         self._seq = 0
         self._oldest_at: float | None = None  # monotonic arrival of the oldest buffered row
         self._wake = asyncio.Event()
+        self._writing = asyncio.Lock()  # one batch in flight: run() and drain() never race
         self.written = 0
         self.dropped = 0
         self.errors = 0
@@ -79,6 +80,10 @@ class RoundWriter:
 
     async def write_once(self) -> int:
         """Write one batch from the head of the buffer; rows written (raises on failure)."""
+        async with self._writing:
+            return await self._write_head()
+
+    async def _write_head(self) -> int:
         if not self._buffer:
             return 0
         head = _head(self._buffer, self.settings.batch_max)

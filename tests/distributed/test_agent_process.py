@@ -4,6 +4,7 @@ bad invocations are one-line errors with exit code 2."""
 
 from __future__ import annotations
 
+import asyncio
 import http.server
 import json
 import os
@@ -13,6 +14,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -82,18 +84,47 @@ def test_bad_invocation_is_one_line_and_exit_code_2(args: list[str], message: st
     assert len(lines) == 1 and message in lines[0] and "Traceback" not in done.stderr
 
 
-def test_agent_probes_serves_metrics_and_flushes_on_sigterm(target: int, tmp_path: Path) -> None:
+def _read_sqlite(db: str) -> list[tuple[str, str, str, float, bytes]]:
+    with sqlite3.connect(db.removeprefix("sqlite://")) as conn:
+        return conn.execute("SELECT location, agent, check_id, at, payload FROM rounds").fetchall()
+
+
+def _read_postgres(db: str) -> list[tuple[str, str, str, float, bytes]]:
+    from prober.store.postgres_rounds import PostgresRoundLog
+
+    async def read() -> list[tuple[str, str, str, float, bytes]]:
+        log = PostgresRoundLog(db)
+        await log.open()
+        try:
+            rows, _ = await log.rounds_after(0, 100_000)
+        finally:
+            await log.close()
+        return [(r.location, r.agent, r.check_id, r.at, r.payload) for r in rows]
+
+    return asyncio.run(read())
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'rounds.db'}"
+    url: str = request.getfixturevalue("pg_url")
+    return url
+
+
+def test_agent_probes_serves_metrics_and_flushes_on_sigterm(
+    target: int, tmp_path: Path, db: str
+) -> None:
     config = tmp_path / "checks.yaml"
     config.write_text(
         "components: [{id: api, name: API}]\nchecks:\n"
         f'  - {{id: up, component: api, url: "http://127.0.0.1:{target}/up", interval: 1s}}\n'
         f'  - {{id: down, component: api, url: "http://127.0.0.1:{target}/down", interval: 1s}}\n'
     )
-    db = tmp_path / "rounds.db"
     proc = subprocess.Popen(
         [
             sys.executable, "-m", "prober", "agent", "--location", "eu", "--db",
-            f"sqlite:///{db}", "--config", str(config), "--admin-listen", "127.0.0.1:0",
+            db, "--config", str(config), "--admin-listen", "127.0.0.1:0",
             "--log-format", "json", "--name", "agent-eu-0",
         ],
         stdout=subprocess.PIPE,
@@ -131,8 +162,7 @@ def test_agent_probes_serves_metrics_and_flushes_on_sigterm(target: int, tmp_pat
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-    with sqlite3.connect(db) as conn:
-        rows = conn.execute("SELECT location, agent, check_id, at, payload FROM rounds").fetchall()
+    rows = _read_sqlite(db) if db.startswith("sqlite") else _read_postgres(db)
     assert len(rows) == stopped[0]["written"] >= 4  # every round written, none twice
     reasons = {}
     for location, agent, check_id, at, payload in rows:
@@ -141,3 +171,61 @@ def test_agent_probes_serves_metrics_and_flushes_on_sigterm(target: int, tmp_pat
         assert result.at == at
         reasons.setdefault(check_id, set()).add(result.reason.value)
     assert reasons == {"up": {"ok"}, "down": {"http_5xx"}}
+
+
+def test_database_away_at_start_agent_probes_buffers_and_says_so_at_stop(
+    target: int, tmp_path: Path
+) -> None:
+    """No database: the agent still starts and probes, /-/ready is 503, and SIGTERM (with
+    rounds it could not write within --flush-timeout) exits 1 saying how many."""
+    import socket
+
+    with socket.socket() as s:  # a loopback port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    config = tmp_path / "checks.yaml"
+    config.write_text(
+        "components: [{id: api, name: API}]\nchecks:\n"
+        f'  - {{id: up, component: api, url: "http://127.0.0.1:{target}/up", interval: 1s}}\n'
+    )
+    proc = subprocess.Popen(
+        [
+            sys.executable, "-m", "prober", "agent", "--location", "eu", "--db",
+            f"postgresql://prober:secretpw@127.0.0.1:{port}/prober", "--config", str(config),
+            "--admin-listen", "127.0.0.1:0", "--log-format", "json", "--flush-timeout", "1",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=_env(),
+    )  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        admin = None
+        seen: list[str] = []
+        for _ in range(50):
+            line = proc.stdout.readline()
+            seen.append(line)
+            if '"agent_started"' in line:
+                admin = json.loads(line)["admin"]
+                break
+        assert admin is not None
+        deadline = time.monotonic() + 20
+        status = 200
+        while status == 200 and time.monotonic() < deadline:
+            time.sleep(0.2)
+            try:
+                status = urllib.request.urlopen(admin + "-/ready", timeout=5).status
+            except urllib.error.HTTPError as exc:
+                status = exc.code
+        assert status == 503
+        proc.send_signal(signal.SIGTERM)
+        rest, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 1
+    unwritten = [json.loads(x) for x in rest.splitlines() if '"agent_rounds_unwritten"' in x]
+    assert unwritten and unwritten[0]["rounds"] >= 1
+    assert "secretpw" not in "".join(seen) + rest  # the password never reaches the logs

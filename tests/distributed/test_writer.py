@@ -146,3 +146,20 @@ async def test_drain_retries_until_its_deadline_and_reports_what_is_left(
     drained = asyncio.ensure_future(writer.drain(clock.monotonic() + 2.0))
     await clock.advance(0.0)
     assert drained.result() == 0 and len(log.rows) == 3
+
+
+async def test_drain_while_the_writer_runs_writes_every_row_once(clock: VirtualClock) -> None:
+    log = SlowLog()
+    writer = RoundWriter(log, clock, WriterSettings(flush_rounds=2))
+    task = asyncio.ensure_future(writer.run())
+    for i in range(5):
+        writer.add(row(i))
+    await clock.settle()  # run() has a batch in flight
+    drained = asyncio.ensure_future(writer.drain(clock.monotonic() + 10))
+    await clock.settle()
+    log.release.set()
+    await clock.advance(1.0)
+    assert drained.result() == 0
+    assert [r.check_id for r in log.rows] == [f"check-{i}" for i in range(5)]
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
