@@ -69,8 +69,13 @@ class Feed:
         self.max_age = config.distributed.location_timeout
 
     def reconfigure(self, config: Config) -> None:
-        self.quorum.reconfigure(specs(config), policy(config))
+        self.quorum.reconfigure(specs(config), policy(config), config.distributed.locations)
         self.max_age = config.distributed.location_timeout
+
+    async def prune(self, now: float, keep: float = 3600.0) -> int:
+        """Delete rounds that started more than `keep` seconds ago (call now and then, on
+        the leader): the feed skips rows older than `max_age` anyway."""
+        return await self._log.prune_rounds(now - max(keep, self.max_age))
 
     async def poll(self, now: float) -> FeedBatch:
         """Read what the agents wrote since the last poll and decide what is due.

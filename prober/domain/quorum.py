@@ -148,8 +148,13 @@ class Quorum:
         self._pending: dict[str, dict[int, _Round]] = {}
         self._decided: dict[str, int] = {}  # check -> last decided round
 
-    def reconfigure(self, checks: Mapping[str, CheckSpec], policy: QuorumPolicy) -> None:
+    def reconfigure(
+        self, checks: Mapping[str, CheckSpec], policy: QuorumPolicy, locations: Iterable[str] = ()
+    ) -> None:
+        """New checks and policy; newly expected `locations` start as no data."""
         self.policy = policy
+        for name in locations:
+            self._locations.setdefault(name, _Location())
         self.checks = dict(checks)
         for gone in set(self._pending) - set(checks):
             del self._pending[gone]

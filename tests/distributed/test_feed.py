@@ -207,3 +207,20 @@ async def test_a_failing_read_keeps_the_cursor() -> None:
     feed = Feed(Broken(), config(), cursor=42)
     batch = await feed.poll(1e9)
     assert batch.errors == ["ConnectionError"] and batch.cursor == 42 == feed.cursor
+
+
+async def test_prune_keeps_at_least_the_window_the_feed_reads() -> None:
+    w = World()
+    await w.run(120.0)
+    total = len(w.log.rows)
+    assert await w.feed.prune(w.now, keep=30.0) > 0  # keep is raised to max_age (60 s)
+    assert all(r.at >= w.now - 60.0 for r in w.log.rows) and len(w.log.rows) < total
+
+
+async def test_reconfigure_adds_an_expected_location_as_no_data() -> None:
+    w = World()
+    await w.run(20.0)
+    cfg = parse_config(TEXT.replace("[eu, us, ap]", "[eu, us, ap, sa]"))
+    w.feed.reconfigure(cfg)
+    batch = await w.feed.poll(w.now)
+    assert {s.location: s.state for s in batch.locations}["sa"] == NO_DATA
