@@ -8,7 +8,9 @@ Agents in several locations probe the same checks; each location's round of a ch
   number is `round((at - phase) / interval)` for the start time `at` of any of its probes.
 * A location *reports* while its latest observation started within `location_timeout`
   of `now`. A location that stops reporting is `no_data`: it is not a failure, and it
-  leaves the quorum's denominator once its timeout has passed.
+  leaves the quorum's denominator once its timeout has passed. The denominator of a
+  check is the reporting locations that observed that check within `location_timeout`
+  (with shards, one agent of a location may be gone while the others report).
 * A location is `lost` (held out: its own network problem) when every check it reported
   in the window is unreachable in its latest round (transport reasons only: connect, dns,
   timeout; no HTTP answer at all), over at least two checks, while another reporting
@@ -233,11 +235,19 @@ class Quorum:
     def decide(self, now: float) -> QuorumOutput:
         """Judge the locations, then decide every round that is due, in order per check."""
         changed = self._judge_locations(now)
-        reporting = frozenset(n for n, loc in self._locations.items() if loc.state == OK)
+        live = [(n, loc) for n, loc in self._locations.items() if loc.state == OK]
+        since = now - self.policy.location_timeout
         decisions: list[Decision] = []
         for check_id in list(self._pending):
             rounds = self._pending[check_id]
             spec = self.checks[check_id]
+            # The locations reporting THIS check: with shards, one agent of a location
+            # may be gone while the location's other agents report their checks.
+            reporting = frozenset(
+                n
+                for n, loc in live
+                if (seen := loc.latest.get(check_id)) is not None and seen[0] >= since
+            )
             for number in sorted(rounds):
                 rnd = rounds[number]
                 complete = bool(reporting) and reporting <= rnd.seen.keys()

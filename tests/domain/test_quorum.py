@@ -48,6 +48,7 @@ class Sim:
         self.locations = locations
         self.decisions: list[Decision] = []
         self.changes: list[tuple[str, str]] = []
+        self.decided_at: dict[tuple[str, int], float] = {}
         self._next = {c: self._first(c) for c in CHECKS}
 
     @property
@@ -77,6 +78,7 @@ class Sim:
                         self.q.observe(loc, check, [result])
             out = self.q.decide(self.now)
             self.decisions += out.decisions
+            self.decided_at.update({(d.check_id, d.round): self.now for d in out.decisions})
             self.changes += [(s.location, s.state) for s in out.changed]
         return self.decisions[start:]
 
@@ -277,3 +279,27 @@ def test_failure_reasons_outside_the_policy_do_not_fail_a_round() -> None:
 def test_negative_quorum_is_refused() -> None:
     with pytest.raises(ValueError, match="quorum"):
         Quorum({}, QuorumPolicy(quorum=-1))
+
+
+def test_a_locations_dead_shard_leaves_only_its_checks_denominator() -> None:
+    """ap's agent for `api` is gone while ap's other agents report: api's rounds are
+    decided from eu and us alone (2 of 2 needed) without waiting out the settle time."""
+    sim = Sim()
+    sim.run(30.0)
+    real_observe = sim.q.observe
+
+    def observe(location: str, check_id: str, results: list[ProbeResult]) -> bool:
+        if location == "ap" and check_id == "api":
+            return False
+        return real_observe(location, check_id, results)
+
+    sim.q.observe = observe  # type: ignore[method-assign]
+    sim.run(90.0)  # past location_timeout (60 s)
+    out = sim.run(60.0, down_from("eu", "us"))
+    api = [d for d in out if d.check_id == "api"]
+    assert api and all(d.counted and d.reporting == 2 and d.required == 2 for d in api)
+    assert sim.state("ap") == OK  # the location itself still reports
+    for d in api:  # decided within 1 s (the sim's step) of the round, not timeout + settle
+        start = d.results[0].at - 0.01
+        assert round_number("api", INTERVAL, start) == d.round
+        assert sim.decided_at[("api", d.round)] - start <= 1.0
