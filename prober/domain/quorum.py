@@ -29,6 +29,12 @@ Agents in several locations probe the same checks; each location's round of a ch
   - otherwise, when some location passed: the merged round is the earliest-starting
     passing location's results (the failure does not count);
   - otherwise (too few locations to reach quorum, none passing): no data for that round.
+* A failure that reaches quorum only thanks to unreachable observations (no HTTP answer)
+  from locations that got no answer from any check since that check's unreachable run
+  began there is held
+  (like the single-node guard) until each such location answers something, is found
+  `lost` (then held out), or the hold passes (slowest interval + timeout + settle). So
+  even quorum 1 does not count the first rounds of a location's own network loss.
 * Rounds are decided in order per check; an observation for a round already decided is
   late and dropped (counted in `late`).
 """
@@ -122,6 +128,8 @@ class _Location:
     since: float | None = None
     last_seen: float | None = None
     latest: dict[str, tuple[float, bool]] = field(default_factory=dict)  # check -> (at, unr.)
+    last_answer: float | None = None  # latest start of a round that got an HTTP answer
+    down_since: dict[str, float] = field(default_factory=dict)  # check -> unreachable run start
 
 
 def _failed(results: Sequence[ProbeResult], reasons: frozenset[str]) -> bool:
@@ -130,6 +138,11 @@ def _failed(results: Sequence[ProbeResult], reasons: frozenset[str]) -> bool:
 
 def _unreachable(results: Sequence[ProbeResult]) -> bool:
     return bool(results) and all(r.reason.value in TRANSPORT_REASONS for r in results)
+
+
+def _hold(checks: Mapping[str, CheckSpec], policy: QuorumPolicy) -> float:
+    slowest = max((s.interval + s.timeout for s in checks.values()), default=0.0)
+    return slowest + policy.settle
 
 
 class Quorum:
@@ -149,12 +162,14 @@ class Quorum:
         self._locations: dict[str, _Location] = {name: _Location() for name in locations}
         self._pending: dict[str, dict[int, _Round]] = {}
         self._decided: dict[str, int] = {}  # check -> last decided round
+        self._hold = _hold(self.checks, policy)
 
     def reconfigure(
         self, checks: Mapping[str, CheckSpec], policy: QuorumPolicy, locations: Iterable[str] = ()
     ) -> None:
         """New checks and policy; newly expected `locations` start as no data."""
         self.policy = policy
+        self._hold = _hold(checks, policy)
         for name in locations:
             self._locations.setdefault(name, _Location())
         self.checks = dict(checks)
@@ -162,6 +177,7 @@ class Quorum:
             del self._pending[gone]
         for loc in self._locations.values():
             loc.latest = {c: v for c, v in loc.latest.items() if c in checks}
+            loc.down_since = {c: v for c, v in loc.down_since.items() if c in checks}
 
     def observe(self, location: str, check_id: str, results: Sequence[ProbeResult]) -> bool:
         """Record one location's round of a check; False when unknown, empty or late."""
@@ -172,9 +188,16 @@ class Quorum:
         loc = self._locations.setdefault(location, _Location())
         if loc.last_seen is None or at > loc.last_seen:
             loc.last_seen = at
+        unreachable = _unreachable(results)
+        if not unreachable:
+            if loc.last_answer is None or at > loc.last_answer:
+                loc.last_answer = at
+            loc.down_since.pop(check_id, None)
+        elif at < loc.down_since.get(check_id, float("inf")):
+            loc.down_since[check_id] = at
         previous = loc.latest.get(check_id)
         if previous is None or at >= previous[0]:
-            loc.latest[check_id] = (at, _unreachable(results))
+            loc.latest[check_id] = (at, unreachable)
         number = round_number(check_id, spec.interval, at)
         if number <= self._decided.get(check_id, number - 1):
             self.late += 1
@@ -252,11 +275,15 @@ class Quorum:
                 rnd = rounds[number]
                 complete = bool(reporting) and reporting <= rnd.seen.keys()
                 due = now >= rnd.at + spec.timeout + self.policy.settle
-                if not (complete or due or len(rounds) > MAX_PENDING_ROUNDS):
+                overflow = len(rounds) > MAX_PENDING_ROUNDS
+                if not (complete or due or overflow):
                     break
+                decision = self._merge(check_id, number, rnd, spec, reporting)
+                if not overflow and now < rnd.at + self._hold and self._unproven(rnd, decision):
+                    break  # held: a failing location may be losing its own network
                 del rounds[number]
                 self._decided[check_id] = number
-                decisions.append(self._merge(check_id, number, rnd, spec, reporting))
+                decisions.append(decision)
             if not rounds:
                 del self._pending[check_id]
         return QuorumOutput(decisions, self.locations(now), changed)
@@ -291,6 +318,26 @@ class Quorum:
             required,
             len(reporting),
         )
+
+    def _unproven(self, rnd: _Round, decision: Decision) -> bool:
+        """The failure counts only thanks to locations whose observation is unreachable
+        and that got no answer from any check since this check's unreachable run began
+        there: each may be losing its own network
+        (then it is found `lost` within one interval and held out). Like the single-node
+        guard, such a round waits for an answer from that location, its loss, or the
+        hold (slowest interval + timeout + settle), whichever comes first."""
+        if not decision.counted:
+            return False
+        proven = 0
+        for name in decision.failing:
+            loc = self._locations[name]
+            if not _unreachable(rnd.seen[name]):
+                proven += 1
+            elif loc.last_answer is not None and loc.last_answer >= loc.down_since.get(
+                decision.check_id, rnd.at
+            ):
+                proven += 1  # an answer since this check's unreachable run began
+        return proven < decision.required
 
     def pending_rounds(self) -> int:
         return sum(len(r) for r in self._pending.values())

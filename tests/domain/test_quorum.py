@@ -171,11 +171,20 @@ def test_lost_location_is_held_out_even_with_quorum_one() -> None:
     sim = Sim(quorum=1)
     sim.run(30.0)
     out = sim.run(120.0, network_lost("ap"))
-    # The first rounds come before every check of ap has failed (its checks fire at
-    # different phases); once all of them have, ap is held out and nothing counts.
+    # The first unreachable rounds of ap are held (no answer from ap since) until every
+    # check of ap has failed and ap is held out: nothing counts, not even the first.
     assert sim.state("ap") == LOST
-    settled = out[len(CHECKS) * 2 :]
-    assert settled and not counted(settled)
+    assert out and not counted(out)
+
+
+def test_real_connection_outage_from_two_locations_counts_after_an_answer_proves_them() -> None:
+    sim = Sim()
+    sim.run(30.0)
+    out = sim.run(60.0, down_from("eu", "us", reason=Reason.CONNECT))
+    api = [d for d in out if d.check_id == "api"]
+    assert api and all(d.counted for d in api)
+    for d in api:  # held at most until eu's and us's other checks answered: < 1 interval
+        assert sim.decided_at[("api", d.round)] - d.results[0].at <= INTERVAL + 1.0
 
 
 def test_everything_unreachable_everywhere_is_a_total_outage_never_held_out() -> None:
@@ -183,7 +192,10 @@ def test_everything_unreachable_everywhere_is_a_total_outage_never_held_out() ->
     sim.run(30.0)
     out = sim.run(60.0, network_lost(*LOCATIONS))
     assert {sim.state(loc) for loc in LOCATIONS} == {OK}
+    # held at most the hold (interval + timeout + settle), then counted: never hidden
     assert out and all(d.counted for d in out[len(CHECKS) :])
+    for d in out:
+        assert sim.decided_at[(d.check_id, d.round)] - d.results[0].at <= 10 + 5 + 2 + 1
 
 
 def test_silent_location_is_no_data_not_a_failure() -> None:
