@@ -212,12 +212,18 @@ class Quorum:
 
     # -- locations ------------------------------------------------------------------------
 
-    def _judge_locations(self, now: float) -> list[LocationState]:
+    def _judge_locations(
+        self, now: float
+    ) -> tuple[list[LocationState], dict[str, tuple[int, int]]]:
         since = now - self.policy.location_timeout
         counts: dict[str, tuple[int, int]] = {}
         for name, loc in self._locations.items():
-            recent = [u for at, u in loc.latest.values() if at >= since]
-            counts[name] = (len(recent), sum(recent))
+            seen = down = 0
+            for at, unreachable in loc.latest.values():
+                if at >= since:
+                    seen += 1
+                    down += unreachable
+            counts[name] = (seen, down)
         live = {
             n
             for n, loc in self._locations.items()
@@ -239,7 +245,7 @@ class Quorum:
                 loc.state = state
                 loc.since = now if state != NO_DATA or loc.last_seen is None else loc.last_seen
                 changed.append(self._view(name, counts[name]))
-        return changed
+        return changed, counts
 
     def _view(self, name: str, count: tuple[int, int]) -> LocationState:
         loc = self._locations[name]
@@ -257,7 +263,7 @@ class Quorum:
 
     def decide(self, now: float) -> QuorumOutput:
         """Judge the locations, then decide every round that is due, in order per check."""
-        changed = self._judge_locations(now)
+        changed, counts = self._judge_locations(now)
         live = [(n, loc) for n, loc in self._locations.items() if loc.state == OK]
         since = now - self.policy.location_timeout
         decisions: list[Decision] = []
@@ -286,7 +292,8 @@ class Quorum:
                 decisions.append(decision)
             if not rounds:
                 del self._pending[check_id]
-        return QuorumOutput(decisions, self.locations(now), changed)
+        views = [self._view(name, counts[name]) for name in sorted(self._locations)]
+        return QuorumOutput(decisions, views, changed)
 
     def _merge(
         self, check_id: str, number: int, rnd: _Round, spec: CheckSpec, reporting: frozenset[str]
