@@ -161,8 +161,18 @@ class Agent:
         if self.runner is not None:
             await self.runner.stop()
         if self._writer_task is not None:
+            # Let a batch under way finish (a write cancelled midway may have committed,
+            # and drain() would then store it twice), within the flush timeout.
+            lock = self.writer.lock
+            try:
+                await asyncio.wait_for(lock.acquire(), flush_timeout)
+                held = True
+            except TimeoutError:
+                held = False
             self._writer_task.cancel()
             await asyncio.gather(self._writer_task, return_exceptions=True)
+            if held:
+                lock.release()
         left = await self.writer.drain(self.clock.monotonic() + flush_timeout)
         if self._close_probe is not None:
             await self._close_probe()

@@ -7,7 +7,8 @@
   log stored it durably.
 * A failed write is retried with exponential backoff (`backoff` doubling to
   `backoff_max`); the rows stay buffered meanwhile. The buffer is bounded (`max_buffer`):
-  when it is full the OLDEST rows are dropped and counted (`dropped`). By then the leader
+  when it is full the OLDEST rows are dropped and counted (`dropped`; a row of the batch
+  being written counts only if that write fails). By then the leader
   has already decided those rounds without them (a round waits at most timeout + settle),
   so the newest rounds are the ones worth keeping.
 """
@@ -59,6 +60,8 @@ class RoundWriter:
         self.dropped = 0
         self.errors = 0
         self.healthy = True  # the last write attempt succeeded (or none was made)
+        self._in_flight = (0, -1)  # seqs of the batch being written
+        self._evicted = 0  # rows of the batch in flight pushed out of a full buffer
 
     @property
     def buffered(self) -> int:
@@ -66,10 +69,11 @@ class RoundWriter:
 
     def add(self, row: RoundRow) -> None:
         if len(self._buffer) >= self.settings.max_buffer:
-            self._buffer.popleft()
-            self.dropped += 1
-            if self.dropped == 1 or self.dropped % 10_000 == 0:
-                log.warning("agent_buffer_full_rounds_dropped", dropped=self.dropped)
+            seq, _ = self._buffer.popleft()
+            if self._in_flight[0] <= seq <= self._in_flight[1]:
+                self._evicted += 1  # lost only if its write fails
+            else:
+                self._count_dropped(1)
         self._seq += 1
         first = not self._buffer
         if first:
@@ -77,6 +81,17 @@ class RoundWriter:
         self._buffer.append((self._seq, row))
         if first or len(self._buffer) >= self.settings.flush_rounds:
             self._wake.set()
+
+    def _count_dropped(self, n: int) -> None:
+        before = self.dropped
+        self.dropped += n
+        if before == 0 or before // 10_000 != self.dropped // 10_000:
+            log.warning("agent_buffer_full_rounds_dropped", dropped=self.dropped)
+
+    @property
+    def lock(self) -> asyncio.Lock:
+        """Held while a batch is being written."""
+        return self._writing
 
     async def write_once(self) -> int:
         """Write one batch from the head of the buffer; rows written (raises on failure)."""
@@ -90,12 +105,19 @@ class RoundWriter:
         batch = [row for _, row in head]
         last = head[-1][0]
         start = self._clock.monotonic()
+        self._in_flight = (head[0][0], last)
         try:
             await self._log.append_rounds(batch)
-        except Exception:
+        except BaseException:
+            self._in_flight = (0, -1)
+            if self._evicted:
+                self._count_dropped(self._evicted)
+                self._evicted = 0
             self.errors += 1
             self.healthy = False
             raise
+        self._in_flight = (0, -1)
+        self._evicted = 0
         self.healthy = True
         while self._buffer and self._buffer[0][0] <= last:  # rows dropped meanwhile: fewer
             self._buffer.popleft()

@@ -124,9 +124,10 @@ async def test_a_round_counts_as_written_only_once_the_log_acknowledged_it(
     writer.add(row(2))  # full: row 0 (in the batch under way) is dropped from the buffer
     log.release.set()
     await clock.advance(1.0)
-    # row 0 was in flight and is stored once; rows 1, 2 follow; nothing is doubled
+    # row 0 was in flight and is stored once; rows 1, 2 follow; nothing is doubled, and
+    # row 0 is not counted as dropped: its write succeeded
     assert [r.check_id for r in log.rows] == ["check-0", "check-1", "check-2"]
-    assert writer.buffered == 0
+    assert writer.buffered == 0 and writer.dropped == 0 and writer.written == 3
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
 
@@ -161,5 +162,29 @@ async def test_drain_while_the_writer_runs_writes_every_row_once(clock: VirtualC
     await clock.advance(1.0)
     assert drained.result() == 0
     assert [r.check_id for r in log.rows] == [f"check-{i}" for i in range(5)]
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+
+
+class FailingSlowLog(SlowLog):
+    async def append_rounds(self, rows: Sequence[RoundRow]) -> None:
+        await self.release.wait()
+        raise ConnectionError("gone")
+
+
+async def test_a_row_pushed_out_during_a_failing_write_counts_as_dropped(
+    clock: VirtualClock,
+) -> None:
+    log = FailingSlowLog()
+    writer = RoundWriter(log, clock, WriterSettings(flush_rounds=1, max_buffer=2))
+    task = asyncio.ensure_future(writer.run())
+    writer.add(row(0))
+    await clock.settle()
+    writer.add(row(1))
+    writer.add(row(2))  # pushes row 0 (in flight) out
+    assert writer.dropped == 0
+    log.release.set()
+    await clock.settle()
+    assert writer.dropped == 1 and writer.buffered == 2 and writer.written == 0
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
