@@ -178,6 +178,14 @@ class Agent:
             await self._close_probe()
         return left
 
+    def reload(self, config: Config) -> None:
+        """Swap in a new config (SIGHUP): the shard's unchanged checks keep their schedule."""
+        self.checks = select(config.checks, *self.shard)
+        self._redact = Redactor(config.secret_values)
+        self.series.set_checks(self.checks)
+        if self.runner is not None:
+            self.runner.update(self.checks)
+
     def ready(self) -> tuple[bool, str]:
         if self.runner is None:
             return False, "Not started."

@@ -149,6 +149,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("agent: --db is required (or PROBER_DB)")
     path = args.config or example_config_path()
     _readable(path)
+    args.config_path = path
     try:
         rounds = open_round_log(args.db)
     except (ValueError, OSError) as exc:
@@ -192,6 +193,19 @@ async def _run_async(args: argparse.Namespace, config: Config, rounds: RoundLog)
         )
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
+
+        def on_hup() -> None:
+            from prober.config.loader import load_config
+            from prober.errors import ConfigError
+
+            try:
+                agent.reload(load_config(args.config_path))
+            except (ConfigError, OSError) as exc:
+                log.error("config_reload_failed", error=str(exc).splitlines()[0])
+                return
+            log.info("config_reloaded", checks=len(agent.checks))
+
+        loop.add_signal_handler(signal.SIGHUP, on_hup)
         loop.add_signal_handler(signal.SIGTERM, stop.set)
         loop.add_signal_handler(signal.SIGINT, stop.set)
         await stop.wait()

@@ -147,3 +147,24 @@ async def test_metrics_doc_lists_exactly_the_agent_families() -> None:
             exposed[name] = fam.type
             assert all(set(s.labels) >= {"location", "shard"} for s in fam.samples)
     assert listed == exposed
+
+
+async def test_reload_keeps_the_shard_and_drops_removed_checks() -> None:
+    clock = VirtualClock()
+    log = MemoryRoundLog()
+    probe = FakeProbe(clock)
+    agent = Agent(config(), log, "eu", (1, 2), clock=clock, probe=probe)
+    await agent.start()
+    await clock.advance(10.0)
+    before = {c.id for c in agent.checks}
+    assert "c0" in before  # c0 and c0x both hash to shard 1 of 2
+    smaller = parse_config(CONFIG.replace("  - {id: c0,", "  - {id: c0x,"), env={"TOKEN": SECRET})
+    agent.reload(smaller)
+    after = {c.id for c in agent.checks}
+    assert after == {c.id for c in smaller.checks if shard_of(c.id, 2) == 1}
+    assert "c0" not in after and "c0x" in after
+    assert before - {"c0"} == after - {"c0x"}
+    probe.calls.clear()
+    await clock.advance(10.0)
+    assert set(probe.calls) == after
+    assert await agent.stop() == 0

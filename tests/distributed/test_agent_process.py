@@ -153,6 +153,20 @@ def test_agent_probes_serves_metrics_and_flushes_on_sigterm(
                     written = float(line.split()[-1])
         assert written >= 4
         assert urllib.request.urlopen(admin + "-/ready", timeout=5).status == 200
+        # SIGHUP reloads checks.yaml: the `down` check is gone
+        config.write_text(
+            "components: [{id: api, name: API}]\nchecks:\n"
+            f'  - {{id: up, component: api, url: "http://127.0.0.1:{target}/up", interval: 1s}}\n'
+        )
+        proc.send_signal(signal.SIGHUP)
+        checks = ""
+        deadline = time.monotonic() + 20
+        while checks != "1.0" and time.monotonic() < deadline:
+            time.sleep(0.1)
+            text = urllib.request.urlopen(admin + "metrics", timeout=5).read().decode()
+            found = [x for x in text.splitlines() if x.startswith("prober_agent_checks{")]
+            checks = found[0].split()[-1] if found else ""
+        assert checks == "1.0"
         proc.send_signal(signal.SIGTERM)
         rest, _ = proc.communicate(timeout=30)
         assert proc.returncode == 0, rest
