@@ -1,4 +1,4 @@
-"""The `prober` command: run | check-config | once | demo | schema."""
+"""The `prober` command: run | check-config | once | demo | schema | agent."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from prober.errors import ConfigError
 
 if TYPE_CHECKING:  # imported where used: `prober check-config` stays light
     from prober.api.origin import Network
+from prober.distributed import cli as agent_cli
 
 DEFAULT_LISTEN = "127.0.0.1:8080"
 DEFAULT_ADMIN_LISTEN = "127.0.0.1:8090"
@@ -247,6 +248,7 @@ def build_parser() -> argparse.ArgumentParser:
         default="text",
         help="json: one object per probe result, for CI",
     )
+    agent_cli.add_parser(sub)  # prober agent: prober/distributed/cli.py
     return p
 
 
@@ -282,6 +284,8 @@ def _main(argv: Sequence[str] | None) -> int:
         return 0
     if args.command == "once":
         return _once(args.file, args.checks, args.output)
+    if args.command == "agent":
+        return agent_cli.run(args)
     return _serve(args)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from prober.config import declared
 from prober.config.declare import ID_PATTERN, Key
 from prober.domain.policy import (
+    Distributed,
     IncidentPolicy,
     IncidentTemplate,
     Page,
@@ -333,6 +334,51 @@ NETWORK = (
         "Deadline of one canary probe; at most `interval`.",
         default=CANARY_TIMEOUT,
         low=0.1,
+        high=60.0,
+    ),
+)
+
+DISTRIBUTED = (
+    Key(
+        "locations",
+        "custom",
+        "Locations agents are expected in; a listed location that never reports is shown as "
+        "no data. Agents of unlisted locations are accepted too.",
+        default_doc="`[]`",
+        type_doc="list of ids",
+        schema={"type": "array", "items": {"type": "string", "pattern": ID_PATTERN}},
+    ),
+    Key(
+        "quorum",
+        "custom",
+        "How many locations must see a check's round fail for the failure to count; "
+        "`majority`: more than half of the locations reporting that check at that moment "
+        "(2 of 3, 2 of 2, 1 of 1). At most the number of listed locations.",
+        default_doc="`majority`",
+        type_doc="`majority` or integer",
+        schema={
+            "oneOf": [
+                {"const": "majority"},
+                {"type": "integer", "minimum": 1, "maximum": 99},
+            ]
+        },
+    ),
+    Key(
+        "location_timeout",
+        "duration",
+        "A location whose latest round started longer ago than this is no data, and leaves "
+        "the quorum's denominator.",
+        default=Distributed.location_timeout,
+        low=1.0,
+        high=3600.0,
+    ),
+    Key(
+        "settle",
+        "duration",
+        "How long past a round's timeout the locations that have not reported it yet are "
+        "waited for (cover the agents' write batching).",
+        default=Distributed.settle,
+        low=0.0,
         high=60.0,
     ),
 )

@@ -7,6 +7,7 @@ from prober.config import declared
 from prober.config.declare import Key
 from prober.config.declared_sections import (
     COMPONENT,
+    DISTRIBUTED,
     INCIDENT_TEMPLATE,
     INCIDENTS,
     MAINTENANCE,
@@ -94,5 +95,12 @@ TOP = (
         "mapping",
         "Canaries: evidence of prober's own connectivity. See [network](#network).",
         keys=NETWORK,
+    ),
+    Key(
+        "distributed",
+        "mapping",
+        "Probe agents in several locations and the quorum across them. "
+        "See [distributed](#distributed).",
+        keys=DISTRIBUTED,
     ),
 )

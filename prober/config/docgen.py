@@ -43,6 +43,7 @@ TABLES: dict[str, tuple[str, tuple[Key, ...], bool]] = {
     "webhooks": ("webhooks[]", s.WEBHOOK, True),
     "incident_templates": ("", (find(t.TOP, "incident_templates"),), True),
     "network": ("network", s.NETWORK, True),
+    "distributed": ("distributed", s.DISTRIBUTED, True),
 }
 
 

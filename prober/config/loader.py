@@ -337,6 +337,7 @@ def parse_config(
         "webhooks": b.webhooks(),
         "incident_templates": b.incident_templates(ids),
         "network": sections.read_network(r, top.get("network")),
+        "distributed": sections.read_distributed(r, top.get("distributed")),
     }
     if r.issues:
         raise ConfigError(sorted(r.issues, key=lambda i: (i.line, i.column)), r.secrets())

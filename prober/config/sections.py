@@ -19,6 +19,7 @@ from prober.config.model import (
     CANARY_COMPONENT,
     Check,
     Component,
+    Distributed,
     Expectations,
     IncidentPolicy,
     Maintenance,
@@ -298,6 +299,9 @@ def _header_pairs(r: Reader, node: yaml.Node, path: str) -> tuple[tuple[str, str
 
 _WEBHOOK_READERS = fields.readers(ds.WEBHOOK, {"headers": _header_pairs})
 _NETWORK_READERS = fields.readers(ds.NETWORK, {"canaries": fields.unread})
+_DISTRIBUTED_READERS = fields.readers(
+    ds.DISTRIBUTED, {"locations": fields.unread, "quorum": fields.unread}
+)
 
 
 def read_webhook(r: Reader, node: yaml.Node, path: str) -> Webhook | None:
@@ -356,3 +360,59 @@ def read_network(r: Reader, node: yaml.Node | None) -> Network | None:
             for i, u in enumerate(urls)
         )
     )
+
+
+def read_distributed(r: Reader, node: yaml.Node | None) -> Distributed | None:
+    """`distributed:` locations and quorum of probe agents (`prober agent`)."""
+    if node is None:
+        return Distributed()
+    f = r.mapping(node, "distributed", keys.DISTRIBUTED)
+    if f is None:
+        return None
+    locations: list[str | None] = []
+    if "locations" in f:
+        items = r.sequence(f["locations"], "distributed.locations") or []
+        locations = [fields.ident(r, n, f"distributed.locations[{i}]") for i, n in enumerate(items)]
+    quorum: int | None = 0
+    if "quorum" in f:
+        q = f["quorum"]
+        if isinstance(q, yaml.ScalarNode) and q.value == "majority":
+            quorum = 0
+        elif isinstance(q, yaml.ScalarNode) and q.value.isdigit():
+            quorum = r.integer(q, "distributed.quorum", 1, 99)
+        else:
+            r.error(
+                q,
+                "distributed.quorum",
+                f"expected majority or a number of locations (1 to 99), got {q.value!r}"
+                if isinstance(q, yaml.ScalarNode)
+                else "expected majority or a number of locations (1 to 99)",
+            )
+            quorum = None
+    timeout = (
+        _DISTRIBUTED_READERS["location_timeout"](
+            r, f["location_timeout"], "distributed.location_timeout"
+        )
+        if "location_timeout" in f
+        else Distributed.location_timeout
+    )
+    settle = (
+        _DISTRIBUTED_READERS["settle"](r, f["settle"], "distributed.settle")
+        if "settle" in f
+        else Distributed.settle
+    )
+    if None in locations or quorum is None or timeout is None or settle is None:
+        return None
+    names = tuple(n for n in locations if n is not None)
+    if len(set(names)) != len(names):
+        r.error(f["locations"], "distributed.locations", "a location is listed twice")
+        return None
+    if names and quorum > len(names):
+        r.error(
+            f["quorum"],
+            "distributed.quorum",
+            f"quorum {quorum} exceeds the {len(names)} listed locations "
+            "(no failure could ever count)",
+        )
+        return None
+    return Distributed(names, quorum, timeout, settle)

@@ -241,6 +241,16 @@ class Network:
 
 
 @dataclass(frozen=True)
+class Distributed:
+    """Probe agents in several locations (`distributed:`, docs/CONFIGURATION.md)."""
+
+    locations: tuple[str, ...] = ()  # expected locations: no data until they report
+    quorum: int = 0  # locations that must see a failure; 0: a majority of the reporting ones
+    location_timeout: float = 60.0  # a location silent this long is no data
+    settle: float = 2.0  # how long past a round's timeout late locations are waited for
+
+
+@dataclass(frozen=True)
 class Config:
     page: Page
     components: tuple[Component, ...]
@@ -250,6 +260,7 @@ class Config:
     webhooks: tuple[Webhook, ...] = ()
     incident_templates: tuple[IncidentTemplate, ...] = ()
     network: Network = field(default_factory=Network)
+    distributed: Distributed = field(default_factory=Distributed)
     source: str = "<string>"
     # What every ${VAR} in the file expanded to (TLS paths and durations aside).
     expanded: frozenset[str] = field(default=frozenset(), compare=False, repr=False)

@@ -1,0 +1,150 @@
+"""A round of probe results as compact bytes, for the RoundLog.
+
+Round-trips `ProbeResult` exactly (every field; floats as IEEE doubles), given the check
+id the row carries. Nothing else from the check is written: no URL, no header, no body;
+a result's `detail` passes through the check's redactor first, so a secret a target
+echoed back never reaches the database.
+
+Layout (little-endian), version 1:
+    B version, B count, H len + component (UTF-8)
+    per result: B reason, B flags, d at, d duration,
+                [H status_code], [d cert_expiry], [B phase mask, d per phase],
+                [H len + detail (UTF-8)]
+A one-probe OK round is 24 bytes plus the component id, 65 with all five phases.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Callable, Sequence
+
+from prober.probes.result import PHASES, ProbeResult, Reason
+
+VERSION = 1
+# Wire numbers of the reasons: append only, never reorder.
+REASONS: tuple[Reason, ...] = (
+    Reason.OK,
+    Reason.HTTP_5XX,
+    Reason.UNEXPECTED_STATUS,
+    Reason.TIMEOUT,
+    Reason.CONNECT,
+    Reason.DNS,
+    Reason.TLS,
+    Reason.PROTOCOL,
+    Reason.BODY_TOO_LARGE,
+    Reason.REDIRECTS,
+    Reason.ASSERTION,
+    Reason.LATENCY,
+    Reason.TRAFFIC_5XX,
+)
+_CODE = {r: i for i, r in enumerate(REASONS)}
+_STATUS, _EXPIRY, _PHASES, _DETAIL = 1, 2, 4, 8
+_FIXED = struct.Struct("<BBdd")
+_H = struct.Struct("<H")
+_D = struct.Struct("<d")
+_B = struct.Struct("<B")
+MAX_TEXT = 0xFFFF
+
+
+class CodecError(ValueError):
+    """A payload that is not a round this codec wrote."""
+
+
+def _text(value: str) -> bytes:
+    raw = value.encode("utf-8")
+    if len(raw) > MAX_TEXT:  # cut on a character boundary
+        raw = raw[:MAX_TEXT].decode("utf-8", "ignore").encode("utf-8")
+    return _H.pack(len(raw)) + raw
+
+
+def encode(results: Sequence[ProbeResult], redact: Callable[[str], str] = str) -> bytes:
+    """One round of one check. All results must share their check and component."""
+    if not results or len(results) > 255:
+        raise ValueError(f"a round holds 1 to 255 results, not {len(results)}")
+    first = results[0]
+    out = [bytes((VERSION, len(results))), _text(first.component)]
+    for r in results:
+        if r.check_id != first.check_id or r.component != first.component:
+            raise ValueError("results of one round must share their check and component")
+        flags = 0
+        tail: list[bytes] = []
+        if r.status_code is not None:
+            flags |= _STATUS
+            tail.append(_H.pack(r.status_code))
+        if r.cert_expiry is not None:
+            flags |= _EXPIRY
+            tail.append(_D.pack(r.cert_expiry))
+        if r.phases:
+            unknown = set(r.phases) - set(PHASES)
+            if unknown:
+                raise ValueError(f"unknown phases {sorted(unknown)}")
+            flags |= _PHASES
+            mask = sum(1 << i for i, name in enumerate(PHASES) if name in r.phases)
+            tail.append(_B.pack(mask))
+            tail.extend(_D.pack(r.phases[name]) for name in PHASES if name in r.phases)
+        if r.detail:
+            flags |= _DETAIL
+            tail.append(_text(redact(r.detail)))
+        out.append(_FIXED.pack(_CODE[r.reason], flags, r.at, r.duration))
+        out.extend(tail)
+    return b"".join(out)
+
+
+def decode(payload: bytes, check_id: str) -> list[ProbeResult]:
+    """The round `encode` wrote; CodecError when the payload is not one."""
+    try:
+        return _decode(memoryview(payload), check_id)
+    except (struct.error, IndexError, UnicodeDecodeError) as exc:
+        raise CodecError(f"truncated or corrupt round payload: {exc}") from None
+
+
+def _decode(buf: memoryview, check_id: str) -> list[ProbeResult]:
+    version, count = buf[0], buf[1]
+    if version != VERSION:
+        raise CodecError(f"round payload version {version}, this prober reads {VERSION}")
+    pos = 2
+
+    def text() -> str:
+        nonlocal pos
+        (n,) = _H.unpack_from(buf, pos)
+        pos += 2
+        if pos + n > len(buf):
+            raise CodecError("text runs past the end of the round payload")
+        value = bytes(buf[pos : pos + n]).decode("utf-8")
+        pos += n
+        return value
+
+    def double() -> float:
+        nonlocal pos
+        (v,) = _D.unpack_from(buf, pos)
+        pos += 8
+        return float(v)
+
+    component = text()
+    out: list[ProbeResult] = []
+    for _ in range(count):
+        code, flags, at, duration = _FIXED.unpack_from(buf, pos)
+        pos += _FIXED.size
+        if code >= len(REASONS):
+            raise CodecError(f"unknown reason number {code}")
+        status = None
+        if flags & _STATUS:
+            (status,) = _H.unpack_from(buf, pos)
+            pos += 2
+        expiry = double() if flags & _EXPIRY else None
+        phases: dict[str, float] = {}
+        if flags & _PHASES:
+            mask = buf[pos]
+            pos += 1
+            for i, name in enumerate(PHASES):
+                if mask & (1 << i):
+                    phases[name] = double()
+        detail = text() if flags & _DETAIL else ""
+        out.append(
+            ProbeResult(
+                check_id, component, at, REASONS[code], duration, status, detail, phases, expiry
+            )
+        )
+    if pos != len(buf):
+        raise CodecError(f"{len(buf) - pos} stray bytes after the round payload")
+    return out

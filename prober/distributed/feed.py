@@ -1,0 +1,122 @@
+"""The leader's side of the agents: read new rounds from the RoundLog by cursor, decode
+them, merge the locations by quorum, and hand the engine one merged round per check round.
+
+    feed = Feed(round_log, config)
+    batch = await feed.poll(now)          # every poll_interval, on the leader only
+    for check_id, results in batch.rounds:
+        effects += engine.observe(results, now)
+    # batch.locations / batch.changed: per-location states for the API, metrics, alerts
+
+The cursor is the id of the last row read; the leader keeps it (a new leader may start
+from 0: rows older than `max_age` are skipped as stale, never fed twice into the status).
+Locations are judged live or silent at poll time (`now`), so poll often (every second or
+so): the quorum of a round is taken over the locations live when it is decided.
+Extra detection latency over probing in-process: the agents' flush interval, plus the
+write, plus up to one poll interval, plus waiting for the slowest reporting location
+(at most the round's timeout + `distributed.settle` when a location misses the round).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import structlog
+
+from prober.config.model import Config
+from prober.distributed.codec import CodecError, decode
+from prober.distributed.roundlog import RoundLog
+from prober.domain.quorum import CheckSpec, Decision, LocationState, Quorum, QuorumPolicy
+from prober.probes.result import ProbeResult
+
+log = structlog.get_logger("prober.feed")
+MAX_PAGES = 20  # rounds_after calls per poll: bounds one poll's work (20 x limit rows)
+
+
+@dataclass(frozen=True, slots=True)
+class FeedBatch:
+    rounds: list[tuple[str, list[ProbeResult]]]  # (check id, merged round) for the engine
+    decisions: list[Decision]  # every decided round, including no-data ones
+    locations: list[LocationState]
+    changed: list[LocationState]
+    read: int = 0  # rows read from the log in this poll
+    stale: int = 0  # rows skipped: their round started more than max_age ago
+    undecodable: int = 0  # rows whose payload could not be read (logged, skipped)
+    cursor: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def specs(config: Config) -> dict[str, CheckSpec]:
+    out = {}
+    for check in config.checks:
+        policy = config.component(check.component).policy
+        out[check.id] = CheckSpec(check.interval, check.timeout, policy.failure_reasons)
+    return out
+
+
+def policy(config: Config) -> QuorumPolicy:
+    d = config.distributed
+    return QuorumPolicy(d.quorum, d.location_timeout, d.settle)
+
+
+class Feed:
+    def __init__(
+        self, rounds: RoundLog, config: Config, *, cursor: int = 0, limit: int = 5000
+    ) -> None:
+        self._log = rounds
+        self.cursor = cursor
+        self.limit = limit
+        self.quorum = Quorum(specs(config), policy(config), config.distributed.locations)
+        self.max_age = config.distributed.location_timeout
+
+    def reconfigure(self, config: Config) -> None:
+        self.quorum.reconfigure(specs(config), policy(config), config.distributed.locations)
+        self.max_age = config.distributed.location_timeout
+
+    async def prune(self, now: float, keep: float = 3600.0) -> int:
+        """Delete rounds that started more than `keep` seconds ago (call now and then, on
+        the leader): the feed skips rows older than `max_age` anyway."""
+        return await self._log.prune_rounds(now - max(keep, self.max_age))
+
+    async def poll(self, now: float) -> FeedBatch:
+        """Read what the agents wrote since the last poll and decide what is due.
+
+        A failing read leaves the cursor where it was (nothing is skipped) and still
+        decides the rounds that became due."""
+        read = stale = undecodable = 0
+        errors: list[str] = []
+        oldest = now - self.max_age
+        for _ in range(MAX_PAGES):
+            try:
+                rows, cursor = await self._log.rounds_after(self.cursor, self.limit)
+            except Exception as exc:
+                errors.append(type(exc).__name__)
+                log.warning("feed_read_failed", error=type(exc).__name__)
+                break
+            for row in rows:
+                read += 1
+                if row.at < oldest:
+                    stale += 1
+                    continue
+                try:
+                    results = decode(row.payload, row.check_id)
+                except CodecError as exc:
+                    undecodable += 1
+                    log.warning("feed_round_undecodable", id=row.id, error=str(exc))
+                    continue
+                self.quorum.observe(row.location, row.check_id, results)
+            self.cursor = cursor
+            if len(rows) < self.limit:
+                break
+        out = self.quorum.decide(now)
+        merged = [(d.check_id, list(d.results)) for d in out.decisions if d.results]
+        return FeedBatch(
+            merged,
+            out.decisions,
+            out.locations,
+            out.changed,
+            read,
+            stale,
+            undecodable,
+            self.cursor,
+            errors,
+        )
