@@ -1,0 +1,133 @@
+"""Confirmation rounds (prober/confirm.py) on virtual time: nothing waits in real time."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+
+import pytest
+
+from prober.clock import VirtualClock
+from prober.config.model import Check
+from prober.confirm import CONFIRM_GAP, JITTER, Confirmer, confirm_gap
+from prober.probes.result import ProbeResult, Reason
+from prober.runner import Runner
+
+
+class Target:
+    """A probe whose outcome follows a script of (seconds after the first probe, failing)."""
+
+    def __init__(self, clock: VirtualClock, script: list[tuple[float, bool]]) -> None:
+        self.clock = clock
+        self.script = script
+        self.rounds: list[tuple[float, bool]] = []  # (monotonic time, every probe failed)
+        self.first: float | None = None
+
+    def failing(self, t: float) -> bool:
+        state = False
+        for since, failing in self.script:
+            if t >= since:
+                state = failing
+        return state
+
+    async def probe(self, check: Check) -> ProbeResult:
+        now = self.clock.monotonic()
+        if self.first is None:
+            self.first = now
+        reason = Reason.HTTP_5XX if self.failing(now - self.first) else Reason.OK
+        return ProbeResult(check.id, check.component, 0.0, reason, 0.01)
+
+    async def on_round(self, check: Check, results: list[ProbeResult], lag: float) -> None:
+        self.rounds.append((self.clock.monotonic(), all(not r.ok for r in results)))
+
+
+async def run(script: list[tuple[float, bool]], seconds: float, interval: float = 15.0, **kw):  # type: ignore[no-untyped-def]
+    clock = VirtualClock()
+    target = Target(clock, script)
+    runner = Runner(target.probe, target.on_round, clock, rng=random.Random(7), **kw)
+    check = Check(id="c", component="api", url="http://127.0.0.1:1/", interval=interval)
+    runner.start([check])
+    await clock.advance(seconds)
+    stopper = asyncio.ensure_future(runner.stop())
+    await clock.advance(20.0)
+    await stopper
+    return target.rounds, runner
+
+
+def regular_times(rounds: list[tuple[float, bool]], interval: float) -> list[float]:
+    first = rounds[0][0]
+    phases = [(t, (t - first) / interval) for t, _ in rounds]
+    return [t for t, k in phases if abs(k - round(k)) < 1e-6]
+
+
+async def test_a_failing_round_is_confirmed_by_quick_rounds_within_the_interval() -> None:
+    rounds, runner = await run([(0.0, True)], 40.0)
+    first = rounds[0][0]
+    quick = [t - first for t, _ in rounds if 0 < t - first < 15.0 - 1e-6]
+    assert len(quick) == 4 == runner.confirmation_rounds
+    gaps = [b - a for a, b in zip([0.0, *quick], quick, strict=False)]
+    low, high = CONFIRM_GAP * (1 - JITTER), CONFIRM_GAP * (1 + JITTER)
+    assert all(low - 1e-9 <= g <= high + 1e-9 for g in gaps), gaps
+    assert all(failed for _, failed in rounds)
+
+
+async def test_the_regular_schedule_does_not_move() -> None:
+    rounds, _ = await run([(0.0, True), (33.0, False)], 70.0)
+    first = rounds[0][0]
+    regular = regular_times(rounds, 15.0)
+    assert [round(t - first, 6) for t in regular] == [0.0, 15.0, 30.0, 45.0, 60.0]
+
+
+async def test_a_success_after_a_failing_round_ends_the_series_at_once() -> None:
+    # one failing round (noise): a single confirmation round, which gets through
+    rounds, runner = await run([(0.0, True), (0.5, False)], 40.0)
+    assert runner.confirmation_rounds == 1
+    assert [failed for _, failed in rounds[:2]] == [True, False]
+
+
+async def test_recovery_is_confirmed_by_quick_rounds_too() -> None:
+    rounds, runner = await run([(0.0, True), (16.0, False)], 60.0)
+    # 4 confirmations of the failure in the first interval, none at 15 (still failing,
+    # no change), then 4 of the recovery after the round at 30
+    assert runner.confirmation_rounds == 8
+    first = rounds[0][0]
+    after = [t - first for t, failed in rounds if not failed]
+    assert after[0] == pytest.approx(30.0)
+    assert len([t for t in after if 30.0 < t < 45.0]) == 4
+
+
+async def test_confirmation_rounds_fit_before_the_next_regular_round() -> None:
+    assert confirm_gap(15.0) == CONFIRM_GAP
+    assert confirm_gap(3.0) == pytest.approx(0.6)
+    rounds, _ = await run([(0.0, True)], 10.0, interval=3.0)
+    first = rounds[0][0]
+    times = [t - first for t, _ in rounds]
+    regular = {0.0, 3.0, 6.0, 9.0}
+    for t in times:
+        nearest = min(regular, key=lambda r: abs(r - t))
+        assert t == pytest.approx(nearest) or abs(t - nearest) >= 0.6 * (1 - JITTER) / 2 - 1e-9
+
+
+async def test_confirm_zero_sends_no_extra_round() -> None:
+    rounds, runner = await run([(0.0, True)], 40.0, confirm=0)
+    assert runner.confirmation_rounds == 0 and len(rounds) == 3
+
+
+def test_confirmer_rules() -> None:
+    c = Confirmer(probes=2)
+    assert c.after(None, False) is False  # no result: no information
+    assert c.after(True, False) is True  # change to down: confirm
+    assert c.after(True, True) is True  # agreed, one left
+    assert c.after(True, True) is False  # spent
+    assert c.after(True, False) is False  # no change
+    assert c.after(False, False) is True  # change to up: confirm
+    assert c.after(True, True) is False  # disagreed: the series ends
+    series = c.series
+    assert c.after(True, False) is False and c.series == series  # down again: no change
+
+
+def test_a_confirmation_that_disagrees_starts_no_series_of_its_own() -> None:
+    c = Confirmer(probes=4)
+    assert c.after(True, False)
+    assert not c.after(False, True)
+    assert c.direction is None
