@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import math
+import random
 
 import pytest
 
@@ -99,11 +100,17 @@ def test_one_failure_among_hundreds_never_changes_status() -> None:
 
 def test_fast_path_total_outage_with_one_request_per_round() -> None:
     """Issue 11: two failed single probes are noise at 1 request per round (at 2% they
-    come twice a day); the fast path waits until the failures are evidence on their own."""
+    come twice a day); the fast path waits until the failures are evidence on their own,
+    against the noise (once per 30 days) and against a partial outage (0.4 ** n <= 1%):
+    six probes (the runner's confirmation rounds send them within seconds)."""
     h = ComponentHealth(POLICY)
     t = rounds(h, T, 40, 0, per_round=1, interval=15.0)
     first = t
-    needed = math.ceil(h.h / -math.log(0.8 * POLICY.degraded))
+    needed = max(
+        math.ceil(h.h / -math.log(0.8 * POLICY.degraded)),
+        math.ceil(math.log(0.01) / math.log(0.8 * POLICY.major)),
+    )
+    assert needed == 6
     for i in range(needed):
         h.record_round([Sample(t + 15 * i, True, 5.0, "timeout")])
         change = h.evaluate(t + 15 * i)
@@ -247,3 +254,85 @@ def test_a_recovery_time_longer_than_the_window_still_ends_the_outage() -> None:
     assert sim.engine.status_of("api") is ComponentStatus.MAJOR_OUTAGE
     sim.run(600, behaviour)
     assert sim.engine.status_of("api") is ComponentStatus.OPERATIONAL
+
+
+def one(health: ComponentHealth, at: float, failed: bool) -> None:
+    health.record_round([Sample(at, failed, 0.05, "http_5xx" if failed else "ok")])
+    health.evaluate(at)
+
+
+def total_outage_at_defaults() -> tuple[ComponentHealth, float]:
+    """A single-probe check every 15 s, healthy, then failing: a regular round and five
+    confirmation rounds 1.5 s apart (as the runner sends them), then regular rounds for
+    five minutes. Returns the health and the time of the last failing probe."""
+    h = ComponentHealth(POLICY)
+    t = rounds(h, T, 40, 0, per_round=1, interval=15.0)
+    for i in range(6):
+        one(h, t + 1.5 * i, True)
+    assert h.status is MAJOR
+    for i in range(1, 21):
+        one(h, t + 15 * i, True)
+    return h, t + 15 * 20
+
+
+def test_the_end_of_a_total_outage_is_confirmed_within_seconds() -> None:
+    """Issue 11: operational again within two intervals plus recovery_time; the recovery
+    instant is the first success after the last failure (the first evidence of it)."""
+    h, last = total_outage_at_defaults()
+    fixed = last + 15.0
+    for i in range(6):  # the regular round and its five confirmation rounds
+        one(h, fixed + 1.5 * i, False)
+    assert h.end.over(h.h) == fixed
+    t = fixed + 15.0
+    while h.status is not OP and t < fixed + 300:  # bounded
+        one(h, t, False)
+        h.evaluate(t + 1.0)
+        t += 15.0
+    assert h.status is OP
+    assert h.changed_at is not None and h.changed_at - fixed <= POLICY.recovery_time + 15.0
+    assert h.recovered_at == fixed
+
+
+def test_without_the_end_test_the_same_recovery_takes_a_whole_window() -> None:
+    """The end test is what ends it early: five successes alone do not pass it."""
+    h, last = total_outage_at_defaults()
+    for i in range(3):
+        one(h, last + 15.0 + 1.5 * i, False)
+    assert h.end.over(h.h) is None
+
+
+def test_a_noise_failure_after_recovery_costs_one_success_not_the_whole_evidence() -> None:
+    h, last = total_outage_at_defaults()
+    fixed = last + 15.0
+    for i in range(6):
+        one(h, fixed + 1.5 * i, False)
+    s = h.end.s
+    one(h, fixed + 15.0, True)  # a 500 of the background
+    assert 0.0 < h.end.s < s
+    assert h.end.since == fixed
+
+
+def test_a_steady_30_percent_never_passes_the_end_test() -> None:
+    """At the episode's own rate the end test drifts down: no false end in a day."""
+    rng = random.Random(5)
+    h = ComponentHealth(POLICY)
+    t = rounds(h, T, 40, 0, per_round=1, interval=15.0)
+    seen = False
+    for i in range(5760):  # a day of single probes every 15 s
+        one(h, t + 15 * i, rng.random() < 0.3)
+        if seen:
+            assert h.status is not OP, f"a false end after {i} probes"
+            assert h.end.over(h.h) is None
+        seen = seen or h.status is not OP
+    assert seen
+
+
+def test_five_failing_probes_are_not_yet_a_total_outage() -> None:
+    """A 30% episode gives five failures in a row now and then: 0.4 ** 5 > 1%."""
+    h = ComponentHealth(POLICY)
+    t = rounds(h, T, 40, 0, per_round=1, interval=15.0)
+    for i in range(5):
+        one(h, t + 1.5 * i, True)
+    assert h.status is not MAJOR
+    one(h, t + 7.5, True)
+    assert h.status is MAJOR
