@@ -9,7 +9,7 @@ import pytest
 
 from prober.clock import VirtualClock
 from prober.config.model import Check
-from prober.confirm import CONFIRM_GAP, JITTER, Confirmer, confirm_gap
+from prober.confirm import CONFIRM_GAP, CONFIRM_PROBES, JITTER, Confirmer, confirm_gap
 from prober.probes.result import ProbeResult, Reason
 from prober.runner import Runner
 
@@ -64,7 +64,7 @@ async def test_a_failing_round_is_confirmed_by_quick_rounds_within_the_interval(
     rounds, runner = await run([(0.0, True)], 40.0)
     first = rounds[0][0]
     quick = [t - first for t, _ in rounds if 0 < t - first < 15.0 - 1e-6]
-    assert len(quick) == 4 == runner.confirmation_rounds
+    assert len(quick) == CONFIRM_PROBES == runner.confirmation_rounds
     gaps = [b - a for a, b in zip([0.0, *quick], quick, strict=False)]
     low, high = CONFIRM_GAP * (1 - JITTER), CONFIRM_GAP * (1 + JITTER)
     assert all(low - 1e-9 <= g <= high + 1e-9 for g in gaps), gaps
@@ -87,25 +87,26 @@ async def test_a_success_after_a_failing_round_ends_the_series_at_once() -> None
 
 async def test_recovery_is_confirmed_by_quick_rounds_too() -> None:
     rounds, runner = await run([(0.0, True), (16.0, False)], 60.0)
-    # 4 confirmations of the failure in the first interval, none at 15 (still failing,
-    # no change), then 4 of the recovery after the round at 30
-    assert runner.confirmation_rounds == 8
+    # confirmations of the failure in the first interval, none at 15 (still failing,
+    # no change), then as many of the recovery after the round at 30
+    assert runner.confirmation_rounds == 2 * CONFIRM_PROBES
     first = rounds[0][0]
     after = [t - first for t, failed in rounds if not failed]
     assert after[0] == pytest.approx(30.0)
-    assert len([t for t in after if 30.0 < t < 45.0]) == 4
+    assert len([t for t in after if 30.0 < t < 45.0]) == CONFIRM_PROBES
 
 
 async def test_confirmation_rounds_fit_before_the_next_regular_round() -> None:
     assert confirm_gap(15.0) == CONFIRM_GAP
-    assert confirm_gap(3.0) == pytest.approx(0.6)
+    assert confirm_gap(3.0) == pytest.approx(3.0 / (CONFIRM_PROBES + 1))
     rounds, _ = await run([(0.0, True)], 10.0, interval=3.0)
     first = rounds[0][0]
     times = [t - first for t, _ in rounds]
     regular = {0.0, 3.0, 6.0, 9.0}
     for t in times:
         nearest = min(regular, key=lambda r: abs(r - t))
-        assert t == pytest.approx(nearest) or abs(t - nearest) >= 0.6 * (1 - JITTER) / 2 - 1e-9
+        gap = confirm_gap(3.0)
+        assert t == pytest.approx(nearest) or abs(t - nearest) >= gap * (1 - JITTER) / 2 - 1e-9
 
 
 async def test_confirm_zero_sends_no_extra_round() -> None:
