@@ -279,11 +279,14 @@ def _s(x: float | None) -> str:
 
 
 def _worst(values: list[float | None], key: Callable[[float], float] = abs) -> str:
-    if any(v is None for v in values):
-        return f"{sum(v is None for v in values)} missing"
+    """median/worst (by `key`) of the runs that have the figure, and how many lack it."""
     got = [v for v in values if v is not None]
+    missing = len(values) - len(got)
+    if not got:
+        return f"{missing} none"
     med = sorted(got)[len(got) // 2]
-    return f"{med:.0f}/{max(got, key=key):.0f}s"
+    text = f"{med:.0f}/{max(got, key=key):.0f}s"
+    return text + (f" ({missing} none)" if missing else "")
 
 
 def report(setting: Setting, args: argparse.Namespace) -> None:
@@ -309,8 +312,8 @@ def report(setting: Setting, args: argparse.Namespace) -> None:
         f" |recorded - true| <= {setting.interval:g}s; quiet period 10m)"
     )
     print(
-        f"{'scenario':>14} {'detect':>9} {'impact':>9} {'->operational':>13} "
-        f"{'->monitoring':>12} {'->resolved':>11} {'recorded-true':>13}"
+        f"{'scenario':>14} {'detect':>16} {'impact':>14} {'->operational':>16} "
+        f"{'->monitoring':>16} {'->resolved':>16} {'recorded-true':>16}"
     )
     for label, reason, rate, length in SCENARIOS:
         rows = [
@@ -320,10 +323,10 @@ def report(setting: Setting, args: argparse.Namespace) -> None:
         impacts = sorted({o.impact for o in rows})
         errors = [None if o.recorded is None else o.recorded - o.true for o in rows]
         print(
-            f"{label:>14} {_worst([o.detect for o in rows]):>9} {'/'.join(impacts):>9} "
-            f"{_worst([o.to_operational for o in rows]):>13} "
-            f"{_worst([o.to_monitoring for o in rows]):>12} "
-            f"{_worst([o.to_resolved for o in rows]):>11} {_worst(errors):>13}"
+            f"{label:>14} {_worst([o.detect for o in rows]):>16} {'/'.join(impacts):>14} "
+            f"{_worst([o.to_operational for o in rows]):>16} "
+            f"{_worst([o.to_monitoring for o in rows]):>16} "
+            f"{_worst([o.to_resolved for o in rows]):>16} {_worst(errors):>16}"
         )
 
 

@@ -175,16 +175,19 @@ class Cusums:
         return None
 
     def reached(self, h: float) -> tuple[int, float | None]:
-        """(number of levels reached, 0 for none; the earliest start among their arms)."""
+        """(number of levels reached, 0 for none; the earliest start among the arms of
+        those levels still in an excursion: the near arm of a level often lifted from
+        zero a round before the far arm that crosses first, and both saw the change)."""
         top = 0
-        onset: float | None = None
         for level, pair in enumerate(self.s):
-            for j, value in enumerate(pair):
-                if value >= h:
-                    top = max(top, level + 1)
-                    start = self.start[level][j]
-                    if start is not None and (onset is None or start < onset):
-                        onset = start
+            if any(value >= h for value in pair):
+                top = level + 1
+        onset: float | None = None
+        for level in range(top):
+            for j, value in enumerate(self.s[level]):
+                start = self.start[level][j]
+                if value > 0.0 and start is not None and (onset is None or start < onset):
+                    onset = start
         return top, onset
 
     def reset_from(self, level: int) -> None:
