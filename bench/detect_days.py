@@ -270,6 +270,7 @@ def outage(
 SCENARIOS = (
     ("total 500s", Reason.HTTP_5XX, 1.0, 300.0),
     ("total refused", Reason.CONNECT, 1.0, 300.0),
+    ("total 30s", Reason.HTTP_5XX, 1.0, 30.0),
     ("30% 500s", Reason.HTTP_5XX, 0.3, 1800.0),
 )
 

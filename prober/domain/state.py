@@ -212,8 +212,7 @@ class ComponentHealth:
         # The end test (detector.EndTest): the episode's rate as of its last failure, and
         # the evidence of a change back, from the first success after a round's failures.
         if failed:
-            counts = self.window.counts(max(s.at for s in samples))
-            self.end.set_rate(counts.failures, counts.total)
+            self._episode_rate(max(s.at for s in samples))
         if self.status is not OP:
             good = [s.at for s in samples if not s.failed and (last is None or s.at > last)]
             self.end.add(failed, len(samples) - failed, min(good, default=None), cap)
@@ -290,9 +289,10 @@ class ComponentHealth:
             window_latency = None
         if self._fast():
             escalate = MAJOR
-            since = self.all_fail_since
-            if since is not None:
-                onset = since if onset is None else min(onset, since)
+            # a total outage starts at its first all-failing round, not at a noise failure
+            # that lifted a CUSUM arm a round or two before it
+            if self.all_fail_since is not None:
+                onset = self.all_fail_since
         elif self.failing_rounds > 0 and self.status is OP:
             escalate, onset = OP, None  # an all-failing streak waits for the fast path
         # Exits only matter below the current status (the cache key holds no status: the
@@ -321,6 +321,18 @@ class ComponentHealth:
         ):
             hold = worse(hold, DEGRADED)
         return Assessment(escalate, hold, onset, whole.ratio, whole.total, latency, calm)
+
+    def _episode_rate(self, at: float) -> None:
+        """The end test's episode rate: the window's failure ratio over the buckets since
+        the episode began (the whole window before it is known): healthy probes before
+        the start would make a short total outage look like a partial one."""
+        total = failures = 0
+        since = self.episode_start
+        for t, f, start in self.window.trailing(at):
+            if since is not None and start + self.window.width <= since:
+                break
+            total, failures = t, f
+        self.end.set_rate(failures, total)
 
     def _ended(self) -> float | None:
         """The calm's start when the end test says the episode is over, else None."""
@@ -357,6 +369,7 @@ class ComponentHealth:
             self.recovered_at = None
             if old is OP or self.episode_start is None:
                 self.episode_start = a.onset if a.onset is not None else now
+                self._episode_rate(now)
         elif SEVERITY[hold] < SEVERITY[old]:
             # Every level above `hold` is left (by construction of `hold`): the calm
             # began when the last of them did, by the evidence of the trailing windows.
