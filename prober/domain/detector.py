@@ -24,8 +24,10 @@ t_L (degraded 5%, partial 25%, major 50% by default):
   against 1 - `latency_percentile`: one slow round is not sustained evidence and never
   reaches a status.
 * The episode's end, symmetric to escalation: one more CUSUM, run while the status is
-  not operational, tests a change from the episode's own failure rate p_e (the window's
-  ratio at its last failing probe, Jeffreys-smoothed: (f + 1/2) / (n + 1)) back to
+  not operational, tests a change from the episode's own failure rate p_e (its ratio
+  since the episode began, as of its last failing probe, Jeffreys-smoothed:
+  (f + 1/2) / (n + 1); over the whole episode, not the window: the window around the
+  detection holds the cluster of failures that crossed h, an overestimate) back to
   p_b = 0.8 * degraded: per success ln((1 - p_b) / (1 - p_e)), per failure
   ln(p_b / p_e), S = max(0, S + ...). The episode is over when S >= h, the same bound as
   escalation; its calm began at the first success of that excursion (the change point).
@@ -114,9 +116,24 @@ class EndTest:
         self.rate = 0.0  # p_e, as of the last failing round (none yet: no test)
         self.s = 0.0
         self.since: float | None = None  # first success of the current excursion
+        self.n = 0  # the episode's probes and failures so far
+        self.f = 0
 
-    def set_rate(self, failures: int, total: int) -> None:
-        self.rate = min(1.0 - 1e-6, (failures + 0.5) / (total + 1.0))
+    def begin(self, failures: int, total: int) -> None:
+        """An episode began: these are its probes so far (the window since its start)."""
+        self.n, self.f = total, failures
+        self._rate()
+
+    def count(self, bad: int, total: int) -> None:
+        """One round of the episode; the rate is re-read at failing rounds only (as of the
+        last failure: the clean probes after it are what the test weighs)."""
+        self.n += total
+        self.f += bad
+        if bad:
+            self._rate()
+
+    def _rate(self) -> None:
+        self.rate = min(1.0 - 1e-6, (self.f + 0.5) / (self.n + 1.0))
 
     def applies(self) -> bool:
         """An episode rate the test can tell apart from the base."""
@@ -145,10 +162,12 @@ class EndTest:
         return self.since if self.s >= h else None
 
     def to_state(self) -> list[Any]:
-        return [self.rate, self.s, self.since]
+        return [self.rate, self.s, self.since, self.n, self.f]
 
     def load(self, data: Sequence[Any]) -> None:
         self.rate, self.s, self.since = float(data[0]), float(data[1]), data[2]
+        if len(data) > 4:
+            self.n, self.f = int(data[3]), int(data[4])
 
 
 class Cusums:

@@ -211,12 +211,10 @@ class ComponentHealth:
         cap = 3.0 * self.h
         # The end test (detector.EndTest): the episode's rate as of its last failure, and
         # the evidence of a change back, from the first success after a round's failures.
-        if failed:
-            self._episode_rate(max(s.at for s in samples))
         if self.status is not OP:
+            self.end.count(failed, len(samples))
             good = [s.at for s in samples if not s.failed and (last is None or s.at > last)]
             self.end.add(failed, len(samples) - failed, min(good, default=None), cap)
-        cap = 3.0 * self.h
         self.errors.add(failed, len(samples), first, cap)
         bound = self.policy.latency_threshold
         if bound is not None:
@@ -323,16 +321,16 @@ class ComponentHealth:
         return Assessment(escalate, hold, onset, whole.ratio, whole.total, latency, calm)
 
     def _episode_rate(self, at: float) -> None:
-        """The end test's episode rate: the window's failure ratio over the buckets since
-        the episode began (the whole window before it is known): healthy probes before
-        the start would make a short total outage look like a partial one."""
+        """The end test's episode so far, at escalation: the window's buckets since the
+        episode began (healthy probes before the start would make a short total outage
+        look like a partial one)."""
         total = failures = 0
         since = self.episode_start
         for t, f, start in self.window.trailing(at):
             if since is not None and start + self.window.width <= since:
                 break
             total, failures = t, f
-        self.end.set_rate(failures, total)
+        self.end.begin(failures, total)
 
     def _ended(self) -> float | None:
         """The calm's start when the end test says the episode is over, else None."""
