@@ -183,7 +183,9 @@ def noise(
 
 def steady(
     hours: float, seed: int, setting: Setting = EXAMPLE
-) -> list[tuple[float, ComponentStatus, float, float | None]]:
+) -> list[tuple[float, ComponentStatus, float, float | None, float | None]]:
+    """(rate, band level, share of the time at it, first time at it, share of the time
+    at it after that first time: the delay to detect apart from the steadiness)."""
     rows = []
     for pct in (10, 20, 30, 40, 60, 100):
         rng = random.Random(seed * 1000 + pct)
@@ -191,7 +193,9 @@ def steady(
         want = band(pct / 100)
         hits = sum(1 for _, s in run.shown if s is want)
         first = next((t - T0 for t, s in run.shown if s is want), None)
-        rows.append((pct / 100, want, hits / len(run.shown), first))
+        after = [s for t, s in run.shown if first is not None and t - T0 >= first]
+        steady_share = sum(1 for s in after if s is want) / len(after) if after else None
+        rows.append((pct / 100, want, hits / len(run.shown), first, steady_share))
     return rows
 
 
@@ -302,9 +306,13 @@ def report(setting: Setting, args: argparse.Namespace) -> None:
     for rate, span, n, per_day in noise(args.days, args.other_days, args.seed, setting):
         print(f"{rate:>10.0%} {span:>5g} {n:>9} {per_day:>8.3f}")
     print(f"\nsteady rates ({args.hours:g} simulated hours each, from the start of the rate)")
-    print(f"{'rate':>5} {'band level':>22} {'time at band':>12} {'first at band':>13}")
-    for rate, want, share, first in steady(args.hours, args.seed, setting):
-        print(f"{rate:>5.0%} {want.value:>22} {share:>12.1%} {_s(first):>13}")
+    print(
+        f"{'rate':>5} {'band level':>22} {'time at band':>12} {'first at band':>13} "
+        f"{'at band after first':>19}"
+    )
+    for rate, want, share, first, after in steady(args.hours, args.seed, setting):
+        tail = "-" if after is None else f"{after:.1%}"
+        print(f"{rate:>5.0%} {want.value:>22} {share:>12.1%} {_s(first):>13} {tail:>19}")
     bar = 2 * setting.interval + policy.recovery_time
     print(
         f"\nepisodes on 0.5% noise, {args.runs} runs each at a random phase:"

@@ -4,7 +4,7 @@ A check probed once every 15 s gives one sample per interval: a real total outag
 2% background of 500s cannot be told apart in two rounds from that alone. So when a
 check's round outcome changes (every probe of the round failed after a round that did
 not, or a round got through after one where every probe failed), the runner probes it
-again up to `CONFIRM_PROBES` times, about 1.5 s apart (`confirm_gap`), and stops the series
+again up to `CONFIRM_PROBES` times, about 1 s apart (`confirm_gap`), and stops the series
 as soon as a round disagrees with the change. A confirmation is an ordinary round of the
 check: it goes to the engine like any other, and the sequential statistics there (the
 CUSUMs, the fast path, the exit run) judge it. Probing more while the outcome is in doubt
@@ -23,15 +23,16 @@ from dataclasses import dataclass
 
 from prober.probes.result import ProbeResult
 
-# Confirmation rounds after a change of outcome, at most: with the first round, six
-# probes, what the fast path needs to call a total outage major (prober/domain/state.py)
-CONFIRM_PROBES = 5
-CONFIRM_GAP = 1.5  # seconds between them (capped at interval / (CONFIRM_PROBES + 1))
-JITTER = 0.25  # each gap is drawn in [1 - JITTER, 1 + JITTER] times the gap
+# Confirmation rounds after a change of outcome, at most: with the first round, fourteen
+# probes, what the fast path needs at one probe per 15 s to call a total outage major with
+# its false-alarm rate controlled over time (prober/domain/state.py)
+CONFIRM_PROBES = 13
+CONFIRM_GAP = 1.0  # seconds between them (capped at interval / (CONFIRM_PROBES + 1))
+JITTER = 0.1  # each gap is drawn in [1 - JITTER, 1 + JITTER] times the gap
 
 
 def confirm_gap(interval: float, probes: int = CONFIRM_PROBES) -> float:
-    """Seconds between confirmation rounds: 1.5 s, or less so the series fits in the
+    """Seconds between confirmation rounds: 1 s, or less so the series fits in the
     interval before the next regular round."""
     return min(CONFIRM_GAP, interval / (probes + 1))
 

@@ -11,11 +11,11 @@ The rule (documented here, it is what a status means; the statistics are in dete
   `failing_rounds_for_major` rounds (confirmation rounds count: prober/confirm.py), and
   those n failed probes are enough evidence on their own (n * ln(1 / (0.8 * degraded))
   >= h: background noise at 0.8 * degraded would produce such a streak about once per
-  30 days; and (0.8 * major) ** n <= 1%: a partial outage would rarely), the status is
-  `major_outage` at once (two rounds of 10 requests; a single-probe round and five
-  confirmation rounds at 15 s, about 8 s after the first failure). While such a streak
-  is under way and the fast path is not yet due, a lower level waits for it: a total
-  outage opens major.
+  30 days; and n * ln(1 / (0.8 * major)) >= h: so would a steady 40%), the status is
+  `major_outage` at once (two rounds of 10 requests; at one probe per 15 s a failing
+  round and its thirteen confirmation rounds, about 13 s after the first failure).
+  While such a streak is under way and the fast path is not yet due, a lower level
+  waits for it: a total outage opens major.
 * Latency: with `latency_threshold`, a round is slow when more than 1 -
   `latency_percentile` of its samples are slower than the bound; the share of slow
   rounds is tested the same way against 1 - `latency_percentile`: sustained slowness
@@ -257,10 +257,10 @@ class ComponentHealth:
         p0 = min(0.99, NEAR[0] * self.policy.degraded)
         if self.streak_failures * -math.log(p0) < self.h:
             return False
-        # ... and against the major level's in-control rate (a partial outage would
-        # show such a streak with at most EXIT_ALPHA chance: severity is not inflated)
+        # ... and as much against the major level's in-control rate: a steady partial
+        # outage (40%) shows such a streak about once per 30 days, not every hour
         major0 = min(0.99, NEAR[0] * self.policy.major)
-        return self.streak_failures * math.log(major0) <= math.log(EXIT_ALPHA)
+        return self.streak_failures * -math.log(major0) >= self.h
 
     def assess(self, now: float) -> Assessment:
         # The verdict only changes with the window's content or when time enters a new
