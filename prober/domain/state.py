@@ -399,13 +399,13 @@ class ComponentHealth:
         return old, self.status
 
     def _recovery_instant(self, calm_since: float) -> float | None:
-        """When the episode ended: the first success after its last failure (the first
-        evidence of recovery, as the start is the first evidence of failure), when the
-        calm held no failure; else the last failure before the calm."""
+        """When the episode ended: the end test's change point, the first success after
+        the episode's last failure (the first evidence of recovery, as the start is the
+        first evidence of failure); without it, the last failure before the calm."""
         last = self.last_failure_at
         since = self.end.since
-        if since is not None and (last is None or last < since):
-            return since
+        if since is not None and self.end.over(self.h) is not None:
+            return since  # the end test's change point (it tolerated any noise failure since)
         return self.window.last_failure_before(calm_since) or last
 
     def reconfigure(self, policy: StatusPolicy) -> None:
