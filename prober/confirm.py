@@ -19,6 +19,7 @@ noise); a real change costs at most `CONFIRM_PROBES` extra rounds.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 from prober.probes.result import ProbeResult
@@ -29,6 +30,17 @@ from prober.probes.result import ProbeResult
 CONFIRM_PROBES = 13
 CONFIRM_GAP = 1.0  # seconds between them (capped at interval / (CONFIRM_PROBES + 1))
 JITTER = 0.1  # each gap is drawn in [1 - JITTER, 1 + JITTER] times the gap
+
+
+# True inside a confirmation round's task (set by the runner): its results are evidence for
+# the statistics but not a sample of time, so probe-based uptime leaves them out (they
+# come in bursts right after a change and would weigh it many times over).
+IN_CONFIRMATION: ContextVar[bool] = ContextVar("in_confirmation", default=False)
+
+
+def in_confirmation() -> bool:
+    """Whether the running round is a confirmation round (see IN_CONFIRMATION)."""
+    return IN_CONFIRMATION.get()
 
 
 def confirm_gap(interval: float, probes: int = CONFIRM_PROBES) -> float:

@@ -50,7 +50,7 @@ import structlog
 
 from prober.clock import Clock
 from prober.config.model import Check
-from prober.confirm import CONFIRM_PROBES, JITTER, Confirmer, confirm_gap, down
+from prober.confirm import CONFIRM_PROBES, IN_CONFIRMATION, JITTER, Confirmer, confirm_gap, down
 from prober.probes.result import ProbeResult, Reason
 
 ProbeFn = Callable[[Check], Awaitable[ProbeResult]]
@@ -361,6 +361,8 @@ class Runner:
     async def _round(
         self, slot: _Slot, due: float, round_no: int, confirmation: bool = False
     ) -> None:
+        if confirmation:
+            IN_CONFIRMATION.set(True)  # this task's own context: see prober/confirm.py
         check = slot.check
         n = max(1, check.requests_per_round)
         results: list[ProbeResult | None] = [None] * n

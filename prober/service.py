@@ -23,6 +23,7 @@ from prober.api.statuspage import incident_json, page_json
 from prober.clock import Clock, SystemClock
 from prober.config import Check, Config
 from prober.config.model import CANARY_COMPONENT
+from prober.confirm import in_confirmation
 from prober.domain.commands import Command, PostMortem, Result, execute
 from prober.domain.effects import (
     ComponentStateChanged,
@@ -230,8 +231,8 @@ class Service:
     def _count_uptime(self, component: str, results: Sequence[ProbeResult]) -> None:
         """Uptime follows what decides the status: probes, traffic samples (one per request)
         or both (mode worst); outside maintenance, while prober's own network is fine."""
-        if not self._counts_for_uptime(component):
-            return
+        if not self._counts_for_uptime(component) or in_confirmation():
+            return  # (a confirmation round is evidence, not a sample of time: confirm.py)
         for r in results:
             self.aggregator.add(r)
             if self.daily.add(r.component, r.at, r.ok):

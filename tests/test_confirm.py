@@ -132,3 +132,28 @@ def test_a_confirmation_that_disagrees_starts_no_series_of_its_own() -> None:
     assert c.after(True, False)
     assert not c.after(False, True)
     assert c.direction is None
+
+
+async def test_on_round_knows_a_confirmation_round_from_a_regular_one() -> None:
+    """Probe-based uptime leaves confirmation rounds out (prober/confirm.py): the sink can
+    tell them apart, and only inside the round that is one."""
+    from prober.confirm import in_confirmation
+
+    clock = VirtualClock()
+    seen: list[bool] = []
+
+    async def probe(check: Check) -> ProbeResult:
+        return ProbeResult(check.id, check.component, 0.0, Reason.HTTP_5XX, 0.01)
+
+    async def on_round(check: Check, results: list[ProbeResult], lag: float) -> None:
+        seen.append(in_confirmation())
+
+    runner = Runner(probe, on_round, clock, rng=random.Random(1))
+    runner.start([Check(id="c", component="api", url="http://127.0.0.1:1/", interval=15.0)])
+    await clock.advance(40.0)
+    stopper = asyncio.ensure_future(runner.stop())
+    await clock.advance(20.0)
+    await stopper
+    assert seen.count(True) == runner.confirmation_rounds == CONFIRM_PROBES
+    assert seen[0] is False and seen.count(False) == len(seen) - CONFIRM_PROBES
+    assert not in_confirmation()
