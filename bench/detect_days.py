@@ -142,12 +142,18 @@ def simulate(
         run.confirmations += confirmation
         if not confirmation:
             run.shown.append((at, engine.status_of("api")))
-        if confirmer.after(down(results), confirmation):
+        # as the runner: the next confirmation is scheduled when one starts (rounds are
+        # instant here), a round that disagrees ends the series
+        more = confirmer.take() if confirmation else False
+        started = confirmer.after(down(results), confirmation)
+        if confirmer.direction is None:
+            pending.clear()
+        elif started or more:
             when = at + gap * rng.uniform(1.0 - JITTER, 1.0 + JITTER)
-            if when > next_regular - gap / 2.0:
-                confirmer.drop()
-            else:
-                pending.append(when)
+            if abs(when - next_regular) < gap / 2.0:
+                when = next_regular + gap  # after the regular round, as the runner
+            pending.append(when)
+            pending.sort()
         busy = busy or engine.status_of("api") is not OP
     return run
 

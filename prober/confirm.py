@@ -68,24 +68,27 @@ class Confirmer:
     series: int = 0  # bumped when a series starts or ends: stale confirmations are dropped
 
     def after(self, outcome: bool | None, confirmation: bool) -> bool:
-        """Record a round's outcome; True when one more confirmation round should follow."""
+        """Record a round's outcome; True when a series starts (its first confirmation
+        round is due). A round that disagrees with the series under way ends it."""
         if outcome is None:
             return False
         changed = outcome != self.last_down
         self.last_down = outcome
         if self.direction is not None:
-            if outcome == self.direction and confirmation and self.left > 0:
-                self.left -= 1
-                return True
-            if outcome == self.direction and not confirmation:
-                return False  # a regular round agreeing: the pending confirmation stays
-            self._end()  # disagreed, or the series is spent
+            if outcome == self.direction:
+                return False  # agreed: the series goes on as scheduled
+            self._end()
         if not confirmation and changed and self.probes > 0:
             self.series += 1
             self.direction = outcome
-            self.left = self.probes - 1
+            self.left = self.probes
             return True
         return False
+
+    def take(self) -> bool:
+        """A confirmation round starts; True when another may follow it."""
+        self.left = max(0, self.left - 1)
+        return self.left > 0
 
     def drop(self) -> None:
         """End the series under way (its next round cannot run)."""

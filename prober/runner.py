@@ -29,10 +29,12 @@ Design (sized for 10,000 checks on one core):
 - `stop()`: no new rounds; running rounds get `grace` seconds, then are cancelled.
 - Confirmation rounds (prober/confirm.py): when a check's outcome changes (every probe
   failed, or it got through again), up to `confirm` extra rounds follow a couple of
-  seconds apart, each one only while the previous agreed with the change. They are
-  ordinary rounds for `on_round`, counted in `confirmation_rounds`; one that would fall
-  within half a gap of the next regular round, or find the previous round still
-  running, is dropped (the series ends there). The regular schedule never moves.
+  seconds apart, until a round disagrees with the change. They are ordinary rounds for
+  `on_round`, counted in `confirmation_rounds`; each is scheduled when the previous one
+  starts, and one that finds the previous round still running (a hanging target) runs
+  beside it, detached (no watchdog: the probe keeps its own deadline). None falls within
+  half a gap of a regular round (it goes one gap after it). The regular schedule never
+  moves.
 
 Only this shell reads the clock, always through the injected `Clock`.
 """
@@ -311,11 +313,22 @@ class Runner:
     def _fire_confirmation(self, slot: _Slot, due: float, now: float, series: int) -> None:
         if series != slot.confirmer.series:
             return  # the series ended (a round disagreed, or a reload)
-        if slot.task is not None and not slot.task.done():
-            slot.confirmer.drop()
-            return
         self._confirmations += 1
-        self._launch(slot, due, now, confirmation=True)
+        more = slot.confirmer.take()
+        if slot.task is not None and not slot.task.done():
+            # The previous round still waits on a hanging target: this one runs beside it
+            # (detached: no watchdog, the probe keeps its own deadline), so a timeout does
+            # not space the evidence by a timeout each.
+            self._rounds += 1
+            task = asyncio.get_running_loop().create_task(
+                self._round(slot, due, -1, confirmation=True, detached=True)
+            )
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        else:
+            self._launch(slot, due, now, confirmation=True)
+        if more:
+            self._schedule_confirmation(slot, now)
 
     def _launch(self, slot: _Slot, due: float, now: float, confirmation: bool) -> None:
         check = slot.check
@@ -347,19 +360,29 @@ class Runner:
     # -- one round ------------------------------------------------------------------------
 
     def _after_round(self, slot: _Slot, results: list[ProbeResult], confirmation: bool) -> None:
-        """Schedule the next confirmation round when the outcome asks for one."""
-        if not slot.confirmer.after(down(results), confirmation) or self._stopping:
-            return
+        """Start a series of confirmation rounds when a regular round's outcome changed,
+        or end it when a round disagrees (prober/confirm.py)."""
+        if slot.confirmer.after(down(results), confirmation) and not self._stopping:
+            self._schedule_confirmation(slot, self._clock.monotonic())
+
+    def _schedule_confirmation(self, slot: _Slot, now: float) -> None:
+        """The next round of the series, one gap (jittered) from `now`: scheduled when the
+        previous one starts, not when it ends; one that would fall within half a gap of
+        the next regular round goes one gap after it."""
         gap = confirm_gap(slot.check.interval, max(1, self._confirm))
-        when = self._clock.monotonic() + gap * self._rng.uniform(1.0 - JITTER, 1.0 + JITTER)
-        if when > slot.next_due - gap / 2.0:
-            slot.confirmer.drop()  # the regular round comes first: it takes over
-            return
+        when = now + gap * self._rng.uniform(1.0 - JITTER, 1.0 + JITTER)
+        if abs(when - slot.next_due) < gap / 2.0:
+            when = slot.next_due + gap  # after the regular round, not on top of it
         self._push(when, _CONFIRM, slot, slot.confirmer.series)
         self._kick()
 
     async def _round(
-        self, slot: _Slot, due: float, round_no: int, confirmation: bool = False
+        self,
+        slot: _Slot,
+        due: float,
+        round_no: int,
+        confirmation: bool = False,
+        detached: bool = False,
     ) -> None:
         if confirmation:
             IN_CONFIRMATION.set(True)  # this task's own context: see prober/confirm.py
@@ -409,7 +432,8 @@ class Runner:
         done = [r for r in results if r is not None]
         if not slot.active:
             return
-        slot.reporting = True
+        if not detached:
+            slot.reporting = True
         try:
             await self._on_round(check, done, lag)
         except Exception as exc:

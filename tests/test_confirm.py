@@ -117,14 +117,18 @@ async def test_confirm_zero_sends_no_extra_round() -> None:
 def test_confirmer_rules() -> None:
     c = Confirmer(probes=2)
     assert c.after(None, False) is False  # no result: no information
-    assert c.after(True, False) is True  # change to down: confirm
-    assert c.after(True, True) is True  # agreed, one left
-    assert c.after(True, True) is False  # spent
+    assert c.after(True, False) is True  # change to down: a series starts
+    assert c.take() is True  # the first confirmation starts; one more may follow
+    assert c.after(True, True) is False  # agreed: the series goes on as scheduled
+    assert c.take() is False  # the second starts: the series is spent
+    assert c.after(True, True) is False and c.direction is True
     assert c.after(True, False) is False  # no change
-    assert c.after(False, False) is True  # change to up: confirm
-    assert c.after(True, True) is False  # disagreed: the series ends
+    assert c.after(False, False) is True  # change to up: a series starts
+    c.take()
     series = c.series
-    assert c.after(True, False) is False and c.series == series  # down again: no change
+    assert c.after(True, True) is False  # disagreed: the series ends
+    assert c.direction is None and c.series == series + 1
+    assert c.after(True, False) is False  # down again, as the last round: no change
 
 
 def test_a_confirmation_that_disagrees_starts_no_series_of_its_own() -> None:
@@ -132,6 +136,34 @@ def test_a_confirmation_that_disagrees_starts_no_series_of_its_own() -> None:
     assert c.after(True, False)
     assert not c.after(False, True)
     assert c.direction is None
+
+
+async def test_a_hanging_target_is_confirmed_by_rounds_running_side_by_side() -> None:
+    """Each probe waits for its 5 s timeout: the confirmation rounds do not wait for one
+    another, so the evidence arrives about 1 s apart instead of one timeout apart (the
+    fast path's fourteen failures within two intervals at the defaults)."""
+    clock = VirtualClock()
+    reported: list[float] = []
+
+    async def probe(check: Check) -> ProbeResult:
+        await clock.sleep(5.0)
+        return ProbeResult(check.id, check.component, 0.0, Reason.TIMEOUT, 5.0)
+
+    async def on_round(check: Check, results: list[ProbeResult], lag: float) -> None:
+        reported.append(clock.monotonic())
+
+    runner = Runner(probe, on_round, clock, rng=random.Random(3))
+    check = Check(id="c", component="api", url="http://127.0.0.1:1/", interval=15.0, timeout=5.0)
+    runner.start([check])
+    await clock.advance(60.0)
+    first = reported[0] - 5.0  # the first probe's start
+    within = [t for t in reported if t - first <= 30.0]
+    assert len(within) >= 14, [round(t - first, 1) for t in reported]
+    assert runner.confirmation_rounds == CONFIRM_PROBES
+    stopper = asyncio.ensure_future(runner.stop())
+    await clock.advance(30.0)
+    await stopper
+    assert runner.in_flight == 0
 
 
 async def test_on_round_knows_a_confirmation_round_from_a_regular_one() -> None:

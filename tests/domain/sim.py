@@ -162,14 +162,17 @@ class Sim:
         if confirmer is None or not reasons:
             return
         down = all(r is not Reason.OK for r in reasons)
-        if not confirmer.after(down, again):
-            return
-        gap = confirm_gap(check.interval, max(1, self.confirm))
-        when = round(at + gap, 6)
-        if when > self.next_due[check.id] - gap / 2.0:
-            confirmer.drop()
-        else:
+        more = confirmer.take() if again else False
+        started = confirmer.after(down, again)
+        if confirmer.direction is None:
+            self.pending[check.id].clear()
+        elif started or more:
+            gap = confirm_gap(check.interval, max(1, self.confirm))
+            when = round(at + gap, 6)
+            if abs(when - self.next_due[check.id]) < gap / 2.0:
+                when = round(self.next_due[check.id] + gap, 6)  # as the runner
             self.pending[check.id].append(when)
+            self.pending[check.id].sort()
 
     def tick(self, seconds: float = 0.0) -> list[Effect]:
         self.now += seconds
