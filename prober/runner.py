@@ -32,7 +32,8 @@ Design (sized for 10,000 checks on one core):
   seconds apart, until a round disagrees with the change. They are ordinary rounds for
   `on_round`, counted in `confirmation_rounds`; each is scheduled when the previous one
   starts, and one that finds the previous round still running (a hanging target) runs
-  beside it, detached (no watchdog: the probe keeps its own deadline). None falls within
+  beside it, detached (no watchdog: the probe keeps its own deadline), when the rounds
+  are at least SIDE_BY_SIDE_GAP apart (else the series ends there). None falls within
   half a gap of a regular round (it goes one gap after it). The regular schedule never
   moves.
 
@@ -70,6 +71,10 @@ TIMER_GRANULARITY = 0.001
 _DUE = 0
 _WATCHDOG = 1
 _CONFIRM = 2
+# Confirmation rounds run beside a round still in flight only when they are at least this
+# far apart: closer ones would be one burst at one moment, not evidence spread over time
+# (an interval under 7 s gets its evidence from its regular rounds).
+SIDE_BY_SIDE_GAP = 0.5
 
 log = structlog.get_logger("prober.runner")
 
@@ -313,9 +318,14 @@ class Runner:
     def _fire_confirmation(self, slot: _Slot, due: float, now: float, series: int) -> None:
         if series != slot.confirmer.series:
             return  # the series ended (a round disagreed, or a reload)
+        busy = slot.task is not None and not slot.task.done()
+        gap = confirm_gap(slot.check.interval, max(1, self._confirm))
+        if busy and gap < SIDE_BY_SIDE_GAP:
+            slot.confirmer.drop()  # dense rounds: the regular ones carry the evidence
+            return
         self._confirmations += 1
         more = slot.confirmer.take()
-        if slot.task is not None and not slot.task.done():
+        if busy:
             # The previous round still waits on a hanging target: this one runs beside it
             # (detached: no watchdog, the probe keeps its own deadline), so a timeout does
             # not space the evidence by a timeout each.
