@@ -25,6 +25,12 @@ class Live:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     started: bool = False
     closing: bool = False
+    # Several replicas (prober/service/role.py): True while another replica leads; then
+    # nothing is written and a person's write is refused (NotLeaderError). `role`: who
+    # leads, for /-/ready ("" on a single node).
+    follower: bool = False
+    role: str = ""
+    leader: str = ""  # the leader's identity as last read (a follower's 503 names it)
 
     @classmethod
     def of(cls, config: Config, time: DomainTime) -> Live:

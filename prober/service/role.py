@@ -1,0 +1,266 @@
+"""Leader or follower: several `prober run` replicas on one PostgreSQL database (issue 14).
+
+Every replica opens the (fenced) store and serves the API and the page. Exactly one, the
+leader (prober/store/postgres_lease.py), runs the incident engine, writes and sends
+webhooks; the others follow: they rebuild their snapshot from the database every second.
+
+    contend (every second)  follower: try to acquire; leader: renew
+    take_over               load the state, rebuild the engine, resume the feed cursor,
+                            start the writer, the leader's jobs, probing or the feed
+    step_down               renew failed, a write was fenced, the database was lost:
+                            stop the engine's jobs, the writer and the sender at once,
+                            drop what was queued (the new leader carries on from the
+                            saved state) and follow
+
+Evidence: with `distributed.locations` the leader reads the agents' rounds from the round
+log (`Feed.poll`, every second) and feeds the merged rounds to the engine in one step whose
+state row carries the feed's position (`Feed.state()`: same transaction as the effects),
+so a new leader reads every round once. Without locations the leader probes in-process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import TYPE_CHECKING, Any
+
+from prober.distributed.feed import Feed
+from prober.domain.codec import join_state
+from prober.domain.engine import Engine
+from prober.domain.incident import Incident
+from prober.domain.quorum import LocationState
+from prober.errors import StoreError
+from prober.logs import Throttle, get_logger
+from prober.service.jobs import Job, Scheduler
+from prober.signals.traffic import engine_config
+from prober.snapshots import RECENT_INCIDENTS
+from prober.store.lease import FencedError, Leadership
+
+if TYPE_CHECKING:
+    from prober.service.core import Service
+
+log = get_logger("prober.service")
+CONTEND_INTERVAL = 1.0  # a follower tries to take over this often (bounds the failover)
+REFRESH_INTERVAL = 1.0  # a follower re-reads the state this often
+FEED_INTERVAL = 1.0
+
+
+def location_json(loc: LocationState) -> dict[str, Any]:
+    return {
+        "name": loc.location,
+        "state": loc.state,
+        "since": loc.since,
+        "last_report": loc.last_seen,
+        "checks": loc.checks,
+        "unreachable": loc.unreachable,
+    }
+
+
+class Role:
+    def __init__(self, service: Service, leadership: Leadership, feed: Feed | None) -> None:
+        self.service = service
+        self.leadership = leadership
+        self.feed = feed
+        self.leading = False
+        self.term = 0
+        self.holder = ""
+        self.locations: list[dict[str, Any]] = []
+        self.rounds_fed = 0  # merged rounds of the agents fed to the engine (tests, bench)
+        self._jobs = Scheduler(service.clock)  # the leader's
+        self._writer: asyncio.Task[None] | None = None
+        self._switch = asyncio.Lock()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._throttle = Throttle(60.0)
+        service.keeper.on_fenced = self._fenced
+
+    # ---- the follower's jobs (every replica runs them) -----------------------------------
+    def jobs(self) -> list[Job]:
+        return [
+            Job("contend", CONTEND_INTERVAL, self.contend),
+            Job("refresh", REFRESH_INTERVAL, self.refresh),
+        ]
+
+    async def contend(self) -> None:
+        async with self._switch:
+            if self.leading:
+                if not await self.leadership.renew():
+                    await self._step_down("renew failed")
+                return
+            try:
+                won = await self.leadership.acquire()
+            except StoreError as exc:
+                if self._throttle.allow("acquire", time.monotonic()) is not None:
+                    log.warning("leader_contend_failed", error=str(exc))
+                won = False
+            if won:
+                await self._take_over()
+            else:
+                await self._note_leader()
+
+    async def _note_leader(self) -> None:
+        try:
+            info = await self.leadership.current()
+        except StoreError:
+            return
+        self.term, self.holder = info.term, info.holder
+        self.service.exporter.leader(False, info.term, info.elected_at)
+        self._describe()
+
+    def _describe(self) -> None:
+        role = "leader" if self.leading else "follower"
+        self.service.live.role = f"role={role}; term={self.term}; leader={self.holder}"
+        self.service.live.leader = self.holder
+        self.service.pipeline.publish()
+
+    # ---- follower: the page from the database ---------------------------------------------
+    async def refresh(self) -> None:
+        """Follow the leader's saved state: components, open and recent incidents."""
+        if self.leading:
+            return
+        s = self.service
+        store = s.keeper.store
+        saved = await s.keeper.call("read", store.load_state, None)
+        none: list[Incident] = []
+        recent = await s.keeper.call("read", lambda: store.incidents(limit=RECENT_INCIDENTS), none)
+        if self.leading:  # took over meanwhile
+            return
+        if saved is not None:
+            try:
+                state = join_state(saved.engine, saved.components, saved.open_incidents)
+                s.live.engine = Engine(engine_config(s.config), state)
+            except (ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
+                log.warning("follower_state_unreadable", error=f"{type(exc).__name__}: {exc}")
+            feed = saved.engine.get("feed")
+            if isinstance(feed, dict) and isinstance(feed.get("locations"), list):
+                self.locations = list(feed["locations"])
+        s.pipeline.merge_incidents([*recent, *s.live.engine.open_incidents()])
+        s.pipeline.rebuild(s.live.time.now())
+
+    # ---- leader --------------------------------------------------------------------------
+    async def _take_over(self) -> None:
+        s, term = self.service, self.leadership.term
+        try:
+            state = await s.keeper.open()  # the state the last leader saved, now
+        except StoreError as exc:
+            log.error("leader_take_over_failed", error=str(exc))
+            await self.leadership.release()
+            return
+        s.keeper.discard()
+        from prober.rescue import engine_from
+
+        s.live.engine = await engine_from(engine_config(s.config), state, s.keeper)
+        if self.feed is not None:
+            self.feed.resume((s.keeper.saved_engine or {}).get("feed"))
+        s.live.follower = False
+        self.leading = True
+        info = await self.leadership.current()
+        self.term, self.holder = info.term, info.holder
+        s.exporter.leader(True, info.term, info.elected_at)
+        self._describe()
+        log.info("leader_elected", term=term, holder=info.holder)
+        now = s.live.time.now()
+        await s.pipeline.step(lambda e, t: e.reconfigure(engine_config(s.config), t), now)
+        self._writer = asyncio.create_task(s.keeper.run())
+        await s._seed_incidents()
+        s.sender.store = s.keeper.store
+        s.sender.configure(s.config.webhooks)
+        jobs = [j for j in s.upkeep.jobs(s.reloader.watch) if j.name in LEADER_JOBS]
+        if self.feed is not None and s.config.distributed.locations:
+            jobs.append(Job("feed", FEED_INTERVAL, self.poll_feed))
+        else:
+            s.runner.start(s.config.probed)
+            s.intake.configure_traffic(s.config)
+        self._jobs.start(jobs)
+        s.pipeline.rebuild(now)
+
+    def _fenced(self, exc: FencedError) -> None:
+        """From the keeper (maybe inside the writer task): step down from a task of its own."""
+        task = asyncio.create_task(self.step_down(f"fenced: {exc}"))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def step_down(self, reason: str) -> None:
+        async with self._switch:
+            await self._step_down(reason)
+
+    async def _step_down(self, reason: str) -> None:
+        if not self.leading:
+            return
+        s = self.service
+        self.leading = False
+        s.live.follower = True  # no write is queued or acknowledged from here on
+        await self._stop_leading()
+        s.keeper.discard()
+        await self.leadership.release()
+        s.exporter.leader(False, self.term, None)
+        self._describe()
+        log.warning("leader_lost", term=self.term, holder=self.holder, reason=reason)
+        await self.refresh()
+
+    async def _stop_leading(self) -> None:
+        s = self.service
+        await self._jobs.stop()
+        await s.runner.stop()
+        await s.intake.traffic.stop()
+        if self._writer is not None:
+            self._writer.cancel()
+            await asyncio.gather(self._writer, return_exceptions=True)
+            self._writer = None
+        await s.sender.close()
+
+    async def open(self) -> None:
+        if self.feed is not None:
+            await self.feed.open()
+
+    async def stop(self) -> None:
+        """Shutting down: a leader saves, then steps down so the next one takes over now."""
+        async with self._switch:
+            if self.leading:
+                await self._stop_leading()
+                await s_flush(self.service)
+                self.leading = False
+                log.info("leader_stepped_down", term=self.term, holder=self.holder)
+            await self.leadership.release()
+            if self.feed is not None:
+                await self.feed.close()
+        await self.service.sender.close()
+
+    # ---- the agents' rounds --------------------------------------------------------------
+    async def poll_feed(self) -> None:
+        assert self.feed is not None
+        s, feed = self.service, self.feed
+        batch = await feed.poll(s.clock.now().timestamp())
+        self.locations = [location_json(loc) for loc in batch.locations]
+        for loc in batch.changed:
+            log.info("location_state", location=loc.location, state=loc.state)
+        checks = {c.id: c for c in s.config.checks}
+        async with s.live.lock:
+            if not self.leading or s.live.closing:
+                return
+            now = s.live.time.now()
+            effects = []
+            for check_id, results in batch.rounds:
+                check = checks.get(check_id)
+                if check is None:
+                    continue
+                self.rounds_fed += 1
+                s.exporter.record_round(check, results, 0.0)
+                s.intake.count_uptime(check.component, results)
+                s.pipeline.view.record(check, results)
+                _, stamped = s.live.in_domain_time(results)
+                effects.extend(s.live.engine.observe(stamped, now))
+            s.pipeline.engine_extra = {"feed": {**feed.state(), "locations": self.locations}}
+            if effects:
+                await s.pipeline.apply(effects, now)
+            else:
+                s.keeper.submit([], s.pipeline.delta(), (), s.clock.now().timestamp())
+            s.pipeline.dirty = True
+
+
+LEADER_JOBS = frozenset({"tick", "send_webhooks", "minutely", "save_state", "check_integrity"})
+
+
+async def s_flush(service: Service) -> None:
+    await service.upkeep.flush_aggregates()
+    await service.upkeep.save_state()
+    await service.keeper.flush()

@@ -1,0 +1,238 @@
+"""Several `prober run` replicas on one real PostgreSQL database (issue 14, role.py).
+
+Two Service instances in one process share a throwaway cluster's database (tests/pg.py),
+each with its own fenced PostgresStore and PgLeadership, on one virtual clock; only the
+database I/O is real (each virtual second waits, bounded, for the writers to finish).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from prober import __version__
+from prober.clock import VirtualClock
+from prober.config.loader import load_config
+from prober.distributed.codec import encode
+from prober.distributed.feed import Feed
+from prober.domain.status import IncidentStatus
+from prober.errors import NotLeaderError
+from prober.keeper import StoreKeeper
+from prober.metrics import Metrics
+from prober.probes.result import ProbeResult, Reason
+from prober.service import Service, Settings
+from prober.store.lease import FencedError
+from prober.store.postgres import PostgresStore
+from prober.store.postgres_lease import PgLeadership
+from prober.store.postgres_rounds import PostgresRoundLog
+from prober.store.rounds import RoundRow
+from tests.service.test_service_inprocess import START, HeldSender, Script, config_text
+
+LOCATIONS = "distributed: {locations: [eu, us, ap], quorum: 2}\n"
+
+
+class Replica:
+    def __init__(self, name: str, url: str, path: Path, clock: VirtualClock, script: Script):
+        config = load_config(path)
+        self.store = PostgresStore(url)
+        self.leadership = PgLeadership(url, name, clock=lambda: clock.now().timestamp())
+        self.store.fence(self.leadership)
+        self.exporter = Metrics(version=__version__)
+        keeper = StoreKeeper(self.store, self.exporter, clock=clock, fallback=False)
+        feed = Feed(PostgresRoundLog(url), config) if config.distributed.locations else None
+        self.service = Service(
+            Settings(config_path=str(path), db_path=url, api_token="t"),
+            config,
+            clock=clock,
+            keeper=keeper,
+            exporter=self.exporter,
+            probe=script.probe,
+            sender=HeldSender(self.store, clock, self.exporter.webhook_delivery),
+            leadership=self.leadership,
+            feed=feed,
+        )
+
+    @property
+    def leading(self) -> bool:
+        role = self.service.role
+        assert role is not None
+        return role.leading
+
+    def metric(self, name: str) -> float:
+        for line in self.exporter.render().decode().splitlines():
+            if line.startswith(name + " "):
+                return float(line.split()[1])
+        raise AssertionError(name)
+
+
+class Cluster:
+    def __init__(self, url: str, tmp_path: Path, extra: str = "") -> None:
+        self.url = url
+        path = tmp_path / "checks.yaml"
+        path.write_text(config_text() + extra)
+        self.clock = VirtualClock(START)
+        self.script = Script(self.clock)
+        self.a = Replica("a", url, path, self.clock, self.script)
+        self.b = Replica("b", url, path, self.clock, self.script)
+
+    async def settle(self) -> None:
+        """Real time for the database I/O the virtual second started (bounded)."""
+        for _ in range(200):
+            await asyncio.sleep(0.005)
+            if all(r.service.keeper.idle for r in (self.a, self.b)):
+                break
+        await asyncio.sleep(0.01)
+
+    async def run(self, seconds: int) -> None:
+        for _ in range(seconds):
+            await self.clock.advance(1.0)
+            await self.settle()
+
+    def leader(self) -> Replica:
+        (one,) = [r for r in (self.a, self.b) if r.leading]
+        return one
+
+    def follower(self) -> Replica:
+        (one,) = [r for r in (self.a, self.b) if not r.leading]
+        return one
+
+
+@pytest.fixture
+async def cluster(pg_url: str, tmp_path: Path) -> AsyncIterator[Cluster]:
+    c = Cluster(pg_url, tmp_path)
+    await c.a.service.start()
+    await c.b.service.start()
+    try:
+        yield c
+    finally:
+        await c.a.service.stop()
+        await c.b.service.stop()
+
+
+async def open_incident(c: Cluster) -> str:
+    c.script.failing = {"api-check"}
+    for _ in range(120):  # bounded: the policy opens it within a window
+        await c.run(1)
+        if c.leader().service.published().snapshot.incidents:
+            break
+    (incident,) = c.leader().service.published().snapshot.incidents
+    return incident.id
+
+
+async def terminate(url: str, pid: int | None) -> None:
+    assert pid is not None
+    async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
+        await conn.execute("SELECT pg_terminate_backend(%s)", (pid,))
+
+
+async def test_exactly_one_replica_leads_and_says_so(cluster: Cluster) -> None:
+    c = cluster
+    await c.run(3)
+    leader, follower = c.leader(), c.follower()
+    assert leader.service.published().ready == (True, "ready; role=leader; term=1; leader=a")
+    assert follower.service.published().ready == (True, "ready; role=follower; term=1; leader=a")
+    assert leader.metric("prober_leader") == 1 and follower.metric("prober_leader") == 0
+    assert leader.metric("prober_leader_term") == follower.metric("prober_leader_term") == 1
+    assert follower.metric("prober_leader_last_election_timestamp_seconds") > 0
+    with pytest.raises(NotLeaderError, match=r"not the leader \(leader: a\)"):
+        await follower.service.write_incident("x", None, "from the follower", None)
+
+
+async def test_the_follower_serves_the_leaders_incident(cluster: Cluster) -> None:
+    c = cluster
+    iid = await open_incident(c)
+    await c.run(2)  # the follower's refresh
+    snap = c.follower().service.published().snapshot
+    assert [i.id for i in snap.incidents] == [iid]
+    statuses = {x.id: x.status for x in snap.components}
+    leader_statuses = {x.id: x.status for x in c.leader().service.published().snapshot.components}
+    assert statuses == leader_statuses
+
+
+async def test_a_lost_lock_session_moves_leadership_and_the_incident_goes_on(
+    cluster: Cluster,
+) -> None:
+    c = cluster
+    iid = await open_incident(c)
+    old, new = c.leader(), c.follower()
+    await old.service.write_incident(iid, IncidentStatus.IDENTIFIED, "looking", None)
+    await terminate(c.url, await old.leadership.backend_pid())
+    for _ in range(10):  # bounded: renew fails, the other contends every second
+        await c.run(1)
+        if new.leading:
+            break
+    assert new.leading and not old.leading
+    assert new.metric("prober_leader_term") == 2
+    await new.service.write_incident(iid, None, "still on it", None)
+    await c.run(3)
+    (incident,) = await new.store.incidents(limit=10)  # no duplicate incident
+    assert incident.id == iid and incident.is_open
+    bodies = [u.body for u in incident.updates]
+    assert "looking" in bodies and "still on it" in bodies  # no lost update
+    assert [i.id for i in old.service.published().snapshot.incidents] == [iid]
+
+
+async def test_a_deposed_leaders_write_is_fenced_and_it_steps_down(cluster: Cluster) -> None:
+    c = cluster
+    iid = await open_incident(c)
+    old, new = c.leader(), c.follower()
+    await terminate(c.url, await old.leadership.backend_pid())
+    await new.service.role.contend()  # type: ignore[union-attr]  # wins before old notices
+    assert new.leading and old.leading  # old has not noticed yet
+    with pytest.raises(FencedError):
+        await old.service.write_incident(iid, None, "from the deposed leader", None)
+    await c.settle()
+    assert not old.leading  # the fenced write made it step down at once
+    (incident,) = await new.store.incidents(limit=10)
+    assert all(u.body != "from the deposed leader" for u in incident.updates)
+
+
+# ---- the agents' rounds through the feed --------------------------------------------------
+
+
+def round_rows(location: str, check: str, at: float, ok: bool) -> list[RoundRow]:
+    reason = Reason.OK if ok else Reason.HTTP_5XX
+    results = [
+        ProbeResult(check, check.split("-")[0], at + i * 0.01, reason, 0.01, 200 if ok else 500)
+        for i in range(5)
+    ]
+    return [RoundRow(location, location + "-0", check, at, encode(results))]
+
+
+async def test_rounds_are_fed_once_across_a_handover(pg_url: str, tmp_path: Path) -> None:
+    c = Cluster(pg_url, tmp_path, LOCATIONS)
+    await c.a.service.start()
+    await c.b.service.start()
+    log = PostgresRoundLog(pg_url)
+    await log.open()
+    try:
+        await c.run(2)
+        first = c.leader()
+        for n in range(12):  # 12 rounds of api-check, 5 s apart, from three locations
+            at = c.clock.now().timestamp()
+            for loc in ("eu", "us", "ap"):
+                await log.append_rounds(round_rows(loc, "api-check", at, ok=True))
+            await c.run(5)
+            if n == 5:
+                await terminate(c.url, await first.leadership.backend_pid())
+        await c.run(3)
+        assert c.leader() is not first
+        saved = await c.leader().store.load_state()
+        assert saved is not None
+        feed = saved.engine["feed"]
+        assert {loc["name"]: loc["state"] for loc in feed["locations"]} == {
+            "eu": "ok",
+            "us": "ok",
+            "ap": "ok",
+        }
+        assert c.script.requests == 0  # with locations the leader does not probe
+        fed = [r.service.role.rounds_fed for r in (c.a, c.b)]  # type: ignore[union-attr]
+        assert sum(fed) == 12 and all(fed)  # each round once, by one leader or the other
+    finally:
+        await log.close()
+        await c.a.service.stop()
+        await c.b.service.stop()
