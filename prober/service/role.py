@@ -43,6 +43,7 @@ log = get_logger("prober.service")
 CONTEND_INTERVAL = 1.0  # a follower tries to take over this often (bounds the failover)
 REFRESH_INTERVAL = 1.0  # a follower re-reads the state this often
 FEED_INTERVAL = 1.0
+UPTIME_REFRESH = 60.0  # a follower re-reads the uptime history this often
 
 
 def location_json(loc: LocationState) -> dict[str, Any]:
@@ -64,7 +65,7 @@ class Role:
         self.leading = False
         self.term = 0
         self.holder = ""
-        self.locations: list[dict[str, Any]] = []
+        self._config = service.config  # the feed's configuration
         self.rounds_fed = 0  # merged rounds of the agents fed to the engine (tests, bench)
         self._jobs = Scheduler(service.clock)  # the leader's
         self._writer: asyncio.Task[None] | None = None
@@ -114,16 +115,25 @@ class Role:
 
     # ---- follower: the page from the database ---------------------------------------------
     async def refresh(self) -> None:
-        """Follow the leader's saved state: components, open and recent incidents."""
-        if self.leading:
-            return
+        """Follow the leader's saved state: components, open and recent incidents, the
+        agents' locations; uptime every minute. A failed read keeps the last page."""
+        async with self._switch:
+            if not self.leading:
+                await self._refresh()
+
+    async def _refresh(self) -> None:
         s = self.service
         store = s.keeper.store
-        saved = await s.keeper.call("read", store.load_state, None)
-        none: list[Incident] = []
-        recent = await s.keeper.call("read", lambda: store.incidents(limit=RECENT_INCIDENTS), none)
-        if self.leading:  # took over meanwhile
+        try:
+            saved = await store.load_state()
+            recent: list[Incident] = await store.incidents(limit=RECENT_INCIDENTS)
+        except StoreError as exc:
+            s.keeper.failed("read", exc)
+            s.pipeline.publish()
             return
+        s.keeper.recovered()
+        if s.live.time.now() - s.upkeep.uptime_at >= UPTIME_REFRESH:
+            await s.upkeep.refresh_uptime()
         if saved is not None:
             try:
                 state = join_state(saved.engine, saved.components, saved.open_incidents)
@@ -132,7 +142,7 @@ class Role:
                 log.warning("follower_state_unreadable", error=f"{type(exc).__name__}: {exc}")
             feed = saved.engine.get("feed")
             if isinstance(feed, dict) and isinstance(feed.get("locations"), list):
-                self.locations = list(feed["locations"])
+                s.live.locations = list(feed["locations"])
         s.pipeline.merge_incidents([*recent, *s.live.engine.open_incidents()])
         s.pipeline.rebuild(s.live.time.now())
 
@@ -195,7 +205,7 @@ class Role:
         s.exporter.leader(False, self.term, None)
         self._describe()
         log.warning("leader_lost", term=self.term, holder=self.holder, reason=reason)
-        await self.refresh()
+        await self._refresh()
 
     async def _stop_leading(self) -> None:
         s = self.service
@@ -229,8 +239,12 @@ class Role:
     async def poll_feed(self) -> None:
         assert self.feed is not None
         s, feed = self.service, self.feed
+        if s.config is not self._config:  # reloaded: new checks, policy, locations
+            self._config = s.config
+            feed.reconfigure(s.config)
         batch = await feed.poll(s.clock.now().timestamp())
-        self.locations = [location_json(loc) for loc in batch.locations]
+        locations = [location_json(loc) for loc in batch.locations]
+        s.live.locations = locations
         for loc in batch.changed:
             log.info("location_state", location=loc.location, state=loc.state)
         checks = {c.id: c for c in s.config.checks}
@@ -249,7 +263,7 @@ class Role:
                 s.pipeline.view.record(check, results)
                 _, stamped = s.live.in_domain_time(results)
                 effects.extend(s.live.engine.observe(stamped, now))
-            s.pipeline.engine_extra = {"feed": {**feed.state(), "locations": self.locations}}
+            s.pipeline.engine_extra = {"feed": {**feed.state(), "locations": locations}}
             if effects:
                 await s.pipeline.apply(effects, now)
             else:
