@@ -74,6 +74,7 @@ class Feed:
         self.limit = limit
         self.quorum = Quorum(specs(config), policy(config), config.distributed.locations)
         self.max_age = config.distributed.location_timeout
+        self._expected = tuple(config.distributed.locations)
         # (check, round) still undecided -> the cursor before the page it was read from
         self._origin: dict[tuple[str, int], int] = {}
 
@@ -96,8 +97,13 @@ class Feed:
         return {"cursor": replay, "decided": self.quorum.decided()}
 
     def resume(self, saved: object) -> None:
-        """Start where the saved `state()` says: rows after `replay` are read again; those
-        of rounds already decided are dropped as late."""
+        """Start afresh where the saved `state()` says (None: from the start): rows after
+        `replay` are read again; those of rounds already decided are dropped as late.
+        What this feed held from an earlier leadership is forgotten."""
+        q = self.quorum
+        self.quorum = Quorum(q.checks, q.policy, self._expected)
+        self._origin = {}
+        self.cursor = 0
         if not isinstance(saved, dict):
             return
         cursor, decided = saved.get("cursor"), saved.get("decided")
@@ -109,6 +115,7 @@ class Feed:
     def reconfigure(self, config: Config) -> None:
         self.quorum.reconfigure(specs(config), policy(config), config.distributed.locations)
         self.max_age = config.distributed.location_timeout
+        self._expected = tuple(config.distributed.locations)
 
     async def prune(self, now: float, keep: float = 3600.0) -> int:
         """Delete rounds that started more than `keep` seconds ago (call now and then, on

@@ -159,8 +159,12 @@ class Role:
         from prober.rescue import engine_from
 
         s.live.engine = await engine_from(engine_config(s.config), state, s.keeper)
+        saved_feed = (s.keeper.saved_engine or {}).get("feed")
+        # Saved again as it was until the first poll: never a position this replica held
+        # when it led before (the rows since would be fed twice).
+        s.pipeline.engine_extra = {"feed": saved_feed} if saved_feed else {}
         if self.feed is not None:
-            self.feed.resume((s.keeper.saved_engine or {}).get("feed"))
+            self.feed.resume(saved_feed)
         s.live.follower = False
         self.leading = True
         info = await self.leadership.current()
