@@ -77,6 +77,7 @@ class Feed:
         self._expected = tuple(config.distributed.locations)
         # (check, round) still undecided -> the cursor before the page it was read from
         self._origin: dict[tuple[str, int], int] = {}
+        self.fed = 0  # merged rounds fed to the engine, all leaders together (the caller counts)
 
     async def open(self) -> None:
         opener = getattr(self._log, "open", None)
@@ -94,7 +95,7 @@ class Feed:
         round decided). Saved in the engine row, in the transaction of those rounds'
         effects (prober/service/role.py)."""
         replay = min(self._origin.values(), default=self.cursor)
-        return {"cursor": replay, "decided": self.quorum.decided()}
+        return {"cursor": replay, "decided": self.quorum.decided(), "fed": self.fed}
 
     def resume(self, saved: object) -> None:
         """Start afresh where the saved `state()` says (None: from the start): rows after
@@ -103,10 +104,12 @@ class Feed:
         q = self.quorum
         self.quorum = Quorum(q.checks, q.policy, self._expected)
         self._origin = {}
-        self.cursor = 0
+        self.cursor = self.fed = 0
         if not isinstance(saved, dict):
             return
-        cursor, decided = saved.get("cursor"), saved.get("decided")
+        cursor, decided, fed = saved.get("cursor"), saved.get("decided"), saved.get("fed")
+        if isinstance(fed, int):
+            self.fed = fed
         if isinstance(cursor, int):
             self.cursor = cursor
         if isinstance(decided, dict):
