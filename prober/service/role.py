@@ -111,13 +111,18 @@ class Role:
 
     # ---- leader --------------------------------------------------------------------------
     async def _take_over(self) -> None:
-        s, term = self.service, self.leadership.term
+        """Never half a leader: a take-over that fails part way steps down again."""
         try:
-            state = await s.keeper.open()  # the state the last leader saved, now
-        except StoreError as exc:
-            log.error("leader_take_over_failed", error=str(exc))
-            await self.leadership.release()
-            return
+            await self._lead()
+        except Exception as exc:  # StoreError (the database went), or a bug
+            log.exception("leader_take_over_failed", error=str(exc))
+            self.leading = True  # so that everything started is stopped
+            self.term, self.holder = self.leadership.term or self.term, "(this replica)"
+            await self._step_down(f"take over failed: {type(exc).__name__}")
+
+    async def _lead(self) -> None:
+        s, term = self.service, self.leadership.term
+        state = await s.keeper.open()  # the state the last leader saved, read after winning
         s.keeper.discard()
         s.live.engine = await engine_from(engine_config(s.config), state, s.keeper)
         saved_feed = (s.keeper.saved_engine or {}).get("feed")

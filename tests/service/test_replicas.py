@@ -194,6 +194,34 @@ async def test_a_deposed_leaders_write_is_fenced_and_it_steps_down(cluster: Clus
     assert all(u.body != "from the deposed leader" for u in incident.updates)
 
 
+async def test_a_take_over_that_fails_part_way_steps_down_again(cluster: Cluster) -> None:
+    c = cluster
+    await c.run(2)
+    old, new = c.leader(), c.follower()
+    real = new.store.load_state
+    calls = 0
+
+    async def failing_once() -> Any:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise StoreError("database 'x': connection lost")
+        return await real()
+
+    new.store.load_state = failing_once  # type: ignore[method-assign]
+    await terminate(c.url, await old.leadership.backend_pid())
+    await new.service.role.contend()  # type: ignore[union-attr]  # wins, cannot read
+    assert not new.leading and new.leadership.term is None
+    assert calls == 2  # the take-over that failed, then the follower's refresh
+    assert new.service.live.follower  # never half a leader: nothing written, nothing sent
+    for _ in range(10):  # bounded: old notices its loss, the lock is free, one takes over
+        await c.run(1)
+        if old.leadership.term != 1 and any(r.leading for r in (c.a, c.b)):
+            break
+    assert [r.leading for r in (c.a, c.b)].count(True) == 1
+    assert c.leader().metric("prober_leader_term") == 3  # a (1), new's failed try (2), 3
+
+
 # ---- the agents' rounds through the feed --------------------------------------------------
 
 
