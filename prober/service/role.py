@@ -29,7 +29,7 @@ from prober.errors import StoreError
 from prober.logs import Throttle, get_logger
 from prober.rescue import engine_from
 from prober.service.agents import AgentRounds
-from prober.service.follower import follow
+from prober.service.follower import DUTY, follow
 from prober.service.jobs import Job, Scheduler
 from prober.signals.traffic import engine_config
 from prober.store.lease import FencedError, Leadership
@@ -57,6 +57,7 @@ class Role:
         self._switch = asyncio.Lock()
         self._tasks: set[asyncio.Task[None]] = set()
         self._throttle = Throttle(60.0)
+        self._next_refresh = 0.0
         service.keeper.on_fenced = self._fenced
 
     # ---- the follower's jobs (every replica runs them) -----------------------------------
@@ -107,7 +108,12 @@ class Role:
                 await self._refresh()
 
     async def _refresh(self) -> None:
+        clock = self.service.clock
+        if clock.monotonic() < self._next_refresh:
+            return
+        began = time.perf_counter()
         await follow(self.service)
+        self._next_refresh = clock.monotonic() + DUTY * (time.perf_counter() - began)
 
     # ---- leader --------------------------------------------------------------------------
     async def _take_over(self) -> None:
@@ -183,6 +189,7 @@ class Role:
         s.exporter.leader(False, self.term, None)
         self._describe()
         log.warning("leader_lost", term=self.term, holder=self.holder, reason=reason)
+        self._next_refresh = 0.0  # follow at once
         await self._refresh()
 
     async def _stop_leading(self) -> None:
