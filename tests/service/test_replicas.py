@@ -232,6 +232,29 @@ async def test_a_take_over_that_fails_part_way_steps_down_again(cluster: Cluster
     assert c.leader().metric("prober_leader_term") == 3  # a (1), new's failed try (2), 3
 
 
+async def test_a_follower_that_cannot_read_keeps_its_page_and_recovers(cluster: Cluster) -> None:
+    c = cluster
+    iid = await open_incident(c)
+    follower = c.follower()
+    await c.until(lambda: bool(follower.service.published().snapshot.incidents))
+    real = follower.store.load_state
+    broken = True
+
+    async def load_state() -> Any:
+        if broken:
+            raise StoreError("database 'x': connection refused")
+        return await real()
+
+    follower.store.load_state = load_state  # type: ignore[method-assign]
+    await c.until(lambda: not follower.service.published().ready[0])
+    why = follower.service.published().ready[1]
+    assert "connection refused" in why
+    assert [i.id for i in follower.service.published().snapshot.incidents] == [iid]  # kept
+    broken = False
+    await c.until(lambda: follower.service.published().ready[0])
+    assert follower.service.published().ready[1].startswith("ready; role=follower")
+
+
 # ---- the agents' rounds through the feed --------------------------------------------------
 
 
