@@ -9,6 +9,7 @@ follower's pipeline writes nothing (`Live.follower`)."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from prober.config import Config
@@ -37,26 +38,36 @@ def rebuild(config: Config, saved: SavedState) -> Engine:
     return Engine(engine_config(config), state)
 
 
-async def follow(s: Service) -> None:
+async def follow(s: Service, following: Callable[[], bool]) -> None:
     """Components, open and recent incidents, locations; uptime every minute. A failed
-    read keeps the last page (readiness says why until a read succeeds again)."""
+    read keeps the last page (readiness says why until a read succeeds again). Nothing is
+    changed unless `following()` still holds once everything is read (a take-over may
+    have happened meanwhile: its engine is never replaced by a follower's copy)."""
     store = s.keeper.store
     try:
         saved = await store.load_state()
         recent: list[Incident] = await store.incidents(limit=RECENT_INCIDENTS)
     except StoreError as exc:
-        s.keeper.failed("read", exc)
-        s.pipeline.publish()
+        if following():
+            s.keeper.failed("read", exc)
+            s.pipeline.publish()
         return
-    s.keeper.recovered()
+    if following():
+        s.keeper.recovered()
     if s.live.time.now() - s.upkeep.uptime_at >= UPTIME_REFRESH:
         await s.upkeep.refresh_uptime()
+    engine = None
     if saved is not None:
         try:
             # Pure and CPU-bound (O(checks)): in a thread, the loop keeps its turns.
-            s.live.engine = await asyncio.to_thread(rebuild, s.config, saved)
+            engine = await asyncio.to_thread(rebuild, s.config, saved)
         except (ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
             log.warning("follower_state_unreadable", error=f"{type(exc).__name__}: {exc}")
+    if not following():
+        return
+    if engine is not None:
+        s.live.engine = engine
+    if saved is not None:
         feed = saved.engine.get("feed")
         if isinstance(feed, dict) and isinstance(feed.get("locations"), list):
             s.live.locations = list(feed["locations"])

@@ -103,16 +103,15 @@ class Role:
     async def refresh(self) -> None:
         """Follow the leader's saved state: components, open and recent incidents, the
         agents' locations; uptime every minute. A failed read keeps the last page."""
-        async with self._switch:
-            if not self.leading:
-                await self._refresh()
+        if not self.leading:  # not under the lock: a rebuild must not delay a take-over
+            await self._refresh()
 
     async def _refresh(self) -> None:
         clock = self.service.clock
         if clock.monotonic() < self._next_refresh:
             return
         began = time.perf_counter()
-        await follow(self.service)
+        await follow(self.service, lambda: not self.leading)
         self._next_refresh = clock.monotonic() + DUTY * (time.perf_counter() - began)
 
     # ---- leader --------------------------------------------------------------------------
