@@ -79,11 +79,9 @@ class AgentRounds:
                     continue
                 self.rounds_fed += 1
                 feed.fed += 1
-                s.exporter.record_round(check, results, 0.0)
-                s.intake.count_uptime(check.component, results)
-                s.pipeline.view.record(check, results)
-                _, stamped = s.live.in_domain_time(results)
-                effects.extend(s.live.engine.observe(stamped, now))
+                stamped = s.intake.take(check, results, 0.0)  # as an in-process round
+                if stamped is not None:
+                    effects.extend(s.live.engine.observe(stamped, now))
             s.pipeline.engine_extra = {"feed": {**feed.state(), "locations": locations}}
             if effects:
                 await s.pipeline.apply(effects, now)
