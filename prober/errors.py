@@ -60,3 +60,12 @@ class StoreLockedError(StoreError):
 class StoreLostError(StoreError):
     """The database (or its write-ahead log) that existed is gone: starting empty or older
     would silently lose incidents, so prober refuses unless told `--allow-new-db`."""
+
+
+class NotLeaderError(StoreError):
+    """A write sent to a replica that does not lead (several replicas, docs/LEADERSHIP.md):
+    refused with 503 and Retry-After, nothing was written. `leader`: who leads."""
+
+    def __init__(self, leader: str) -> None:
+        super().__init__(f"not the leader (leader: {leader or 'none elected yet'}); retry")
+        self.leader = leader

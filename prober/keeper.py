@@ -21,6 +21,7 @@ from prober.errors import StoreError, StoreLockedError, StoreLostError
 from prober.logs import get_logger
 from prober.metrics import Metrics
 from prober.store.base import Store
+from prober.store.lease import FencedError
 from prober.store.memory import MemoryStore
 from prober.store.salvage import salvage
 
@@ -57,8 +58,14 @@ class StoreKeeper:
         max_pending: int = MAX_PENDING_EFFECTS,
         clock: Clock | None = None,
         on_saved: Callable[[Sequence[Effect], float], None] | None = None,
+        *,
+        fallback: bool = True,
     ) -> None:
         self.store = store
+        # False (PostgreSQL, several replicas): a store that cannot be opened is an error,
+        # never a memory store: an unfenced replica must not open incidents (LEADERSHIP.md)
+        self.fallback = fallback
+        self.on_fenced: Callable[[FencedError], None] | None = None
         self._exporter = exporter
         self._max_pending = max_pending
         self._clock = clock or SystemClock()
@@ -74,6 +81,7 @@ class StoreKeeper:
         self.problem = ""  # the last error, while the store is failing
         self.degraded = ""  # why we run on a memory fallback; cleared only by a restart
         self.unreadable_state = ""  # why the saved domain state could not be read
+        self.saved_engine: Mapping[str, Any] | None = None  # the engine row last opened
         self._held: Store | None = None  # a corrupt store, kept open (and locked), unused
 
     @property
@@ -95,6 +103,7 @@ class StoreKeeper:
             await self.store.open()
             try:
                 saved = await self.store.load_state()
+                self.saved_engine = None if saved is None else saved.engine
                 if saved is None:
                     return None
                 return join_state(saved.engine, saved.components, saved.open_incidents)
@@ -105,6 +114,8 @@ class StoreKeeper:
             raise  # another prober writes this file, or it vanished: refuse to start
         except StoreError as exc:
             self.failed("open", exc)
+            if not self.fallback:
+                raise
             self.degraded = f"running without persistence: {exc}"
             failed, self.store = self.store, MemoryStore()
             await self.store.open()
@@ -163,6 +174,9 @@ class StoreKeeper:
             rows = [r for _, batch_rows in batches for r in batch_rows]
             try:
                 await self.store.apply(effects, state, rows, now)
+            except FencedError as exc:
+                self._fenced(exc)
+                return False
             except StoreError as exc:
                 self.failed("write", exc)
                 self._failures += 1
@@ -220,12 +234,31 @@ class StoreKeeper:
         async with self._writing:
             try:
                 await self.store.apply(effects, state, deliveries, now)
+            except FencedError as exc:
+                self._fenced(exc)
+                raise
             except StoreError as exc:
                 self.failed("write", exc)
                 self._failures += 1
                 self._retry_at = self._clock.monotonic() + RETRY_FIRST
                 raise
             self.recovered()
+
+    def _fenced(self, exc: FencedError) -> None:
+        """A deposed leader's write: nothing was written and nothing ever will be from this
+        queue (the new leader carries on from the saved state): drop it, tell the role."""
+        log.warning("store_write_fenced", error=str(exc), dropped_effects=self.pending_effects)
+        self.discard()
+        if self.on_fenced is not None:
+            self.on_fenced(exc)
+
+    def discard(self) -> None:
+        """Forget everything queued (leadership lost: the new leader's state wins)."""
+        self._pending.clear()
+        self._unannounced.clear()
+        self._state = None
+        self._failures = 0
+        self.problem = ""
 
     async def check_integrity(self, full: bool) -> bool:
         """Run the store's integrity check; on corruption stop writing to it for good (a

@@ -34,7 +34,7 @@ from prober.domain.desk import Window
 from prober.domain.incident import Incident
 from prober.domain.snapshot import MaintenanceWindow
 from prober.domain.status import ComponentStatus, Impact, IncidentStatus
-from prober.errors import StoreError
+from prober.errors import NotLeaderError, StoreError
 
 MAX_BODY_BYTES = 64 * 1024
 MAX_TEXT = 20_000
@@ -254,8 +254,12 @@ def handler(
         except BadRequest as exc:
             return error_json(400, exc.code, exc.message)
         except StoreError as exc:
-            response = error_json(503, "store_unavailable", str(exc))
-            response.headers["Retry-After"] = "30"
+            if isinstance(exc, NotLeaderError):  # several replicas: the leader writes
+                response = error_json(503, "not_leader", str(exc))
+                response.headers["Retry-After"] = "1"
+            else:
+                response = error_json(503, "store_unavailable", str(exc))
+                response.headers["Retry-After"] = "30"
             return response
         except cmd.UnknownName as exc:
             return error_json(422, "unknown_reference", str(exc))

@@ -19,7 +19,7 @@ from prober.api.fastjson import dumps
 from prober.api.origin import linked
 from prober.api.statuspage import incident_json, update_json
 from prober.domain.status import Impact, IncidentStatus
-from prober.errors import StoreError
+from prober.errors import NotLeaderError, StoreError
 from prober.logs import get_logger
 
 log = get_logger("prober.api")
@@ -146,7 +146,8 @@ async def post_update(request: web.Request, backend: ApiBackend) -> web.Response
     except StoreError as exc:
         # Not durable, so not acknowledged: the client may retry once the store works.
         log.error("write_refused", incident=incident_id, error=str(exc))
-        resp = error_json(503, "store_unavailable", f"the update was not saved: {exc}")
+        code = "not_leader" if isinstance(exc, NotLeaderError) else "store_unavailable"
+        resp = error_json(503, code, f"the update was not saved: {exc}")
         resp.headers["Retry-After"] = "5"
         return resp
     snap, _, _ = linked(request, backend.snapshot())

@@ -25,7 +25,14 @@ import structlog
 from prober.config.model import Config
 from prober.distributed.codec import CodecError, decode
 from prober.distributed.roundlog import RoundLog
-from prober.domain.quorum import CheckSpec, Decision, LocationState, Quorum, QuorumPolicy
+from prober.domain.quorum import (
+    CheckSpec,
+    Decision,
+    LocationState,
+    Quorum,
+    QuorumPolicy,
+    round_number,
+)
 from prober.probes.result import ProbeResult
 
 log = structlog.get_logger("prober.feed")
@@ -67,10 +74,51 @@ class Feed:
         self.limit = limit
         self.quorum = Quorum(specs(config), policy(config), config.distributed.locations)
         self.max_age = config.distributed.location_timeout
+        self._expected = tuple(config.distributed.locations)
+        # (check, round) still undecided -> the cursor before the page it was read from
+        self._origin: dict[tuple[str, int], int] = {}
+        self.fed = 0  # merged rounds fed to the engine, all leaders together (the caller counts)
+
+    async def open(self) -> None:
+        opener = getattr(self._log, "open", None)
+        if opener is not None:
+            await opener()
+
+    async def close(self) -> None:
+        closer = getattr(self._log, "close", None)
+        if closer is not None:
+            await closer()
+
+    def state(self) -> dict[str, object]:
+        """What a new leader needs to read every row exactly once: `replay` (the cursor
+        before the oldest row of a round not yet decided) and `decided` (check -> last
+        round decided). Saved in the engine row, in the transaction of those rounds'
+        effects (prober/service/role.py)."""
+        replay = min(self._origin.values(), default=self.cursor)
+        return {"cursor": replay, "decided": self.quorum.decided(), "fed": self.fed}
+
+    def resume(self, saved: object) -> None:
+        """Start afresh where the saved `state()` says (None: from the start): rows after
+        `replay` are read again; those of rounds already decided are dropped as late.
+        What this feed held from an earlier leadership is forgotten."""
+        q = self.quorum
+        self.quorum = Quorum(q.checks, q.policy, self._expected)
+        self._origin = {}
+        self.cursor = self.fed = 0
+        if not isinstance(saved, dict):
+            return
+        cursor, decided, fed = saved.get("cursor"), saved.get("decided"), saved.get("fed")
+        if isinstance(fed, int):
+            self.fed = fed
+        if isinstance(cursor, int):
+            self.cursor = cursor
+        if isinstance(decided, dict):
+            self.quorum.resume({str(k): int(v) for k, v in decided.items()})
 
     def reconfigure(self, config: Config) -> None:
         self.quorum.reconfigure(specs(config), policy(config), config.distributed.locations)
         self.max_age = config.distributed.location_timeout
+        self._expected = tuple(config.distributed.locations)
 
     async def prune(self, now: float, keep: float = 3600.0) -> int:
         """Delete rounds that started more than `keep` seconds ago (call now and then, on
@@ -86,6 +134,7 @@ class Feed:
         errors: list[str] = []
         oldest = now - self.max_age
         for _ in range(MAX_PAGES):
+            before = self.cursor
             try:
                 rows, cursor = await self._log.rounds_after(self.cursor, self.limit)
             except Exception as exc:
@@ -103,11 +152,20 @@ class Feed:
                     undecodable += 1
                     log.warning("feed_round_undecodable", id=row.id, error=str(exc))
                     continue
-                self.quorum.observe(row.location, row.check_id, results)
+                if self.quorum.observe(row.location, row.check_id, results):
+                    spec = self.quorum.checks[row.check_id]
+                    at = min(r.at for r in results)
+                    key = (row.check_id, round_number(row.check_id, spec.interval, at))
+                    self._origin.setdefault(key, before)
             self.cursor = cursor
             if len(rows) < self.limit:
                 break
         out = self.quorum.decide(now)
+        for d in out.decisions:
+            self._origin.pop((d.check_id, d.round), None)
+        if len(self._origin) > 100_000:  # rounds of removed checks are never decided
+            live = self.quorum.checks
+            self._origin = {k: v for k, v in self._origin.items() if k[0] in live}
         merged = [(d.check_id, list(d.results)) for d in out.decisions if d.results]
         return FeedBatch(
             merged,

@@ -179,6 +179,17 @@ class Quorum:
             loc.latest = {c: v for c, v in loc.latest.items() if c in checks}
             loc.down_since = {c: v for c, v in loc.down_since.items() if c in checks}
 
+    def decided(self) -> dict[str, int]:
+        """check -> the last round decided (saved by the leader with its feed cursor)."""
+        return dict(self._decided)
+
+    def resume(self, decided: Mapping[str, int]) -> None:
+        """Rounds up to these were decided by an earlier leader: replayed observations of
+        them are late (dropped), never counted twice."""
+        for check_id, number in decided.items():
+            if number > self._decided.get(check_id, number - 1):
+                self._decided[check_id] = number
+
     def observe(self, location: str, check_id: str, results: Sequence[ProbeResult]) -> bool:
         """Record one location's round of a check; False when unknown, empty or late."""
         spec = self.checks.get(check_id)

@@ -116,6 +116,13 @@ class Metrics:
     def store_healthy(self, ok: bool) -> None:
         self._state.store_healthy = int(ok)
 
+    def leader(self, leading: bool, term: int, elected_at: float | None) -> None:
+        """Who leads (several replicas): this replica or not, the term, the election time."""
+        self._state.leader = int(leading)
+        self._state.leader_term = term
+        if elected_at is not None:
+            self._state.leader_elected_at = elected_at
+
     def webhook_delivery(self, webhook: str, outcome: str) -> None:
         key = (webhook, outcome)
         deliveries = self._state.webhook_deliveries

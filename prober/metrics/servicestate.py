@@ -75,6 +75,9 @@ class StateCollector(Collector):
         self.incident_duration = Hist(DURATION_BUCKETS)
         self.store_errors: dict[str, int] = dict.fromkeys(STORE_OPERATIONS, 0)
         self.store_healthy = 1
+        self.leader = 1  # several replicas: 1 on the leader only (single node: always 1)
+        self.leader_term = 1
+        self.leader_elected_at = 0.0
         self.webhook_deliveries: dict[tuple[str, str], int] = {}
         # (count, sum) of every probe request per component: the latency summary's _count
         # and _sum (its quantile is over the status window, like a Go client summary's)
@@ -151,6 +154,21 @@ class StateCollector(Collector):
             "prober_store_healthy",
             "1 when the last store write succeeded, else 0.",
             self.store_healthy,
+        )
+        yield GaugeMetricFamily(
+            "prober_leader",
+            "1 on the replica that leads (runs the incident engine, sends webhooks), else 0.",
+            self.leader,
+        )
+        yield GaugeMetricFamily(
+            "prober_leader_term",
+            "The current leadership term (grows by one at each election).",
+            self.leader_term,
+        )
+        yield GaugeMetricFamily(
+            "prober_leader_last_election_timestamp_seconds",
+            "When the current leader was elected (Unix time).",
+            self.leader_elected_at,
         )
         deliveries = CounterMetricFamily(
             "prober_webhook_deliveries",

@@ -16,13 +16,15 @@ from __future__ import annotations
 
 import asyncio
 import gc
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from concurrent.futures import Future
+from typing import Any
 
 from prober import __version__
 from prober.api.backend import ApiCommand, Published, dispatch
 from prober.clock import Clock
 from prober.config import Config
+from prober.distributed.feed import Feed
 from prober.domain.commands import Command, PostMortem, Result, execute
 from prober.domain.effects import Effect
 from prober.domain.engine import Engine
@@ -39,10 +41,12 @@ from prober.service.jobs import Scheduler
 from prober.service.live import Live
 from prober.service.pipeline import INCIDENT_EFFECTS, EffectPipeline
 from prober.service.reload import Reloader
+from prober.service.role import Role
 from prober.service.upkeep import UPTIME_DAYS, Upkeep
 from prober.settings import Settings
 from prober.signals.traffic import engine_config
 from prober.snapshots import RECENT_INCIDENTS
+from prober.store.lease import Leadership, SoleLeader
 from prober.timebase import DomainTime
 from prober.uptime import DailyProbes
 from prober.webhooks import WebhookSender
@@ -66,6 +70,8 @@ class Service:
         probe: ProbeFn,
         sender: WebhookSender,
         close_probe: Callable[[], Awaitable[None]] | None = None,
+        leadership: Leadership | None = None,
+        feed: Feed | None = None,
     ) -> None:
         self.settings, self.clock, self.keeper, self.exporter = settings, clock, keeper, exporter
         self.sender = sender
@@ -84,6 +90,10 @@ class Service:
         self.scheduler = Scheduler(clock)
         self._close_probe = close_probe
         self._writer: asyncio.Task[None] | None = None
+        # Several replicas on one database (role.py); None: the single node, always leader.
+        self.role: Role | None = None
+        if leadership is not None and not isinstance(leadership, SoleLeader):
+            self.role = Role(self, leadership, feed)
         # submit() works from construction on (the CLI serves HTTP before start() ends)
         self._loop: asyncio.AbstractEventLoop | None = _running_loop()
 
@@ -104,6 +114,9 @@ class Service:
         self._loop = asyncio.get_running_loop()
         config, now = self.live.config, self.live.time.now()
         REDACTOR.secrets = config.secret_values
+        if self.role is not None:
+            await self._start_replica(self.role)
+            return
         state = await self.keeper.open()
         self.live.engine = await engine_from(engine_config(config), state, self.keeper)
         self.sender.store = self.keeper.store
@@ -131,6 +144,26 @@ class Service:
             components=len(config.components),
         )
 
+    async def _start_replica(self, role: Role) -> None:
+        """One of several replicas: start as a follower (the page from the database) and
+        contend at once; StoreError when the database cannot be opened (never a memory
+        store: an unfenced replica must not lead)."""
+        config, now = self.live.config, self.live.time.now()
+        await self.keeper.open()
+        await role.open()
+        self.live.follower = True
+        self.exporter.set_checks(config.checks)
+        self.exporter.config_reloaded(True, now)
+        await self.upkeep.refresh_uptime()
+        await role.refresh()
+        keep = {"watch_config", "collect_garbage"}
+        jobs = [j for j in self.upkeep.jobs(self.reloader.watch) if j.name in keep]
+        self.scheduler.start([*role.jobs(), *jobs])
+        self.live.started = True
+        await role.contend()
+        self.pipeline.rebuild(self.live.time.now())
+        log.info("prober_started", version=__version__, checks=len(config.checks), replica=True)
+
     async def _seed_uptime(self, now: float) -> None:
         no_days: list[tuple[str, int, int, int]] = []
         since = now - UPTIME_DAYS * 86400
@@ -151,6 +184,15 @@ class Service:
         async with self.live.lock:
             self.live.closing = True
         self.pipeline.publish()
+        if self.role is not None:
+            await self.scheduler.stop()
+            await self.role.stop()
+            await self.intake.traffic.stop()
+            if self._close_probe is not None:
+                await self._close_probe()
+            await self.keeper.close()
+            log.info("prober_stopped")
+            return
         await self.runner.stop()
         await self.intake.traffic.stop()
         await self.scheduler.stop()
@@ -185,6 +227,9 @@ class Service:
 
     def write_token(self) -> str | None:
         return self.settings.api_token
+
+    def locations(self) -> Sequence[Mapping[str, Any]]:
+        return self.pipeline.published.locations
 
     async def metrics(self, openmetrics: bool = False) -> tuple[bytes, str]:
         # Yields to the loop between blocks of checks: a scrape never stalls probing.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from dataclasses import dataclass, field
+from typing import Any
 
 from prober.config import Config
 from prober.domain.engine import Engine
@@ -25,6 +26,13 @@ class Live:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     started: bool = False
     closing: bool = False
+    # Several replicas (prober/service/role.py): True while another replica leads; then
+    # nothing is written and a person's write is refused (NotLeaderError). `role`: who
+    # leads, for /-/ready ("" on a single node).
+    follower: bool = False
+    role: str = ""
+    leader: str = ""  # the leader's identity as last read (a follower's 503 names it)
+    locations: list[dict[str, Any]] = field(default_factory=list)  # the agents' locations
 
     @classmethod
     def of(cls, config: Config, time: DomainTime) -> Live:

@@ -8,12 +8,15 @@ as one immutable `Published` value, the only thing the HTTP thread reads.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from prober.announce import announce
 from prober.api.backend import Published
 from prober.api.statuspage import incident_json, page_json
 from prober.clock import Clock
+from prober.domain.codec import StateDelta
 from prober.domain.effects import (
     ComponentStateChanged,
     Effect,
@@ -30,6 +33,7 @@ from prober.metrics import Metrics
 from prober.service.live import Live
 from prober.signals.traffic import engine_config
 from prober.snapshots import SnapshotBuilder
+from prober.store.lease import NotLeaderError
 from prober.webhooks import deliveries_for
 
 Change = Callable[[Engine, float], Sequence[Effect]]
@@ -54,6 +58,8 @@ class EffectPipeline:
         self.dirty = True  # probe results since the last rebuild
         self.uptime_due = False  # a status changed: uptime to refresh
         self.built_at = 0.0
+        # merged into the engine row of every state delta (the feed's position, role.py)
+        self.engine_extra: dict[str, Any] = {}
         self.published = self._rebuild_value(live.time.now())
 
     # ---- in: one change of the engine, applied --------------------------------------
@@ -71,6 +77,8 @@ class EffectPipeline:
         async with self.live.lock:
             if self.live.closing:
                 raise StoreError("prober is shutting down; retry against the next instance")
+            if self.live.follower:
+                raise NotLeaderError(self.live.leader)
             if self.keeper.degraded:  # nothing can be made durable: refuse before anything
                 raise StoreError(self.keeper.degraded)
             now = self.live.time.now()
@@ -92,6 +100,9 @@ class EffectPipeline:
         once a write failed: it stays queued and is retried). With `durable` (a human write)
         it is written now, and StoreError raised when it was not: acknowledged only on disk.
         """
+        if self.live.follower:  # another replica leads: it writes, this one never does
+            self.rebuild(max(now, self.built_at))
+            return
         snap = self.snapshot()
         rows = deliveries_for(
             effects,
@@ -100,12 +111,19 @@ class EffectPipeline:
             page_json(snap),
         )
         wall = self.clock.now().timestamp()
-        state = self.live.engine.state_delta()
+        state = self.delta()
         if durable:
             await self.keeper.apply_durably(effects, state, rows, wall)
             self.announce(effects, now)
         else:
             self.keeper.submit(effects, state, rows, wall)
+
+    def delta(self) -> StateDelta:
+        """The engine's state delta, its engine row carrying `engine_extra`."""
+        delta = self.live.engine.state_delta()
+        if self.engine_extra:
+            delta = dataclasses.replace(delta, engine={**delta.engine, **self.engine_extra})
+        return delta
 
     # ---- out: announce, then publish -----------------------------------------------
     def announce(self, effects: Sequence[Effect], now: float) -> None:
@@ -132,11 +150,13 @@ class EffectPipeline:
         snap = self.view.build(now, config, self.live.engine)
         self.exporter.set_components(snap.components, {c.id: c.group for c in config.components})
         self.dirty = False
-        return Published(snap, self.ready(), self._token)
+        return Published(snap, self.ready(), self._token, tuple(self.live.locations))
 
     def publish(self) -> None:
         """Readiness may have changed (store, life cycle): the same snapshot, republished."""
-        self.published = Published(self.snapshot(), self.ready(), self._token)
+        self.published = Published(
+            self.snapshot(), self.ready(), self._token, tuple(self.live.locations)
+        )
 
     def ready(self) -> tuple[bool, str]:
         if self.live.closing:
@@ -149,7 +169,8 @@ class EffectPipeline:
             return False, f"store: {self.keeper.problem}"
         # Never on the targets or the network verdict (issue 11): a total outage must not
         # take the status page offline. That verdict is a metric, an alert and an API line.
-        return True, "ready"
+        # Several replicas: a healthy follower is ready too (it serves the page).
+        return True, f"ready; {self.live.role}" if self.live.role else "ready"
 
     def snapshot(self) -> StatusSnapshot:
         if self.view.current is None:

@@ -68,7 +68,7 @@ class Upkeep:
     async def save_state(self) -> None:
         """Hysteresis counters, and any batch a failed write left queued."""
         async with self.live.lock:
-            self.keeper.submit([], self.live.engine.state_delta(), (), self.clock.now().timestamp())
+            self.keeper.submit([], self.pipeline.delta(), (), self.clock.now().timestamp())
 
     async def flush_aggregates(self) -> None:
         rows = self.intake.aggregator.drain()

@@ -22,7 +22,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from prober.errors import StoreError
+from prober.errors import NotLeaderError, StoreError
+
+__all__ = ["FencedError", "LeaderInfo", "Leadership", "NotLeaderError", "SoleLeader"]
 
 
 class FencedError(StoreError):
