@@ -29,6 +29,11 @@ from prober.probes.result import ProbeResult
 # its false-alarm rate controlled over time (prober/domain/state.py)
 CONFIRM_PROBES = 13
 CONFIRM_GAP = 1.0  # seconds between them (capped at interval / (CONFIRM_PROBES + 1))
+# Adaptive sampling: while the engine's statistics for a component are undecided
+# (Engine.undecided), its checks get an extra round every EVIDENCE_GAP seconds, at most
+# EVIDENCE_BUDGET per suspicion (a suspicion ends when the engine is decided again)
+EVIDENCE_GAP = 1.0
+EVIDENCE_BUDGET = 600
 JITTER = 0.1  # each gap is drawn in [1 - JITTER, 1 + JITTER] times the gap
 
 
@@ -98,3 +103,23 @@ class Confirmer:
         self.direction = None
         self.left = 0
         self.series += 1
+
+
+@dataclass(slots=True)
+class Evidence:
+    """Per-check adaptive sampling state: extra rounds spent in the current suspicion."""
+
+    budget: int = EVIDENCE_BUDGET
+    spent: int = 0
+
+    def want(self, undecided: bool) -> bool:
+        """After a round: True when another extra round is due (the statistics are
+        undecided and the suspicion's budget is not spent). A decided verdict ends the
+        suspicion and refills the budget."""
+        if not undecided:
+            self.spent = 0
+            return False
+        if self.spent >= self.budget:
+            return False
+        self.spent += 1
+        return True

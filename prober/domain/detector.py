@@ -209,6 +209,10 @@ class Cusums:
                     onset = start
         return top, onset
 
+    def undecided(self, h: float) -> bool:
+        """Some arm has evidence (S > 0) that has not reached the bound yet."""
+        return any(0.0 < value < h for pair in self.s for value in pair)
+
     def reset_from(self, level: int) -> None:
         """Forget the evidence for levels >= `level` (0-based): after leaving them."""
         for i in range(level, len(self.s)):

@@ -345,6 +345,17 @@ class ComponentHealth:
             and self.failing_rounds == 0
         )
 
+    def undecided(self) -> bool:
+        """The statistics are in suspicion: a failure CUSUM arm above zero but below its
+        bound, or an open episode whose end test has begun to count but not decided. More
+        probes now decide sooner (see docs/DETECTION.md, adaptive sampling); the test is
+        per probe, so sampling faster while undecided does not change its error over time."""
+        if self.errors.undecided(self.h):
+            return True
+        if self.status is not OP and self.end.applies():
+            return 0.0 < self.end.s < self.h
+        return False
+
     def settled(self) -> bool:
         """Operational with nothing that time alone could change: `evaluate` is a no-op
         until the next recorded round (but for pruning, which no query can see)."""
