@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import random
 
 from prober.clock import VirtualClock
@@ -25,7 +26,9 @@ class Probe:
         return None
 
 
-async def run(undecided_until: float, seconds: float, budget: int = 600) -> tuple[list[float], Runner]:
+async def run(
+    undecided_until: float, seconds: float, budget: int = 600
+) -> tuple[list[float], Runner]:
     clock = VirtualClock()
     target = Probe(clock)
     start = clock.monotonic()
@@ -64,10 +67,11 @@ async def test_while_undecided_the_check_is_probed_about_every_gap() -> None:
     times, runner = await run(undecided_until=30.0, seconds=60.0)
     early = [t for t in times if t < 29.0]
     assert len(early) >= 24  # two regular rounds and extra ones about a second apart
-    gaps = [b - a for a, b in zip(early, early[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(early)]
     assert all(g <= EVIDENCE_GAP * (1 + JITTER) * 1.5 + 1e-9 for g in gaps), gaps
     assert all(g >= EVIDENCE_GAP / 2.0 - 1e-9 for g in gaps), gaps  # never a burst
-    assert runner.evidence_rounds == len(times) - len([t for t in times if abs(t / 15 - round(t / 15)) < 1e-6])
+    regular = [t for t in times if abs(t / 15 - round(t / 15)) < 1e-6]
+    assert runner.evidence_rounds == len(times) - len(regular)
 
 
 async def test_a_decided_engine_gets_only_the_regular_rounds() -> None:
