@@ -31,9 +31,10 @@ CONFIRM_PROBES = 13
 CONFIRM_GAP = 1.0  # seconds between them (capped at interval / (CONFIRM_PROBES + 1))
 # Adaptive sampling: while the engine's statistics for a component are undecided
 # (Engine.undecided), its checks get an extra round every EVIDENCE_GAP seconds, at most
-# EVIDENCE_BUDGET per suspicion (a suspicion ends when the engine is decided again)
+# EVIDENCE_BUDGET per suspicion (a suspicion ends when the engine is decided again):
+# an hour of it at most, enough for the end of a half-hour 30% episode
 EVIDENCE_GAP = 1.0
-EVIDENCE_BUDGET = 600
+EVIDENCE_BUDGET = 3600
 JITTER = 0.1  # each gap is drawn in [1 - JITTER, 1 + JITTER] times the gap
 
 

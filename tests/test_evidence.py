@@ -27,7 +27,7 @@ class Probe:
 
 
 async def run(
-    undecided_until: float, seconds: float, budget: int = 600
+    undecided_until: float, seconds: float, budget: int = 3600
 ) -> tuple[list[float], Runner]:
     clock = VirtualClock()
     target = Probe(clock)
