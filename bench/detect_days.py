@@ -39,6 +39,7 @@ from prober.confirm import (
     Evidence,
     confirm_gap,
     down,
+    sparse,
 )
 from prober.domain.effects import (
     ComponentStateChanged,
@@ -122,7 +123,7 @@ def simulate(
     engine = engine or Engine(config(setting))
     run = Run(engine, [], [])
     confirmer = Confirmer(setting.confirm)
-    evidence = Evidence(setting.evidence)
+    evidence = Evidence(setting.evidence if sparse(setting.per_round, setting.interval) else 0)
     gap = confirm_gap(setting.interval, max(1, setting.confirm))
     pending: list[float] = []
     extra: float | None = None  # the next adaptive round

@@ -35,6 +35,10 @@ CONFIRM_GAP = 1.0  # seconds between them (capped at interval / (CONFIRM_PROBES 
 # an hour of it at most, enough for the end of a half-hour 30% episode
 EVIDENCE_GAP = 1.0
 EVIDENCE_BUDGET = 3600
+# ... only for checks probed more sparsely than this (probes per second): a check with
+# 10 requests every 5 s already has the evidence; sampling exists to give one probe per
+# 15 s about as much, while the statistics are undecided
+EVIDENCE_RATE = 1.0
 JITTER = 0.1  # each gap is drawn in [1 - JITTER, 1 + JITTER] times the gap
 
 
@@ -104,6 +108,11 @@ class Confirmer:
         self.direction = None
         self.left = 0
         self.series += 1
+
+
+def sparse(requests_per_round: int, interval: float) -> bool:
+    """Whether a check is probed sparsely enough for adaptive sampling."""
+    return max(1, requests_per_round) / interval < EVIDENCE_RATE
 
 
 @dataclass(slots=True)

@@ -63,6 +63,7 @@ from prober.confirm import (
     Evidence,
     confirm_gap,
     down,
+    sparse,
 )
 from prober.probes.result import ProbeResult, Reason
 
@@ -421,6 +422,7 @@ class Runner:
             and not self._stopping
             and not slot.evidence_due
             and slot.confirmer.direction is None
+            and sparse(slot.check.requests_per_round, slot.check.interval)
             and slot.evidence.want(self._undecided(slot.check.component))
         ):
             # adaptive sampling: the engine is undecided about this component, one more

@@ -8,7 +8,7 @@ import random
 
 from prober.clock import VirtualClock
 from prober.config.model import Check
-from prober.confirm import EVIDENCE_GAP, JITTER, Evidence
+from prober.confirm import EVIDENCE_GAP, JITTER, Evidence, sparse
 from prober.probes.result import ProbeResult, Reason
 from prober.runner import Runner
 
@@ -90,3 +90,8 @@ async def test_the_regular_schedule_does_not_move_with_extra_rounds() -> None:
     times, _ = await run(undecided_until=1e9, seconds=60.0)
     regular = [t for t in times if abs(t / 15 - round(t / 15)) < 1e-6]
     assert regular == [0.0, 15.0, 30.0, 45.0]
+
+
+def test_only_sparse_checks_get_adaptive_rounds() -> None:
+    assert sparse(1, 15.0)
+    assert not sparse(10, 5.0)  # two probes per second: the regular rounds suffice
