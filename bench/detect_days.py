@@ -338,7 +338,7 @@ def report(setting: Setting, args: argparse.Namespace) -> None:
         f"\n=== {setting.name}: degraded {policy.degraded:.0%}, partial {policy.partial:.0%},"
         f" major {policy.major:.0%}, recovery_time {policy.recovery_time:g}s,"
         f" confirmation rounds {setting.confirm}, adaptive rounds per suspicion"
-        f" {setting.evidence}"
+        f" {setting.evidence if sparse(setting.per_round, setting.interval) else 0}"
     )
     print("\nfalse incidents at background 500s")
     print(f"{'background':>10} {'days':>5} {'incidents':>9} {'per day':>8} {'probes/h':>9}")
