@@ -27,6 +27,12 @@ Design (sized for 10,000 checks on one core):
   that are still probing are cancelled, so no result of an old definition is reported
   after the reload; a round already inside `on_round` is allowed to finish.
 - `stop()`: no new rounds; running rounds get `grace` seconds, then are cancelled.
+- Adaptive rounds (prober/confirm.py Evidence): with `undecided` (component -> the
+  engine's statistics want more evidence now, Engine.undecided), a sparse check (under
+  one probe per second) gets an extra round about EVIDENCE_GAP after each of its rounds
+  while the answer is yes, at most `evidence` per suspicion, never beside a round in
+  flight nor during a confirmation series; counted in `evidence_rounds`; left out of
+  uptime as confirmation rounds are.
 - Confirmation rounds (prober/confirm.py): when a check's outcome changes (every probe
   failed, or it got through again), up to `confirm` extra rounds follow a couple of
   seconds apart, until a round disagrees with the change. They are ordinary rounds for
