@@ -16,7 +16,7 @@ from aiohttp import web
 from prober.api.origin import Network
 from prober.api.thread import AdminListenError, ServerThread
 from prober.config.model import Config
-from prober.errors import StoreLockedError, StoreLostError
+from prober.errors import StoreError, StoreLockedError, StoreLostError
 from prober.logs import get_logger
 from prober.service import Service, build_service, quiet_gc
 from prober.settings import Settings
@@ -121,6 +121,8 @@ async def _start(service: Service) -> bool:
         get_logger("prober").error("store_locked", error=str(exc))
     except StoreLostError as exc:
         get_logger("prober").error("store_lost", error=str(exc))
+    except StoreError as exc:  # PostgreSQL unreachable: never run on a memory store there
+        get_logger("prober").error("store_unavailable", error=str(exc))
     return False
 
 

@@ -196,6 +196,30 @@ async def _metrics(request: web.Request) -> web.StreamResponse:
     return response
 
 
+async def _locations(request: web.Request) -> web.StreamResponse:
+    """The agents' locations (issue 14): ok, lost (its own network problem, held out) or
+    no_data (stopped reporting), as the leader last judged them; [] without agents."""
+    found = request.app[STATE].backend.locations()
+    body = {
+        "locations": [
+            {
+                "name": loc.get("name"),
+                "state": loc.get("state"),
+                "since": _iso_or_none(loc.get("since")),
+                "last_report": _iso_or_none(loc.get("last_report")),
+                "checks": loc.get("checks", 0),
+                "unreachable": loc.get("unreachable", 0),
+            }
+            for loc in found
+        ]
+    }
+    return web.json_response(body, headers={"Cache-Control": "no-cache"})
+
+
+def _iso_or_none(at: object) -> str | None:
+    return statuspage.iso(float(at)) if isinstance(at, int | float) else None
+
+
 async def _healthy(request: web.Request) -> web.StreamResponse:
     return web.Response(text="Healthy.\n")
 
@@ -298,6 +322,7 @@ def make_app(
     reads: list[tuple[str, Handler]] = [
         *((path, _cached(path, view)) for path, view in STATUSPAGE_VIEWS.items()),
         ("/api/prober/v1/incidents/{incident_id}.json", _incident_json),
+        ("/api/prober/v1/locations.json", _locations),
         ("/", _index),
         ("/incidents/{incident_id}", _incident_page),
         ("/history", _history),

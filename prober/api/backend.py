@@ -14,9 +14,10 @@ The API never reaches the runner, the engine or the store directly.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from prober.domain.commands import Command, Result
 from prober.domain.incident import Incident
@@ -71,6 +72,10 @@ class ApiBackend(Protocol):
         """The bearer token for writes, or None when writes are disabled."""
         ...
 
+    def locations(self) -> Sequence[Mapping[str, Any]]:
+        """The agents' locations as the leader last judged them (empty without agents)."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class Published:
@@ -81,6 +86,7 @@ class Published:
     snapshot: StatusSnapshot
     ready: tuple[bool, str]
     write_token: str | None
+    locations: tuple[Mapping[str, Any], ...] = ()  # several locations (issue 14)
 
 
 # ---- the marshalled commands ----------------------------------------------------------

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
+from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
 from aiohttp import web
@@ -58,6 +59,9 @@ class LoopBackend:
 
     def write_token(self) -> str | None:
         return self._link.published().write_token
+
+    def locations(self) -> Sequence[Mapping[str, Any]]:
+        return self._link.published().locations
 
     async def metrics(self, openmetrics: bool = False) -> tuple[bytes, str]:
         return cast(tuple[bytes, str], await self._there(RenderMetrics(openmetrics)))

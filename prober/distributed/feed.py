@@ -74,8 +74,10 @@ class Feed:
         self.limit = limit
         self.quorum = Quorum(specs(config), policy(config), config.distributed.locations)
         self.max_age = config.distributed.location_timeout
+        self._expected = tuple(config.distributed.locations)
         # (check, round) still undecided -> the cursor before the page it was read from
         self._origin: dict[tuple[str, int], int] = {}
+        self.fed = 0  # merged rounds fed to the engine, all leaders together (the caller counts)
 
     async def open(self) -> None:
         opener = getattr(self._log, "open", None)
@@ -93,14 +95,21 @@ class Feed:
         round decided). Saved in the engine row, in the transaction of those rounds'
         effects (prober/service/role.py)."""
         replay = min(self._origin.values(), default=self.cursor)
-        return {"cursor": replay, "decided": self.quorum.decided()}
+        return {"cursor": replay, "decided": self.quorum.decided(), "fed": self.fed}
 
     def resume(self, saved: object) -> None:
-        """Start where the saved `state()` says: rows after `replay` are read again; those
-        of rounds already decided are dropped as late."""
+        """Start afresh where the saved `state()` says (None: from the start): rows after
+        `replay` are read again; those of rounds already decided are dropped as late.
+        What this feed held from an earlier leadership is forgotten."""
+        q = self.quorum
+        self.quorum = Quorum(q.checks, q.policy, self._expected)
+        self._origin = {}
+        self.cursor = self.fed = 0
         if not isinstance(saved, dict):
             return
-        cursor, decided = saved.get("cursor"), saved.get("decided")
+        cursor, decided, fed = saved.get("cursor"), saved.get("decided"), saved.get("fed")
+        if isinstance(fed, int):
+            self.fed = fed
         if isinstance(cursor, int):
             self.cursor = cursor
         if isinstance(decided, dict):
@@ -109,6 +118,7 @@ class Feed:
     def reconfigure(self, config: Config) -> None:
         self.quorum.reconfigure(specs(config), policy(config), config.distributed.locations)
         self.max_age = config.distributed.location_timeout
+        self._expected = tuple(config.distributed.locations)
 
     async def prune(self, now: float, keep: float = 3600.0) -> int:
         """Delete rounds that started more than `keep` seconds ago (call now and then, on

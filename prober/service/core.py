@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import asyncio
 import gc
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from concurrent.futures import Future
+from typing import Any
 
 from prober import __version__
 from prober.api.backend import ApiCommand, Published, dispatch
@@ -225,6 +226,9 @@ class Service:
 
     def write_token(self) -> str | None:
         return self.settings.api_token
+
+    def locations(self) -> Sequence[Mapping[str, Any]]:
+        return self.pipeline.published.locations
 
     async def metrics(self, openmetrics: bool = False) -> tuple[bytes, str]:
         # Yields to the loop between blocks of checks: a scrape never stalls probing.

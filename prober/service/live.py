@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from dataclasses import dataclass, field
+from typing import Any
 
 from prober.config import Config
 from prober.domain.engine import Engine
@@ -31,6 +32,7 @@ class Live:
     follower: bool = False
     role: str = ""
     leader: str = ""  # the leader's identity as last read (a follower's 503 names it)
+    locations: list[dict[str, Any]] = field(default_factory=list)  # the agents' locations
 
     @classmethod
     def of(cls, config: Config, time: DomainTime) -> Live:

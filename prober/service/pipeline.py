@@ -150,11 +150,13 @@ class EffectPipeline:
         snap = self.view.build(now, config, self.live.engine)
         self.exporter.set_components(snap.components, {c.id: c.group for c in config.components})
         self.dirty = False
-        return Published(snap, self.ready(), self._token)
+        return Published(snap, self.ready(), self._token, tuple(self.live.locations))
 
     def publish(self) -> None:
         """Readiness may have changed (store, life cycle): the same snapshot, republished."""
-        self.published = Published(self.snapshot(), self.ready(), self._token)
+        self.published = Published(
+            self.snapshot(), self.ready(), self._token, tuple(self.live.locations)
+        )
 
     def ready(self) -> tuple[bool, str]:
         if self.live.closing:

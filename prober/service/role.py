@@ -22,18 +22,16 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from prober.distributed.feed import Feed
-from prober.domain.codec import join_state
-from prober.domain.engine import Engine
-from prober.domain.incident import Incident
-from prober.domain.quorum import LocationState
 from prober.errors import StoreError
 from prober.logs import Throttle, get_logger
+from prober.rescue import engine_from
+from prober.service.agents import AgentRounds
+from prober.service.follower import follow
 from prober.service.jobs import Job, Scheduler
 from prober.signals.traffic import engine_config
-from prober.snapshots import RECENT_INCIDENTS
 from prober.store.lease import FencedError, Leadership
 
 if TYPE_CHECKING:
@@ -45,17 +43,6 @@ REFRESH_INTERVAL = 1.0  # a follower re-reads the state this often
 FEED_INTERVAL = 1.0
 
 
-def location_json(loc: LocationState) -> dict[str, Any]:
-    return {
-        "name": loc.location,
-        "state": loc.state,
-        "since": loc.since,
-        "last_report": loc.last_seen,
-        "checks": loc.checks,
-        "unreachable": loc.unreachable,
-    }
-
-
 class Role:
     def __init__(self, service: Service, leadership: Leadership, feed: Feed | None) -> None:
         self.service = service
@@ -64,8 +51,7 @@ class Role:
         self.leading = False
         self.term = 0
         self.holder = ""
-        self.locations: list[dict[str, Any]] = []
-        self.rounds_fed = 0  # merged rounds of the agents fed to the engine (tests, bench)
+        self.agents = AgentRounds(service, feed) if feed is not None else None
         self._jobs = Scheduler(service.clock)  # the leader's
         self._writer: asyncio.Task[None] | None = None
         self._switch = asyncio.Lock()
@@ -114,27 +100,14 @@ class Role:
 
     # ---- follower: the page from the database ---------------------------------------------
     async def refresh(self) -> None:
-        """Follow the leader's saved state: components, open and recent incidents."""
-        if self.leading:
-            return
-        s = self.service
-        store = s.keeper.store
-        saved = await s.keeper.call("read", store.load_state, None)
-        none: list[Incident] = []
-        recent = await s.keeper.call("read", lambda: store.incidents(limit=RECENT_INCIDENTS), none)
-        if self.leading:  # took over meanwhile
-            return
-        if saved is not None:
-            try:
-                state = join_state(saved.engine, saved.components, saved.open_incidents)
-                s.live.engine = Engine(engine_config(s.config), state)
-            except (ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
-                log.warning("follower_state_unreadable", error=f"{type(exc).__name__}: {exc}")
-            feed = saved.engine.get("feed")
-            if isinstance(feed, dict) and isinstance(feed.get("locations"), list):
-                self.locations = list(feed["locations"])
-        s.pipeline.merge_incidents([*recent, *s.live.engine.open_incidents()])
-        s.pipeline.rebuild(s.live.time.now())
+        """Follow the leader's saved state: components, open and recent incidents, the
+        agents' locations; uptime every minute. A failed read keeps the last page."""
+        async with self._switch:
+            if not self.leading:
+                await self._refresh()
+
+    async def _refresh(self) -> None:
+        await follow(self.service)
 
     # ---- leader --------------------------------------------------------------------------
     async def _take_over(self) -> None:
@@ -146,11 +119,13 @@ class Role:
             await self.leadership.release()
             return
         s.keeper.discard()
-        from prober.rescue import engine_from
-
         s.live.engine = await engine_from(engine_config(s.config), state, s.keeper)
+        saved_feed = (s.keeper.saved_engine or {}).get("feed")
+        # Saved again as it was until the first poll: never a position this replica held
+        # when it led before (the rows since would be fed twice).
+        s.pipeline.engine_extra = {"feed": saved_feed} if saved_feed else {}
         if self.feed is not None:
-            self.feed.resume((s.keeper.saved_engine or {}).get("feed"))
+            self.feed.resume(saved_feed)
         s.live.follower = False
         self.leading = True
         info = await self.leadership.current()
@@ -166,12 +141,20 @@ class Role:
         s.sender.configure(s.config.webhooks)
         jobs = [j for j in s.upkeep.jobs(s.reloader.watch) if j.name in LEADER_JOBS]
         if self.feed is not None and s.config.distributed.locations:
-            jobs.append(Job("feed", FEED_INTERVAL, self.poll_feed))
+            jobs.append(Job("feed", FEED_INTERVAL, self._poll))
         else:
             s.runner.start(s.config.probed)
             s.intake.configure_traffic(s.config)
         self._jobs.start(jobs)
         s.pipeline.rebuild(now)
+
+    async def _poll(self) -> None:
+        if self.agents is not None:
+            await self.agents.poll(lambda: self.leading)
+
+    @property
+    def rounds_fed(self) -> int:
+        return 0 if self.agents is None else self.agents.rounds_fed
 
     def _fenced(self, exc: FencedError) -> None:
         """From the keeper (maybe inside the writer task): step down from a task of its own."""
@@ -195,7 +178,7 @@ class Role:
         s.exporter.leader(False, self.term, None)
         self._describe()
         log.warning("leader_lost", term=self.term, holder=self.holder, reason=reason)
-        await self.refresh()
+        await self._refresh()
 
     async def _stop_leading(self) -> None:
         s = self.service
@@ -224,37 +207,6 @@ class Role:
             if self.feed is not None:
                 await self.feed.close()
         await self.service.sender.close()
-
-    # ---- the agents' rounds --------------------------------------------------------------
-    async def poll_feed(self) -> None:
-        assert self.feed is not None
-        s, feed = self.service, self.feed
-        batch = await feed.poll(s.clock.now().timestamp())
-        self.locations = [location_json(loc) for loc in batch.locations]
-        for loc in batch.changed:
-            log.info("location_state", location=loc.location, state=loc.state)
-        checks = {c.id: c for c in s.config.checks}
-        async with s.live.lock:
-            if not self.leading or s.live.closing:
-                return
-            now = s.live.time.now()
-            effects = []
-            for check_id, results in batch.rounds:
-                check = checks.get(check_id)
-                if check is None:
-                    continue
-                self.rounds_fed += 1
-                s.exporter.record_round(check, results, 0.0)
-                s.intake.count_uptime(check.component, results)
-                s.pipeline.view.record(check, results)
-                _, stamped = s.live.in_domain_time(results)
-                effects.extend(s.live.engine.observe(stamped, now))
-            s.pipeline.engine_extra = {"feed": {**feed.state(), "locations": self.locations}}
-            if effects:
-                await s.pipeline.apply(effects, now)
-            else:
-                s.keeper.submit([], s.pipeline.delta(), (), s.clock.now().timestamp())
-            s.pipeline.dirty = True
 
 
 LEADER_JOBS = frozenset({"tick", "send_webhooks", "minutely", "save_state", "check_integrity"})

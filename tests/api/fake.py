@@ -306,6 +306,9 @@ class FakeBackend:
     def write_token(self) -> str | None:
         return self.token
 
+    def locations(self) -> list[dict[str, object]]:
+        return []
+
 
 # -- the scenarios the browser tests show a person -------------------------------------
 

@@ -10,22 +10,25 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
 
 from prober import __version__
+from prober.api.app import make_app
 from prober.clock import VirtualClock
 from prober.config.loader import load_config
 from prober.distributed.codec import encode
 from prober.distributed.feed import Feed
 from prober.domain.status import IncidentStatus
-from prober.errors import NotLeaderError
+from prober.errors import NotLeaderError, StoreError
 from prober.keeper import StoreKeeper
 from prober.metrics import Metrics
 from prober.probes.result import ProbeResult, Reason
-from prober.service import Service, Settings
+from prober.service import Service, Settings, build_service
 from prober.store.lease import FencedError
+from prober.store.memory import MemoryStore
 from prober.store.postgres import PostgresStore
 from prober.store.postgres_lease import PgLeadership
 from prober.store.postgres_rounds import PostgresRoundLog
@@ -217,10 +220,10 @@ async def test_rounds_are_fed_once_across_a_handover(pg_url: str, tmp_path: Path
             for loc in ("eu", "us", "ap"):
                 await log.append_rounds(round_rows(loc, "api-check", at, ok=True))
             await c.run(5)
-            if n == 5:
-                await terminate(c.url, await first.leadership.backend_pid())
+            if n in (3, 7):  # a -> b, then b -> a: each resumes the other's position
+                await terminate(c.url, await c.leader().leadership.backend_pid())
         await c.run(3)
-        assert c.leader() is not first
+        assert c.leader() is first and first.metric("prober_leader_term") == 3
         saved = await c.leader().store.load_state()
         assert saved is not None
         feed = saved.engine["feed"]
@@ -229,10 +232,54 @@ async def test_rounds_are_fed_once_across_a_handover(pg_url: str, tmp_path: Path
             "us": "ok",
             "ap": "ok",
         }
+        follower = c.follower()
+        assert [(x["name"], x["state"]) for x in follower.service.locations()] == [
+            ("ap", "ok"),
+            ("eu", "ok"),
+            ("us", "ok"),
+        ]  # the follower reads them from the leader's saved engine row
         assert c.script.requests == 0  # with locations the leader does not probe
-        fed = [r.service.role.rounds_fed for r in (c.a, c.b)]  # type: ignore[union-attr]
-        assert sum(fed) == 12 and all(fed)  # each round once, by one leader or the other
+        # each round counted once in the saved state (a deposed leader's feeding, fenced,
+        # never was), by one leader or the other
+        assert feed["fed"] == 12
+        assert all(r.service.role.rounds_fed for r in (c.a, c.b))  # type: ignore[union-attr]
     finally:
         await log.close()
         await c.a.service.stop()
         await c.b.service.stop()
+
+
+async def test_the_http_surface_of_a_follower(cluster: Cluster, aiohttp_client: Any) -> None:
+    c = cluster
+    iid = await open_incident(c)
+    await c.run(2)
+    client = await aiohttp_client(make_app(c.follower().service))
+    ready = await client.get("/-/ready")
+    assert ready.status == 200
+    assert await ready.text() == "ready; role=follower; term=1; leader=a\n"
+    page = await client.get("/api/v2/incidents/unresolved.json")
+    assert [i["id"] for i in (await page.json())["incidents"]] == [iid]
+    write = await client.post(
+        f"/api/prober/v1/incidents/{iid}/updates",
+        json={"body": "from a follower"},
+        headers={"Authorization": "Bearer t"},
+    )
+    assert write.status == 503 and write.headers["Retry-After"]
+    assert (await write.json())["error"]["code"] == "not_leader"
+    assert "leader: a" in (await write.json())["error"]["message"]
+    locations = await client.get("/api/prober/v1/locations.json")
+    assert (await locations.json()) == {"locations": []}  # no agents configured
+
+
+async def test_a_replica_that_cannot_open_the_database_does_not_start(tmp_path: Path) -> None:
+    """No memory fallback on PostgreSQL: an unfenced replica must never lead."""
+    path = tmp_path / "checks.yaml"
+    path.write_text(config_text())
+    url = f"postgresql://prober@/prober?host={tmp_path}/no-server&connect_timeout=1"
+    service = build_service(Settings(config_path=str(path), db_path=url), load_config(path))
+    assert service.keeper.fallback is False and service.role is not None
+    with pytest.raises(StoreError, match="no-server"):
+        await service.start()
+    assert not isinstance(service.keeper.store, MemoryStore)
+    await service.keeper.close()
+    await service.sender.close()
