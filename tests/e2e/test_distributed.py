@@ -247,12 +247,10 @@ async def test_kill_the_leader_20_times_across_incident_lifecycles_loses_and_dou
     )
 
 
-async def saved_locations(cluster: Cluster) -> dict[str, str]:
-    rows = await cluster.sql("SELECT state FROM engine_state")
-    if not rows:
-        return {}
-    feed: dict[str, Any] = json.loads(rows[0][0]).get("feed") or {}
-    return {str(loc["name"]): str(loc["state"]) for loc in feed.get("locations", [])}
+async def reported_locations(replica: Replica) -> dict[str, str]:
+    """The per-location view of /api/prober/v1/locations.json: name -> state."""
+    body = await replica.get_json("/api/prober/v1/locations.json")
+    return {str(loc["name"]): str(loc["state"]) for loc in body["locations"]}
 
 
 async def test_a_location_without_network_is_held_out_and_a_real_outage_still_opens(
@@ -285,13 +283,13 @@ async def test_a_location_without_network_is_held_out_and_a_real_outage_still_op
                 if listed["incidents"]:
                     public.append((rep.name, listed))
 
+        lost = {"a": "ok", "b": "ok", "c": "lost"}
+
         async def c_lost() -> bool:
             await watch_public()
-            return (await saved_locations(cluster)).get("c") == "lost"
+            return all([await reported_locations(r) == lost for r in cluster.replicas])
 
         await until(c_lost, timeout=30, interval=0.25, what="location c reported lost")
-        states = await saved_locations(cluster)
-        assert states == {"a": "ok", "b": "ok", "c": "lost"}, states
         assert any(
             line.get("event") == "location_state" and line.get("location") == "c"
             and line.get("state") == "lost" for line in leader.lines
@@ -301,6 +299,8 @@ async def test_a_location_without_network_is_held_out_and_a_real_outage_still_op
             await watch_public()
             await asyncio.sleep(0.25)
         assert public == [], public[:3]
+        for rep in cluster.replicas:  # c was lost all along, and still is
+            assert await reported_locations(rep) == lost, rep.name
         c_rounds = await cluster.sql("SELECT count(*) FROM rounds WHERE location = 'c'")
         assert c_rounds[0][0] > 0, "agent c still writes its (failed) rounds over the socket"
 
