@@ -16,7 +16,10 @@
   most 1 s.
 - **failover**: two real `prober run` replicas and one agent on the database; the leader
   process is killed with SIGKILL; the time to the new leader's election (its term write)
-  and to its first state write after that. Several runs, median and max.
+  and to its first state write after that (bench/distributed_failover.py). Several runs,
+  median and max.
+- **leader end to end** (bench/distributed_leader.py): merged rounds per CPU-second of the
+  leader's path (read the rows, decode, quorum, engine, one fenced write per poll).
 - **rows and bytes written per 1,000 probes** (bench/pg_store.py): rows, heap + index
   growth of the `rounds` table, and WAL bytes, batches of 100 rows.
 """
@@ -50,10 +53,12 @@ class Size:
     poll: float  # the leader's feed poll period (seconds)
     store_probes: int
     failovers: int
+    leader_checks: int
+    leader_rounds: int
 
 
-QUICK = Size(300, 10, 1, 3.0, 20, 0.25, 2000, 1)
-FULL = Size(3000, 50, 3, 20.0, 200, 0.25, 20_000, 5)
+QUICK = Size(300, 10, 1, 3.0, 20, 0.25, 2000, 1, 100, 5)
+FULL = Size(3000, 50, 3, 20.0, 200, 0.25, 20_000, 5, 1000, 20)
 
 
 def throughput(url: str, size: Size) -> dict[str, Any]:
@@ -113,17 +118,21 @@ def section(quick: bool, failovers: int | None = None) -> dict[str, Any]:
     """Every figure of the distributed mode, on one durable throwaway cluster; prints its
     table and returns the figures."""
     from bench.distributed_failover import failover
+    from bench.distributed_leader import leader_throughput
     from tests.pg import throwaway_cluster
 
     size = QUICK if quick else FULL
     started = time.monotonic()
     out: dict[str, Any] = {"size": asdict(size)}
     with throwaway_cluster(durable=True) as cluster, tempfile.TemporaryDirectory() as tmp:
-        for name in ("throughput", "latency", "latency_short", "storage", "failover"):
+        for name in ("throughput", "latency", "latency_short", "storage", "leader", "failover"):
             cluster.psql(f'CREATE DATABASE "{name}"')
         out["throughput"] = throughput(cluster.url("throughput"), size)
         out["latency"] = latency(cluster.url("latency"), cluster.url("latency_short"), size)
         out["storage"] = storage(cluster.url("storage"), size)
+        out["leader"] = asyncio.run(
+            leader_throughput(cluster.url("leader"), size.leader_checks, size.leader_rounds)
+        )
         runs = size.failovers if failovers is None else failovers
         out["failover"] = asyncio.run(failover(cluster.url("failover"), runs, Path(tmp)))
     out["seconds"] = time.monotonic() - started
@@ -159,6 +168,12 @@ def render(d: dict[str, Any]) -> list[str]:
         f"{kib['table']:,.1f} KiB, WAL {kib['wal']:,.1f} KiB, total "
         f"{st['bytes_per_1000_probes'] / 1024:,.1f} KiB",
     ]
+    ld = d["leader"]
+    lines.append(
+        f"  leader end to end (read + decode + quorum + engine + fenced writes): "
+        f"{ld['rounds_per_cpu_s']:,.0f} merged rounds per CPU-second"
+        f" ({ld['rows_per_cpu_s']:,.0f} round rows), {ld['rounds_per_wall_s']:,.0f} per wall second"
+    )
     if fo.get("runs"):
         lines.append(
             f"  failover, kill -9 of the leader -> new leader elected: median "

@@ -175,5 +175,7 @@ def test_distributed_section_runs_agents_postgres_and_a_failover(tmp_path: Path)
     assert d["storage"]["rows_per_1000_probes"] == 1000.0
     assert d["storage"]["table_bytes_per_1000_probes"] > 0
     assert d["storage"]["wal_bytes_per_1000_probes"] > 0
+    leader = d["leader"]
+    assert leader["merged_rounds"] == leader["checks"] * leader["rounds"] > 0, leader
     f = d["failover"]
     assert f["runs"] == 1 and 0 < f["elected_s"]["max"] <= f["first_write_s"]["max"], f
