@@ -13,12 +13,14 @@ from typing import TYPE_CHECKING, Any
 from prober.distributed.feed import Feed
 from prober.domain.effects import Effect
 from prober.domain.quorum import LocationState
+from prober.errors import StoreError
 from prober.logs import get_logger
 
 if TYPE_CHECKING:
     from prober.service.core import Service
 
 log = get_logger("prober.service")
+PRUNE_INTERVAL = 60.0
 
 
 def location_json(loc: LocationState) -> dict[str, Any]:
@@ -38,13 +40,29 @@ class AgentRounds:
         self.feed = feed
         self._config = service.config  # the feed's configuration
         self.rounds_fed = 0  # merged rounds fed to the engine (tests, bench)
+        self.pruned_at = 0.0
+
+    async def prune(self, now: float) -> None:
+        """Every PRUNE_INTERVAL: drop rounds older than an hour (read long ago)."""
+        if now - self.pruned_at < PRUNE_INTERVAL:
+            return
+        self.pruned_at = now
+        try:
+            dropped = await self.feed.prune(now)
+        except StoreError as exc:
+            log.warning("round_log_prune_failed", error=str(exc))
+            return
+        if dropped:
+            log.debug("round_log_pruned", rows=dropped)
 
     async def poll(self, leading: Callable[[], bool]) -> None:
         s, feed = self.service, self.feed
         if s.config is not self._config:  # reloaded: new checks, policy, locations
             self._config = s.config
             feed.reconfigure(s.config)
-        batch = await feed.poll(s.clock.now().timestamp())
+        wall = s.clock.now().timestamp()
+        await self.prune(wall)
+        batch = await feed.poll(wall)
         locations = [location_json(loc) for loc in batch.locations]
         s.live.locations = locations
         for loc in batch.changed:
@@ -61,11 +79,9 @@ class AgentRounds:
                     continue
                 self.rounds_fed += 1
                 feed.fed += 1
-                s.exporter.record_round(check, results, 0.0)
-                s.intake.count_uptime(check.component, results)
-                s.pipeline.view.record(check, results)
-                _, stamped = s.live.in_domain_time(results)
-                effects.extend(s.live.engine.observe(stamped, now))
+                stamped = s.intake.take(check, results, 0.0)  # as an in-process round
+                if stamped is not None:
+                    effects.extend(s.live.engine.observe(stamped, now))
             s.pipeline.engine_extra = {"feed": {**feed.state(), "locations": locations}}
             if effects:
                 await s.pipeline.apply(effects, now)

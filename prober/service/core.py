@@ -187,6 +187,7 @@ class Service:
         if self.role is not None:
             await self.scheduler.stop()
             await self.role.stop()
+            await self.intake.traffic.stop()
             if self._close_probe is not None:
                 await self._close_probe()
             await self.keeper.close()

@@ -32,21 +32,30 @@ class Intake:
         self.traffic = TrafficSignals(clock, self.on_traffic, self.on_reading)
 
     async def on_round(self, check: Check, results: list[ProbeResult], lag: float) -> None:
+        stamped = self.take(check, results, lag)
+        if stamped is not None:
+            now = self.live.time.now()
+            await self.pipeline.step(lambda engine, t: engine.observe(stamped, t), now)
+
+    def take(
+        self, check: Check, results: list[ProbeResult], lag: float
+    ) -> list[ProbeResult] | None:
+        """A round's metrics, uptime, logs and view; the results for the engine, in domain
+        time (None: not the engine's to see). In-process rounds and the agents' merged
+        rounds (agents.py) both come this way."""
         if check.component == CANARY_COMPONENT:  # evidence for the network guard only
-            now, results = self.live.in_domain_time(results)
-            await self.pipeline.step(lambda engine, t: engine.observe(results, t), now)
-            return
+            return self.live.in_domain_time(results)[1]
         self.exporter.record_round(check, results, lag)
         if check.component not in self.live.traffic_only:  # traffic_only: no say
             self.count_uptime(check.component, results)
         if results:
             self._log_transition(check, results[-1])
         self.pipeline.view.record(check, results)
-        now, results = self.live.in_domain_time(results)
+        _, stamped = self.live.in_domain_time(results)
         self.pipeline.dirty = True
         if check.component in self.live.traffic_only:
-            return  # its status comes from real traffic only (traffic.mode: traffic_only)
-        await self.pipeline.step(lambda engine, t: engine.observe(results, t), now)
+            return None  # its status comes from real traffic only (traffic.mode: traffic_only)
+        return stamped
 
     def count_uptime(self, component: str, results: Sequence[ProbeResult]) -> None:
         """Uptime follows what decides the status: probes, traffic samples (one per request)

@@ -29,7 +29,7 @@ from prober.errors import StoreError
 from prober.logs import Throttle, get_logger
 from prober.rescue import engine_from
 from prober.service.agents import AgentRounds
-from prober.service.follower import follow
+from prober.service.follower import DUTY, follow
 from prober.service.jobs import Job, Scheduler
 from prober.signals.traffic import engine_config
 from prober.store.lease import FencedError, Leadership
@@ -57,6 +57,7 @@ class Role:
         self._switch = asyncio.Lock()
         self._tasks: set[asyncio.Task[None]] = set()
         self._throttle = Throttle(60.0)
+        self._next_refresh = 0.0
         service.keeper.on_fenced = self._fenced
 
     # ---- the follower's jobs (every replica runs them) -----------------------------------
@@ -102,22 +103,31 @@ class Role:
     async def refresh(self) -> None:
         """Follow the leader's saved state: components, open and recent incidents, the
         agents' locations; uptime every minute. A failed read keeps the last page."""
-        async with self._switch:
-            if not self.leading:
-                await self._refresh()
+        if not self.leading:  # not under the lock: a rebuild must not delay a take-over
+            await self._refresh()
 
     async def _refresh(self) -> None:
-        await follow(self.service)
+        clock = self.service.clock
+        if clock.monotonic() < self._next_refresh:
+            return
+        began = time.perf_counter()
+        await follow(self.service, lambda: not self.leading)
+        self._next_refresh = clock.monotonic() + DUTY * (time.perf_counter() - began)
 
     # ---- leader --------------------------------------------------------------------------
     async def _take_over(self) -> None:
-        s, term = self.service, self.leadership.term
+        """Never half a leader: a take-over that fails part way steps down again."""
         try:
-            state = await s.keeper.open()  # the state the last leader saved, now
-        except StoreError as exc:
-            log.error("leader_take_over_failed", error=str(exc))
-            await self.leadership.release()
-            return
+            await self._lead()
+        except Exception as exc:  # StoreError (the database went), or a bug
+            log.exception("leader_take_over_failed", error=str(exc))
+            self.leading = True  # so that everything started is stopped
+            self.term, self.holder = self.leadership.term or self.term, "(this replica)"
+            await self._step_down(f"take over failed: {type(exc).__name__}")
+
+    async def _lead(self) -> None:
+        s, term = self.service, self.leadership.term
+        state = await s.keeper.open()  # the state the last leader saved, read after winning
         s.keeper.discard()
         s.live.engine = await engine_from(engine_config(s.config), state, s.keeper)
         saved_feed = (s.keeper.saved_engine or {}).get("feed")
@@ -178,6 +188,7 @@ class Role:
         s.exporter.leader(False, self.term, None)
         self._describe()
         log.warning("leader_lost", term=self.term, holder=self.holder, reason=reason)
+        self._next_refresh = 0.0  # follow at once
         await self._refresh()
 
     async def _stop_leading(self) -> None:

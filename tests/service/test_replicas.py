@@ -8,7 +8,7 @@ database I/O is real (each virtual second waits, bounded, for the writers to fin
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -95,6 +95,15 @@ class Cluster:
             await self.clock.advance(1.0)
             await self.settle()
 
+    async def until(self, condition: Callable[[], bool], seconds: int = 20) -> None:
+        """Run virtual seconds until `condition` (a follower's refresh waits a few times
+        as long as the last one took, in real time: the number of seconds varies)."""
+        for _ in range(seconds):
+            if condition():
+                return
+            await self.run(1)
+        assert condition()
+
     def leader(self) -> Replica:
         (one,) = [r for r in (self.a, self.b) if r.leading]
         return one
@@ -148,8 +157,9 @@ async def test_exactly_one_replica_leads_and_says_so(cluster: Cluster) -> None:
 async def test_the_follower_serves_the_leaders_incident(cluster: Cluster) -> None:
     c = cluster
     iid = await open_incident(c)
-    await c.run(2)  # the follower's refresh
-    snap = c.follower().service.published().snapshot
+    follower = c.follower().service
+    await c.until(lambda: bool(follower.published().snapshot.incidents))  # its refresh
+    snap = follower.published().snapshot
     assert [i.id for i in snap.incidents] == [iid]
     statuses = {x.id: x.status for x in snap.components}
     leader_statuses = {x.id: x.status for x in c.leader().service.published().snapshot.components}
@@ -166,7 +176,7 @@ async def test_a_lost_lock_session_moves_leadership_and_the_incident_goes_on(
     await terminate(c.url, await old.leadership.backend_pid())
     for _ in range(10):  # bounded: renew fails, the other contends every second
         await c.run(1)
-        if new.leading:
+        if new.leading and not old.leading:
             break
     assert new.leading and not old.leading
     assert new.metric("prober_leader_term") == 2
@@ -192,6 +202,57 @@ async def test_a_deposed_leaders_write_is_fenced_and_it_steps_down(cluster: Clus
     assert not old.leading  # the fenced write made it step down at once
     (incident,) = await new.store.incidents(limit=10)
     assert all(u.body != "from the deposed leader" for u in incident.updates)
+
+
+async def test_a_take_over_that_fails_part_way_steps_down_again(cluster: Cluster) -> None:
+    c = cluster
+    await c.run(2)
+    old, new = c.leader(), c.follower()
+    real = new.store.load_state
+    calls = 0
+
+    async def failing_once() -> Any:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise StoreError("database 'x': connection lost")
+        return await real()
+
+    new.store.load_state = failing_once  # type: ignore[method-assign]
+    await terminate(c.url, await old.leadership.backend_pid())
+    await new.service.role.contend()  # type: ignore[union-attr]  # wins, cannot read
+    assert not new.leading and new.leadership.term is None
+    assert calls == 2  # the take-over that failed, then the follower's refresh
+    assert new.service.live.follower  # never half a leader: nothing written, nothing sent
+    for _ in range(10):  # bounded: old notices its loss, the lock is free, one takes over
+        await c.run(1)
+        if old.leadership.term != 1 and any(r.leading for r in (c.a, c.b)):
+            break
+    assert [r.leading for r in (c.a, c.b)].count(True) == 1
+    assert c.leader().metric("prober_leader_term") == 3  # a (1), new's failed try (2), 3
+
+
+async def test_a_follower_that_cannot_read_keeps_its_page_and_recovers(cluster: Cluster) -> None:
+    c = cluster
+    iid = await open_incident(c)
+    follower = c.follower()
+    await c.until(lambda: bool(follower.service.published().snapshot.incidents))
+    real = follower.store.load_state
+    broken = True
+
+    async def load_state() -> Any:
+        if broken:
+            raise StoreError("database 'x': connection refused")
+        return await real()
+
+    follower.store.load_state = load_state  # type: ignore[method-assign]
+    await c.until(lambda: not follower.service.published().ready[0])
+    why = follower.service.published().ready[1]
+    assert "connection refused" in why
+    assert [i.id for i in follower.service.published().snapshot.incidents] == [iid]  # kept
+    broken = False
+    await c.until(lambda: follower.service.published().ready[0])
+    assert follower.service.published().ready[1].startswith("ready; role=follower")
 
 
 # ---- the agents' rounds through the feed --------------------------------------------------
@@ -233,6 +294,7 @@ async def test_rounds_are_fed_once_across_a_handover(pg_url: str, tmp_path: Path
             "ap": "ok",
         }
         follower = c.follower()
+        await c.until(lambda: bool(follower.service.locations()))
         assert [(x["name"], x["state"]) for x in follower.service.locations()] == [
             ("ap", "ok"),
             ("eu", "ok"),
@@ -252,8 +314,9 @@ async def test_rounds_are_fed_once_across_a_handover(pg_url: str, tmp_path: Path
 async def test_the_http_surface_of_a_follower(cluster: Cluster, aiohttp_client: Any) -> None:
     c = cluster
     iid = await open_incident(c)
-    await c.run(2)
-    client = await aiohttp_client(make_app(c.follower().service))
+    follower = c.follower().service
+    await c.until(lambda: bool(follower.published().snapshot.incidents))  # its refresh
+    client = await aiohttp_client(make_app(follower))
     ready = await client.get("/-/ready")
     assert ready.status == 200
     assert await ready.text() == "ready; role=follower; term=1; leader=a\n"
