@@ -208,11 +208,16 @@ async def test_kill_the_leader_20_times_across_incident_lifecycles_loses_and_dou
     expected = {f"ops:{iid}:{uid}" for iid, uid, _ in updates}
     delivered = [d.webhook_id for d in receiver.deliveries]
     assert set(delivered) == expected, set(delivered) ^ expected
-    for iid, _ in Counter(iid for iid, _uid, status in updates if status == "resolved").items():
-        assert _ == 1, f"incident {iid} resolved twice"
-    opened = Counter(d.body.get("incident", {}).get("id") for d in receiver.deliveries
-                     if d.event == "incident.opened")  # fmt: skip
-    assert all(n == 1 for n in opened.values()), opened
+    resolutions = Counter(iid for iid, _uid, status in updates if status == "resolved")
+    assert set(resolutions.values()) == {1}, resolutions
+    assert resolutions.keys() == {row[0] for row in incidents}
+    opened = Counter(
+        d.body["incident"]["id"]
+        for d in {d.webhook_id: d for d in receiver.deliveries}.values()
+        if d.event == "incident.opened"
+    )  # one opening event per incident (distinct webhook-ids)
+    assert opened.keys() == {row[0] for row in incidents}, opened
+    assert set(opened.values()) == {1}, opened
     # A delivery repeated with the same webhook-id (the receiver's dedupe key, Standard
     # Webhooks) is only allowed where a leader died between sending it and recording it.
     first: dict[str, float] = {}
