@@ -111,7 +111,7 @@ class Role:
         if clock.monotonic() < self._next_refresh:
             return
         began = time.perf_counter()
-        await follow(self.service, lambda: not self.leading)
+        await follow(self.service, lambda: self.service.live.follower)
         self._next_refresh = clock.monotonic() + DUTY * (time.perf_counter() - began)
 
     # ---- leader --------------------------------------------------------------------------
@@ -127,28 +127,30 @@ class Role:
 
     async def _lead(self) -> None:
         s, term = self.service, self.leadership.term
+        s.live.follower = False  # from here a follower's refresh in flight changes nothing
         state = await s.keeper.open()  # the state the last leader saved, read after winning
-        s.keeper.discard()
-        s.live.engine = await engine_from(engine_config(s.config), state, s.keeper)
+        async with s.live.lock:  # no reload swaps the engine meanwhile
+            s.keeper.discard()
+            s.live.engine = await engine_from(engine_config(s.config), state, s.keeper)
         saved_feed = (s.keeper.saved_engine or {}).get("feed")
         # Saved again as it was until the first poll: never a position this replica held
         # when it led before (the rows since would be fed twice).
         s.pipeline.engine_extra = {"feed": saved_feed} if saved_feed else {}
         if self.feed is not None:
             self.feed.resume(saved_feed)
-        s.live.follower = False
-        self.leading = True
         info = await self.leadership.current()
-        self.term, self.holder = info.term, info.holder
-        s.exporter.leader(True, info.term, info.elected_at)
-        self._describe()
-        log.info("leader_elected", term=term, holder=info.holder)
         now = s.live.time.now()
         await s.pipeline.step(lambda e, t: e.reconfigure(engine_config(s.config), t), now)
         self._writer = asyncio.create_task(s.keeper.run())
         await s._seed_incidents()
         s.sender.store = s.keeper.store
         s.sender.configure(s.config.webhooks)
+        # Leading from here on, whole: the flag, metrics, readiness, log, then the work.
+        self.leading = True
+        self.term, self.holder = info.term, info.holder
+        s.exporter.leader(True, info.term, info.elected_at)
+        self._describe()
+        log.info("leader_elected", term=term, holder=info.holder)
         jobs = [j for j in s.upkeep.jobs(s.reloader.watch) if j.name in LEADER_JOBS]
         if self.feed is not None and s.config.distributed.locations:
             jobs.append(Job("feed", FEED_INTERVAL, self._poll))
