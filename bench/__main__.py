@@ -34,7 +34,7 @@ QUICK_SCALE = scale.ScaleSize(
     checks=200, interval=1.0, window=1.5, api_rate=200.0, api_duration=1.5, scrapes=3
 )
 FULL_SCALE = scale.ScaleSize(
-    checks=10_000, interval=10.0, window=20.0, api_rate=1000.0, api_duration=10.0, scrapes=5
+    checks=10_000, interval=10.0, window=20.0, api_rate=1000.0, api_duration=10.0, scrapes=15
 )
 
 

@@ -149,10 +149,12 @@ def _ts(iso: str) -> float:
     return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
 
 
-async def main_async(limit: float) -> list[dict[str, Any]]:
+async def main_async(limit: float, only: str = "") -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as d:
         for setting in SETTINGS:
+            if only and not setting.name.startswith(only):
+                continue
             dirs = [Path(d) / f"{setting.interval}-{setting.requests}-{s}" for s in SCENARIOS]
             for p in dirs:
                 p.mkdir()
@@ -166,8 +168,11 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     ap.add_argument("--timeout", type=float, default=300.0)
     ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument(
+        "--setting", default="", help="only the settings whose name starts so (defaults, example)"
+    )
     args = ap.parse_args(argv)
-    rows = asyncio.run(main_async(args.timeout))
+    rows = asyncio.run(main_async(args.timeout, args.setting))
     print(
         f"{'setting':28} {'scenario':8} {'start_error':>11} {'detect':>7} "
         f"{'switch_to_open':>14} {'impact':>8} {'->operational':>13} {'->monitoring':>12} "

@@ -29,6 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from prober.config.model import Check, Component, Config, IncidentPolicy, Page, StatusPolicy
+from prober.confirm import CONFIRM_PROBES, JITTER, Confirmer, confirm_gap, down
 from prober.domain.effects import (
     ComponentStateChanged,
     Effect,
@@ -41,28 +42,40 @@ from prober.domain.status import ComponentStatus, IncidentStatus
 from prober.probes.result import ProbeResult, Reason
 
 T0 = 1_800_000_000.0
-INTERVAL = 5.0
-PER_ROUND = 10
 BANDS = (
     (0.5, ComponentStatus.MAJOR_OUTAGE),
     (0.25, ComponentStatus.PARTIAL_OUTAGE),
     (0.05, ComponentStatus.DEGRADED_PERFORMANCE),
     (0.0, ComponentStatus.OPERATIONAL),
 )
+OP = ComponentStatus.OPERATIONAL
 
 # probability of failure at time t -> reason of a failed probe
 Truth = Callable[[float], float]
 
 
-def config() -> Config:
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    interval: float
+    per_round: int
+    confirm: int = CONFIRM_PROBES  # confirmation rounds, as the runner sends them
+
+
+DEFAULTS = Setting("defaults (15s, 1 request)", 15.0, 1)
+EXAMPLE = Setting("example (5s, 10 requests)", 5.0, 10)
+SETTINGS = {"defaults": DEFAULTS, "example": EXAMPLE}
+
+
+def config(setting: Setting = EXAMPLE) -> Config:
     comp = Component(id="api", name="Platform API", policy=StatusPolicy())
     check = Check(
         id="api-health",
         component="api",
         url="http://127.0.0.1/api",
-        interval=INTERVAL,
+        interval=setting.interval,
         timeout=2.0,
-        requests_per_round=PER_ROUND,
+        requests_per_round=setting.per_round,
     )
     return Config(page=Page(), components=(comp,), checks=(check,), incidents=IncidentPolicy())
 
@@ -78,7 +91,9 @@ def band(rate: float) -> ComponentStatus:
 class Run:
     engine: Engine
     effects: list[tuple[float, Effect]]
-    shown: list[tuple[float, ComponentStatus]]
+    shown: list[tuple[float, ComponentStatus]]  # at every regular round
+    confirmations: int = 0
+    rounds: int = 0
 
 
 def simulate(
@@ -88,58 +103,105 @@ def simulate(
     reason: Reason = Reason.HTTP_5XX,
     engine: Engine | None = None,
     start: float = T0,
+    setting: Setting = EXAMPLE,
 ) -> Run:
-    engine = engine or Engine(config())
-    effects: list[tuple[float, Effect]] = []
-    shown: list[tuple[float, ComponentStatus]] = []
-    t = start
+    """Regular rounds every interval, confirmation rounds as the runner sends them
+    (prober/confirm.py), and a tick every second while anything is not settled."""
+    engine = engine or Engine(config(setting))
+    run = Run(engine, [], [])
+    confirmer = Confirmer(setting.confirm)
+    gap = confirm_gap(setting.interval, max(1, setting.confirm))
+    pending: list[float] = []
+    next_regular = start
     end = start + seconds
-    while t < end:  # bounded: t advances by INTERVAL
-        p = truth(t)
+    ticked = start
+    busy = False  # an incident open or a status not operational: tick every second
+    while next_regular < end:  # bounded: every pass takes a pending or a regular round
+        confirmation = bool(pending) and pending[0] < next_regular
+        if busy:
+            at0 = pending[0] if confirmation else next_regular
+            while ticked + 1.0 < at0:  # bounded by the gap to the next round
+                ticked += 1.0
+                busy = _apply(run, engine.tick(ticked), ticked, busy)
+        at = pending.pop(0) if confirmation else next_regular
+        if not confirmation:
+            next_regular += setting.interval
+        p = truth(at)
         results = []
-        for i in range(PER_ROUND):
-            at = t + i * 1e-3
+        for i in range(setting.per_round):
+            t = at + i * 1e-3
             if p > 0 and rng.random() < p:
                 code = 500 if reason is Reason.HTTP_5XX else None
-                results.append(ProbeResult("api-health", "api", at, reason, 0.05, code))
+                results.append(ProbeResult("api-health", "api", t, reason, 0.05, code))
             else:
-                results.append(ProbeResult("api-health", "api", at, Reason.OK, 0.05, 200))
-        now = t + 0.1
-        out = engine.observe(results, now)
-        out += engine.tick(now + 0.9)
-        for e in out:
-            effects.append((now, e))
-        shown.append((t, engine.status_of("api")))
-        t += INTERVAL
-    return Run(engine, effects, shown)
+                results.append(ProbeResult("api-health", "api", t, Reason.OK, 0.05, 200))
+        now = at + 0.1
+        busy = _apply(run, engine.observe(results, now) + engine.tick(now), now, busy)
+        ticked = now
+        run.rounds += 1
+        run.confirmations += confirmation
+        if not confirmation:
+            run.shown.append((at, engine.status_of("api")))
+        # as the runner: the next confirmation is scheduled when one starts (rounds are
+        # instant here), a round that disagrees ends the series
+        more = confirmer.take() if confirmation else False
+        started = confirmer.after(down(results), confirmation)
+        if confirmer.direction is None:
+            pending.clear()
+        elif started or more:
+            when = at + gap * rng.uniform(1.0 - JITTER, 1.0 + JITTER)
+            if abs(when - next_regular) < gap / 2.0:
+                when = next_regular + gap  # after the regular round, as the runner
+            pending.append(when)
+            pending.sort()
+        busy = busy or engine.status_of("api") is not OP
+    return run
+
+
+def _apply(run: Run, effects: list[Effect], now: float, busy: bool) -> bool:
+    for e in effects:
+        run.effects.append((now, e))
+        if isinstance(e, IncidentOpened):
+            busy = True
+        elif isinstance(e, IncidentResolved):
+            busy = False
+    return busy or run.engine.status_of("api") is not OP
 
 
 def opened_count(run: Run) -> int:
     return sum(1 for _, e in run.effects if isinstance(e, IncidentOpened))
 
 
-def noise(days: float, other_days: float, seed: int) -> list[tuple[float, float, int, float]]:
+def noise(
+    days: float, other_days: float, seed: int, setting: Setting = EXAMPLE
+) -> list[tuple[float, float, int, float]]:
     """(background, simulated days, false incidents, per day): `days` at 2% (the bar),
     `other_days` at the other rates."""
     rows = []
     for pct in (0, 1, 2, 3, 4):
         span = days if pct == 2 else other_days
         rng = random.Random(seed * 100 + pct)
-        run = simulate(lambda _t, p=pct / 100: p, span * 86400, rng)
+        run = simulate(lambda _t, p=pct / 100: p, span * 86400, rng, setting=setting)
         n = opened_count(run)
         rows.append((pct / 100, span, n, n / span))
     return rows
 
 
-def steady(hours: float, seed: int) -> list[tuple[float, ComponentStatus, float, float | None]]:
+def steady(
+    hours: float, seed: int, setting: Setting = EXAMPLE
+) -> list[tuple[float, ComponentStatus, float, float | None, float | None]]:
+    """(rate, band level, share of the time at it, first time at it, share of the time
+    at it after that first time: the delay to detect apart from the steadiness)."""
     rows = []
     for pct in (10, 20, 30, 40, 60, 100):
         rng = random.Random(seed * 1000 + pct)
-        run = simulate(lambda _t, p=pct / 100: p, hours * 3600, rng)
+        run = simulate(lambda _t, p=pct / 100: p, hours * 3600, rng, setting=setting)
         want = band(pct / 100)
         hits = sum(1 for _, s in run.shown if s is want)
         first = next((t - T0 for t, s in run.shown if s is want), None)
-        rows.append((pct / 100, want, hits / len(run.shown), first))
+        after = [s for t, s in run.shown if first is not None and t - T0 >= first]
+        steady_share = sum(1 for s in after if s is want) / len(after) if after else None
+        rows.append((pct / 100, want, hits / len(run.shown), first, steady_share))
     return rows
 
 
@@ -155,15 +217,24 @@ class Outage:
     true: float
 
 
-def outage(label: str, reason: Reason, seed: int, length: float = 300.0) -> Outage:
+def outage(
+    label: str,
+    reason: Reason,
+    seed: int,
+    length: float = 300.0,
+    setting: Setting = EXAMPLE,
+    rate: float = 1.0,
+) -> Outage:
+    """An episode at `rate` for `length` seconds on 0.5% noise, starting at a random
+    phase of the interval (so the start and end fall anywhere between two rounds)."""
     rng = random.Random(seed)
-    begin = T0 + 1800.0 + 2.5  # between rounds
+    begin = T0 + 1800.0 + rng.uniform(0.0, setting.interval)
     end = begin + length
 
     def truth(t: float) -> float:
-        return 1.0 if begin <= t < end else 0.005
+        return rate if begin <= t < end else 0.005
 
-    run = simulate(truth, 1800.0 + length + 2400.0, rng, reason)
+    run = simulate(truth, 1800.0 + length + 2400.0, rng, reason, setting=setting)
     opened = next(((t, e) for t, e in run.effects if isinstance(e, IncidentOpened)), None)
     detect = impact = None
     if opened is not None:
@@ -190,7 +261,7 @@ def outage(label: str, reason: Reason, seed: int, length: float = 300.0) -> Outa
     resolved = next((e.incident for t, e in run.effects if isinstance(e, IncidentResolved)), None)
     recorded = None
     if resolved is not None:
-        until = getattr(resolved, "recovered_at", None) or resolved.resolved_at
+        until = resolved.recovered_at or resolved.resolved_at
         recorded = None if until is None else until - resolved.started_at
     return Outage(
         label,
@@ -204,8 +275,74 @@ def outage(label: str, reason: Reason, seed: int, length: float = 300.0) -> Outa
     )
 
 
+# (label, reason, failure rate, true length): the 30% episode lasts 30 minutes, long
+# enough for one probe every 15 s to tell 30% from noise (see docs/DETECTION.md)
+SCENARIOS = (
+    ("total 500s", Reason.HTTP_5XX, 1.0, 300.0),
+    ("total refused", Reason.CONNECT, 1.0, 300.0),
+    ("total 30s", Reason.HTTP_5XX, 1.0, 30.0),
+    ("30% 500s", Reason.HTTP_5XX, 0.3, 1800.0),
+)
+
+
 def _s(x: float | None) -> str:
     return "-" if x is None else f"{x:.0f}s"
+
+
+def _worst(values: list[float | None], key: Callable[[float], float] = abs) -> str:
+    """median/worst (by `key`) of the runs that have the figure, and how many lack it."""
+    got = [v for v in values if v is not None]
+    missing = len(values) - len(got)
+    if not got:
+        return f"{missing} none"
+    med = sorted(got)[len(got) // 2]
+    text = f"{med:.0f}/{max(got, key=key):.0f}s"
+    return text + (f" ({missing} none)" if missing else "")
+
+
+def report(setting: Setting, args: argparse.Namespace) -> None:
+    policy = StatusPolicy()
+    print(
+        f"\n=== {setting.name}: degraded {policy.degraded:.0%}, partial {policy.partial:.0%},"
+        f" major {policy.major:.0%}, recovery_time {policy.recovery_time:g}s,"
+        f" confirmation rounds {setting.confirm}"
+    )
+    print("\nfalse incidents at background 500s")
+    print(f"{'background':>10} {'days':>5} {'incidents':>9} {'per day':>8}")
+    for rate, span, n, per_day in noise(args.days, args.other_days, args.seed, setting):
+        print(f"{rate:>10.0%} {span:>5g} {n:>9} {per_day:>8.3f}")
+    print(f"\nsteady rates ({args.hours:g} simulated hours each, from the start of the rate)")
+    print(
+        f"{'rate':>5} {'band level':>22} {'time at band':>12} {'first at band':>13} "
+        f"{'at band after first':>19}"
+    )
+    for rate, want, share, first, after in steady(args.hours, args.seed, setting):
+        tail = "-" if after is None else f"{after:.1%}"
+        print(f"{rate:>5.0%} {want.value:>22} {share:>12.1%} {_s(first):>13} {tail:>19}")
+    bar = 2 * setting.interval + policy.recovery_time
+    print(
+        f"\nepisodes on 0.5% noise, {args.runs} runs each at a random phase:"
+        " median/worst"
+        f"\n(bars: detect <= {2 * setting.interval:g}s, ->operational <= {bar:g}s,"
+        f" |recorded - true| <= {setting.interval:g}s; quiet period 10m)"
+    )
+    print(
+        f"{'scenario':>14} {'detect':>16} {'impact':>14} {'->operational':>16} "
+        f"{'->monitoring':>16} {'->resolved':>16} {'recorded-true':>16}"
+    )
+    for label, reason, rate, length in SCENARIOS:
+        rows = [
+            outage(label, reason, args.seed * 1000 + i, length, setting, rate)
+            for i in range(args.runs)
+        ]
+        impacts = sorted({o.impact for o in rows})
+        errors = [None if o.recorded is None else o.recorded - o.true for o in rows]
+        print(
+            f"{label:>14} {_worst([o.detect for o in rows]):>16} {'/'.join(impacts):>14} "
+            f"{_worst([o.to_operational for o in rows]):>16} "
+            f"{_worst([o.to_monitoring for o in rows]):>16} "
+            f"{_worst([o.to_resolved for o in rows]):>16} {_worst(errors):>16}"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -215,33 +352,14 @@ def main(argv: list[str] | None = None) -> int:
         "--other-days", type=float, default=10.0, help="simulated days at 0, 1, 3 and 4%%"
     )
     ap.add_argument("--hours", type=float, default=6.0)
+    ap.add_argument("--runs", type=int, default=20, help="episodes per scenario")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--setting", choices=[*SETTINGS, "both"], default="both", help="probe setting")
     args = ap.parse_args(argv)
     began = time.perf_counter()
-    print(
-        f"component as the shipped example: {PER_ROUND} requests every {INTERVAL:g}s, "
-        "degraded 5%, partial 25%, major 50%"
-    )
-    print("\nfalse incidents at background 500s")
-    print(f"{'background':>10} {'days':>5} {'incidents':>9} {'per day':>8}")
-    for rate, span, n, per_day in noise(args.days, args.other_days, args.seed):
-        print(f"{rate:>10.0%} {span:>5g} {n:>9} {per_day:>8.3f}")
-    print(f"\nsteady rates ({args.hours:g} simulated hours each, from the start of the rate)")
-    print(f"{'rate':>5} {'band level':>22} {'time at band':>12} {'first at band':>13}")
-    for rate, want, share, first in steady(args.hours, args.seed):
-        print(f"{rate:>5.0%} {want.value:>22} {share:>12.1%} {_s(first):>13}")
-    print("\n5-minute total outage on 0.5% noise (interval 5s; recovery_time 1m, quiet 10m)")
-    print(
-        f"{'scenario':>14} {'detect':>7} {'impact':>9} {'->operational':>13} "
-        f"{'->monitoring':>12} {'->resolved':>10} {'recorded':>8} {'true':>5}"
-    )
-    for label, reason in (("500s", Reason.HTTP_5XX), ("refused", Reason.CONNECT)):
-        o = outage(label, reason, args.seed)
-        print(
-            f"{o.label:>14} {_s(o.detect):>7} {o.impact:>9} {_s(o.to_operational):>13} "
-            f"{_s(o.to_monitoring):>12} {_s(o.to_resolved):>10} {_s(o.recorded):>8} "
-            f"{o.true:>4.0f}s"
-        )
+    chosen = list(SETTINGS.values()) if args.setting == "both" else [SETTINGS[args.setting]]
+    for setting in chosen:
+        report(setting, args)
     print(f"\n(wall time {time.perf_counter() - began:.1f}s)")
     return 0
 

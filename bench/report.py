@@ -108,6 +108,10 @@ def scale_table(scale: dict[str, Any]) -> list[str]:
             ],
         ),
         _row(
+            "/metrics GETs / other load on the core then",
+            [_num()(scale.get("metrics_gets")), PCT(scale.get("metrics_foreign_share"))],
+        ),
+        _row(
             "/metrics size / series",
             [
                 _num(1, 1 / MIB, " MiB")(scale.get("metrics_bytes")),

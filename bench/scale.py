@@ -7,7 +7,10 @@ generator stay on the other. Windows, in order:
 2. `before`: probing alone. CPU share from /proc, scheduler lag quantiles from the delta
    of the `prober_scheduler_lag_seconds` histogram between two scrapes, probes per second
    from `prober_probes_total`;
-3. `/metrics`: timed GETs (wall time of the whole request as a scraper sees it) and size;
+3. `/metrics`: timed GETs (wall time of the whole request as a scraper sees it) and size,
+   spaced `METRICS_GAP` apart, with the other load on the measured core during them: on
+   a shared machine a burst of foreign load there multiplies this wait (a 10-20 ms GET
+   becomes 70-300 ms) without any change in prober, so read the median with that share;
 4. `during`: the load generator sends GET /api/v2/summary.json open-loop at a fixed rate
    while the same figures are taken again, so lag during can be compared with before.
 """
@@ -35,6 +38,9 @@ REPO = Path(__file__).resolve().parents[1]
 API_PATH = "/api/v2/summary.json"
 T = TypeVar("T")
 METRICS_BUDGET = 30.0  # seconds at most for the timed /metrics GETs
+# Seconds between two timed /metrics GETs: spread over a few seconds, a short burst of
+# foreign load on the measured core takes one or two of them, not the median.
+METRICS_GAP = 0.25
 FAIL_EVERY = 100  # one check in 100 probes /fail (a 500): the failure path is exercised too
 
 
@@ -177,6 +183,17 @@ class ProberProcess:
         return self.proc.returncode
 
 
+def _foreign_share(
+    a: tuple[float, float | None, float], b: tuple[float, float | None, float]
+) -> float | None:
+    """Share of the measured core busy with other processes between two readings of
+    (prober's CPU seconds, the core's busy seconds, monotonic time)."""
+    (c0, k0, t0), (c1, k1, t1) = a, b
+    if k0 is None or k1 is None or t1 <= t0:
+        return None
+    return max(0.0, (k1 - k0 - (c1 - c0)) / (t1 - t0))
+
+
 def _window(a: Sample, b: Sample, expected_pps: float) -> dict[str, Any]:
     (s0, c0, k0, t0), (s1, c1, k1, t1) = a, b
     wall = t1 - t0
@@ -240,6 +257,7 @@ def run(
         return _window(a, b, expected) if a is not None and b is not None else {}
 
     times: list[float] = []
+    metrics_foreign: float | None = None
     body = b""
     api: dict[str, Any] = {"rate_target": size.api_rate}
     rss: list[int] = []
@@ -254,13 +272,19 @@ def run(
         rss.append(rss_bytes(prober.pid)[0])
 
         budget = time.monotonic() + METRICS_BUDGET
-        for _ in range(size.scrapes):  # bounded in count and in time
+        load_at = (cpu_seconds(prober.pid), core_busy(core), time.monotonic())
+        for i in range(size.scrapes):  # bounded in count and in time
+            if i:
+                time.sleep(METRICS_GAP)
             got = attempt("timed /metrics", lambda: _get(prober.metrics_url + "/metrics"))
             if got is not None:
                 body, took = got
                 times.append(took)
             if got is None or time.monotonic() > budget:
                 break
+        metrics_foreign = _foreign_share(
+            load_at, (cpu_seconds(prober.pid), core_busy(core), time.monotonic())
+        )
 
         third = attempt("scrape during", prober.scrape)  # before the load generator starts
         argv = [
@@ -307,6 +331,9 @@ def run(
         "rss_peak_bytes": rss_peak,
         "metrics_render_seconds_median": statistics.median(times) if times else None,
         "metrics_render_seconds_max": max(times) if times else None,
+        "metrics_gets": len(times),
+        # other load on the measured core while the timed GETs ran (None: not pinned)
+        "metrics_foreign_share": metrics_foreign,
         "metrics_bytes": len(body),
         "metrics_series": promtext.parse(body.decode()).series if body else 0,
         "metrics_series_per_check": (

@@ -27,6 +27,15 @@ Design (sized for 10,000 checks on one core):
   that are still probing are cancelled, so no result of an old definition is reported
   after the reload; a round already inside `on_round` is allowed to finish.
 - `stop()`: no new rounds; running rounds get `grace` seconds, then are cancelled.
+- Confirmation rounds (prober/confirm.py): when a check's outcome changes (every probe
+  failed, or it got through again), up to `confirm` extra rounds follow a couple of
+  seconds apart, until a round disagrees with the change. They are ordinary rounds for
+  `on_round`, counted in `confirmation_rounds`; each is scheduled when the previous one
+  starts, and one that finds the previous round still running (a hanging target) runs
+  beside it, detached (no watchdog: the probe keeps its own deadline), when the rounds
+  are at least SIDE_BY_SIDE_GAP apart (else the series ends there). None falls within
+  half a gap of a regular round (it goes one gap after it). The regular schedule never
+  moves.
 
 Only this shell reads the clock, always through the injected `Clock`.
 """
@@ -37,12 +46,14 @@ import asyncio
 import dataclasses
 import hashlib
 import heapq
+import random
 from collections.abc import Awaitable, Callable, Sequence
 
 import structlog
 
 from prober.clock import Clock
 from prober.config.model import Check
+from prober.confirm import CONFIRM_PROBES, IN_CONFIRMATION, JITTER, Confirmer, confirm_gap, down
 from prober.probes.result import ProbeResult, Reason
 
 ProbeFn = Callable[[Check], Awaitable[ProbeResult]]
@@ -59,6 +70,11 @@ TIMER_GRANULARITY = 0.001
 
 _DUE = 0
 _WATCHDOG = 1
+_CONFIRM = 2
+# Confirmation rounds run beside a round still in flight only when they are at least this
+# far apart: closer ones would be one burst at one moment, not evidence spread over time
+# (an interval under 7 s gets its evidence from its regular rounds).
+SIDE_BY_SIDE_GAP = 0.5
 
 log = structlog.get_logger("prober.runner")
 
@@ -85,6 +101,8 @@ class _Slot:
     task: asyncio.Task[None] | None = None
     reporting: bool = False  # the current round is inside on_round
     watchdog_round: int = -1  # round cancelled by the watchdog
+    next_due: float = 0.0  # monotonic time of the next regular round
+    confirmer: Confirmer = dataclasses.field(default_factory=Confirmer)
 
 
 class Runner:
@@ -97,9 +115,16 @@ class Runner:
         clock: Clock,
         max_concurrency: int = 512,
         grace: float = 10.0,
+        confirm: int = CONFIRM_PROBES,
+        rng: random.Random | None = None,
     ) -> None:
         if max_concurrency < 1:
             raise ValueError("max_concurrency must be at least 1")
+        if confirm < 0:
+            raise ValueError("confirm must be at least 0")
+        self._confirm = confirm
+        self._rng = rng or random.Random()
+        self._confirmations = 0
         self._probe = probe
         self._on_round = on_round
         self._clock = clock
@@ -139,6 +164,11 @@ class Runner:
         return self._rounds
 
     @property
+    def confirmation_rounds(self) -> int:
+        """Confirmation rounds started (also counted in `rounds_started`)."""
+        return self._confirmations
+
+    @property
     def checks(self) -> tuple[Check, ...]:
         return tuple(s.check for s in self._slots.values())
 
@@ -167,7 +197,7 @@ class Runner:
             if check.id in self._slots:
                 continue
             self._next_key += 1
-            slot = _Slot(check, self._next_key)
+            slot = _Slot(check, self._next_key, confirmer=Confirmer(self._confirm))
             self._slots[check.id] = slot
             self._by_key[slot.key] = slot
             fresh.append((slot, schedule_offset(check.id, check.interval)))
@@ -177,6 +207,7 @@ class Runner:
         for slot, phase in fresh:
             self._seq += 1
             due = mono + (phase - wall) % slot.check.interval
+            slot.next_due = due
             self._heap.append((due, self._seq, _DUE, slot.key, 0))
         heapq.heapify(self._heap)
         self._kick()
@@ -210,7 +241,7 @@ class Runner:
 
     def _push(self, when: float, kind: int, slot: _Slot, round_no: int) -> None:
         self._seq += 1
-        heap = self._heap if kind == _DUE else self._watch
+        heap = self._watch if kind == _WATCHDOG else self._heap
         heapq.heappush(heap, (when, self._seq, kind, slot.key, round_no))
 
     def _kick(self) -> None:
@@ -240,9 +271,13 @@ class Runner:
                 if slot is not None:
                     self._watchdog(slot, round_no)
             while heap and heap[0][0] <= now + TIMER_GRANULARITY:
-                when, _, _, key, _ = heapq.heappop(heap)
+                when, _, kind, key, series = heapq.heappop(heap)
                 slot = by_key.get(key)
-                if slot is not None:
+                if slot is None:
+                    continue
+                if kind == _CONFIRM:
+                    self._fire_confirmation(slot, when, now, series)
+                else:
                     self._fire(slot, when, now)
             self._sleep_until = min(
                 heap[0][0] if heap else float("inf"),
@@ -272,15 +307,47 @@ class Runner:
             missed = int((now - next_due) // interval) + 1
             next_due += missed * interval
             self._skipped += missed
+        slot.next_due = next_due
         self._push(next_due, _DUE, slot, 0)
         if slot.task is not None and not slot.task.done():
             self._skipped += 1
             log.debug("round_skipped", check=check.id, reason="previous_round_running")
             return
+        self._launch(slot, due, now, confirmation=False)
+
+    def _fire_confirmation(self, slot: _Slot, due: float, now: float, series: int) -> None:
+        if series != slot.confirmer.series:
+            return  # the series ended (a round disagreed, or a reload)
+        busy = slot.task is not None and not slot.task.done()
+        gap = confirm_gap(slot.check.interval, max(1, self._confirm))
+        if busy and gap < SIDE_BY_SIDE_GAP:
+            slot.confirmer.drop()  # dense rounds: the regular ones carry the evidence
+            return
+        self._confirmations += 1
+        more = slot.confirmer.take()
+        if busy:
+            # The previous round still waits on a hanging target: this one runs beside it
+            # (detached: no watchdog, the probe keeps its own deadline), so a timeout does
+            # not space the evidence by a timeout each.
+            self._rounds += 1
+            task = asyncio.get_running_loop().create_task(
+                self._round(slot, due, -1, confirmation=True, detached=True)
+            )
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        else:
+            self._launch(slot, due, now, confirmation=True)
+        if more:
+            self._schedule_confirmation(slot, now)
+
+    def _launch(self, slot: _Slot, due: float, now: float, confirmation: bool) -> None:
+        check = slot.check
         slot.round_no += 1
         slot.reporting = False
         self._rounds += 1
-        task = asyncio.get_running_loop().create_task(self._round(slot, due, slot.round_no))
+        task = asyncio.get_running_loop().create_task(
+            self._round(slot, due, slot.round_no, confirmation)
+        )
         slot.task = task
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -302,7 +369,33 @@ class Runner:
 
     # -- one round ------------------------------------------------------------------------
 
-    async def _round(self, slot: _Slot, due: float, round_no: int) -> None:
+    def _after_round(self, slot: _Slot, results: list[ProbeResult], confirmation: bool) -> None:
+        """Start a series of confirmation rounds when a regular round's outcome changed,
+        or end it when a round disagrees (prober/confirm.py)."""
+        if slot.confirmer.after(down(results), confirmation) and not self._stopping:
+            self._schedule_confirmation(slot, self._clock.monotonic())
+
+    def _schedule_confirmation(self, slot: _Slot, now: float) -> None:
+        """The next round of the series, one gap (jittered) from `now`: scheduled when the
+        previous one starts, not when it ends; one that would fall within half a gap of
+        the next regular round goes one gap after it."""
+        gap = confirm_gap(slot.check.interval, max(1, self._confirm))
+        when = now + gap * self._rng.uniform(1.0 - JITTER, 1.0 + JITTER)
+        if abs(when - slot.next_due) < gap / 2.0:
+            when = slot.next_due + gap  # after the regular round, not on top of it
+        self._push(when, _CONFIRM, slot, slot.confirmer.series)
+        self._kick()
+
+    async def _round(
+        self,
+        slot: _Slot,
+        due: float,
+        round_no: int,
+        confirmation: bool = False,
+        detached: bool = False,
+    ) -> None:
+        if confirmation:
+            IN_CONFIRMATION.set(True)  # this task's own context: see prober/confirm.py
         check = slot.check
         n = max(1, check.requests_per_round)
         results: list[ProbeResult | None] = [None] * n
@@ -349,8 +442,11 @@ class Runner:
         done = [r for r in results if r is not None]
         if not slot.active:
             return
-        slot.reporting = True
+        if not detached:
+            slot.reporting = True
         try:
             await self._on_round(check, done, lag)
         except Exception as exc:
             log.error("on_round_failed", check=check.id, error=type(exc).__name__)
+        if slot.active:
+            self._after_round(slot, done, confirmation)

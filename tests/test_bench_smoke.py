@@ -78,6 +78,8 @@ def test_quick_bench_writes_table_and_json(tmp_path: Path) -> None:
     assert scale["rss_bytes"] > 0
     assert scale["metrics_bytes"] > 0 and scale["metrics_series"] > scale["checks"]
     assert scale["metrics_render_seconds_median"] > 0
+    assert scale["metrics_gets"] == 3  # the quick size's GETs, each answered
+    assert "metrics_foreign_share" in scale  # None only when the bench could not pin
     iso = scale["metrics_render_isolated"]
     assert iso["checks"] == scale["checks"] and iso["prober_render_ms"] > 0, iso
     api = scale["api"]

@@ -298,8 +298,8 @@ STATUS = (
     Key(
         "recovery_time",
         "duration",
-        "A level is left once the rate has been below its threshold (with 99% confidence) "
-        "this long, counted from the start of that calm.",
+        "A level is left once the episode has ended, or the rate has been below its "
+        "threshold (with 99% confidence), this long, counted from the start of that calm.",
         default=_POLICY.recovery_time,
         low=0.0,
         high=DAY,
@@ -309,7 +309,9 @@ STATUS = (
         "integer",
         "This many consecutive rounds where every probe of every check fails give "
         "`major_outage` at once (fast escalation), provided the failed probes are evidence "
-        "on their own: two rounds of 10 requests are; single-probe rounds need about four.",
+        "on their own, against noise and against a partial outage: two rounds of 10 "
+        "requests are; single probes need fourteen (the first failing round and its "
+        "confirmation rounds, within seconds).",
         default=_POLICY.failing_rounds_for_major,
         low=1,
         high=1000,

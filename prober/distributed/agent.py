@@ -151,7 +151,12 @@ class Agent:
             prober = HttpProber(self.clock)
             probe = prober.probe
             self._close_probe = prober.close
-        self.runner = Runner(probe, self._on_round, self.clock, self._max_concurrency, self._grace)
+        # No confirmation rounds (prober/confirm.py): the leader's quorum lines rounds up
+        # across locations by the stable phase of the schedule (prober/domain/quorum.py),
+        # and an extra round between two scheduled ones has no partner there.
+        self.runner = Runner(
+            probe, self._on_round, self.clock, self._max_concurrency, self._grace, confirm=0
+        )
         self.runner.start(self.checks)
         self._writer_task = asyncio.get_running_loop().create_task(self.writer.run())
 

@@ -23,6 +23,20 @@ t_L (degraded 5%, partial 25%, major 50% by default):
 * Latency is one more pair of arms, on the share of slow *rounds* (see state.py)
   against 1 - `latency_percentile`: one slow round is not sustained evidence and never
   reaches a status.
+* The episode's end, symmetric to escalation: one more CUSUM, run while the status is
+  not operational, tests a change from the episode's own failure rate p_e (its ratio
+  since the episode began, as of its last failing probe, Jeffreys-smoothed:
+  (f + 1/2) / (n + 1); over the whole episode, not the window: the window around the
+  detection holds the cluster of failures that crossed h, an overestimate) back to
+  p_b = 0.8 * degraded: per success ln((1 - p_b) / (1 - p_e)), per failure
+  ln(p_b / p_e), S = max(0, S + ...). The episode is over when S >= h, the same bound as
+  escalation; its calm began at the first success of that excursion (the change point).
+  After a total outage four successes end it (the confirmation rounds bring them within
+  seconds), and one noise failure costs about one success instead of starting over; a
+  30% episode needs about 40 clean probes, and at 30% S drifts down (no false end).
+  Every level is then left, and `recovery_time` of that calm still has to pass. A
+  level's own threshold would need ~90 clean probes to be proved at 5% (far too many at
+  one probe per 15 s); the episode's end only needs evidence against its own rate.
 * The episode start is the first failure of the excursion that crossed h (Page's
   change-point estimate: the failure that lifted S from 0).
 """
@@ -94,6 +108,68 @@ def binom_cdf(k: int, n: int, p: float) -> float:
     return min(1.0, total)
 
 
+class EndTest:
+    """The CUSUM for the end of an episode (see the module docstring)."""
+
+    def __init__(self, base: float) -> None:
+        self.base = min(0.5, max(1e-6, base))  # p_b
+        self.rate = 0.0  # p_e, as of the last failing round (none yet: no test)
+        self.s = 0.0
+        self.since: float | None = None  # first success of the current excursion
+        self.n = 0  # the episode's probes and failures so far
+        self.f = 0
+
+    def begin(self, failures: int, total: int) -> None:
+        """An episode began: these are its probes so far (the window since its start)."""
+        self.n, self.f = total, failures
+        self._rate()
+
+    def count(self, bad: int, total: int) -> None:
+        """One round of the episode; the rate is re-read at failing rounds only (as of the
+        last failure: the clean probes after it are what the test weighs)."""
+        self.n += total
+        self.f += bad
+        if bad:
+            self._rate()
+
+    def _rate(self) -> None:
+        self.rate = min(1.0 - 1e-6, (self.f + 0.5) / (self.n + 1.0))
+
+    def applies(self) -> bool:
+        """An episode rate the test can tell apart from the base."""
+        return self.rate > self.base * 1.01
+
+    def add(self, bad: int, good: int, first_good_at: float | None, cap: float) -> None:
+        if not self.applies():
+            self.reset()
+            return
+        step = good * math.log((1.0 - self.base) / (1.0 - self.rate))
+        step += bad * math.log(self.base / self.rate)
+        new = self.s + step
+        if new <= 0.0:
+            self.reset()
+            return
+        if self.s == 0.0:
+            self.since = first_good_at
+        self.s = min(new, cap)
+
+    def reset(self) -> None:
+        self.s = 0.0
+        self.since = None
+
+    def over(self, h: float) -> float | None:
+        """The calm's start when the episode is over, else None."""
+        return self.since if self.s >= h else None
+
+    def to_state(self) -> list[Any]:
+        return [self.rate, self.s, self.since, self.n, self.f]
+
+    def load(self, data: Sequence[Any]) -> None:
+        self.rate, self.s, self.since = float(data[0]), float(data[1]), data[2]
+        if len(data) > 4:
+            self.n, self.f = int(data[3]), int(data[4])
+
+
 class Cusums:
     """The CUSUM arms of one signal (failures, or slow samples) over several levels."""
 
@@ -118,16 +194,19 @@ class Cusums:
         return None
 
     def reached(self, h: float) -> tuple[int, float | None]:
-        """(number of levels reached, 0 for none; the earliest start among their arms)."""
+        """(number of levels reached, 0 for none; the earliest start among the arms of
+        those levels still in an excursion: the near arm of a level often lifted from
+        zero a round before the far arm that crosses first, and both saw the change)."""
         top = 0
-        onset: float | None = None
         for level, pair in enumerate(self.s):
-            for j, value in enumerate(pair):
-                if value >= h:
-                    top = max(top, level + 1)
-                    start = self.start[level][j]
-                    if start is not None and (onset is None or start < onset):
-                        onset = start
+            if any(value >= h for value in pair):
+                top = level + 1
+        onset: float | None = None
+        for level in range(top):
+            for j, value in enumerate(self.s[level]):
+                start = self.start[level][j]
+                if value > 0.0 and start is not None and (onset is None or start < onset):
+                    onset = start
         return top, onset
 
     def reset_from(self, level: int) -> None:

@@ -8,28 +8,34 @@ The rule (documented here, it is what a status means; the statistics are in dete
   raises a false alarm about once per 30 days (ARL). The status rises to the highest
   level reached. A steady rate is shown at the level whose band holds it.
 * Fast path: when every check of the component failed every probe of its last
-  `failing_rounds_for_major` rounds, and those n failed probes are enough evidence on
-  their own (n * ln(1 / (0.8 * degraded)) >= h: background noise at 0.8 * degraded would
-  produce such a streak about once per 30 days), the status is `major_outage` at once
-  (two rounds of 10 requests; four single-probe rounds at 15 s). While such a streak
-  is under way and the fast path is not yet due, a lower level waits for it: a total
-  outage opens major.
+  `failing_rounds_for_major` rounds (confirmation rounds count: prober/confirm.py), and
+  those n failed probes are enough evidence on their own (n * ln(1 / (0.8 * degraded))
+  >= h: background noise at 0.8 * degraded would produce such a streak about once per
+  30 days; and n * ln(1 / (0.8 * major)) >= h: so would a steady 40%), the status is
+  `major_outage` at once (two rounds of 10 requests; at one probe per 15 s a failing
+  round and its thirteen confirmation rounds, about 13 s after the first failure).
+  While such a streak is under way and the fast path is not yet due, a lower level
+  waits for it: a total outage opens major.
 * Latency: with `latency_threshold`, a round is slow when more than 1 -
   `latency_percentile` of its samples are slower than the bound; the share of slow
   rounds is tested the same way against 1 - `latency_percentile`: sustained slowness
   (about ten slow rounds in a row at the defaults) gives at least
   `degraded_performance`; one slow round never does.
 * Exit (symmetric): a level is left when the trailing windows put the rate below its
-  threshold with 99% confidence (upper bound, see detector.py), or (sparse probing)
-  the whole window holds `min_samples` probes and not one failure, and have done so for
+  threshold with 99% confidence (upper bound, see detector.py), or the end test says
+  the episode is over (detector.EndTest), or (sparse probing, when the end test has no
+  episode rate to judge) the whole window holds `min_samples` probes and not one
+  failure, and have done so for
   `recovery_time`, counted from the start of that calm evidence (the first window
   without the failures), not from the moment the bound was crossed. The status drops
   straight to the highest level not left; the evidence for the levels above is reset.
 * Episode start: when the component leaves `operational`, `episode_start` is the first
   failing probe of the excursion that crossed h (or of the first all-failing round for
-  the fast path). `last_failure_at` is the latest failing probe (the recovery instant
-  of an episode). `recovered_at`, set when the component is back to `operational`, is the
-  last failing probe before the calm evidence began: when the episode really ended.
+  the fast path). `last_failure_at` is the latest failing probe. `recovered_at`, set when the
+  component is back to `operational`, is the first round without a failure after the
+  episode's last failing probe (the first evidence of recovery, as the start is the first
+  evidence of failure: the recorded duration is off by less than one interval either
+  way); when the calm tolerated a few failures, the last of them before the calm.
 """
 
 from __future__ import annotations
@@ -39,7 +45,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from prober.domain.detector import EXIT_ALPHA, NEAR, Cusums, binom_cdf, decision_bound
+from prober.domain.detector import (
+    EXIT_ALPHA,
+    NEAR,
+    Cusums,
+    EndTest,
+    binom_cdf,
+    decision_bound,
+)
 from prober.domain.policy import StatusPolicy
 from prober.domain.status import ComponentStatus
 from prober.domain.window import Window
@@ -99,10 +112,16 @@ def exits(
     now: float,
     up_to: ComponentStatus = MAJOR,
     minimum: int | None = None,
+    ended_since: float | None = None,
+    sparse: bool = True,
 ) -> dict[ComponentStatus, float]:
     """Levels (up to `up_to`) the trailing windows put the rate below, with the start of
     the longest window that does so (see detector.py). `minimum`: the samples a trailing
-    window needs (default `policy.min_samples`; see ComponentHealth.min_samples)."""
+    window needs (default `policy.min_samples`; see ComponentHealth.min_samples).
+    `ended_since`: the episode is over by the end test (detector.EndTest), its calm
+    since the change point: every level is left from then at the latest. `sparse`: the
+    clean-window rule applies (only without an episode rate for the end test: at 30% a
+    clean window of 20 single probes comes about once a day)."""
     out: dict[ComponentStatus, float] = {}
     minimum = max(1, policy.min_samples if minimum is None else minimum)
     levels = [(s, t) for s, t in _thresholds(policy) if SEVERITY[s] <= SEVERITY[up_to]]
@@ -115,11 +134,14 @@ def exits(
         for status, threshold in levels:
             if failures < total * threshold and binom_cdf(failures, total, threshold) <= EXIT_ALPHA:
                 out[status] = start
-    if trailing and trailing[-1][0] >= minimum and trailing[-1][1] == 0:
+    if sparse and trailing and trailing[-1][0] >= minimum and trailing[-1][1] == 0:
         # Sparse probing (a window too small for 99% confidence, e.g. one probe every
         # 15 s): a whole window without any failure leaves every level.
         for status, _ in levels:
             out.setdefault(status, trailing[-1][2])
+    if ended_since is not None:
+        for status, _ in levels:
+            out[status] = min(out.get(status, ended_since), ended_since)
     return out
 
 
@@ -143,7 +165,8 @@ class ComponentHealth:
         self.all_fail_since: float | None = None
         self.episode_start: float | None = None
         self.last_failure_at: float | None = None
-        self.recovered_at: float | None = None  # last failing probe of the last episode
+        self.recovered_at: float | None = None  # first success after the last episode
+        self.end = EndTest(NEAR[0] * policy.degraded)
         self.rate = rate
         self.h = decision_bound(rate)
         self.errors = Cusums([t for _, t in _thresholds(policy)])
@@ -174,15 +197,24 @@ class ComponentHealth:
             return
         failed = 0
         first: float | None = None
+        last: float | None = None
         for s in samples:
             self.window.add(s.at, s.failed, s.latency, s.reason)
             if s.failed:
                 failed += 1
                 if first is None or s.at < first:
                     first = s.at
+                if last is None or s.at > last:
+                    last = s.at
                 if self.last_failure_at is None or s.at > self.last_failure_at:
                     self.last_failure_at = s.at
         cap = 3.0 * self.h
+        # The end test (detector.EndTest): the episode's rate as of its last failure, and
+        # the evidence of a change back, from the first success after a round's failures.
+        if self.status is not OP:
+            self.end.count(failed, len(samples))
+            good = [s.at for s in samples if not s.failed and (last is None or s.at > last)]
+            self.end.add(failed, len(samples) - failed, min(good, default=None), cap)
         self.errors.add(failed, len(samples), first, cap)
         bound = self.policy.latency_threshold
         if bound is not None:
@@ -221,8 +253,14 @@ class ComponentHealth:
     def _fast(self) -> bool:
         if self.failing_rounds < max(1, self.policy.failing_rounds_for_major):
             return False
+        # enough against the noise (a false incident about once per 30 days) ...
         p0 = min(0.99, NEAR[0] * self.policy.degraded)
-        return self.streak_failures * -math.log(p0) >= self.h
+        if self.streak_failures * -math.log(p0) < self.h:
+            return False
+        # ... and as much against the major level's in-control rate: a steady partial
+        # outage (40%) shows such a streak about once per 30 days, not every hour
+        major0 = min(0.99, NEAR[0] * self.policy.major)
+        return self.streak_failures * -math.log(major0) >= self.h
 
     def assess(self, now: float) -> Assessment:
         # The verdict only changes with the window's content or when time enters a new
@@ -249,14 +287,23 @@ class ComponentHealth:
             window_latency = None
         if self._fast():
             escalate = MAJOR
-            since = self.all_fail_since
-            if since is not None:
-                onset = since if onset is None else min(onset, since)
+            # a total outage starts at its first all-failing round, not at a noise failure
+            # that lifted a CUSUM arm a round or two before it
+            if self.all_fail_since is not None:
+                onset = self.all_fail_since
         elif self.failing_rounds > 0 and self.status is OP:
             escalate, onset = OP, None  # an all-failing streak waits for the fast path
         # Exits only matter below the current status (the cache key holds no status: the
         # status only changes in `evaluate`, which drops the cache when it does).
-        calm = exits(self.window, policy, now, self.status, self.min_samples)
+        calm = exits(
+            self.window,
+            policy,
+            now,
+            self.status,
+            self.min_samples,
+            self._ended(),
+            not self.end.applies(),
+        )
         hold = OP
         for status in (MAJOR, PARTIAL, DEGRADED):
             if SEVERITY[status] <= SEVERITY[self.status] and status not in calm:
@@ -272,6 +319,24 @@ class ComponentHealth:
         ):
             hold = worse(hold, DEGRADED)
         return Assessment(escalate, hold, onset, whole.ratio, whole.total, latency, calm)
+
+    def _episode_rate(self, at: float) -> None:
+        """The end test's episode so far, at escalation: the window's buckets since the
+        episode began (healthy probes before the start would make a short total outage
+        look like a partial one)."""
+        total = failures = 0
+        since = self.episode_start
+        for t, f, start in self.window.trailing(at):
+            if since is not None and start + self.window.width <= since:
+                break
+            total, failures = t, f
+        self.end.begin(failures, total)
+
+    def _ended(self) -> float | None:
+        """The calm's start when the end test says the episode is over, else None."""
+        if self.status is OP or self.failing_rounds > 0:
+            return None
+        return self.end.over(self.h)
 
     def _quiet(self) -> bool:
         return (
@@ -298,9 +363,11 @@ class ComponentHealth:
         if SEVERITY[escalate] > SEVERITY[old]:
             self.status = escalate
             self.calm_since = self.calm_to = None
+            self.end.reset()
             self.recovered_at = None
             if old is OP or self.episode_start is None:
                 self.episode_start = a.onset if a.onset is not None else now
+                self._episode_rate(now)
         elif SEVERITY[hold] < SEVERITY[old]:
             # Every level above `hold` is left (by construction of `hold`): the calm
             # began when the last of them did, by the evidence of the trailing windows.
@@ -313,10 +380,8 @@ class ComponentHealth:
                 start = min(self.calm_since, start)
             self.calm_since, self.calm_to = start, hold
             if now - self.calm_since >= self.policy.recovery_time:
-                if hold is OP:  # the episode's last failing probe before the calm
-                    self.recovered_at = (
-                        self.window.last_failure_before(self.calm_since) or self.last_failure_at
-                    )
+                if hold is OP:  # the first success after the episode's last failure
+                    self.recovered_at = self._recovery_instant(self.calm_since)
                 self.status = hold
                 self.calm_since = self.calm_to = None
                 self.errors.reset_from(SEVERITY[hold])
@@ -326,11 +391,22 @@ class ComponentHealth:
             self.calm_since = self.calm_to = None
         if self.status is OP:
             self.episode_start = None
+            self.end.reset()
         if self.status is old:
             return None
         self._cache = None
         self.changed_at = now
         return old, self.status
+
+    def _recovery_instant(self, calm_since: float) -> float | None:
+        """When the episode ended: the end test's change point, the first success after
+        the episode's last failure (the first evidence of recovery, as the start is the
+        first evidence of failure); without it, the last failure before the calm."""
+        last = self.last_failure_at
+        since = self.end.since
+        if since is not None and self.end.over(self.h) is not None:
+            return since  # the end test's change point (it tolerated any noise failure since)
+        return self.window.last_failure_before(calm_since) or last
 
     def reconfigure(self, policy: StatusPolicy) -> None:
         self.window = _rewindow(self.window, policy.window)
@@ -339,6 +415,7 @@ class ComponentHealth:
         if policy.latency_percentile != self.policy.latency_percentile:
             self.slow = Cusums([1.0 - policy.latency_percentile])
         self.policy = policy
+        self.end.base = min(0.5, max(1e-6, NEAR[0] * policy.degraded))
         self._cache = None
 
     def to_state(self) -> dict[str, Any]:
@@ -351,6 +428,7 @@ class ComponentHealth:
             "episode_start": self.episode_start,
             "last_failure_at": self.last_failure_at,
             "recovered_at": self.recovered_at,
+            "end": self.end.to_state(),
             "errors": self.errors.to_state(),
             "slow": self.slow.to_state(),
             "window": self.window.to_state(),
@@ -378,6 +456,8 @@ class ComponentHealth:
         health.episode_start = data.get("episode_start")
         health.last_failure_at = data.get("last_failure_at")
         health.recovered_at = data.get("recovered_at")
+        if "end" in data:
+            health.end.load(data["end"])
         if "errors" in data:
             health.errors.load(data["errors"])
         elif health.status is not OP:  # state from before the CUSUMs: keep the level

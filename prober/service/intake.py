@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from prober.clock import Clock
 from prober.config import Check, Config
 from prober.config.model import CANARY_COMPONENT
+from prober.confirm import in_confirmation
 from prober.domain.network import LOST
 from prober.domain.status import ComponentStatus
 from prober.logs import Throttle, get_logger
@@ -60,8 +61,8 @@ class Intake:
     def count_uptime(self, component: str, results: Sequence[ProbeResult]) -> None:
         """Uptime follows what decides the status: probes, traffic samples (one per request)
         or both (mode worst); outside maintenance, while prober's own network is fine."""
-        if not self.counts_for_uptime(component):
-            return
+        if not self.counts_for_uptime(component) or in_confirmation():
+            return  # (a confirmation round is evidence, not a sample of time: confirm.py)
         for r in results:
             self.aggregator.add(r)
             if self.daily.add(r.component, r.at, r.ok):

@@ -16,6 +16,7 @@ from prober.config.model import (
     Page,
     StatusPolicy,
 )
+from prober.confirm import CONFIRM_PROBES, Confirmer, confirm_gap
 from prober.domain.effects import (
     ComponentStateChanged,
     Effect,
@@ -87,11 +88,22 @@ def make_config(
 class Sim:
     """Drives an Engine with rounds at each check's interval and a tick every `tick_every`."""
 
-    def __init__(self, config: Config, start: float = T0, engine: Engine | None = None) -> None:
+    def __init__(
+        self,
+        config: Config,
+        start: float = T0,
+        engine: Engine | None = None,
+        confirm: int = CONFIRM_PROBES,
+    ) -> None:
         self.config = config
         self.engine = engine or Engine(config)
         self.now = start
         self.effects: list[Effect] = []
+        # Confirmation rounds as the runner sends them (prober/confirm.py), at the gap
+        # without jitter: the engine in production always gets them; 0 turns them off.
+        self.confirm = confirm
+        self.confirmers = {c.id: Confirmer(confirm) for c in config.probed}
+        self.pending: dict[str, list[float]] = {c.id: [] for c in config.probed}
         # Stagger checks inside the interval, as the runner's jitter does (deterministic).
         self.next_due = {c.id: start + (i * 0.37) % c.interval for i, c in enumerate(config.probed)}
 
@@ -129,17 +141,38 @@ class Sim:
         for _ in range(steps):  # bounded
             self.now = round(self.now + step, 6)
             for check in self.config.probed:
-                while self.next_due[check.id] <= self.now:
-                    at = self.next_due[check.id]
+                pending = self.pending.get(check.id, [])
+                while min([self.next_due[check.id], *pending[:1]]) <= self.now:  # bounded
+                    confirmation = bool(pending) and pending[0] < self.next_due[check.id]
+                    at = pending.pop(0) if confirmation else self.next_due[check.id]
                     reasons = [behaviour(check.id, at, i) for i in range(check.requests_per_round)]
                     out.extend(self.round(check.id, reasons, at=at))
-                    self.next_due[check.id] = at + check.interval
+                    if not confirmation:
+                        self.next_due[check.id] = at + check.interval
+                    self._confirm(check, reasons, at, confirmation)
             ticked = self.engine.tick(self.now)
             self.effects.extend(ticked)
             out.extend(ticked)
             if stop is not None and stop(out):
                 break
         return out
+
+    def _confirm(self, check: Check, reasons: list[Reason], at: float, again: bool) -> None:
+        confirmer = self.confirmers.get(check.id)
+        if confirmer is None or not reasons:
+            return
+        down = all(r is not Reason.OK for r in reasons)
+        more = confirmer.take() if again else False
+        started = confirmer.after(down, again)
+        if confirmer.direction is None:
+            self.pending[check.id].clear()
+        elif started or more:
+            gap = confirm_gap(check.interval, max(1, self.confirm))
+            when = round(at + gap, 6)
+            if abs(when - self.next_due[check.id]) < gap / 2.0:
+                when = round(self.next_due[check.id] + gap, 6)  # as the runner
+            self.pending[check.id].append(when)
+            self.pending[check.id].sort()
 
     def tick(self, seconds: float = 0.0) -> list[Effect]:
         self.now += seconds

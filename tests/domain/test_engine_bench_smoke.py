@@ -6,7 +6,7 @@ from bench.engine_bench import main, run
 
 
 def test_engine_bench_runs_at_a_tiny_size() -> None:
-    r = run(checks=200, components=100, interval=10.0, warmup=1, intervals=5)
+    r = run(checks=200, components=100, interval=10.0, warmup=1, intervals=16)
     assert r["effects"] > 0  # the failing checks made components change and incidents open
     assert r["observe_mean"] > 0 and r["tick_mean"] > 0
 

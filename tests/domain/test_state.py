@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import math
+import random
 
 import pytest
 
@@ -99,11 +100,17 @@ def test_one_failure_among_hundreds_never_changes_status() -> None:
 
 def test_fast_path_total_outage_with_one_request_per_round() -> None:
     """Issue 11: two failed single probes are noise at 1 request per round (at 2% they
-    come twice a day); the fast path waits until the failures are evidence on their own."""
+    come twice a day); the fast path waits until the failures are evidence on their own,
+    against the noise and against a steady 40% (each about once per 30 days): fourteen
+    probes (the runner's confirmation rounds send them within seconds)."""
     h = ComponentHealth(POLICY)
     t = rounds(h, T, 40, 0, per_round=1, interval=15.0)
     first = t
-    needed = math.ceil(h.h / -math.log(0.8 * POLICY.degraded))
+    needed = max(
+        math.ceil(h.h / -math.log(0.8 * POLICY.degraded)),
+        math.ceil(h.h / -math.log(0.8 * POLICY.major)),
+    )
+    assert needed == 14
     for i in range(needed):
         h.record_round([Sample(t + 15 * i, True, 5.0, "timeout")])
         change = h.evaluate(t + 15 * i)
@@ -206,7 +213,7 @@ def test_sparse_probing_still_recovers_after_a_clean_window() -> None:
     confidence below 5% needs; a whole clean window of min_samples probes leaves anyway."""
     h = ComponentHealth(POLICY)
     t = rounds(h, T, 40, 0, per_round=1, interval=15.0)
-    t = rounds(h, t, 8, 1, per_round=1, interval=15.0)
+    t = rounds(h, t, 14, 1, per_round=1, interval=15.0)  # no confirmation rounds here
     assert h.status is MAJOR
     t = rounds(h, t, 30, 0, per_round=1, interval=15.0)
     assert h.status is OP
@@ -222,8 +229,8 @@ def test_a_window_too_short_for_min_samples_still_lets_an_outage_recover() -> No
     from tests.domain.sim import T0, Sim, failing, make_config, opened, resolved
 
     sim = Sim(make_config(interval=30.0, requests_per_round=1))
-    behaviour = failing(Reason.CONNECT, T0, T0 + 300)
-    sim.run(300, behaviour)
+    behaviour = failing(Reason.CONNECT, T0, T0 + 450)  # 15 rounds, no confirmations here
+    sim.run(450, behaviour)
     assert sim.engine.status_of("api") is ComponentStatus.MAJOR_OUTAGE
     sim.run(3 * 3600, behaviour)
     assert sim.engine.status_of("api") is ComponentStatus.OPERATIONAL
@@ -247,3 +254,86 @@ def test_a_recovery_time_longer_than_the_window_still_ends_the_outage() -> None:
     assert sim.engine.status_of("api") is ComponentStatus.MAJOR_OUTAGE
     sim.run(600, behaviour)
     assert sim.engine.status_of("api") is ComponentStatus.OPERATIONAL
+
+
+def one(health: ComponentHealth, at: float, failed: bool) -> None:
+    health.record_round([Sample(at, failed, 0.05, "http_5xx" if failed else "ok")])
+    health.evaluate(at)
+
+
+def total_outage_at_defaults() -> tuple[ComponentHealth, float]:
+    """A single-probe check every 15 s, healthy, then failing: a regular round and
+    thirteen confirmation rounds 1 s apart (as the runner sends them), then regular rounds
+    for five minutes. Returns the health and the time of the last failing probe."""
+    h = ComponentHealth(POLICY)
+    t = rounds(h, T, 40, 0, per_round=1, interval=15.0)
+    for i in range(14):
+        one(h, t + 1.0 * i, True)
+    assert h.status is MAJOR
+    for i in range(1, 21):
+        one(h, t + 15 * i, True)
+    return h, t + 15 * 20
+
+
+def test_the_end_of_a_total_outage_is_confirmed_within_seconds() -> None:
+    """Issue 11: operational again within two intervals plus recovery_time; the recovery
+    instant is the first success after the last failure (the first evidence of it)."""
+    h, last = total_outage_at_defaults()
+    fixed = last + 15.0
+    for i in range(14):  # the regular round and its confirmation rounds
+        one(h, fixed + 1.0 * i, False)
+    assert h.end.over(h.h) == fixed
+    t = fixed + 15.0
+    while h.status is not OP and t < fixed + 300:  # bounded
+        one(h, t, False)
+        h.evaluate(t + 1.0)
+        t += 15.0
+    assert h.status is OP
+    assert h.changed_at is not None and h.changed_at - fixed <= POLICY.recovery_time + 15.0
+    assert h.recovered_at == fixed
+
+
+def test_without_the_end_test_the_same_recovery_takes_a_whole_window() -> None:
+    """The end test is what ends it early: three successes alone do not pass it."""
+    h, last = total_outage_at_defaults()
+    for i in range(3):
+        one(h, last + 15.0 + 1.5 * i, False)
+    assert h.end.over(h.h) is None
+
+
+def test_a_noise_failure_after_recovery_costs_one_success_not_the_whole_evidence() -> None:
+    h, last = total_outage_at_defaults()
+    fixed = last + 15.0
+    for i in range(14):
+        one(h, fixed + 1.0 * i, False)
+    s = h.end.s
+    one(h, fixed + 15.0, True)  # a 500 of the background
+    assert 0.0 < h.end.s < s
+    assert h.end.since == fixed
+
+
+def test_a_steady_30_percent_never_passes_the_end_test() -> None:
+    """At the episode's own rate the end test drifts down: no false end in a day."""
+    rng = random.Random(5)
+    h = ComponentHealth(POLICY)
+    t = rounds(h, T, 40, 0, per_round=1, interval=15.0)
+    seen = False
+    for i in range(5760):  # a day of single probes every 15 s
+        one(h, t + 15 * i, rng.random() < 0.3)
+        if seen:
+            assert h.status is not OP, f"a false end after {i} probes"
+            assert h.end.over(h.h) is None
+        seen = seen or h.status is not OP
+    assert seen
+
+
+def test_a_steady_forty_percent_streak_is_not_yet_a_total_outage() -> None:
+    """Six failures in a row come every hour or so at 40%: not evidence of a total
+    outage; fourteen are (about once per 30 days at 40%)."""
+    h = ComponentHealth(POLICY)
+    t = rounds(h, T, 40, 0, per_round=1, interval=15.0)
+    for i in range(13):
+        one(h, t + 1.0 * i, True)
+    assert h.status is not MAJOR
+    one(h, t + 13.0, True)
+    assert h.status is MAJOR

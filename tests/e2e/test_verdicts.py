@@ -177,6 +177,10 @@ async def test_maintenance_starting_during_an_outage_keeps_the_incident_open(
         await asyncio.sleep(2.0)
         [inc] = await incidents(proc)
         assert inc["id"] == opened["id"] and inc["status"] == "investigating"
+        # Both components are in it by now: the incident's start is the earliest of its
+        # members' first failing probes, so it may have moved a few ms earlier when the
+        # second one joined after the opening (seen under load); the window keeps it.
+        opened = inc
         assert all("operational" not in u["body"] for u in inc["incident_updates"])
 
         async def after_window() -> bool:
