@@ -120,7 +120,9 @@ def distributed_config(
     extra: str = "",
 ) -> Path:
     """Two components, one check each (a location is judged lost on two checks or more),
-    probed from every location; short windows; one webhook."""
+    probed from every location with 10 requests a round (agents send no confirmation
+    rounds: two rounds of ten are evidence of a total outage on their own, docs/DETECTION.md);
+    short windows; one webhook."""
     path.write_text(
         f"""page:
   name: E2E distributed
@@ -135,13 +137,13 @@ checks:
     url: {target}/platform-api/health
     interval: {interval}
     timeout: 500ms
-    requests_per_round: 5
+    requests_per_round: 10
   - id: billing-health
     component: billing
     url: {target}/billing/health
     interval: {interval}
     timeout: 500ms
-    requests_per_round: 5
+    requests_per_round: 10
 distributed:
   locations: [{", ".join(locations)}]
   location_timeout: 5s
