@@ -1,6 +1,6 @@
 """`python -m bench`: prober next to its baselines, in one run; a table and a JSON file.
 
-    python -m bench              full size (about 4-6 minutes)
+    python -m bench              full size (about 4-6 minutes, plus the distributed section)
     python -m bench --quick      smoke size (under about 30 s)
     python -m bench --json PATH --repeat N --light-target --no-blackbox --no-uvloop
 
@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import bars, cost, report, scale
+from bench import bars, cost, distributed, report, scale
 from bench.loadgen import uvloop_available
 from bench.procstat import cores
 from bench.targets import Blackbox, Target
@@ -75,7 +75,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="probes per second for the same-rate CPU comparison (default 500)",
     )
     p.add_argument(
-        "--skip", choices=["cost", "scale"], action="append", default=[], help="leave a section out"
+        "--skip",
+        choices=["cost", "scale", "distributed"],
+        action="append",
+        default=[],
+        help="leave a section out",
     )
     return p.parse_args(argv)
 
@@ -155,6 +159,8 @@ def main(argv: list[str] | None = None) -> int:
             if blackbox is not None:
                 blackbox.stop()
             target.stop()
+    if "distributed" not in args.skip:  # bench/distributed.py: agents, PostgreSQL, failover
+        results["distributed"] = distributed.section(args.quick)
     results["environment"]["loadavg_end"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
     results["bar"] = [v.as_dict() for v in bars.evaluate(results)]
     results["seconds"] = time.monotonic() - started

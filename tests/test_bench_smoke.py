@@ -157,3 +157,27 @@ def test_in_process_scale_host_serves_metrics_and_api(tmp_path: Path) -> None:
     assert scale["before"]["probes_per_second"] > 0
     assert scale["metrics_series"] > 50
     assert scale["api"]["errors"] == 0 and scale["api"]["sent"] > 0
+
+
+@pytest.mark.slow
+def test_distributed_section_runs_agents_postgres_and_a_failover(tmp_path: Path) -> None:
+    out_json = tmp_path / "bench.json"
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench", "--quick", "--skip", "cost", "--skip", "scale",
+         "--json", str(out_json)],
+        cwd=REPO, capture_output=True, text=True, timeout=240, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "Distributed mode (issue 14)" in proc.stdout, proc.stdout
+    d = json.loads(out_json.read_text())["distributed"]
+    t = d["throughput"]
+    assert t["failures"] == 0 and t["rows_written"] == t["probes"] * t["repeats"], t
+    assert t["single_node_probes_per_core_s"] > 0 and t["agent_postgres_probes_per_core_s"] > 0
+    assert d["latency"]["rounds_decided"] > 0 and d["latency"]["extra_latency_s"]["p99"] > 0
+    assert d["storage"]["rows_per_1000_probes"] == 1000.0
+    assert d["storage"]["table_bytes_per_1000_probes"] > 0
+    assert d["storage"]["wal_bytes_per_1000_probes"] > 0
+    leader = d["leader"]
+    assert leader["merged_rounds"] == leader["checks"] * leader["rounds"] > 0, leader
+    f = d["failover"]
+    assert f["runs"] == 1 and 0 < f["elected_s"]["max"] <= f["first_write_s"]["max"], f
