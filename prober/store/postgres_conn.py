@@ -46,6 +46,30 @@ KEEPALIVES: dict[str, Any] = {
 }
 
 
+# Server-side bounds for every prober session (set by `configure_session`). A client that
+# goes silent (network cut, process frozen) inside a write transaction keeps that
+# transaction's locks, among them the share lock on the term row that fencing takes
+# (postgres_lease.check_term); the next leader's election waits on it. The server's TCP
+# keepalives (5 s idle, 3 probes 2 s apart) end a silent session in about 11 s when the
+# link is idle; `idle_in_transaction_session_timeout` ends it whatever the link does
+# (unacknowledged data defeats keepalives). prober's transactions are short: milliseconds
+# between statements.
+IDLE_IN_TRANSACTION_TIMEOUT = 10.0  # seconds
+SERVER_KEEPALIVES = (("idle", 5), ("interval", 2), ("count", 3))
+
+
+async def configure_session(conn: psycopg.AsyncConnection[Any]) -> None:
+    """Apply the server-side bounds above to one session (a pool's `configure` hook)."""
+    settings = [(f"tcp_keepalives_{name}", str(value)) for name, value in SERVER_KEEPALIVES]
+    settings.append(
+        ("idle_in_transaction_session_timeout", str(int(IDLE_IN_TRANSACTION_TIMEOUT * 1000)))
+    )
+    for name, value in settings:
+        await conn.execute("SELECT set_config(%s, %s, false)", (name, value))
+    if not conn.autocommit:
+        await conn.commit()
+
+
 def defaults(url: str) -> dict[str, Any]:
     """KEEPALIVES without the settings the URL (or PGCONNECT_TIMEOUT) already gives: the
     operator's own settings win."""

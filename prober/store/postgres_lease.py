@@ -27,7 +27,14 @@ import psycopg
 
 from prober.errors import StoreError
 from prober.store.lease import FencedError, LeaderInfo, Leadership, SoleLeader
-from prober.store.postgres_conn import LEADER_LOCK, LOCK_SPACE, defaults, describe, migrate
+from prober.store.postgres_conn import (
+    LEADER_LOCK,
+    LOCK_SPACE,
+    configure_session,
+    defaults,
+    describe,
+    migrate,
+)
 
 
 async def check_term(conn: psycopg.AsyncConnection[Any], term: int) -> None:
@@ -77,8 +84,7 @@ class PgLeadership:
                     application_name="prober-leader",
                     **defaults(self.url),
                 )
-                for name, value in (("idle", 5), ("interval", 2), ("count", 3)):
-                    await conn.execute(f"SET tcp_keepalives_{name} = {value}")
+                await configure_session(conn)
             except psycopg.Error as exc:
                 raise StoreError(describe(exc, self.url)) from exc
             self._conn = conn
