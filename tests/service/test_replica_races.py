@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -57,3 +58,27 @@ async def test_a_write_under_way_at_a_step_down_never_commits_in_the_next_term(
     (incident,) = await old.store.incidents(limit=10)
     assert incident.id == iid
     assert all(u.body != "stale" for u in incident.updates)
+
+
+SIGNAL = """    traffic:
+      prometheus: http://127.0.0.1:9
+      ratio: sum(rate(e[5m])) / sum(rate(r[5m]))
+      requests: sum(rate(r[5m]))
+      interval: 30s
+"""
+
+
+async def test_a_follower_does_not_start_traffic_signals_on_a_reload(
+    cluster: Cluster, tmp_path: Path
+) -> None:
+    c = cluster
+    await c.run(2)
+    leader, follower = c.leader().service, c.follower().service
+    path = tmp_path / "checks.yaml"
+    text = path.read_text()
+    marker = "    name: Dashboard\n"
+    assert marker in text
+    path.write_text(text.replace(marker, marker + SIGNAL))
+    assert (await leader.reload())[0] and (await follower.reload())[0]
+    assert set(leader.intake.traffic._tasks) == {"web"}  # the leader reads the signal
+    assert follower.intake.traffic._tasks == {}  # a follower queries nothing
