@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
@@ -89,17 +88,22 @@ def is_postgres_url(db: str) -> bool:
     return db.split("://", 1)[0].lower() in SCHEMES and "://" in db
 
 
+_QUERY_PASSWORD = re.compile(r"([?&]password=)[^&#]*", re.IGNORECASE)
+
+
 def redact(url: str) -> str:
-    """The URL without its password, for messages and logs."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return "postgresql://…"
-    if parts.password is None:
+    """The URL without its password, for messages and logs. Read as libpq reads it: the
+    user info runs to the first '@' before any '/' (so a password may hold '#' or '?',
+    which urllib would take for a fragment or a query), and `password=` may be a query
+    parameter."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
         return url
-    netloc = parts.netloc.rsplit("@", 1)
-    user = parts.username or ""
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc[-1]}"))
+    cut = min((i for i in (rest.find("@"), rest.find("/")) if i >= 0), default=-1)
+    if cut >= 0 and rest[cut] == "@" and ":" in rest[:cut]:
+        user = rest[:cut].split(":", 1)[0]
+        rest = f"{user}:***{rest[cut:]}"
+    return scheme + sep + _QUERY_PASSWORD.sub(r"\g<1>***", rest)
 
 
 def describe(exc: BaseException, url: str) -> str:
