@@ -262,7 +262,8 @@ class StoreKeeper:
 
     async def check_integrity(self, full: bool) -> bool:
         """Run the store's integrity check; on corruption stop writing to it for good (a
-        memory store takes over, the file stays locked and untouched). False if corrupt."""
+        memory store takes over, the file stays locked and untouched; without `fallback`,
+        PostgreSQL, it is only reported). False if corrupt."""
         try:
             problem = await self.store.check(full)
         except StoreError as exc:
@@ -272,6 +273,8 @@ class StoreKeeper:
             return True
         log.critical("store_corrupt", error=problem, pending_effects=self.pending_effects)
         self.failed("check", StoreError(problem))
+        if not self.fallback:  # PostgreSQL: never an unfenced memory store; reported only
+            return False
         self.degraded = f"{problem}; nothing more is written to it: restore a backup, restart"
         self._held, self.store = self.store, MemoryStore()
         await self.store.open()

@@ -77,7 +77,8 @@ class Reloader:
             REDACTOR.secrets = config.secret_values
             effects = self.live.engine.reconfigure(engine_config(config), now)
             self.runner.update(config.probed)
-            self.intake.configure_traffic(config)
+            if not self.live.follower:  # a follower reads no signal (role.py starts them)
+                self.intake.configure_traffic(config)
             exporter.set_checks(config.checks)
             self.sender.configure(config.webhooks)
             pipeline.view.keep_checks(config.checks)

@@ -187,7 +187,12 @@ class Role:
         self.leading = False
         s.live.follower = True  # no write is queued or acknowledged from here on
         await self._stop_leading()
-        s.keeper.discard()
+        # A person's write under way holds the engine lock and reads the term only when
+        # its transaction starts: let it end (fenced, or committed in the term it was made
+        # in) before leadership can be taken again, or it would commit in this replica's
+        # next term, over the state a new leader may have written meanwhile.
+        async with s.live.lock:
+            s.keeper.discard()
         await self.leadership.release()
         s.exporter.leader(False, self.term, None)
         self._describe()

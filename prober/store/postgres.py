@@ -30,7 +30,14 @@ from prober.store import codec
 from prober.store import postgres_sql as sql
 from prober.store.base import Delivery, ProbeAggregate, SavedState, StatusChange, Store
 from prober.store.lease import FencedError, Leadership
-from prober.store.postgres_conn import defaults, describe, migrate, migrations, redact
+from prober.store.postgres_conn import (
+    configure_session,
+    defaults,
+    describe,
+    migrate,
+    migrations,
+    redact,
+)
 from prober.store.postgres_lease import check_term
 
 Conn = psycopg.AsyncConnection[TupleRow]
@@ -59,6 +66,7 @@ class PostgresStore:
             max_size=self._max,
             open=False,
             check=AsyncConnectionPool.check_connection,  # a restarted server: reconnect
+            configure=configure_session,  # a silent session ends (term row unlocked)
             kwargs={"application_name": "prober", **defaults(self.url)},
         )
         try:

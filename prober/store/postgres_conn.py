@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
@@ -46,6 +45,30 @@ KEEPALIVES: dict[str, Any] = {
 }
 
 
+# Server-side bounds for every prober session (set by `configure_session`). A client that
+# goes silent (network cut, process frozen) inside a write transaction keeps that
+# transaction's locks, among them the share lock on the term row that fencing takes
+# (postgres_lease.check_term); the next leader's election waits on it. The server's TCP
+# keepalives (5 s idle, 3 probes 2 s apart) end a silent session in about 11 s when the
+# link is idle; `idle_in_transaction_session_timeout` ends it whatever the link does
+# (unacknowledged data defeats keepalives). prober's transactions are short: milliseconds
+# between statements.
+IDLE_IN_TRANSACTION_TIMEOUT = 10.0  # seconds
+SERVER_KEEPALIVES = (("idle", 5), ("interval", 2), ("count", 3))
+
+
+async def configure_session(conn: psycopg.AsyncConnection[Any]) -> None:
+    """Apply the server-side bounds above to one session (a pool's `configure` hook)."""
+    settings = [(f"tcp_keepalives_{name}", str(value)) for name, value in SERVER_KEEPALIVES]
+    settings.append(
+        ("idle_in_transaction_session_timeout", str(int(IDLE_IN_TRANSACTION_TIMEOUT * 1000)))
+    )
+    for name, value in settings:
+        await conn.execute("SELECT set_config(%s, %s, false)", (name, value))
+    if not conn.autocommit:
+        await conn.commit()
+
+
 def defaults(url: str) -> dict[str, Any]:
     """KEEPALIVES without the settings the URL (or PGCONNECT_TIMEOUT) already gives: the
     operator's own settings win."""
@@ -65,17 +88,22 @@ def is_postgres_url(db: str) -> bool:
     return db.split("://", 1)[0].lower() in SCHEMES and "://" in db
 
 
+_QUERY_PASSWORD = re.compile(r"([?&]password=)[^&#]*", re.IGNORECASE)
+
+
 def redact(url: str) -> str:
-    """The URL without its password, for messages and logs."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return "postgresql://…"
-    if parts.password is None:
+    """The URL without its password, for messages and logs. Read as libpq reads it: the
+    user info runs to the first '@' before any '/' (so a password may hold '#' or '?',
+    which urllib would take for a fragment or a query), and `password=` may be a query
+    parameter."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
         return url
-    netloc = parts.netloc.rsplit("@", 1)
-    user = parts.username or ""
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc[-1]}"))
+    cut = min((i for i in (rest.find("@"), rest.find("/")) if i >= 0), default=-1)
+    if cut >= 0 and rest[cut] == "@" and ":" in rest[:cut]:
+        user = rest[:cut].split(":", 1)[0]
+        rest = f"{user}:***{rest[cut:]}"
+    return scheme + sep + _QUERY_PASSWORD.sub(r"\g<1>***", rest)
 
 
 def describe(exc: BaseException, url: str) -> str:

@@ -27,7 +27,14 @@ import psycopg
 
 from prober.errors import StoreError
 from prober.store.lease import FencedError, LeaderInfo, Leadership, SoleLeader
-from prober.store.postgres_conn import LEADER_LOCK, LOCK_SPACE, defaults, describe, migrate
+from prober.store.postgres_conn import (
+    LEADER_LOCK,
+    LOCK_SPACE,
+    configure_session,
+    defaults,
+    describe,
+    migrate,
+)
 
 
 async def check_term(conn: psycopg.AsyncConnection[Any], term: int) -> None:
@@ -56,6 +63,7 @@ class PgLeadership:
         self._conn: psycopg.AsyncConnection[Any] | None = None
         self._term: int | None = None
         self._migrated = False
+        self._aside: set[asyncio.Future[None]] = set()  # abandoned renew queries, closing
 
     @property
     def term(self) -> int | None:
@@ -77,8 +85,7 @@ class PgLeadership:
                     application_name="prober-leader",
                     **defaults(self.url),
                 )
-                for name, value in (("idle", 5), ("interval", 2), ("count", 3)):
-                    await conn.execute(f"SET tcp_keepalives_{name} = {value}")
+                await configure_session(conn)
             except psycopg.Error as exc:
                 raise StoreError(describe(exc, self.url)) from exc
             self._conn = conn
@@ -112,21 +119,42 @@ class PgLeadership:
         return True
 
     async def renew(self) -> bool:
-        """Still leader: the lock session is alive and the term is ours (bounded by
-        `renew_timeout`). On any failure leadership is given up at once."""
+        """Still leader: the lock session is alive and the term is ours, answered within
+        `renew_timeout`. On any failure leadership is given up at once: a query not
+        answered in time is abandoned, not awaited (psycopg's cancellation asks the server,
+        unreachable in a partition, for up to 10 s more), and closed aside."""
         if self._term is None or self._conn is None:
             return False
+        conn = self._conn
+        query = asyncio.ensure_future(self._read_term(conn))
+        done, _ = await asyncio.wait({query}, timeout=self._renew_timeout)
+        if not done:
+            self._term, self._conn = None, None
+            aside = asyncio.ensure_future(self._abandon(query, conn))
+            self._aside.add(aside)
+            aside.add_done_callback(self._aside.discard)
+            return False
         try:
-            async with asyncio.timeout(self._renew_timeout):
-                cur = await self._conn.execute("SELECT term FROM prober_leader WHERE id = 1")
-                row = await cur.fetchone()
-        except (psycopg.Error, TimeoutError):
+            row = query.result()
+        except psycopg.Error:
             await self._drop()
             return False
         if not row or int(row[0]) != self._term:
             await self._drop()
             return False
         return True
+
+    @staticmethod
+    async def _read_term(conn: psycopg.AsyncConnection[Any]) -> tuple[Any, ...] | None:
+        cur = await conn.execute("SELECT term FROM prober_leader WHERE id = 1")
+        return await cur.fetchone()
+
+    @staticmethod
+    async def _abandon(query: asyncio.Future[Any], conn: psycopg.AsyncConnection[Any]) -> None:
+        query.cancel()
+        await asyncio.gather(query, return_exceptions=True)
+        with contextlib.suppress(psycopg.Error):
+            await conn.close()
 
     async def release(self) -> None:
         """Step down: unlock and close the lock session (the next contender wins)."""
@@ -137,6 +165,9 @@ class PgLeadership:
                         "SELECT pg_advisory_unlock(%s, %s)", (LOCK_SPACE, LEADER_LOCK)
                     )
         await self._drop()
+        for aside in list(self._aside):  # an abandoned renew query: closed now, not waited
+            aside.cancel()
+        await asyncio.gather(*self._aside, return_exceptions=True)
 
     async def close(self) -> None:
         await self.release()

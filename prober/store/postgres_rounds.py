@@ -23,7 +23,7 @@ import psycopg
 from psycopg_pool import AsyncConnectionPool
 
 from prober.errors import StoreError
-from prober.store.postgres_conn import defaults, describe, migrate
+from prober.store.postgres_conn import configure_session, defaults, describe, migrate
 from prober.store.rounds import MemoryRoundLog, RoundLog, RoundRow, StoredRound
 
 _SELECT = "SELECT id, location, agent, check_id, at, payload, txid::text::bigint FROM rounds"
@@ -45,7 +45,7 @@ class PostgresRoundLog:
         await migrate(self.url)
         pool = AsyncConnectionPool(
             self.url, min_size=1, max_size=self._max, open=False,
-            check=AsyncConnectionPool.check_connection,
+            check=AsyncConnectionPool.check_connection, configure=configure_session,
             kwargs={"application_name": "prober-rounds", **defaults(self.url)},
         )  # fmt: skip
         try:

@@ -1,0 +1,84 @@
+"""Races at a step-down (issue 14, role.py): a write of one term never commits in another."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from prober.domain.effects import Effect, IncidentUpdated
+from prober.errors import StoreError
+from tests.service.test_replicas import Cluster, cluster, open_incident, terminate
+
+__all__ = ["cluster"]  # the fixture
+
+
+async def test_a_write_under_way_at_a_step_down_never_commits_in_the_next_term(
+    cluster: Cluster,
+) -> None:
+    c = cluster
+    iid = await open_incident(c)
+    old = c.leader()
+    role = old.service.role
+    assert role is not None and old.leadership.term == 1
+    real = old.store.apply
+    reached, gate = asyncio.Event(), asyncio.Event()
+
+    async def held(effects: Sequence[Effect], *args: Any, **kwargs: Any) -> None:
+        if any(isinstance(e, IncidentUpdated) and e.update.body == "stale" for e in effects):
+            reached.set()  # waiting for a pool connection, say, while the database is slow
+            await gate.wait()
+        await real(effects, *args, **kwargs)
+
+    old.store.apply = held  # type: ignore[method-assign]
+    write = asyncio.create_task(old.service.write_incident(iid, None, "stale", None))
+    await asyncio.wait_for(reached.wait(), 5)
+    await terminate(c.url, await old.leadership.backend_pid())  # its lock session is gone
+    step = asyncio.create_task(role.contend())  # renew fails: it steps down
+    await asyncio.wait({step}, timeout=1.0)
+    again = None
+    if step.done():  # the step-down did not wait for the write: it can lead again at once
+        again = asyncio.create_task(role.contend())
+        for _ in range(500):  # bounded: elected (term 2) before the write goes on
+            if old.leadership.term == 2:
+                break
+            await asyncio.sleep(0.01)
+    gate.set()
+    with pytest.raises(StoreError):  # FencedError: made in term 1, refused
+        await write
+    await step
+    if again is not None:
+        await again
+    if not old.leading:
+        await role.contend()
+    assert old.leading and old.leadership.term == 2
+    (incident,) = await old.store.incidents(limit=10)
+    assert incident.id == iid
+    assert all(u.body != "stale" for u in incident.updates)
+
+
+SIGNAL = """    traffic:
+      prometheus: http://127.0.0.1:9
+      ratio: sum(rate(e[5m])) / sum(rate(r[5m]))
+      requests: sum(rate(r[5m]))
+      interval: 30s
+"""
+
+
+async def test_a_follower_does_not_start_traffic_signals_on_a_reload(
+    cluster: Cluster, tmp_path: Path
+) -> None:
+    c = cluster
+    await c.run(2)
+    leader, follower = c.leader().service, c.follower().service
+    path = tmp_path / "checks.yaml"
+    text = path.read_text()
+    marker = "    name: Dashboard\n"
+    assert marker in text
+    path.write_text(text.replace(marker, marker + SIGNAL))
+    assert (await leader.reload())[0] and (await follower.reload())[0]
+    assert set(leader.intake.traffic._tasks) == {"web"}  # the leader reads the signal
+    assert follower.intake.traffic._tasks == {}  # a follower queries nothing
