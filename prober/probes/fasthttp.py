@@ -121,34 +121,8 @@ class Request:
         if _TARGET.fullmatch(target) is None or _TOKEN.fullmatch(method) is None:
             raise ValueError("target")
         host_header = parsed.host_port_subcomponent or host
-        try:
-            ip = ipaddress.ip_address(host)
-        except ValueError:
-            self.addrs: list[Addr] | None = None
-        else:
-            family = socket.AF_INET6 if ip.version == 6 else socket.AF_INET
-            self.addrs = [(family, host, port)]
-        names = {name.lower() for name, _ in headers}
-        lines = [f"{method} {target} HTTP/1.1"]
-        if "host" not in names:
-            lines.append(f"Host: {host_header}")
-        for name, value in _DEFAULTS:
-            if name.lower() not in names:
-                lines.append(f"{name}: {value}")
-        for name, value in headers:
-            if _TOKEN.fullmatch(name) is None or _BAD_VALUE.search(value) is not None:
-                raise ValueError("header")
-            lower = name.lower()
-            if lower not in _DROPPED or lower == "host":
-                lines.append(f"{name}: {value}")
-        if body is not None:
-            lines.append(f"Content-Length: {len(body)}")
-            if "content-type" not in names:
-                lines.append("Content-Type: application/octet-stream")
-        elif method in ("POST", "PUT", "PATCH"):
-            lines.append("Content-Length: 0")
-        lines.append("Connection: close\r\n\r\n")
-        data = "\r\n".join(lines).encode("utf-8")
+        self.addrs = _literal_addrs(host, port)
+        data = _head(method, target, host_header, headers, body)
         self.data = data + body if body else data
         self.url = parsed
         self.method = method
@@ -159,6 +133,47 @@ class Request:
         self.https = scheme == "https"
         self.server_name = server_name or host
         self.origin = (scheme, host, port)
+
+
+def _literal_addrs(host: str, port: int) -> list[Addr] | None:
+    """The one address of an IP-literal host; None for a name (resolved per request)."""
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return None
+    family = socket.AF_INET6 if ip.version == 6 else socket.AF_INET
+    return [(family, host, port)]
+
+
+def _head(
+    method: str,
+    target: str,
+    host_header: str,
+    headers: tuple[tuple[str, str], ...],
+    body: bytes | None,
+) -> bytes:
+    """The request line and header block; ValueError("header") for a header not sent."""
+    names = {name.lower() for name, _ in headers}
+    lines = [f"{method} {target} HTTP/1.1"]
+    if "host" not in names:
+        lines.append(f"Host: {host_header}")
+    for name, value in _DEFAULTS:
+        if name.lower() not in names:
+            lines.append(f"{name}: {value}")
+    for name, value in headers:
+        if _TOKEN.fullmatch(name) is None or _BAD_VALUE.search(value) is not None:
+            raise ValueError("header")
+        lower = name.lower()
+        if lower not in _DROPPED or lower == "host":
+            lines.append(f"{name}: {value}")
+    if body is not None:
+        lines.append(f"Content-Length: {len(body)}")
+        if "content-type" not in names:
+            lines.append("Content-Type: application/octet-stream")
+    elif method in ("POST", "PUT", "PATCH"):
+        lines.append("Content-Length: 0")
+    lines.append("Connection: close\r\n\r\n")
+    return "\r\n".join(lines).encode("utf-8")
 
 
 class FastClient:
