@@ -11,7 +11,7 @@ import re
 import yaml
 
 from prober.config import checks as chk
-from prober.config import declared, declared_top, fields, keys, sections, templates
+from prober.config import declared, declared_top, fields, keys, maintenances, sections, templates
 from prober.config import yamlnodes as yn
 from prober.config.declare import find
 from prober.config.model import (
@@ -231,7 +231,7 @@ class Builder:
         seen: _Seen = []
         for i, node in enumerate(self._list("maintenances")):
             path = f"maintenances[{i}]"
-            read = sections.read_maintenance(self.r, node, path)
+            read = maintenances.read_maintenance(self.r, node, path)
             if read is None:
                 continue
             m, refs = read
