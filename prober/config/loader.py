@@ -35,6 +35,32 @@ def parse_config(
     """Validate checks.yaml `text`; raise ConfigError listing every problem found. Pure,
     unless `read_files`: then the TLS files checks name are read and parsed too."""
     r = Reader(source, os.environ if env is None else env, text)
+    node, top = _top(r, text, source)
+    b = Builder(r, top, node)
+    b.read_files = read_files
+    page = sections.read_page(r, top.get("page"))
+    b.defaults()
+    components = b.components()
+    ids = {c.id for c in components}
+    parsed: dict[str, Any] = {
+        "page": page,
+        "components": components,
+        "checks": b.checks(ids),
+        "maintenances": b.maintenances(ids),
+        "incidents": sections.read_incidents(r, top.get("incidents")),
+        "webhooks": b.webhooks(),
+        "incident_templates": b.incident_templates(ids),
+        "network": sections.read_network(r, top.get("network")),
+        "distributed": sections.read_distributed(r, top.get("distributed")),
+    }
+    if r.issues:
+        raise ConfigError(sorted(r.issues, key=lambda i: (i.line, i.column)), r.secrets())
+    return Config(source=source, expanded=r.secrets(), **parsed)
+
+
+def _top(r: Reader, text: str, source: str) -> tuple[yaml.MappingNode, dict[str, yaml.Node]]:
+    """The document's top-level mapping node and its sections (an empty optional one
+    dropped); ConfigError when the text is too large, not YAML, empty or not a mapping."""
     if len(text) > MAX_CONFIG_BYTES:
         raise ConfigError(
             [
@@ -63,26 +89,7 @@ def parse_config(
     top = r.mapping(node, "", keys.TOP) or {}
     # An empty optional section (`page:` with nothing under it) means its defaults.
     top = {k: v for k, v in top.items() if not (is_null(v) and k not in _REQUIRED)}
-    b = Builder(r, top, node)
-    b.read_files = read_files
-    page = sections.read_page(r, top.get("page"))
-    b.defaults()
-    components = b.components()
-    ids = {c.id for c in components}
-    parsed: dict[str, Any] = {
-        "page": page,
-        "components": components,
-        "checks": b.checks(ids),
-        "maintenances": b.maintenances(ids),
-        "incidents": sections.read_incidents(r, top.get("incidents")),
-        "webhooks": b.webhooks(),
-        "incident_templates": b.incident_templates(ids),
-        "network": sections.read_network(r, top.get("network")),
-        "distributed": sections.read_distributed(r, top.get("distributed")),
-    }
-    if r.issues:
-        raise ConfigError(sorted(r.issues, key=lambda i: (i.line, i.column)), r.secrets())
-    return Config(source=source, expanded=r.secrets(), **parsed)
+    return node, top
 
 
 def example_text() -> str:
