@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from prober.domain.codec import incident_from_dict, incident_to_dict
 from prober.domain.incident import AffectedComponent, Incident
-from prober.domain.state import OP, SEVERITY
+from prober.domain.state import OP, SEVERITY, worse
 from prober.domain.status import ComponentStatus, IncidentStatus
 
 INV = IncidentStatus.INVESTIGATING
@@ -103,3 +103,37 @@ class Record:
             bad(s) and SEVERITY[s] > SEVERITY[self.announced.get(c, OP)]
             for c, s in self.members.items()
         )
+
+    def refresh(
+        self,
+        statuses: Mapping[str, ComponentStatus],
+        reasons: Mapping[str, Mapping[str, int]],
+        now: float,
+        recovered: Callable[[str], float | None] | None,
+    ) -> bool:
+        """Take the members' statuses and reasons, set or clear the recovery; True when
+        every member is fine."""
+        for comp in self.members:
+            status = statuses.get(comp, OP)
+            if status is ComponentStatus.UNDER_MAINTENANCE:
+                # Maintenance began during the episode: its state is frozen as last seen
+                # (never "operational again" while it may still fail); after the window
+                # the same incident goes on from what the probes say then.
+                status = self.members[comp]
+            self.members[comp] = status
+            self.worst = worse(self.worst, status)
+            if reasons.get(comp):
+                self.reasons[comp] = dict(reasons[comp])
+        all_ok = not any(bad(s) for s in self.members.values())
+        if not all_ok:
+            self.ok_since = None
+            if self.incident.recovered_at is not None:  # a relapse: not recovered after all
+                self.incident = replace(self.incident, recovered_at=None)
+        elif self.ok_since is None:
+            self.ok_since = now
+            known = [t for c in self.members if recovered and (t := recovered(c)) is not None]
+            last = max(known, default=now)
+            self.incident = replace(
+                self.incident, recovered_at=max(self.incident.started_at, min(last, now))
+            )
+        return all_ok

@@ -268,29 +268,7 @@ class IncidentBook:
     ) -> list[Effect]:
         if not rec.members:
             return []  # every member was removed from the config: waits for a human
-        for comp in rec.members:
-            status = statuses.get(comp, OP)
-            if status is ComponentStatus.UNDER_MAINTENANCE:
-                # Maintenance began during the episode: its state is frozen as last seen
-                # (never "operational again" while it may still fail); after the window
-                # the same incident goes on from what the probes say then.
-                status = rec.members[comp]
-            rec.members[comp] = status
-            rec.worst = worse(rec.worst, status)
-            if reasons.get(comp):
-                rec.reasons[comp] = dict(reasons[comp])
-        all_ok = not any(bad(s) for s in rec.members.values())
-        if not all_ok:
-            rec.ok_since = None
-            if rec.incident.recovered_at is not None:  # a relapse: not recovered after all
-                rec.incident = replace(rec.incident, recovered_at=None)
-        elif rec.ok_since is None:
-            rec.ok_since = now
-            known = [t for c in rec.members if recovered and (t := recovered(c)) is not None]
-            last = max(known, default=now)
-            rec.incident = replace(
-                rec.incident, recovered_at=max(rec.incident.started_at, min(last, now))
-            )
+        all_ok = rec.refresh(statuses, reasons, now, recovered)
         current = rec.incident.status
         desired = current
         relapse = False
