@@ -34,7 +34,7 @@ from prober.domain.engine_state import STATE_VERSION as STATE_VERSION
 from prober.domain.engine_state import EngineState
 from prober.domain.engine_views import EngineViews
 from prober.domain.incidents import IncidentBook, bad
-from prober.domain.network import LOST, NetworkGuard
+from prober.domain.network import LOST, NetworkGuard, Verdict
 from prober.domain.observation import ProbeResult
 from prober.domain.policy import Config, Maintenance
 from prober.domain.state import DEFAULT_RATE, OP, ComponentHealth, Sample
@@ -183,6 +183,18 @@ class Engine(EngineState, EngineViews):
         effects: list[Effect] = []
         if verdict.health is not None:
             effects.append(NetworkHealthChanged(verdict.health, now))
+        touched = self._record_verdict(component, verdict)
+        self._stepped_at = now
+        changed = self._evaluate_some(now, touched)
+        effects.extend(changed)
+        due = self.book.due
+        if changed or (due is not None and now >= due):
+            effects.extend(self._step(now))
+        return effects
+
+    def _record_verdict(self, component: str, verdict: Verdict) -> list[str]:
+        """Record the guard's rounds (reasons caught up first); the components touched,
+        `component` first, in config order when more than one."""
         touched = [component]
         recorded = [
             (comp, r)
@@ -199,13 +211,7 @@ class Engine(EngineState, EngineViews):
                 self._health[comp].record_round(round_samples, cid)
         if len(touched) > 1:
             touched.sort(key=self._position.__getitem__)
-        self._stepped_at = now
-        changed = self._evaluate_some(now, touched)
-        effects.extend(changed)
-        due = self.book.due
-        if changed or (due is not None and now >= due):
-            effects.extend(self._step(now))
-        return effects
+        return touched
 
     def _traffic_round(
         self, component: str, results: Sequence[ProbeResult], now: float
