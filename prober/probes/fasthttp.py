@@ -271,12 +271,7 @@ class FastClient:
     ) -> ResponseProtocol:
         loop = asyncio.get_running_loop()
         timing.conn_started(_now())
-        addrs = request.addrs or await self._resolve(request.host, request.port, timing)
-        if check.egress is not None:
-            allowed = [a for a in addrs if permitted(check.egress, a[1])]
-            if not allowed:
-                raise EgressRefused(addrs[0][1])
-            addrs = allowed
+        addrs = await self._addresses(request, check, timing)
         tls = context if request.https else None
         name = request.server_name if tls is not None else None
         waiter: asyncio.Future[None] = loop.create_future()
@@ -287,22 +282,7 @@ class FastClient:
             proto = made = ResponseProtocol(
                 waiter, timing, check.max_body_bytes, keep, body_expected, follow
             )
-            if len(addrs) == 1:
-                _, ip, port = addrs[0]
-                transport, _ = await loop.create_connection(
-                    lambda: made, ip, port, ssl=tls, server_hostname=name
-                )
-            else:  # RFC 8305: staggered attempts over every address, families interleaved
-                sock = await aiohappyeyeballs.start_connection(
-                    [
-                        (fam, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", _sockaddr(fam, ip, port))
-                        for fam, ip, port in addrs
-                    ],
-                    happy_eyeballs_delay=HAPPY_EYEBALLS_DELAY,
-                )
-                transport, _ = await loop.create_connection(
-                    lambda: made, sock=sock, ssl=tls, server_hostname=name
-                )
+            transport = await _connect(loop, made, addrs, tls, name)
             assert transport is not None and proto is not None
             timing.conn_done(_now())
             if tls is not None:
@@ -320,6 +300,17 @@ class FastClient:
                     transport.close()
                 else:
                     transport.abort()  # type: ignore[attr-defined]  # no TLS close_notify wait
+
+    async def _addresses(self, request: Request, check: Check, timing: ProbeTiming) -> list[Addr]:
+        """The request's addresses (resolved unless a literal), those the egress policy
+        permits; EgressRefused when it permits none."""
+        addrs = request.addrs or await self._resolve(request.host, request.port, timing)
+        if check.egress is not None:
+            allowed = [a for a in addrs if permitted(check.egress, a[1])]
+            if not allowed:
+                raise EgressRefused(addrs[0][1])
+            addrs = allowed
+        return addrs
 
     async def _resolve(self, host: str, port: int, timing: ProbeTiming) -> list[Addr]:
         addrs = self._dns.cached(host, port)
@@ -368,3 +359,30 @@ def _redirected(
     except ValueError:
         raise ValueError("InvalidUrlRedirectClientError") from None
     return nxt
+
+
+async def _connect(
+    loop: asyncio.AbstractEventLoop,
+    made: ResponseProtocol,
+    addrs: list[Addr],
+    tls: ssl.SSLContext | None,
+    name: str | None,
+) -> asyncio.Transport:
+    """Connect `made` to the one address, or (RFC 8305) race every address."""
+    if len(addrs) == 1:
+        _, ip, port = addrs[0]
+        transport, _ = await loop.create_connection(
+            lambda: made, ip, port, ssl=tls, server_hostname=name
+        )
+    else:  # RFC 8305: staggered attempts over every address, families interleaved
+        sock = await aiohappyeyeballs.start_connection(
+            [
+                (fam, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", _sockaddr(fam, ip, port))
+                for fam, ip, port in addrs
+            ],
+            happy_eyeballs_delay=HAPPY_EYEBALLS_DELAY,
+        )
+        transport, _ = await loop.create_connection(
+            lambda: made, sock=sock, ssl=tls, server_hostname=name
+        )
+    return transport
