@@ -254,22 +254,7 @@ def read_distributed(r: Reader, node: yaml.Node | None) -> Distributed | None:
     if "locations" in f:
         items = r.sequence(f["locations"], "distributed.locations") or []
         locations = [fields.ident(r, n, f"distributed.locations[{i}]") for i, n in enumerate(items)]
-    quorum: int | None = 0
-    if "quorum" in f:
-        q = f["quorum"]
-        if isinstance(q, yaml.ScalarNode) and q.value == "majority":
-            quorum = 0
-        elif isinstance(q, yaml.ScalarNode) and q.value.isdigit():
-            quorum = r.integer(q, "distributed.quorum", 1, 99)
-        else:
-            r.error(
-                q,
-                "distributed.quorum",
-                f"expected majority or a number of locations (1 to 99), got {q.value!r}"
-                if isinstance(q, yaml.ScalarNode)
-                else "expected majority or a number of locations (1 to 99)",
-            )
-            quorum = None
+    quorum = _quorum(r, f["quorum"]) if "quorum" in f else 0
     timeout = (
         _DISTRIBUTED_READERS["location_timeout"](
             r, f["location_timeout"], "distributed.location_timeout"
@@ -297,3 +282,19 @@ def read_distributed(r: Reader, node: yaml.Node | None) -> Distributed | None:
         )
         return None
     return Distributed(names, quorum, timeout, settle)
+
+
+def _quorum(r: Reader, q: yaml.Node) -> int | None:
+    """`distributed.quorum`: 0 for majority, else a number of locations (1 to 99)."""
+    if isinstance(q, yaml.ScalarNode) and q.value == "majority":
+        return 0
+    if isinstance(q, yaml.ScalarNode) and q.value.isdigit():
+        return r.integer(q, "distributed.quorum", 1, 99)
+    r.error(
+        q,
+        "distributed.quorum",
+        f"expected majority or a number of locations (1 to 99), got {q.value!r}"
+        if isinstance(q, yaml.ScalarNode)
+        else "expected majority or a number of locations (1 to 99)",
+    )
+    return None
