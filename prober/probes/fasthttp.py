@@ -236,22 +236,10 @@ class FastClient:
                 location = proto.location
                 if follow and location is not None and status in REDIRECT_CODES:
                     hops += 1
-                    if hops > check.max_redirects:
-                        outcome.failure = (
-                            Reason.REDIRECTS,
-                            f"more than {check.max_redirects} redirects",
-                        )
+                    nxt = _follow(request, location, status, hops, check, outcome)
+                    if nxt is None:
                         return
-                    assert status is not None
-                    try:
-                        request = _redirected(request, location, status, check.secret_headers)
-                    except ValueError as exc:
-                        outcome.status = None
-                        outcome.failure = (
-                            Reason.REDIRECTS,
-                            f"redirect to an invalid or non-HTTP URL ({exc.args[0]})",
-                        )
-                        return
+                    request = nxt
                     continue
                 outcome.location = location is not None
                 if keep:
@@ -324,6 +312,34 @@ class FastClient:
 
 def _sockaddr(family: int, ip: str, port: int) -> tuple[str, int] | tuple[str, int, int, int]:
     return (ip, port, 0, 0) if family == socket.AF_INET6 else (ip, port)
+
+
+def _follow(
+    request: Request,
+    location: str,
+    status: int | None,
+    hops: int,
+    check: Check,
+    outcome: Outcome,
+) -> Request | None:
+    """The request a redirect leads to; None, with the outcome's failure, when it is one
+    too many or its target is not a valid HTTP URL."""
+    if hops > check.max_redirects:
+        outcome.failure = (
+            Reason.REDIRECTS,
+            f"more than {check.max_redirects} redirects",
+        )
+        return None
+    assert status is not None
+    try:
+        return _redirected(request, location, status, check.secret_headers)
+    except ValueError as exc:
+        outcome.status = None
+        outcome.failure = (
+            Reason.REDIRECTS,
+            f"redirect to an invalid or non-HTTP URL ({exc.args[0]})",
+        )
+        return None
 
 
 def _redirected(
