@@ -22,6 +22,7 @@ Printed per scenario:
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import random
 import sys
 import time
@@ -29,7 +30,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from prober.config.model import Check, Component, Config, IncidentPolicy, Page, StatusPolicy
-from prober.confirm import CONFIRM_PROBES, JITTER, Confirmer, confirm_gap, down
+from prober.confirm import (
+    CONFIRM_PROBES,
+    EVIDENCE_BUDGET,
+    EVIDENCE_GAP,
+    JITTER,
+    Confirmer,
+    Evidence,
+    confirm_gap,
+    down,
+    sparse,
+)
 from prober.domain.effects import (
     ComponentStateChanged,
     Effect,
@@ -60,6 +71,7 @@ class Setting:
     interval: float
     per_round: int
     confirm: int = CONFIRM_PROBES  # confirmation rounds, as the runner sends them
+    evidence: int = EVIDENCE_BUDGET  # adaptive rounds per suspicion (0: off)
 
 
 DEFAULTS = Setting("defaults (15s, 1 request)", 15.0, 1)
@@ -93,6 +105,7 @@ class Run:
     effects: list[tuple[float, Effect]]
     shown: list[tuple[float, ComponentStatus]]  # at every regular round
     confirmations: int = 0
+    extra: int = 0  # adaptive rounds (Engine.undecided)
     rounds: int = 0
 
 
@@ -110,21 +123,32 @@ def simulate(
     engine = engine or Engine(config(setting))
     run = Run(engine, [], [])
     confirmer = Confirmer(setting.confirm)
+    evidence = Evidence(setting.evidence if sparse(setting.per_round, setting.interval) else 0)
     gap = confirm_gap(setting.interval, max(1, setting.confirm))
     pending: list[float] = []
+    extra: float | None = None  # the next adaptive round
     next_regular = start
     end = start + seconds
     ticked = start
     busy = False  # an incident open or a status not operational: tick every second
     while next_regular < end:  # bounded: every pass takes a pending or a regular round
         confirmation = bool(pending) and pending[0] < next_regular
+        adaptive = not confirmation and extra is not None and extra < next_regular
         if busy:
-            at0 = pending[0] if confirmation else next_regular
+            at0 = pending[0] if confirmation else extra if adaptive else next_regular
+            assert at0 is not None
             while ticked + 1.0 < at0:  # bounded by the gap to the next round
                 ticked += 1.0
                 busy = _apply(run, engine.tick(ticked), ticked, busy)
-        at = pending.pop(0) if confirmation else next_regular
-        if not confirmation:
+        if confirmation:
+            at = pending.pop(0)
+        elif adaptive:
+            assert extra is not None
+            at, extra = extra, None
+            confirmation = True  # for the confirmer: it starts no series
+            run.extra += 1
+        else:
+            at = next_regular
             next_regular += setting.interval
         p = truth(at)
         results = []
@@ -139,7 +163,7 @@ def simulate(
         busy = _apply(run, engine.observe(results, now) + engine.tick(now), now, busy)
         ticked = now
         run.rounds += 1
-        run.confirmations += confirmation
+        run.confirmations += confirmation and not adaptive
         if not confirmation:
             run.shown.append((at, engine.status_of("api")))
         # as the runner: the next confirmation is scheduled when one starts (rounds are
@@ -154,6 +178,14 @@ def simulate(
                 when = next_regular + gap  # after the regular round, as the runner
             pending.append(when)
             pending.sort()
+        # as the runner: while the engine is undecided, an extra round EVIDENCE_GAP later
+        # (none while a confirmation series runs: it already probes every second)
+        if confirmer.direction is not None:
+            extra = None
+        elif extra is None and evidence.want(engine.undecided("api")):
+            when = at + EVIDENCE_GAP * rng.uniform(1.0 - JITTER, 1.0 + JITTER)
+            if next_regular - when >= EVIDENCE_GAP / 2.0:
+                extra = when
         busy = busy or engine.status_of("api") is not OP
     return run
 
@@ -174,16 +206,16 @@ def opened_count(run: Run) -> int:
 
 def noise(
     days: float, other_days: float, seed: int, setting: Setting = EXAMPLE
-) -> list[tuple[float, float, int, float]]:
-    """(background, simulated days, false incidents, per day): `days` at 2% (the bar),
-    `other_days` at the other rates."""
+) -> list[tuple[float, float, int, float, float]]:
+    """(background, simulated days, false incidents, per day, probes per check and hour):
+    `days` at 2% (the bar), `other_days` at the other rates."""
     rows = []
     for pct in (0, 1, 2, 3, 4):
         span = days if pct == 2 else other_days
         rng = random.Random(seed * 100 + pct)
         run = simulate(lambda _t, p=pct / 100: p, span * 86400, rng, setting=setting)
         n = opened_count(run)
-        rows.append((pct / 100, span, n, n / span))
+        rows.append((pct / 100, span, n, n / span, run.rounds * setting.per_round / span / 24))
     return rows
 
 
@@ -305,12 +337,13 @@ def report(setting: Setting, args: argparse.Namespace) -> None:
     print(
         f"\n=== {setting.name}: degraded {policy.degraded:.0%}, partial {policy.partial:.0%},"
         f" major {policy.major:.0%}, recovery_time {policy.recovery_time:g}s,"
-        f" confirmation rounds {setting.confirm}"
+        f" confirmation rounds {setting.confirm}, adaptive rounds per suspicion"
+        f" {setting.evidence if sparse(setting.per_round, setting.interval) else 0}"
     )
     print("\nfalse incidents at background 500s")
-    print(f"{'background':>10} {'days':>5} {'incidents':>9} {'per day':>8}")
-    for rate, span, n, per_day in noise(args.days, args.other_days, args.seed, setting):
-        print(f"{rate:>10.0%} {span:>5g} {n:>9} {per_day:>8.3f}")
+    print(f"{'background':>10} {'days':>5} {'incidents':>9} {'per day':>8} {'probes/h':>9}")
+    for rate, span, n, per_day, load in noise(args.days, args.other_days, args.seed, setting):
+        print(f"{rate:>10.0%} {span:>5g} {n:>9} {per_day:>8.3f} {load:>9.1f}")
     print(f"\nsteady rates ({args.hours:g} simulated hours each, from the start of the rate)")
     print(
         f"{'rate':>5} {'band level':>22} {'time at band':>12} {'first at band':>13} "
@@ -354,10 +387,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--hours", type=float, default=6.0)
     ap.add_argument("--runs", type=int, default=20, help="episodes per scenario")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument(
+        "--evidence",
+        type=int,
+        default=EVIDENCE_BUDGET,
+        help="adaptive rounds per suspicion (0: off, as before adaptive sampling)",
+    )
     ap.add_argument("--setting", choices=[*SETTINGS, "both"], default="both", help="probe setting")
     args = ap.parse_args(argv)
     began = time.perf_counter()
     chosen = list(SETTINGS.values()) if args.setting == "both" else [SETTINGS[args.setting]]
+    chosen = [dataclasses.replace(s, evidence=args.evidence) for s in chosen]
     for setting in chosen:
         report(setting, args)
     print(f"\n(wall time {time.perf_counter() - began:.1f}s)")

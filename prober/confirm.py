@@ -29,6 +29,16 @@ from prober.probes.result import ProbeResult
 # its false-alarm rate controlled over time (prober/domain/state.py)
 CONFIRM_PROBES = 13
 CONFIRM_GAP = 1.0  # seconds between them (capped at interval / (CONFIRM_PROBES + 1))
+# Adaptive sampling: while the engine's statistics for a component are undecided
+# (Engine.undecided), its checks get an extra round every EVIDENCE_GAP seconds, at most
+# EVIDENCE_BUDGET per suspicion (a suspicion ends when the engine is decided again):
+# an hour of it at most, enough for the end of a half-hour 30% episode
+EVIDENCE_GAP = 1.0
+EVIDENCE_BUDGET = 3600
+# ... only for checks probed more sparsely than this (probes per second): a check with
+# 10 requests every 5 s already has the evidence; sampling exists to give one probe per
+# 15 s about as much, while the statistics are undecided
+EVIDENCE_RATE = 1.0
 JITTER = 0.1  # each gap is drawn in [1 - JITTER, 1 + JITTER] times the gap
 
 
@@ -98,3 +108,28 @@ class Confirmer:
         self.direction = None
         self.left = 0
         self.series += 1
+
+
+def sparse(requests_per_round: int, interval: float) -> bool:
+    """Whether a check is probed sparsely enough for adaptive sampling."""
+    return max(1, requests_per_round) / interval < EVIDENCE_RATE
+
+
+@dataclass(slots=True)
+class Evidence:
+    """Per-check adaptive sampling state: extra rounds spent in the current suspicion."""
+
+    budget: int = EVIDENCE_BUDGET
+    spent: int = 0
+
+    def want(self, undecided: bool) -> bool:
+        """After a round: True when another extra round is due (the statistics are
+        undecided and the suspicion's budget is not spent). A decided verdict ends the
+        suspicion and refills the budget."""
+        if not undecided:
+            self.spent = 0
+            return False
+        if self.spent >= self.budget:
+            return False
+        self.spent += 1
+        return True

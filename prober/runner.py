@@ -27,6 +27,12 @@ Design (sized for 10,000 checks on one core):
   that are still probing are cancelled, so no result of an old definition is reported
   after the reload; a round already inside `on_round` is allowed to finish.
 - `stop()`: no new rounds; running rounds get `grace` seconds, then are cancelled.
+- Adaptive rounds (prober/confirm.py Evidence): with `undecided` (component -> the
+  engine's statistics want more evidence now, Engine.undecided), a sparse check (under
+  one probe per second) gets an extra round about EVIDENCE_GAP after each of its rounds
+  while the answer is yes, at most `evidence` per suspicion, never beside a round in
+  flight nor during a confirmation series; counted in `evidence_rounds`; left out of
+  uptime as confirmation rounds are.
 - Confirmation rounds (prober/confirm.py): when a check's outcome changes (every probe
   failed, or it got through again), up to `confirm` extra rounds follow a couple of
   seconds apart, until a round disagrees with the change. They are ordinary rounds for
@@ -53,7 +59,18 @@ import structlog
 
 from prober.clock import Clock
 from prober.config.model import Check
-from prober.confirm import CONFIRM_PROBES, IN_CONFIRMATION, JITTER, Confirmer, confirm_gap, down
+from prober.confirm import (
+    CONFIRM_PROBES,
+    EVIDENCE_BUDGET,
+    EVIDENCE_GAP,
+    IN_CONFIRMATION,
+    JITTER,
+    Confirmer,
+    Evidence,
+    confirm_gap,
+    down,
+    sparse,
+)
 from prober.probes.result import ProbeResult, Reason
 
 ProbeFn = Callable[[Check], Awaitable[ProbeResult]]
@@ -71,6 +88,7 @@ TIMER_GRANULARITY = 0.001
 _DUE = 0
 _WATCHDOG = 1
 _CONFIRM = 2
+_EVIDENCE = 3
 # Confirmation rounds run beside a round still in flight only when they are at least this
 # far apart: closer ones would be one burst at one moment, not evidence spread over time
 # (an interval under 7 s gets its evidence from its regular rounds).
@@ -103,6 +121,8 @@ class _Slot:
     watchdog_round: int = -1  # round cancelled by the watchdog
     next_due: float = 0.0  # monotonic time of the next regular round
     confirmer: Confirmer = dataclasses.field(default_factory=Confirmer)
+    evidence: Evidence = dataclasses.field(default_factory=Evidence)
+    evidence_due: bool = False  # an adaptive round is scheduled
 
 
 class Runner:
@@ -117,12 +137,19 @@ class Runner:
         grace: float = 10.0,
         confirm: int = CONFIRM_PROBES,
         rng: random.Random | None = None,
+        undecided: Callable[[str], bool] | None = None,
+        evidence: int = EVIDENCE_BUDGET,
     ) -> None:
         if max_concurrency < 1:
             raise ValueError("max_concurrency must be at least 1")
         if confirm < 0:
             raise ValueError("confirm must be at least 0")
         self._confirm = confirm
+        # adaptive sampling (prober/confirm.py Evidence): component -> the engine wants
+        # more evidence now; None turns it off
+        self._undecided = undecided
+        self._evidence = evidence
+        self._extra = 0
         self._rng = rng or random.Random()
         self._confirmations = 0
         self._probe = probe
@@ -164,6 +191,12 @@ class Runner:
         return self._rounds
 
     @property
+    def evidence_rounds(self) -> int:
+        """Adaptive rounds started while the engine was undecided (also in
+        `rounds_started`)."""
+        return self._extra
+
+    @property
     def confirmation_rounds(self) -> int:
         """Confirmation rounds started (also counted in `rounds_started`)."""
         return self._confirmations
@@ -197,7 +230,12 @@ class Runner:
             if check.id in self._slots:
                 continue
             self._next_key += 1
-            slot = _Slot(check, self._next_key, confirmer=Confirmer(self._confirm))
+            slot = _Slot(
+                check,
+                self._next_key,
+                confirmer=Confirmer(self._confirm),
+                evidence=Evidence(self._evidence),
+            )
             self._slots[check.id] = slot
             self._by_key[slot.key] = slot
             fresh.append((slot, schedule_offset(check.id, check.interval)))
@@ -277,6 +315,8 @@ class Runner:
                     continue
                 if kind == _CONFIRM:
                     self._fire_confirmation(slot, when, now, series)
+                elif kind == _EVIDENCE:
+                    self._fire_evidence(slot, when, now)
                 else:
                     self._fire(slot, when, now)
             self._sleep_until = min(
@@ -340,6 +380,15 @@ class Runner:
         if more:
             self._schedule_confirmation(slot, now)
 
+    def _fire_evidence(self, slot: _Slot, due: float, now: float) -> None:
+        slot.evidence_due = False
+        if slot.confirmer.direction is not None:
+            return  # a confirmation series probes every second already
+        if slot.task is not None and not slot.task.done():
+            return  # never beside a round in flight: the next result asks again
+        self._extra += 1
+        self._launch(slot, due, now, confirmation=True)
+
     def _launch(self, slot: _Slot, due: float, now: float, confirmation: bool) -> None:
         check = slot.check
         slot.round_no += 1
@@ -374,6 +423,22 @@ class Runner:
         or end it when a round disagrees (prober/confirm.py)."""
         if slot.confirmer.after(down(results), confirmation) and not self._stopping:
             self._schedule_confirmation(slot, self._clock.monotonic())
+        if (
+            self._undecided is not None
+            and not self._stopping
+            and not slot.evidence_due
+            and slot.confirmer.direction is None
+            and sparse(slot.check.requests_per_round, slot.check.interval)
+            and slot.evidence.want(self._undecided(slot.check.component))
+        ):
+            # adaptive sampling: the engine is undecided about this component, one more
+            # round about EVIDENCE_GAP from now (none within half a gap of a regular one)
+            now = self._clock.monotonic()
+            when = now + EVIDENCE_GAP * self._rng.uniform(1.0 - JITTER, 1.0 + JITTER)
+            if slot.next_due - when >= EVIDENCE_GAP / 2.0:
+                slot.evidence_due = True
+                self._push(when, _EVIDENCE, slot, 0)
+                self._kick()
 
     def _schedule_confirmation(self, slot: _Slot, now: float) -> None:
         """The next round of the series, one gap (jittered) from `now`: scheduled when the

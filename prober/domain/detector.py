@@ -19,7 +19,9 @@ t_L (degraded 5%, partial 25%, major 50% by default):
 * Exit is symmetric, on the upper confidence bound: level L is *exited* when some
   trailing window (the newest 1, 2, ... buckets) of at least `min_samples` samples puts
   the rate below t_L with confidence 1 - EXIT_ALPHA (exact binomial lower tail). The
-  calm began at the start of the longest such window.
+  calm began at the start of the longest such window. This bound is a test per
+  evaluation, not over time: it applies only while the end test below has no episode
+  rate (state.py); with one, the end test alone leaves levels.
 * Latency is one more pair of arms, on the share of slow *rounds* (see state.py)
   against 1 - `latency_percentile`: one slow round is not sustained evidence and never
   reaches a status.
@@ -208,6 +210,10 @@ class Cusums:
                 if value > 0.0 and start is not None and (onset is None or start < onset):
                     onset = start
         return top, onset
+
+    def undecided(self, h: float) -> bool:
+        """Some arm has evidence (S > 0) that has not reached the bound yet."""
+        return any(0.0 < value < h for pair in self.s for value in pair)
 
     def reset_from(self, level: int) -> None:
         """Forget the evidence for levels >= `level` (0-based): after leaving them."""

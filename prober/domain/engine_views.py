@@ -48,6 +48,12 @@ class EngineViews:
         unreachable and no canary to tell: shown as the outage it may be)."""
         return self.guard.state
 
+    def undecided(self, component: str) -> bool:
+        """Whether the component's probe statistics want more evidence now (pure: the
+        runner may probe its checks sooner; see ComponentHealth.undecided)."""
+        health = self._health.get(component)
+        return health is not None and health.undecided()
+
     def status_of(self, component: str) -> ComponentStatus:
         return self._shown[component]
 

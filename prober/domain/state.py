@@ -21,11 +21,11 @@ The rule (documented here, it is what a status means; the statistics are in dete
   rounds is tested the same way against 1 - `latency_percentile`: sustained slowness
   (about ten slow rounds in a row at the defaults) gives at least
   `degraded_performance`; one slow round never does.
-* Exit (symmetric): a level is left when the trailing windows put the rate below its
-  threshold with 99% confidence (upper bound, see detector.py), or the end test says
-  the episode is over (detector.EndTest), or (sparse probing, when the end test has no
-  episode rate to judge) the whole window holds `min_samples` probes and not one
-  failure, and have done so for
+* Exit (symmetric): while the end test has an episode rate to judge, only the end test
+  (detector.EndTest, a CUSUM: its error is controlled over time) leaves levels, all of
+  them at once; without one, a level is left when the trailing windows put the rate
+  below its threshold with 99% confidence (upper bound, see detector.py), or the whole
+  window holds `min_samples` probes and not one failure, and have done so for
   `recovery_time`, counted from the start of that calm evidence (the first window
   without the failures), not from the moment the bound was crossed. The status drops
   straight to the highest level not left; the evidence for the levels above is reset.
@@ -114,6 +114,7 @@ def exits(
     minimum: int | None = None,
     ended_since: float | None = None,
     sparse: bool = True,
+    windows: bool = True,
 ) -> dict[ComponentStatus, float]:
     """Levels (up to `up_to`) the trailing windows put the rate below, with the start of
     the longest window that does so (see detector.py). `minimum`: the samples a trailing
@@ -121,14 +122,17 @@ def exits(
     `ended_since`: the episode is over by the end test (detector.EndTest), its calm
     since the change point: every level is left from then at the latest. `sparse`: the
     clean-window rule applies (only without an episode rate for the end test: at 30% a
-    clean window of 20 single probes comes about once a day)."""
+    clean window of 20 single probes comes about once a day). `windows`: the trailing
+    windows' 99% bounds apply (only without an episode rate too: a bound per window is
+    a test per evaluation, not controlled over time; with the rounds of adaptive
+    sampling a steady 30% or 60% fell out of its band through it)."""
     out: dict[ComponentStatus, float] = {}
     minimum = max(1, policy.min_samples if minimum is None else minimum)
     levels = [(s, t) for s, t in _thresholds(policy) if SEVERITY[s] <= SEVERITY[up_to]]
     if not levels:
         return out
     trailing = window.trailing(now)
-    for total, failures, start in trailing:
+    for total, failures, start in trailing if windows else ():
         if total < minimum:
             continue
         for status, threshold in levels:
@@ -303,6 +307,7 @@ class ComponentHealth:
             self.min_samples,
             self._ended(),
             not self.end.applies(),
+            not self.end.applies(),
         )
         hold = OP
         for status in (MAJOR, PARTIAL, DEGRADED):
@@ -344,6 +349,17 @@ class ComponentHealth:
             and self.policy.latency_threshold is None
             and self.failing_rounds == 0
         )
+
+    def undecided(self) -> bool:
+        """The statistics are in suspicion: a failure CUSUM arm above zero but below its
+        bound, or an open episode whose end test has begun to count but not decided. More
+        probes now decide sooner (see docs/DETECTION.md, adaptive sampling); the test is
+        per probe, so sampling faster while undecided does not change its error over time."""
+        if self.errors.undecided(self.h):
+            return True
+        if self.status is not OP and self.end.applies():
+            return 0.0 < self.end.s < self.h
+        return False
 
     def settled(self) -> bool:
         """Operational with nothing that time alone could change: `evaluate` is a no-op

@@ -82,7 +82,13 @@ class Service:
         self.pipeline = EffectPipeline(self.live, keeper, exporter, clock, settings.api_token)
         keeper.on_saved = self.pipeline.announce
         self.intake = Intake(self.live, self.pipeline, clock)
-        self.runner = Runner(probe, self.intake.on_round, clock, grace=settings.grace)
+        self.runner = Runner(
+            probe,
+            self.intake.on_round,
+            clock,
+            grace=settings.grace,
+            undecided=lambda component: self.live.engine.undecided(component),  # det11b
+        )
         exporter.track_in_flight(lambda: self.runner.in_flight)
         exporter.track_skipped_rounds(lambda: self.runner.skipped_rounds)
         self.upkeep = Upkeep(settings, self.pipeline, self.intake, sender, clock)

@@ -1,0 +1,97 @@
+"""Adaptive sampling (prober/confirm.py Evidence, Runner `undecided`) on virtual time."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import random
+
+from prober.clock import VirtualClock
+from prober.config.model import Check
+from prober.confirm import EVIDENCE_GAP, JITTER, Evidence, sparse
+from prober.probes.result import ProbeResult, Reason
+from prober.runner import Runner
+
+
+class Probe:
+    def __init__(self, clock: VirtualClock) -> None:
+        self.clock = clock
+        self.times: list[float] = []
+
+    async def probe(self, check: Check) -> ProbeResult:
+        self.times.append(self.clock.monotonic())
+        return ProbeResult(check.id, check.component, 0.0, Reason.OK, 0.01)
+
+    async def on_round(self, check: Check, results: list[ProbeResult], lag: float) -> None:
+        return None
+
+
+async def run(
+    undecided_until: float, seconds: float, budget: int = 3600
+) -> tuple[list[float], Runner]:
+    clock = VirtualClock()
+    target = Probe(clock)
+    start = clock.monotonic()
+
+    def undecided(component: str) -> bool:
+        assert component == "api"
+        return clock.monotonic() - start < undecided_until
+
+    runner = Runner(
+        target.probe,
+        target.on_round,
+        clock,
+        rng=random.Random(3),
+        undecided=undecided,
+        evidence=budget,
+    )
+    check = Check(id="c", component="api", url="http://127.0.0.1:1/", interval=15.0)
+    runner.start([check])
+    await clock.advance(seconds)
+    stopper = asyncio.ensure_future(runner.stop())
+    await clock.advance(20.0)
+    await stopper
+    first = target.times[0]
+    return [t - first for t in target.times], runner
+
+
+def test_evidence_budget_per_suspicion() -> None:
+    e = Evidence(budget=2)
+    assert e.want(True) and e.want(True)
+    assert not e.want(True)  # spent
+    assert not e.want(False)  # decided: the suspicion ends, the budget refills
+    assert e.want(True)
+
+
+async def test_while_undecided_the_check_is_probed_about_every_gap() -> None:
+    times, runner = await run(undecided_until=30.0, seconds=60.0)
+    early = [t for t in times if t < 29.0]
+    assert len(early) >= 24  # two regular rounds and extra ones about a second apart
+    gaps = [b - a for a, b in itertools.pairwise(early)]
+    assert all(g <= EVIDENCE_GAP * (1 + JITTER) * 1.5 + 1e-9 for g in gaps), gaps
+    assert all(g >= EVIDENCE_GAP / 2.0 - 1e-9 for g in gaps), gaps  # never a burst
+    regular = [t for t in times if abs(t / 15 - round(t / 15)) < 1e-6]
+    assert runner.evidence_rounds == len(times) - len(regular)
+
+
+async def test_a_decided_engine_gets_only_the_regular_rounds() -> None:
+    times, runner = await run(undecided_until=0.0, seconds=60.0)
+    assert times == [0.0, 15.0, 30.0, 45.0]
+    assert runner.evidence_rounds == 0
+
+
+async def test_the_extra_rounds_stop_when_the_budget_is_spent() -> None:
+    times, runner = await run(undecided_until=1e9, seconds=120.0, budget=5)
+    assert runner.evidence_rounds == 5
+    assert [t for t in times if t > 20.0] == [30.0, 45.0, 60.0, 75.0, 90.0, 105.0]
+
+
+async def test_the_regular_schedule_does_not_move_with_extra_rounds() -> None:
+    times, _ = await run(undecided_until=1e9, seconds=60.0)
+    regular = [t for t in times if abs(t / 15 - round(t / 15)) < 1e-6]
+    assert regular == [0.0, 15.0, 30.0, 45.0]
+
+
+def test_only_sparse_checks_get_adaptive_rounds() -> None:
+    assert sparse(1, 15.0)
+    assert not sparse(10, 5.0)  # two probes per second: the regular rounds suffice
