@@ -152,6 +152,13 @@ def execute(
             raise KeyError(cmd.incident_id)
         effects = human.postmortem(stored, now, cmd.body)
         return effects, incident_of(effects)
+    return _desk(engine, cmd, now)
+
+
+def _desk(
+    engine: Engine, cmd: ScheduleMaintenance | ChangeMaintenance | EndMaintenance, now: float
+) -> tuple[list[Effect], Window]:
+    """A maintenance command: the desk's window, then who is in maintenance, at once."""
     desk = engine.desk
     window: Window
     if isinstance(cmd, ScheduleMaintenance):

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from prober.domain.incidents import digest_id
+from prober.domain.incident_record import digest_id
 from prober.domain.policy import Maintenance
 
 MAX_WINDOWS = 500

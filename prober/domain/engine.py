@@ -28,20 +28,17 @@ from typing import Any
 
 from prober.domain import maintenance
 from prober.domain import traffic as signal
-from prober.domain.codec import StateDelta, engine_row
 from prober.domain.desk import Desk
 from prober.domain.effects import ComponentStateChanged, Effect, NetworkHealthChanged
-from prober.domain.incident import Incident
+from prober.domain.engine_state import STATE_VERSION as STATE_VERSION
+from prober.domain.engine_state import EngineState
+from prober.domain.engine_views import EngineViews
 from prober.domain.incidents import IncidentBook, bad
-from prober.domain.network import LOST, NetworkGuard
+from prober.domain.network import LOST, NetworkGuard, Verdict
 from prober.domain.observation import ProbeResult
 from prober.domain.policy import Config, Maintenance
-from prober.domain.snapshot import ComponentView, MaintenanceWindow
 from prober.domain.state import DEFAULT_RATE, OP, ComponentHealth, Sample
 from prober.domain.status import ComponentStatus, Impact, IncidentStatus
-
-STATE_VERSION = 1
-MAINTENANCE_HORIZON_DAYS = 7.0
 
 
 def hold_limit(config: Config) -> float:
@@ -63,7 +60,7 @@ def _rates(config: Config, traffic: bool = False) -> dict[str, float]:
     return {cid: rate or DEFAULT_RATE for cid, rate in rates.items()}
 
 
-class Engine:
+class Engine(EngineState, EngineViews):
     def __init__(self, config: Config, state: Mapping[str, Any] | None = None) -> None:
         self.config = config
         self._health: dict[str, ComponentHealth] = {}  # from the probes
@@ -79,13 +76,7 @@ class Engine:
         self._bad: set[str] = set()  # components whose shown status is bad
         self._uncreated: set[str] = set()  # components never evaluated yet
         self._stepped_at: float | None = None  # `now` of the last call that may step
-        # Persistence (`state_delta`): components changed since the last delta; the next
-        # delta is complete (every component) after construction and after a reconfigure.
-        self._dirty: set[str] = set()
-        self._complete = True
-        self._saved_tracks: dict[str, Any] = {}  # the guard's tracks as last given out
-        self._tracks_unsure = False  # the guard was not quiet: compare all its tracks
-        self._given: dict[str, Incident] = {}  # open incidents as last given out
+        self._start_tracking()  # persistence (engine_state.py)
         self.book = IncidentBook(config.incidents, self._names(config), self._groups(config))
         self.desk = Desk()  # maintenances scheduled by people (desk.py)
         self.guard = NetworkGuard({}, hold_limit(config))
@@ -192,6 +183,18 @@ class Engine:
         effects: list[Effect] = []
         if verdict.health is not None:
             effects.append(NetworkHealthChanged(verdict.health, now))
+        touched = self._record_verdict(component, verdict)
+        self._stepped_at = now
+        changed = self._evaluate_some(now, touched)
+        effects.extend(changed)
+        due = self.book.due
+        if changed or (due is not None and now >= due):
+            effects.extend(self._step(now))
+        return effects
+
+    def _record_verdict(self, component: str, verdict: Verdict) -> list[str]:
+        """Record the guard's rounds (reasons caught up first); the components touched,
+        `component` first, in config order when more than one."""
         touched = [component]
         recorded = [
             (comp, r)
@@ -208,13 +211,7 @@ class Engine:
                 self._health[comp].record_round(round_samples, cid)
         if len(touched) > 1:
             touched.sort(key=self._position.__getitem__)
-        self._stepped_at = now
-        changed = self._evaluate_some(now, touched)
-        effects.extend(changed)
-        due = self.book.due
-        if changed or (due is not None and now >= due):
-            effects.extend(self._step(now))
-        return effects
+        return touched
 
     def _traffic_round(
         self, component: str, results: Sequence[ProbeResult], now: float
@@ -399,147 +396,3 @@ class Engine:
         """After a person changed the desk: re-evaluate who is in maintenance, at once."""
         self._maintenance = (0.0, 0.0, self._maintenance[2])
         return self.tick(now)
-
-    # -- views ---------------------------------------------------------------------------
-
-    @property
-    def network_healthy(self) -> bool:
-        return self.guard.healthy
-
-    @property
-    def network_state(self) -> str:
-        """`ok`, `lost` (canaries confirm prober's own loss) or `unverified` (every target
-        unreachable and no canary to tell: shown as the outage it may be)."""
-        return self.guard.state
-
-    def undecided(self, component: str) -> bool:
-        """Whether the component's probe statistics want more evidence now (pure: the
-        runner may probe its checks sooner; see ComponentHealth.undecided)."""
-        health = self._health.get(component)
-        return health is not None and health.undecided()
-
-    def status_of(self, component: str) -> ComponentStatus:
-        return self._shown[component]
-
-    def component_views(self, now: float) -> list[ComponentView]:
-        views = []
-        for position, comp in enumerate(self.config.components, start=1):
-            health = self._health[comp.id]
-            counts = signal.driver(health, self.signals.health.get(comp.id)).window.counts(now)
-            views.append(
-                ComponentView(
-                    id=comp.id,
-                    name=comp.name,
-                    group=comp.group,
-                    description=comp.description,
-                    position=position,
-                    status=self._shown[comp.id],
-                    failure_ratio=counts.ratio,
-                    samples=counts.total,
-                    latency_p95=health.window.percentile(now, 0.95),
-                    created_at=self._created.get(comp.id, now),
-                    updated_at=self._updated.get(comp.id, self._created.get(comp.id, now)),
-                )
-            )
-        return views
-
-    def open_incidents(self) -> list[Incident]:
-        return self.book.open_incidents()
-
-    def maintenance_windows(self, now: float) -> list[MaintenanceWindow]:
-        """Active and upcoming (next 7 days) maintenance occurrences."""
-        return maintenance.upcoming(self._all_maintenances(), now, MAINTENANCE_HORIZON_DAYS)
-
-    # -- persistence ---------------------------------------------------------------------
-
-    def _component_state(self, cid: str) -> dict[str, Any]:
-        return {
-            "health": self._health[cid].to_state(),
-            **self.signals.to_state(cid),
-            "shown": self._shown[cid].value,
-            "created_at": self._created.get(cid),
-            "updated_at": self._updated.get(cid),
-        }
-
-    def to_state(self) -> dict[str, Any]:
-        self._catch_up_reasons(self._bad)
-        return {
-            "version": STATE_VERSION,
-            "components": {cid: self._component_state(cid) for cid in self._health},
-            "incidents": self.book.to_state(),
-            "network": self.guard.to_state(),
-            "desk": self.desk.to_state(),
-        }
-
-    def state_delta(self) -> StateDelta:
-        """The state rows changed since the previous call (codec.StateDelta): the engine
-        row, and a row per component evaluated, recorded into or otherwise changed since
-        (its guard tracks compared with those last given out). `join_state` of all the
-        rows given out so far, applied in order, with the open incidents as the effects and
-        the deltas' `incidents` left them, equals `to_state()`."""
-        self._catch_up_reasons(self._bad)
-        if self._complete or self._tracks_unsure:  # O(checks): compare every track
-            tracks = self.guard.tracks_state(self.guard.tracks)
-            saved = self._saved_tracks
-            for check_id, track in tracks.items():
-                if saved.get(check_id) != track:
-                    comp = self._check_component.get(check_id)
-                    if comp is not None:
-                        self._dirty.add(comp)
-            self._saved_tracks = tracks
-        wanted = set(self._health) if self._complete else self._dirty & set(self._health)
-        by_component: dict[str, dict[str, Any]] = {cid: {} for cid in wanted}
-        for cid in wanted:
-            mine = self.guard.tracks_state(self._checks_of.get(cid, ()))
-            by_component[cid] = mine
-            self._saved_tracks.update(mine)
-        self._tracks_unsure = not self.guard.quiet
-        rows = {
-            cid: {**self._component_state(cid), "tracks": by_component[cid]}
-            for cid in self._health
-            if cid in wanted
-        }
-        network = self.guard.to_state(tracks=False)
-        book = self.book.to_state()
-        row = engine_row(
-            {
-                "version": STATE_VERSION,
-                "incidents": book,
-                "network": network,
-                "desk": self.desk.to_state(),
-            }
-        )
-        records = self.book.records
-        changed = tuple(
-            r.incident for i, r in records.items() if self._given.get(i) is not r.incident
-        )
-        self._given = {i: r.incident for i, r in records.items()}
-        delta = StateDelta(row, rows, self._complete, changed)
-        self._dirty = set()
-        self._complete = False
-        return delta
-
-    def _load(self, state: Mapping[str, Any]) -> None:
-        version = int(state.get("version", 0))
-        if version > STATE_VERSION:
-            raise ValueError(f"domain state version {version} is newer than {STATE_VERSION}")
-        for cid, data in state.get("components", {}).items():
-            if cid not in self._health:
-                continue
-            policy = self._health[cid].policy
-            self._health[cid] = ComponentHealth.from_state(policy, data["health"], self._rates[cid])
-            self.signals.load(cid, policy, data)
-            self._shown[cid] = ComponentStatus(data.get("shown", "operational"))
-            if data.get("created_at") is not None:
-                self._created[cid] = float(data["created_at"])
-            if data.get("updated_at") is not None:
-                self._updated[cid] = float(data["updated_at"])
-        self.book = IncidentBook(
-            self.config.incidents,
-            self._names(self.config),
-            self._groups(self.config),
-            state.get("incidents"),
-        )
-        self.guard.load_state(state.get("network", {}))
-        self.desk = Desk(state.get("desk"))
-        self._reindex()

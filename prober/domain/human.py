@@ -20,7 +20,8 @@ from dataclasses import replace
 
 from prober.domain.effects import Effect, IncidentOpened, IncidentUpdated
 from prober.domain.incident import AffectedComponent, Incident, IncidentUpdate
-from prober.domain.incidents import HUMAN_STATUSES, IncidentBook, _Record, digest_id
+from prober.domain.incident_record import HUMAN_STATUSES, Record, digest_id
+from prober.domain.incidents import IncidentBook
 from prober.domain.snapshot import ComponentView
 from prober.domain.state import SEVERITY, worse
 from prober.domain.status import IMPACT_OF_STATUS, ComponentStatus, Impact, IncidentStatus
@@ -82,7 +83,7 @@ def open_incident(
         digest_id(f"{iid}/update/1"), iid, status, body, now, affected, automatic=False
     )
     incident = replace(incident, updates=(update,))
-    rec = _Record(incident, HUMAN_KEY, members, dict(members), worst, now, human=True, renamed=True)
+    rec = Record(incident, HUMAN_KEY, members, dict(members), worst, now, human=True, renamed=True)
     book.records[iid] = rec
     book._reindex()
     return [IncidentOpened(incident)]
@@ -140,7 +141,7 @@ def edit_incident(
     return effects
 
 
-def _describe(rec: _Record, impact: Impact | None, changed_components: bool) -> str:
+def _describe(rec: Record, impact: Impact | None, changed_components: bool) -> str:
     parts = []
     if changed_components:
         parts.append("Affected components updated.")

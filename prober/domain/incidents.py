@@ -32,84 +32,25 @@ Rules (the engine calls `step` with every component's status after each change):
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any
 
 from prober.domain import wording
-from prober.domain.codec import incident_from_dict, incident_to_dict
 from prober.domain.effects import Effect, IncidentOpened, IncidentResolved, IncidentUpdated
 from prober.domain.hold import still_held
-from prober.domain.incident import AffectedComponent, Incident, IncidentUpdate
+from prober.domain.incident import Incident, IncidentUpdate
+from prober.domain.incident_record import HUMAN_STATUSES as HUMAN_STATUSES
+from prober.domain.incident_record import IDENT, INV, MON, RES, Record
+from prober.domain.incident_record import bad as bad
+from prober.domain.incident_record import digest_id as digest_id
 from prober.domain.policy import IncidentPolicy
-from prober.domain.state import OP, SEVERITY, worse
+from prober.domain.state import OP, worse
 from prober.domain.status import IMPACT_OF_STATUS, ComponentStatus, Impact, IncidentStatus
 
-INV = IncidentStatus.INVESTIGATING
-IDENT = IncidentStatus.IDENTIFIED
-MON = IncidentStatus.MONITORING
-RES = IncidentStatus.RESOLVED
-HUMAN_STATUSES = frozenset({INV, IDENT, MON, RES})
 CLOSED_MEMORY = 200  # resolved ids remembered, so writes to them are refused clearly
 DUE_SLACK = 1e-6  # seconds: `due` errs early, never late
-
-
-def digest_id(text: str) -> str:
-    raw = hashlib.sha256(text.encode()).digest()
-    return base64.b32encode(raw).decode().lower()[:12]
-
-
-def bad(status: ComponentStatus) -> bool:
-    return SEVERITY[status] > 0
-
-
-@dataclass
-class _Record:
-    incident: Incident
-    key: str | None
-    members: dict[str, ComponentStatus]  # current status, in join order
-    announced: dict[str, ComponentStatus]  # as listed by the last update
-    worst: ComponentStatus
-    last_update_at: float
-    ok_since: float | None = None
-    reasons: dict[str, dict[str, int]] = field(default_factory=dict)
-    human: bool = False  # opened by a person (human.py): the engine never advances it
-    renamed: bool = False  # named by a person: automatic updates keep the name
-
-    def to_state(self) -> dict[str, Any]:
-        return {
-            "incident": incident_to_dict(self.incident),
-            "key": self.key,
-            "members": [[c, s.value] for c, s in self.members.items()],
-            "announced": [[c, s.value] for c, s in self.announced.items()],
-            "worst": self.worst.value,
-            "last_update_at": self.last_update_at,
-            "ok_since": self.ok_since,
-            "reasons": self.reasons,
-            "human": self.human,
-            "renamed": self.renamed,
-        }
-
-    @classmethod
-    def from_state(cls, d: dict[str, Any]) -> _Record:
-        return cls(
-            incident=incident_from_dict(d["incident"]),
-            key=d.get("key"),
-            members={str(c): ComponentStatus(s) for c, s in d["members"]},
-            announced={str(c): ComponentStatus(s) for c, s in d["announced"]},
-            worst=ComponentStatus(d["worst"]),
-            last_update_at=float(d["last_update_at"]),
-            ok_since=d.get("ok_since"),
-            reasons={
-                str(c): {str(k): int(v) for k, v in r.items()}
-                for c, r in d.get("reasons", {}).items()
-            },
-            human=bool(d.get("human", False)),
-            renamed=bool(d.get("renamed", False)),
-        )
 
 
 class IncidentBook:
@@ -126,7 +67,7 @@ class IncidentBook:
         self.names = dict(names)
         self.groups = dict(groups)
         self.seq = 0
-        self.records: dict[str, _Record] = {}
+        self.records: dict[str, Record] = {}
         self.suppressed: set[str] = set()
         # Status of each suppressed component when a person resolved its incident: the
         # resolve holds unless the component gets worse than that (human.still_held).
@@ -137,7 +78,7 @@ class IncidentBook:
         if state:
             self.seq = int(state.get("seq", 0))
             for d in state.get("records", []):
-                rec = _Record.from_state(d)
+                rec = Record.from_state(d)
                 self.records[rec.incident.id] = rec
             self.suppressed = set(state.get("suppressed", []))
             self.held = {str(c): ComponentStatus(s) for c, s in state.get("held", {}).items()}
@@ -177,7 +118,7 @@ class IncidentBook:
         self.due = due
         self._member_of = {c: rid for rid, rec in self.records.items() for c in rec.members}
 
-    def _due_of(self, rec: _Record) -> float | None:
+    def _due_of(self, rec: Record) -> float | None:
         if rec.human:
             return None
         if not rec.members:
@@ -189,7 +130,7 @@ class IncidentBook:
         desired = current
         if all_ok and current in (INV, IDENT):
             desired = MON
-        elif current is MON and self._worsened(rec):
+        elif current is MON and rec.worsened():
             desired = INV
         if rec.members != rec.announced or desired is not current:
             return rec.last_update_at + self.policy.min_update_spacing - DUE_SLACK
@@ -276,7 +217,7 @@ class IncidentBook:
         self._reindex()
         return effects
 
-    def _latest(self, key: str | None) -> _Record | None:
+    def _latest(self, key: str | None) -> Record | None:
         found = None
         for rec in self.records.values():
             if rec.key == key and not rec.human:
@@ -291,7 +232,7 @@ class IncidentBook:
         starts: Mapping[str, float | None],
         reasons: Mapping[str, Mapping[str, int]],
         now: float,
-    ) -> _Record:
+    ) -> Record:
         self.seq += 1
         iid = digest_id(f"incident/{self.seq}/{now!r}/{comps[0]}")
         known = [t for c in comps if (t := starts.get(c)) is not None]
@@ -309,17 +250,17 @@ class IncidentBook:
             updated_at=now,
             group=key,
         )
-        rec = _Record(incident, key, members, {}, worst, now)
+        rec = Record(incident, key, members, {}, worst, now)
         rec.reasons = {c: dict(reasons[c]) for c in comps if reasons.get(c)}
-        affected = self._affected(rec)
-        body = wording.opened_body(affected, self._reasons(rec))
+        affected = rec.affected(self.names)
+        body = wording.opened_body(affected, rec.merged_reasons())
         self._write(rec, INV, body, now, automatic=True)
         self.records[iid] = rec
         return rec
 
     def _advance(
         self,
-        rec: _Record,
+        rec: Record,
         statuses: Mapping[str, ComponentStatus],
         reasons: Mapping[str, Mapping[str, int]],
         now: float,
@@ -327,41 +268,19 @@ class IncidentBook:
     ) -> list[Effect]:
         if not rec.members:
             return []  # every member was removed from the config: waits for a human
-        for comp in rec.members:
-            status = statuses.get(comp, OP)
-            if status is ComponentStatus.UNDER_MAINTENANCE:
-                # Maintenance began during the episode: its state is frozen as last seen
-                # (never "operational again" while it may still fail); after the window
-                # the same incident goes on from what the probes say then.
-                status = rec.members[comp]
-            rec.members[comp] = status
-            rec.worst = worse(rec.worst, status)
-            if reasons.get(comp):
-                rec.reasons[comp] = dict(reasons[comp])
-        all_ok = not any(bad(s) for s in rec.members.values())
-        if not all_ok:
-            rec.ok_since = None
-            if rec.incident.recovered_at is not None:  # a relapse: not recovered after all
-                rec.incident = replace(rec.incident, recovered_at=None)
-        elif rec.ok_since is None:
-            rec.ok_since = now
-            known = [t for c in rec.members if recovered and (t := recovered(c)) is not None]
-            last = max(known, default=now)
-            rec.incident = replace(
-                rec.incident, recovered_at=max(rec.incident.started_at, min(last, now))
-            )
+        all_ok = rec.refresh(statuses, reasons, now, recovered)
         current = rec.incident.status
         desired = current
         relapse = False
         if all_ok and current in (INV, IDENT):
             desired = MON
-        elif current is MON and self._worsened(rec):
+        elif current is MON and rec.worsened():
             desired, relapse = INV, True
         changed = rec.members != rec.announced or desired is not current
         if changed:
             if now - rec.last_update_at < self.policy.min_update_spacing:
                 return []
-            affected = self._affected(rec)
+            affected = rec.affected(self.names)
             if desired is MON:
                 body = wording.monitoring_body()
             else:
@@ -373,12 +292,6 @@ class IncidentBook:
                 body = wording.resolved_body(self.policy.quiet_period)
                 return [self._write(rec, RES, body, now, automatic=True)]
         return []
-
-    def _worsened(self, rec: _Record) -> bool:
-        return any(
-            bad(s) and SEVERITY[s] > SEVERITY[rec.announced.get(c, OP)]
-            for c, s in rec.members.items()
-        )
 
     # -- human writes --------------------------------------------------------------------
 
@@ -409,29 +322,11 @@ class IncidentBook:
 
     # -- writing updates -----------------------------------------------------------------
 
-    def _affected(self, rec: _Record) -> tuple[AffectedComponent, ...]:
-        return tuple(
-            AffectedComponent(
-                code=c,
-                name=self.names.get(c, c),
-                old_status=rec.announced.get(c, OP),
-                new_status=s,
-            )
-            for c, s in rec.members.items()
-        )
-
-    def _reasons(self, rec: _Record) -> dict[str, int]:
-        out: dict[str, int] = {}
-        for counts in rec.reasons.values():
-            for k, v in counts.items():
-                out[k] = out.get(k, 0) + v
-        return out
-
     def _write(
-        self, rec: _Record, status: IncidentStatus, body: str, now: float, automatic: bool
+        self, rec: Record, status: IncidentStatus, body: str, now: float, automatic: bool
     ) -> Effect:
         inc = rec.incident
-        affected = self._affected(rec)
+        affected = rec.affected(self.names)
         update = IncidentUpdate(
             id=digest_id(f"{inc.id}/update/{len(inc.updates) + 1}"),
             incident_id=inc.id,
@@ -449,7 +344,7 @@ class IncidentBook:
         name = inc.name
         if (automatic and not rec.renamed) or not name:
             names = [self.names.get(c, c) for c in rec.members]
-            name = wording.title(self.policy.title_template, names, self._reasons(rec), rec.key)
+            name = wording.title(self.policy.title_template, names, rec.merged_reasons(), rec.key)
         rec.incident = replace(
             inc,
             name=name,

@@ -84,6 +84,15 @@ class StateCollector(Collector):
         self.latency_totals: Callable[[str], tuple[int, float]] = lambda _: (0, 0.0)
 
     def collect(self) -> Iterator[Metric]:
+        yield from self._process_families()
+        yield from self._component_families()
+        yield from self._incident_families()
+        yield from self._store_families()
+        yield from self._leader_families()
+        yield from self._webhook_families()
+
+    def _process_families(self) -> Iterator[Metric]:
+        """Checks, scheduler, probes in flight, config reloads, network, build."""
         yield GaugeMetricFamily(
             "prober_checks", "Checks in the running configuration.", self.checks
         )
@@ -120,7 +129,8 @@ class StateCollector(Collector):
         )
         build.add_metric([self.version, platform.python_version()], 1)
         yield build
-        yield from self._component_families()
+
+    def _incident_families(self) -> Iterator[Metric]:
         yield GaugeMetricFamily(
             "prober_incidents_open", "Incidents not yet resolved.", self.incidents_open
         )
@@ -144,6 +154,8 @@ class StateCollector(Collector):
         yield self.incident_duration.family(
             "prober_incident_duration_seconds", "From an incident's start to its resolution."
         )
+
+    def _store_families(self) -> Iterator[Metric]:
         errors = CounterMetricFamily(
             "prober_store_errors", "Failed store operations.", labels=["operation"]
         )
@@ -155,6 +167,8 @@ class StateCollector(Collector):
             "1 when the last store write succeeded, else 0.",
             self.store_healthy,
         )
+
+    def _leader_families(self) -> Iterator[Metric]:
         yield GaugeMetricFamily(
             "prober_leader",
             "1 on the replica that leads (runs the incident engine, sends webhooks), else 0.",
@@ -170,6 +184,8 @@ class StateCollector(Collector):
             "When the current leader was elected (Unix time).",
             self.leader_elected_at,
         )
+
+    def _webhook_families(self) -> Iterator[Metric]:
         deliveries = CounterMetricFamily(
             "prober_webhook_deliveries",
             "Webhook delivery attempts by outcome.",

@@ -6,11 +6,12 @@ runs side by side with it.
 aiohttp's client costs about 0.4 ms of CPU per request with a fresh connection here, more
 than half of what a probe may cost. This client is asyncio's low-level API only:
 `loop.create_connection` (with `ssl=` for https, so TLS is asyncio's own), the request
-written as one prepared bytes object (cached per check), and the response read by
-`prober.probes.response.ResponseProtocol` (llhttp) into one future. A host with several
-addresses is connected with Happy Eyeballs (RFC 8305, `aiohappyeyeballs` as aiohttp uses
-it): one dead address costs 250 ms, not the deadline. One deadline (`asyncio.timeout`)
-covers DNS, connect, TLS, every redirect hop, headers and body.
+written as one prepared bytes object (`prober.probes.prepared`, cached per check), and
+the response read by `prober.probes.response.ResponseProtocol` (llhttp) into one future.
+A host with several addresses is connected with Happy Eyeballs (RFC 8305,
+`aiohappyeyeballs` as aiohttp uses it): one dead address costs 250 ms, not the deadline.
+One deadline (`asyncio.timeout`) covers DNS, connect, TLS, every redirect hop, headers
+and body.
 
 Names are resolved by `prober.probes.dns` (c-ares, shared lookups, TTL-bound cache), the
 same resolver the aiohttp engine uses; an IP-literal host is never resolved. Phase timings
@@ -28,34 +29,23 @@ URL, and header values with control characters (which the config loader refuses)
 from __future__ import annotations
 
 import asyncio
-import ipaddress
-import re
 import socket
 import ssl
 from collections.abc import Callable
 
 import aiohappyeyeballs
-from yarl import URL
 
 from prober.config.model import Check
 from prober.probes import expect
-from prober.probes.decoding import ACCEPT_ENCODING
 from prober.probes.dns import Addr, Resolver
 from prober.probes.egress import EgressRefused, permitted
 from prober.probes.failures import classify_os
+from prober.probes.prepared import Request, redirected
 from prober.probes.response import REDIRECT_CODES, ResponseProtocol
 from prober.probes.result import Reason
 from prober.probes.timing import ProbeTiming, _now
 
 HAPPY_EYEBALLS_DELAY = 0.25  # seconds between attempts (RFC 8305 5; aiohttp's default)
-USER_AGENT = "prober/0.1"
-_DEFAULTS = (("User-Agent", USER_AGENT), ("Accept", "*/*"), ("Accept-Encoding", ACCEPT_ENCODING))
-_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
-_TARGET = re.compile(r"[\x21-\x7e]+")
-_HOST = re.compile(r"[A-Za-z0-9._~:%-]+")
-_BAD_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
-_DROPPED = frozenset({"connection", "content-length", "host", "transfer-encoding", "keep-alive"})
-_CROSS_ORIGIN_DROPPED = frozenset({"authorization", "cookie", "proxy-authorization", "host"})
 _CACHE_MAX = 16384
 
 ExpiryFn = Callable[[tuple[str, int], object], "float | None"]
@@ -73,92 +63,6 @@ class Outcome:
         self.charset: str | None = None
         self.location = False
         self.failure: tuple[Reason, str] | None = None
-
-
-class Request:
-    """One prepared request: where to connect and the exact bytes to send."""
-
-    __slots__ = (
-        "addrs",
-        "body",
-        "data",
-        "headers",
-        "host",
-        "https",
-        "method",
-        "origin",
-        "port",
-        "server_name",
-        "url",
-    )
-
-    def __init__(
-        self,
-        url: str | URL,
-        method: str,
-        headers: tuple[tuple[str, str], ...],
-        body: bytes | None,
-        server_name: str | None,
-    ) -> None:
-        """Raises ValueError for what the lean client does not send (see module doc).
-
-        The URL is read by yarl as aiohttp reads it: an international name becomes its
-        IDNA 2008 A-label (UTS 46), a path or query with spaces or non-ASCII characters
-        is percent-encoded (UTF-8)."""
-        parsed = url if isinstance(url, URL) else URL(url)
-        scheme = parsed.scheme.lower()
-        if scheme not in ("http", "https"):
-            raise ValueError("scheme")
-        if parsed.raw_user is not None or parsed.raw_password is not None:
-            raise ValueError("userinfo")
-        host = parsed.raw_host
-        if not host or _HOST.fullmatch(host) is None:
-            raise ValueError("host")
-        port = parsed.port
-        if port is None:
-            raise ValueError("port")
-        target = parsed.raw_path_qs or "/"
-        if _TARGET.fullmatch(target) is None or _TOKEN.fullmatch(method) is None:
-            raise ValueError("target")
-        host_header = parsed.host_port_subcomponent or host
-        try:
-            ip = ipaddress.ip_address(host)
-        except ValueError:
-            self.addrs: list[Addr] | None = None
-        else:
-            family = socket.AF_INET6 if ip.version == 6 else socket.AF_INET
-            self.addrs = [(family, host, port)]
-        names = {name.lower() for name, _ in headers}
-        lines = [f"{method} {target} HTTP/1.1"]
-        if "host" not in names:
-            lines.append(f"Host: {host_header}")
-        for name, value in _DEFAULTS:
-            if name.lower() not in names:
-                lines.append(f"{name}: {value}")
-        for name, value in headers:
-            if _TOKEN.fullmatch(name) is None or _BAD_VALUE.search(value) is not None:
-                raise ValueError("header")
-            lower = name.lower()
-            if lower not in _DROPPED or lower == "host":
-                lines.append(f"{name}: {value}")
-        if body is not None:
-            lines.append(f"Content-Length: {len(body)}")
-            if "content-type" not in names:
-                lines.append("Content-Type: application/octet-stream")
-        elif method in ("POST", "PUT", "PATCH"):
-            lines.append("Content-Length: 0")
-        lines.append("Connection: close\r\n\r\n")
-        data = "\r\n".join(lines).encode("utf-8")
-        self.data = data + body if body else data
-        self.url = parsed
-        self.method = method
-        self.headers = headers
-        self.body = body
-        self.host = host
-        self.port = port
-        self.https = scheme == "https"
-        self.server_name = server_name or host
-        self.origin = (scheme, host, port)
 
 
 class FastClient:
@@ -221,22 +125,10 @@ class FastClient:
                 location = proto.location
                 if follow and location is not None and status in REDIRECT_CODES:
                     hops += 1
-                    if hops > check.max_redirects:
-                        outcome.failure = (
-                            Reason.REDIRECTS,
-                            f"more than {check.max_redirects} redirects",
-                        )
+                    nxt = _follow(request, location, status, hops, check, outcome)
+                    if nxt is None:
                         return
-                    assert status is not None
-                    try:
-                        request = _redirected(request, location, status, check.secret_headers)
-                    except ValueError as exc:
-                        outcome.status = None
-                        outcome.failure = (
-                            Reason.REDIRECTS,
-                            f"redirect to an invalid or non-HTTP URL ({exc.args[0]})",
-                        )
-                        return
+                    request = nxt
                     continue
                 outcome.location = location is not None
                 if keep:
@@ -256,12 +148,7 @@ class FastClient:
     ) -> ResponseProtocol:
         loop = asyncio.get_running_loop()
         timing.conn_started(_now())
-        addrs = request.addrs or await self._resolve(request.host, request.port, timing)
-        if check.egress is not None:
-            allowed = [a for a in addrs if permitted(check.egress, a[1])]
-            if not allowed:
-                raise EgressRefused(addrs[0][1])
-            addrs = allowed
+        addrs = await self._addresses(request, check, timing)
         tls = context if request.https else None
         name = request.server_name if tls is not None else None
         waiter: asyncio.Future[None] = loop.create_future()
@@ -272,22 +159,7 @@ class FastClient:
             proto = made = ResponseProtocol(
                 waiter, timing, check.max_body_bytes, keep, body_expected, follow
             )
-            if len(addrs) == 1:
-                _, ip, port = addrs[0]
-                transport, _ = await loop.create_connection(
-                    lambda: made, ip, port, ssl=tls, server_hostname=name
-                )
-            else:  # RFC 8305: staggered attempts over every address, families interleaved
-                sock = await aiohappyeyeballs.start_connection(
-                    [
-                        (fam, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", _sockaddr(fam, ip, port))
-                        for fam, ip, port in addrs
-                    ],
-                    happy_eyeballs_delay=HAPPY_EYEBALLS_DELAY,
-                )
-                transport, _ = await loop.create_connection(
-                    lambda: made, sock=sock, ssl=tls, server_hostname=name
-                )
+            transport = await _connect(loop, made, addrs, tls, name)
             assert transport is not None and proto is not None
             timing.conn_done(_now())
             if tls is not None:
@@ -306,6 +178,17 @@ class FastClient:
                 else:
                     transport.abort()  # type: ignore[attr-defined]  # no TLS close_notify wait
 
+    async def _addresses(self, request: Request, check: Check, timing: ProbeTiming) -> list[Addr]:
+        """The request's addresses (resolved unless a literal), those the egress policy
+        permits; EgressRefused when it permits none."""
+        addrs = request.addrs or await self._resolve(request.host, request.port, timing)
+        if check.egress is not None:
+            allowed = [a for a in addrs if permitted(check.egress, a[1])]
+            if not allowed:
+                raise EgressRefused(addrs[0][1])
+            addrs = allowed
+        return addrs
+
     async def _resolve(self, host: str, port: int, timing: ProbeTiming) -> list[Addr]:
         addrs = self._dns.cached(host, port)
         if addrs is not None:
@@ -320,36 +203,56 @@ def _sockaddr(family: int, ip: str, port: int) -> tuple[str, int] | tuple[str, i
     return (ip, port, 0, 0) if family == socket.AF_INET6 else (ip, port)
 
 
-def _redirected(
-    request: Request, location: str, status: int, secret: frozenset[str] = frozenset()
-) -> Request:
-    """The next hop's request (aiohttp's rules: 303, and POST on 301/302, become GET
-    without a body). Another origin gets none of the credentials: Authorization, Cookie,
-    Proxy-Authorization, a configured Host, nor the `secret` headers (those written with
-    a ${VAR}); once dropped they stay dropped. ValueError names why it cannot go on."""
+def _follow(
+    request: Request,
+    location: str,
+    status: int | None,
+    hops: int,
+    check: Check,
+    outcome: Outcome,
+) -> Request | None:
+    """The request a redirect leads to; None, with the outcome's failure, when it is one
+    too many or its target is not a valid HTTP URL."""
+    if hops > check.max_redirects:
+        outcome.failure = (
+            Reason.REDIRECTS,
+            f"more than {check.max_redirects} redirects",
+        )
+        return None
+    assert status is not None
     try:
-        url = request.url.join(URL(location))
-    except (ValueError, TypeError):
-        raise ValueError("InvalidUrlRedirectClientError") from None
-    scheme = url.scheme.lower()
-    if scheme not in ("http", "https"):
-        raise ValueError("NonHttpUrlRedirectClientError")
-    method, body, headers = request.method, request.body, request.headers
-    if (status == 303 and method != "HEAD") or (status in (301, 302) and method == "POST"):
-        method, body = "GET", None
-        headers = tuple(h for h in headers if h[0].lower() != "content-type")
-    try:
-        # a configured server_name holds for every hop, as aiohttp's server_hostname does
-        name = request.server_name if request.server_name != request.host else None
-        nxt = Request(url, method, headers, body, name)
-        if nxt.origin != request.origin:
-            kept = tuple(
-                h
-                for h in headers
-                if h[0].lower() not in _CROSS_ORIGIN_DROPPED and h[0].lower() not in secret
-            )
-            if kept != headers:
-                nxt = Request(url, method, kept, body, name)
-    except ValueError:
-        raise ValueError("InvalidUrlRedirectClientError") from None
-    return nxt
+        return redirected(request, location, status, check.secret_headers)
+    except ValueError as exc:
+        outcome.status = None
+        outcome.failure = (
+            Reason.REDIRECTS,
+            f"redirect to an invalid or non-HTTP URL ({exc.args[0]})",
+        )
+        return None
+
+
+async def _connect(
+    loop: asyncio.AbstractEventLoop,
+    made: ResponseProtocol,
+    addrs: list[Addr],
+    tls: ssl.SSLContext | None,
+    name: str | None,
+) -> asyncio.Transport:
+    """Connect `made` to the one address, or (RFC 8305) race every address."""
+    if len(addrs) == 1:
+        _, ip, port = addrs[0]
+        transport, _ = await loop.create_connection(
+            lambda: made, ip, port, ssl=tls, server_hostname=name
+        )
+    else:  # RFC 8305: staggered attempts over every address, families interleaved
+        sock = await aiohappyeyeballs.start_connection(
+            [
+                (fam, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", _sockaddr(fam, ip, port))
+                for fam, ip, port in addrs
+            ],
+            happy_eyeballs_delay=HAPPY_EYEBALLS_DELAY,
+        )
+        transport, _ = await loop.create_connection(
+            lambda: made, sock=sock, ssl=tls, server_hostname=name
+        )
+    return transport

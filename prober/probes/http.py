@@ -220,46 +220,7 @@ class HttpProber:
             keep = expect.needs_body(check.expect)
             if keep:
                 outcome.charset = resp.charset
-            limit = check.max_body_bytes
-            chunks: list[bytes] = []
-            size = 0
-            content = resp.content
-            coding = resp.headers.get("Content-Encoding", "")
-            try:
-                decoder = decoder_for(coding.encode("utf-8", "surrogateescape"))
-            except DecodeError as exc:
-                resp.close()
-                outcome.failure = (Reason.PROTOCOL, f"protocol: {exc}")
-                return
-            try:
-                while True:
-                    chunk = await content.readany()
-                    if not chunk:
-                        break
-                    if decoder is not None:
-                        chunk = decoder.feed(chunk, limit - size + 1)
-                    size += len(chunk)
-                    timing.body_bytes = size
-                    if size > limit:
-                        resp.close()  # never reuse a connection with unread body
-                        outcome.failure = (
-                            Reason.BODY_TOO_LARGE,
-                            f"body larger than {limit} bytes (decoded)",
-                        )
-                        return
-                    if keep:
-                        chunks.append(chunk)
-                if decoder is not None:
-                    decoder.finish()
-            except DecodeError as exc:
-                resp.close()
-                outcome.failure = (
-                    Reason.PROTOCOL,
-                    f"protocol: incomplete or malformed body: {exc}",
-                )
-                return
-            if keep:
-                outcome.body = b"".join(chunks)
+            await _read_body(resp, check.max_body_bytes, keep, timing, outcome)
 
     def _cert_expiry(self, resp: aiohttp.ClientResponse, timing: ProbeTiming) -> float | None:
         """The leaf certificate's notAfter; a reused connection keeps its origin's last one."""
@@ -346,3 +307,49 @@ def _redactor(secrets: tuple[str, ...]) -> Redactor:
     """A check's secrets and its URL's query and userinfo, out of every detail: a target
     may echo a token back into a body that a failed JSON expectation shows."""
     return Redactor(secrets)
+
+
+async def _read_body(
+    resp: aiohttp.ClientResponse, limit: int, keep: bool, timing: ProbeTiming, outcome: Outcome
+) -> None:
+    """Read (and decode) the body up to `limit` bytes, kept in `outcome.body` when `keep`;
+    a larger or malformed body is the outcome's failure (and its connection is closed)."""
+    chunks: list[bytes] = []
+    size = 0
+    content = resp.content
+    coding = resp.headers.get("Content-Encoding", "")
+    try:
+        decoder = decoder_for(coding.encode("utf-8", "surrogateescape"))
+    except DecodeError as exc:
+        resp.close()
+        outcome.failure = (Reason.PROTOCOL, f"protocol: {exc}")
+        return
+    try:
+        while True:
+            chunk = await content.readany()
+            if not chunk:
+                break
+            if decoder is not None:
+                chunk = decoder.feed(chunk, limit - size + 1)
+            size += len(chunk)
+            timing.body_bytes = size
+            if size > limit:
+                resp.close()  # never reuse a connection with unread body
+                outcome.failure = (
+                    Reason.BODY_TOO_LARGE,
+                    f"body larger than {limit} bytes (decoded)",
+                )
+                return
+            if keep:
+                chunks.append(chunk)
+        if decoder is not None:
+            decoder.finish()
+    except DecodeError as exc:
+        resp.close()
+        outcome.failure = (
+            Reason.PROTOCOL,
+            f"protocol: incomplete or malformed body: {exc}",
+        )
+        return
+    if keep:
+        outcome.body = b"".join(chunks)

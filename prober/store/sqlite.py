@@ -11,7 +11,6 @@ read-only volume) so the store works again once the condition clears.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import sqlite3
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -110,20 +109,6 @@ class SqliteStore:
         if self.path != ":memory:":
             conn.close()
             self._conn = None
-
-    @staticmethod
-    def _tx(conn: sqlite3.Connection, body: Callable[[sqlite3.Connection], T]) -> T:
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            result = body(conn)
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                # If this fails, _recover drops the connection (still in a transaction).
-                with contextlib.suppress(sqlite3.Error):
-                    conn.execute("ROLLBACK")
-            raise
-        return result
 
     # -- lifecycle --------------------------------------------------------------------
     async def open(self) -> None:
@@ -250,7 +235,7 @@ class SqliteStore:
             return c.execute(sql.BUMP_GENERATION, (generation,)).rowcount > 0
 
         generation = self._generation + 1
-        if not await self._run(lambda c: self._tx(c, body)):
+        if not await self._run(lambda c: sqlite_schema.transaction(c, body)):
             return  # no engine row yet: nothing to count
         self._generation = generation
         if self._lock is not None:  # after the commit: a crash in between errs safe
@@ -316,7 +301,9 @@ class SqliteStore:
             for a in rows
         ]
         await self._run(
-            lambda c: self._tx(c, lambda t: t.executemany(sql.UPSERT_AGGREGATE, params))
+            lambda c: sqlite_schema.transaction(
+                c, lambda t: t.executemany(sql.UPSERT_AGGREGATE, params)
+            )
         )
 
     async def probe_aggregates(self, check_id: str, since: float) -> list[ProbeAggregate]:
@@ -398,4 +385,4 @@ class SqliteStore:
                 (now - min(retention, codec.DONE_KEPT),),
             )
 
-        await self._run(lambda c: self._tx(c, body))
+        await self._run(lambda c: sqlite_schema.transaction(c, body))

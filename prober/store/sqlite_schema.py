@@ -9,14 +9,19 @@ untouched.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from typing import TypeVar
 
 from prober.errors import SchemaTooNewError, StoreError
+
+T = TypeVar("T")
 
 _NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
@@ -145,3 +150,18 @@ def migrate(conn: sqlite3.Connection, path: str, version: int) -> None:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             raise StoreError(f"migration {mig.name} failed: {describe(exc, path)}") from exc
+
+
+def transaction(conn: sqlite3.Connection, body: Callable[[sqlite3.Connection], T]) -> T:
+    """Run `body` in one BEGIN IMMEDIATE transaction: committed, or rolled back and raised."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        result = body(conn)
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            # If this fails, SqliteStore._recover drops the connection (still in a transaction).
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+        raise
+    return result
