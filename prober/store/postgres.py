@@ -39,6 +39,7 @@ from prober.store.postgres_conn import (
     redact,
 )
 from prober.store.postgres_lease import check_term
+from prober.store.rows import apply_rows
 
 Conn = psycopg.AsyncConnection[TupleRow]
 
@@ -129,38 +130,23 @@ class PostgresStore:
         deliveries: Sequence[tuple[str, str, bytes]] = (),
         now: float = 0.0,
     ) -> None:
-        # Encode first (a TypeError writes nothing): the rows are a snapshot.
-        engine = None if state is None else codec.dump_state(state.engine)
-        components = (
-            []
-            if state is None
-            else [(cid, codec.dump_state(row), now) for cid, row in state.components.items()]
-        )
-        complete = state is not None and state.complete
-        writes = codec.expand(effects, () if state is None else state.incidents)
-        incidents = [sql.incident_row(i) for i in writes.incidents]
-        updates = [sql.update_row(u) for u in writes.updates]
-        changes = [
-            (c.component, c.at, str(c.old), str(c.new), c.failure_ratio)
-            for c in writes.status_changes
-        ]
-        outbox = [(w, k, bytes(p), now, now, codec.ordering(k)) for w, k, p in deliveries]
+        r = apply_rows(effects, state, deliveries, now, sql.incident_row, sql.update_row)
         async with self._conn(write=True) as c, c.cursor() as cur:
             for stmt, params in (
-                (sql.UPSERT_INCIDENT, incidents),
-                (sql.UPSERT_UPDATE, updates),
-                (sql.INSERT_CHANGE, changes),
+                (sql.UPSERT_INCIDENT, r.incidents),
+                (sql.UPSERT_UPDATE, r.updates),
+                (sql.INSERT_CHANGE, r.changes),
             ):
                 if params:
                     await cur.executemany(stmt, params)
-            if complete:
+            if r.complete:
                 await cur.execute("DELETE FROM component_state")
-            if components:
-                await cur.executemany(sql.UPSERT_COMPONENT, components)
-            if outbox:
-                await cur.executemany(sql.INSERT_OUTBOX, outbox)
-            if engine is not None:
-                await cur.execute(sql.UPSERT_ENGINE, (engine, now))
+            if r.components:
+                await cur.executemany(sql.UPSERT_COMPONENT, r.components)
+            if r.outbox:
+                await cur.executemany(sql.INSERT_OUTBOX, r.outbox)
+            if r.engine is not None:
+                await cur.execute(sql.UPSERT_ENGINE, (r.engine, now))
 
     async def _incidents(self, where: str, params: Sequence[object]) -> list[Incident]:
         async with self._conn(write=False) as c:

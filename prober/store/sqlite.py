@@ -25,6 +25,7 @@ from prober.store import codec, sqlite_schema
 from prober.store import sqlite_sql as sql
 from prober.store.base import Delivery, ProbeAggregate, SavedState, StatusChange
 from prober.store.lock import FileLock
+from prober.store.rows import apply_rows
 
 T = TypeVar("T")
 
@@ -196,41 +197,26 @@ class SqliteStore:
         deliveries: Sequence[tuple[str, str, bytes]] = (),
         now: float = 0.0,
     ) -> None:
-        # Encode on the caller's side: the rows are a snapshot, whatever mutates later.
-        engine = None if state is None else codec.dump_state(state.engine)
-        components = (
-            []
-            if state is None
-            else [(cid, codec.dump_state(row), now) for cid, row in state.components.items()]
-        )
-        complete = state is not None and state.complete
-        writes = codec.expand(effects, () if state is None else state.incidents)
-        incidents = [sql.incident_row(i) for i in writes.incidents]
-        updates = [sql.update_row(u) for u in writes.updates]
-        changes = [
-            (c.component, c.at, str(c.old), str(c.new), c.failure_ratio)
-            for c in writes.status_changes
-        ]
-        outbox = [(w, k, bytes(p), now, now, codec.ordering(k)) for w, k, p in deliveries]
+        r = apply_rows(effects, state, deliveries, now, sql.incident_row, sql.update_row)
 
         def body(c: sqlite3.Connection) -> bool:
-            c.executemany(sql.UPSERT_INCIDENT, incidents)
-            c.executemany(sql.UPSERT_UPDATE, updates)
+            c.executemany(sql.UPSERT_INCIDENT, r.incidents)
+            c.executemany(sql.UPSERT_UPDATE, r.updates)
             c.executemany(
                 "INSERT OR IGNORE INTO status_changes (component, at, old, new, failure_ratio) "
                 "VALUES (?,?,?,?,?)",
-                changes,
+                r.changes,
             )
-            if complete:
+            if r.complete:
                 c.execute("DELETE FROM component_state")
-            c.executemany(sql.UPSERT_COMPONENT, components)
+            c.executemany(sql.UPSERT_COMPONENT, r.components)
             c.executemany(
                 "INSERT OR IGNORE INTO outbox (webhook, event_key, payload, next_attempt_at, "
                 "created_at, ordering) VALUES (?,?,?,?,?,?)",
-                outbox,
+                r.outbox,
             )
-            if engine is not None:
-                c.execute(sql.UPSERT_ENGINE, (engine, now, generation))
+            if r.engine is not None:
+                c.execute(sql.UPSERT_ENGINE, (r.engine, now, generation))
                 return True
             return c.execute(sql.BUMP_GENERATION, (generation,)).rowcount > 0
 

@@ -6,9 +6,9 @@ import sqlite3
 from typing import Any
 
 from prober.domain.incident import Incident, IncidentUpdate
-from prober.domain.status import Impact, IncidentStatus
 from prober.store import codec
 from prober.store.base import SavedState
+from prober.store.rows import incidents_from_rows
 
 INCIDENT_COLS = (
     "id, name, status, impact, started_at, created_at, updated_at, monitoring_at, "
@@ -99,39 +99,9 @@ def load_incidents(c: sqlite3.Connection, rows: list[Any]) -> list[Incident]:
         return []
     ids = [r[0] for r in rows]
     marks = ",".join("?" * len(ids))
-    by_incident: dict[str, list[IncidentUpdate]] = {i: [] for i in ids}
-    for r in c.execute(
+    updates = c.execute(
         "SELECT id, incident_id, status, body, created_at, affected, automatic FROM "  # noqa: S608
         f"incident_updates WHERE incident_id IN ({marks}) ORDER BY created_at, seq",
         ids,
-    ):
-        by_incident[r[1]].append(
-            IncidentUpdate(
-                r[0],
-                r[1],
-                IncidentStatus(r[2]),
-                r[3],
-                r[4],
-                codec.load_affected(r[5]),
-                bool(r[6]),
-            )
-        )
-    return [
-        Incident(
-            id=r[0],
-            name=r[1],
-            status=IncidentStatus(r[2]),
-            impact=Impact(r[3]),
-            started_at=r[4],
-            created_at=r[5],
-            updated_at=r[6],
-            monitoring_at=r[7],
-            resolved_at=r[8],
-            components=codec.load_components(r[9]),
-            updates=tuple(by_incident[r[0]]),
-            impact_override=bool(r[10]),
-            group=r[11],
-            recovered_at=r[12],
-        )
-        for r in rows
-    ]
+    )
+    return incidents_from_rows(rows, updates)
