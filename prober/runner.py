@@ -27,21 +27,7 @@ Design (sized for 10,000 checks on one core):
   that are still probing are cancelled, so no result of an old definition is reported
   after the reload; a round already inside `on_round` is allowed to finish.
 - `stop()`: no new rounds; running rounds get `grace` seconds, then are cancelled.
-- Adaptive rounds (prober/confirm.py Evidence): with `undecided` (component -> the
-  engine's statistics want more evidence now, Engine.undecided), a sparse check (under
-  one probe per second) gets an extra round about EVIDENCE_GAP after each of its rounds
-  while the answer is yes, at most `evidence` per suspicion, never beside a round in
-  flight nor during a confirmation series; counted in `evidence_rounds`; left out of
-  uptime as confirmation rounds are.
-- Confirmation rounds (prober/confirm.py): when a check's outcome changes (every probe
-  failed, or it got through again), up to `confirm` extra rounds follow a couple of
-  seconds apart, until a round disagrees with the change. They are ordinary rounds for
-  `on_round`, counted in `confirmation_rounds`; each is scheduled when the previous one
-  starts, and one that finds the previous round still running (a hanging target) runs
-  beside it, detached (no watchdog: the probe keeps its own deadline), when the rounds
-  are at least SIDE_BY_SIDE_GAP apart (else the series ends there). None falls within
-  half a gap of a regular round (it goes one gap after it). The regular schedule never
-  moves.
+- Confirmation and adaptive-evidence rounds: prober/confirm_rounds.py.
 
 Only this shell reads the clock, always through the injected `Clock`.
 """
@@ -59,18 +45,9 @@ import structlog
 
 from prober.clock import Clock
 from prober.config.model import Check
-from prober.confirm import (
-    CONFIRM_PROBES,
-    EVIDENCE_BUDGET,
-    EVIDENCE_GAP,
-    IN_CONFIRMATION,
-    JITTER,
-    Confirmer,
-    Evidence,
-    confirm_gap,
-    down,
-    sparse,
-)
+from prober.confirm import CONFIRM_PROBES, EVIDENCE_BUDGET, IN_CONFIRMATION, Confirmer, Evidence
+from prober.confirm_rounds import _CONFIRM, _DUE, _EVIDENCE, _WATCHDOG, ExtraRounds, _Slot
+from prober.confirm_rounds import SIDE_BY_SIDE_GAP as SIDE_BY_SIDE_GAP  # re-exported
 from prober.probes.result import ProbeResult, Reason
 
 ProbeFn = Callable[[Check], Awaitable[ProbeResult]]
@@ -84,15 +61,6 @@ WATCHDOG_SLACK = 0.5
 # resolution (uvloop's clock is in ms), so waiting for a sub-millisecond remainder only
 # spins the loop. A round may thus start up to 1 ms early (a lag down to -1 ms).
 TIMER_GRANULARITY = 0.001
-
-_DUE = 0
-_WATCHDOG = 1
-_CONFIRM = 2
-_EVIDENCE = 3
-# Confirmation rounds run beside a round still in flight only when they are at least this
-# far apart: closer ones would be one burst at one moment, not evidence spread over time
-# (an interval under 7 s gets its evidence from its regular rounds).
-SIDE_BY_SIDE_GAP = 0.5
 
 log = structlog.get_logger("prober.runner")
 
@@ -108,24 +76,7 @@ def same_check(a: Check, b: Check) -> bool:
     return a == b if a.line == b.line else a == dataclasses.replace(b, line=a.line)
 
 
-@dataclasses.dataclass(eq=False, slots=True)
-class _Slot:
-    """Scheduling state of one check."""
-
-    check: Check
-    key: int  # heap entries name slots by key: tuples of numbers are not scanned by the GC
-    active: bool = True
-    round_no: int = 0
-    task: asyncio.Task[None] | None = None
-    reporting: bool = False  # the current round is inside on_round
-    watchdog_round: int = -1  # round cancelled by the watchdog
-    next_due: float = 0.0  # monotonic time of the next regular round
-    confirmer: Confirmer = dataclasses.field(default_factory=Confirmer)
-    evidence: Evidence = dataclasses.field(default_factory=Evidence)
-    evidence_due: bool = False  # an adaptive round is scheduled
-
-
-class Runner:
+class Runner(ExtraRounds):
     """Schedules probes; see the module docstring for the rules."""
 
     def __init__(
@@ -142,16 +93,7 @@ class Runner:
     ) -> None:
         if max_concurrency < 1:
             raise ValueError("max_concurrency must be at least 1")
-        if confirm < 0:
-            raise ValueError("confirm must be at least 0")
-        self._confirm = confirm
-        # adaptive sampling (prober/confirm.py Evidence): component -> the engine wants
-        # more evidence now; None turns it off
-        self._undecided = undecided
-        self._evidence = evidence
-        self._extra = 0
-        self._rng = rng or random.Random()
-        self._confirmations = 0
+        self._init_extra(confirm, rng, undecided, evidence)
         self._probe = probe
         self._on_round = on_round
         self._clock = clock
@@ -189,17 +131,6 @@ class Runner:
     @property
     def rounds_started(self) -> int:
         return self._rounds
-
-    @property
-    def evidence_rounds(self) -> int:
-        """Adaptive rounds started while the engine was undecided (also in
-        `rounds_started`)."""
-        return self._extra
-
-    @property
-    def confirmation_rounds(self) -> int:
-        """Confirmation rounds started (also counted in `rounds_started`)."""
-        return self._confirmations
 
     @property
     def checks(self) -> tuple[Check, ...]:
@@ -355,40 +286,6 @@ class Runner:
             return
         self._launch(slot, due, now, confirmation=False)
 
-    def _fire_confirmation(self, slot: _Slot, due: float, now: float, series: int) -> None:
-        if series != slot.confirmer.series:
-            return  # the series ended (a round disagreed, or a reload)
-        busy = slot.task is not None and not slot.task.done()
-        gap = confirm_gap(slot.check.interval, max(1, self._confirm))
-        if busy and gap < SIDE_BY_SIDE_GAP:
-            slot.confirmer.drop()  # dense rounds: the regular ones carry the evidence
-            return
-        self._confirmations += 1
-        more = slot.confirmer.take()
-        if busy:
-            # The previous round still waits on a hanging target: this one runs beside it
-            # (detached: no watchdog, the probe keeps its own deadline), so a timeout does
-            # not space the evidence by a timeout each.
-            self._rounds += 1
-            task = asyncio.get_running_loop().create_task(
-                self._round(slot, due, -1, confirmation=True, detached=True)
-            )
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
-        else:
-            self._launch(slot, due, now, confirmation=True)
-        if more:
-            self._schedule_confirmation(slot, now)
-
-    def _fire_evidence(self, slot: _Slot, due: float, now: float) -> None:
-        slot.evidence_due = False
-        if slot.confirmer.direction is not None:
-            return  # a confirmation series probes every second already
-        if slot.task is not None and not slot.task.done():
-            return  # never beside a round in flight: the next result asks again
-        self._extra += 1
-        self._launch(slot, due, now, confirmation=True)
-
     def _launch(self, slot: _Slot, due: float, now: float, confirmation: bool) -> None:
         check = slot.check
         slot.round_no += 1
@@ -418,39 +315,6 @@ class Runner:
 
     # -- one round ------------------------------------------------------------------------
 
-    def _after_round(self, slot: _Slot, results: list[ProbeResult], confirmation: bool) -> None:
-        """Start a series of confirmation rounds when a regular round's outcome changed,
-        or end it when a round disagrees (prober/confirm.py)."""
-        if slot.confirmer.after(down(results), confirmation) and not self._stopping:
-            self._schedule_confirmation(slot, self._clock.monotonic())
-        if (
-            self._undecided is not None
-            and not self._stopping
-            and not slot.evidence_due
-            and slot.confirmer.direction is None
-            and sparse(slot.check.requests_per_round, slot.check.interval)
-            and slot.evidence.want(self._undecided(slot.check.component))
-        ):
-            # adaptive sampling: the engine is undecided about this component, one more
-            # round about EVIDENCE_GAP from now (none within half a gap of a regular one)
-            now = self._clock.monotonic()
-            when = now + EVIDENCE_GAP * self._rng.uniform(1.0 - JITTER, 1.0 + JITTER)
-            if slot.next_due - when >= EVIDENCE_GAP / 2.0:
-                slot.evidence_due = True
-                self._push(when, _EVIDENCE, slot, 0)
-                self._kick()
-
-    def _schedule_confirmation(self, slot: _Slot, now: float) -> None:
-        """The next round of the series, one gap (jittered) from `now`: scheduled when the
-        previous one starts, not when it ends; one that would fall within half a gap of
-        the next regular round goes one gap after it."""
-        gap = confirm_gap(slot.check.interval, max(1, self._confirm))
-        when = now + gap * self._rng.uniform(1.0 - JITTER, 1.0 + JITTER)
-        if abs(when - slot.next_due) < gap / 2.0:
-            when = slot.next_due + gap  # after the regular round, not on top of it
-        self._push(when, _CONFIRM, slot, slot.confirmer.series)
-        self._kick()
-
     async def _round(
         self,
         slot: _Slot,
@@ -461,11 +325,29 @@ class Runner:
     ) -> None:
         if confirmation:
             IN_CONFIRMATION.set(True)  # this task's own context: see prober/confirm.py
+        started: list[float] = []
+        done = await self._probe_round(slot, round_no, started)
+        lag = (started[0] if started else self._clock.monotonic()) - due
+        if not slot.active:
+            return
+        if not detached:
+            slot.reporting = True
+        try:
+            await self._on_round(slot.check, done, lag)
+        except Exception as exc:
+            log.error("on_round_failed", check=slot.check.id, error=type(exc).__name__)
+        if slot.active:
+            self._after_round(slot, done, confirmation)
+
+    async def _probe_round(
+        self, slot: _Slot, round_no: int, started: list[float]
+    ) -> list[ProbeResult]:
+        """The round's probes, concurrently; the first start time goes into `started`. A
+        probe the watchdog cancelled counts as a timeout."""
         check = slot.check
         n = max(1, check.requests_per_round)
         results: list[ProbeResult | None] = [None] * n
         crashed = [False] * n
-        started: list[float] = []
 
         async def one(i: int) -> None:
             async with self._sem:
@@ -491,27 +373,22 @@ class Runner:
             current = asyncio.current_task()
             if current is not None:
                 current.uncancel()
-            log.warning("probe_watchdog_fired", check=check.id, timeout=check.timeout)
-            wall = self._clock.now().timestamp()
-            for i in range(n):
-                if results[i] is None and not crashed[i]:
-                    results[i] = ProbeResult(
-                        check_id=check.id,
-                        component=check.component,
-                        at=wall - check.timeout - WATCHDOG_MARGIN,
-                        reason=Reason.TIMEOUT,
-                        duration=check.timeout + WATCHDOG_MARGIN,
-                        detail=f"no result within {check.timeout:g}s (runner watchdog)",
-                    )
-        lag = (started[0] if started else self._clock.monotonic()) - due
-        done = [r for r in results if r is not None]
-        if not slot.active:
-            return
-        if not detached:
-            slot.reporting = True
-        try:
-            await self._on_round(check, done, lag)
-        except Exception as exc:
-            log.error("on_round_failed", check=check.id, error=type(exc).__name__)
-        if slot.active:
-            self._after_round(slot, done, confirmation)
+            self._timed_out(check, results, crashed)
+        return [r for r in results if r is not None]
+
+    def _timed_out(
+        self, check: Check, results: list[ProbeResult | None], crashed: list[bool]
+    ) -> None:
+        """Fill in the probes the watchdog cancelled as timeouts."""
+        log.warning("probe_watchdog_fired", check=check.id, timeout=check.timeout)
+        wall = self._clock.now().timestamp()
+        for i, result in enumerate(results):
+            if result is None and not crashed[i]:
+                results[i] = ProbeResult(
+                    check_id=check.id,
+                    component=check.component,
+                    at=wall - check.timeout - WATCHDOG_MARGIN,
+                    reason=Reason.TIMEOUT,
+                    duration=check.timeout + WATCHDOG_MARGIN,
+                    detail=f"no result within {check.timeout:g}s (runner watchdog)",
+                )
