@@ -158,7 +158,9 @@ class Role:
             jobs.append(Job("feed", FEED_INTERVAL, self._poll))
         else:
             s.runner.start(s.config.probed)
-            s.intake.configure_traffic(s.config)
+        # Real-traffic signals are the leader's evidence whichever way probes come in
+        # (in-process or from the agents); `_stop_leading` stops them.
+        s.intake.configure_traffic(s.config)
         self._jobs.start(jobs)
         s.pipeline.rebuild(now)
 

@@ -11,7 +11,14 @@ import pytest
 
 from prober.domain.effects import Effect, IncidentUpdated
 from prober.errors import StoreError
-from tests.service.test_replicas import Cluster, cluster, open_incident, terminate
+from tests.service.test_replicas import (
+    LOCATIONS,
+    Cluster,
+    cluster,
+    open_incident,
+    terminate,
+)
+from tests.service.test_service_inprocess import config_text
 
 __all__ = ["cluster"]  # the fixture
 
@@ -82,3 +89,28 @@ async def test_a_follower_does_not_start_traffic_signals_on_a_reload(
     assert (await leader.reload())[0] and (await follower.reload())[0]
     assert set(leader.intake.traffic._tasks) == {"web"}  # the leader reads the signal
     assert follower.intake.traffic._tasks == {}  # a follower queries nothing
+
+
+async def test_an_agents_leader_starts_its_traffic_signals_on_election_and_stops_on_loss(
+    pg_url: str, tmp_path: Path
+) -> None:
+    text = config_text() + LOCATIONS
+    marker = "    name: Dashboard\n"
+    assert marker in text
+    (tmp_path / "checks.yaml").write_text(text.replace(marker, marker + SIGNAL))
+    c = Cluster(pg_url, tmp_path, write=False)
+    await c.a.service.start()
+    await c.b.service.start()
+    try:
+        await c.run(2)
+        old, new = c.leader(), c.follower()
+        assert old.service.config.distributed.locations  # fed by agents, no probing
+        assert set(old.service.intake.traffic._tasks) == {"web"}  # without any reload
+        assert new.service.intake.traffic._tasks == {}
+        await terminate(c.url, await old.leadership.backend_pid())
+        await c.until(lambda: new.leading and not old.leading)
+        assert old.service.intake.traffic._tasks == {}  # stopped on losing the leadership
+        assert set(new.service.intake.traffic._tasks) == {"web"}  # started on election
+    finally:
+        await c.a.service.stop()
+        await c.b.service.stop()

@@ -73,10 +73,11 @@ class Replica:
 
 
 class Cluster:
-    def __init__(self, url: str, tmp_path: Path, extra: str = "") -> None:
+    def __init__(self, url: str, tmp_path: Path, extra: str = "", *, write: bool = True) -> None:
         self.url = url
         path = tmp_path / "checks.yaml"
-        path.write_text(config_text() + extra)
+        if write:  # else the test wrote it
+            path.write_text(config_text() + extra)
         self.clock = VirtualClock(START)
         self.script = Script(self.clock)
         self.a = Replica("a", url, path, self.clock, self.script)
