@@ -80,13 +80,16 @@ class StoreKeeper:
         self._retry_at = 0.0
         self.problem = ""  # the last error, while the store is failing
         self.degraded = ""  # why we run on a memory fallback; cleared only by a restart
+        # What the last integrity check found; cleared only by a check that passes (never
+        # by a write that succeeds: a write repairs nothing), see `check_integrity`.
+        self.integrity = ""
         self.unreadable_state = ""  # why the saved domain state could not be read
         self.saved_engine: Mapping[str, Any] | None = None  # the engine row last opened
         self._held: Store | None = None  # a corrupt store, kept open (and locked), unused
 
     @property
     def healthy(self) -> bool:
-        return not self.problem and not self.degraded
+        return not self.problem and not self.degraded and not self.integrity
 
     @property
     def pending_effects(self) -> int:
@@ -261,18 +264,32 @@ class StoreKeeper:
         self.problem = ""
 
     async def check_integrity(self, full: bool) -> bool:
-        """Run the store's integrity check; on corruption stop writing to it for good (a
-        memory store takes over, the file stays locked and untouched; without `fallback`,
-        PostgreSQL, it is only reported). False if corrupt."""
+        """Run the store's integrity check; False if it finds a problem. The problem stays
+        reported (`integrity`: readiness, `prober_store_healthy` 0) until a later check
+        passes; writes that succeed meanwhile do not clear it. On corruption with
+        `fallback` (SQLite) nothing more is written to the store (a memory store takes
+        over, the file stays locked and untouched, a restart is needed); without it
+        (PostgreSQL) the store is kept (fenced; never an unfenced memory store) and only
+        reported. A check that cannot run (StoreError) is no verdict: True, and what was
+        found before stays reported."""
+        if self.degraded:  # the store checked is the memory stand-in: nothing to learn
+            return not self.integrity
         try:
             problem = await self.store.check(full)
         except StoreError as exc:
             self.failed("check", exc)
             return True  # unknown: the write path reports its own failures
         if problem is None:
+            if self.integrity:
+                log.warning("store_integrity_restored", was=self.integrity)
+                self.integrity = ""
+            self._exporter.store_healthy(self.healthy)
             return True
-        log.critical("store_corrupt", error=problem, pending_effects=self.pending_effects)
-        self.failed("check", StoreError(problem))
+        if problem != self.integrity:
+            log.critical("store_corrupt", error=problem, pending_effects=self.pending_effects)
+        self._exporter.store_error("check")
+        self.integrity = problem
+        self._exporter.store_healthy(False)
         if not self.fallback:  # PostgreSQL: never an unfenced memory store; reported only
             return False
         self.degraded = f"{problem}; nothing more is written to it: restore a backup, restart"

@@ -26,5 +26,8 @@ class Settings:
     transform: Callable[[Config], Config] | None = None
     allow_new_db: bool = False  # start although the database or its WAL vanished
     integrity_interval: float = 3600.0  # full PRAGMA integrity_check this often
+    # While a check's finding is reported on a store kept in use (PostgreSQL), check again
+    # this often: only a check that passes clears it (StoreKeeper.check_integrity).
+    integrity_recheck_interval: float = 60.0
     # Opt-in per-check metric families (--metrics-detail, --metrics-blackbox).
     metrics: MetricsOptions = field(default_factory=MetricsOptions)

@@ -165,6 +165,8 @@ class EffectPipeline:
             return False, "starting"
         if self.keeper.degraded:
             return False, f"store: {self.keeper.degraded}"
+        if self.keeper.integrity:  # until a check passes again (keeper.check_integrity)
+            return False, f"store integrity: {self.keeper.integrity}"
         if self.keeper.problem:
             return False, f"store: {self.keeper.problem}"
         # Never on the targets or the network verdict (issue 11): a total outage must not

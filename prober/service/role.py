@@ -67,6 +67,12 @@ class Role:
         return [
             Job("contend", CONTEND_INTERVAL, self.contend),
             Job("refresh", REFRESH_INTERVAL, self.refresh),
+            # A finding of the integrity check stays until a check passes, led or not.
+            Job(
+                "recheck_integrity",
+                self.service.settings.integrity_recheck_interval,
+                self.service.upkeep.recheck_integrity,
+            ),
         ]
 
     async def contend(self) -> None:

@@ -51,6 +51,7 @@ class Upkeep:
             Job("save_state", s.state_save_interval, self.save_state),
             Job("collect_garbage", GC_FULL_INTERVAL, self.collect_garbage),
             Job("check_integrity", s.integrity_interval, self.check_integrity),
+            Job("recheck_integrity", s.integrity_recheck_interval, self.recheck_integrity),
         ]
 
     async def tick(self) -> None:
@@ -89,6 +90,13 @@ class Upkeep:
         if not await self.keeper.check_integrity(full=True):
             self.sender.store = self.keeper.store
         self.pipeline.publish()
+
+    async def recheck_integrity(self) -> None:
+        """While an integrity problem is reported on a store still in use (PostgreSQL: a
+        schema version other than ours), check again: a passing check clears it, nothing
+        else does. Not on a memory stand-in (SQLite corruption: a restart is needed)."""
+        if self.keeper.integrity and not self.keeper.degraded:
+            await self.check_integrity()
 
     async def collect_garbage(self) -> None:
         """The full collection the CLI takes off automatic (see `quiet_gc`), on a timer."""

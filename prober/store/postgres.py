@@ -248,14 +248,12 @@ class PostgresStore:
 
     # -- maintenance ------------------------------------------------------------------
     async def check(self, full: bool = False) -> str | None:
-        """Reachable and at our schema version: None, else the problem. PostgreSQL checks
-        its own pages (data checksums, amcheck): the operator's tools, not prober's."""
-        try:
-            async with self._conn(write=False) as c:
-                cur = await c.execute("SELECT coalesce(max(version), 0) FROM prober_schema")
-                row = await cur.fetchone()
-        except StoreError as exc:
-            return str(exc)
+        """At our schema version: None, else the problem; StoreError when the database
+        cannot be asked (no verdict: not an integrity problem). PostgreSQL checks its own
+        pages (data checksums, amcheck): the operator's tools, not prober's."""
+        async with self._conn(write=False) as c:
+            cur = await c.execute("SELECT coalesce(max(version), 0) FROM prober_schema")
+            row = await cur.fetchone()
         version, latest = (int(row[0]) if row else 0), len(migrations())
         if version != latest:
             return f"database {redact(self.url)}: schema version {version}, expected {latest}"
