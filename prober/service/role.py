@@ -82,11 +82,13 @@ class Role:
                     await self._step_down("renew failed")
                 return
             try:
+                # Bounded (PgLeadership: `timeout`, 5 s): a database that stops answering
+                # leaves this replica a follower that tries again at the next contend.
                 won = await self.leadership.acquire()
             except StoreError as exc:
                 if self._throttle.allow("acquire", time.monotonic()) is not None:
                     log.warning("leader_contend_failed", error=str(exc))
-                won = False
+                return  # no leader to read either: the database did not answer
             if won:
                 await self._take_over()
             else:

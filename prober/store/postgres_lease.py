@@ -7,8 +7,10 @@ belongs to the server session, so it goes when that session ends:
   session at once and the next contender's `pg_try_advisory_lock` succeeds;
 - the network is lost silently: the session's server-side TCP keepalives (set per session
   below: 5 s idle, 3 probes 2 s apart) end it within about 11 s; on the leader's side
-  `renew` times out (`renew_timeout`, 5 s by default) and it steps down, and libpq's
-  keepalives / tcp_user_timeout bound a read on the dead socket.
+  `renew` times out (`timeout`, 5 s by default) and it steps down, and libpq's
+  keepalives / tcp_user_timeout bound a read on the dead socket. Every other call
+  (a follower's `acquire`, `current`, `release`) has the same client-side bound, so a
+  contender facing a silent database stays a follower and tries again.
 A deposed leader that has not noticed yet is stopped by fencing: `check_term` runs in each
 of its write transactions, takes a share lock on the term row and raises FencedError when
 the term moved; the new leader's term increment waits for (or is seen by) every such
@@ -20,8 +22,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 import psycopg
 
@@ -34,6 +36,7 @@ from prober.store.postgres_conn import (
     defaults,
     describe,
     migrate,
+    redact,
 )
 
 
@@ -47,23 +50,35 @@ async def check_term(conn: psycopg.AsyncConnection[Any], term: int) -> None:
         raise FencedError(term, current)
 
 
+Conn = psycopg.AsyncConnection[Any]
+T = TypeVar("T")
+
+
 class PgLeadership:
+    """Every call answers within `timeout` (5 s by default), whatever the database or the
+    network does: acquire, renew, current, release. A call not answered in time is
+    abandoned, not awaited (psycopg's cancellation of a query asks the server, unreachable
+    in a partition, for up to 10 s more), its session closed aside and leadership, if
+    held, given up; acquire and current then raise StoreError, renew answers False. The
+    lock session's server-side `statement_timeout` and `lock_timeout` are the same bound,
+    so a statement stuck on a lock (the term row) ends on the server too."""
+
     def __init__(
         self,
         url: str,
         holder: str,
         *,
         clock: Callable[[], float] = time.time,
-        renew_timeout: float = 5.0,
+        timeout: float = 5.0,
     ) -> None:
         self.url = url
         self.holder = holder
         self._clock = clock
-        self._renew_timeout = renew_timeout
-        self._conn: psycopg.AsyncConnection[Any] | None = None
+        self._timeout = timeout
+        self._conn: Conn | None = None
         self._term: int | None = None
         self._migrated = False
-        self._aside: set[asyncio.Future[None]] = set()  # abandoned renew queries, closing
+        self._aside: set[asyncio.Future[None]] = set()  # abandoned calls, closing
 
     @property
     def term(self) -> int | None:
@@ -73,37 +88,83 @@ class PgLeadership:
     def is_leader(self) -> bool:
         return self._term is not None
 
-    async def _connection(self) -> psycopg.AsyncConnection[Any]:
-        if self._conn is None or self._conn.closed:
-            if not self._migrated:
-                await migrate(self.url)
-                self._migrated = True
-            try:
-                conn = await psycopg.AsyncConnection.connect(
-                    self.url,
-                    autocommit=True,
-                    application_name="prober-leader",
-                    **defaults(self.url),
-                )
-                await configure_session(conn)
-            except psycopg.Error as exc:
-                raise StoreError(describe(exc, self.url)) from exc
-            self._conn = conn
-        return self._conn
+    async def _session(self, opened: list[Conn]) -> Conn:
+        """The lock session, opened when there is none (not stored here: `_bounded` stores
+        it once the call answered in time; `opened` lets an abandoned call's be closed)."""
+        if self._conn is not None and not self._conn.closed:
+            return self._conn
+        if not self._migrated:
+            await migrate(self.url)
+            self._migrated = True
+        try:
+            conn = await psycopg.AsyncConnection.connect(
+                self.url,
+                autocommit=True,
+                application_name="prober-leader",
+                **defaults(self.url),
+            )
+            opened.append(conn)
+            await configure_session(conn)
+            ms = str(max(1, int(self._timeout * 1000)))
+            await conn.execute(
+                "SELECT set_config('statement_timeout', %s, false),"
+                " set_config('lock_timeout', %s, false)",
+                (ms, ms),
+            )
+        except psycopg.Error as exc:
+            raise StoreError(describe(exc, self.url)) from exc
+        return conn
+
+    async def _bounded(self, work: Callable[[list[Conn]], Awaitable[T]], what: str) -> T:
+        """Run `work` within the timeout. Not answered in time: abandoned (cancelled now,
+        its sessions closed aside, never awaited here), leadership given up, StoreError.
+        A psycopg error: the session is dropped (leadership with it), StoreError."""
+        opened: list[Conn] = []
+        task = asyncio.ensure_future(work(opened))
+        try:
+            done, _ = await asyncio.wait({task}, timeout=self._timeout)
+        except asyncio.CancelledError:  # our caller was cancelled (shutdown): the same
+            self._set_aside(task, opened)
+            raise
+        if not done:
+            self._set_aside(task, opened)
+            raise StoreError(
+                f"database {redact(self.url)}: {what}: no answer within {self._timeout:g} s"
+                " (the call was abandoned; not leading)"
+            )
+        try:
+            return task.result()
+        except psycopg.Error as exc:
+            for conn in opened:
+                if conn is not self._conn:
+                    await self._close(conn)
+            await self._drop()
+            raise StoreError(describe(exc, self.url)) from exc
+        except BaseException:
+            for conn in opened:
+                await self._close(conn)
+            raise
 
     async def acquire(self) -> bool:
         """Become leader if nobody is (term + 1), stay leader if already; False otherwise.
-        StoreError when the database cannot be reached (not leader then)."""
+        StoreError when the database cannot be reached or does not answer within
+        `timeout` (not leader then; the caller tries again later)."""
         if self._term is not None:
             return await self.renew()
-        conn = await self._connection()
+        conn, term = await self._bounded(self._elect, "leader election")
+        self._conn = conn
+        if term is None:
+            return False
+        self._term = term
+        return True
+
+    async def _elect(self, opened: list[Conn]) -> tuple[Conn, int | None]:
+        conn = await self._session(opened)
+        cur = await conn.execute("SELECT pg_try_advisory_lock(%s, %s)", (LOCK_SPACE, LEADER_LOCK))
+        row = await cur.fetchone()
+        if not (row and row[0]):
+            return conn, None
         try:
-            cur = await conn.execute(
-                "SELECT pg_try_advisory_lock(%s, %s)", (LOCK_SPACE, LEADER_LOCK)
-            )
-            row = await cur.fetchone()
-            if not (row and row[0]):
-                return False
             async with conn.transaction():
                 cur = await conn.execute(
                     "UPDATE prober_leader SET term = term + 1, holder = %s, elected_at = %s"
@@ -111,61 +172,74 @@ class PgLeadership:
                     (self.holder, self._clock()),
                 )
                 row = await cur.fetchone()
-        except psycopg.Error as exc:
-            await self._drop()
-            raise StoreError(describe(exc, self.url)) from exc
+        except BaseException:
+            # The lock is ours but the term is not: never keep one without the other.
+            opened.append(conn)
+            raise
         assert row is not None
-        self._term = int(row[0])
-        return True
+        return conn, int(row[0])
 
     async def renew(self) -> bool:
         """Still leader: the lock session is alive and the term is ours, answered within
-        `renew_timeout`. On any failure leadership is given up at once: a query not
-        answered in time is abandoned, not awaited (psycopg's cancellation asks the server,
-        unreachable in a partition, for up to 10 s more), and closed aside."""
+        `timeout`. On any failure leadership is given up at once (see `_bounded`)."""
         if self._term is None or self._conn is None:
             return False
         conn = self._conn
-        query = asyncio.ensure_future(self._read_term(conn))
-        done, _ = await asyncio.wait({query}, timeout=self._renew_timeout)
-        if not done:
-            self._term, self._conn = None, None
-            aside = asyncio.ensure_future(self._abandon(query, conn))
-            self._aside.add(aside)
-            aside.add_done_callback(self._aside.discard)
-            return False
+
+        async def read(opened: list[Conn]) -> tuple[Any, ...] | None:
+            cur = await conn.execute("SELECT term FROM prober_leader WHERE id = 1")
+            return await cur.fetchone()
+
         try:
-            row = query.result()
-        except psycopg.Error:
-            await self._drop()
+            row = await self._bounded(read, "renew")
+        except StoreError:
             return False
         if not row or int(row[0]) != self._term:
             await self._drop()
             return False
         return True
 
-    @staticmethod
-    async def _read_term(conn: psycopg.AsyncConnection[Any]) -> tuple[Any, ...] | None:
-        cur = await conn.execute("SELECT term FROM prober_leader WHERE id = 1")
-        return await cur.fetchone()
+    def _set_aside(self, task: asyncio.Future[Any], opened: list[Conn]) -> None:
+        """Abandon a call: cancelled now (it must not go on with a session taken from it),
+        leadership given up, its sessions closed in a task of their own, never awaited."""
+        task.cancel()
+        conn, self._term, self._conn = self._conn, None, None
+        aside = asyncio.ensure_future(self._abandon(task, conn, opened))
+        self._aside.add(aside)
+        aside.add_done_callback(self._aside.discard)
 
     @staticmethod
-    async def _abandon(query: asyncio.Future[Any], conn: psycopg.AsyncConnection[Any]) -> None:
-        query.cancel()
-        await asyncio.gather(query, return_exceptions=True)
-        with contextlib.suppress(psycopg.Error):
-            await conn.close()
+    async def _abandon(task: asyncio.Future[Any], conn: Conn | None, opened: list[Conn]) -> None:
+        # The cancelled call has left its wait on the socket (it ran first): close the
+        # sessions now (a local close; the server ends them, and the lock, on its side),
+        # then let psycopg's own cancellation of the query end in its time.
+        await asyncio.sleep(0)
+        for each in [c for c in (conn, *opened) if c is not None]:
+            await PgLeadership._close(each)
+        await asyncio.gather(task, return_exceptions=True)
+        for each in opened:  # opened after all (the cancellation came late)
+            await PgLeadership._close(each)
+
+    @staticmethod
+    async def _close(conn: Conn) -> None:
+        with contextlib.suppress(psycopg.Error, TimeoutError):
+            async with asyncio.timeout(1.0):
+                await conn.close()
 
     async def release(self) -> None:
-        """Step down: unlock and close the lock session (the next contender wins)."""
+        """Step down: unlock and close the lock session (the next contender wins). Within
+        `timeout`: an unlock not answered is abandoned, the session closed (the server ends
+        it, and the lock with it, when it notices)."""
         if self._conn is not None and self._term is not None:
-            with contextlib.suppress(psycopg.Error, TimeoutError):
-                async with asyncio.timeout(self._renew_timeout):
-                    await self._conn.execute(
-                        "SELECT pg_advisory_unlock(%s, %s)", (LOCK_SPACE, LEADER_LOCK)
-                    )
+            conn = self._conn
+
+            async def unlock(opened: list[Conn]) -> None:
+                await conn.execute("SELECT pg_advisory_unlock(%s, %s)", (LOCK_SPACE, LEADER_LOCK))
+
+            with contextlib.suppress(StoreError):
+                await self._bounded(unlock, "release")
         await self._drop()
-        for aside in list(self._aside):  # an abandoned renew query: closed now, not waited
+        for aside in list(self._aside):  # an abandoned call: closed now, not waited
             aside.cancel()
         await asyncio.gather(*self._aside, return_exceptions=True)
 
@@ -176,22 +250,22 @@ class PgLeadership:
         self._term = None
         conn, self._conn = self._conn, None
         if conn is not None:
-            with contextlib.suppress(psycopg.Error, TimeoutError):
-                async with asyncio.timeout(1.0):
-                    await conn.close()
+            await self._close(conn)
 
     async def backend_pid(self) -> int | None:
         """The server process of the lock session (tests terminate it to simulate death)."""
         return None if self._conn is None else self._conn.info.backend_pid
 
     async def current(self) -> LeaderInfo:
-        conn = await self._connection()
-        try:
+        """Who leads, from the term row; StoreError when not answered within `timeout`."""
+
+        async def read(opened: list[Conn]) -> tuple[Conn, tuple[Any, ...] | None]:
+            conn = await self._session(opened)
             cur = await conn.execute("SELECT term, holder, elected_at FROM prober_leader")
-            row = await cur.fetchone()
-        except psycopg.Error as exc:
-            await self._drop()
-            raise StoreError(describe(exc, self.url)) from exc
+            return conn, await cur.fetchone()
+
+        conn, row = await self._bounded(read, "reading the leader")
+        self._conn = conn
         if row is None:
             return LeaderInfo(0, "", 0.0)
         return LeaderInfo(int(row[0]), str(row[1]), float(row[2]))

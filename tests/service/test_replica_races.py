@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 
 from prober.domain.effects import Effect, IncidentUpdated
@@ -111,6 +112,37 @@ async def test_an_agents_leader_starts_its_traffic_signals_on_election_and_stops
         await c.until(lambda: new.leading and not old.leading)
         assert old.service.intake.traffic._tasks == {}  # stopped on losing the leadership
         assert set(new.service.intake.traffic._tasks) == {"web"}  # started on election
+    finally:
+        await c.a.service.stop()
+        await c.b.service.stop()
+
+
+async def test_a_follower_whose_database_stops_answering_stays_a_follower_and_tries_again(
+    pg_url: str, tmp_path: Path
+) -> None:
+    c = Cluster(pg_url, tmp_path, timeout=0.5)
+    await c.a.service.start()
+    await c.b.service.start()
+    try:
+        await c.run(2)
+        old, new = c.leader(), c.follower()
+        role = new.service.role
+        assert role is not None
+        async with await psycopg.AsyncConnection.connect(pg_url) as blocker:
+            # The database stops answering the election: the term row is locked (as a
+            # stalled network stalls it), and the leader's lock session is gone.
+            await blocker.execute("LOCK TABLE prober_leader IN ACCESS EXCLUSIVE MODE")
+            await terminate(c.url, await old.leadership.backend_pid())
+            async with asyncio.timeout(2.5):  # its timeout and slack; for ever without
+                await role.contend()
+            assert not new.leading and new.leadership.term is None
+            assert new.service.live.follower  # nothing written, nothing sent
+            assert new.service.published().ready[1].startswith("ready; role=follower")
+        # It tries again every second: the next election (term 2: the abandoned try
+        # wrote none) goes to one replica, and the other notices and follows.
+        await c.until(lambda: any(r.leadership.term == 2 for r in (c.a, c.b)))
+        await c.until(lambda: [r.leading for r in (c.a, c.b)].count(True) == 1)
+        assert c.leader().metric("prober_leader_term") == 2
     finally:
         await c.a.service.stop()
         await c.b.service.stop()

@@ -39,10 +39,20 @@ LOCATIONS = "distributed: {locations: [eu, us, ap], quorum: 2}\n"
 
 
 class Replica:
-    def __init__(self, name: str, url: str, path: Path, clock: VirtualClock, script: Script):
+    def __init__(
+        self,
+        name: str,
+        url: str,
+        path: Path,
+        clock: VirtualClock,
+        script: Script,
+        timeout: float = 5.0,
+    ):
         config = load_config(path)
         self.store = PostgresStore(url)
-        self.leadership = PgLeadership(url, name, clock=lambda: clock.now().timestamp())
+        self.leadership = PgLeadership(
+            url, name, clock=lambda: clock.now().timestamp(), timeout=timeout
+        )
         self.store.fence(self.leadership)
         self.exporter = Metrics(version=__version__)
         keeper = StoreKeeper(self.store, self.exporter, clock=clock, fallback=False)
@@ -73,15 +83,23 @@ class Replica:
 
 
 class Cluster:
-    def __init__(self, url: str, tmp_path: Path, extra: str = "", *, write: bool = True) -> None:
+    def __init__(
+        self,
+        url: str,
+        tmp_path: Path,
+        extra: str = "",
+        *,
+        write: bool = True,
+        timeout: float = 5.0,  # each replica's leadership calls (PgLeadership)
+    ) -> None:
         self.url = url
         path = tmp_path / "checks.yaml"
         if write:  # else the test wrote it
             path.write_text(config_text() + extra)
         self.clock = VirtualClock(START)
         self.script = Script(self.clock)
-        self.a = Replica("a", url, path, self.clock, self.script)
-        self.b = Replica("b", url, path, self.clock, self.script)
+        self.a = Replica("a", url, path, self.clock, self.script, timeout)
+        self.b = Replica("b", url, path, self.clock, self.script, timeout)
 
     async def settle(self) -> None:
         """Real time for the database I/O the virtual second started (bounded)."""

@@ -9,7 +9,7 @@ import sys
 import psycopg
 import pytest
 
-from prober.errors import SchemaTooNewError
+from prober.errors import SchemaTooNewError, StoreError
 from prober.store.lease import FencedError, SoleLeader
 from prober.store.postgres_conn import migrate
 from prober.store.postgres_lease import PgLeadership, check_term
@@ -205,7 +205,7 @@ async def test_a_leader_that_cannot_reach_the_database_in_time_steps_down(pg_url
     """A renew that does not answer within renew_timeout (here the term row is locked by
     another session, as a stalled network would stall it) gives leadership up, and the lock
     goes with the dropped session: another contender leads with term + 1."""
-    a = PgLeadership(pg_url, "a", renew_timeout=0.5)
+    a = PgLeadership(pg_url, "a", timeout=0.5)
     b = PgLeadership(pg_url, "b")
     try:
         assert await a.acquire()
@@ -217,6 +217,32 @@ async def test_a_leader_that_cannot_reach_the_database_in_time_steps_down(pg_url
             if await b.acquire():
                 break
             await asyncio.sleep(0.01)
+        assert b.term == 2
+    finally:
+        await a.release()
+        await b.release()
+
+
+async def test_an_election_stuck_on_the_term_row_gives_up_within_its_timeout(
+    pg_url: str,
+) -> None:
+    """A contender that wins the advisory lock but cannot write the term (the row locked by
+    another session) answers within `timeout`, leads nothing and holds no lock: once the
+    row is free, the next try wins with the next term."""
+    a, b = PgLeadership(pg_url, "a"), PgLeadership(pg_url, "b", timeout=0.5)
+    try:
+        assert await a.acquire()
+        await a.release()
+        async with await psycopg.AsyncConnection.connect(pg_url) as blocker:
+            await blocker.execute("LOCK TABLE prober_leader IN ACCESS EXCLUSIVE MODE")
+            async with asyncio.timeout(2.5):  # the timeout and slack; for ever without
+                with pytest.raises(StoreError):
+                    await b.acquire()
+            assert not b.is_leader
+        for _ in range(100):  # bounded: the abandoned session's lock goes with it
+            if await b.acquire():
+                break
+            await asyncio.sleep(0.02)
         assert b.term == 2
     finally:
         await a.release()

@@ -104,7 +104,7 @@ async def test_a_partitioned_leader_gives_up_within_its_renew_timeout(pg_url: st
     hole = Blackhole(f"{info['host']}/.s.PGSQL.{info['port']}")
     await hole.start()
     url = f"postgresql://{info['user']}@127.0.0.1:{hole.port}/{info['dbname']}"
-    a = PgLeadership(url, "a", renew_timeout=0.5)
+    a = PgLeadership(url, "a", timeout=0.5)
     try:
         assert await a.acquire()
         hole.cut = True
@@ -113,4 +113,34 @@ async def test_a_partitioned_leader_gives_up_within_its_renew_timeout(pg_url: st
         assert not a.is_leader and a.term is None
     finally:
         await a.close()
+        await hole.close()
+
+
+async def test_a_contender_facing_a_silent_database_gives_up_within_its_timeout(
+    pg_url: str,
+) -> None:
+    """A follower's acquire() and current() answer (StoreError) within `timeout` when the
+    database stops answering, on its open session and on a new one alike; not leading; once
+    the network is back, the next try wins (the abandoned tries changed no term)."""
+    info = conninfo_to_dict(pg_url)
+    hole = Blackhole(f"{info['host']}/.s.PGSQL.{info['port']}")
+    await hole.start()
+    url = f"postgresql://{info['user']}@127.0.0.1:{hole.port}/{info['dbname']}"
+    a, b = PgLeadership(pg_url, "a"), PgLeadership(url, "b", timeout=0.5)
+    try:
+        assert await a.acquire()
+        assert not await b.acquire()  # a follower, with its session open
+        hole.cut = True
+        for call in (b.acquire, b.acquire, b.current):  # open session, then new ones
+            async with asyncio.timeout(2.5):  # the timeout and slack; hours without
+                with pytest.raises(StoreError, match=r"no answer within 0\.5 s"):
+                    await call()
+            assert not b.is_leader and b.term is None
+        hole.cut = False
+        await a.release()
+        assert await b.acquire()
+        assert b.term == 2
+    finally:
+        await a.release()
+        await b.close()
         await hole.close()
