@@ -137,9 +137,13 @@ class Role:
 
     async def _lead(self) -> None:
         s, term = self.service, self.leadership.term
-        s.live.follower = False  # from here a follower's refresh in flight changes nothing
-        state = await s.keeper.open()  # the state the last leader saved, read after winning
-        async with s.live.lock:  # no reload swaps the engine meanwhile
+        # Under the engine lock from before `follower` drops until the engine is rebuilt:
+        # a person's write (or a reload) arriving meanwhile waits for the engine made from
+        # what the last leader saved; on the follower's copy (up to a refresh old) it would
+        # write over the last leader's final writes, in this replica's valid term.
+        async with s.live.lock:
+            s.live.follower = False  # from here a follower's refresh in flight changes nothing
+            state = await s.keeper.open()  # what the last leader saved, read after winning
             s.keeper.discard()
             s.live.engine = await engine_from(engine_config(s.config), state, s.keeper)
         saved_feed = (s.keeper.saved_engine or {}).get("feed")

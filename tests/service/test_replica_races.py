@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ import psycopg
 import pytest
 
 from prober.domain.effects import Effect, IncidentUpdated
+from prober.domain.status import IncidentStatus
 from prober.errors import StoreError
 from tests.service.test_replicas import (
     LOCATIONS,
@@ -146,3 +148,42 @@ async def test_a_follower_whose_database_stops_answering_stays_a_follower_and_tr
     finally:
         await c.a.service.stop()
         await c.b.service.stop()
+
+
+async def test_a_write_during_a_take_over_applies_to_the_saved_state_not_the_followers_copy(
+    cluster: Cluster,
+) -> None:
+    """A person's write that reaches a replica while it takes over waits for the engine
+    rebuilt from what the last leader saved: applied to the follower's copy (up to a
+    refresh old), it would write over the last leader's final writes with the new term."""
+    c = cluster
+    iid = await open_incident(c)
+    old, new = c.leader(), c.follower()
+    await c.until(lambda: bool(new.service.published().snapshot.incidents))  # its copy
+    role = new.service.role
+    assert role is not None
+    # The old leader's last write (no virtual time passes: the follower's copy is older).
+    await old.service.write_incident(iid, IncidentStatus.RESOLVED, "fixed", None)
+    await terminate(c.url, await old.leadership.backend_pid())
+    real = new.store.load_state
+    reached, gate = asyncio.Event(), asyncio.Event()
+
+    async def held() -> Any:
+        reached.set()  # the take-over reads the saved state (a slow database, say)
+        await gate.wait()
+        return await real()
+
+    new.store.load_state = held  # type: ignore[method-assign]
+    take_over = asyncio.create_task(role.contend())
+    await asyncio.wait_for(reached.wait(), 5)
+    write = asyncio.create_task(new.service.write_incident(iid, None, "late", None))
+    await asyncio.sleep(0.2)  # the write, if it does not wait, is done by now
+    gate.set()
+    await take_over
+    assert new.leading
+    with contextlib.suppress(ValueError, KeyError, StoreError):  # resolved: refused
+        await write
+    (incident,) = await new.store.incidents(limit=10)
+    assert incident.id == iid
+    assert incident.status is IncidentStatus.RESOLVED  # not reopened by a stale copy
+    assert [u.body for u in incident.updates][-1] == "fixed"
