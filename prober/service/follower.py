@@ -33,7 +33,11 @@ UPTIME_REFRESH = 60.0  # a follower re-reads the uptime history this often
 DUTY = 4.0
 
 
-def rebuild(config: Config, saved: SavedState) -> Engine:
+def rebuild(config: Config, saved: SavedState | None) -> Engine:
+    """The engine as saved; a fresh one when nothing was saved yet (never the engine this
+    replica held: as a deposed leader its unwritten decisions would stay on its page)."""
+    if saved is None:
+        return Engine(engine_config(config))
     state = join_state(saved.engine, saved.components, saved.open_incidents)
     return Engine(engine_config(config), state)
 
@@ -57,12 +61,11 @@ async def follow(s: Service, following: Callable[[], bool]) -> None:
     if s.live.time.now() - s.upkeep.uptime_at >= UPTIME_REFRESH:
         await s.upkeep.refresh_uptime()
     engine = None
-    if saved is not None:
-        try:
-            # Pure and CPU-bound (O(checks)): in a thread, the loop keeps its turns.
-            engine = await asyncio.to_thread(rebuild, s.config, saved)
-        except (ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
-            log.warning("follower_state_unreadable", error=f"{type(exc).__name__}: {exc}")
+    try:
+        # Pure and CPU-bound (O(checks)): in a thread, the loop keeps its turns.
+        engine = await asyncio.to_thread(rebuild, s.config, saved)
+    except (ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
+        log.warning("follower_state_unreadable", error=f"{type(exc).__name__}: {exc}")
     if not following():
         return
     if engine is not None:
@@ -71,5 +74,9 @@ async def follow(s: Service, following: Callable[[], bool]) -> None:
         feed = saved.engine.get("feed")
         if isinstance(feed, dict) and isinstance(feed.get("locations"), list):
             s.live.locations = list(feed["locations"])
+    # Replaced, not merged: the database is a follower's whole truth. A replica that led
+    # may hold incidents it announced but never wrote (a failed write, then deposed: the
+    # batch was dropped); merged, they would stay open on its page for good.
+    s.pipeline.view.incidents = {}
     s.pipeline.merge_incidents([*recent, *s.live.engine.open_incidents()])
     s.pipeline.rebuild(s.live.time.now())

@@ -187,3 +187,34 @@ async def test_a_write_during_a_take_over_applies_to_the_saved_state_not_the_fol
     assert incident.id == iid
     assert incident.status is IncidentStatus.RESOLVED  # not reopened by a stale copy
     assert [u.body for u in incident.updates][-1] == "fixed"
+
+
+@pytest.mark.parametrize("saved_before", [True, False], ids=["state-saved", "nothing-saved"])
+async def test_a_deposed_leader_does_not_keep_showing_an_incident_it_never_wrote(
+    cluster: Cluster, saved_before: bool
+) -> None:
+    """A leader whose store fails shows what it decided (the keeper announces a batch whose
+    write failed); deposed, that batch is dropped (never written, the new leader carries on
+    from the saved state), and its page, now a follower's, is the database's again: no
+    incident left open on it that no replica has."""
+    c = cluster
+    await c.run(2)
+    old, new = c.leader(), c.follower()
+    if saved_before:  # an engine row saved (else the database has none: a fresh engine)
+        await old.service.upkeep.save_state()
+        assert await old.service.keeper.flush()
+    assert (await old.store.load_state() is not None) is saved_before
+
+    async def failing(*args: Any, **kwargs: Any) -> None:
+        raise StoreError("database 'x': connection lost")
+
+    old.store.apply = failing  # type: ignore[method-assign]
+    c.script.failing = {"api-check"}
+    await c.until(lambda: bool(old.service.published().snapshot.incidents), seconds=120)
+    c.script.failing = set()
+    await terminate(c.url, await old.leadership.backend_pid())
+    await c.until(lambda: new.leading and not old.leading)
+    assert await new.store.incidents(limit=10) == []  # never written
+    await c.run(3)  # the deposed leader follows the database
+    assert old.service.published().snapshot.incidents == ()
+    assert new.service.published().snapshot.incidents == ()
