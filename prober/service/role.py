@@ -134,6 +134,12 @@ class Role:
             self.leading = True  # so that everything started is stopped
             self.term, self.holder = self.leadership.term or self.term, "(this replica)"
             await self._step_down(f"take over failed: {type(exc).__name__}")
+        except asyncio.CancelledError:  # shutdown mid take-over: nothing started runs on
+            await self._stop_leading()
+            async with self.service.live.lock:
+                self.service.keeper.discard()  # never written: the next leader recomputes
+                self.service.live.follower = True
+            raise
 
     async def _lead(self) -> None:
         s, term = self.service, self.leadership.term

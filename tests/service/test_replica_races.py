@@ -218,3 +218,38 @@ async def test_a_deposed_leader_does_not_keep_showing_an_incident_it_never_wrote
     await c.run(3)  # the deposed leader follows the database
     assert old.service.published().snapshot.incidents == ()
     assert new.service.published().snapshot.incidents == ()
+
+
+async def test_a_take_over_cancelled_part_way_leaves_nothing_running(cluster: Cluster) -> None:
+    """Shutdown (the scheduler cancels the contend job) in the middle of a take-over: the
+    writer task and whatever else was started stop; the replica is a follower again."""
+    c = cluster
+    await c.run(2)
+    old, new = c.leader(), c.follower()
+    role = new.service.role
+    assert role is not None
+    real = new.service._seed_incidents
+    reached, gate = asyncio.Event(), asyncio.Event()
+
+    async def held() -> None:
+        reached.set()  # after the engine and the writer task, before leading
+        await gate.wait()
+        await real()
+
+    new.service._seed_incidents = held  # type: ignore[method-assign]
+    await terminate(c.url, await old.leadership.backend_pid())
+    take_over = asyncio.create_task(role.contend())
+    try:
+        await asyncio.wait_for(reached.wait(), 5)
+        assert role._writer is not None and not role._writer.done()
+        writer = role._writer
+        take_over.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await take_over
+        assert writer.done() and role._writer is None  # cancelled, not left running
+        assert new.service.live.follower and not new.leading
+    finally:
+        gate.set()
+        if not take_over.done():  # bounded: the test failed above
+            take_over.cancel()
+            await asyncio.gather(take_over, return_exceptions=True)
