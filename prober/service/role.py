@@ -253,6 +253,8 @@ LEADER_JOBS = frozenset({"tick", "send_webhooks", "minutely", "save_state", "che
 
 
 async def s_flush(service: Service) -> None:
+    """A leader's last save before it releases the lock (the next leader reads it)."""
     await service.upkeep.flush_aggregates()
     await service.upkeep.save_state()
-    await service.keeper.flush()
+    if not await service.keeper.flush():  # said, as on a single node: never silently
+        log.error("store_unsaved_at_exit", pending_effects=service.keeper.pending_effects)

@@ -253,3 +253,22 @@ async def test_a_take_over_cancelled_part_way_leaves_nothing_running(cluster: Cl
         if not take_over.done():  # bounded: the test failed above
             take_over.cancel()
             await asyncio.gather(take_over, return_exceptions=True)
+
+
+async def test_a_leader_that_cannot_save_at_shutdown_says_so(cluster: Cluster) -> None:
+    from structlog.testing import capture_logs
+
+    c = cluster
+    await c.run(2)
+    leader = c.leader()
+
+    async def failing(*args: Any, **kwargs: Any) -> None:
+        raise StoreError("database 'x': connection lost")
+
+    leader.store.apply = failing  # type: ignore[method-assign]
+    c.script.failing = {"api-check"}
+    await c.until(lambda: leader.service.keeper.pending_effects > 0, seconds=120)
+    with capture_logs() as logs:
+        await leader.service.stop()
+    (unsaved,) = [e for e in logs if e["event"] == "store_unsaved_at_exit"]
+    assert unsaved["pending_effects"] > 0
