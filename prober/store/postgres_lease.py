@@ -210,10 +210,10 @@ class PgLeadership:
 
     @staticmethod
     async def _abandon(task: asyncio.Future[Any], conn: Conn | None, opened: list[Conn]) -> None:
-        # The cancelled call has left its wait on the socket (it ran first): close the
-        # sessions now (a local close; the server ends them, and the lock, on its side),
-        # then let psycopg's own cancellation of the query end in its time.
-        await asyncio.sleep(0)
+        # First step: the cancelled call, woken before this task's first step, has left
+        # its wait on the socket; close the sessions now (a local close; the server ends
+        # them, and the lock, on its side). Then let psycopg's own cancellation of the
+        # query end in its time (`release` cuts that wait short, never this close).
         for each in [c for c in (conn, *opened) if c is not None]:
             await PgLeadership._close(each)
         await asyncio.gather(task, return_exceptions=True)
@@ -239,7 +239,8 @@ class PgLeadership:
             with contextlib.suppress(StoreError):
                 await self._bounded(unlock, "release")
         await self._drop()
-        for aside in list(self._aside):  # an abandoned call: closed now, not waited
+        await asyncio.sleep(0)  # each abandoned call's aside has closed its sessions
+        for aside in list(self._aside):  # ... and no longer waits for its cancellation
             aside.cancel()
         await asyncio.gather(*self._aside, return_exceptions=True)
 

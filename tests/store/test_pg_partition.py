@@ -144,3 +144,27 @@ async def test_a_contender_facing_a_silent_database_gives_up_within_its_timeout(
         await a.release()
         await b.close()
         await hole.close()
+
+
+async def test_a_release_the_database_does_not_answer_closes_the_lock_session_in_time(
+    pg_url: str,
+) -> None:
+    """Stepping down on a silent network: the unlock is abandoned within `timeout` and the
+    lock session closed on this side (the server ends it, and the lock, when it notices),
+    not left open for the garbage collector."""
+    info = conninfo_to_dict(pg_url)
+    hole = Blackhole(f"{info['host']}/.s.PGSQL.{info['port']}")
+    await hole.start()
+    url = f"postgresql://{info['user']}@127.0.0.1:{hole.port}/{info['dbname']}"
+    a = PgLeadership(url, "a", timeout=0.5)
+    try:
+        assert await a.acquire()
+        session = a._conn
+        assert session is not None
+        hole.cut = True
+        async with asyncio.timeout(2.5):  # the timeout and slack
+            await a.release()
+        assert session.closed and not a.is_leader
+    finally:
+        await a.close()
+        await hole.close()
