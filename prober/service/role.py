@@ -4,9 +4,10 @@ Every replica opens the (fenced) store and serves the API and the page. Exactly 
 leader (prober/store/postgres_lease.py), runs the incident engine, writes and sends
 webhooks; the others follow: they rebuild their snapshot from the database every second.
 
-    contend (every second)  follower: try to acquire; leader: renew
-    take_over               load the state, rebuild the engine, resume the feed cursor,
-                            start the writer, the leader's jobs, probing or the feed
+    contend (every second)  follower: try to acquire; leader: renew (each bounded, 5 s)
+    take_over               under the engine lock: load the state, rebuild the engine;
+                            resume the feed cursor, start the writer, the leader's jobs,
+                            probing or the feed, the real-traffic signals
     step_down               renew failed, a write was fenced, the database was lost:
                             stop the engine's jobs, the writer and the sender at once,
                             drop what was queued (the new leader carries on from the
