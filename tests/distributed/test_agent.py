@@ -14,8 +14,8 @@ import pytest
 from prober.clock import VirtualClock
 from prober.config.loader import parse_config
 from prober.config.model import Check
-from prober.distributed.agent import Agent
 from prober.confirm import CONFIRM_PROBES
+from prober.distributed.agent import Agent
 from prober.distributed.codec import decode_round
 from prober.distributed.shard import shard_of
 from prober.distributed.writer import WriterSettings
