@@ -209,7 +209,7 @@ async def test_failure_seen_by_one_location_only_never_counts() -> None:
     assert merged and all(set(d.carried) == {"us", "ap"} for d in merged)
 
 
-async def test_a_lost_location_and_a_real_outage_from_the_other_two_opens_within_two_intervals() -> (
+async def test_a_lost_location_and_an_outage_from_the_other_two_opens_within_two_intervals() -> (
     None
 ):
     w = await started(World())
