@@ -199,6 +199,8 @@ class Agent:
         self.checks = select(config.checks, *self.shard)
         self._redact = Redactor(config.secret_values)
         self.series.set_checks(self.checks)
+        kept = {c.id for c in self.checks}
+        self._confirmed = {c: v for c, v in self._confirmed.items() if c in kept}
         if self.runner is not None:
             self.runner.update(self.checks)
 
