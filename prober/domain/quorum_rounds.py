@@ -86,8 +86,9 @@ class Series:
 
     def sent(self, key: Key, results: Sequence[ProbeResult], probes: int) -> None:
         """Mirror prober/confirm.py Confirmer.take/after for one row of this location."""
-        self.last_key = max(self.last_key, key)
-        outcome = all(not r.ok for r in results)
+        if key > self.last_key:
+            self.last_key = key
+        outcome = not results[0].ok if len(results) == 1 else all(not r.ok for r in results)
         if key[1]:
             self.left = max(0, self.left - 1)
         changed = outcome != self.last_down
