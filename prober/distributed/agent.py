@@ -6,6 +6,11 @@ RoundRow (location, agent, check id, start, payload from prober.distributed.code
 RoundWriter batches and retries them (see there for what happens when the database is
 away). Network canaries are not probed by agents: a location's own network loss is told
 from its checks by the quorum (prober.domain.quorum).
+
+Agents send confirmation rounds (prober/confirm.py) as `prober run` does. Each is
+labelled with its index k: the k-th confirmation round this agent started within the
+check's current interval (`confirmation_round` of its start), so that the leader's quorum
+pairs confirmation k of a round across the locations (codec version 2).
 """
 
 from __future__ import annotations
@@ -25,10 +30,12 @@ from prometheus_client.core import (
 from prober.clock import Clock, SystemClock
 from prober.config.model import Check, Config
 from prober.config.secrets import Redactor
+from prober.confirm import in_confirmation
 from prober.distributed.codec import encode
 from prober.distributed.roundlog import RoundLog, RoundRow
 from prober.distributed.shard import select
 from prober.distributed.writer import RoundWriter, WriterSettings
+from prober.domain.quorum import confirmation_round
 from prober.metrics.fastexpo import CheckSeriesTable
 from prober.metrics.servicestate import Hist
 from prober.probes.result import ProbeResult
@@ -130,6 +137,7 @@ class Agent:
         self.runner: Runner | None = None
         self._writer_task: asyncio.Task[None] | None = None
         self.rounds = 0
+        self._confirmed: dict[str, tuple[int, int]] = {}  # check -> (round n, last k)
 
     def _on_batch(self, rows: int, seconds: float) -> None:
         self.batch_seconds.observe(seconds)
@@ -140,7 +148,13 @@ class Agent:
         self.rounds += 1
         self.series.record(check, results)
         at = min(r.at for r in results)
-        payload = encode(results, self._redact)
+        k = 0
+        if in_confirmation():  # the k-th confirmation round within the check's interval
+            n = confirmation_round(check.id, check.interval, at)
+            last_n, last_k = self._confirmed.get(check.id, (n, 0))
+            k = min(last_k + 1 if last_n == n else 1, 0xFFFF)
+            self._confirmed[check.id] = (n, k)
+        payload = encode(results, self._redact, k)
         self.writer.add(RoundRow(self.location, self.name, check.id, at, payload))
 
     async def start(self) -> None:
@@ -151,12 +165,9 @@ class Agent:
             prober = HttpProber(self.clock)
             probe = prober.probe
             self._close_probe = prober.close
-        # No confirmation rounds (prober/confirm.py): the leader's quorum lines rounds up
-        # across locations by the stable phase of the schedule (prober/domain/quorum.py),
-        # and an extra round between two scheduled ones has no partner there.
-        self.runner = Runner(
-            probe, self._on_round, self.clock, self._max_concurrency, self._grace, confirm=0
-        )
+        # Confirmation rounds as in-process (labelled in _on_round); no adaptive-evidence
+        # rounds: they follow the leader's engine, which an agent does not have.
+        self.runner = Runner(probe, self._on_round, self.clock, self._max_concurrency, self._grace)
         self.runner.start(self.checks)
         self._writer_task = asyncio.get_running_loop().create_task(self.writer.run())
 
@@ -188,6 +199,8 @@ class Agent:
         self.checks = select(config.checks, *self.shard)
         self._redact = Redactor(config.secret_values)
         self.series.set_checks(self.checks)
+        kept = {c.id for c in self.checks}
+        self._confirmed = {c: v for c, v in self._confirmed.items() if c in kept}
         if self.runner is not None:
             self.runner.update(self.checks)
 

@@ -5,12 +5,15 @@ id the row carries. Nothing else from the check is written: no URL, no header, n
 a result's `detail` passes through the check's redactor first, so a secret a target
 echoed back never reaches the database.
 
-Layout (little-endian), version 1:
-    B version, B count, H len + component (UTF-8)
+Layout (little-endian), version 1 (a regular round) or 2 (a confirmation round):
+    B version, B count, [version 2: H confirmation index k >= 1], H len + component (UTF-8)
     per result: B reason, B flags, d at, d duration,
                 [H status_code], [d cert_expiry], [B phase mask, d per phase],
                 [H len + detail (UTF-8)]
 A one-probe OK round is 24 bytes plus the component id, 65 with all five phases.
+A confirmation round (the agent's k-th extra round since the start of the check's current
+interval, prober/domain/quorum.py) carries k in two more bytes: regular rounds are
+written as version 1, byte for byte as before.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from collections.abc import Callable, Sequence
 from prober.probes.result import PHASES, ProbeResult, Reason
 
 VERSION = 1
+VERSION_CONFIRMATION = 2  # version 1 plus the confirmation index
 # Wire numbers of the reasons: append only, never reorder.
 REASONS: tuple[Reason, ...] = (
     Reason.OK,
@@ -57,12 +61,21 @@ def _text(value: str) -> bytes:
     return _H.pack(len(raw)) + raw
 
 
-def encode(results: Sequence[ProbeResult], redact: Callable[[str], str] = str) -> bytes:
-    """One round of one check. All results must share their check and component."""
+def encode(
+    results: Sequence[ProbeResult], redact: Callable[[str], str] = str, confirmation: int = 0
+) -> bytes:
+    """One round of one check. All results must share their check and component.
+    `confirmation`: 0 for a regular round, else the confirmation index k (1 to 65535)."""
     if not results or len(results) > 255:
         raise ValueError(f"a round holds 1 to 255 results, not {len(results)}")
     first = results[0]
-    out = [bytes((VERSION, len(results))), _text(first.component)]
+    if confirmation:
+        if not 0 < confirmation <= 0xFFFF:
+            raise ValueError(f"a confirmation index is 1 to 65535, not {confirmation}")
+        head = bytes((VERSION_CONFIRMATION, len(results))) + _H.pack(confirmation)
+    else:
+        head = bytes((VERSION, len(results)))
+    out = [head, _text(first.component)]
     for r in results:
         if r.check_id != first.check_id or r.component != first.component:
             raise ValueError("results of one round must share their check and component")
@@ -92,17 +105,31 @@ def encode(results: Sequence[ProbeResult], redact: Callable[[str], str] = str) -
 
 def decode(payload: bytes, check_id: str) -> list[ProbeResult]:
     """The round `encode` wrote; CodecError when the payload is not one."""
+    return decode_round(payload, check_id)[0]
+
+
+def decode_round(payload: bytes, check_id: str) -> tuple[list[ProbeResult], int]:
+    """The round `encode` wrote and its confirmation index (0: a regular round)."""
     try:
         return _decode(memoryview(payload), check_id)
     except (struct.error, IndexError, UnicodeDecodeError) as exc:
         raise CodecError(f"truncated or corrupt round payload: {exc}") from None
 
 
-def _decode(buf: memoryview, check_id: str) -> list[ProbeResult]:
+def _decode(buf: memoryview, check_id: str) -> tuple[list[ProbeResult], int]:
     version, count = buf[0], buf[1]
-    if version != VERSION:
-        raise CodecError(f"round payload version {version}, this prober reads {VERSION}")
     pos = 2
+    confirmation = 0
+    if version == VERSION_CONFIRMATION:
+        (confirmation,) = _H.unpack_from(buf, pos)
+        pos += 2
+        if confirmation == 0:
+            raise CodecError("confirmation round payload with index 0")
+    elif version != VERSION:
+        raise CodecError(
+            f"round payload version {version}, this prober reads {VERSION} and "
+            f"{VERSION_CONFIRMATION}"
+        )
 
     def text() -> str:
         nonlocal pos
@@ -147,4 +174,4 @@ def _decode(buf: memoryview, check_id: str) -> list[ProbeResult]:
         )
     if pos != len(buf):
         raise CodecError(f"{len(buf) - pos} stray bytes after the round payload")
-    return out
+    return out, confirmation

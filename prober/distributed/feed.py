@@ -3,8 +3,8 @@ them, merge the locations by quorum, and hand the engine one merged round per ch
 
     feed = Feed(round_log, config)
     batch = await feed.poll(now)          # every poll_interval, on the leader only
-    for check_id, results in batch.rounds:
-        effects += engine.observe(results, now)
+    for (check_id, results), k in zip(batch.rounds, batch.confirmations):
+        effects += engine.observe(results, now)   # k > 0: a confirmation round
     # batch.locations / batch.changed: per-location states for the API, metrics, alerts
 
 The cursor is the id of the last row read; the leader keeps it (a new leader may start
@@ -14,6 +14,12 @@ so): the quorum of a round is taken over the locations live when it is decided.
 Extra detection latency over probing in-process: the agents' flush interval, plus the
 write, plus up to one poll interval, plus waiting for the slowest reporting location
 (at most the round's timeout + `distributed.settle` when a location misses the round).
+
+Agents send confirmation rounds (prober/confirm.py) with their index k in the payload
+(prober/distributed/codec.py); the quorum pairs confirmation k of a round across the
+locations (prober/domain/quorum.py), and a merged confirmation round goes to the engine
+as a confirmation round (`confirmations[i] > 0`: evidence, not a sample of time for
+uptime, as in-process).
 """
 
 from __future__ import annotations
@@ -23,7 +29,8 @@ from dataclasses import dataclass, field
 import structlog
 
 from prober.config.model import Config
-from prober.distributed.codec import CodecError, decode
+from prober.confirm import CONFIRM_PROBES
+from prober.distributed.codec import CodecError, decode_round
 from prober.distributed.roundlog import RoundLog
 from prober.domain.quorum import (
     CheckSpec,
@@ -31,7 +38,7 @@ from prober.domain.quorum import (
     LocationState,
     Quorum,
     QuorumPolicy,
-    round_number,
+    key_of,
 )
 from prober.probes.result import ProbeResult
 
@@ -50,6 +57,8 @@ class FeedBatch:
     undecodable: int = 0  # rows whose payload could not be read (logged, skipped)
     cursor: int = 0
     errors: list[str] = field(default_factory=list)
+    # per merged round (same order as `rounds`): its confirmation index, 0 for a regular one
+    confirmations: list[int] = field(default_factory=list)
 
 
 def specs(config: Config) -> dict[str, CheckSpec]:
@@ -62,7 +71,7 @@ def specs(config: Config) -> dict[str, CheckSpec]:
 
 def policy(config: Config) -> QuorumPolicy:
     d = config.distributed
-    return QuorumPolicy(d.quorum, d.location_timeout, d.settle)
+    return QuorumPolicy(d.quorum, d.location_timeout, d.settle, CONFIRM_PROBES)
 
 
 class Feed:
@@ -75,8 +84,8 @@ class Feed:
         self.quorum = Quorum(specs(config), policy(config), config.distributed.locations)
         self.max_age = config.distributed.location_timeout
         self._expected = tuple(config.distributed.locations)
-        # (check, round) still undecided -> the cursor before the page it was read from
-        self._origin: dict[tuple[str, int], int] = {}
+        # (check, round key) still undecided -> the cursor before the page it was read from
+        self._origin: dict[tuple[str, tuple[int, int]], int] = {}
         self.fed = 0  # merged rounds fed to the engine, all leaders together (the caller counts)
 
     async def open(self) -> None:
@@ -91,11 +100,18 @@ class Feed:
 
     def state(self) -> dict[str, object]:
         """What a new leader needs to read every row exactly once: `replay` (the cursor
-        before the oldest row of a round not yet decided) and `decided` (check -> last
-        round decided). Saved in the engine row, in the transaction of those rounds'
+        before the oldest row of a round not yet decided), `decided` (check -> last
+        round decided) and `confirmations` (check -> k when the last key decided is that
+        round's confirmation k). Saved in the engine row, in the transaction of those rounds'
         effects (prober/service/role.py)."""
         replay = min(self._origin.values(), default=self.cursor)
-        return {"cursor": replay, "decided": self.quorum.decided(), "fed": self.fed}
+        q = self.quorum
+        return {
+            "cursor": replay,
+            "decided": q.decided(),
+            "confirmations": q.decided_confirmations(),
+            "fed": self.fed,
+        }
 
     def resume(self, saved: object) -> None:
         """Start afresh where the saved `state()` says (None: from the start): rows after
@@ -113,7 +129,11 @@ class Feed:
         if isinstance(cursor, int):
             self.cursor = cursor
         if isinstance(decided, dict):
-            self.quorum.resume({str(k): int(v) for k, v in decided.items()})
+            extra = saved.get("confirmations")
+            confirmations = (
+                {str(k): int(v) for k, v in extra.items()} if isinstance(extra, dict) else {}
+            )
+            self.quorum.resume({str(k): int(v) for k, v in decided.items()}, confirmations)
 
     def reconfigure(self, config: Config) -> None:
         self.quorum.reconfigure(specs(config), policy(config), config.distributed.locations)
@@ -147,26 +167,27 @@ class Feed:
                     stale += 1
                     continue
                 try:
-                    results = decode(row.payload, row.check_id)
+                    results, k = decode_round(row.payload, row.check_id)
                 except CodecError as exc:
                     undecodable += 1
                     log.warning("feed_round_undecodable", id=row.id, error=str(exc))
                     continue
-                if self.quorum.observe(row.location, row.check_id, results):
+                if self.quorum.observe(row.location, row.check_id, results, k):
                     spec = self.quorum.checks[row.check_id]
                     at = min(r.at for r in results)
-                    key = (row.check_id, round_number(row.check_id, spec.interval, at))
+                    key = (row.check_id, key_of(row.check_id, spec.interval, at, k))
                     self._origin.setdefault(key, before)
             self.cursor = cursor
             if len(rows) < self.limit:
                 break
         out = self.quorum.decide(now)
         for d in out.decisions:
-            self._origin.pop((d.check_id, d.round), None)
+            self._origin.pop((d.check_id, (d.round, d.confirmation)), None)
         if len(self._origin) > 100_000:  # rounds of removed checks are never decided
             live = self.quorum.checks
             self._origin = {k: v for k, v in self._origin.items() if k[0] in live}
-        merged = [(d.check_id, list(d.results)) for d in out.decisions if d.results]
+        fed = [d for d in out.decisions if d.results]
+        merged = [(d.check_id, list(d.results)) for d in fed]
         return FeedBatch(
             merged,
             out.decisions,
@@ -177,4 +198,5 @@ class Feed:
             undecodable,
             self.cursor,
             errors,
+            [d.confirmation for d in fed],
         )

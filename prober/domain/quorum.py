@@ -35,43 +35,76 @@ Agents in several locations probe the same checks; each location's round of a ch
   (like the single-node guard) until each such location answers something, is found
   `lost` (then held out), or the hold passes (slowest interval + timeout + settle). So
   even quorum 1 does not count the first rounds of a location's own network loss.
+* Confirmation rounds (prober/confirm.py: quick extra rounds when a location's outcome of
+  a check changes) are keyed `(n, k)`: the k-th extra round a location started within
+  regular round n's interval (n = `confirmation_round`: the interval it started in), k
+  written by the agent (prober/distributed/codec.py). A regular round is `(n, 0)`; keys
+  are decided in order per check. Confirmation k of round n is paired across locations:
+  a reporting location that sent it gives its fresh result; one that did not (its own
+  outcome did not change, so it has no doubt) counts with its latest decided observation
+  of the check when that started within one interval before the round (carried forward:
+  it stays in the evidence, so one location's failures never reach quorum alone); one
+  with nothing that recent is not in the evidence. `required` is taken over the
+  reporting locations as for regular rounds. The merged round holds only FRESH results
+  (the earliest fresh failing location's when the failure counts, else the earliest
+  fresh passing one's; else no data): a carried result was fed once already. A
+  confirmation round is decided at once when every reporting location sent it or will
+  not (mirroring the runner's Confirmer from the rows it sent: no series under way, or
+  already past this key), else at `at + timeout + settle` as regular rounds; the
+  lost-location hold-out and the unreachable hold apply unchanged (a carried
+  unreachable result is judged as a fresh one).
 * Rounds are decided in order per check; an observation for a round already decided is
   late and dropped (counted in `late`).
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from prober.domain.observation import ProbeResult
+from prober.domain.quorum_rounds import (
+    TRANSPORT_REASONS,
+    CheckSpec,
+    Decision,
+    Evidence,
+    Key,
+    Round,
+    Series,
+    confirmation_round,
+    evidence,
+    key_of,
+    merge,
+    phase,
+    round_number,
+    unreachable,
+)
 
-TRANSPORT_REASONS = frozenset({"connect", "dns", "timeout"})
+__all__ = [
+    "LOCATION_STATES",
+    "LOST",
+    "MAJORITY",
+    "NO_DATA",
+    "OK",
+    "TRANSPORT_REASONS",
+    "CheckSpec",
+    "Decision",
+    "LocationState",
+    "Quorum",
+    "QuorumOutput",
+    "QuorumPolicy",
+    "confirmation_round",
+    "key_of",
+    "phase",
+    "round_number",
+]
 OK = "ok"
 LOST = "lost"
 NO_DATA = "no_data"
 LOCATION_STATES = (OK, LOST, NO_DATA)
 MAJORITY = 0  # quorum setting: a majority of the reporting locations
-MAX_PENDING_ROUNDS = 64  # per check: older undecided rounds are decided at once
+MAX_PENDING_ROUNDS = 256  # per check (confirmations included): older ones decided at once
 MIN_CHECKS_FOR_LOSS = 2  # one unreachable check alone does not prove a location's loss
-
-
-def phase(check_id: str, interval: float) -> float:
-    """The check's stable phase within its interval (same hash as the runner's)."""
-    digest = hashlib.blake2b(check_id.encode("utf-8"), digest_size=8).digest()
-    return int.from_bytes(digest, "big") / 2.0**64 * interval
-
-
-def round_number(check_id: str, interval: float, at: float) -> int:
-    return round((at - phase(check_id, interval)) / interval)
-
-
-@dataclass(frozen=True, slots=True)
-class CheckSpec:
-    interval: float
-    timeout: float
-    failure_reasons: frozenset[str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +112,7 @@ class QuorumPolicy:
     quorum: int = MAJORITY  # MAJORITY, or how many locations must see a failure
     location_timeout: float = 60.0  # silent this long: no data, out of the denominator
     settle: float = 2.0  # wait past a round's timeout for late locations (agent batching)
+    confirmations: int = 13  # the runner's series length (prober.confirm.CONFIRM_PROBES)
 
     def required(self, reporting: int) -> int:
         """Failing locations needed among `reporting` ones for a failure to count."""
@@ -96,30 +130,10 @@ class LocationState:
 
 
 @dataclass(frozen=True, slots=True)
-class Decision:
-    """One decided round of one check."""
-
-    check_id: str
-    round: int
-    results: tuple[ProbeResult, ...]  # the merged round for the engine; empty: no data
-    counted: bool  # a failure reached quorum
-    failing: tuple[str, ...]  # locations whose round failed, earliest first
-    passing: tuple[str, ...]
-    required: int
-    reporting: int  # locations in the denominator
-
-
-@dataclass(frozen=True, slots=True)
 class QuorumOutput:
     decisions: list[Decision]
     locations: list[LocationState]  # every known location, by name
     changed: list[LocationState]  # those whose state changed in this call
-
-
-@dataclass
-class _Round:
-    at: float  # earliest start seen
-    seen: dict[str, tuple[ProbeResult, ...]] = field(default_factory=dict)
 
 
 @dataclass
@@ -130,14 +144,7 @@ class _Location:
     latest: dict[str, tuple[float, bool]] = field(default_factory=dict)  # check -> (at, unr.)
     last_answer: float | None = None  # latest start of a round that got an HTTP answer
     down_since: dict[str, float] = field(default_factory=dict)  # check -> unreachable run start
-
-
-def _failed(results: Sequence[ProbeResult], reasons: frozenset[str]) -> bool:
-    return any(r.reason.value in reasons for r in results)
-
-
-def _unreachable(results: Sequence[ProbeResult]) -> bool:
-    return bool(results) and all(r.reason.value in TRANSPORT_REASONS for r in results)
+    series: dict[str, Series] = field(default_factory=dict)  # check -> its view
 
 
 def _hold(checks: Mapping[str, CheckSpec], policy: QuorumPolicy) -> float:
@@ -160,8 +167,8 @@ class Quorum:
         self.checks = dict(checks)
         self.late = 0  # observations dropped: their round was already decided
         self._locations: dict[str, _Location] = {name: _Location() for name in locations}
-        self._pending: dict[str, dict[int, _Round]] = {}
-        self._decided: dict[str, int] = {}  # check -> last decided round
+        self._pending: dict[str, dict[Key, Round]] = {}
+        self._decided: dict[str, Key] = {}  # check -> last decided round
         self._hold = _hold(self.checks, policy)
 
     def reconfigure(
@@ -178,29 +185,51 @@ class Quorum:
         for loc in self._locations.values():
             loc.latest = {c: v for c, v in loc.latest.items() if c in checks}
             loc.down_since = {c: v for c, v in loc.down_since.items() if c in checks}
+            loc.series = {c: v for c, v in loc.series.items() if c in checks}
 
     def decided(self) -> dict[str, int]:
         """check -> the last round decided (saved by the leader with its feed cursor)."""
-        return dict(self._decided)
+        return {c: key[0] for c, key in self._decided.items()}
 
-    def resume(self, decided: Mapping[str, int]) -> None:
-        """Rounds up to these were decided by an earlier leader: replayed observations of
-        them are late (dropped), never counted twice."""
+    def decided_confirmations(self) -> dict[str, int]:
+        """check -> k, when the last key decided is confirmation k of `decided()[check]`."""
+        return {c: key[1] for c, key in self._decided.items() if key[1]}
+
+    def resume(
+        self, decided: Mapping[str, int], confirmations: Mapping[str, int] | None = None
+    ) -> None:
+        """Rounds up to these (and confirmation k of the last, from `confirmations`) were
+        decided by an earlier leader: replayed observations of them are late (dropped),
+        never counted twice."""
+        extra = confirmations or {}
         for check_id, number in decided.items():
-            if number > self._decided.get(check_id, number - 1):
-                self._decided[check_id] = number
+            key = (number, extra.get(check_id, 0))
+            if check_id not in self._decided or key > self._decided[check_id]:
+                self._decided[check_id] = key
 
-    def observe(self, location: str, check_id: str, results: Sequence[ProbeResult]) -> bool:
-        """Record one location's round of a check; False when unknown, empty or late."""
+    def observe(
+        self,
+        location: str,
+        check_id: str,
+        results: Sequence[ProbeResult],
+        confirmation: int = 0,
+    ) -> bool:
+        """Record one location's round of a check (`confirmation`: its index k, 0 for a
+        regular round); False when unknown, empty or late."""
         spec = self.checks.get(check_id)
         if spec is None or not results:
             return False
         at = min(r.at for r in results)
+        key = key_of(check_id, spec.interval, at, confirmation)
         loc = self._locations.setdefault(location, _Location())
+        series = loc.series.get(check_id)
+        if series is None:
+            series = loc.series[check_id] = Series()
+        series.sent(key, results, self.policy.confirmations)
         if loc.last_seen is None or at > loc.last_seen:
             loc.last_seen = at
-        unreachable = _unreachable(results)
-        if not unreachable:
+        down = unreachable(results)
+        if not down:
             if loc.last_answer is None or at > loc.last_answer:
                 loc.last_answer = at
             loc.down_since.pop(check_id, None)
@@ -208,15 +237,15 @@ class Quorum:
             loc.down_since[check_id] = at
         previous = loc.latest.get(check_id)
         if previous is None or at >= previous[0]:
-            loc.latest[check_id] = (at, unreachable)
-        number = round_number(check_id, spec.interval, at)
-        if number <= self._decided.get(check_id, number - 1):
+            loc.latest[check_id] = (at, down)
+        decided = self._decided.get(check_id)
+        if decided is not None and key <= decided:
             self.late += 1
             return False
         rounds = self._pending.setdefault(check_id, {})
-        rnd = rounds.get(number)
+        rnd = rounds.get(key)
         if rnd is None:
-            rnd = rounds[number] = _Round(at)
+            rnd = rounds[key] = Round(at)
         rnd.at = min(rnd.at, at)
         rnd.seen[location] = tuple(results)
         return True
@@ -230,10 +259,10 @@ class Quorum:
         counts: dict[str, tuple[int, int]] = {}
         for name, loc in self._locations.items():
             seen = down = 0
-            for at, unreachable in loc.latest.values():
+            for at, gone in loc.latest.values():
                 if at >= since:
                     seen += 1
-                    down += unreachable
+                    down += gone
             counts[name] = (seen, down)
         live = {
             n
@@ -288,56 +317,55 @@ class Quorum:
                 for n, loc in live
                 if (seen := loc.latest.get(check_id)) is not None and seen[0] >= since
             )
-            for number in sorted(rounds):
-                rnd = rounds[number]
-                complete = bool(reporting) and reporting <= rnd.seen.keys()
+            for key in sorted(rounds):
+                rnd = rounds[key]
+                complete = bool(reporting) and all(
+                    n in rnd.seen or (key[1] and self._series(n, check_id).done_with(key))
+                    for n in reporting
+                )
                 due = now >= rnd.at + spec.timeout + self.policy.settle
                 overflow = len(rounds) > MAX_PENDING_ROUNDS
                 if not (complete or due or overflow):
                     break
-                decision = self._merge(check_id, number, rnd, spec, reporting)
-                if not overflow and now < rnd.at + self._hold and self._unproven(rnd, decision):
+                found = evidence(key, rnd, spec, reporting, self._views(check_id))
+                required = self.policy.required(len(reporting))
+                decision = merge(check_id, key, found, spec, len(reporting), required)
+                if (
+                    not overflow
+                    and now < rnd.at + self._hold
+                    and self._unproven(rnd, decision, found)
+                ):
                     break  # held: a failing location may be losing its own network
-                del rounds[number]
-                self._decided[check_id] = number
+                del rounds[key]
+                self._decided[check_id] = key
+                for name, results in rnd.seen.items():
+                    self._series(name, check_id).carry = results
                 decisions.append(decision)
             if not rounds:
                 del self._pending[check_id]
         views = [self._view(name, counts[name]) for name in sorted(self._locations)]
         return QuorumOutput(decisions, views, changed)
 
-    def _merge(
-        self, check_id: str, number: int, rnd: _Round, spec: CheckSpec, reporting: frozenset[str]
-    ) -> Decision:
-        seen = sorted(
-            (
-                (min(r.at for r in res), loc, res)
-                for loc, res in rnd.seen.items()
-                if loc in reporting
-            ),
-        )
-        failing = [(loc, res) for _, loc, res in seen if _failed(res, spec.failure_reasons)]
-        passing = [(loc, res) for _, loc, res in seen if not _failed(res, spec.failure_reasons)]
-        required = self.policy.required(len(reporting))
-        counted = bool(failing) and len(failing) >= required
-        if counted:
-            results = failing[0][1]
-        elif passing:
-            results = passing[0][1]
-        else:
-            results = ()
-        return Decision(
-            check_id,
-            number,
-            results,
-            counted,
-            tuple(loc for loc, _ in failing),
-            tuple(loc for loc, _ in passing),
-            required,
-            len(reporting),
-        )
+    def _views(self, check_id: str) -> dict[str, Series]:
+        return {
+            name: view
+            for name, loc in self._locations.items()
+            if (view := loc.series.get(check_id)) is not None
+        }
 
-    def _unproven(self, rnd: _Round, decision: Decision) -> bool:
+    def _series(self, location: str, check_id: str) -> Series:
+        loc = self._locations[location]
+        series = loc.series.get(check_id)
+        if series is None:
+            series = loc.series[check_id] = Series()
+        return series
+
+    def _unproven(
+        self,
+        rnd: Round,
+        decision: Decision,
+        found: Evidence,
+    ) -> bool:
         """The failure counts only thanks to locations whose observation is unreachable
         and that got no answer from any check since this check's unreachable run began
         there: each may be losing its own network
@@ -349,7 +377,7 @@ class Quorum:
         proven = 0
         for name in decision.failing:
             loc = self._locations[name]
-            if not _unreachable(rnd.seen[name]):
+            if not unreachable(found[name][0]):
                 proven += 1
             elif loc.last_answer is not None and loc.last_answer >= loc.down_since.get(
                 decision.check_id, rnd.at

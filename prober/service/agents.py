@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from prober.confirm import IN_CONFIRMATION
 from prober.distributed.feed import Feed
 from prober.domain.effects import Effect
 from prober.domain.quorum import LocationState
@@ -73,13 +74,18 @@ class AgentRounds:
                 return  # a new leadership resumes from the saved position
             now = s.live.time.now()
             effects: list[Effect] = []
-            for check_id, results in batch.rounds:
+            for (check_id, results), k in zip(batch.rounds, batch.confirmations, strict=True):
                 check = checks.get(check_id)
                 if check is None:
                     continue
                 self.rounds_fed += 1
                 feed.fed += 1
-                stamped = s.intake.take(check, results, 0.0)  # as an in-process round
+                # as an in-process round; a confirmation round as one (uptime leaves it out)
+                token = IN_CONFIRMATION.set(k > 0)
+                try:
+                    stamped = s.intake.take(check, results, 0.0)
+                finally:
+                    IN_CONFIRMATION.reset(token)
                 if stamped is not None:
                     effects.extend(s.live.engine.observe(stamped, now))
             s.pipeline.engine_extra = {"feed": {**feed.state(), "locations": locations}}

@@ -14,8 +14,9 @@ import pytest
 from prober.clock import VirtualClock
 from prober.config.loader import parse_config
 from prober.config.model import Check
+from prober.confirm import CONFIRM_PROBES
 from prober.distributed.agent import Agent
-from prober.distributed.codec import decode
+from prober.distributed.codec import decode_round
 from prober.distributed.shard import shard_of
 from prober.distributed.writer import WriterSettings
 from prober.probes.result import ProbeResult, Reason
@@ -38,13 +39,18 @@ def config():  # type: ignore[no-untyped-def]
 
 
 class FakeProbe:
-    def __init__(self, clock: VirtualClock) -> None:
+    """Every probe fails with a 503 (or, `ok`, passes: no confirmation rounds then)."""
+
+    def __init__(self, clock: VirtualClock, ok: bool = False) -> None:
         self.clock = clock
+        self.ok = ok
         self.calls: list[str] = []
 
     async def __call__(self, check: Check) -> ProbeResult:
         self.calls.append(check.id)
         at = self.clock.now().timestamp()
+        if self.ok:
+            return ProbeResult(check.id, check.component, at, Reason.OK, 0.05, 200)
         return ProbeResult(
             check.id, check.component, at, Reason.HTTP_5XX, 0.05, 503, f"echo {SECRET}"
         )
@@ -59,17 +65,23 @@ async def test_agent_writes_every_round_of_its_shard_and_nothing_else() -> None:
     assert mine == {f"c{i}" for i in range(12) if shard_of(f"c{i}", 3) == 1} and mine
     await agent.start()
     await clock.advance(30.0)
-    assert agent.rounds == 3 * len(mine)  # 30 s at a 10 s interval
     left = await agent.stop()
     assert left == 0
     assert len(log.rows) == agent.rounds == agent.writer.written
     assert {r.check_id for r in log.rows} == mine
+    kinds: dict[str, list[int]] = {c: [] for c in mine}
     for row in log.rows:
         assert (row.location, row.agent) == ("eu-west", "a1")
         assert SECRET.encode() not in row.payload
-        (result,) = decode(row.payload, row.check_id)
+        (result,), k = decode_round(row.payload, row.check_id)
+        kinds[row.check_id].append(k)
         assert result.reason is Reason.HTTP_5XX and result.status_code == 503
         assert result.at == row.at and "<redacted>" in result.detail
+    # 30 s at a 10 s interval: three regular rounds; the first failing one (a change from
+    # the presumed-up start) is followed by its 13 confirmation rounds, labelled 1 to 13
+    for labels in kinds.values():
+        assert labels.count(0) == 3
+        assert [k for k in labels if k] == list(range(1, CONFIRM_PROBES + 1))
 
 
 async def test_metrics_and_readiness_follow_the_database() -> None:
@@ -80,7 +92,7 @@ async def test_metrics_and_readiness_follow_the_database() -> None:
         log,
         "eu-west",
         clock=clock,
-        probe=FakeProbe(clock),
+        probe=FakeProbe(clock, ok=True),
         writer=WriterSettings(flush_interval=0.1),
     )
     assert agent.ready() == (False, "Not started.")

@@ -7,7 +7,7 @@ import math
 import pytest
 
 from prober.config.secrets import Redactor
-from prober.distributed.codec import REASONS, CodecError, decode, encode
+from prober.distributed.codec import REASONS, CodecError, decode, decode_round, encode
 from prober.probes.result import PHASES, ProbeResult, Reason
 
 
@@ -89,3 +89,20 @@ def test_wrong_version_and_stray_bytes_are_refused() -> None:
         decode(b"\x09" + payload[1:], "api-health")
     with pytest.raises(CodecError, match="stray"):
         decode(payload + b"\x00", "api-health")
+
+
+def test_a_confirmation_round_carries_its_index_and_a_regular_round_is_unchanged() -> None:
+    results = [full(), full(Reason.OK, status_code=200)]
+    regular = encode(results)
+    assert regular[0] == 1 and decode_round(regular, "api-health") == (results, 0)
+    for k in (1, 13, 0xFFFF):
+        payload = encode(results, confirmation=k)
+        assert len(payload) == len(regular) + 2
+        assert decode_round(payload, "api-health") == (results, k)
+        assert decode(payload, "api-health") == results
+    for bad in (-1, 0x10000):
+        with pytest.raises(ValueError, match="confirmation index"):
+            encode(results, confirmation=bad)
+    zero = bytes((2, 2, 0, 0)) + regular[2:]
+    with pytest.raises(CodecError, match="index 0"):
+        decode_round(zero, "api-health")

@@ -224,3 +224,32 @@ async def test_reconfigure_adds_an_expected_location_as_no_data() -> None:
     w.feed.reconfigure(cfg)
     batch = await w.feed.poll(w.now)
     assert {s.location: s.state for s in batch.locations}["sa"] == NO_DATA
+
+
+async def test_a_resumed_feed_keeps_the_confirmations_it_decided() -> None:
+    """The saved position names the last confirmation decided (`confirmations`): a new
+    leader re-reading those rows drops them as late and feeds the next ones once."""
+    import json
+
+    log = MemoryRoundLog()
+    cfg = config()
+    check = "api-check"
+    at = phase(check, INTERVAL) + 10_000 * INTERVAL
+
+    def rows(k: int, start: float) -> list[RoundRow]:
+        r = ProbeResult(check, "api", start, Reason.HTTP_5XX, DURATION)
+        return [RoundRow(loc, f"{loc}-0", check, start, encode([r], str, k)) for loc in LOCATIONS]
+
+    await log.append_rounds(rows(0, at) + rows(1, at + 0.7))
+    old = Feed(log, cfg)
+    first = await old.poll(at + 1.0)
+    assert [(d.round, d.confirmation) for d in first.decisions] == [(10_000, 0), (10_000, 1)]
+    assert first.confirmations == [0, 1]
+    saved = json.loads(json.dumps(old.state()))
+    assert saved["decided"] == {check: 10_000} and saved["confirmations"] == {check: 1}
+    await log.append_rounds(rows(2, at + 1.4))
+    new = Feed(log, cfg)
+    new.resume({**saved, "cursor": 0})  # re-read everything: decided rows are late
+    again = await new.poll(at + 2.0)
+    assert [(d.round, d.confirmation) for d in again.decisions] == [(10_000, 2)]
+    assert again.confirmations == [2] and new.quorum.late == 6

@@ -118,11 +118,13 @@ def distributed_config(
     interval: str = "1s",
     locations: tuple[str, ...] = LOCATIONS,
     extra: str = "",
+    requests: int = 10,
+    location_timeout: str = "5s",
 ) -> Path:
     """Two components, one check each (a location is judged lost on two checks or more),
-    probed from every location with 10 requests a round (agents send no confirmation
-    rounds: two rounds of ten are evidence of a total outage on their own, docs/DETECTION.md);
-    short windows; one webhook."""
+    probed from every location with `requests` a round (1: the fast path then rests on
+    the agents' confirmation rounds, paired across locations: docs/DETECTION.md "With
+    probe agents"); short windows; one webhook."""
     path.write_text(
         f"""page:
   name: E2E distributed
@@ -137,16 +139,16 @@ checks:
     url: {target}/platform-api/health
     interval: {interval}
     timeout: 500ms
-    requests_per_round: 10
+    requests_per_round: {requests}
   - id: billing-health
     component: billing
     url: {target}/billing/health
     interval: {interval}
     timeout: 500ms
-    requests_per_round: 10
+    requests_per_round: {requests}
 distributed:
   locations: [{", ".join(locations)}]
-  location_timeout: 5s
+  location_timeout: {location_timeout}
   settle: 1s
 incidents:
   quiet_period: 2s
