@@ -17,11 +17,14 @@ Printed per scenario:
              time to detect (incident opened minus the truth's start), impact at open,
              time from the truth's recovery to operational, monitoring and resolved, and
              the recorded duration against the true one.
+  hang       a hanging target (every probe waits for its timeout): the real Runner and
+             Engine on virtual time, see bench/detect_hang.py (--hang-runs 0: skip).
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import dataclasses
 import random
 import sys
@@ -29,6 +32,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from bench import detect_hang
 from prober.config.model import Check, Component, Config, IncidentPolicy, Page, StatusPolicy
 from prober.confirm import (
     CONFIRM_PROBES,
@@ -394,12 +398,19 @@ def main(argv: list[str] | None = None) -> int:
         help="adaptive rounds per suspicion (0: off, as before adaptive sampling)",
     )
     ap.add_argument("--setting", choices=[*SETTINGS, "both"], default="both", help="probe setting")
+    ap.add_argument(
+        "--hang-runs", type=int, default=20, help="runs per hanging scenario (0: skip them)"
+    )
     args = ap.parse_args(argv)
     began = time.perf_counter()
     chosen = list(SETTINGS.values()) if args.setting == "both" else [SETTINGS[args.setting]]
     chosen = [dataclasses.replace(s, evidence=args.evidence) for s in chosen]
-    for setting in chosen:
+    keys = list(SETTINGS) if args.setting == "both" else [args.setting]
+    for key, setting in zip(keys, chosen, strict=True):
         report(setting, args)
+        if args.hang_runs > 0:
+            hanging = detect_hang.SETTINGS[key]
+            asyncio.run(detect_hang.report(hanging, args.hang_runs, args.seed, args.hours))
     print(f"\n(wall time {time.perf_counter() - began:.1f}s)")
     return 0
 

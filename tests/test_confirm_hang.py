@@ -8,128 +8,19 @@ nothing, and a hedge whose round answers is withdrawn. Nothing waits in real tim
 
 from __future__ import annotations
 
-import asyncio
 import random
-from collections.abc import Callable
-from dataclasses import dataclass, field
 
 import pytest
 
-from prober.clock import VirtualClock
-from prober.config.model import Check, Component, Config, IncidentPolicy, Page, StatusPolicy
-from prober.domain.effects import Effect, IncidentOpened
-from prober.domain.engine import Engine
+from prober.config.model import Check, StatusPolicy
 from prober.domain.status import ComponentStatus
-from prober.probes.result import ProbeResult, Reason
-from prober.runner import Runner
-
-MAJOR = ComponentStatus.MAJOR_OUTAGE
-
-# seconds since the harness started -> the target's answer time (None: it hangs)
-Answer = Callable[[float, random.Random], "float | None"]
-
-
-@dataclass
-class Harness:
-    """Runner + Engine + virtual clock, wired as the service wires them (on_round feeds
-    the engine, a tick every second, adaptive sampling asks the engine)."""
-
-    components: tuple[str, ...]
-    interval: float
-    timeout: float
-    requests: int
-    answer: Answer
-    policy: StatusPolicy = field(default_factory=StatusPolicy)
-    seed: int = 1
-    clock: VirtualClock = field(default_factory=VirtualClock)
-    effects: list[tuple[float, Effect]] = field(default_factory=list)
-    major_at: dict[str, float] = field(default_factory=dict)
-    regular: list[float] = field(default_factory=list)  # starts of probes, monotonic
-
-    def __post_init__(self) -> None:
-        self.t0 = self.clock.monotonic()
-        self.rng = random.Random(self.seed)
-        checks = tuple(
-            Check(
-                id=f"{c}-check",
-                component=c,
-                url="http://127.0.0.1:1/",
-                interval=self.interval,
-                timeout=self.timeout,
-                requests_per_round=self.requests,
-            )
-            for c in self.components
-        )
-        comps = tuple(Component(id=c, name=c, policy=self.policy) for c in self.components)
-        self.checks = checks
-        self.engine = Engine(
-            Config(page=Page(), components=comps, checks=checks, incidents=IncidentPolicy())
-        )
-        self.runner = Runner(
-            self.probe,
-            self.on_round,
-            self.clock,
-            rng=random.Random(self.seed),
-            undecided=self.engine.undecided,
-        )
-
-    def elapsed(self) -> float:
-        return self.clock.monotonic() - self.t0
-
-    async def probe(self, check: Check) -> ProbeResult:
-        start = self.elapsed()
-        self.regular.append(start)
-        at = self.clock.now().timestamp()
-        took = self.answer(start, self.rng)
-        if took is None or took >= check.timeout:
-            await self.clock.sleep(check.timeout)
-            return ProbeResult(check.id, check.component, at, Reason.TIMEOUT, check.timeout)
-        await self.clock.sleep(took)
-        return ProbeResult(check.id, check.component, at, Reason.OK, took, 200)
-
-    def apply(self, effects: list[Effect]) -> None:
-        now = self.elapsed()
-        self.effects.extend((now, e) for e in effects)
-        for c in self.components:
-            if c not in self.major_at and self.engine.status_of(c) is MAJOR:
-                self.major_at[c] = now
-
-    async def on_round(self, check: Check, results: list[ProbeResult], lag: float) -> None:
-        now = self.clock.now().timestamp()
-        self.apply(self.engine.observe(results, now) + self.engine.tick(now))
-
-    async def ticker(self) -> None:
-        while True:
-            await self.clock.sleep(1.0)
-            self.apply(self.engine.tick(self.clock.now().timestamp()))
-
-    async def run(self, seconds: float) -> None:
-        self.runner.start(list(self.checks))
-        ticking = asyncio.ensure_future(self.ticker())
-        await self.clock.advance(seconds)
-        stopper = asyncio.ensure_future(self.runner.stop())
-        await self.clock.advance(30.0)
-        await stopper
-        ticking.cancel()
-        await asyncio.gather(ticking, return_exceptions=True)
-
-    def opened(self) -> list[IncidentOpened]:
-        return [e for _, e in self.effects if isinstance(e, IncidentOpened)]
-
-
-def first_probe_phase(interval: float) -> float:
-    """Seconds after the harness starts at which the check's first regular round fires
-    (the phase of its schedule; the same for every run of one check id)."""
-    from prober.runner import schedule_offset
-
-    clock = VirtualClock()
-    wall = clock.now().timestamp()
-    return (schedule_offset("api-check", interval) - wall) % interval
+from prober.probes.result import ProbeResult
+from tests.runner_sim import Answer, Harness, first_probe_phase
 
 
 def hanging_from(begin: float, fast: float = 0.02) -> Answer:
-    def answer(t: float, _rng: random.Random) -> float | None:
-        return None if t >= begin else fast
+    def answer(t: float, _rng: random.Random) -> tuple[float, bool] | None:
+        return None if t >= begin else (fast, True)
 
     return answer
 
@@ -175,8 +66,8 @@ async def test_a_slow_but_answering_target_opens_nothing() -> None:
     than operational, and no hedge after the first round (its recent answers are slow:
     the hedge would come too late to help, so it is not sent)."""
 
-    def slow(_t: float, rng: random.Random) -> float:
-        return rng.uniform(2.0, 4.0)
+    def slow(_t: float, rng: random.Random) -> tuple[float, bool]:
+        return rng.uniform(2.0, 4.0), True
 
     h = Harness(("api",), 15.0, 5.0, 1, slow)
     await h.run(3600.0)
@@ -194,8 +85,8 @@ async def test_one_slow_round_opens_nothing_and_its_hedge_is_withdrawn() -> None
     phase = first_probe_phase(15.0)
     slow_at = phase + 10 * 15.0
 
-    def answer(t: float, _rng: random.Random) -> float:
-        return 3.0 if slow_at - 0.01 <= t < slow_at + 3.5 else 0.02
+    def answer(t: float, _rng: random.Random) -> tuple[float, bool]:
+        return (3.0 if slow_at - 0.01 <= t < slow_at + 3.5 else 0.02), True
 
     reported: list[tuple[float, float]] = []
     h = Harness(("api",), 15.0, 5.0, 1, answer, policy=StatusPolicy(latency_threshold=1.0))
@@ -221,8 +112,8 @@ async def test_a_short_hang_is_not_an_incident() -> None:
     phase = first_probe_phase(15.0)
     begin = phase + 4 * 15.0 - 0.5
 
-    def answer(t: float, _rng: random.Random) -> float | None:
-        return None if begin <= t < begin + 6.0 else 0.02
+    def answer(t: float, _rng: random.Random) -> tuple[float, bool] | None:
+        return None if begin <= t < begin + 6.0 else (0.02, True)
 
     h = Harness(("api",), 15.0, 5.0, 1, answer)
     await h.run(begin + 900.0)
@@ -237,8 +128,10 @@ async def test_a_timeout_type_network_loss_that_heals_is_no_incident() -> None:
     for offset in (0.05, 3.0, 8.0):
         begin = phase + 4 * 15.0 + offset
 
-        def answer(t: float, _rng: random.Random, begin: float = begin) -> float | None:
-            return None if begin <= t < begin + 8.0 else 0.02
+        def answer(
+            t: float, _rng: random.Random, begin: float = begin
+        ) -> tuple[float, bool] | None:
+            return None if begin <= t < begin + 8.0 else (0.02, True)
 
         h = Harness(("api", "billing", "search"), 15.0, 5.0, 1, answer)
         await h.run(begin + 900.0)
