@@ -76,6 +76,7 @@ class _Slot:
     evidence: Evidence = dataclasses.field(default_factory=Evidence)
     evidence_due: bool = False  # an adaptive round is scheduled
     launched_at: float = 0.0  # monotonic start of the round in `task`
+    extra: bool = False  # the round in `task` is a confirmation or adaptive round
     latency: Latency = dataclasses.field(default_factory=Latency)
     series_gap: float = 0.0  # gap of the series under way
     # confirmation rounds probing beside another round -> their series (withdrawn when
@@ -172,17 +173,24 @@ class ExtraRounds:
             # The previous round still waits on a hanging target: this one runs beside it
             # (detached: no watchdog, the probe keeps its own deadline), so a timeout does
             # not space the evidence by a timeout each.
-            self._rounds += 1
-            task = asyncio.get_running_loop().create_task(
-                self._round(slot, due, -1, confirmation=True, detached=True)
-            )
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
-            slot.side[task] = series
+            self._side(slot, due, series)
         else:
             self._launch(slot, due, now, confirmation=True)
         if more:
             self._schedule_confirmation(slot, now)
+
+    def _side(self, slot: _Slot, due: float, series: int | None) -> None:
+        """A round beside the one in flight (detached: no watchdog, the probe keeps its own
+        deadline): a confirmation round of `series` (withdrawable), or with None a regular
+        round due while an extra round is in flight (the schedule never yields to one)."""
+        self._rounds += 1
+        task = asyncio.get_running_loop().create_task(
+            self._round(slot, due, -1, confirmation=series is not None, detached=True)
+        )
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        if series is not None:
+            slot.side[task] = series
 
     def _fire_evidence(self, slot: _Slot, due: float, now: float) -> None:
         slot.evidence_due = False

@@ -10,9 +10,10 @@ Design (sized for 10,000 checks on one core):
   many checks evenly over the interval.
 - Concurrency is bounded by one semaphore over probe requests (`max_concurrency`). A
   round sends `requests_per_round` probes concurrently.
-- No check delays another: rounds run in their own tasks. A round still running when its
-  next round is due makes that next round SKIPPED (not queued), counted in
-  `skipped_rounds`; the schedule itself never slips. If the loop falls behind by whole
+- No check delays another: rounds run in their own tasks. A regular round still running
+  when its next round is due makes that next round SKIPPED (not queued), counted in
+  `skipped_rounds`; the schedule itself never slips. (A confirmation or adaptive round
+  in flight skips nothing: the regular round runs beside it.) If the loop falls behind by whole
   intervals (a blocked event loop), missed rounds are skipped and counted too, rather than
   fired in a burst.
 - Lag = the moment the round's first probe actually starts (after the semaphore) minus
@@ -294,6 +295,9 @@ class Runner(ExtraRounds):
         slot.next_due = next_due
         self._push(next_due, _DUE, slot, 0)
         if slot.task is not None and not slot.task.done():
+            if slot.extra:  # a confirmation or adaptive round: the regular one runs beside it
+                self._side(slot, due, None)
+                return
             self._skipped += 1
             log.debug("round_skipped", check=check.id, reason="previous_round_running")
             return
@@ -308,6 +312,7 @@ class Runner(ExtraRounds):
             self._round(slot, due, slot.round_no, confirmation)
         )
         slot.task = task
+        slot.extra = confirmation
         slot.launched_at = now
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)

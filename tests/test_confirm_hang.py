@@ -136,3 +136,29 @@ async def test_a_timeout_type_network_loss_that_heals_is_no_incident() -> None:
         h = Harness(("api", "billing", "search"), 15.0, 5.0, 1, answer)
         await h.run(begin + 900.0)
         assert h.opened() == [], offset
+
+
+async def test_a_slow_target_that_hangs_is_major_within_about_two_intervals() -> None:
+    """Answers take 1 s before the hang: too slow for the hedge to fit (4 s), so the
+    series starts at the first timeout, its rounds SIDE_BY_SIDE_GAP apart; worst phase
+    about 30.5 s (the price of not hedging a slow target), the other phases sooner. No
+    regular round is skipped for a confirmation round still in flight: it runs beside."""
+    took = []
+    for after in (1.01, 3.0, 7.0, 12.0):
+        phase = first_probe_phase(15.0)
+        begin = phase + 4 * 15.0 + after
+
+        def answer(
+            t: float, _rng: random.Random, begin: float = begin
+        ) -> tuple[float, bool] | None:
+            return None if t >= begin else (1.0, True)
+
+        h = Harness(("api",), 15.0, 5.0, 1, answer)
+        await h.run(begin + 60.0)
+        assert h.runner.hedges == 0 and h.runner.skipped_rounds == 0
+        regular = [
+            t for t in h.regular if abs((t - phase) / 15.0 - round((t - phase) / 15.0)) < 1e-6
+        ]
+        assert len(regular) == len({round(t, 3) for t in regular}) >= 8
+        took.append(h.major_at["api"] - begin)
+    assert max(took) <= 31.0 and min(took) <= 20.0, took
