@@ -14,7 +14,8 @@ Printed per setting:
 
   hang       a total hang of 300 s and of 30 s, starting at a random phase of the
              interval (every probe started in it waits for its timeout, also the ones
-             still in flight when it ends): median/worst time to detect (incident opened
+             still in flight when it ends; `queued`: those are answered when it ends, as
+             tests/e2e/target.py does): median/worst time to detect (incident opened
              minus the hang's start), impact at open, recovery to operational, monitoring
              and resolved, recorded duration minus the true one
   stalls     short hangs (the target answers nothing for S seconds, then everything at
@@ -94,11 +95,11 @@ def _harness(setting: HangSetting, answer: Answer, seed: int) -> Harness:
     )
 
 
-async def episode(setting: HangSetting, length: float, seed: int) -> Episode:
+async def episode(setting: HangSetting, length: float, seed: int, queued: bool = False) -> Episode:
     rng = random.Random(seed)
     begin = 120.0 + rng.uniform(0.0, setting.interval)
     end = begin + length
-    h = _harness(setting, hang(begin, end), seed)
+    h = _harness(setting, hang(begin, end, stall=queued), seed)
     wall0 = h.clock.now().timestamp()
     await h.run(end + 900.0)
     opened = h.opened()
@@ -182,15 +183,17 @@ async def report(setting: HangSetting, runs: int, seed: int, hours: float) -> No
         f" |recorded - true| <= {setting.interval:g}s; quiet period 10m)"
     )
     print(
-        f"{'scenario':>14} {'detect':>16} {'impact':>10} {'->operational':>16} "
+        f"{'scenario':>17} {'detect':>16} {'impact':>10} {'->operational':>16} "
         f"{'->monitoring':>16} {'->resolved':>16} {'recorded-true':>16}"
     )
-    for length in (300.0, 30.0):
+    for length, queued in ((300.0, False), (30.0, False), (30.0, True)):
         rows = [
-            await episode(setting, length, seed * 1000 + int(length) * 37 + i) for i in range(runs)
+            await episode(setting, length, seed * 1000 + int(length) * 37 + i, queued)
+            for i in range(runs)
         ]
+        label = f"hang {length:g}s" + (" queued" if queued else "")
         print(
-            f"{f'hang {length:g}s':>14} {_worst([r.detect for r in rows]):>16}"
+            f"{label:>17} {_worst([r.detect for r in rows]):>16}"
             f" {'/'.join(sorted({r.impact for r in rows})):>10}"
             f" {_worst([r.to_operational for r in rows]):>16}"
             f" {_worst([r.to_monitoring for r in rows]):>16}"
