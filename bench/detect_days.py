@@ -36,6 +36,7 @@ from bench import detect_hang
 from prober.config.model import Check, Component, Config, IncidentPolicy, Page, StatusPolicy
 from prober.confirm import (
     CONFIRM_PROBES,
+    END_EVIDENCE_GAP,
     EVIDENCE_BUDGET,
     EVIDENCE_GAP,
     JITTER,
@@ -53,6 +54,7 @@ from prober.domain.effects import (
     IncidentUpdated,
 )
 from prober.domain.engine import Engine
+from prober.domain.levels import WANT_END
 from prober.domain.status import ComponentStatus, IncidentStatus
 from prober.probes.result import ProbeResult, Reason
 
@@ -76,6 +78,8 @@ class Setting:
     per_round: int
     confirm: int = CONFIRM_PROBES  # confirmation rounds, as the runner sends them
     evidence: int = EVIDENCE_BUDGET  # adaptive rounds per suspicion (0: off)
+    end_gap: float = END_EVIDENCE_GAP  # adaptive gap while the end test counts
+    recovery: float = 60.0  # recovery_time
 
 
 DEFAULTS = Setting("defaults (15s, 1 request)", 15.0, 1)
@@ -84,7 +88,8 @@ SETTINGS = {"defaults": DEFAULTS, "example": EXAMPLE}
 
 
 def config(setting: Setting = EXAMPLE) -> Config:
-    comp = Component(id="api", name="Platform API", policy=StatusPolicy())
+    policy = StatusPolicy(recovery_time=setting.recovery)
+    comp = Component(id="api", name="Platform API", policy=policy)
     check = Check(
         id="api-health",
         component="api",
@@ -129,6 +134,7 @@ def simulate(
     confirmer = Confirmer(setting.confirm)
     evidence = Evidence(setting.evidence if sparse(setting.per_round, setting.interval) else 0)
     gap = confirm_gap(setting.interval, max(1, setting.confirm))
+    end_gap = setting.end_gap
     pending: list[float] = []
     extra: float | None = None  # the next adaptive round
     next_regular = start
@@ -184,11 +190,12 @@ def simulate(
             pending.sort()
         # as the runner: while the engine is undecided, an extra round EVIDENCE_GAP later
         # (none while a confirmation series runs: it already probes every second)
-        if confirmer.direction is not None:
+        if confirmer.running:
             extra = None
-        elif extra is None and evidence.want(engine.undecided("api")):
-            when = at + EVIDENCE_GAP * rng.uniform(1.0 - JITTER, 1.0 + JITTER)
-            if next_regular - when >= EVIDENCE_GAP / 2.0:
+        elif extra is None and evidence.want(bool(want := engine.undecided("api"))):
+            egap = end_gap if want >= WANT_END else EVIDENCE_GAP  # denser for the end test
+            when = at + egap * rng.uniform(1.0 - JITTER, 1.0 + JITTER)
+            if next_regular - when >= egap / 2.0:
                 extra = when
         busy = busy or engine.status_of("api") is not OP
     return run
@@ -337,7 +344,7 @@ def _worst(values: list[float | None], key: Callable[[float], float] = abs) -> s
 
 
 def report(setting: Setting, args: argparse.Namespace) -> None:
-    policy = StatusPolicy()
+    policy = StatusPolicy(recovery_time=setting.recovery)
     print(
         f"\n=== {setting.name}: degraded {policy.degraded:.0%}, partial {policy.partial:.0%},"
         f" major {policy.major:.0%}, recovery_time {policy.recovery_time:g}s,"
@@ -399,12 +406,22 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--setting", choices=[*SETTINGS, "both"], default="both", help="probe setting")
     ap.add_argument(
+        "--end-gap",
+        type=float,
+        default=END_EVIDENCE_GAP,
+        help="adaptive gap while the end test counts (1.0: as before)",
+    )
+    ap.add_argument("--recovery-time", dest="recovery", type=float, default=60.0)
+    ap.add_argument(
         "--hang-runs", type=int, default=20, help="runs per hanging scenario (0: skip them)"
     )
     args = ap.parse_args(argv)
     began = time.perf_counter()
     chosen = list(SETTINGS.values()) if args.setting == "both" else [SETTINGS[args.setting]]
-    chosen = [dataclasses.replace(s, evidence=args.evidence) for s in chosen]
+    chosen = [
+        dataclasses.replace(s, evidence=args.evidence, end_gap=args.end_gap, recovery=args.recovery)
+        for s in chosen
+    ]
     keys = list(SETTINGS) if args.setting == "both" else [args.setting]
     for key, setting in zip(keys, chosen, strict=True):
         report(setting, args)

@@ -51,6 +51,10 @@ CONFIRM_GAP = 1.0  # seconds between them (capped at interval / (CONFIRM_PROBES 
 # EVIDENCE_BUDGET per suspicion (a suspicion ends when the engine is decided again):
 # an hour of it at most, enough for the end of a half-hour 30% episode
 EVIDENCE_GAP = 1.0
+# ... and this often while an open episode's end test counts (Engine.undecided is
+# WANT_END): it needs about 40 clean probes to end a 30% episode; a test per probe whose
+# excursions start at the regular rate, so sampling it denser does not raise its error
+END_EVIDENCE_GAP = 0.5
 EVIDENCE_BUDGET = 3600
 # ... only for checks probed more sparsely than this (probes per second): a check with
 # 10 requests every 5 s already has the evidence; sampling exists to give one probe per
@@ -162,12 +166,20 @@ class Confirmer:
         """A round in flight is overdue (the hedge): start a series confirming a change to
         down before its outcome is known; True when it starts. Only from an up outcome
         with no series under way; the round's outcome then agrees or ends the series."""
-        if self.probes <= 0 or self.direction is not None or self.last_down:
+        if self.probes <= 0 or self.running or self.last_down:
             return False
         self.series += 1
         self.direction = True
         self.left = self.probes
         return True
+
+    @property
+    def running(self) -> bool:
+        """A series has rounds still to start. A spent series keeps its direction (a round
+        that disagrees still ends it, withdrawing its rounds in flight) but no longer holds
+        off adaptive rounds or a hedge: after thirteen agreeing confirmations of a
+        recovery, the end test gets its evidence again."""
+        return self.direction is not None and self.left > 0
 
     def take(self) -> bool:
         """A confirmation round starts; True when another may follow it."""

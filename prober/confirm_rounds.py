@@ -6,9 +6,9 @@ due live in prober/confirm.py (Confirmer, Evidence), this module schedules them:
 - Adaptive rounds (prober/confirm.py Evidence): with `undecided` (component -> the
   engine's statistics want more evidence now, Engine.undecided), a sparse check (under
   one probe per second) gets an extra round about EVIDENCE_GAP after each of its rounds
-  while the answer is yes, at most `evidence` per suspicion, never beside a round in
-  flight nor during a confirmation series; counted in `evidence_rounds`; left out of
-  uptime as confirmation rounds are.
+  while the answer is yes (END_EVIDENCE_GAP while it is WANT_END), at most `evidence`
+  per suspicion, never beside a round in flight nor during a confirmation series;
+  counted in `evidence_rounds`; left out of uptime as confirmation rounds are.
 - Confirmation rounds (prober/confirm.py): when a check's outcome changes (every probe
   failed, or it got through again), up to `confirm` extra rounds follow a couple of
   seconds apart, until a round disagrees with the change. They are ordinary rounds for
@@ -39,6 +39,7 @@ from typing import Any
 from prober.clock import Clock
 from prober.config.model import Check
 from prober.confirm import (
+    END_EVIDENCE_GAP,
     EVIDENCE_GAP,
     JITTER,
     SIDE_BY_SIDE_GAP,
@@ -51,6 +52,7 @@ from prober.confirm import (
     hedge_after,
     sparse,
 )
+from prober.domain.levels import WANT_END
 from prober.probes.result import ProbeResult, Reason
 
 _DUE = 0
@@ -89,7 +91,7 @@ class ExtraRounds:
     provides the heap, the launch and the round itself)."""
 
     _confirm: int
-    _undecided: Callable[[str], bool] | None
+    _undecided: Callable[[str], int] | None
     _extra: int
     _rng: random.Random
     _confirmations: int
@@ -104,7 +106,7 @@ class ExtraRounds:
         self,
         confirm: int,
         rng: random.Random | None,
-        undecided: Callable[[str], bool] | None,
+        undecided: Callable[[str], int] | None,
         evidence: int,
     ) -> None:
         if confirm < 0:
@@ -194,7 +196,7 @@ class ExtraRounds:
 
     def _fire_evidence(self, slot: _Slot, due: float, now: float) -> None:
         slot.evidence_due = False
-        if slot.confirmer.direction is not None:
+        if slot.confirmer.running:
             return  # a confirmation series probes every second already
         if slot.task is not None and not slot.task.done():
             return  # never beside a round in flight: the next result asks again
@@ -271,18 +273,22 @@ class ExtraRounds:
                 slot.series_gap = confirm_gap(check.interval, max(1, self._confirm))
             self._schedule_confirmation(slot, now)
         if (
-            self._undecided is not None
-            and not self._stopping
-            and not slot.evidence_due
-            and slot.confirmer.direction is None
-            and sparse(slot.check.requests_per_round, slot.check.interval)
-            and slot.evidence.want(self._undecided(slot.check.component))
+            self._undecided is None
+            or self._stopping
+            or slot.evidence_due
+            or slot.confirmer.running
+            or not sparse(slot.check.requests_per_round, slot.check.interval)
         ):
+            return
+        want = self._undecided(slot.check.component)
+        if slot.evidence.want(bool(want)):
             # adaptive sampling: the engine is undecided about this component, one more
-            # round about EVIDENCE_GAP from now (none within half a gap of a regular one)
+            # round about a gap from now (EVIDENCE_GAP; END_EVIDENCE_GAP while an open
+            # episode's end test counts), none within half a gap of a regular one
+            gap = END_EVIDENCE_GAP if want >= WANT_END else EVIDENCE_GAP
             now = self._clock.monotonic()
-            when = now + EVIDENCE_GAP * self._rng.uniform(1.0 - JITTER, 1.0 + JITTER)
-            if slot.next_due - when >= EVIDENCE_GAP / 2.0:
+            when = now + gap * self._rng.uniform(1.0 - JITTER, 1.0 + JITTER)
+            if slot.next_due - when >= gap / 2.0:
                 slot.evidence_due = True
                 self._push(when, _EVIDENCE, slot, 0)
                 self._kick()

@@ -97,7 +97,7 @@ class Runner(ExtraRounds):
         grace: float = 10.0,
         confirm: int = CONFIRM_PROBES,
         rng: random.Random | None = None,
-        undecided: Callable[[str], bool] | None = None,
+        undecided: Callable[[str], int] | None = None,
         evidence: int = EVIDENCE_BUDGET,
     ) -> None:
         if max_concurrency < 1:
