@@ -17,6 +17,8 @@ Printed per scenario:
              time to detect (incident opened minus the truth's start), impact at open,
              time from the truth's recovery to operational, monitoring and resolved, and
              the recorded duration against the true one.
+  continuing (--continuing HOURS) a continuing episode at 10, 20, 30, 40%: how often it
+             falls below its band after first reaching it (a false end), and its load
   hang       a hanging target (every probe waits for its timeout): the real Runner and
              Engine on virtual time, see bench/detect_hang.py (--hang-runs 0: skip).
 """
@@ -54,7 +56,7 @@ from prober.domain.effects import (
     IncidentUpdated,
 )
 from prober.domain.engine import Engine
-from prober.domain.levels import WANT_END
+from prober.domain.levels import SEVERITY, WANT_END
 from prober.domain.status import ComponentStatus, IncidentStatus
 from prober.probes.result import ProbeResult, Reason
 
@@ -248,6 +250,32 @@ def steady(
     return rows
 
 
+def continuing(
+    hours: float, seed: int, setting: Setting = EXAMPLE
+) -> list[tuple[float, int, float, float]]:
+    """(rate, falls below the band after first reaching it, share of the time at the band
+    after that, probes per check and hour) of a continuing episode of `hours`: a false
+    end of the episode is a fall below its band."""
+    rows = []
+    for pct in (10, 20, 30, 40):
+        rng = random.Random(seed * 7 + pct)
+        run = simulate(lambda _t, p=pct / 100: p, hours * 3600, rng, setting=setting)
+        want = band(pct / 100)
+        first = next((t for t, s in run.shown if s is want), None)
+        falls = sum(
+            1
+            for t, e in run.effects
+            if isinstance(e, ComponentStateChanged)
+            and first is not None
+            and t > first
+            and SEVERITY[e.new] < SEVERITY[want]
+        )
+        after = [s for t, s in run.shown if first is not None and t >= first]
+        share = sum(1 for s in after if s is want) / len(after) if after else 0.0
+        rows.append((pct / 100, falls, share, run.rounds * setting.per_round / hours))
+    return rows
+
+
 @dataclass
 class Outage:
     label: str
@@ -363,6 +391,11 @@ def report(setting: Setting, args: argparse.Namespace) -> None:
     for rate, want, share, first, after in steady(args.hours, args.seed, setting):
         tail = "-" if after is None else f"{after:.1%}"
         print(f"{rate:>5.0%} {want.value:>22} {share:>12.1%} {_s(first):>13} {tail:>19}")
+    if args.continuing > 0:
+        print(f"\ncontinuing episodes ({args.continuing:g} simulated hours each)")
+        print(f"{'rate':>5} {'falls below band':>16} {'at band':>8} {'probes/h':>9}")
+        for rate, falls, share, load in continuing(args.continuing, args.seed, setting):
+            print(f"{rate:>5.0%} {falls:>16} {share:>8.2%} {load:>9.1f}")
     bar = 2 * setting.interval + policy.recovery_time
     print(
         f"\nepisodes on 0.5% noise, {args.runs} runs each at a random phase:"
@@ -412,6 +445,12 @@ def main(argv: list[str] | None = None) -> int:
         help="adaptive gap while the end test counts (1.0: as before)",
     )
     ap.add_argument("--recovery-time", dest="recovery", type=float, default=60.0)
+    ap.add_argument(
+        "--continuing",
+        type=float,
+        default=0.0,
+        help="hours of a continuing 10/20/30/40%% episode: false ends (0: skip)",
+    )
     ap.add_argument(
         "--hang-runs", type=int, default=20, help="runs per hanging scenario (0: skip them)"
     )
