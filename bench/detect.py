@@ -8,7 +8,10 @@ the status window is full of healthy samples... then the target is switched to t
 (`outage`: every request 500; `partial`: 30% of platform-api's requests 500) and we read
 the incident from /api/v2/incidents/unresolved.json; 30 s after the switch the target is
 healthy again and we follow the recovery (recovery_time 10s and quiet_period 15s here, so
-a run fits the bench). Reported per run:
+a run fits the bench). `hang`: platform-api's requests wait (tests/e2e/target.py) until
+the recovery releases them, so every probe of it times out (timeout: the default
+min(5 s, 80% of the interval) at the defaults, 2 s at the example setting, as its
+checks.yaml); billing answers on a target of its own. Reported per run:
 
   start_error   incident started_at minus the moment the target began failing (how true
                 the start time is; the first failing probe comes at most one interval later)
@@ -40,6 +43,7 @@ import aiohttp
 
 from prober.demo.sim import start_sim
 from tests.e2e.harness import ProberProcess, write_config
+from tests.e2e.target import Target
 
 
 @dataclass(frozen=True)
@@ -48,15 +52,16 @@ class Setting:
     interval: str
     requests: int
     warmup: float  # seconds of healthy probing before the switch
+    hang_timeout: str  # the check's timeout in the hang scenario
 
 
 SETTINGS = (
-    Setting("defaults (15s, 1 request)", "15s", 1, 35.0),
-    Setting("example (5s, 10 requests)", "5s", 10, 12.0),
-    Setting("1s, 1 request", "1s", 1, 5.0),
-    Setting("1s, 10 requests", "1s", 10, 5.0),
+    Setting("defaults (15s, 1 request)", "15s", 1, 35.0, "5s"),
+    Setting("example (5s, 10 requests)", "5s", 10, 12.0, "2s"),
+    Setting("1s, 1 request", "1s", 1, 5.0, "800ms"),
+    Setting("1s, 10 requests", "1s", 10, 5.0, "800ms"),
 )
-SCENARIOS = ("outage", "partial")
+SCENARIOS = ("outage", "partial", "hang")
 
 
 # Shortened so a run fits the bench: recovery_time and quiet period as printed.
@@ -65,6 +70,8 @@ OUTAGE_LENGTH = 30.0  # seconds the target fails after the switch (the true dura
 
 
 async def one_run(setting: Setting, scenario: str, limit: float, tmp: Path) -> dict[str, Any]:
+    if scenario == "hang":
+        return await hang_run(setting, limit, tmp)
     runner, port = await start_sim("127.0.0.1", 0, scenario="healthy")
     target = f"http://127.0.0.1:{port}"
     config = write_config(tmp / "checks.yaml", target, interval=setting.interval, extra=RECOVERY)
@@ -112,6 +119,77 @@ async def one_run(setting: Setting, scenario: str, limit: float, tmp: Path) -> d
         if proc.proc is not None:
             await proc.stop()
         await runner.cleanup()
+
+
+async def hang_run(setting: Setting, limit: float, tmp: Path) -> dict[str, Any]:
+    """platform-api hangs (every request waits until released) from the switch until the
+    recovery; billing answers on its own target throughout."""
+    hanging, healthy = Target(seed=1), Target(seed=2)
+    await hanging.start()
+    await healthy.start()
+    lines = ["page:", "  name: detect", "components:"]
+    lines += [f"  - id: {c}\n    name: {c}" for c in ("platform-api", "billing")]
+    lines += ["checks:"]
+    for c, t in (("platform-api", hanging), ("billing", healthy)):
+        lines += [
+            f"  - id: {c}-health",
+            f"    component: {c}",
+            f"    url: {t.url}/{c}/health",
+            f"    interval: {setting.interval}",
+            f"    timeout: {setting.hang_timeout}",
+            f"    requests_per_round: {setting.requests}",
+        ]
+    config = tmp / "checks.yaml"
+    config.write_text("\n".join(lines) + "\n" + RECOVERY)
+    proc = ProberProcess(config, tmp / "prober.db")
+    row: dict[str, Any] = {"setting": setting.name, "scenario": "hang"}
+    try:
+        await proc.start()
+        await asyncio.sleep(setting.warmup)
+        async with aiohttp.ClientSession() as s:
+            hanging.hang = True
+            switched = time.time()
+            incident = await _first_incident(s, proc.url, limit)
+            if incident is None:
+                row["result"] = f"no incident within {limit:.0f}s"
+                return row
+            _opened(row, incident, switched)
+            await asyncio.sleep(max(0.0, switched + OUTAGE_LENGTH - time.time()))
+            hanging.release()
+            healed = time.time()
+            row["true"] = round(healed - switched, 1)
+            row.update(await _recovery(s, proc.url, incident["id"], healed, limit))
+        return row
+    finally:
+        if proc.proc is not None:
+            await proc.stop()
+        await hanging.stop()
+        await healthy.stop()
+
+
+async def _first_incident(
+    s: aiohttp.ClientSession, url: str, limit: float
+) -> dict[str, Any] | None:
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        async with s.get(url + "/api/v2/incidents/unresolved.json") as r:
+            found = (await r.json())["incidents"]
+        if found:
+            return dict(found[0])
+        await asyncio.sleep(0.1)
+    return None
+
+
+def _opened(row: dict[str, Any], incident: dict[str, Any], switched: float) -> None:
+    started = _ts(incident["started_at"])
+    created = _ts(incident["created_at"])
+    row.update(
+        result="opened",
+        impact=incident["impact"],
+        start_error=round(started - switched, 2),
+        detect=round(created - started, 2),
+        switch_to_open=round(created - switched, 2),
+    )
 
 
 async def _recovery(

@@ -17,11 +17,16 @@ Printed per scenario:
              time to detect (incident opened minus the truth's start), impact at open,
              time from the truth's recovery to operational, monitoring and resolved, and
              the recorded duration against the true one.
+  continuing (--continuing HOURS) a continuing episode at 10, 20, 30, 40%: how often it
+             falls below its band after first reaching it (a false end), and its load
+  hang       a hanging target (every probe waits for its timeout): the real Runner and
+             Engine on virtual time, see bench/detect_hang.py (--hang-runs 0: skip).
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import dataclasses
 import random
 import sys
@@ -29,9 +34,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from bench import detect_hang
 from prober.config.model import Check, Component, Config, IncidentPolicy, Page, StatusPolicy
 from prober.confirm import (
     CONFIRM_PROBES,
+    END_EVIDENCE_GAP,
     EVIDENCE_BUDGET,
     EVIDENCE_GAP,
     JITTER,
@@ -49,6 +56,7 @@ from prober.domain.effects import (
     IncidentUpdated,
 )
 from prober.domain.engine import Engine
+from prober.domain.levels import SEVERITY, WANT_END
 from prober.domain.status import ComponentStatus, IncidentStatus
 from prober.probes.result import ProbeResult, Reason
 
@@ -72,6 +80,8 @@ class Setting:
     per_round: int
     confirm: int = CONFIRM_PROBES  # confirmation rounds, as the runner sends them
     evidence: int = EVIDENCE_BUDGET  # adaptive rounds per suspicion (0: off)
+    end_gap: float = END_EVIDENCE_GAP  # adaptive gap while the end test counts
+    recovery: float = 60.0  # recovery_time
 
 
 DEFAULTS = Setting("defaults (15s, 1 request)", 15.0, 1)
@@ -80,7 +90,8 @@ SETTINGS = {"defaults": DEFAULTS, "example": EXAMPLE}
 
 
 def config(setting: Setting = EXAMPLE) -> Config:
-    comp = Component(id="api", name="Platform API", policy=StatusPolicy())
+    policy = StatusPolicy(recovery_time=setting.recovery)
+    comp = Component(id="api", name="Platform API", policy=policy)
     check = Check(
         id="api-health",
         component="api",
@@ -125,6 +136,7 @@ def simulate(
     confirmer = Confirmer(setting.confirm)
     evidence = Evidence(setting.evidence if sparse(setting.per_round, setting.interval) else 0)
     gap = confirm_gap(setting.interval, max(1, setting.confirm))
+    end_gap = setting.end_gap
     pending: list[float] = []
     extra: float | None = None  # the next adaptive round
     next_regular = start
@@ -180,11 +192,12 @@ def simulate(
             pending.sort()
         # as the runner: while the engine is undecided, an extra round EVIDENCE_GAP later
         # (none while a confirmation series runs: it already probes every second)
-        if confirmer.direction is not None:
+        if confirmer.running:
             extra = None
-        elif extra is None and evidence.want(engine.undecided("api")):
-            when = at + EVIDENCE_GAP * rng.uniform(1.0 - JITTER, 1.0 + JITTER)
-            if next_regular - when >= EVIDENCE_GAP / 2.0:
+        elif extra is None and evidence.want(bool(want := engine.undecided("api"))):
+            egap = end_gap if want >= WANT_END else EVIDENCE_GAP  # denser for the end test
+            when = at + egap * rng.uniform(1.0 - JITTER, 1.0 + JITTER)
+            if next_regular - when >= egap / 2.0:
                 extra = when
         busy = busy or engine.status_of("api") is not OP
     return run
@@ -234,6 +247,32 @@ def steady(
         after = [s for t, s in run.shown if first is not None and t - T0 >= first]
         steady_share = sum(1 for s in after if s is want) / len(after) if after else None
         rows.append((pct / 100, want, hits / len(run.shown), first, steady_share))
+    return rows
+
+
+def continuing(
+    hours: float, seed: int, setting: Setting = EXAMPLE
+) -> list[tuple[float, int, float, float]]:
+    """(rate, falls below the band after first reaching it, share of the time at the band
+    after that, probes per check and hour) of a continuing episode of `hours`: a false
+    end of the episode is a fall below its band."""
+    rows = []
+    for pct in (10, 20, 30, 40):
+        rng = random.Random(seed * 7 + pct)
+        run = simulate(lambda _t, p=pct / 100: p, hours * 3600, rng, setting=setting)
+        want = band(pct / 100)
+        first = next((t for t, s in run.shown if s is want), None)
+        falls = sum(
+            1
+            for t, e in run.effects
+            if isinstance(e, ComponentStateChanged)
+            and first is not None
+            and t > first
+            and SEVERITY[e.new] < SEVERITY[want]
+        )
+        after = [s for t, s in run.shown if first is not None and t >= first]
+        share = sum(1 for s in after if s is want) / len(after) if after else 0.0
+        rows.append((pct / 100, falls, share, run.rounds * setting.per_round / hours))
     return rows
 
 
@@ -333,7 +372,7 @@ def _worst(values: list[float | None], key: Callable[[float], float] = abs) -> s
 
 
 def report(setting: Setting, args: argparse.Namespace) -> None:
-    policy = StatusPolicy()
+    policy = StatusPolicy(recovery_time=setting.recovery)
     print(
         f"\n=== {setting.name}: degraded {policy.degraded:.0%}, partial {policy.partial:.0%},"
         f" major {policy.major:.0%}, recovery_time {policy.recovery_time:g}s,"
@@ -352,6 +391,11 @@ def report(setting: Setting, args: argparse.Namespace) -> None:
     for rate, want, share, first, after in steady(args.hours, args.seed, setting):
         tail = "-" if after is None else f"{after:.1%}"
         print(f"{rate:>5.0%} {want.value:>22} {share:>12.1%} {_s(first):>13} {tail:>19}")
+    if args.continuing > 0:
+        print(f"\ncontinuing episodes ({args.continuing:g} simulated hours each)")
+        print(f"{'rate':>5} {'falls below band':>16} {'at band':>8} {'probes/h':>9}")
+        for rate, falls, share, load in continuing(args.continuing, args.seed, setting):
+            print(f"{rate:>5.0%} {falls:>16} {share:>8.2%} {load:>9.1f}")
     bar = 2 * setting.interval + policy.recovery_time
     print(
         f"\nepisodes on 0.5% noise, {args.runs} runs each at a random phase:"
@@ -394,12 +438,35 @@ def main(argv: list[str] | None = None) -> int:
         help="adaptive rounds per suspicion (0: off, as before adaptive sampling)",
     )
     ap.add_argument("--setting", choices=[*SETTINGS, "both"], default="both", help="probe setting")
+    ap.add_argument(
+        "--end-gap",
+        type=float,
+        default=END_EVIDENCE_GAP,
+        help="adaptive gap while the end test counts (1.0: as before)",
+    )
+    ap.add_argument("--recovery-time", dest="recovery", type=float, default=60.0)
+    ap.add_argument(
+        "--continuing",
+        type=float,
+        default=0.0,
+        help="hours of a continuing 10/20/30/40%% episode: false ends (0: skip)",
+    )
+    ap.add_argument(
+        "--hang-runs", type=int, default=20, help="runs per hanging scenario (0: skip them)"
+    )
     args = ap.parse_args(argv)
     began = time.perf_counter()
     chosen = list(SETTINGS.values()) if args.setting == "both" else [SETTINGS[args.setting]]
-    chosen = [dataclasses.replace(s, evidence=args.evidence) for s in chosen]
-    for setting in chosen:
+    chosen = [
+        dataclasses.replace(s, evidence=args.evidence, end_gap=args.end_gap, recovery=args.recovery)
+        for s in chosen
+    ]
+    keys = list(SETTINGS) if args.setting == "both" else [args.setting]
+    for key, setting in zip(keys, chosen, strict=True):
         report(setting, args)
+        if args.hang_runs > 0:
+            hanging = detect_hang.SETTINGS[key]
+            asyncio.run(detect_hang.report(hanging, args.hang_runs, args.seed, args.hours))
     print(f"\n(wall time {time.perf_counter() - began:.1f}s)")
     return 0
 

@@ -6,9 +6,9 @@ due live in prober/confirm.py (Confirmer, Evidence), this module schedules them:
 - Adaptive rounds (prober/confirm.py Evidence): with `undecided` (component -> the
   engine's statistics want more evidence now, Engine.undecided), a sparse check (under
   one probe per second) gets an extra round about EVIDENCE_GAP after each of its rounds
-  while the answer is yes, at most `evidence` per suspicion, never beside a round in
-  flight nor during a confirmation series; counted in `evidence_rounds`; left out of
-  uptime as confirmation rounds are.
+  while the answer is yes (END_EVIDENCE_GAP while it is WANT_END), at most `evidence`
+  per suspicion, never beside a round in flight nor during a confirmation series;
+  counted in `evidence_rounds`; left out of uptime as confirmation rounds are.
 - Confirmation rounds (prober/confirm.py): when a check's outcome changes (every probe
   failed, or it got through again), up to `confirm` extra rounds follow a couple of
   seconds apart, until a round disagrees with the change. They are ordinary rounds for
@@ -18,6 +18,14 @@ due live in prober/confirm.py (Confirmer, Evidence), this module schedules them:
   are at least SIDE_BY_SIDE_GAP apart (else the series ends there). None falls within
   half a gap of a regular round (it goes one gap after it). The regular schedule never
   moves.
+- Hedge (prober/confirm.py): every round of a sparse check gets a hedge entry at
+  `hedge_after` past its start (in the watchdog heap: it rides along with due wake-ups,
+  at most WATCHDOG_SLACK late); a round still in flight then, with no series under way
+  and an up outcome before it, starts a series at once. A series whose probes hang
+  (hedged, or started by a round that timed out) is spaced by `hang_gap`. When a series
+  ends because a round disagreed, its rounds still probing beside others are withdrawn
+  (cancelled; they report nothing): they straddle the change the disagreeing round
+  showed (`withdrawn_rounds`).
 """
 
 from __future__ import annotations
@@ -31,24 +39,27 @@ from typing import Any
 from prober.clock import Clock
 from prober.config.model import Check
 from prober.confirm import (
+    END_EVIDENCE_GAP,
     EVIDENCE_GAP,
     JITTER,
+    SIDE_BY_SIDE_GAP,
     Confirmer,
     Evidence,
+    Latency,
     confirm_gap,
     down,
+    hang_gap,
+    hedge_after,
     sparse,
 )
-from prober.probes.result import ProbeResult
+from prober.domain.levels import WANT_END
+from prober.probes.result import ProbeResult, Reason
 
 _DUE = 0
 _WATCHDOG = 1
 _CONFIRM = 2
 _EVIDENCE = 3
-# Confirmation rounds run beside a round still in flight only when they are at least this
-# far apart: closer ones would be one burst at one moment, not evidence spread over time
-# (an interval under 7 s gets its evidence from its regular rounds).
-SIDE_BY_SIDE_GAP = 0.5
+_HEDGE = 4  # in the watchdog heap
 
 
 @dataclasses.dataclass(eq=False, slots=True)
@@ -66,6 +77,13 @@ class _Slot:
     confirmer: Confirmer = dataclasses.field(default_factory=Confirmer)
     evidence: Evidence = dataclasses.field(default_factory=Evidence)
     evidence_due: bool = False  # an adaptive round is scheduled
+    launched_at: float = 0.0  # monotonic start of the round in `task`
+    extra: bool = False  # the round in `task` is a confirmation or adaptive round
+    latency: Latency = dataclasses.field(default_factory=Latency)
+    series_gap: float = 0.0  # gap of the series under way
+    # confirmation rounds probing beside another round -> their series (withdrawn when
+    # the series ends by a disagreeing round; a round leaves it before it reports)
+    side: dict[asyncio.Task[None], int] = dataclasses.field(default_factory=dict)
 
 
 class ExtraRounds:
@@ -73,7 +91,7 @@ class ExtraRounds:
     provides the heap, the launch and the round itself)."""
 
     _confirm: int
-    _undecided: Callable[[str], bool] | None
+    _undecided: Callable[[str], int] | None
     _extra: int
     _rng: random.Random
     _confirmations: int
@@ -82,12 +100,13 @@ class ExtraRounds:
     _stopping: bool
     _tasks: set[asyncio.Task[None]]
     _evidence: int
+    _late: float  # how late a hedge entry may fire (the watchdog heap's slack)
 
     def _init_extra(
         self,
         confirm: int,
         rng: random.Random | None,
-        undecided: Callable[[str], bool] | None,
+        undecided: Callable[[str], int] | None,
         evidence: int,
     ) -> None:
         if confirm < 0:
@@ -100,6 +119,18 @@ class ExtraRounds:
         self._extra = 0
         self._rng = rng or random.Random()
         self._confirmations = 0
+        self._hedges = 0
+        self._withdrawn = 0
+
+    @property
+    def hedges(self) -> int:
+        """Confirmation series started by a hedge (a round in flight past `hedge_after`)."""
+        return self._hedges
+
+    @property
+    def withdrawn_rounds(self) -> int:
+        """Confirmation rounds cancelled unreported: their series ended while they probed."""
+        return self._withdrawn
 
     @property
     def evidence_rounds(self) -> int:
@@ -135,8 +166,7 @@ class ExtraRounds:
         if series != slot.confirmer.series:
             return  # the series ended (a round disagreed, or a reload)
         busy = slot.task is not None and not slot.task.done()
-        gap = confirm_gap(slot.check.interval, max(1, self._confirm))
-        if busy and gap < SIDE_BY_SIDE_GAP:
+        if busy and slot.series_gap < SIDE_BY_SIDE_GAP:
             slot.confirmer.drop()  # dense rounds: the regular ones carry the evidence
             return
         self._confirmations += 1
@@ -145,44 +175,120 @@ class ExtraRounds:
             # The previous round still waits on a hanging target: this one runs beside it
             # (detached: no watchdog, the probe keeps its own deadline), so a timeout does
             # not space the evidence by a timeout each.
-            self._rounds += 1
-            task = asyncio.get_running_loop().create_task(
-                self._round(slot, due, -1, confirmation=True, detached=True)
-            )
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._side(slot, due, series)
         else:
             self._launch(slot, due, now, confirmation=True)
         if more:
             self._schedule_confirmation(slot, now)
 
+    def _side(self, slot: _Slot, due: float, series: int | None) -> None:
+        """A round beside the one in flight (detached: no watchdog, the probe keeps its own
+        deadline): a confirmation round of `series` (withdrawable), or with None a regular
+        round due while an extra round is in flight (the schedule never yields to one)."""
+        self._rounds += 1
+        task = asyncio.get_running_loop().create_task(
+            self._round(slot, due, -1, confirmation=series is not None, detached=True)
+        )
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        if series is not None:
+            slot.side[task] = series
+
     def _fire_evidence(self, slot: _Slot, due: float, now: float) -> None:
         slot.evidence_due = False
-        if slot.confirmer.direction is not None:
+        if slot.confirmer.running:
             return  # a confirmation series probes every second already
         if slot.task is not None and not slot.task.done():
             return  # never beside a round in flight: the next result asks again
         self._extra += 1
         self._launch(slot, due, now, confirmation=True)
 
+    def _schedule_hedge(self, slot: _Slot, now: float) -> None:
+        """At a round's launch: its hedge entry, if the check gets one."""
+        if self._confirm <= 0:
+            return
+        check = slot.check
+        after = hedge_after(
+            slot.latency.normal(now), check.interval, check.timeout, self._confirm, self._late
+        )
+        if after is not None:
+            self._push(now + after, _HEDGE, slot, slot.round_no)
+
+    def _fire_hedge(self, slot: _Slot, round_no: int, now: float) -> None:
+        """A round still in flight past `hedge_after`: start the series now."""
+        task = slot.task
+        if (
+            self._stopping
+            or task is None
+            or task.done()
+            or slot.round_no != round_no
+            or slot.reporting
+            or not slot.confirmer.hedge()
+        ):
+            return
+        self._hedges += 1
+        check = slot.check
+        slot.series_gap = hang_gap(
+            check.interval, check.timeout, now - slot.launched_at, self._confirm - 1, self._confirm
+        )
+        self._push(now, _CONFIRM, slot, slot.confirmer.series)  # the first one: now
+        self._kick()
+
+    def _note_latency(self, slot: _Slot, results: list[ProbeResult]) -> None:
+        answered = [r.duration for r in results if r.reason is not Reason.TIMEOUT]
+        if answered:
+            slot.latency.note(max(answered), self._clock.monotonic())
+
+    def _withdraw(self, slot: _Slot, series: int) -> None:
+        """Cancel the rounds of `series` still probing beside others (not yet reporting)."""
+        for task, of in list(slot.side.items()):
+            if of == series:
+                del slot.side[task]
+                if not task.done():
+                    task.cancel()
+                    self._withdrawn += 1
+
     def _after_round(self, slot: _Slot, results: list[ProbeResult], confirmation: bool) -> None:
         """Start a series of confirmation rounds when a regular round's outcome changed,
         or end it when a round disagrees (prober/confirm.py)."""
-        if slot.confirmer.after(down(results), confirmation) and not self._stopping:
-            self._schedule_confirmation(slot, self._clock.monotonic())
-        if (
-            self._undecided is not None
-            and not self._stopping
-            and not slot.evidence_due
-            and slot.confirmer.direction is None
-            and sparse(slot.check.requests_per_round, slot.check.interval)
-            and slot.evidence.want(self._undecided(slot.check.component))
-        ):
-            # adaptive sampling: the engine is undecided about this component, one more
-            # round about EVIDENCE_GAP from now (none within half a gap of a regular one)
+        self._note_latency(slot, results)
+        confirmer = slot.confirmer
+        series, direction = confirmer.series, confirmer.direction
+        started = confirmer.after(down(results), confirmation)
+        if direction is not None and confirmer.series != series:
+            self._withdraw(slot, series)  # it ended: its rounds in flight straddle the change
+        if started and not self._stopping:
             now = self._clock.monotonic()
-            when = now + EVIDENCE_GAP * self._rng.uniform(1.0 - JITTER, 1.0 + JITTER)
-            if slot.next_due - when >= EVIDENCE_GAP / 2.0:
+            check = slot.check
+            if results and all(r.reason is Reason.TIMEOUT for r in results):
+                # its probes hang: the series fits its timeouts within the interval
+                slot.series_gap = hang_gap(
+                    check.interval,
+                    check.timeout,
+                    now - slot.launched_at,
+                    self._confirm,
+                    self._confirm,
+                )
+            else:
+                slot.series_gap = confirm_gap(check.interval, max(1, self._confirm))
+            self._schedule_confirmation(slot, now)
+        if (
+            self._undecided is None
+            or self._stopping
+            or slot.evidence_due
+            or slot.confirmer.running
+            or not sparse(slot.check.requests_per_round, slot.check.interval)
+        ):
+            return
+        want = self._undecided(slot.check.component)
+        if slot.evidence.want(bool(want)):
+            # adaptive sampling: the engine is undecided about this component, one more
+            # round about a gap from now (EVIDENCE_GAP; END_EVIDENCE_GAP while an open
+            # episode's end test counts), none within half a gap of a regular one
+            gap = END_EVIDENCE_GAP if want >= WANT_END else EVIDENCE_GAP
+            now = self._clock.monotonic()
+            when = now + gap * self._rng.uniform(1.0 - JITTER, 1.0 + JITTER)
+            if slot.next_due - when >= gap / 2.0:
                 slot.evidence_due = True
                 self._push(when, _EVIDENCE, slot, 0)
                 self._kick()
@@ -191,7 +297,7 @@ class ExtraRounds:
         """The next round of the series, one gap (jittered) from `now`: scheduled when the
         previous one starts, not when it ends; one that would fall within half a gap of
         the next regular round goes one gap after it."""
-        gap = confirm_gap(slot.check.interval, max(1, self._confirm))
+        gap = slot.series_gap
         when = now + gap * self._rng.uniform(1.0 - JITTER, 1.0 + JITTER)
         if abs(when - slot.next_due) < gap / 2.0:
             when = slot.next_due + gap  # after the regular round, not on top of it

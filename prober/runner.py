@@ -10,9 +10,10 @@ Design (sized for 10,000 checks on one core):
   many checks evenly over the interval.
 - Concurrency is bounded by one semaphore over probe requests (`max_concurrency`). A
   round sends `requests_per_round` probes concurrently.
-- No check delays another: rounds run in their own tasks. A round still running when its
-  next round is due makes that next round SKIPPED (not queued), counted in
-  `skipped_rounds`; the schedule itself never slips. If the loop falls behind by whole
+- No check delays another: rounds run in their own tasks. A regular round still running
+  when its next round is due makes that next round SKIPPED (not queued), counted in
+  `skipped_rounds`; the schedule itself never slips. (A confirmation or adaptive round
+  in flight skips nothing: the regular round runs beside it.) If the loop falls behind by whole
   intervals (a blocked event loop), missed rounds are skipped and counted too, rather than
   fired in a burst.
 - Lag = the moment the round's first probe actually starts (after the semaphore) minus
@@ -46,8 +47,16 @@ import structlog
 from prober.clock import Clock
 from prober.config.model import Check
 from prober.confirm import CONFIRM_PROBES, EVIDENCE_BUDGET, IN_CONFIRMATION, Confirmer, Evidence
-from prober.confirm_rounds import _CONFIRM, _DUE, _EVIDENCE, _WATCHDOG, ExtraRounds, _Slot
-from prober.confirm_rounds import SIDE_BY_SIDE_GAP as SIDE_BY_SIDE_GAP  # re-exported
+from prober.confirm import SIDE_BY_SIDE_GAP as SIDE_BY_SIDE_GAP  # re-exported
+from prober.confirm_rounds import (
+    _CONFIRM,
+    _DUE,
+    _EVIDENCE,
+    _HEDGE,
+    _WATCHDOG,
+    ExtraRounds,
+    _Slot,
+)
 from prober.probes.result import ProbeResult, Reason
 
 ProbeFn = Callable[[Check], Awaitable[ProbeResult]]
@@ -88,12 +97,13 @@ class Runner(ExtraRounds):
         grace: float = 10.0,
         confirm: int = CONFIRM_PROBES,
         rng: random.Random | None = None,
-        undecided: Callable[[str], bool] | None = None,
+        undecided: Callable[[str], int] | None = None,
         evidence: int = EVIDENCE_BUDGET,
     ) -> None:
         if max_concurrency < 1:
             raise ValueError("max_concurrency must be at least 1")
         self._init_extra(confirm, rng, undecided, evidence)
+        self._late = WATCHDOG_SLACK
         self._probe = probe
         self._on_round = on_round
         self._clock = clock
@@ -210,7 +220,7 @@ class Runner(ExtraRounds):
 
     def _push(self, when: float, kind: int, slot: _Slot, round_no: int) -> None:
         self._seq += 1
-        heap = self._watch if kind == _WATCHDOG else self._heap
+        heap = self._watch if kind in (_WATCHDOG, _HEDGE) else self._heap
         heapq.heappush(heap, (when, self._seq, kind, slot.key, round_no))
 
     def _kick(self) -> None:
@@ -235,9 +245,13 @@ class Runner(ExtraRounds):
         while True:
             now = clock.monotonic()
             while watch and watch[0][0] <= now:
-                _, _, _, key, round_no = heapq.heappop(watch)
+                _, _, kind, key, round_no = heapq.heappop(watch)
                 slot = by_key.get(key)
-                if slot is not None:
+                if slot is None:
+                    continue
+                if kind == _HEDGE:
+                    self._fire_hedge(slot, round_no, now)
+                else:
                     self._watchdog(slot, round_no)
             while heap and heap[0][0] <= now + TIMER_GRANULARITY:
                 when, _, kind, key, series = heapq.heappop(heap)
@@ -281,6 +295,9 @@ class Runner(ExtraRounds):
         slot.next_due = next_due
         self._push(next_due, _DUE, slot, 0)
         if slot.task is not None and not slot.task.done():
+            if slot.extra:  # a confirmation or adaptive round: the regular one runs beside it
+                self._side(slot, due, None)
+                return
             self._skipped += 1
             log.debug("round_skipped", check=check.id, reason="previous_round_running")
             return
@@ -295,9 +312,12 @@ class Runner(ExtraRounds):
             self._round(slot, due, slot.round_no, confirmation)
         )
         slot.task = task
+        slot.extra = confirmation
+        slot.launched_at = now
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         self._push(now + check.timeout + WATCHDOG_MARGIN, _WATCHDOG, slot, slot.round_no)
+        self._schedule_hedge(slot, now)
 
     def _watchdog(self, slot: _Slot, round_no: int) -> None:
         task = slot.task
@@ -312,6 +332,9 @@ class Runner(ExtraRounds):
         del self._by_key[slot.key]
         if slot.task is not None and not slot.task.done() and not slot.reporting:
             slot.task.cancel()
+        for task in slot.side:
+            task.cancel()  # probing beside another round, not reporting
+        slot.side.clear()
 
     # -- one round ------------------------------------------------------------------------
 
@@ -326,7 +349,12 @@ class Runner(ExtraRounds):
         if confirmation:
             IN_CONFIRMATION.set(True)  # this task's own context: see prober/confirm.py
         started: list[float] = []
-        done = await self._probe_round(slot, round_no, started)
+        try:
+            done = await self._probe_round(slot, round_no, started)
+        finally:
+            current = asyncio.current_task()
+            if detached and current is not None:  # reporting now (or cancelled): no
+                slot.side.pop(current, None)  # longer withdrawable
         lag = (started[0] if started else self._clock.monotonic()) - due
         if not slot.active:
             return
@@ -368,8 +396,8 @@ class Runner(ExtraRounds):
             else:
                 await asyncio.gather(*(one(i) for i in range(n)))
         except asyncio.CancelledError:
-            if slot.watchdog_round != round_no:
-                raise
+            if round_no < 0 or slot.watchdog_round != round_no:
+                raise  # withdrawn, retired or stopped (detached rounds have no watchdog)
             current = asyncio.current_task()
             if current is not None:
                 current.uncancel()

@@ -3,13 +3,29 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import random
 
 import pytest
 
 from prober.clock import VirtualClock
 from prober.config.model import Check
-from prober.confirm import CONFIRM_GAP, CONFIRM_PROBES, JITTER, Confirmer, confirm_gap
+from prober.confirm import (
+    CONFIRM_GAP,
+    CONFIRM_PROBES,
+    HANG_SLACK,
+    HEDGE_FACTOR,
+    HEDGE_MIN,
+    JITTER,
+    LATENCY_HALF_LIFE,
+    SIDE_BY_SIDE_GAP,
+    Confirmer,
+    Latency,
+    confirm_gap,
+    hang_gap,
+    hedge_after,
+    hedge_latest,
+)
 from prober.probes.result import ProbeResult, Reason
 from prober.runner import Runner
 
@@ -139,13 +155,16 @@ def test_a_confirmation_that_disagrees_starts_no_series_of_its_own() -> None:
 
 
 async def test_a_hanging_target_is_confirmed_by_rounds_running_side_by_side() -> None:
-    """Each probe waits for its 5 s timeout: the confirmation rounds do not wait for one
-    another, so the evidence arrives about 1 s apart instead of one timeout apart (the
-    fast path's fourteen failures within two intervals at the defaults)."""
+    """Each probe waits for its 5 s timeout: the hedge starts the series while the first
+    round is still in flight, and the confirmation rounds do not wait for one another,
+    so the fourteen failures the fast path needs at the defaults are all reported within
+    one interval of the first probe's start (the rounds about 0.6 s apart)."""
     clock = VirtualClock()
     reported: list[float] = []
+    starts: list[float] = []
 
     async def probe(check: Check) -> ProbeResult:
+        starts.append(clock.monotonic())
         await clock.sleep(5.0)
         return ProbeResult(check.id, check.component, 0.0, Reason.TIMEOUT, 5.0)
 
@@ -156,14 +175,55 @@ async def test_a_hanging_target_is_confirmed_by_rounds_running_side_by_side() ->
     check = Check(id="c", component="api", url="http://127.0.0.1:1/", interval=15.0, timeout=5.0)
     runner.start([check])
     await clock.advance(60.0)
-    first = reported[0] - 5.0  # the first probe's start
-    within = [t for t in reported if t - first <= 30.0]
+    first = starts[0]
+    within = [t for t in reported if t - first <= 15.0]
     assert len(within) >= 14, [round(t - first, 1) for t in reported]
-    assert runner.confirmation_rounds == CONFIRM_PROBES
+    assert runner.confirmation_rounds == CONFIRM_PROBES and runner.hedges == 1
+    # never a burst: the side-by-side rounds are at least SIDE_BY_SIDE_GAP apart (jittered)
+    series = [t - first for t in starts if 0 < t - first < 15.0]
+    gaps = [b - a for a, b in itertools.pairwise(series)]
+    assert min(gaps) >= SIDE_BY_SIDE_GAP * (1 - JITTER) - 1e-9, gaps
     stopper = asyncio.ensure_future(runner.stop())
     await clock.advance(30.0)
     await stopper
     assert runner.in_flight == 0
+
+
+def test_hedge_rules() -> None:
+    """The hedge comes HEDGE_FACTOR times the recent answer time after a round's start,
+    at least HEDGE_MIN, and only when the series still fits in the interval."""
+    assert hedge_after(0.01, 15.0, 5.0) == HEDGE_MIN
+    assert hedge_after(0.5, 15.0, 5.0) == pytest.approx(HEDGE_FACTOR * 0.5)
+    assert hedge_after(1.0, 15.0, 5.0) is None  # 4 s: too late for the series to fit
+    assert hedge_latest(15.0, 5.0) == pytest.approx(15.0 - 5.0 - HANG_SLACK - 12 * 0.55)
+    assert hedge_after(0.01, 5.0, 2.0) is None  # dense rounds: no side-by-side series
+    assert hedge_after(0.01, 15.0, 5.0, probes=0) is None  # confirm=0: no hedge
+    # a hanging series fits its last round by interval - timeout - HANG_SLACK ...
+    gap = hang_gap(15.0, 5.0, 1.5, 12, CONFIRM_PROBES)
+    assert 1.5 + 12 * gap * (1 + JITTER) == pytest.approx(15.0 - 5.0 - HANG_SLACK)
+    # ... never closer than SIDE_BY_SIDE_GAP, never wider than the usual gap
+    assert hang_gap(15.0, 5.0, 5.0, 13, CONFIRM_PROBES) == SIDE_BY_SIDE_GAP
+    assert hang_gap(60.0, 5.0, 1.0, 12, CONFIRM_PROBES) == CONFIRM_GAP
+    c = Confirmer(probes=3)
+    assert c.hedge() and c.direction is True and c.left == 3
+    assert not c.hedge()  # a series is under way
+    assert not c.after(True, False)  # the hedged round timed out: it agrees
+    c2 = Confirmer(probes=3)
+    c2.hedge()
+    series = c2.series
+    assert not c2.after(False, False)  # the hedged round answered: the series ends
+    assert c2.direction is None and c2.series == series + 1
+    c2.after(True, False)
+    assert not c2.hedge()  # from a down outcome: no hedge (no change to confirm)
+
+
+def test_recent_answer_time_decays() -> None:
+    lat = Latency()
+    lat.note(2.0, 100.0)
+    assert lat.normal(100.0) == 2.0
+    assert lat.normal(100.0 + LATENCY_HALF_LIFE) == pytest.approx(1.0)
+    lat.note(0.1, 100.0 + LATENCY_HALF_LIFE)
+    assert lat.normal(100.0 + LATENCY_HALF_LIFE) == pytest.approx(1.0)  # a maximum
 
 
 async def test_on_round_knows_a_confirmation_round_from_a_regular_one() -> None:

@@ -8,7 +8,15 @@ import random
 
 from prober.clock import VirtualClock
 from prober.config.model import Check
-from prober.confirm import EVIDENCE_GAP, JITTER, Evidence, sparse
+from prober.confirm import (
+    CONFIRM_PROBES,
+    END_EVIDENCE_GAP,
+    EVIDENCE_GAP,
+    JITTER,
+    Evidence,
+    sparse,
+)
+from prober.domain.levels import WANT_END, WANT_EVIDENCE, WANT_NONE
 from prober.probes.result import ProbeResult, Reason
 from prober.runner import Runner
 
@@ -27,15 +35,15 @@ class Probe:
 
 
 async def run(
-    undecided_until: float, seconds: float, budget: int = 3600
+    undecided_until: float, seconds: float, budget: int = 3600, want: int = WANT_EVIDENCE
 ) -> tuple[list[float], Runner]:
     clock = VirtualClock()
     target = Probe(clock)
     start = clock.monotonic()
 
-    def undecided(component: str) -> bool:
+    def undecided(component: str) -> int:
         assert component == "api"
-        return clock.monotonic() - start < undecided_until
+        return want if clock.monotonic() - start < undecided_until else WANT_NONE
 
     runner = Runner(
         target.probe,
@@ -74,6 +82,19 @@ async def test_while_undecided_the_check_is_probed_about_every_gap() -> None:
     assert runner.evidence_rounds == len(times) - len(regular)
 
 
+async def test_while_the_end_test_counts_the_check_is_probed_denser() -> None:
+    """WANT_END (an open episode's end test has begun to count): about every
+    END_EVIDENCE_GAP, never closer than half of it; the regular schedule unmoved."""
+    times, _ = await run(undecided_until=30.0, seconds=60.0, want=WANT_END)
+    early = [t for t in times if t < 29.0]
+    assert len(early) >= 48
+    gaps = [b - a for a, b in itertools.pairwise(early)]
+    assert all(g <= END_EVIDENCE_GAP * (1 + JITTER) * 1.5 + 1e-9 for g in gaps), gaps
+    assert all(g >= END_EVIDENCE_GAP / 2.0 - 1e-9 for g in gaps), gaps
+    regular = [t for t in times if abs(t / 15 - round(t / 15)) < 1e-6]
+    assert regular == [0.0, 15.0, 30.0, 45.0]
+
+
 async def test_a_decided_engine_gets_only_the_regular_rounds() -> None:
     times, runner = await run(undecided_until=0.0, seconds=60.0)
     assert times == [0.0, 15.0, 30.0, 45.0]
@@ -95,3 +116,39 @@ async def test_the_regular_schedule_does_not_move_with_extra_rounds() -> None:
 def test_only_sparse_checks_get_adaptive_rounds() -> None:
     assert sparse(1, 15.0)
     assert not sparse(10, 5.0)  # two probes per second: the regular rounds suffice
+
+
+async def test_adaptive_rounds_resume_once_a_confirmation_series_is_spent() -> None:
+    """A check failed (0 to 20 s) and got through again at its regular round at 30 s:
+    thirteen confirmation rounds agree with the recovery; after them the series is spent
+    and the adaptive rounds the end test asks for (from 40 s) go on. Before, a spent
+    series held them off until a round disagreed, and the end of a 30% episode waited for
+    the regular rounds."""
+    clock = VirtualClock()
+    times: list[float] = []
+    first: list[float] = []
+
+    def since() -> float:
+        return clock.monotonic() - first[0] if first else 0.0
+
+    async def probe(check: Check) -> ProbeResult:
+        first[:] = first or [clock.monotonic()]
+        times.append(since())
+        reason = Reason.HTTP_5XX if since() < 20.0 else Reason.OK
+        return ProbeResult(check.id, check.component, 0.0, reason, 0.01)
+
+    async def on_round(check: Check, results: list[ProbeResult], lag: float) -> None:
+        return None
+
+    def undecided(_component: str) -> int:
+        return WANT_END if since() > 40.0 else WANT_NONE
+
+    runner = Runner(probe, on_round, clock, rng=random.Random(5), undecided=undecided)
+    runner.start([Check(id="c", component="api", url="http://127.0.0.1:1/", interval=15.0)])
+    await clock.advance(70.0)
+    stopper = asyncio.ensure_future(runner.stop())
+    await clock.advance(20.0)
+    await stopper
+    assert runner.confirmation_rounds == 2 * CONFIRM_PROBES  # the failure's, the recovery's
+    late = [t for t in times if 46.0 < t < 60.0 - 1e-6]
+    assert len(late) >= 18, times  # about every END_EVIDENCE_GAP after the series

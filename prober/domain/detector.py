@@ -151,7 +151,10 @@ class EndTest:
         if new <= 0.0:
             self.reset()
             return
-        if self.s == 0.0:
+        if self.s == 0.0 or self.since is None:
+            # the excursion's first success after the last failure: when the round that
+            # lifted S has none after its last failure (that failure started last), the
+            # next success sets it; without this the end could never be read
             self.since = first_good_at
         self.s = min(new, cap)
 

@@ -48,11 +48,12 @@ class EngineViews:
         unreachable and no canary to tell: shown as the outage it may be)."""
         return self.guard.state
 
-    def undecided(self, component: str) -> bool:
-        """Whether the component's probe statistics want more evidence now (pure: the
-        runner may probe its checks sooner; see ComponentHealth.undecided)."""
+    def undecided(self, component: str) -> int:
+        """Whether (truthy) and which way the component's probe statistics want more
+        evidence now (pure: the runner may probe its checks sooner; see
+        ComponentHealth.undecided: WANT_NONE, WANT_EVIDENCE or WANT_END)."""
         health = self._health.get(component)
-        return health is not None and health.undecided()
+        return health.undecided() if health is not None else 0
 
     def status_of(self, component: str) -> ComponentStatus:
         return self._shown[component]

@@ -58,6 +58,13 @@ def _thresholds(policy: StatusPolicy) -> tuple[tuple[ComponentStatus, float], ..
 
 LEVELS = (OP, DEGRADED, PARTIAL, MAJOR)
 
+# What the statistics want (ComponentHealth.undecided, Engine.undecided): nothing more
+# now, more evidence (an escalation arm undecided), or more evidence for the end test of
+# an open episode (it has begun to count and not decided: the runner samples it denser)
+WANT_NONE = 0
+WANT_EVIDENCE = 1
+WANT_END = 2
+
 
 @dataclass(frozen=True, slots=True)
 class Assessment:

@@ -41,6 +41,9 @@ from prober.domain.levels import (
     OP,
     PARTIAL,
     SEVERITY,
+    WANT_END,
+    WANT_EVIDENCE,
+    WANT_NONE,
     Assessment,
     _thresholds,
     exits,
@@ -260,16 +263,17 @@ class ComponentHealth:
             and self.failing_rounds == 0
         )
 
-    def undecided(self) -> bool:
-        """The statistics are in suspicion: a failure CUSUM arm above zero but below its
-        bound, or an open episode whose end test has begun to count but not decided. More
-        probes now decide sooner (see docs/DETECTION.md, adaptive sampling); the test is
-        per probe, so sampling faster while undecided does not change its error over time."""
+    def undecided(self) -> int:
+        """The statistics are in suspicion (truthy): WANT_END when an open episode's end
+        test has begun to count and not decided, WANT_EVIDENCE when a failure CUSUM arm is
+        above zero but below its bound, else WANT_NONE. More probes now decide sooner (see
+        docs/DETECTION.md, adaptive sampling); the tests are per probe, so sampling faster
+        while undecided does not change their error over time."""
+        if self.status is not OP and self.end.applies() and 0.0 < self.end.s < self.h:
+            return WANT_END
         if self.errors.undecided(self.h):
-            return True
-        if self.status is not OP and self.end.applies():
-            return 0.0 < self.end.s < self.h
-        return False
+            return WANT_EVIDENCE
+        return WANT_NONE
 
     def settled(self) -> bool:
         """Operational with nothing that time alone could change: `evaluate` is a no-op

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 
 from prober.config.model import StatusPolicy
+from prober.domain.levels import WANT_END, WANT_EVIDENCE
 from prober.domain.state import MAJOR, OP, PARTIAL, ComponentHealth, Sample
 
 T = 1_000_000.0
@@ -46,7 +47,14 @@ def test_a_reached_level_is_decided_and_an_open_episode_end_is_undecided() -> No
     assert h.status is MAJOR
     assert not h.undecided()
     probe(h, t, False)  # the end test begins to count
-    assert h.undecided()
+    assert h.undecided() == WANT_END  # the runner samples it denser (END_EVIDENCE_GAP)
+
+
+def test_a_noise_failure_wants_evidence_not_the_end() -> None:
+    h = ComponentHealth(POLICY)
+    probe(h, T, True)
+    assert h.undecided() == WANT_EVIDENCE
+    assert h.status is OP
 
 
 def _steady(rate: float, seed: int, seconds: int) -> list[object]:
