@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from datetime import UTC, datetime
 from typing import Protocol
@@ -87,7 +88,11 @@ class VirtualClock:
             return
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._seq += 1
-        heapq.heappush(self._sleepers, (self._mono + seconds, self._seq, fut))
+        # A wait shorter than the float resolution at this time would get a deadline equal to
+        # now: advance() would wake it without moving time, and a caller that sleeps again for
+        # the same remainder would be woken for ever. It gets the next representable instant.
+        deadline = max(self._mono + seconds, math.nextafter(self._mono, math.inf))
+        heapq.heappush(self._sleepers, (deadline, self._seq, fut))
         await fut
 
     async def settle(self) -> None:
