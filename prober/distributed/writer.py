@@ -20,6 +20,7 @@ import contextlib
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import islice
 
 import structlog
 
@@ -51,8 +52,10 @@ class RoundWriter:
         self._log = rounds
         self._clock = clock
         self._on_batch = on_batch
-        self._buffer: deque[tuple[int, RoundRow]] = deque()
-        self._seq = 0
+        # Rows are numbered in the order they arrive; the buffer holds rows `_first`,
+        # `_first` + 1, ... (no number stored per row: `add` runs once per round).
+        self._buffer: deque[RoundRow] = deque()
+        self._first = 1
         self._oldest_at: float | None = None  # monotonic arrival of the oldest buffered row
         self._wake = asyncio.Event()
         self._writing = asyncio.Lock()  # one batch in flight: run() and drain() never race
@@ -68,18 +71,20 @@ class RoundWriter:
         return len(self._buffer)
 
     def add(self, row: RoundRow) -> None:
-        if len(self._buffer) >= self.settings.max_buffer:
-            seq, _ = self._buffer.popleft()
+        buffer = self._buffer
+        if len(buffer) >= self.settings.max_buffer:
+            buffer.popleft()
+            seq = self._first
+            self._first += 1
             if self._in_flight[0] <= seq <= self._in_flight[1]:
                 self._evicted += 1  # lost only if its write fails
             else:
                 self._count_dropped(1)
-        self._seq += 1
-        first = not self._buffer
-        if first:
+        if not buffer:
             self._oldest_at = self._clock.monotonic()
-        self._buffer.append((self._seq, row))
-        if first or len(self._buffer) >= self.settings.flush_rounds:
+            self._wake.set()
+        buffer.append(row)
+        if len(buffer) >= self.settings.flush_rounds:
             self._wake.set()
 
     def _count_dropped(self, n: int) -> None:
@@ -101,11 +106,11 @@ class RoundWriter:
     async def _write_head(self) -> int:
         if not self._buffer:
             return 0
-        head = _head(self._buffer, self.settings.batch_max)
-        batch = [row for _, row in head]
-        last = head[-1][0]
+        batch = list(islice(self._buffer, self.settings.batch_max))
+        first = self._first
+        last = first + len(batch) - 1
         start = self._clock.monotonic()
-        self._in_flight = (head[0][0], last)
+        self._in_flight = (first, last)
         try:
             await self._log.append_rounds(batch)
         except BaseException:
@@ -119,8 +124,10 @@ class RoundWriter:
         self._in_flight = (0, -1)
         self._evicted = 0
         self.healthy = True
-        while self._buffer and self._buffer[0][0] <= last:  # rows dropped meanwhile: fewer
+        # Rows dropped from a full buffer meanwhile were of this batch: fewer to remove.
+        for _ in range(min(last - self._first + 1, len(self._buffer))):
             self._buffer.popleft()
+        self._first = max(self._first, last + 1)
         self._oldest_at = self._clock.monotonic() if self._buffer else None
         self.written += len(batch)
         if self._on_batch is not None:
@@ -183,12 +190,3 @@ class RoundWriter:
                 await self._clock.sleep(min(delay, max(0.0, deadline - self._clock.monotonic())))
             delay = await self._attempt(delay)
         return len(self._buffer)
-
-
-def _head(buffer: deque[tuple[int, RoundRow]], n: int) -> list[tuple[int, RoundRow]]:
-    out: list[tuple[int, RoundRow]] = []
-    for item in buffer:
-        if len(out) >= n:
-            break
-        out.append(item)
-    return out
