@@ -11,6 +11,7 @@ from its checks by the quorum (prober.domain.quorum).
 from __future__ import annotations
 
 import asyncio
+import gc
 import socket
 from collections.abc import Awaitable, Callable, Iterable
 
@@ -35,6 +36,9 @@ from prober.probes.result import ProbeResult
 from prober.runner import Runner
 
 ProbeFn = Callable[[Check], Awaitable[ProbeResult]]
+# A full garbage collection on this timer: the CLI turns the automatic ones off
+# (prober/fastgc.py, as `prober run` does; GC_FULL_INTERVAL of prober/service/upkeep.py).
+GC_FULL_INTERVAL = 600.0
 BATCH_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
 
@@ -129,6 +133,7 @@ class Agent:
         self.series.set_checks(self.checks)
         self.runner: Runner | None = None
         self._writer_task: asyncio.Task[None] | None = None
+        self._gc_task: asyncio.Task[None] | None = None
         self.rounds = 0
 
     def _on_batch(self, rows: int, seconds: float) -> None:
@@ -158,13 +163,25 @@ class Agent:
             probe, self._on_round, self.clock, self._max_concurrency, self._grace, confirm=0
         )
         self.runner.start(self.checks)
-        self._writer_task = asyncio.get_running_loop().create_task(self.writer.run())
+        loop = asyncio.get_running_loop()
+        self._writer_task = loop.create_task(self.writer.run())
+        self._gc_task = loop.create_task(self._collect_garbage())
+
+    async def _collect_garbage(self) -> None:
+        """Full collections on a timer (automatic ones are off in the agent process: at
+        each, the oldest generation holds every buffered round and the loop stalls)."""
+        while True:
+            await self.clock.sleep(GC_FULL_INTERVAL)
+            gc.collect()
 
     async def stop(self, flush_timeout: float = 10.0) -> int:
         """Stop probing (rounds under way get the grace), write what is buffered; the
         number of rounds that could not be written within `flush_timeout`."""
         if self.runner is not None:
             await self.runner.stop()
+        if self._gc_task is not None:
+            self._gc_task.cancel()
+            await asyncio.gather(self._gc_task, return_exceptions=True)
         if self._writer_task is not None:
             # Let a batch under way finish (a write cancelled midway may have committed,
             # and drain() would then store it twice), within the flush timeout.
