@@ -14,15 +14,16 @@ checks), on the event loop both `prober run` and `prober agent` use (uvloop when
 run starts from the same heap:
 - `probe_only`: the single-node figure (probe + per-check metrics: what `prober run` does
   per probe before its engine; no engine, no store, so the comparison is the strict one);
-- `agent_memory`: the agent's own round handler (`Agent._on_round`: metrics + encode +
-  RoundRow + RoundWriter) with batches into an in-memory RoundLog;
+- `agent_memory`: the agent's own round handler (`Agent._on_round`: metrics, then the
+  round staged in its RoundWriter, encoded with the others staged, batched) into an
+  in-memory RoundLog;
 - `agent_sqlite`: the same into a local SQLite RoundLog (WAL, synchronous=FULL: every batch
   fsynced before it counts);
 - `agent_postgres` (with --postgres): the same into PostgreSQL (a durable throwaway
   cluster on this machine, tests/pg.py; one binary COPY and commit per batch).
 `agent_path_us_per_round` isolates what the agent adds per round, without the network:
-encode + RoundRow + RoundWriter (batched into memory), CPU microseconds per round; on a
-busy shared machine it is the steadier figure of the two.
+stage + encode + RoundRow + RoundWriter (batched into memory), CPU microseconds per round,
+in a tight loop (so with hot caches: in the probing loop the same code costs more).
 Variants alternate (their order rotating) over the repeats; medians are reported. Also:
 rows and payload bytes written per 1,000 probes.
 """
@@ -45,10 +46,8 @@ from prober.clock import SystemClock
 from prober.config.loader import parse_config
 from prober.config.model import Config
 from prober.distributed.agent import Agent
-from prober.distributed.codec import encode
 from prober.distributed.roundlog import RoundRow, StoredRound
 from prober.distributed.sqlite_rounds import SqliteRoundLog
-from prober.distributed.writer import RoundWriter
 from prober.fastgc import quiet_gc
 from prober.metrics.fastexpo import CheckSeriesTable
 from prober.probes.http import HttpProber
@@ -174,16 +173,18 @@ def run_variant(
 
 
 async def agent_path(rounds: int = 100_000) -> float:
-    """CPU microseconds the agent adds per one-probe round: encode, row, buffer, batch."""
+    """CPU microseconds the agent adds per one-probe round, without the network: stage the
+    round, encode it with the others staged, RoundRow, batch (into memory)."""
     from prober.probes.result import PHASES, Reason
     from prober.probes.result import ProbeResult as Result
 
     r = Result("c1", "bench", 1.78e9, Reason.OK, 0.01, 200, "", dict.fromkeys(PHASES, 0.001))
-    writer = RoundWriter(MemoryLog(), SystemClock())
+    agent = Agent(_config("http://127.0.0.1:1/ok"), MemoryLog(), "bench", name="agent-0")
+    writer = agent.writer
     task = asyncio.ensure_future(writer.run())
     cpu0 = time.process_time()
     for i in range(rounds):
-        writer.add(RoundRow("bench", "agent-0", "c1", r.at, encode([r])))
+        writer.stage(("c1", [r], str))
         if i % 100 == 0:
             await asyncio.sleep(0)
     left = await writer.drain(time.monotonic() + 30)

@@ -15,6 +15,7 @@ import gc
 import socket
 from collections.abc import Awaitable, Callable, Iterable
 
+import structlog
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import (
     CounterMetricFamily,
@@ -36,6 +37,8 @@ from prober.probes.result import ProbeResult
 from prober.runner import Runner
 
 ProbeFn = Callable[[Check], Awaitable[ProbeResult]]
+_Staged = tuple[str, list[ProbeResult], Callable[[str], str]]
+log = structlog.get_logger("prober.agent")
 # A full garbage collection on this timer: the CLI turns the automatic ones off
 # (prober/fastgc.py, as `prober run` does; GC_FULL_INTERVAL of prober/service/upkeep.py).
 GC_FULL_INTERVAL = 600.0
@@ -127,7 +130,7 @@ class Agent:
         self._grace = grace
         self.registry = CollectorRegistry(auto_describe=True)
         self.batch_seconds = Hist(BATCH_BUCKETS)
-        self.writer = RoundWriter(rounds, self.clock, writer, self._on_batch)
+        self.writer = RoundWriter(rounds, self.clock, writer, self._on_batch, self._encode_rounds)
         self.registry.register(_AgentCollector(self))
         self.series = CheckSeriesTable()
         self.series.set_checks(self.checks)
@@ -144,9 +147,23 @@ class Agent:
             return
         self.rounds += 1
         self.series.record(check, results)
-        at = min(r.at for r in results)
-        payload = encode(results, self._redact)
-        self.writer.add(RoundRow(self.location, self.name, check.id, at, payload))
+        # Encoded later with the other staged rounds (`_encode_rounds`): the Runner hands
+        # over a fresh list each round and never touches it again. The redactor goes with
+        # the round, so a reload's new secrets do not change what an older round may hold.
+        self.writer.stage((check.id, results, self._redact))
+
+    def _encode_rounds(self, staged: list[_Staged]) -> list[RoundRow]:
+        location, name = self.location, self.name
+        rows: list[RoundRow] = []
+        for check_id, results, redact in staged:
+            try:
+                payload = encode(results, redact)
+            except ValueError as exc:  # a bug, not the target: keep the other rounds
+                log.error("agent_round_not_encoded", check=check_id, error=str(exc))
+                continue
+            at = results[0].at if len(results) == 1 else min(r.at for r in results)
+            rows.append(RoundRow(location, name, check_id, at, payload))
+        return rows
 
     async def start(self) -> None:
         probe = self._probe
