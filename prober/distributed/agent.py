@@ -27,7 +27,7 @@ from prometheus_client.core import (
 from prober.clock import Clock, SystemClock
 from prober.config.model import Check, Config
 from prober.config.secrets import Redactor
-from prober.distributed.codec import encode
+from prober.distributed.fastcodec import encode
 from prober.distributed.roundlog import RoundLog, RoundRow
 from prober.distributed.shard import select
 from prober.distributed.writer import RoundWriter, WriterSettings
