@@ -21,7 +21,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -217,10 +216,11 @@ class RoundWriter:
         try:
             await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         finally:
+            # Cancelled, not awaited: awaiting them here under `suppress(CancelledError)`
+            # swallowed a cancel of the writer itself that landed meanwhile, and the writer
+            # then waited for ever (Agent.stop() with it).
             for task in tasks:
                 task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
 
     async def drain(self, deadline: float) -> int:
         """Write everything buffered, retrying until `deadline` (monotonic); rows left."""

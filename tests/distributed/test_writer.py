@@ -274,3 +274,28 @@ async def test_staging_without_an_encoder_is_refused(clock: VirtualClock) -> Non
     with pytest.raises(RuntimeError, match="needs an `encode` function"):
         writer.stage(1)
     assert writer.buffered == 0
+
+
+async def test_the_writer_stops_when_cancelled_whatever_moment_the_cancel_lands(
+    clock: VirtualClock,
+) -> None:
+    """A cancel landing while the writer tidies up after a wake-up (its timer task being
+    cancelled) once went unnoticed, and the writer waited for ever: Agent.stop() too."""
+    for steps in range(12):  # the cancel lands after this many loop iterations
+        writer = RoundWriter(
+            MemoryRoundLog(), clock, WriterSettings(flush_rounds=2, flush_interval=0.2)
+        )
+        task = asyncio.ensure_future(writer.run())
+        await clock.settle()
+        writer.add(row(0))  # wakes the writer: it waits on its 0.2 s timer and the event
+        await clock.settle()
+        writer.add(row(1))  # a full batch: the event wins, the timer task is cancelled
+        for _ in range(steps):
+            await asyncio.sleep(0)
+        task.cancel()
+        for _ in range(50):  # bounded: a cancelled writer ends within a few iterations
+            if task.done():
+                break
+            await asyncio.sleep(0)
+        assert task.done(), f"writer still running after a cancel at step {steps}"
+        await asyncio.gather(task, return_exceptions=True)
