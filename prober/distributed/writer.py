@@ -1,11 +1,12 @@
 """Batched, retried writes of round rows to a RoundLog.
 
 * `add()` buffers a row (never blocks the probe that produced it). `stage()` buffers a round
-  not yet encoded: staged rounds are encoded together (the writer's `encode`), when the
-  writer wakes for a flush or, at the latest, once `2 * flush_rounds` are staged. The
-  probing path then only appends; encoding 500 rounds in one loop costs a third of the
-  CPU of encoding each where it was probed (docs/SCALING.md "Where an agent's CPU goes").
-  Staged rounds count as buffered, and the bound on them is part of the buffer's.
+  not yet encoded: staged rounds are encoded together (the writer's `encode`), once
+  `encode_batch` are staged or when the writer writes, whichever comes first. Python code
+  run between probes costs several times what it costs in a loop of its own (cold
+  caches: docs/SCALING.md "Where an agent's CPU goes"), so the probing path only appends.
+  Staged rounds count as buffered; at most `encode_batch` wait unencoded, then they join
+  the bounded buffer.
 * The writer flushes when `flush_rounds` rows are buffered or `flush_interval` after the
   oldest unwritten row arrived, whichever comes first, at most `batch_max` rows a batch.
 * A row leaves the buffer, and counts as written, only once `append_rounds` returned: the
