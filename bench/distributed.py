@@ -69,7 +69,7 @@ def throughput(url: str, size: Size) -> dict[str, Any]:
         for r in range(size.repeats):
             for variant in variants[r % 2 :] + variants[: r % 2]:  # rotate: no fixed order
                 runs[variant].append(
-                    asyncio.run(agent.run(variant, target, size.probes, size.concurrency, url))
+                    agent.run_variant(variant, target, size.probes, size.concurrency, url)
                 )
     finally:
         proc.terminate()

@@ -52,3 +52,11 @@ def test_scheduler_lag_bench_has_the_plain_render() -> None:
     )  # fmt: skip
     assert "render() (blocking)" in out
     assert "lag_p99_ms_during_scrapes" in out
+
+
+def test_agent_codec_bench_runs_plain_and_fastcodec() -> None:
+    import json
+
+    out = json.loads(run("-m", "bench.agent_codec", "--rounds", "500", "--repeats", "1"))
+    assert set(out["us_per_round"]) == {"plain", "fastcodec"}
+    assert all(v > 0 for v in out["us_per_round"].values())

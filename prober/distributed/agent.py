@@ -16,9 +16,11 @@ pairs confirmation k of a round across the locations (codec version 2).
 from __future__ import annotations
 
 import asyncio
+import gc
 import socket
 from collections.abc import Awaitable, Callable, Iterable
 
+import structlog
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import (
     CounterMetricFamily,
@@ -31,7 +33,7 @@ from prober.clock import Clock, SystemClock
 from prober.config.model import Check, Config
 from prober.config.secrets import Redactor
 from prober.confirm import in_confirmation
-from prober.distributed.codec import encode
+from prober.distributed.fastcodec import encode
 from prober.distributed.roundlog import RoundLog, RoundRow
 from prober.distributed.shard import select
 from prober.distributed.writer import RoundWriter, WriterSettings
@@ -42,6 +44,11 @@ from prober.probes.result import ProbeResult
 from prober.runner import Runner
 
 ProbeFn = Callable[[Check], Awaitable[ProbeResult]]
+_Staged = tuple[str, list[ProbeResult], Callable[[str], str], int]  # check, round, redactor, k
+log = structlog.get_logger("prober.agent")
+# A full garbage collection on this timer: the CLI turns the automatic ones off
+# (prober/fastgc.py, as `prober run` does; GC_FULL_INTERVAL of prober/service/upkeep.py).
+GC_FULL_INTERVAL = 600.0
 BATCH_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
 
@@ -130,12 +137,13 @@ class Agent:
         self._grace = grace
         self.registry = CollectorRegistry(auto_describe=True)
         self.batch_seconds = Hist(BATCH_BUCKETS)
-        self.writer = RoundWriter(rounds, self.clock, writer, self._on_batch)
+        self.writer = RoundWriter(rounds, self.clock, writer, self._on_batch, self._encode_rounds)
         self.registry.register(_AgentCollector(self))
         self.series = CheckSeriesTable()
         self.series.set_checks(self.checks)
         self.runner: Runner | None = None
         self._writer_task: asyncio.Task[None] | None = None
+        self._gc_task: asyncio.Task[None] | None = None
         self.rounds = 0
         self._confirmed: dict[str, tuple[int, int]] = {}  # check -> (round n, last k)
 
@@ -147,15 +155,30 @@ class Agent:
             return
         self.rounds += 1
         self.series.record(check, results)
-        at = min(r.at for r in results)
         k = 0
         if in_confirmation():  # the k-th confirmation round within the check's interval
+            at = min(r.at for r in results)
             n = confirmation_round(check.id, check.interval, at)
             last_n, last_k = self._confirmed.get(check.id, (n, 0))
             k = min(last_k + 1 if last_n == n else 1, 0xFFFF)
             self._confirmed[check.id] = (n, k)
-        payload = encode(results, self._redact, k)
-        self.writer.add(RoundRow(self.location, self.name, check.id, at, payload))
+        # Encoded later with the other staged rounds (`_encode_rounds`): the Runner hands
+        # over a fresh list each round and never touches it again. The redactor goes with
+        # the round, so a reload's new secrets do not change what an older round may hold.
+        self.writer.stage((check.id, results, self._redact, k))
+
+    def _encode_rounds(self, staged: list[_Staged]) -> list[RoundRow]:
+        location, name = self.location, self.name
+        rows: list[RoundRow] = []
+        for check_id, results, redact, k in staged:
+            try:
+                payload = encode(results, redact, k)
+            except ValueError as exc:  # a bug, not the target: keep the other rounds
+                log.error("agent_round_not_encoded", check=check_id, error=str(exc))
+                continue
+            at = results[0].at if len(results) == 1 else min(r.at for r in results)
+            rows.append(RoundRow(location, name, check_id, at, payload))
+        return rows
 
     async def start(self) -> None:
         probe = self._probe
@@ -169,13 +192,25 @@ class Agent:
         # rounds: they follow the leader's engine, which an agent does not have.
         self.runner = Runner(probe, self._on_round, self.clock, self._max_concurrency, self._grace)
         self.runner.start(self.checks)
-        self._writer_task = asyncio.get_running_loop().create_task(self.writer.run())
+        loop = asyncio.get_running_loop()
+        self._writer_task = loop.create_task(self.writer.run())
+        self._gc_task = loop.create_task(self._collect_garbage())
+
+    async def _collect_garbage(self) -> None:
+        """Full collections on a timer (automatic ones are off in the agent process: at
+        each, the oldest generation holds every buffered round and the loop stalls)."""
+        while True:
+            await self.clock.sleep(GC_FULL_INTERVAL)
+            gc.collect()
 
     async def stop(self, flush_timeout: float = 10.0) -> int:
         """Stop probing (rounds under way get the grace), write what is buffered; the
         number of rounds that could not be written within `flush_timeout`."""
         if self.runner is not None:
             await self.runner.stop()
+        if self._gc_task is not None:
+            self._gc_task.cancel()
+            await asyncio.gather(self._gc_task, return_exceptions=True)
         if self._writer_task is not None:
             # Let a batch under way finish (a write cancelled midway may have committed,
             # and drain() would then store it twice), within the flush timeout.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import os
 import re
 import signal
@@ -166,6 +167,9 @@ def run(args: argparse.Namespace) -> int:
         import uvloop
 
         uvloop.install()
+    from prober.fastgc import quiet_gc
+
+    quiet_gc()  # as `prober run`: full collections on the agent's timer only
     return asyncio.run(_run_async(args, config, rounds))
 
 
@@ -184,6 +188,7 @@ async def _run_async(args: argparse.Namespace, config: Config, rounds: RoundLog)
         return 1
     try:
         await agent.start()
+        gc.freeze()  # config and start-up objects: no full collection walks them again
         log.info(
             "agent_started",
             location=agent.location,

@@ -46,7 +46,7 @@ _STATUS, _EXPIRY, _PHASES, _DETAIL = 1, 2, 4, 8
 _FIXED = struct.Struct("<BBdd")
 _H = struct.Struct("<H")
 _D = struct.Struct("<d")
-_B = struct.Struct("<B")
+_PHASE_BIT = {name: 1 << i for i, name in enumerate(PHASES)}
 MAX_TEXT = 0xFFFF
 
 
@@ -65,41 +65,54 @@ def encode(
     results: Sequence[ProbeResult], redact: Callable[[str], str] = str, confirmation: int = 0
 ) -> bytes:
     """One round of one check. All results must share their check and component.
-    `confirmation`: 0 for a regular round, else the confirmation index k (1 to 65535)."""
-    if not results or len(results) > 255:
-        raise ValueError(f"a round holds 1 to 255 results, not {len(results)}")
+    `confirmation`: 0 for a regular round, else the confirmation index k (1 to 65535).
+
+    Each result's fixed part, status, expiry and phases go through one `struct.pack` (the
+    format strings are few, and `struct` keeps them compiled): this runs once per round on
+    the agent's probing path."""
+    count = len(results)
+    if not count or count > 255:
+        raise ValueError(f"a round holds 1 to 255 results, not {count}")
     first = results[0]
+    check_id, component = first.check_id, first.component
     if confirmation:
         if not 0 < confirmation <= 0xFFFF:
             raise ValueError(f"a confirmation index is 1 to 65535, not {confirmation}")
-        head = bytes((VERSION_CONFIRMATION, len(results))) + _H.pack(confirmation)
+        head = bytes((VERSION_CONFIRMATION, count)) + _H.pack(confirmation)
     else:
-        head = bytes((VERSION, len(results)))
-    out = [head, _text(first.component)]
+        head = bytes((VERSION, count))
+    out = [head, _text(component)]
     for r in results:
-        if r.check_id != first.check_id or r.component != first.component:
+        if r.check_id != check_id or r.component != component:
             raise ValueError("results of one round must share their check and component")
+        fmt = "<BBdd"
         flags = 0
-        tail: list[bytes] = []
+        values: list[float] = [r.at, r.duration]
         if r.status_code is not None:
-            flags |= _STATUS
-            tail.append(_H.pack(r.status_code))
+            flags = _STATUS
+            fmt += "H"
+            values.append(r.status_code)
         if r.cert_expiry is not None:
             flags |= _EXPIRY
-            tail.append(_D.pack(r.cert_expiry))
-        if r.phases:
-            unknown = set(r.phases) - set(PHASES)
-            if unknown:
-                raise ValueError(f"unknown phases {sorted(unknown)}")
+            fmt += "d"
+            values.append(r.cert_expiry)
+        phases = r.phases
+        if phases:
+            mask = 0
+            for name in phases:
+                bit = _PHASE_BIT.get(name)
+                if bit is None:
+                    raise ValueError(f"unknown phases {sorted(set(phases) - set(PHASES))}")
+                mask |= bit
             flags |= _PHASES
-            mask = sum(1 << i for i, name in enumerate(PHASES) if name in r.phases)
-            tail.append(_B.pack(mask))
-            tail.extend(_D.pack(r.phases[name]) for name in PHASES if name in r.phases)
+            fmt += f"B{len(phases)}d"
+            values.append(mask)
+            values.extend([phases[name] for name in PHASES if name in phases])
         if r.detail:
             flags |= _DETAIL
-            tail.append(_text(redact(r.detail)))
-        out.append(_FIXED.pack(_CODE[r.reason], flags, r.at, r.duration))
-        out.extend(tail)
+        out.append(struct.pack(fmt, _CODE[r.reason], flags, *values))
+        if r.detail:
+            out.append(_text(redact(r.detail)))
     return b"".join(out)
 
 

@@ -1,6 +1,12 @@
 """Batched, retried writes of round rows to a RoundLog.
 
-* `add()` buffers a row (never blocks the probe that produced it).
+* `add()` buffers a row (never blocks the probe that produced it). `stage()` buffers a round
+  not yet encoded: staged rounds are encoded together (the writer's `encode`), once
+  `encode_batch` are staged or when the writer writes, whichever comes first. Python code
+  run between probes costs several times what it costs in a loop of its own (cold
+  caches: docs/SCALING.md "Where an agent's CPU goes"), so the probing path only appends.
+  Staged rounds count as buffered; at most `encode_batch` wait unencoded, then they join
+  the bounded buffer.
 * The writer flushes when `flush_rounds` rows are buffered or `flush_interval` after the
   oldest unwritten row arrived, whichever comes first, at most `batch_max` rows a batch.
 * A row leaves the buffer, and counts as written, only once `append_rounds` returned: the
@@ -16,10 +22,11 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import islice
+from typing import Any
 
 import structlog
 
@@ -35,6 +42,7 @@ class WriterSettings:
     flush_interval: float = 0.2  # seconds
     batch_max: int = 5000
     max_buffer: int = 200_000  # rows (~100 bytes each: ~20 MB at worst)
+    encode_batch: int = 64  # staged rounds encoded together (see `RoundWriter.stage`)
     backoff: float = 0.1
     backoff_max: float = 5.0
 
@@ -46,14 +54,21 @@ class RoundWriter:
         clock: Clock,
         settings: WriterSettings | None = None,
         on_batch: Callable[[int, float], None] | None = None,
+        encode: Callable[[list[Any]], list[RoundRow]] | None = None,
     ) -> None:
+        """`encode` turns staged rounds into rows (it must not raise: a round it cannot
+        encode it leaves out, and says so)."""
         self.settings = settings or WriterSettings()
+        self._encode = encode
+        self._staged: list[Any] = []
         self._log = rounds
         self._clock = clock
         self._on_batch = on_batch
-        self._buffer: deque[tuple[int, RoundRow]] = deque()
-        self._seq = 0
-        self._oldest_at: float | None = None  # monotonic arrival of the oldest buffered row
+        # Rows are numbered in the order they arrive; the buffer holds rows `_first`,
+        # `_first` + 1, ... (no number stored per row: `add` runs once per round).
+        self._buffer: deque[RoundRow] = deque()
+        self._first = 1
+        self._oldest_at: float | None = None  # monotonic arrival of the oldest unwritten row
         self._wake = asyncio.Event()
         self._writing = asyncio.Lock()  # one batch in flight: run() and drain() never race
         self.written = 0
@@ -65,22 +80,50 @@ class RoundWriter:
 
     @property
     def buffered(self) -> int:
-        return len(self._buffer)
+        return len(self._buffer) + len(self._staged)
 
     def add(self, row: RoundRow) -> None:
-        if len(self._buffer) >= self.settings.max_buffer:
-            seq, _ = self._buffer.popleft()
+        if not self._buffer and not self._staged:
+            self._oldest_at = self._clock.monotonic()
+            self._wake.set()
+        self._push(row)
+        if len(self._buffer) >= self.settings.flush_rounds:
+            self._wake.set()
+
+    def stage(self, item: Any) -> None:
+        """A round to encode later with the others staged (see `encode`). A writer is fed
+        by `add` or by `stage`, not both (their rows would not stay in order)."""
+        if self._encode is None:
+            raise RuntimeError("RoundWriter.stage() needs an `encode` function")
+        staged = self._staged
+        if not staged and not self._buffer:
+            self._oldest_at = self._clock.monotonic()
+            self._wake.set()
+        staged.append(item)
+        if len(staged) >= self.settings.encode_batch:
+            self._unstage()
+        if len(staged) + len(self._buffer) >= self.settings.flush_rounds:
+            self._wake.set()
+
+    def _unstage(self) -> None:
+        if not self._staged:
+            return
+        assert self._encode is not None  # stage() checked
+        items, self._staged = self._staged, []
+        for row in self._encode(items):
+            self._push(row)
+
+    def _push(self, row: RoundRow) -> None:
+        buffer = self._buffer
+        if len(buffer) >= self.settings.max_buffer:
+            buffer.popleft()
+            seq = self._first
+            self._first += 1
             if self._in_flight[0] <= seq <= self._in_flight[1]:
                 self._evicted += 1  # lost only if its write fails
             else:
                 self._count_dropped(1)
-        self._seq += 1
-        first = not self._buffer
-        if first:
-            self._oldest_at = self._clock.monotonic()
-        self._buffer.append((self._seq, row))
-        if first or len(self._buffer) >= self.settings.flush_rounds:
-            self._wake.set()
+        buffer.append(row)
 
     def _count_dropped(self, n: int) -> None:
         before = self.dropped
@@ -99,13 +142,14 @@ class RoundWriter:
             return await self._write_head()
 
     async def _write_head(self) -> int:
+        self._unstage()
         if not self._buffer:
             return 0
-        head = _head(self._buffer, self.settings.batch_max)
-        batch = [row for _, row in head]
-        last = head[-1][0]
+        batch = list(islice(self._buffer, self.settings.batch_max))
+        first = self._first
+        last = first + len(batch) - 1
         start = self._clock.monotonic()
-        self._in_flight = (head[0][0], last)
+        self._in_flight = (first, last)
         try:
             await self._log.append_rounds(batch)
         except BaseException:
@@ -119,9 +163,11 @@ class RoundWriter:
         self._in_flight = (0, -1)
         self._evicted = 0
         self.healthy = True
-        while self._buffer and self._buffer[0][0] <= last:  # rows dropped meanwhile: fewer
+        # Rows dropped from a full buffer meanwhile were of this batch: fewer to remove.
+        for _ in range(min(last - self._first + 1, len(self._buffer))):
             self._buffer.popleft()
-        self._oldest_at = self._clock.monotonic() if self._buffer else None
+        self._first = max(self._first, last + 1)
+        self._oldest_at = self._clock.monotonic() if self._buffer or self._staged else None
         self.written += len(batch)
         if self._on_batch is not None:
             self._on_batch(len(batch), self._clock.monotonic() - start)
@@ -134,7 +180,7 @@ class RoundWriter:
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            log.warning("agent_write_failed", error=type(exc).__name__, buffered=len(self._buffer))
+            log.warning("agent_write_failed", error=type(exc).__name__, buffered=self.buffered)
             return min(max(delay * 2, self.settings.backoff), self.settings.backoff_max)
         return 0.0
 
@@ -149,14 +195,15 @@ class RoundWriter:
                 if wait is None or wait > 0:
                     await self._wait(wait)
                     continue
-            if self._buffer:
+            if self._buffer or self._staged:
                 delay = await self._attempt(delay)
 
     def _until_due(self) -> float | None:
         """Seconds until the next flush is due; None while nothing is buffered."""
-        if not self._buffer:
+        n = len(self._buffer) + len(self._staged)
+        if not n:
             return None
-        if len(self._buffer) >= self.settings.flush_rounds or self._oldest_at is None:
+        if n >= self.settings.flush_rounds or self._oldest_at is None:
             return 0.0
         return self.settings.flush_interval - (self._clock.monotonic() - self._oldest_at)
 
@@ -170,25 +217,17 @@ class RoundWriter:
         try:
             await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         finally:
+            # Cancelled, not awaited: awaiting them here under `suppress(CancelledError)`
+            # swallowed a cancel of the writer itself that landed meanwhile, and the writer
+            # then waited for ever (Agent.stop() with it).
             for task in tasks:
                 task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
 
     async def drain(self, deadline: float) -> int:
         """Write everything buffered, retrying until `deadline` (monotonic); rows left."""
         delay = 0.0
-        while self._buffer and self._clock.monotonic() < deadline:
+        while (self._buffer or self._staged) and self._clock.monotonic() < deadline:
             if delay:
                 await self._clock.sleep(min(delay, max(0.0, deadline - self._clock.monotonic())))
             delay = await self._attempt(delay)
-        return len(self._buffer)
-
-
-def _head(buffer: deque[tuple[int, RoundRow]], n: int) -> list[tuple[int, RoundRow]]:
-    out: list[tuple[int, RoundRow]] = []
-    for item in buffer:
-        if len(out) >= n:
-            break
-        out.append(item)
-    return out
+        return self.buffered

@@ -180,3 +180,25 @@ async def test_reload_keeps_the_shard_and_drops_removed_checks() -> None:
     await clock.advance(10.0)
     assert set(probe.calls) == after
     assert await agent.stop() == 0
+
+
+class BadPhaseProbe(FakeProbe):
+    """Check c0's result carries a phase the codec has no number for (a bug upstream)."""
+
+    async def __call__(self, check: Check) -> ProbeResult:
+        good = await super().__call__(check)
+        if check.id != "c0":
+            return good
+        return ProbeResult(check.id, check.component, good.at, Reason.OK, 0.01, 200, "", {"x": 1})
+
+
+async def test_a_round_that_cannot_be_encoded_is_left_out_and_the_others_written() -> None:
+    clock = VirtualClock()
+    log = MemoryRoundLog()
+    agent = Agent(config(), log, "eu", clock=clock, name="a1", probe=BadPhaseProbe(clock))
+    await agent.start()
+    await clock.advance(10.0)
+    assert await agent.stop() == 0
+    assert agent.rounds >= 12
+    assert {r.check_id for r in log.rows} == {f"c{i}" for i in range(1, 12)}
+    assert agent.writer.written == len(log.rows) < agent.rounds and agent.writer.buffered == 0

@@ -106,3 +106,56 @@ def test_a_confirmation_round_carries_its_index_and_a_regular_round_is_unchanged
     zero = bytes((2, 2, 0, 0)) + regular[2:]
     with pytest.raises(CodecError, match="index 0"):
         decode_round(zero, "api-health")
+
+
+def shapes() -> list[ProbeResult]:
+    """Every combination of the optional fields, the fast shape among them."""
+    five = {p: (i + 1) / 1000 for i, p in enumerate(PHASES)}
+    out = []
+    for status in (None, 200, 503):
+        for expiry in (None, 1.8e9):
+            for detail in ("", "status 503 ünï"):
+                for phases in ({}, {"connect": 0.002}, five, dict(reversed(five.items()))):
+                    for reason in (Reason.OK, Reason.HTTP_5XX):
+                        out.append(
+                            ProbeResult("c", "comp", 1.78e9, reason, 0.25, status, detail,
+                                        phases, expiry)
+                        )  # fmt: skip
+    return out
+
+
+def test_fastcodec_writes_the_plain_codecs_bytes_for_every_shape() -> None:
+    from prober.distributed import fastcodec
+
+    secret = "tok-0123456789abcdef"
+    redact = Redactor([secret])
+    fast_shapes = 0
+    for r in shapes():
+        assert fastcodec.encode([r], redact) == encode([r], redact), r
+        assert decode(fastcodec.encode([r], redact), "c") == [r]
+        fast_shapes += r.status_code is not None and r.cert_expiry is None and not r.detail
+    assert fast_shapes >= 4  # the fast path itself was taken (and checked above)
+    leaky = ProbeResult("c", "comp", 1.0, Reason.HTTP_5XX, 0.1, 503, f"echo {secret}")
+    assert fastcodec.encode([leaky], redact) == encode([leaky], redact)
+    assert secret.encode() not in fastcodec.encode([leaky], redact)
+    two = shapes()[:2]
+    assert fastcodec.encode(two) == encode(two)  # more than one result: the plain codec
+
+
+def test_fastcodec_refuses_what_the_plain_codec_refuses() -> None:
+    from prober.distributed import fastcodec
+
+    odd = ProbeResult("c", "comp", 1.0, Reason.OK, 0.1, 200, "", {"x": 1.0})
+    with pytest.raises(ValueError, match="unknown phases"):
+        fastcodec.encode([odd])
+    with pytest.raises(ValueError, match="1 to 255"):
+        fastcodec.encode([])
+
+
+def test_fastcodec_writes_the_plain_codecs_confirmation_rows() -> None:
+    from prober.distributed import fastcodec
+
+    for r in shapes():
+        payload = fastcodec.encode([r], confirmation=7)
+        assert payload == encode([r], confirmation=7), r
+        assert decode_round(payload, "c") == ([r], 7)

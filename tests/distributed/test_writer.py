@@ -188,3 +188,114 @@ async def test_a_row_pushed_out_during_a_failing_write_counts_as_dropped(
     assert writer.dropped == 1 and writer.buffered == 2 and writer.written == 0
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
+
+
+class Encoder:
+    """Staged rounds are check numbers; each call encodes a list of them together."""
+
+    def __init__(self) -> None:
+        self.calls: list[list[int]] = []
+
+    def __call__(self, items: list[int]) -> list[RoundRow]:
+        self.calls.append(list(items))
+        return [row(i) for i in items]
+
+
+@pytest.fixture
+async def staging(
+    clock: VirtualClock,
+) -> AsyncIterator[tuple[RoundWriter, MemoryRoundLog, Encoder]]:
+    log = MemoryRoundLog()
+    encoder = Encoder()
+    writer = RoundWriter(
+        log,
+        clock,
+        WriterSettings(flush_rounds=3, flush_interval=0.2, max_buffer=5, encode_batch=4),
+        encode=encoder,
+    )
+    task = asyncio.ensure_future(writer.run())
+    await clock.settle()
+    yield writer, log, encoder
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+
+
+async def test_staged_rounds_are_encoded_together_and_batched_like_added_rows(
+    clock: VirtualClock, staging: tuple[RoundWriter, MemoryRoundLog, Encoder]
+) -> None:
+    writer, log, encoder = staging
+    for i in range(3):
+        writer.stage(i)
+    assert encoder.calls == [] and writer.buffered == 3  # nothing encoded on the probe path
+    await clock.settle()
+    assert encoder.calls == [[0, 1, 2]] and log.batches == [3] and writer.written == 3
+    writer.stage(3)
+    writer.stage(4)
+    await clock.advance(0.19)
+    assert log.batches == [3] and writer.buffered == 2
+    await clock.advance(0.02)
+    assert log.batches == [3, 2] and writer.buffered == 0 and encoder.calls[-1] == [3, 4]
+    assert [r.check_id for r in log.rows] == [f"check-{i}" for i in range(5)]
+
+
+async def test_staged_rounds_are_encoded_on_the_probing_path_once_a_batch_waits(
+    clock: VirtualClock, staging: tuple[RoundWriter, MemoryRoundLog, Encoder]
+) -> None:
+    writer, log, encoder = staging
+    log.down = True
+    for i in range(3):
+        writer.stage(i)
+    await clock.settle()  # the write failed: rows 0-2 encoded and buffered, writer backs off
+    assert encoder.calls == [[0, 1, 2]] and not writer.healthy
+    for i in range(3, 9):  # encode_batch (4) staged: encoded at once; the full buffer drops
+        writer.stage(i)
+    assert encoder.calls == [[0, 1, 2], [3, 4, 5, 6]]
+    assert writer.buffered == 7 and writer.dropped == 2  # buffer 2-6, staged 7 and 8
+    log.down = False
+    await clock.advance(10.0)
+    assert [r.check_id for r in log.rows] == [f"check-{i}" for i in range(4, 9)]
+    assert writer.dropped == 4 and writer.written == 5 and writer.buffered == 0
+
+
+async def test_drain_writes_the_staged_rounds(clock: VirtualClock) -> None:
+    log = MemoryRoundLog()
+    encoder = Encoder()
+    writer = RoundWriter(log, clock, encode=encoder)
+    for i in range(4):
+        writer.stage(i)
+    assert writer.buffered == 4
+    assert await writer.drain(clock.monotonic() + 1.0) == 0
+    assert [r.check_id for r in log.rows] == [f"check-{i}" for i in range(4)]
+    assert writer.written == 4 and writer.buffered == 0
+
+
+async def test_staging_without_an_encoder_is_refused(clock: VirtualClock) -> None:
+    writer = RoundWriter(MemoryRoundLog(), clock)
+    with pytest.raises(RuntimeError, match="needs an `encode` function"):
+        writer.stage(1)
+    assert writer.buffered == 0
+
+
+async def test_the_writer_stops_when_cancelled_whatever_moment_the_cancel_lands(
+    clock: VirtualClock,
+) -> None:
+    """A cancel landing while the writer tidies up after a wake-up (its timer task being
+    cancelled) once went unnoticed, and the writer waited for ever: Agent.stop() too."""
+    for steps in range(12):  # the cancel lands after this many loop iterations
+        writer = RoundWriter(
+            MemoryRoundLog(), clock, WriterSettings(flush_rounds=2, flush_interval=0.2)
+        )
+        task = asyncio.ensure_future(writer.run())
+        await clock.settle()
+        writer.add(row(0))  # wakes the writer: it waits on its 0.2 s timer and the event
+        await clock.settle()
+        writer.add(row(1))  # a full batch: the event wins, the timer task is cancelled
+        for _ in range(steps):
+            await asyncio.sleep(0)
+        task.cancel()
+        for _ in range(50):  # bounded: a cancelled writer ends within a few iterations
+            if task.done():
+                break
+            await asyncio.sleep(0)
+        assert task.done(), f"writer still running after a cancel at step {steps}"
+        await asyncio.gather(task, return_exceptions=True)

@@ -185,3 +185,28 @@ async def test_pg_prune_in_small_batches_drops_every_old_row(pg_url: str) -> Non
         assert [r.check_id for r in got] == [f"c{i}" for i in range(20, 25)]
     finally:
         await log.close()
+
+
+async def test_pg_every_field_round_trips_through_the_binary_copy_at_its_edges(
+    pg_url: str,
+) -> None:
+    """Batches go in by binary COPY: text in any script, empty and long values, bytea with
+    every byte value, floats at their edges (the sign of zero too) come back as written."""
+    odd = [
+        RoundRow("eu-west", "agent-0", "c0", 1_780_000_000.123456789, b"\x00\xff" * 40_000),
+        RoundRow("zürich", "agént-ü", "chéck-☃", -0.0, b""),
+        RoundRow("eu-west", "agent-0", "c" * 300, 5e-324, bytes(range(256))),
+        RoundRow("", "", "", float("inf"), b"x"),
+        RoundRow("eu-west", "agent-1", "c1", -1.7976931348623157e308, b"\\\n\t,"),
+    ]
+    log = PostgresRoundLog(pg_url)
+    await log.open()
+    try:
+        _, cursor = await _drain(log, 0)
+        await log.append_rounds(odd)
+        got, _ = await _drain(log, cursor)
+    finally:
+        await log.close()
+    stored = [(r.location, r.agent, r.check_id, r.at, r.payload) for r in got]
+    assert stored == [(r.location, r.agent, r.check_id, r.at, r.payload) for r in odd]
+    assert str(stored[1][3]) == "-0.0"
