@@ -63,11 +63,12 @@ EVIDENCE_BUDGET = 3600
 EVIDENCE_RATE = 1.0
 # A dense check (EVIDENCE_RATE or more) gets adaptive rounds only while an open episode's
 # end test counts (WANT_END), of one request each, every DENSE_END_GAP, at most
-# DENSE_END_BUDGET per suspicion (one minute of them: 240 probes): at 10 requests every
-# 5 s the end of a 30% episode needs about 50 clean probes (h is larger at the higher
-# regular rate), 25 s at the regular two a second, about 8 s at six
-DENSE_END_GAP = 0.25
-DENSE_END_BUDGET = 240
+# DENSE_END_BUDGET per suspicion (30 s of them: 300 probes): at 10 requests every 5 s the
+# end of a 30% episode needs about 50 clean probes (h is larger at the higher regular
+# rate; more when the episode's own rate reads lower), 25 s at the regular two a second,
+# about 4 s at twelve
+DENSE_END_GAP = 0.1
+DENSE_END_BUDGET = 300
 JITTER = 0.1  # each gap is drawn in [1 - JITTER, 1 + JITTER] times the gap
 # Confirmation rounds run beside a round still in flight only when they are at least this
 # far apart: closer ones would be one burst at one moment, not evidence spread over time
