@@ -40,12 +40,13 @@ from prober.confirm import (
     CONFIRM_PROBES,
     END_EVIDENCE_GAP,
     EVIDENCE_BUDGET,
-    EVIDENCE_GAP,
     JITTER,
     Confirmer,
     Evidence,
     confirm_gap,
     down,
+    evidence_budget,
+    evidence_plan,
     sparse,
 )
 from prober.domain.effects import (
@@ -118,6 +119,7 @@ class Run:
     confirmations: int = 0
     extra: int = 0  # adaptive rounds (Engine.undecided)
     rounds: int = 0
+    probes: int = 0
 
 
 def simulate(
@@ -134,11 +136,12 @@ def simulate(
     engine = engine or Engine(config(setting))
     run = Run(engine, [], [])
     confirmer = Confirmer(setting.confirm)
-    evidence = Evidence(setting.evidence if sparse(setting.per_round, setting.interval) else 0)
+    evidence = Evidence(evidence_budget(setting.evidence, setting.per_round, setting.interval))
     gap = confirm_gap(setting.interval, max(1, setting.confirm))
     end_gap = setting.end_gap
     pending: list[float] = []
     extra: float | None = None  # the next adaptive round
+    extra_n = 0  # ... of this many requests (0: a whole round)
     next_regular = start
     end = start + seconds
     ticked = start
@@ -164,7 +167,8 @@ def simulate(
             next_regular += setting.interval
         p = truth(at)
         results = []
-        for i in range(setting.per_round):
+        n = extra_n if adaptive and extra_n > 0 else setting.per_round
+        for i in range(n):
             t = at + i * 1e-3
             if p > 0 and rng.random() < p:
                 code = 500 if reason is Reason.HTTP_5XX else None
@@ -175,13 +179,15 @@ def simulate(
         busy = _apply(run, engine.observe(results, now) + engine.tick(now), now, busy)
         ticked = now
         run.rounds += 1
+        run.probes += n
         run.confirmations += confirmation and not adaptive
         if not confirmation:
             run.shown.append((at, engine.status_of("api")))
         # as the runner: the next confirmation is scheduled when one starts (rounds are
         # instant here), a round that disagrees ends the series
         more = confirmer.take() if confirmation else False
-        started = confirmer.after(down(results), confirmation)
+        whole = not (adaptive and extra_n > 0)  # one request is not a round's outcome
+        started = confirmer.after(down(results) if whole else None, confirmation)
         if confirmer.direction is None:
             pending.clear()
         elif started or more:
@@ -194,11 +200,17 @@ def simulate(
         # (none while a confirmation series runs: it already probes every second)
         if confirmer.running:
             extra = None
-        elif extra is None and evidence.want(bool(want := engine.undecided("api"))):
-            egap = end_gap if want >= WANT_END else EVIDENCE_GAP  # denser for the end test
-            when = at + egap * rng.uniform(1.0 - JITTER, 1.0 + JITTER)
-            if next_regular - when >= egap / 2.0:
-                extra = when
+        elif extra is None:
+            want = engine.undecided("api")
+            plan = evidence_plan(want, setting.per_round, setting.interval)
+            if (plan is not None or not want) and evidence.want(plan is not None):
+                assert plan is not None
+                egap, extra_n = plan
+                if want >= WANT_END and sparse(setting.per_round, setting.interval):
+                    egap = end_gap  # denser for the end test (--end-gap)
+                when = at + egap * rng.uniform(1.0 - JITTER, 1.0 + JITTER)
+                if next_regular - when >= egap / 2.0:
+                    extra = when
         busy = busy or engine.status_of("api") is not OP
     return run
 
@@ -228,7 +240,7 @@ def noise(
         rng = random.Random(seed * 100 + pct)
         run = simulate(lambda _t, p=pct / 100: p, span * 86400, rng, setting=setting)
         n = opened_count(run)
-        rows.append((pct / 100, span, n, n / span, run.rounds * setting.per_round / span / 24))
+        rows.append((pct / 100, span, n, n / span, run.probes / span / 24))
     return rows
 
 
@@ -272,7 +284,7 @@ def continuing(
         )
         after = [s for t, s in run.shown if first is not None and t >= first]
         share = sum(1 for s in after if s is want) / len(after) if after else 0.0
-        rows.append((pct / 100, falls, share, run.rounds * setting.per_round / hours))
+        rows.append((pct / 100, falls, share, run.probes / hours))
     return rows
 
 
@@ -377,7 +389,12 @@ def report(setting: Setting, args: argparse.Namespace) -> None:
         f"\n=== {setting.name}: degraded {policy.degraded:.0%}, partial {policy.partial:.0%},"
         f" major {policy.major:.0%}, recovery_time {policy.recovery_time:g}s,"
         f" confirmation rounds {setting.confirm}, adaptive rounds per suspicion"
-        f" {setting.evidence if sparse(setting.per_round, setting.interval) else 0}"
+        f" {evidence_budget(setting.evidence, setting.per_round, setting.interval)}"
+        + (
+            ""
+            if sparse(setting.per_round, setting.interval)
+            else " (end test only, 1 request each)"
+        )
     )
     print("\nfalse incidents at background 500s")
     print(f"{'background':>10} {'days':>5} {'incidents':>9} {'per day':>8} {'probes/h':>9}")

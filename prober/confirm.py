@@ -39,6 +39,7 @@ from collections.abc import Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
 
+from prober.domain.levels import WANT_END, WANT_NONE
 from prober.probes.result import ProbeResult
 
 # Confirmation rounds after a change of outcome, at most: with the first round, fourteen
@@ -60,6 +61,14 @@ EVIDENCE_BUDGET = 3600
 # 10 requests every 5 s already has the evidence; sampling exists to give one probe per
 # 15 s about as much, while the statistics are undecided
 EVIDENCE_RATE = 1.0
+# A dense check (EVIDENCE_RATE or more) gets adaptive rounds only while an open episode's
+# end test counts (WANT_END), of one request each, every DENSE_END_GAP, at most
+# DENSE_END_BUDGET per suspicion (30 s of them: 300 probes): at 10 requests every 5 s the
+# end of a 30% episode needs about 50 clean probes (h is larger at the higher regular
+# rate; more when the episode's own rate reads lower), 25 s at the regular two a second,
+# about 4 s at twelve
+DENSE_END_GAP = 0.1
+DENSE_END_BUDGET = 300
 JITTER = 0.1  # each gap is drawn in [1 - JITTER, 1 + JITTER] times the gap
 # Confirmation rounds run beside a round still in flight only when they are at least this
 # far apart: closer ones would be one burst at one moment, not evidence spread over time
@@ -214,8 +223,27 @@ class Latency:
 
 
 def sparse(requests_per_round: int, interval: float) -> bool:
-    """Whether a check is probed sparsely enough for adaptive sampling."""
+    """Whether a check is probed sparsely enough for adaptive sampling of every kind (a
+    dense one gets only the end test's: `evidence_plan`)."""
     return max(1, requests_per_round) / interval < EVIDENCE_RATE
+
+
+def evidence_budget(budget: int, requests_per_round: int, interval: float) -> int:
+    """Adaptive rounds per suspicion for a check: `budget` for a sparse one, at most
+    DENSE_END_BUDGET for a dense one."""
+    return budget if sparse(requests_per_round, interval) else min(budget, DENSE_END_BUDGET)
+
+
+def evidence_plan(want: int, requests_per_round: int, interval: float) -> tuple[float, int] | None:
+    """The adaptive round the engine's answer `want` (WANT_NONE, WANT_EVIDENCE, WANT_END)
+    asks of a check: (gap, requests; 0 requests: a whole round), or None. A sparse check:
+    whole rounds every EVIDENCE_GAP, every END_EVIDENCE_GAP while the end test counts. A
+    dense check: only while the end test counts, one request every DENSE_END_GAP."""
+    if want <= WANT_NONE:
+        return None
+    if sparse(requests_per_round, interval):
+        return (END_EVIDENCE_GAP if want >= WANT_END else EVIDENCE_GAP), 0
+    return (DENSE_END_GAP, 1) if want >= WANT_END else None
 
 
 @dataclass(slots=True)

@@ -7,7 +7,9 @@ due live in prober/confirm.py (Confirmer, Evidence), this module schedules them:
   engine's statistics want more evidence now, Engine.undecided), a sparse check (under
   one probe per second) gets an extra round about EVIDENCE_GAP after each of its rounds
   while the answer is yes (END_EVIDENCE_GAP while it is WANT_END), at most `evidence`
-  per suspicion, never beside a round in flight nor during a confirmation series;
+  per suspicion; a dense check only while it is WANT_END, one request every
+  DENSE_END_GAP, at most DENSE_END_BUDGET per suspicion (evidence_plan, evidence_budget);
+  never beside a round in flight nor during a confirmation series;
   counted in `evidence_rounds`; left out of uptime as confirmation rounds are.
 - Confirmation rounds (prober/confirm.py): when a check's outcome changes (every probe
   failed, or it got through again), up to `confirm` extra rounds follow a couple of
@@ -39,8 +41,6 @@ from typing import Any
 from prober.clock import Clock
 from prober.config.model import Check
 from prober.confirm import (
-    END_EVIDENCE_GAP,
-    EVIDENCE_GAP,
     JITTER,
     SIDE_BY_SIDE_GAP,
     Confirmer,
@@ -48,11 +48,10 @@ from prober.confirm import (
     Latency,
     confirm_gap,
     down,
+    evidence_plan,
     hang_gap,
     hedge_after,
-    sparse,
 )
-from prober.domain.levels import WANT_END
 from prober.probes.result import ProbeResult, Reason
 
 _DUE = 0
@@ -77,6 +76,7 @@ class _Slot:
     confirmer: Confirmer = dataclasses.field(default_factory=Confirmer)
     evidence: Evidence = dataclasses.field(default_factory=Evidence)
     evidence_due: bool = False  # an adaptive round is scheduled
+    evidence_requests: int = 0  # ... of this many requests (0: a whole round)
     launched_at: float = 0.0  # monotonic start of the round in `task`
     extra: bool = False  # the round in `task` is a confirmation or adaptive round
     latency: Latency = dataclasses.field(default_factory=Latency)
@@ -149,7 +149,9 @@ class ExtraRounds:
     def _kick(self) -> None:
         raise NotImplementedError
 
-    def _launch(self, slot: _Slot, due: float, now: float, confirmation: bool) -> None:
+    def _launch(
+        self, slot: _Slot, due: float, now: float, confirmation: bool, requests: int = 0
+    ) -> None:
         raise NotImplementedError
 
     def _round(
@@ -159,6 +161,7 @@ class ExtraRounds:
         round_no: int,
         confirmation: bool = False,
         detached: bool = False,
+        requests: int = 0,
     ) -> Coroutine[Any, Any, None]:
         raise NotImplementedError
 
@@ -201,7 +204,7 @@ class ExtraRounds:
         if slot.task is not None and not slot.task.done():
             return  # never beside a round in flight: the next result asks again
         self._extra += 1
-        self._launch(slot, due, now, confirmation=True)
+        self._launch(slot, due, now, confirmation=True, requests=slot.evidence_requests)
 
     def _schedule_hedge(self, slot: _Slot, now: float) -> None:
         """At a round's launch: its hedge entry, if the check gets one."""
@@ -248,13 +251,17 @@ class ExtraRounds:
                     task.cancel()
                     self._withdrawn += 1
 
-    def _after_round(self, slot: _Slot, results: list[ProbeResult], confirmation: bool) -> None:
+    def _after_round(
+        self, slot: _Slot, results: list[ProbeResult], confirmation: bool, whole: bool = True
+    ) -> None:
         """Start a series of confirmation rounds when a regular round's outcome changed,
-        or end it when a round disagrees (prober/confirm.py)."""
+        or end it when a round disagrees (prober/confirm.py). A round that is not `whole`
+        (an adaptive round of one request of a dense check) is evidence for the engine
+        only: one failed request is not a round's outcome."""
         self._note_latency(slot, results)
         confirmer = slot.confirmer
         series, direction = confirmer.series, confirmer.direction
-        started = confirmer.after(down(results), confirmation)
+        started = confirmer.after(down(results) if whole else None, confirmation)
         if direction is not None and confirmer.series != series:
             self._withdraw(slot, series)  # it ended: its rounds in flight straddle the change
         if started and not self._stopping:
@@ -272,20 +279,19 @@ class ExtraRounds:
             else:
                 slot.series_gap = confirm_gap(check.interval, max(1, self._confirm))
             self._schedule_confirmation(slot, now)
-        if (
-            self._undecided is None
-            or self._stopping
-            or slot.evidence_due
-            or slot.confirmer.running
-            or not sparse(slot.check.requests_per_round, slot.check.interval)
-        ):
+        if self._undecided is None or self._stopping or slot.evidence_due or slot.confirmer.running:
             return
-        want = self._undecided(slot.check.component)
-        if slot.evidence.want(bool(want)):
+        check = slot.check
+        want = self._undecided(check.component)
+        plan = evidence_plan(want, check.requests_per_round, check.interval)
+        if plan is None and want:
+            return  # a dense check while only escalation is undecided: the suspicion goes on
+        if slot.evidence.want(plan is not None) and plan is not None:
             # adaptive sampling: the engine is undecided about this component, one more
-            # round about a gap from now (EVIDENCE_GAP; END_EVIDENCE_GAP while an open
-            # episode's end test counts), none within half a gap of a regular one
-            gap = END_EVIDENCE_GAP if want >= WANT_END else EVIDENCE_GAP
+            # round about a gap from now (prober/confirm.py evidence_plan: EVIDENCE_GAP;
+            # END_EVIDENCE_GAP while an open episode's end test counts; one request every
+            # DENSE_END_GAP for a dense check), none within half a gap of a regular one
+            gap, slot.evidence_requests = plan
             now = self._clock.monotonic()
             when = now + gap * self._rng.uniform(1.0 - JITTER, 1.0 + JITTER)
             if slot.next_due - when >= gap / 2.0:

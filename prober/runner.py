@@ -46,7 +46,14 @@ import structlog
 
 from prober.clock import Clock
 from prober.config.model import Check
-from prober.confirm import CONFIRM_PROBES, EVIDENCE_BUDGET, IN_CONFIRMATION, Confirmer, Evidence
+from prober.confirm import (
+    CONFIRM_PROBES,
+    EVIDENCE_BUDGET,
+    IN_CONFIRMATION,
+    Confirmer,
+    Evidence,
+    evidence_budget,
+)
 from prober.confirm import SIDE_BY_SIDE_GAP as SIDE_BY_SIDE_GAP  # re-exported
 from prober.confirm_rounds import (
     _CONFIRM,
@@ -175,7 +182,9 @@ class Runner(ExtraRounds):
                 check,
                 self._next_key,
                 confirmer=Confirmer(self._confirm),
-                evidence=Evidence(self._evidence),
+                evidence=Evidence(
+                    evidence_budget(self._evidence, check.requests_per_round, check.interval)
+                ),
             )
             self._slots[check.id] = slot
             self._by_key[slot.key] = slot
@@ -303,13 +312,16 @@ class Runner(ExtraRounds):
             return
         self._launch(slot, due, now, confirmation=False)
 
-    def _launch(self, slot: _Slot, due: float, now: float, confirmation: bool) -> None:
+    def _launch(
+        self, slot: _Slot, due: float, now: float, confirmation: bool, requests: int = 0
+    ) -> None:
+        """Start a round in `task`: the check's requests, or `requests` of them."""
         check = slot.check
         slot.round_no += 1
         slot.reporting = False
         self._rounds += 1
         task = asyncio.get_running_loop().create_task(
-            self._round(slot, due, slot.round_no, confirmation)
+            self._round(slot, due, slot.round_no, confirmation, requests=requests)
         )
         slot.task = task
         slot.extra = confirmation
@@ -345,12 +357,13 @@ class Runner(ExtraRounds):
         round_no: int,
         confirmation: bool = False,
         detached: bool = False,
+        requests: int = 0,
     ) -> None:
         if confirmation:
             IN_CONFIRMATION.set(True)  # this task's own context: see prober/confirm.py
         started: list[float] = []
         try:
-            done = await self._probe_round(slot, round_no, started)
+            done = await self._probe_round(slot, round_no, started, requests)
         finally:
             current = asyncio.current_task()
             if detached and current is not None:  # reporting now (or cancelled): no
@@ -365,15 +378,16 @@ class Runner(ExtraRounds):
         except Exception as exc:
             log.error("on_round_failed", check=slot.check.id, error=type(exc).__name__)
         if slot.active:
-            self._after_round(slot, done, confirmation)
+            self._after_round(slot, done, confirmation, whole=requests <= 0)
 
     async def _probe_round(
-        self, slot: _Slot, round_no: int, started: list[float]
+        self, slot: _Slot, round_no: int, started: list[float], requests: int = 0
     ) -> list[ProbeResult]:
-        """The round's probes, concurrently; the first start time goes into `started`. A
-        probe the watchdog cancelled counts as a timeout."""
+        """The round's probes (`requests` of them, or the check's), concurrently; the
+        first start time goes into `started`. A probe the watchdog cancelled counts as a
+        timeout."""
         check = slot.check
-        n = max(1, check.requests_per_round)
+        n = requests if requests > 0 else max(1, check.requests_per_round)
         results: list[ProbeResult | None] = [None] * n
         crashed = [False] * n
 

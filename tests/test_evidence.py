@@ -10,10 +10,14 @@ from prober.clock import VirtualClock
 from prober.config.model import Check
 from prober.confirm import (
     CONFIRM_PROBES,
+    DENSE_END_BUDGET,
+    DENSE_END_GAP,
     END_EVIDENCE_GAP,
     EVIDENCE_GAP,
     JITTER,
     Evidence,
+    evidence_budget,
+    evidence_plan,
     sparse,
 )
 from prober.domain.levels import WANT_END, WANT_EVIDENCE, WANT_NONE
@@ -152,3 +156,61 @@ async def test_adaptive_rounds_resume_once_a_confirmation_series_is_spent() -> N
     assert runner.confirmation_rounds == 2 * CONFIRM_PROBES  # the failure's, the recovery's
     late = [t for t in times if 46.0 < t < 60.0 - 1e-6]
     assert len(late) >= 18, times  # about every END_EVIDENCE_GAP after the series
+
+
+def test_evidence_plan_per_kind_of_check() -> None:
+    """A sparse check: whole rounds, denser for the end test; a dense one: one request
+    every DENSE_END_GAP, only for the end test."""
+    assert evidence_plan(WANT_NONE, 1, 15.0) is None
+    assert evidence_plan(WANT_EVIDENCE, 1, 15.0) == (EVIDENCE_GAP, 0)
+    assert evidence_plan(WANT_END, 1, 15.0) == (END_EVIDENCE_GAP, 0)
+    assert evidence_plan(WANT_NONE, 10, 5.0) is None
+    assert evidence_plan(WANT_EVIDENCE, 10, 5.0) is None  # escalation: regular rounds suffice
+    assert evidence_plan(WANT_END, 10, 5.0) == (DENSE_END_GAP, 1)
+    assert evidence_budget(3600, 1, 15.0) == 3600
+    assert evidence_budget(3600, 10, 5.0) == DENSE_END_BUDGET
+    assert evidence_budget(0, 10, 5.0) == 0
+
+
+async def run_dense(want: int, seconds: float) -> tuple[list[float], Runner]:
+    """A dense check (10 requests every 5 s) whose engine answers `want` throughout."""
+    clock = VirtualClock()
+    target = Probe(clock)
+    runner = Runner(
+        target.probe, target.on_round, clock, rng=random.Random(3), undecided=lambda _c: want
+    )
+    check = Check(
+        id="c", component="api", url="http://127.0.0.1:1/", interval=5.0, requests_per_round=10
+    )
+    runner.start([check])
+    await clock.advance(seconds)
+    stopper = asyncio.ensure_future(runner.stop())
+    await clock.advance(20.0)
+    await stopper
+    first = target.times[0]
+    return [t - first for t in target.times], runner
+
+
+async def test_a_dense_check_gets_no_adaptive_rounds_for_escalation() -> None:
+    times, runner = await run_dense(WANT_EVIDENCE, 30.0)
+    assert runner.evidence_rounds == 0
+    assert len(times) == 6 * 10  # the regular rounds only
+
+
+async def test_a_dense_check_gets_single_requests_while_the_end_test_counts() -> None:
+    """WANT_END: one request about every DENSE_END_GAP between the regular rounds (never
+    within half a gap of one), at most DENSE_END_BUDGET per suspicion; the regular
+    rounds unmoved."""
+    times, runner = await run_dense(WANT_END, 30.0)
+    regular = sorted({t for t in times if abs(t / 5 - round(t / 5)) < 1e-6})
+    assert regular == [0.0, 5.0, 10.0, 15.0, 20.0, 25.0]
+    single = [t for t in times if t not in regular]
+    assert len(times) == 6 * 10 + len(single)
+    assert runner.evidence_rounds == len(single) >= 200  # about 10 a second for 30 s
+    gaps = [b - a for a, b in itertools.pairwise(single)]
+    assert all(g >= DENSE_END_GAP * (1 - JITTER) - 1e-9 for g in gaps), gaps
+    times, runner = await run_dense(WANT_END, 120.0)
+    # spent within about 30 s (the budget counts the rounds asked for, a few of which
+    # fall too near a regular round to be sent), then only the regular rounds
+    assert DENSE_END_BUDGET - 20 <= runner.evidence_rounds <= DENSE_END_BUDGET
+    assert all(abs(t / 5 - round(t / 5)) < 1e-6 for t in times if t > 80.0)
