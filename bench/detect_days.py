@@ -383,6 +383,21 @@ def _worst(values: list[float | None], key: Callable[[float], float] = abs) -> s
     return text + (f" ({missing} none)" if missing else "")
 
 
+def start_bound(rate: float, per_round: int) -> float:
+    """The most an estimator of an episode's start can place within one interval of the
+    truth, whatever it does: a round fails (some probe fails) with q = 1 - (1 - p)^r, the
+    rounds between the true start and the first failing one are K ~ geometric(q), and the
+    best window of two intervals holds P(K <= 1) = 1 - (1 - q)^2 of the posterior."""
+    q = 1 - (1 - rate) ** per_round
+    return 1 - (1 - q) ** 2
+
+
+def _within(errors: list[float | None], setting: Setting, rate: float) -> str:
+    got = [e for e in errors if e is not None]
+    ok = sum(abs(e) <= setting.interval for e in got)
+    return f"{ok}/{len(got)} (max {start_bound(rate, setting.per_round):.0%})"
+
+
 def report(setting: Setting, args: argparse.Namespace) -> None:
     policy = StatusPolicy(recovery_time=setting.recovery)
     print(
@@ -422,7 +437,7 @@ def report(setting: Setting, args: argparse.Namespace) -> None:
     )
     print(
         f"{'scenario':>14} {'detect':>16} {'impact':>14} {'->operational':>16} "
-        f"{'->monitoring':>16} {'->resolved':>16} {'recorded-true':>16}"
+        f"{'->monitoring':>16} {'->resolved':>16} {'recorded-true':>16} {'within':>18}"
     )
     for label, reason, rate, length in SCENARIOS:
         rows = [
@@ -436,7 +451,14 @@ def report(setting: Setting, args: argparse.Namespace) -> None:
             f"{_worst([o.to_operational for o in rows]):>16} "
             f"{_worst([o.to_monitoring for o in rows]):>16} "
             f"{_worst([o.to_resolved for o in rows]):>16} {_worst(errors):>16}"
+            f" {_within(errors, setting, rate):>18}"
         )
+    print(
+        "(within: episodes whose recorded duration is within one interval of the truth, and"
+        "\n the most any estimator can reach (start_bound): before its first failing round an"
+        "\n episode at rate p looks like no episode, so its start is known only to the rounds"
+        "\n since the last one with no failure)"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
