@@ -137,9 +137,16 @@ class ComponentHealth:
         cap = 3.0 * self.h
         # The end test (detector.EndTest): the episode's rate as of its last failure, and
         # the evidence of a change back, from the first success after a round's failures.
+        # A success marks the calm's start when its answer came (start + duration): a request
+        # sent into a hang and answered once the target is released shows the release, not
+        # the moment it was sent (for an ordinary answer the two are milliseconds apart).
         if self.status is not OP:
             self.end.count(failed, len(samples))
-            good = [s.at for s in samples if not s.failed and (last is None or s.at > last)]
+            good = [
+                s.at + (s.latency or 0.0)
+                for s in samples
+                if not s.failed and (last is None or s.at > last)
+            ]
             self.end.add(failed, len(samples) - failed, min(good, default=None), cap)
         self.errors.add(failed, len(samples), first, cap)
         bound = self.policy.latency_threshold

@@ -126,4 +126,5 @@ def test_maintenance_starting_during_an_outage_freezes_the_incident() -> None:
     [done] = resolved(out)
     assert done.incident.id == inc.incident.id
     assert done.incident.recovered_at is not None
-    assert ts(2026, 5, 27, 3, 19) <= done.incident.recovered_at <= ts(2026, 5, 27, 3, 20)
+    # the first answer after the fix: its start plus its duration (50 ms here)
+    assert ts(2026, 5, 27, 3, 19) <= done.incident.recovered_at <= ts(2026, 5, 27, 3, 20) + 0.05

@@ -277,12 +277,13 @@ def total_outage_at_defaults() -> tuple[ComponentHealth, float]:
 
 def test_the_end_of_a_total_outage_is_confirmed_within_seconds() -> None:
     """Issue 11: operational again within two intervals plus recovery_time; the recovery
-    instant is the first success after the last failure (the first evidence of it)."""
+    instant is the answer of the first success after the last failure (the first evidence
+    of it: its start plus its 50 ms)."""
     h, last = total_outage_at_defaults()
     fixed = last + 15.0
     for i in range(14):  # the regular round and its confirmation rounds
         one(h, fixed + 1.0 * i, False)
-    assert h.end.over(h.h) == fixed
+    assert h.end.over(h.h) == fixed + 0.05
     t = fixed + 15.0
     while h.status is not OP and t < fixed + 300:  # bounded
         one(h, t, False)
@@ -290,7 +291,7 @@ def test_the_end_of_a_total_outage_is_confirmed_within_seconds() -> None:
         t += 15.0
     assert h.status is OP
     assert h.changed_at is not None and h.changed_at - fixed <= POLICY.recovery_time + 15.0
-    assert h.recovered_at == fixed
+    assert h.recovered_at == fixed + 0.05
 
 
 def test_without_the_end_test_the_same_recovery_takes_a_whole_window() -> None:
@@ -309,7 +310,7 @@ def test_a_noise_failure_after_recovery_costs_one_success_not_the_whole_evidence
     s = h.end.s
     one(h, fixed + 15.0, True)  # a 500 of the background
     assert 0.0 < h.end.s < s
-    assert h.end.since == fixed
+    assert h.end.since == fixed + 0.05
 
 
 def test_a_steady_30_percent_never_passes_the_end_test() -> None:
@@ -337,3 +338,15 @@ def test_a_steady_forty_percent_streak_is_not_yet_a_total_outage() -> None:
     assert h.status is not MAJOR
     one(h, t + 13.0, True)
     assert h.status is MAJOR
+
+
+def test_a_request_answered_when_a_hang_ends_marks_the_recovery_at_its_answer() -> None:
+    """Issue 11, duration within one interval: a probe sent into a hanging target and
+    answered once the target is released (4 s later) shows the release, not its sending."""
+    h, last = total_outage_at_defaults()
+    sent = last + 10.0
+    h.record_round([Sample(sent, False, 4.0, "ok")])
+    h.evaluate(sent + 4.0)
+    for i in range(1, 14):
+        one(h, sent + 4.0 + 1.0 * i, False)
+    assert h.end.over(h.h) == sent + 4.0
