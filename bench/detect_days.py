@@ -54,11 +54,10 @@ from prober.domain.effects import (
     Effect,
     IncidentOpened,
     IncidentResolved,
-    IncidentUpdated,
 )
 from prober.domain.engine import Engine
 from prober.domain.levels import SEVERITY, WANT_END
-from prober.domain.status import ComponentStatus, IncidentStatus
+from prober.domain.status import ComponentStatus
 from prober.probes.result import ProbeResult, Reason
 
 T0 = 1_800_000_000.0
@@ -323,25 +322,7 @@ def outage(
     if opened is not None:
         detect = opened[1].incident.created_at - begin
         impact = opened[1].incident.impact.value
-    operational = next(
-        (
-            t
-            for t, e in run.effects
-            if isinstance(e, ComponentStateChanged)
-            and t > end
-            and e.new is ComponentStatus.OPERATIONAL
-        ),
-        None,
-    )
-    monitoring = next(
-        (
-            t
-            for t, e in run.effects
-            if isinstance(e, IncidentUpdated) and e.update.status is IncidentStatus.MONITORING
-        ),
-        None,
-    )
-    resolved = next((e.incident for t, e in run.effects if isinstance(e, IncidentResolved)), None)
+    operational, monitoring, resolved = detect_hang.after_the_fix(run.effects, end)
     recorded = None
     if resolved is not None:
         until = resolved.recovered_at or resolved.resolved_at

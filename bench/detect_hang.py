@@ -33,12 +33,18 @@ import asyncio
 import random
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from prober import logs
 from prober.config.model import IncidentPolicy, StatusPolicy
-from prober.domain.effects import ComponentStateChanged, IncidentResolved, IncidentUpdated
+from prober.domain.effects import (
+    ComponentStateChanged,
+    Effect,
+    IncidentResolved,
+    IncidentUpdated,
+)
+from prober.domain.incident import Incident
 from prober.domain.status import ComponentStatus, IncidentStatus
 from tests.runner_sim import Answer, Harness
 
@@ -95,6 +101,33 @@ def _harness(setting: HangSetting, answer: Answer, seed: int) -> Harness:
     )
 
 
+def after_the_fix(
+    effects: Sequence[tuple[float, Effect]], end: float
+) -> tuple[float | None, float | None, Incident | None]:
+    """When the component was operational again after `end`, when the incident went to
+    monitoring, and the incident as resolved (None for each that did not happen)."""
+    operational = next(
+        (
+            t
+            for t, e in effects
+            if isinstance(e, ComponentStateChanged)
+            and t > end
+            and e.new is ComponentStatus.OPERATIONAL
+        ),
+        None,
+    )
+    monitoring = next(
+        (
+            t
+            for t, e in effects
+            if isinstance(e, IncidentUpdated) and e.update.status is IncidentStatus.MONITORING
+        ),
+        None,
+    )
+    resolved = next((e.incident for _, e in effects if isinstance(e, IncidentResolved)), None)
+    return operational, monitoring, resolved
+
+
 async def episode(setting: HangSetting, length: float, seed: int, queued: bool = False) -> Episode:
     rng = random.Random(seed)
     begin = 120.0 + rng.uniform(0.0, setting.interval)
@@ -105,25 +138,7 @@ async def episode(setting: HangSetting, length: float, seed: int, queued: bool =
     opened = h.opened()
     detect = opened[0].incident.created_at - wall0 - begin if opened else None
     impact = opened[0].incident.impact.value if opened else "-"
-    op = next(
-        (
-            t
-            for t, e in h.effects
-            if isinstance(e, ComponentStateChanged)
-            and t > end
-            and e.new is ComponentStatus.OPERATIONAL
-        ),
-        None,
-    )
-    mon = next(
-        (
-            t
-            for t, e in h.effects
-            if isinstance(e, IncidentUpdated) and e.update.status is IncidentStatus.MONITORING
-        ),
-        None,
-    )
-    done = next((e.incident for _, e in h.effects if isinstance(e, IncidentResolved)), None)
+    op, mon, done = after_the_fix(h.effects, end)
     resolved = recorded = None
     if done is not None and done.resolved_at is not None:
         resolved = done.resolved_at - wall0 - end
