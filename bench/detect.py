@@ -88,26 +88,11 @@ async def one_run(setting: Setting, scenario: str, limit: float, tmp: Path) -> d
             async with s.post(target + "/_sim/scenario", json={"scenario": scenario}) as r:
                 assert r.status == 200
             switched = time.time()
-            deadline = time.monotonic() + limit
-            incident = None
-            while time.monotonic() < deadline and incident is None:
-                async with s.get(proc.url + "/api/v2/incidents/unresolved.json") as r:
-                    found = (await r.json())["incidents"]
-                incident = found[0] if found else None
-                if incident is None:
-                    await asyncio.sleep(0.1)
+            incident = await _first_incident(s, proc.url, limit)
             if incident is None:
                 row["result"] = f"no incident within {limit:.0f}s"
                 return row
-            started = _ts(incident["started_at"])
-            created = _ts(incident["created_at"])
-            row.update(
-                result="opened",
-                impact=incident["impact"],
-                start_error=round(started - switched, 2),
-                detect=round(created - started, 2),
-                switch_to_open=round(created - switched, 2),
-            )
+            _opened(row, incident, switched)
             await asyncio.sleep(max(0.0, switched + OUTAGE_LENGTH - time.time()))
             async with s.post(target + "/_sim/scenario", json={"scenario": "healthy"}) as r:
                 assert r.status == 200
