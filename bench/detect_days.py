@@ -354,14 +354,8 @@ def _s(x: float | None) -> str:
 
 
 def _worst(values: list[float | None], key: Callable[[float], float] = abs) -> str:
-    """median/worst (by `key`) of the runs that have the figure, and how many lack it."""
-    got = [v for v in values if v is not None]
-    missing = len(values) - len(got)
-    if not got:
-        return f"{missing} none"
-    med = sorted(got)[len(got) // 2]
-    text = f"{med:.0f}/{max(got, key=key):.0f}s"
-    return text + (f" ({missing} none)" if missing else "")
+    """median/worst of the runs that have the figure, in whole seconds."""
+    return detect_hang._worst(values, key, digits=0)
 
 
 def start_bound(rate: float, per_round: int) -> float:

@@ -179,13 +179,14 @@ async def slow(setting: HangSetting, hours: float, seed: int) -> tuple[int, int,
     return len(h.opened()), getattr(h.runner, "hedges", 0), len(h.regular) / hours
 
 
-def _worst(values: list[float | None], key: Callable[[float], float] = abs) -> str:
+def _worst(values: list[float | None], key: Callable[[float], float] = abs, digits: int = 1) -> str:
+    """median/worst (by `key`) of the runs that have the figure, and how many lack it."""
     got = [v for v in values if v is not None]
     missing = len(values) - len(got)
     if not got:
         return f"{missing} none"
     med = sorted(got)[len(got) // 2]
-    text = f"{med:.1f}/{max(got, key=key):.1f}s"
+    text = f"{med:.{digits}f}/{max(got, key=key):.{digits}f}s"
     return text + (f" ({missing} none)" if missing else "")
 
 
